@@ -1,0 +1,1 @@
+"""Grading helpers for the course (checks, integrity, the `course` command)."""

@@ -1,0 +1,44 @@
+"""reference_impl: a small, readable automatic-differentiation engine on NumPy.
+
+Mirrors JAX's API, so a function body written for ``jax.numpy`` runs unchanged on
+``reference_impl.numpy``::
+
+    import reference_impl as ri
+    import reference_impl.numpy as rnp
+
+    def L(w1, w2):
+        v1 = rnp.log(w1)
+        v2 = w2 * v1
+        return v2 + rnp.sqrt(v2)
+
+    ri.grad(L, argnums=(0, 1))(2.0, 3.0)
+
+Modules: ``core`` (primitives, tracers, the two modes), ``numpy`` (differentiable NumPy),
+``forward`` (jvp, jacfwd), ``reverse`` (vjp, grad, jacrev, hessian), ``custom``
+(custom_jvp, custom_vjp), ``graph`` (computational graphs for teaching), ``finite_diff`` and
+``zeroth_order`` (derivative-free estimates), ``testing`` (gradient checks).
+"""
+
+from . import nn, numpy, scipy, tree_util
+from .core import concrete
+from .custom import custom_jvp, custom_vjp
+from .forward import jacfwd, jvp, linearize
+from .reverse import grad, hessian, jacrev, value_and_grad, vjp
+
+__all__ = [
+    "concrete",
+    "custom_jvp",
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "linearize",
+    "nn",
+    "numpy",
+    "scipy",
+    "tree_util",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,69 @@
+"""Argument handling shared by the transformations: argnums, dtype checks, pytrees of inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .core import Tracer, concrete
+from .tree_util import PyTreeDef, tree_flatten
+
+
+def fun_name(fun: Callable[..., Any]) -> str:
+    return getattr(fun, "__name__", None) or getattr(fun, "name", None) or type(fun).__name__
+
+
+def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for a in nums:
+        if not isinstance(a, int) or not -nargs <= a < nargs:
+            raise ValueError(f"{fname}: argnums={argnums!r} is out of range for a call with "
+                             f"{nargs} positional argument(s)")
+    return tuple(a % nargs for a in nums)
+
+
+def as_float_leaf(x: Any, fname: str, where: str) -> Any:
+    """Check that a value we differentiate with respect to is a float array; convert scalars.
+
+    Raises ``TypeError`` for integer, boolean and non-numeric inputs, naming the argument, as
+    JAX does (``grad(f)(1)`` is an error: write ``grad(f)(1.0)``).
+    """
+    if isinstance(x, Tracer):
+        v = concrete(x)
+        dtype = np.result_type(v)
+    else:
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # pragma: no cover - exotic objects
+            raise TypeError(f"{fname}: {where} is not an array: {x!r}") from exc
+        dtype = x.dtype
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):
+        raise TypeError(
+            f"{fname} requires real- or complex-valued inputs (input dtype that is a sub-dtype "
+            f"of np.inexact), but {where} has dtype {dtype}. If you want to differentiate "
+            f"with respect to it, pass floats, e.g. 1.0 instead of 1, or x.astype(float)."
+        )
+    return x
+
+
+def flatten_args(args: Sequence[Any], argnums: tuple[int, ...], fname: str
+                 ) -> tuple[list[Any], PyTreeDef]:
+    """Flatten the differentiated arguments into checked float leaves."""
+    leaves, tree = tree_flatten(tuple(args[i] for i in argnums))
+    subtree_sizes = [tree_flatten(args[i])[1].num_leaves for i in argnums]
+    out, k = [], 0
+    for argnum, size in zip(argnums, subtree_sizes, strict=True):
+        for j in range(size):
+            where = f"argument {argnum}" + (f" (leaf {j})" if size > 1 else "")
+            out.append(as_float_leaf(leaves[k], fname, where))
+            k += 1
+    return out, tree
+
+
+def replace_args(args: Sequence[Any], argnums: tuple[int, ...], new: Sequence[Any]) -> tuple:
+    args = list(args)
+    for i, v in zip(argnums, new, strict=True):
+        args[i] = v
+    return tuple(args)

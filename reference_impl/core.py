@@ -1,0 +1,416 @@
+"""The core: primitives, tracers and the two interpreters (forward and reverse mode).
+
+A *primitive* is an operation whose derivative we know by hand (``sin``, ``matmul``, ``solve``).
+Every differentiable function is a composition of primitives, and both modes of AD are
+interpreters that run that composition while carrying extra information:
+
+* forward mode (:class:`JVPTrace`) carries a tangent ``x_dot`` next to every value and applies each
+  primitive's JVP rule, ``ans_dot = Σ_i ∂ans/∂x_i · x_dot_i``;
+* reverse mode (:class:`VJPTrace`) records every primitive call on a *tape* and later walks the tape
+  backwards, applying each VJP rule, ``x_bar_i += ct · ∂ans/∂x_i``.
+
+Nesting (``grad(grad(f))``, ``jvp(grad(f))``) works because each transformation gets its own
+*level*; a primitive called on tracers of several levels is handled by the highest one, which
+unboxes its own tracers and calls the primitive again on what is inside (values that may still
+be tracers of lower levels). Rules are written with this package's differentiable operations,
+so a backward pass run under an outer transformation is itself differentiated.
+This is the design of HIPS autograd and of JAX's autodidax, reduced to its essentials.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "JVPTrace",
+    "JVPTracer",
+    "Primitive",
+    "Tracer",
+    "VJPTrace",
+    "VJPTracer",
+    "concrete",
+    "defjvp",
+    "defjvp_linear",
+    "defvjp",
+    "primitive",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Primitives
+# ----------------------------------------------------------------------------------------------
+class Primitive:
+    """A named operation with a NumPy implementation and (optionally) JVP and VJP rules.
+
+    ``jvps[i](x_dot, ans, *args, **params)`` returns the contribution of argument ``i``'s
+    tangent to the output tangent; ``vjps[i](ct, ans, *args, **params)`` returns the cotangent
+    of argument ``i``. A primitive with ``multiple_results`` returns a tuple, and its rules take
+    and return tuples of tangents / cotangents. ``jvp_full`` / ``vjp_full`` replace the
+    per-argument rules when one function computes all of them more cheaply.
+    """
+
+    __slots__ = ("impl", "jvp_full", "jvps", "multiple_results", "name", "vjp_full", "vjps")
+
+    def __init__(self, name: str, impl: Callable[..., Any], multiple_results: bool = False):
+        self.name = name
+        self.impl = impl
+        self.multiple_results = multiple_results
+        self.jvps: dict[int, Callable[..., Any]] = {}
+        self.vjps: dict[int, Callable[..., Any]] = {}
+        self.jvp_full: Callable[..., Any] | None = None
+        self.vjp_full: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return bind(self, args, params)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def primitive(name: str, impl: Callable[..., Any], multiple_results: bool = False) -> Primitive:
+    """Create a primitive; call it like the function it implements."""
+    return Primitive(name, impl, multiple_results)
+
+
+def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
+    """Register per-argument JVP rules ``rule(x_dot, ans, *args, **params)``; ``None`` = no rule."""
+    for i, rule in enumerate(rules):
+        if rule is not None:
+            prim.jvps[i] = rule
+
+
+def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
+    """Register per-argument VJP rules ``rule(ct, ans, *args, **params)``; ``None`` = no rule."""
+    for i, rule in enumerate(rules):
+        if rule is not None:
+            prim.vjps[i] = rule
+
+
+def defjvp_linear(prim: Primitive, *argnums: int) -> None:
+    """A primitive linear in argument ``i`` (others fixed) has JVP ``prim(..., x_dot, ...)``.
+
+    Right for multilinear maps (``matmul``, ``einsum``, reshapes); wrong for affine ones such
+    as ``x - y``, whose per-argument JVPs must be written out.
+    """
+
+    def make(i: int) -> Callable[..., Any]:
+        def rule(x_dot: Any, ans: Any, *args: Any, **params: Any) -> Any:
+            return prim(*args[:i], x_dot, *args[i + 1 :], **params)
+
+        return rule
+
+    for i in argnums:
+        prim.jvps[i] = make(i)
+
+
+def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
+    """Apply ``prim``: the innermost (highest-level) transformation among the arguments wins."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tracers
+# ----------------------------------------------------------------------------------------------
+_levels = itertools.count(1)
+
+
+class Trace:
+    """One running transformation; ``level`` orders nested transformations (inner = higher)."""
+
+    __slots__ = ("level",)
+
+    def __init__(self) -> None:
+        self.level = next(_levels)
+
+    def process(self, prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class Tracer:
+    """A value carried through a transformation. ``val`` is the value one level down.
+
+    Operators and array attributes (``+``, ``@``, ``.T``, ``.shape``, indexing…) are attached in
+    :mod:`reference_impl.numpy`. Python control flow works on the concrete value inside.
+    """
+
+    __slots__ = ("_trace", "val")
+    __array_priority__ = 100
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(concrete(self))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.result_type(concrete(self))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced array")
+        return self.shape[0]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(concrete(self))
+
+    def __float__(self) -> float:
+        return float(concrete(self))
+
+    def __int__(self) -> int:
+        return int(concrete(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self._trace.level}, {concrete(self)!r})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise TypeError(
+            f"A plain NumPy function tried to convert a traced value ({_describe(self)}) into a "
+            "numpy.ndarray. Inside a function being differentiated use reference_impl.numpy "
+            "(import reference_impl.numpy as rnp; rnp.sin(x)) instead of numpy. "
+            "To read the value without its derivative, use reference_impl.core.concrete(x)."
+        )
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        name = getattr(func, "__name__", str(func))
+        if name in _METADATA_FUNCTIONS:  # shape queries do not need the derivative
+            return func(*[concrete(a) for a in args], **kwargs)
+        raise TypeError(
+            f"numpy.{name} was called on a traced value ({_describe(self)}); NumPy cannot "
+            f"differentiate it. Use reference_impl.numpy.{name} (rnp.{name}) instead."
+        )
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # ``ndarray + tracer`` arrives here as ``np.add(ndarray, tracer)``: route the operators.
+        from .numpy import _UFUNC_TO_PRIMITIVE
+
+        fn = _UFUNC_TO_PRIMITIVE.get(ufunc.__name__)
+        if method == "__call__" and fn is not None and not kwargs:
+            return fn(*inputs)
+        raise TypeError(
+            f"numpy.{ufunc.__name__} was called on a traced value ({_describe(self)}); NumPy "
+            f"cannot differentiate it. Use reference_impl.numpy.{ufunc.__name__} instead."
+        )
+
+
+_METADATA_FUNCTIONS = frozenset({"shape", "ndim", "size", "result_type", "iscomplexobj",
+                                 "isrealobj"})
+
+
+def concrete(x: Any) -> Any:
+    """The plain NumPy value inside any number of nested tracers."""
+    while isinstance(x, Tracer):
+        x = x.val
+    return x
+
+
+def _describe(x: Any) -> str:
+    v = np.asarray(concrete(x))
+    return f"{v.dtype}{list(v.shape)}"
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return x.shape if isinstance(x, (np.ndarray, Tracer, np.generic)) else np.shape(x)
+
+
+def _fit_tangent(t: Any, shape: tuple[int, ...]) -> Any:
+    """Broadcast a tangent contribution to the output's shape (e.g. ``x_dot`` of ``x + y``)."""
+    if shape_of(t) == shape:
+        return t
+    from .numpy import broadcast_to
+
+    return broadcast_to(t, shape)
+
+
+def _fit_cotangent(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a cotangent back to its argument's shape: the adjoint of broadcasting."""
+    if shape_of(g) == shape:
+        return g
+    from .numpy import sum_to_shape
+
+    return sum_to_shape(g, shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# Forward mode
+# ----------------------------------------------------------------------------------------------
+class JVPTracer(Tracer):
+    """A value ``val`` with its tangent ``tangent`` (a directional derivative)."""
+
+    __slots__ = ("tangent",)
+
+    def __init__(self, trace: JVPTrace, val: Any, tangent: Any):
+        self._trace = trace
+        self.val = val
+        self.tangent = tangent
+
+
+class JVPTrace(Trace):
+    """Forward mode: evaluate each primitive and push tangents through its JVP rule."""
+
+    __slots__ = ()
+
+    def process(self, prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
+        vals, dots = [], []
+        for a in args:
+            if isinstance(a, JVPTracer) and a._trace is self:
+                vals.append(a.val)
+                dots.append(a.tangent)
+            else:
+                vals.append(a)
+                dots.append(None)
+        ans = bind(prim, vals, params)
+        if prim.jvp_full is not None:
+            ans_dot = prim.jvp_full(dots, ans, *vals, **params)
+        else:
+            ans_dot = None
+            for i, x_dot in enumerate(dots):
+                if x_dot is None:
+                    continue
+                rule = prim.jvps.get(i)
+                if rule is None:
+                    raise NotImplementedError(
+                        f"JVP of {prim.name} with respect to argument {i} not defined"
+                    )
+                contrib = rule(x_dot, ans, *vals, **params)
+                ans_dot = contrib if ans_dot is None else ans_dot + contrib
+        if prim.multiple_results:
+            return tuple(JVPTracer(self, a, d) for a, d in zip(ans, ans_dot, strict=True))
+        return JVPTracer(self, ans, _fit_tangent(ans_dot, shape_of(ans)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Reverse mode
+# ----------------------------------------------------------------------------------------------
+class VJPTracer(Tracer):
+    """A value ``val`` that knows its position ``node`` on the tape (``(node, k)`` for the k-th
+    result of a primitive with multiple results)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, trace: VJPTrace, val: Any, node: Any):
+        self._trace = trace
+        self.val = val
+        self.node = node
+
+
+class TapeEntry:
+    """One recorded primitive call: everything its VJP rule needs (the *residuals*)."""
+
+    __slots__ = ("ans", "args", "params", "parents", "prim")
+
+    def __init__(self, prim: Primitive | None, args: list[Any], params: dict[str, Any],
+                 ans: Any, parents: list[tuple[int, Any]]):
+        self.prim = prim
+        self.args = args
+        self.params = params
+        self.ans = ans
+        self.parents = parents  # (argument position, parent node) pairs
+
+
+class VJPTrace(Trace):
+    """Reverse mode: run the function once, recording a tape; walk it backwards on demand.
+
+    The tape is a list in execution order, which is already a topological order of the
+    computational graph, so the backward pass is a single reversed loop.
+    """
+
+    __slots__ = ("tape",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tape: list[TapeEntry] = []
+
+    def new_input(self, val: Any) -> VJPTracer:
+        self.tape.append(TapeEntry(None, [], {}, val, []))
+        return VJPTracer(self, val, len(self.tape) - 1)
+
+    def process(self, prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
+        vals, parents = [], []
+        for i, a in enumerate(args):
+            if isinstance(a, VJPTracer) and a._trace is self:
+                vals.append(a.val)
+                parents.append((i, a.node))
+            else:
+                vals.append(a)
+        ans = bind(prim, vals, params)
+        idx = len(self.tape)
+        self.tape.append(TapeEntry(prim, vals, params, ans, parents))
+        if prim.multiple_results:
+            return tuple(VJPTracer(self, a, (idx, k)) for k, a in enumerate(ans))
+        return VJPTracer(self, ans, idx)
+
+    def backward(self, outputs: Sequence[tuple[Any, Any]], inputs: Sequence[int]) -> list[Any]:
+        """Given ``(node, ct)`` pairs for the outputs, return the cotangents of ``inputs``
+        (``None`` where an input does not influence the outputs)."""
+        tape = self.tape
+        cts: dict[int, Any] = {}
+        for node, ct in outputs:
+            _accumulate(cts, tape, node, ct)
+        wanted = set(inputs)
+        result: dict[int, Any] = {}
+        for idx in range(len(tape) - 1, -1, -1):
+            ct = cts.pop(idx, None)
+            if ct is None:
+                continue
+            entry = tape[idx]
+            if entry.prim is None:  # an input of the traced function
+                if idx in wanted:
+                    result[idx] = ct
+                continue
+            prim = entry.prim
+            if prim.multiple_results:
+                ct = tuple(_zeros_like(a) if c is None else c for c, a in zip(ct, entry.ans,
+                                                                             strict=True))
+            if prim.vjp_full is not None:
+                grads = prim.vjp_full(ct, entry.ans, *entry.args, **entry.params)
+                for argpos, parent in entry.parents:
+                    _accumulate(cts, tape, parent,
+                                _fit_cotangent(grads[argpos], shape_of(entry.args[argpos])))
+                continue
+            for argpos, parent in entry.parents:
+                rule = prim.vjps.get(argpos)
+                if rule is None:
+                    raise NotImplementedError(
+                        f"VJP of {prim.name} with respect to argument {argpos} not defined"
+                    )
+                g = rule(ct, entry.ans, *entry.args, **entry.params)
+                _accumulate(cts, tape, parent, _fit_cotangent(g, shape_of(entry.args[argpos])))
+        return [result.get(i) for i in inputs]
+
+
+def _accumulate(cts: dict[int, Any], tape: list[TapeEntry], node: Any, ct: Any) -> None:
+    """Fan-out: a value used several times receives the *sum* of its cotangents (``+=``)."""
+    if isinstance(node, tuple):  # k-th result of a multiple-results primitive
+        idx, k = node
+        slot = cts.get(idx)
+        if slot is None:
+            slot = cts[idx] = [None] * len(tape[idx].ans)
+        slot[k] = ct if slot[k] is None else slot[k] + ct
+        return
+    prev = cts.get(node)
+    cts[node] = ct if prev is None else prev + ct
+
+
+def _zeros_like(x: Any) -> np.ndarray:
+    v = concrete(x)
+    return np.zeros(np.shape(v), dtype=np.result_type(v))

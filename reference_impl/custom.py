@@ -1,0 +1,124 @@
+"""``custom_jvp`` and ``custom_vjp``: user-defined derivative rules, as in JAX.
+
+Both turn a Python function into a primitive on the fly, so the core treats it like ``sin``:
+
+* ``custom_jvp``: the user's JVP is used in forward mode; reverse mode *transposes* it (the JVP is
+  linear in the tangents, so its VJP is obtained by reverse-mode AD of ``t ↦ jvp(x, t)``).
+* ``custom_vjp``: ``fwd`` runs in the forward pass and its residuals are kept on the tape;
+  ``bwd(res, ct)`` gives the cotangents. Forward mode is not defined (as in JAX).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .core import Primitive, concrete
+from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
+
+__all__ = ["custom_jvp", "custom_vjp"]
+
+
+class custom_jvp:
+    """``f = custom_jvp(f); @f.defjvp def f_jvp(primals, tangents): return out, out_dot``."""
+
+    def __init__(self, fun: Callable[..., Any]):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.jvp: Callable[..., Any] | None = None
+        self._out_tree: PyTreeDef | None = None
+        self.prim = Primitive(f"custom_jvp[{getattr(fun, '__name__', 'f')}]", self._impl,
+                              multiple_results=True)
+        self.prim.jvp_full = self._jvp_rule
+        self.prim.vjp_full = self._vjp_rule
+
+    def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
+        self.jvp = jvp
+        return jvp
+
+    def __call__(self, *args: Any) -> Any:
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for custom_jvp function {self.prim.name} "
+                                 "using defjvp.")
+        leaves, in_tree = tree_flatten(args)
+        outs = self.prim(*leaves, in_tree=in_tree)
+        return tree_unflatten(self._out_tree, outs)
+
+    def _impl(self, *leaves: Any, in_tree: PyTreeDef) -> tuple[Any, ...]:
+        out_leaves, self._out_tree = tree_flatten(self.fun(*tree_unflatten(in_tree, leaves)))
+        return tuple(out_leaves)
+
+    def _user_jvp(self, leaves: Any, dots: Any, in_tree: PyTreeDef) -> list[Any]:
+        dots = [np.zeros(np.shape(concrete(x))) if d is None else d
+                for d, x in zip(dots, leaves, strict=True)]
+        _, out_dot = self.jvp(tree_unflatten(in_tree, leaves), tree_unflatten(in_tree, dots))
+        return tree_flatten(out_dot)[0]
+
+    def _jvp_rule(self, dots: list[Any], ans: Any, *leaves: Any, in_tree: PyTreeDef) -> list[Any]:
+        return self._user_jvp(leaves, dots, in_tree)
+
+    def _vjp_rule(self, cts: Any, ans: Any, *leaves: Any, in_tree: PyTreeDef) -> list[Any]:
+        # the JVP is linear in the tangents: its transpose is its VJP at any tangent point
+        from .reverse import vjp
+
+        zeros = [np.zeros(np.shape(concrete(x))) for x in leaves]
+        _, pullback = vjp(lambda *t: self._user_jvp(leaves, list(t), in_tree), *zeros)
+        return list(pullback(list(cts)))
+
+
+class custom_vjp:
+    """``f = custom_vjp(f); f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (out, residuals)`` and
+    ``bwd(residuals, ct) -> tuple of cotangents, one per argument``."""
+
+    def __init__(self, fun: Callable[..., Any]):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.fwd: Callable[..., Any] | None = None
+        self.bwd: Callable[..., Any] | None = None
+        self._trees: tuple[PyTreeDef, PyTreeDef] | None = None
+        name = getattr(fun, "__name__", "f")
+        self.prim = Primitive(f"custom_vjp[{name}]", self._impl, multiple_results=True)
+        self.prim.vjp_full = self._vjp_rule
+
+        def no_jvp(*_: Any, **__: Any) -> Any:
+            raise TypeError(f"can't apply forward-mode autodiff (jvp) to a custom_vjp function "
+                            f"({name}); define it with custom_jvp instead")
+
+        self.prim.jvp_full = no_jvp
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fwd is None:
+            raise AttributeError(f"No VJP defined for custom_vjp function {self.prim.name} "
+                                 "using defvjp.")
+        leaves, in_tree = tree_flatten(args)
+        outs = self.prim(*leaves, in_tree=in_tree)
+        out_tree, _ = self._trees
+        return tree_unflatten(out_tree, outs[: out_tree.num_leaves])
+
+    def _impl(self, *leaves: Any, in_tree: PyTreeDef) -> tuple[Any, ...]:
+        # the outputs and the residuals: residuals ride along as extra (unused) outputs
+        out, res = self.fwd(*tree_unflatten(in_tree, leaves))
+        out_leaves, out_tree = tree_flatten(out)
+        res_leaves, res_tree = tree_flatten(res)
+        self._trees = (out_tree, res_tree)
+        return (*out_leaves, *res_leaves)
+
+    def _vjp_rule(self, cts: Any, ans: Any, *leaves: Any, in_tree: PyTreeDef) -> list[Any]:
+        out_tree, res_tree = self._trees
+        n = out_tree.num_leaves
+        res = tree_unflatten(res_tree, ans[n:])
+        arg_cts = self.bwd(res, tree_unflatten(out_tree, list(cts[:n])))
+        if not isinstance(arg_cts, tuple):
+            raise TypeError(f"{self.prim.name}: bwd must return a tuple with one cotangent per "
+                            f"argument, got {type(arg_cts).__name__}")
+        flat = tree_flatten(arg_cts)[0]
+        if len(flat) != len(leaves):
+            raise ValueError(f"{self.prim.name}: bwd returned {len(flat)} cotangent leaves for "
+                             f"{len(leaves)} argument leaves")
+        return flat

@@ -1,0 +1,121 @@
+"""Forward mode: ``jvp``, ``jacfwd``, ``linearize``.
+
+``jvp(f, (x,), (v,))`` returns ``f(x)`` and the directional derivative ``J_f(x) v`` in one pass:
+every value carries its tangent, ``v̇_i = Σ_j ∂v_i/∂v_j · v̇_j``. Nothing is stored, but each pass
+gives one column of the Jacobian, so ``jacfwd`` needs as many passes as there are inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .api_util import as_float_leaf, flatten_args, fun_name, normalize_argnums, replace_args
+from .core import JVPTrace, JVPTracer, concrete
+from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
+
+__all__ = ["jacfwd", "jvp", "linearize"]
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+        ) -> tuple[Any, Any]:
+    """Evaluate ``fun(*primals)`` and its JVP ``J v`` along ``tangents``: ``(out, out_dot)``."""
+    name = fun_name(fun)
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(f"jvp({name}): primals and tangents must be tuples or lists, got "
+                        f"{type(primals).__name__} and {type(tangents).__name__}")
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise ValueError(f"jvp({name}): primals and tangents must have the same structure, got "
+                         f"{p_tree} and {t_tree}")
+    trace = JVPTrace()
+    boxed = []
+    for k, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
+        p = as_float_leaf(p, f"jvp({name})", f"primal {k}")
+        t = as_float_leaf(t, f"jvp({name})", f"tangent {k}")
+        ps, ts = np.shape(concrete(p)), np.shape(concrete(t))
+        if ps != ts:
+            raise ValueError(f"jvp({name}): primal {k} has shape {ps} but its tangent has shape "
+                             f"{ts}; each tangent must have its primal's shape")
+        pd, td = np.result_type(concrete(p)), np.result_type(concrete(t))
+        if pd != td:
+            raise TypeError(f"jvp({name}): primal {k} has dtype {pd} but its tangent has dtype "
+                            f"{td}; use a tangent of the same dtype")
+        boxed.append(JVPTracer(trace, p, t))
+    out = fun(*tree_unflatten(p_tree, boxed))
+    out_leaves, out_tree = tree_flatten(out)
+    vals, dots = [], []
+    for o in out_leaves:
+        if isinstance(o, JVPTracer) and o._trace is trace:
+            vals.append(o.val)
+            dots.append(o.tangent)
+        else:  # the output does not depend on the inputs
+            vals.append(o)
+            dots.append(np.zeros_like(concrete(o), dtype=float))
+    return tree_unflatten(out_tree, vals), tree_unflatten(out_tree, dots)
+
+
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """``(fun(*primals), t ↦ J t)``. Unlike JAX, each call of the linear map re-runs ``fun``."""
+    out = fun(*primals)
+    return out, lambda *tangents: jvp(fun, primals, tangents)[1]
+
+
+def _jacobian_tree(out_tree: PyTreeDef, in_tree: PyTreeDef, blocks: list[list[Any]]) -> Any:
+    """Arrange ``blocks[i][j]`` (∂ out_i / ∂ in_j) as JAX does: output tree of input trees."""
+    return tree_unflatten(out_tree, [tree_unflatten(in_tree, row) for row in blocks])
+
+
+def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+           ) -> Callable[..., Any]:
+    """Jacobian by forward mode: one ``jvp`` per input element (column by column)."""
+    name = f"jacfwd({fun_name(fun)})"
+
+    def jacfun(*args: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), name)
+        leaves, arg_tree = flatten_args(args, nums, name)
+        in_tree = arg_tree.children[0] if isinstance(argnums, int) else arg_tree
+
+        def f_flat(*flat: Any) -> Any:
+            out = fun(*replace_args(args, nums, tree_unflatten(arg_tree, flat)))
+            return out[0] if has_aux else out
+
+        columns: list[list[list[Any]]] = [[] for _ in leaves]  # [input leaf][element][output]
+        out_tree = None
+        for j, x in enumerate(leaves):
+            for e in range(np.size(concrete(x))):
+                tangents = [np.zeros(np.shape(concrete(leaf))) for leaf in leaves]
+                tangents[j] = _basis(np.shape(concrete(x)), e)
+                dot_leaves, out_tree = tree_flatten(jvp(f_flat, leaves, tangents)[1])
+                columns[j].append(dot_leaves)
+        if out_tree is None:  # no input elements at all: one plain call gives the output shapes
+            out_leaves, out_tree = tree_flatten(f_flat(*leaves))
+        else:
+            out_leaves = next(c for c in columns if c)[0]
+        out_shapes = [np.shape(concrete(o)) for o in out_leaves]
+        blocks = [[_stack_columns([c[i] for c in columns[j]], out_shapes[i],
+                                  np.shape(concrete(x))) for j, x in enumerate(leaves)]
+                  for i in range(out_tree.num_leaves)]
+        jac = _jacobian_tree(out_tree, in_tree, blocks)
+        return (jac, fun(*args)[1]) if has_aux else jac
+
+    return jacfun
+
+
+def _stack_columns(cols: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...]
+                   ) -> Any:
+    """Columns ∂out/∂x_e (each of the output's shape) → an array of shape out_shape + in_shape."""
+    if not cols:
+        return np.zeros(out_shape + in_shape)
+    from . import numpy as rnp
+
+    return rnp.reshape(rnp.stack(cols, axis=-1), out_shape + in_shape)
+
+
+def _basis(shape: tuple[int, ...], e: int) -> np.ndarray:
+    b = np.zeros(int(np.prod(shape)))
+    b[e] = 1.0
+    return b.reshape(shape)

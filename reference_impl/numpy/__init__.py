@@ -1,0 +1,178 @@
+"""``reference_impl.numpy``: the part of ``jax.numpy`` this course needs, differentiable.
+
+Import it as ``rnp``; a function body written for ``jax.numpy`` runs unchanged::
+
+    import reference_impl.numpy as rnp
+    def f(x):
+        return rnp.sum(rnp.tanh(x) ** 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as _np
+
+from ..core import Tracer, concrete
+from ..core import bind as _bind
+from . import linalg
+from .contractions import dot, einsum, inner, matmul, outer, tensordot, vdot
+from .elementwise import (
+    abs,
+    absolute,
+    add,
+    arctan,
+    clip,
+    cos,
+    cosh,
+    divide,
+    exp,
+    expm1,
+    log,
+    log1p,
+    logistic,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    power,
+    reciprocal,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    subtract,
+    tan,
+    tanh,
+    true_divide,
+    where,
+)
+from .reductions import amax, amin, logsumexp, max, mean, min, prod, sum
+from .shape_ops import (
+    arange,
+    array,
+    asarray,
+    broadcast_to,
+    concatenate,
+    diag,
+    diagonal,
+    expand_dims,
+    eye,
+    full,
+    getitem,
+    linspace,
+    moveaxis,
+    ones,
+    ones_like,
+    ravel,
+    reshape,
+    squeeze,
+    stack,
+    sum_to_shape,
+    swapaxes,
+    trace,
+    transpose,
+    zeros,
+    zeros_like,
+)
+
+pi = _np.pi
+e = _np.e
+inf = _np.inf
+nan = _np.nan
+float32 = _np.float32
+float64 = _np.float64
+int32 = _np.int32
+int64 = _np.int64
+ndarray = _np.ndarray
+newaxis = None
+
+
+# --- comparisons: not differentiable, they act on concrete values -----------------------------
+def _comparison(fn: Any) -> Any:
+    def compare(x: Any, y: Any) -> _np.ndarray:
+        return fn(concrete(x), concrete(y))
+
+    compare.__name__ = fn.__name__
+    return compare
+
+
+less, less_equal = _comparison(_np.less), _comparison(_np.less_equal)
+greater, greater_equal = _comparison(_np.greater), _comparison(_np.greater_equal)
+equal, not_equal = _comparison(_np.equal), _comparison(_np.not_equal)
+
+
+def isfinite(x: Any) -> _np.ndarray:
+    return _np.isfinite(concrete(x))
+
+
+def shape(x: Any) -> tuple[int, ...]:
+    return _np.shape(concrete(x))
+
+
+def ndim(x: Any) -> int:
+    return len(shape(x))
+
+
+def size(x: Any) -> int:
+    return int(_np.prod(shape(x)))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    return bool(_np.allclose(concrete(a), concrete(b), rtol=rtol, atol=atol))
+
+
+# ``ndarray OP tracer`` reaches ``Tracer.__array_ufunc__``; these ufuncs are routed back here
+_UFUNC_TO_PRIMITIVE = {
+    "add": add, "subtract": subtract, "multiply": multiply, "true_divide": divide,
+    "divide": divide, "power": power, "matmul": matmul, "negative": negative,
+    "less": less, "less_equal": less_equal, "greater": greater,
+    "greater_equal": greater_equal, "equal": equal, "not_equal": not_equal,
+    "maximum": maximum, "minimum": minimum,
+}
+
+
+# --- operators and array methods on tracers ----------------------------------------------------
+def _method(prim: Any) -> Any:
+    return lambda self, other: _bind(prim, (self, other), _NO_PARAMS)
+
+
+def _rmethod(prim: Any) -> Any:
+    return lambda self, other: _bind(prim, (other, self), _NO_PARAMS)
+
+
+_NO_PARAMS: dict[str, Any] = {}
+Tracer.__add__, Tracer.__radd__ = _method(add), _rmethod(add)
+Tracer.__sub__, Tracer.__rsub__ = _method(subtract), _rmethod(subtract)
+Tracer.__mul__, Tracer.__rmul__ = _method(multiply), _rmethod(multiply)
+Tracer.__truediv__, Tracer.__rtruediv__ = _method(divide), _rmethod(divide)
+Tracer.__pow__, Tracer.__rpow__ = _method(power), _rmethod(power)
+Tracer.__matmul__, Tracer.__rmatmul__ = _method(matmul), _rmethod(matmul)
+Tracer.__neg__ = lambda self: _bind(negative, (self,), _NO_PARAMS)
+Tracer.__pos__ = lambda self: self
+Tracer.__abs__ = lambda self: _bind(absolute, (self,), _NO_PARAMS)
+Tracer.__lt__ = less
+Tracer.__le__ = less_equal
+Tracer.__gt__ = greater
+Tracer.__ge__ = greater_equal
+Tracer.__eq__ = equal
+Tracer.__ne__ = not_equal
+Tracer.__hash__ = None
+Tracer.__getitem__ = getitem
+Tracer.T = property(lambda self: transpose(self))
+Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
+Tracer.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
+Tracer.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
+Tracer.max = lambda self, axis=None, keepdims=False: max(self, axis, keepdims)
+Tracer.min = lambda self, axis=None, keepdims=False: min(self, axis, keepdims)
+Tracer.prod = lambda self, axis=None, keepdims=False: prod(self, axis, keepdims)
+Tracer.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape)
+Tracer.ravel = lambda self: ravel(self)
+Tracer.flatten = lambda self: ravel(self)
+Tracer.transpose = lambda self, *axes: transpose(self, axes or None)
+Tracer.dot = lambda self, other: dot(self, other)
+Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
+Tracer.astype = lambda self, dtype: self
+
+__all__ = [n for n in dir() if not n.startswith("_")]

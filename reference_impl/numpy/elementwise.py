@@ -1,0 +1,176 @@
+"""Elementwise primitives: implementation, JVP rule and VJP rule side by side.
+
+Rules are written with this package's own (differentiable) functions, so derivatives of
+derivatives work. Broadcasting is handled once, in the core (tangents are broadcast to the
+output's shape, cotangents are summed back to each argument's shape), not in every rule.
+Comparisons and masks are computed on concrete values: they are locally constant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.special
+
+from ..core import concrete, defjvp, defjvp_linear, defvjp, primitive
+
+# --- unary ------------------------------------------------------------------------------------
+negative = primitive("negative", np.negative)
+defjvp_linear(negative, 0)
+defvjp(negative, lambda ct, ans, x: -ct)
+
+exp = primitive("exp", np.exp)
+defjvp(exp, lambda x_dot, ans, x: x_dot * ans)
+defvjp(exp, lambda ct, ans, x: ct * ans)
+
+log = primitive("log", np.log)
+defjvp(log, lambda x_dot, ans, x: x_dot / x)
+defvjp(log, lambda ct, ans, x: ct / x)
+
+log1p = primitive("log1p", np.log1p)
+defjvp(log1p, lambda x_dot, ans, x: x_dot / (1.0 + x))
+defvjp(log1p, lambda ct, ans, x: ct / (1.0 + x))
+
+expm1 = primitive("expm1", np.expm1)
+defjvp(expm1, lambda x_dot, ans, x: x_dot * (ans + 1.0))
+defvjp(expm1, lambda ct, ans, x: ct * (ans + 1.0))
+
+sqrt = primitive("sqrt", np.sqrt)
+defjvp(sqrt, lambda x_dot, ans, x: x_dot / (2.0 * ans))
+defvjp(sqrt, lambda ct, ans, x: ct / (2.0 * ans))
+
+sin = primitive("sin", np.sin)
+defjvp(sin, lambda x_dot, ans, x: x_dot * cos(x))
+defvjp(sin, lambda ct, ans, x: ct * cos(x))
+
+cos = primitive("cos", np.cos)
+defjvp(cos, lambda x_dot, ans, x: -x_dot * sin(x))
+defvjp(cos, lambda ct, ans, x: -ct * sin(x))
+
+tan = primitive("tan", np.tan)
+defjvp(tan, lambda x_dot, ans, x: x_dot * (1.0 + ans * ans))
+defvjp(tan, lambda ct, ans, x: ct * (1.0 + ans * ans))
+
+tanh = primitive("tanh", np.tanh)
+defjvp(tanh, lambda x_dot, ans, x: x_dot * (1.0 - ans * ans))
+defvjp(tanh, lambda ct, ans, x: ct * (1.0 - ans * ans))
+
+sinh = primitive("sinh", np.sinh)
+defjvp(sinh, lambda x_dot, ans, x: x_dot * cosh(x))
+defvjp(sinh, lambda ct, ans, x: ct * cosh(x))
+
+cosh = primitive("cosh", np.cosh)
+defjvp(cosh, lambda x_dot, ans, x: x_dot * sinh(x))
+defvjp(cosh, lambda ct, ans, x: ct * sinh(x))
+
+arctan = primitive("arctan", np.arctan)
+defjvp(arctan, lambda x_dot, ans, x: x_dot / (1.0 + x * x))
+defvjp(arctan, lambda ct, ans, x: ct / (1.0 + x * x))
+
+sign = primitive("sign", np.sign)  # piecewise constant: derivative 0
+defjvp(sign, lambda x_dot, ans, x: x_dot * 0.0)
+defvjp(sign, lambda ct, ans, x: ct * 0.0)
+
+# d|x|/dx = sign(x), with JAX's convention 1 at x = 0
+absolute = primitive("abs", np.abs)
+defjvp(absolute, lambda x_dot, ans, x: x_dot * _pos_sign(x))
+defvjp(absolute, lambda ct, ans, x: ct * _pos_sign(x))
+
+square = primitive("square", np.square)
+defjvp(square, lambda x_dot, ans, x: 2.0 * x * x_dot)
+defvjp(square, lambda ct, ans, x: 2.0 * x * ct)
+
+reciprocal = primitive("reciprocal", np.reciprocal)
+defjvp(reciprocal, lambda x_dot, ans, x: -x_dot * ans * ans)
+defvjp(reciprocal, lambda ct, ans, x: -ct * ans * ans)
+
+# the logistic sigmoid 1 / (1 + e^{-x}) = expit(x), computed stably by SciPy
+logistic = primitive("logistic", scipy.special.expit)
+defjvp(logistic, lambda x_dot, ans, x: x_dot * ans * (1.0 - ans))
+defvjp(logistic, lambda ct, ans, x: ct * ans * (1.0 - ans))
+
+# --- binary -----------------------------------------------------------------------------------
+add = primitive("add", np.add)
+defjvp(add, lambda x_dot, ans, x, y: x_dot, lambda y_dot, ans, x, y: y_dot)
+defvjp(add, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct)
+
+subtract = primitive("subtract", np.subtract)
+defjvp(subtract, lambda x_dot, ans, x, y: x_dot, lambda y_dot, ans, x, y: -y_dot)
+defvjp(subtract, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct)
+
+multiply = primitive("multiply", np.multiply)
+defjvp(multiply, lambda x_dot, ans, x, y: x_dot * y, lambda y_dot, ans, x, y: x * y_dot)
+defvjp(multiply, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: ct * x)
+
+divide = primitive("divide", np.true_divide)
+defjvp(divide, lambda x_dot, ans, x, y: x_dot / y, lambda y_dot, ans, x, y: -y_dot * ans / y)
+defvjp(divide, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans / y)
+
+# d(x^y)/dx = y x^{y-1};  d(x^y)/dy = x^y log x  (taken as 0 where x = 0, as JAX does)
+power = primitive("power", np.power)
+defjvp(power, lambda x_dot, ans, x, y: x_dot * _dpow_dx(x, y),
+       lambda y_dot, ans, x, y: y_dot * _dpow_dy(ans, x))
+defvjp(power, lambda ct, ans, x, y: ct * _dpow_dx(x, y),
+       lambda ct, ans, x, y: ct * _dpow_dy(ans, x))
+
+
+def _dpow_dx(x: Any, y: Any) -> Any:
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        return y * x ** (y - 1) if y != 0 else x * 0.0
+    return y * x ** (y - 1.0)
+
+
+def _dpow_dy(ans: Any, x: Any) -> Any:
+    zero = concrete(x) == 0
+    return where(zero, 0.0, ans * log(where(zero, 1.0, x)))
+
+
+# maximum / minimum: the gradient goes to the larger (smaller) argument, split evenly at ties
+maximum = primitive("maximum", np.maximum)
+defjvp(maximum, lambda x_dot, ans, x, y: x_dot * _select_weight(x, y),
+       lambda y_dot, ans, x, y: y_dot * _select_weight(y, x))
+defvjp(maximum, lambda ct, ans, x, y: ct * _select_weight(x, y),
+       lambda ct, ans, x, y: ct * _select_weight(y, x))
+
+minimum = primitive("minimum", np.minimum)
+defjvp(minimum, lambda x_dot, ans, x, y: x_dot * _select_weight(y, x),
+       lambda y_dot, ans, x, y: y_dot * _select_weight(x, y))
+defvjp(minimum, lambda ct, ans, x, y: ct * _select_weight(y, x),
+       lambda ct, ans, x, y: ct * _select_weight(x, y))
+
+
+def _select_weight(x: Any, y: Any) -> np.ndarray:
+    """1 where x > y, 1/2 where x == y, 0 elsewhere (a concrete, locally constant mask)."""
+    x, y = concrete(x), concrete(y)
+    return np.where(np.greater(x, y), 1.0, np.where(np.equal(x, y), 0.5, 0.0))
+
+
+def _pos_sign(x: Any) -> np.ndarray:
+    return np.where(np.asarray(concrete(x)) >= 0, 1.0, -1.0)
+
+
+# where(cond, x, y): cond is concrete (a comparison result), x and y are differentiable
+_where = primitive("where", np.where)
+defjvp(_where, None, lambda x_dot, ans, c, x, y: _where(c, x_dot, 0.0),
+       lambda y_dot, ans, c, x, y: _where(c, 0.0, y_dot))
+defvjp(_where, None, lambda ct, ans, c, x, y: _where(c, ct, 0.0),
+       lambda ct, ans, c, x, y: _where(c, 0.0, ct))
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """``x`` where ``condition`` holds, else ``y``; the condition is not differentiated."""
+    return _where(np.asarray(concrete(condition), dtype=bool), x, y)
+
+
+def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
+    """``minimum(maximum(x, a_min), a_max)``; the gradient is 0 outside the interval."""
+    if a_min is not None:
+        x = where(concrete(x) < concrete(a_min), a_min, x)
+    if a_max is not None:
+        x = where(concrete(x) > concrete(a_max), a_max, x)
+    return x
+
+
+abs = absolute
+true_divide = divide

@@ -1,0 +1,125 @@
+"""Reductions: sum, mean, max, min, prod, logsumexp (with ``axis`` and ``keepdims``)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from ..core import concrete, defjvp, defjvp_linear, defvjp, primitive, shape_of
+from . import elementwise as E
+from . import shape_ops as S
+
+
+def _axes(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    nd = len(shape)
+    if axis is None:
+        return tuple(range(nd))
+    axis = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    return tuple(sorted(int(a) % nd for a in axis))
+
+
+def _keep(ct: Any, x_shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Any:
+    """Reshape a reduced cotangent so that it broadcasts against the input (keepdims form)."""
+    if keepdims:
+        return ct
+    return S.reshape(ct, tuple(1 if i in axes else n for i, n in enumerate(x_shape)))
+
+
+# sum: the VJP broadcasts the cotangent back over the reduced axes
+sum_p = primitive("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims))
+defjvp_linear(sum_p, 0)
+defvjp(sum_p, lambda ct, ans, x, axes, keepdims:
+       S.broadcast_to(_keep(ct, shape_of(x), axes, keepdims), shape_of(x)))
+
+
+def _chooser_weights(x: Any, ans: Any, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Where the extremum is attained, 1/(number of ties); 0 elsewhere (as JAX does)."""
+    hit = np.equal(concrete(x), _keep(concrete(ans), shape_of(x), axes, keepdims))
+    return hit / np.sum(hit, axis=axes, keepdims=True)
+
+
+def _chooser(name: str, fn: Any) -> Any:
+    p = primitive(name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims))
+    defjvp(p, lambda x_dot, ans, x, axes, keepdims:
+           sum_p(x_dot * _chooser_weights(x, ans, axes, keepdims), axes=axes, keepdims=keepdims))
+    defvjp(p, lambda ct, ans, x, axes, keepdims:
+           _keep(ct, shape_of(x), axes, keepdims) * _chooser_weights(x, ans, axes, keepdims))
+    return p
+
+
+max_p = _chooser("max", np.max)
+min_p = _chooser("min", np.min)
+
+
+# prod: ∂(Π_j x_j)/∂x_i = Π_{j≠i} x_j, computed without dividing by x_i when some x_i = 0
+prod_p = primitive("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims))
+defjvp(prod_p, lambda x_dot, ans, x, axes, keepdims:
+       sum_p(x_dot * _prod_others(x, ans, axes), axes=axes, keepdims=keepdims))
+defvjp(prod_p, lambda ct, ans, x, axes, keepdims:
+       _keep(ct, shape_of(x), axes, keepdims) * _prod_others(x, ans, axes))
+
+
+def _prod_others(x: Any, ans: Any, axes: tuple[int, ...]) -> Any:
+    """For each element, the product of the other elements of its reduction group."""
+    shape = shape_of(x)
+    if np.all(concrete(x) != 0):
+        return prod_p(x, axes=axes, keepdims=True) / x
+    kept = [i for i in range(len(shape)) if i not in axes]
+    perm = kept + list(axes)
+    xt = S.transpose(x, perm)
+    n = int(np.prod([shape[a] for a in axes]))
+    rows = S.reshape(xt, (*[shape[i] for i in kept], 1, n))
+    excl = E.where(np.eye(n, dtype=bool), 1.0, rows)  # row i has x_i replaced by 1
+    others = prod_p(excl, axes=(len(kept) + 1,), keepdims=False)
+    others = S.reshape(others, tuple(shape[i] for i in perm))
+    return S.transpose(others, tuple(np.argsort(perm)))
+
+
+# logsumexp: log Σ exp(x), stabilised by the maximum; its VJP is ct · softmax(x)
+def _logsumexp_impl(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axes)
+
+
+logsumexp_p = primitive("logsumexp", _logsumexp_impl)
+defjvp(logsumexp_p, lambda x_dot, ans, x, axes, keepdims:
+       sum_p(x_dot * E.exp(x - _keep(ans, shape_of(x), axes, keepdims)), axes=axes,
+             keepdims=keepdims))
+defvjp(logsumexp_p, lambda ct, ans, x, axes, keepdims:
+       _keep(ct, shape_of(x), axes, keepdims) * E.exp(x - _keep(ans, shape_of(x), axes, keepdims)))
+
+
+# --- user-facing functions --------------------------------------------------------------------
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    axes = _axes(shape_of(x), axis)
+    count = int(np.prod([shape_of(x)[a] for a in axes]))
+    return sum_p(x, axes=axes, keepdims=keepdims) / float(count)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return max_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return min_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return prod_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``log(sum(exp(x), axis))`` computed without overflow."""
+    return logsumexp_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+
+
+amax, amin = max, min
+_builtin_sum = builtins.sum

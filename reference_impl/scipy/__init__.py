@@ -1,0 +1,3 @@
+"""``reference_impl.scipy``: mirrors ``jax.scipy``."""
+
+from . import special
