@@ -31,6 +31,7 @@ import numpy as np
 
 from .api_util import as_float_leaf, fun_name
 from .core import Primitive, Trace, Tracer, _fit_cotangent, _fit_tangent, bind, concrete, shape_of
+from .tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["Graph", "GraphTrace", "GraphTracer", "Node", "trace_graph"]
 
@@ -38,7 +39,7 @@ _INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": 
           "matmul": "@"}
 
 
-@dataclass
+@dataclass(eq=False)
 class Node:
     """One vertex of the graph: an input (``prim is None``) or one executed primitive call.
 
@@ -107,18 +108,20 @@ def trace_graph(f: Callable[..., Any], *args: Any, input_names: Sequence[str] | 
     """Run ``f(*args)`` once and return its computational graph of primitive operations.
 
     Inputs are named ``w1, w2, …`` (or ``input_names``), operations ``v1, v2, …`` in the order they
-    run, and the output ``output_name`` (``None`` keeps its ``v`` number). Arguments are scalars or
-    arrays of floats; ``f`` must use :mod:`reference_impl.numpy` and return one array.
+    run, and the output ``output_name`` (``None`` keeps its ``v`` number). Arguments are float
+    scalars, arrays or pytrees of them (one input node per leaf, in ``tree_flatten`` order);
+    ``f`` must use :mod:`reference_impl.numpy` and return one array.
     """
     name = f"trace_graph({fun_name(f)})"
+    leaves, tree = tree_flatten(args)
     names = list(input_names) if input_names is not None else [
-        f"w{k + 1}" for k in range(len(args))]
-    if len(names) != len(args):
-        raise ValueError(f"{name}: {len(args)} argument(s) but {len(names)} input name(s)")
+        f"w{k + 1}" for k in range(len(leaves))]
+    if len(names) != len(leaves):
+        raise ValueError(f"{name}: {len(leaves)} input array(s) but {len(names)} input name(s)")
     trace = GraphTrace()
-    boxed = [trace.new_input(n, np.asarray(as_float_leaf(a, name, f"argument {k}")))
-             for k, (n, a) in enumerate(zip(names, args, strict=True))]
-    out = f(*boxed)
+    boxed = [trace.new_input(n, as_float_leaf(a, name, f"input {k} ({n})"))
+             for k, (n, a) in enumerate(zip(names, leaves, strict=True))]
+    out = f(*tree_unflatten(tree, boxed))
     if not (isinstance(out, GraphTracer) and out._trace is trace):
         raise ValueError(f"{name}: the function must return one array computed from its inputs "
                          f"with reference_impl.numpy; it returned {type(out).__name__}")
@@ -126,7 +129,7 @@ def trace_graph(f: Callable[..., Any], *args: Any, input_names: Sequence[str] | 
         raise ValueError(f"{name}: the function returned its input {names[out.node]} unchanged; "
                          "there is no operation to show")
     k = 0
-    for node in trace.nodes[len(args):]:
+    for node in trace.nodes[len(leaves):]:
         if node.index == out.node and output_name is not None:
             node.name = output_name
         else:
