@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, concrete
+from .core import Primitive, Tracer, concrete
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 __all__ = ["custom_jvp", "custom_vjp"]
@@ -62,11 +62,10 @@ class custom_jvp:
 
     def _vjp_rule(self, cts: Any, ans: Any, *leaves: Any, in_tree: PyTreeDef) -> list[Any]:
         # the JVP is linear in the tangents: its transpose is its VJP at any tangent point
-        from .reverse import vjp
+        from .reverse import _pullback
 
         zeros = [np.zeros(np.shape(concrete(x))) for x in leaves]
-        _, pullback = vjp(lambda *t: self._user_jvp(leaves, list(t), in_tree), *zeros)
-        return list(pullback(list(cts)))
+        return _pullback(lambda *t: self._user_jvp(leaves, list(t), in_tree), zeros, list(cts))
 
 
 class custom_vjp:
@@ -79,6 +78,7 @@ class custom_vjp:
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
         self._trees: tuple[PyTreeDef, PyTreeDef] | None = None
+        self._in_fwd = False
         name = getattr(fun, "__name__", "f")
         self.prim = Primitive(f"custom_vjp[{name}]", self._impl, multiple_results=True)
         self.prim.vjp_full = self._vjp_rule
@@ -96,6 +96,8 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.prim.name} "
                                  "using defvjp.")
+        if self._in_fwd:  # ``fwd`` may call the function itself, as in JAX's docs
+            return self.fun(*args)
         leaves, in_tree = tree_flatten(args)
         outs = self.prim(*leaves, in_tree=in_tree)
         out_tree, _ = self._trees
@@ -103,7 +105,11 @@ class custom_vjp:
 
     def _impl(self, *leaves: Any, in_tree: PyTreeDef) -> tuple[Any, ...]:
         # the outputs and the residuals: residuals ride along as extra (unused) outputs
-        out, res = self.fwd(*tree_unflatten(in_tree, leaves))
+        self._in_fwd = True
+        try:
+            out, res = self.fwd(*tree_unflatten(in_tree, leaves))
+        finally:
+            self._in_fwd = False
         out_leaves, out_tree = tree_flatten(out)
         res_leaves, res_tree = tree_flatten(res)
         self._trees = (out_tree, res_tree)
@@ -114,11 +120,45 @@ class custom_vjp:
         n = out_tree.num_leaves
         res = tree_unflatten(res_tree, ans[n:])
         arg_cts = self.bwd(res, tree_unflatten(out_tree, list(cts[:n])))
-        if not isinstance(arg_cts, tuple):
+        n_args = len(in_tree.children)
+        if not isinstance(arg_cts, (tuple, list)) or len(arg_cts) != n_args:
+            got = (f"a {type(arg_cts).__name__} of length {len(arg_cts)}"
+                   if isinstance(arg_cts, (tuple, list)) else type(arg_cts).__name__)
             raise TypeError(f"{self.prim.name}: bwd must return a tuple with one cotangent per "
-                            f"argument, got {type(arg_cts).__name__}")
-        flat = tree_flatten(arg_cts)[0]
-        if len(flat) != len(leaves):
-            raise ValueError(f"{self.prim.name}: bwd returned {len(flat)} cotangent leaves for "
-                             f"{len(leaves)} argument leaves")
+                            f"argument ({n_args}), got {got}")
+        flat: list[Any] = []
+        for i, (ct, arg_tree) in enumerate(zip(arg_cts, in_tree.children, strict=True)):
+            arg_leaves = leaves[len(flat):len(flat) + arg_tree.num_leaves]
+            if ct is None:  # None means a zero cotangent, as in JAX
+                flat += [np.zeros(np.shape(concrete(x))) for x in arg_leaves]
+                continue
+            ct_leaves, ct_tree = tree_flatten(ct)
+            if ct_tree != arg_tree:
+                raise ValueError(f"{self.prim.name}: bwd returned a cotangent of structure "
+                                 f"{ct_tree} for argument {i}, whose structure is {arg_tree}")
+            flat += ct_leaves
+        return self._add_residual_cotangents(flat, cts[n:], leaves, in_tree)
+
+    def _add_residual_cotangents(self, flat: list[Any], res_cts: Any, leaves: Any,
+                                 in_tree: PyTreeDef) -> list[Any]:
+        """Higher order: the residuals are outputs of ``fwd`` as well, and when an outer
+        derivative flows through ``bwd`` they receive cotangents. Those go back through ``fwd``
+        itself, by ordinary reverse mode of ``x ↦ residuals(x)``. Zero in first-order use."""
+        live = [k for k, c in enumerate(res_cts) if isinstance(c, Tracer) or np.any(c)]
+        diff = [i for i, x in enumerate(leaves)
+                if np.issubdtype(np.result_type(concrete(x)), np.inexact)]
+        if not live or not diff:
+            return flat
+        from .reverse import _pullback
+
+        def residuals(*xs: Any) -> list[Any]:
+            args = list(leaves)
+            for i, x in zip(diff, xs, strict=True):
+                args[i] = x
+            res = self._impl(*args, in_tree=in_tree)[self._trees[0].num_leaves:]
+            return [res[k] for k in live]
+
+        extra = _pullback(residuals, [leaves[i] for i in diff], [res_cts[k] for k in live])
+        for i, g in zip(diff, extra, strict=True):
+            flat[i] = flat[i] + g
         return flat

@@ -34,12 +34,22 @@ def _unbox(x: Any, trace: VJPTrace) -> Any:
 
 
 def _backward(trace: VJPTrace, out_leaves: list[Any], cts: list[Any], in_nodes: list[int],
-              leaves: list[Any]) -> list[Any]:
+              leaves: list[Any], consume: bool = False) -> list[Any]:
     pairs = [(o.node, ct) for o, ct in zip(out_leaves, cts, strict=True)
              if isinstance(o, VJPTracer) and o._trace is trace]
-    grads = trace.backward(pairs, in_nodes)
+    grads = trace.backward(pairs, in_nodes, consume)
     return [np.zeros(np.shape(concrete(x)), np.result_type(concrete(x))) if g is None else g
             for g, x in zip(grads, leaves, strict=True)]
+
+
+def _pullback(fun: Callable[..., Any], primals: list[Any], cts: list[Any]) -> list[Any]:
+    """``ctᵀ J`` of ``fun(*primals) -> list of arrays``, without ``vjp``'s argument checks.
+
+    For rules that differentiate a helper function (custom rules), where the values are known
+    to be fine and may be integer-valued constants that simply get a zero cotangent.
+    """
+    trace, in_nodes, out = _trace_call(fun, list(primals), lambda b: b)
+    return _backward(trace, list(out), list(cts), in_nodes, list(primals), consume=True)
 
 
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
@@ -93,7 +103,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
             out, aux = out
         _check_scalar(out, name)
         ct = np.ones((), dtype=np.result_type(concrete(out)))
-        grads = _backward(trace, [out], [ct], in_nodes, leaves)
+        grads = _backward(trace, [out], [ct], in_nodes, leaves, consume=True)
         g = tree_unflatten(arg_tree, grads)
         g = g[0] if isinstance(argnums, int) else g
         value = _unbox(out, trace)

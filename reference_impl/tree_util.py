@@ -36,7 +36,8 @@ class PyTreeDef:
             inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.meta, self.children,
                                                               strict=True))
             return "{" + inner + "}"
-        return {"tuple": f"({inner},)", "list": f"[{inner}]"}.get(self.kind, f"{self.meta}({inner})")
+        default = f"{self.meta}({inner})"  # a namedtuple
+        return {"tuple": f"({inner},)", "list": f"[{inner}]"}.get(self.kind, default)
 
 
 _LEAF = PyTreeDef("leaf", None, ())
