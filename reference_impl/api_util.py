@@ -16,12 +16,17 @@ def fun_name(fun: Callable[..., Any]) -> str:
 
 
 def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    """``argnums`` as a tuple of non-negative ints; negative ones count from the end, as in JAX."""
+    nums = (argnums,) if not isinstance(argnums, (tuple, list)) else tuple(argnums)
+    if not nums or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                           for a in nums):
+        raise TypeError(f"{fname}: argnums must be an int or a non-empty tuple of ints, "
+                        f"got {argnums!r}")
     for a in nums:
-        if not isinstance(a, int) or not -nargs <= a < nargs:
+        if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums={argnums!r} is out of range for a call with "
                              f"{nargs} positional argument(s)")
-    return tuple(a % nargs for a in nums)
+    return tuple(int(a) % nargs for a in nums)
 
 
 def as_float_leaf(x: Any, fname: str, where: str) -> Any:
@@ -67,3 +72,15 @@ def replace_args(args: Sequence[Any], argnums: tuple[int, ...], new: Sequence[An
     for i, v in zip(argnums, new, strict=True):
         args[i] = v
     return tuple(args)
+
+
+def split_aux(out: Any, fname: str) -> tuple[Any, Any]:
+    """``(output, aux)`` from a function called with ``has_aux=True``; a clear error otherwise."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        v = concrete(out)
+        got = (f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list))
+               else f"one array of shape {np.shape(v)}" if isinstance(v, (np.ndarray, np.generic))
+               else f"a {type(out).__name__}")
+        raise TypeError(f"{fname} with has_aux=True: the function must return a pair "
+                        f"(output, aux), but it returned {got}")
+    return out[0], out[1]

@@ -187,17 +187,16 @@ class Tracer:
             f"A plain NumPy function tried to convert a traced value ({_describe(self)}) into a "
             "numpy.ndarray. Inside a function being differentiated use reference_impl.numpy "
             "(import reference_impl.numpy as rnp; rnp.sin(x)) instead of numpy. "
-            "To read the value without its derivative, use reference_impl.core.concrete(x)."
+            "To read the value without its derivative, use reference_impl.concrete(x)."
         )
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         name = getattr(func, "__name__", str(func))
         if name in _METADATA_FUNCTIONS:  # shape queries do not need the derivative
             return func(*[concrete(a) for a in args], **kwargs)
-        raise TypeError(
-            f"numpy.{name} was called on a traced value ({_describe(self)}); NumPy cannot "
-            f"differentiate it. Use reference_impl.numpy.{name} (rnp.{name}) instead."
-        )
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        sub = ".".join(p for p in module.split(".")[1:] if not p.startswith("_"))
+        raise TypeError(_plain_numpy_message(f"{sub}.{name}" if sub else name, self))
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         # ``ndarray + tracer`` arrives here as ``np.add(ndarray, tracer)``: route the operators.
@@ -206,10 +205,8 @@ class Tracer:
         fn = _UFUNC_TO_PRIMITIVE.get(ufunc.__name__)
         if method == "__call__" and fn is not None and not kwargs:
             return fn(*inputs)
-        raise TypeError(
-            f"numpy.{ufunc.__name__} was called on a traced value ({_describe(self)}); NumPy "
-            f"cannot differentiate it. Use reference_impl.numpy.{ufunc.__name__} instead."
-        )
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        raise TypeError(_plain_numpy_message(name, self))
 
 
 _METADATA_FUNCTIONS = frozenset({"shape", "ndim", "size", "result_type", "iscomplexobj",
@@ -221,6 +218,25 @@ def concrete(x: Any) -> Any:
     while isinstance(x, Tracer):
         x = x.val
     return x
+
+
+def _plain_numpy_message(name: str, x: Tracer) -> str:
+    """Like JAX's TracerArrayConversionError: say what happened and what to call instead."""
+    from importlib import import_module
+
+    module, _, attr = f"reference_impl.numpy.{name}".rpartition(".")
+    try:
+        available = hasattr(import_module(module), attr)
+    except ImportError:
+        available = False
+    advice = (f"Use reference_impl.numpy.{name} (import reference_impl.numpy as rnp; "
+              f"rnp.{name}) instead." if available else
+              f"reference_impl.numpy has no {name}: write it with reference_impl.numpy's "
+              "operations, or define a primitive with its rules (reference_impl.core.primitive, "
+              "defjvp, defvjp).")
+    return (f"numpy.{name} was called on a traced value ({_describe(x)}) inside a function "
+            f"being differentiated; NumPy cannot differentiate it. {advice} "
+            "To read the value without its derivative, use reference_impl.concrete(x).")
 
 
 def _describe(x: Any) -> str:
@@ -290,9 +306,7 @@ class JVPTrace(Trace):
                     continue
                 rule = prim.jvps.get(i)
                 if rule is None:
-                    raise NotImplementedError(
-                        f"JVP of {prim.name} with respect to argument {i} not defined"
-                    )
+                    raise _missing_rule("JVP", prim, i, vals)
                 contrib = rule(x_dot, ans, *vals, **params)
                 ans_dot = contrib if ans_dot is None else ans_dot + contrib
         if prim.multiple_results:
@@ -401,12 +415,22 @@ class VJPTrace(Trace):
             for argpos, parent in entry.parents:
                 rule = prim.vjps.get(argpos)
                 if rule is None:
-                    raise NotImplementedError(
-                        f"VJP of {prim.name} with respect to argument {argpos} not defined"
-                    )
+                    raise _missing_rule("VJP", prim, argpos, entry.args)
                 g = rule(ct, entry.ans, *entry.args, **entry.params)
                 _accumulate(cts, tape, parent, _fit_cotangent(g, shape_of(entry.args[argpos])))
         return [result.get(i) for i in inputs]
+
+
+def _missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]
+                  ) -> NotImplementedError:
+    shapes = ", ".join(_describe(a) for a in args)
+    register = "defjvp" if kind == "JVP" else "defvjp"
+    return NotImplementedError(
+        f"{kind} of primitive '{prim.name}' with respect to argument {i} is not defined "
+        f"(called on {prim.name}({shapes})). Register one with "
+        f"reference_impl.core.{register}(<the primitive>, <rule for argument 0>, ...), or do "
+        f"not differentiate with respect to argument {i}."
+    )
 
 
 def _accumulate(cts: dict[int, Any], tape: list[TapeEntry], node: Any, ct: Any) -> None:

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .api_util import as_float_leaf, flatten_args, fun_name, normalize_argnums, replace_args
+from .api_util import (
+    as_float_leaf,
+    flatten_args,
+    fun_name,
+    normalize_argnums,
+    replace_args,
+    split_aux,
+)
 from .core import JVPTrace, JVPTracer, concrete
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -77,11 +84,11 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
     def jacfun(*args: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), name)
         leaves, arg_tree = flatten_args(args, nums, name)
-        in_tree = arg_tree.children[0] if isinstance(argnums, int) else arg_tree
+        in_tree = arg_tree if isinstance(argnums, (tuple, list)) else arg_tree.children[0]
 
         def f_flat(*flat: Any) -> Any:
             out = fun(*replace_args(args, nums, tree_unflatten(arg_tree, flat)))
-            return out[0] if has_aux else out
+            return split_aux(out, name)[0] if has_aux else out
 
         columns: list[list[list[Any]]] = [[] for _ in leaves]  # [input leaf][element][output]
         out_tree = None
@@ -102,6 +109,7 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
         jac = _jacobian_tree(out_tree, in_tree, blocks)
         return (jac, fun(*args)[1]) if has_aux else jac
 
+    jacfun.__name__ = f"jacfwd_{fun_name(fun)}"
     return jacfun
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .api_util import flatten_args, fun_name, normalize_argnums, replace_args
+from .api_util import flatten_args, fun_name, normalize_argnums, replace_args, split_aux
 from .core import VJPTrace, VJPTracer, concrete
 from .forward import _basis, _jacobian_tree, jacfwd
-from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
+from .tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "hessian", "jacrev", "value_and_grad", "vjp"]
 
@@ -63,19 +63,16 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
     trace, in_nodes, out = _trace_call(fun, leaves,
                                        lambda b: tree_unflatten(in_tree, b))
     if has_aux:
-        out, aux = out
+        out, aux = split_aux(out, name)
     out_leaves, out_tree = tree_flatten(out)
-    out_shapes = [np.shape(concrete(o)) for o in out_leaves]
 
     def vjp_fn(ct: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
             raise ValueError(f"{name}: the cotangent's structure {ct_tree} does not match the "
                              f"output's structure {out_tree}")
-        for k, (c, s) in enumerate(zip(ct_leaves, out_shapes, strict=True)):
-            if np.shape(concrete(c)) != s:
-                raise ValueError(f"{name}: cotangent {k} has shape {np.shape(concrete(c))} "
-                                 f"but the output it belongs to has shape {s}")
+        for k, (c, o) in enumerate(zip(ct_leaves, out_leaves, strict=True)):
+            _check_cotangent(c, o, f"{name}: cotangent {k}")
         grads = _backward(trace, out_leaves, ct_leaves, in_nodes, leaves)
         return tuple(tree_unflatten(in_tree, grads))
 
@@ -83,6 +80,22 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
     if has_aux:
         return result, vjp_fn, tree_map(lambda a: _unbox(a, trace), aux)
     return result, vjp_fn
+
+
+def _check_cotangent(ct: Any, out: Any, where: str) -> None:
+    """A cotangent has its output's shape, and is a float (complex) where the output is one.
+
+    Unlike JAX, a float32 cotangent for a float64 output is accepted (NumPy promotes).
+    """
+    c, o = concrete(ct), concrete(out)
+    if np.shape(c) != np.shape(o):
+        raise ValueError(f"{where} has shape {np.shape(c)}, but the output it belongs to has "
+                         f"shape {np.shape(o)}; pass one cotangent of the output's shape")
+    cd, od = np.result_type(c), np.result_type(o)
+    if np.issubdtype(od, np.inexact) and not (
+            np.issubdtype(cd, np.floating) or np.issubdtype(cd, od)):
+        raise ValueError(f"{where} has dtype {cd}, but the output it belongs to has dtype "
+                         f"{od}; pass a cotangent of dtype {od}")
 
 
 def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
@@ -97,15 +110,12 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
             lambda *a: fun(*a, **kwargs), leaves,
             lambda b: replace_args(args, nums, tree_unflatten(arg_tree, b)))
         if has_aux:
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError(f"{name} with has_aux=True: the function must return a pair "
-                                f"(output, aux), got {type(out).__name__}")
-            out, aux = out
+            out, aux = split_aux(out, name)
         _check_scalar(out, name)
         ct = np.ones((), dtype=np.result_type(concrete(out)))
         grads = _backward(trace, [out], [ct], in_nodes, leaves, consume=True)
         g = tree_unflatten(arg_tree, grads)
-        g = g[0] if isinstance(argnums, int) else g
+        g = g if isinstance(argnums, (tuple, list)) else g[0]
         value = _unbox(out, trace)
         if has_aux:
             return (value, tree_map(lambda a: _unbox(a, trace), aux)), g
@@ -149,11 +159,11 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
     def jacfun(*args: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), name)
         leaves, arg_tree = flatten_args(args, nums, name)
-        in_tree: PyTreeDef = arg_tree.children[0] if isinstance(argnums, int) else arg_tree
+        in_tree = arg_tree if isinstance(argnums, (tuple, list)) else arg_tree.children[0]
         trace, in_nodes, out = _trace_call(
             fun, leaves, lambda b: replace_args(args, nums, tree_unflatten(arg_tree, b)))
         if has_aux:
-            out, aux = out
+            out, aux = split_aux(out, name)
         out_leaves, out_tree = tree_flatten(out)
         in_shapes = [np.shape(concrete(x)) for x in leaves]
         out_shapes = [np.shape(concrete(o)) for o in out_leaves]
@@ -172,6 +182,7 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
             return jac, tree_map(lambda a: _unbox(a, trace), aux)
         return jac
 
+    jacfun.__name__ = f"jacrev_{fun_name(fun)}"
     return jacfun
 
 
@@ -186,4 +197,11 @@ def _stack_rows(rows: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
             ) -> Callable[..., Any]:
     """``∇²f = jacfwd(jacrev(f))``: forward-over-reverse, as in JAX."""
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    name = f"hessian({fun_name(fun)})"
+    jac_of_jac = jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+
+    def hessian_fun(*args: Any) -> Any:
+        flatten_args(args, normalize_argnums(argnums, len(args), name), name)  # input checks
+        return jac_of_jac(*args)
+
+    return hessian_fun
