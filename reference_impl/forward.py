@@ -94,8 +94,8 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
         out_tree = None
         for j, x in enumerate(leaves):
             for e in range(np.size(concrete(x))):
-                tangents = [np.zeros(np.shape(concrete(leaf))) for leaf in leaves]
-                tangents[j] = _basis(np.shape(concrete(x)), e)
+                tangents = [_zeros(leaf) for leaf in leaves]
+                tangents[j] = _basis(concrete(x), e)
                 dot_leaves, out_tree = tree_flatten(jvp(f_flat, leaves, tangents)[1])
                 columns[j].append(dot_leaves)
         if out_tree is None:  # no input elements at all: one plain call gives the output shapes
@@ -123,7 +123,14 @@ def _stack_columns(cols: list[Any], out_shape: tuple[int, ...], in_shape: tuple[
     return rnp.reshape(rnp.stack(cols, axis=-1), out_shape + in_shape)
 
 
-def _basis(shape: tuple[int, ...], e: int) -> np.ndarray:
-    b = np.zeros(int(np.prod(shape)))
-    b[e] = 1.0
-    return b.reshape(shape)
+def _zeros(x: Any) -> np.ndarray:
+    """Zeros of ``x``'s shape and (float) dtype."""
+    v = concrete(x)
+    return np.zeros(np.shape(v), np.result_type(v, np.float16))
+
+
+def _basis(x: Any, e: int) -> np.ndarray:
+    """The ``e``-th standard basis element of ``x``'s space (row-major order), in its dtype."""
+    b = _zeros(x)
+    b.reshape(-1)[e] = 1.0
+    return b

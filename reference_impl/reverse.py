@@ -14,7 +14,7 @@ import numpy as np
 
 from .api_util import flatten_args, fun_name, normalize_argnums, replace_args, split_aux
 from .core import VJPTrace, VJPTracer, concrete
-from .forward import _basis, _jacobian_tree, jacfwd
+from .forward import _basis, _jacobian_tree, _zeros, jacfwd
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "hessian", "jacrev", "value_and_grad", "vjp"]
@@ -171,8 +171,8 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
         for i, o_shape in enumerate(out_shapes):
             rows: list[list[Any]] = [[] for _ in leaves]
             for e in range(int(np.prod(o_shape))):
-                cts = [np.zeros(s) for s in out_shapes]
-                cts[i] = _basis(o_shape, e)
+                cts = [_zeros(o) for o in out_leaves]
+                cts[i] = _basis(out_leaves[i], e)
                 for j, g in enumerate(_backward(trace, out_leaves, cts, in_nodes, leaves)):
                     rows[j].append(g)
             blocks.append([_stack_rows(rows[j], o_shape, in_shapes[j])

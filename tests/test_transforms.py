@@ -422,3 +422,16 @@ def test_outputs_are_plain_values(rng: np.random.Generator) -> None:
     for k, r in enumerate(ri.tree_util.tree_leaves(results)):
         assert not isinstance(r, Tracer), f"result {k} is a tracer: {r!r}"
         assert isinstance(concrete(r), (np.ndarray, np.generic, float)), f"result {k}: {r!r}"
+
+
+@pytest.mark.parametrize("transform", ["grad", "jacfwd", "jacrev", "hessian"])
+def test_float32_inputs_keep_their_dtype(jax, transform: str) -> None:
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+
+    def f(xp: Any, z: Any) -> Any:
+        return xp.sum(xp.sin(z) * z)
+
+    ours = getattr(ri, transform)(lambda z: f(rnp, z))(x)
+    theirs = getattr(jax, transform)(lambda z: f(jax.numpy, z))(x)
+    assert np.asarray(ours).dtype == np.float32, f"{transform}: dtype {np.asarray(ours).dtype}"
+    close(ours, theirs, f"{transform} of a float32 input", rtol=1e-5, atol=1e-6)
