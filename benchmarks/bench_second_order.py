@@ -8,7 +8,10 @@ context, JAX jit. Target for reference_impl: ≤ 2.2 (JAX eager 1.98, HIPS 2.57 
 
 For reference_impl the matmul FLOPs of every call are counted (the matmul primitive's
 implementation is wrapped for the count and restored), so the ratio can be compared with its
-arithmetic floor: the three compositions do different numbers of matrix products.
+arithmetic floor: the three compositions do different numbers of matrix products. Eager
+forward-over-reverse also computes the primal gradient (xᵀḡ for every weight) and throws it
+away — 2.50× grad's matmul FLOPs here — while reverse-over-forward never forms it (2.08×, the
+same as XLA's count for jit(jvp(grad)) after dead-code elimination).
 
 Run: ``python benchmarks/bench_second_order.py [--repeat 15]`` (writes
 ``results/bench_second_order.json``).
@@ -28,18 +31,20 @@ from models import init_mlp, mlp_loss
 
 
 def paired(grad: Callable[[], Any], hvp: Callable[[], Any], repeat: int) -> dict[str, float]:
-    """Time grad and HVP alternately (same load for both) and keep each one's fastest run.
+    """Time grad and HVP alternately (same load for both); keep each one's fastest run.
 
-    On a shared machine noise only adds time, so the minimum is the steadiest estimate; the
-    median of the per-pair ratios is reported next to it.
+    Times are the process's CPU time (``time.process_time``, all its threads): with BLAS and
+    XLA pinned to one thread it is the work done, and it does not count the time spent waiting
+    for a core on a shared machine, which wall time does. Noise only adds time, so the minimum
+    is the steadiest estimate; the median of the per-pair ratios is reported next to it.
     """
     grad(), hvp()
     tg, th = [], []
     for _ in range(repeat):
         for fn, out in ((grad, tg), (hvp, th)):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             fn()
-            out.append(time.perf_counter() - t0)
+            out.append(time.process_time() - t0)
     ratios = sorted(h / g for g, h in zip(tg, th, strict=True))
     return {"grad ms": 1e3 * min(tg), "hvp ms": 1e3 * min(th),
             "hvp/grad": min(th) / min(tg), "median pair ratio": ratios[len(ratios) // 2]}
@@ -133,12 +138,20 @@ def jax_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
     def ready(fn: Callable[[], Any]) -> Callable[[], Any]:
         return lambda: jax.block_until_ready(fn())
 
+    def xla_flops(fn: Callable[..., Any], *fargs: Any) -> float:
+        cost = jax.jit(fn).lower(*fargs).compile().cost_analysis()
+        return float((cost[0] if isinstance(cost, list) else cost)["flops"])
+
     rows = []
     for label, gfun, hfun in [("JAX eager", grad, hvp),
                               ("JAX jit", jax.jit(grad), jax.jit(hvp))]:
         rows.append({"system": label, "hvp": "fwd-over-rev",
                      **paired(ready(lambda g=gfun: g(p)), ready(lambda h=hfun: h(p, v)), repeat),
                      "flop ratio": float("nan")})
+    try:  # XLA's own count, after dead-code elimination (all FLOPs, not only matmuls)
+        rows[-1]["flop ratio"] = xla_flops(hvp, p, v) / xla_flops(grad, p)
+    except Exception:  # cost_analysis is best-effort in XLA
+        pass
     return rows
 
 
@@ -153,8 +166,8 @@ def main() -> None:
             + autograd_rows(params, x, y, V, args.repeat)
             + jax_rows(params, x, y, V, args.repeat))
     print(table(rows, "MLP 784-512-512-10, batch 256, float64, one thread: HVP time / grad "
-                      "time (fastest of the interleaved runs; flop ratio = matmul FLOPs of "
-                      "the HVP / of the grad)"))
+                      "time (CPU time, fastest of the interleaved runs; flop ratio = matmul "
+                      "FLOPs of the HVP / of the grad; JAX jit: XLA's cost analysis)"))
     ours = {r["hvp"]: r["hvp/grad"] for r in rows if r["system"] == "reference_impl"}
     print(f"\ntarget ≤ 2.2 — fwd-over-rev {ours['fwd-over-rev']:.2f}, "
           f"rev-over-rev {ours['rev-over-rev']:.2f}, rev-over-fwd {ours['rev-over-fwd']:.2f}")
