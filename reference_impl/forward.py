@@ -21,14 +21,18 @@ from .api_util import (
     split_aux,
 )
 from .core import JVPTrace, JVPTracer, concrete
-from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["jacfwd", "jvp", "linearize"]
 
 
-def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
-        ) -> tuple[Any, Any]:
-    """Evaluate ``fun(*primals)`` and its JVP ``J v`` along ``tangents``: ``(out, out_dot)``."""
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> tuple[Any, ...]:
+    """Evaluate ``fun(*primals)`` and its JVP ``J v`` along ``tangents``: ``(out, out_dot)``.
+
+    With ``has_aux=True``, ``fun`` returns ``(out, aux)`` and the result is
+    ``(out, out_dot, aux)``, ``aux`` not differentiated.
+    """
     name = fun_name(fun)
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(f"jvp({name}): primals and tangents must be tuples or lists, got "
@@ -53,6 +57,8 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
                             f"{td}; use a tangent of the same dtype")
         boxed.append(JVPTracer(trace, p, t))
     out = fun(*tree_unflatten(p_tree, boxed))
+    if has_aux:
+        out, aux = split_aux(out, f"jvp({name})")
     out_leaves, out_tree = tree_flatten(out)
     vals, dots = [], []
     for o in out_leaves:
@@ -61,14 +67,30 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
             dots.append(o.tangent)
         else:  # the output does not depend on the inputs
             vals.append(o)
-            dots.append(np.zeros_like(concrete(o), dtype=float))
+            dots.append(_zeros(o))
+    if has_aux:
+        aux = tree_map(lambda a: a.val if isinstance(a, JVPTracer) and a._trace is trace else a,
+                       aux)
+        return tree_unflatten(out_tree, vals), tree_unflatten(out_tree, dots), aux
     return tree_unflatten(out_tree, vals), tree_unflatten(out_tree, dots)
 
 
-def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
-    """``(fun(*primals), t ↦ J t)``. Unlike JAX, each call of the linear map re-runs ``fun``."""
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
+              ) -> tuple[Any, ...]:
+    """``(fun(*primals), t ↦ J t)`` (and ``aux`` with ``has_aux=True``).
+
+    Unlike JAX, which evaluates ``fun`` once and keeps the linear map, each call of the linear
+    map here re-runs ``fun`` in forward mode: the same numbers, a simpler engine.
+    """
+    name = f"linearize({fun_name(fun)})"
     out = fun(*primals)
-    return out, lambda *tangents: jvp(fun, primals, tangents)[1]
+    if has_aux:
+        out, aux = split_aux(out, name)
+
+    def f_jvp(*tangents: Any) -> Any:
+        return jvp(fun, primals, tangents, has_aux=has_aux)[1]
+
+    return (out, f_jvp, aux) if has_aux else (out, f_jvp)
 
 
 def _jacobian_tree(out_tree: PyTreeDef, in_tree: PyTreeDef, blocks: list[list[Any]]) -> Any:

@@ -180,9 +180,13 @@ def test_has_aux_with_a_non_pair(transform: str) -> None:
         f(lambda x: (rnp.sum(x ** 2), 1.0, 2.0), has_aux=True)(np.ones(2))
 
 
-def test_vjp_has_aux_with_a_non_pair() -> None:
+def test_vjp_jvp_linearize_has_aux_with_a_non_pair() -> None:
     with raises(TypeError, "vjp(loss)", "has_aux=True", "pair (output, aux)"):
         ri.vjp(loss, np.ones(2), has_aux=True)
+    with raises(TypeError, "jvp(loss)", "has_aux=True", "pair (output, aux)"):
+        ri.jvp(loss, (np.ones(2),), (np.ones(2),), has_aux=True)
+    with raises(TypeError, "linearize(loss)", "has_aux=True", "pair (output, aux)"):
+        ri.linearize(loss, np.ones(2), has_aux=True)
 
 
 # --- custom rules misused ------------------------------------------------------------------------

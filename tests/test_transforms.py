@@ -130,6 +130,17 @@ def test_jvp_against_jax_and_finite_differences(jax, x: np.ndarray, seed: int) -
           rtol=1e-6, atol=1e-7)
 
 
+def test_jvp_has_aux(jax, rng: np.random.Generator) -> None:
+    x, v = rng.standard_normal(3), rng.standard_normal(3)
+
+    def f(xp: Any, a: Any) -> Any:
+        return f_vector(xp, a), {"sin": xp.sin(a), "n": 3}
+
+    ours = ri.jvp(lambda a: f(rnp, a), (x,), (v,), has_aux=True)
+    theirs = jax.jvp(lambda a: f(jax.numpy, a), (x,), (v,), has_aux=True)
+    close(ours, theirs, "jvp has_aux: (out, out_dot, aux) with aux not differentiated")
+
+
 def test_jvp_two_arguments_is_sum_of_partials(rng: np.random.Generator) -> None:
     x, y, u, v = (rng.standard_normal(3) for _ in range(4))
     both = ri.jvp(lambda a, b: f_scalar(rnp, a, b), (x, y), (u, v))[1]
@@ -173,6 +184,9 @@ def test_linearize_matches_jax(jax, rng: np.random.Generator) -> None:
     for k in range(2):
         v = rng.standard_normal(3)
         close(f_jvp(v), f_jvpj(v), f"linearized map applied to random tangent {k}")
+    out, f_jvp, aux = ri.linearize(lambda a: (rnp.sin(a), a * 2.0), x, has_aux=True)
+    v = rng.standard_normal(3)
+    close((out, f_jvp(v), aux), (np.sin(x), np.cos(x) * v, 2 * x), "linearize has_aux")
 
 
 # --- Jacobians and Hessians ----------------------------------------------------------------------
