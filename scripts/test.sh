@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up a virtual environment from the project files and run the whole test suite.
+# Set up a virtual environment from the project files and run the whole test suite:
+# pytest on tests/ and nbval on every lecture notebook. Extra arguments replace the default
+# selection (e.g. `bash scripts/test.sh tests/test_transforms.py -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -7,5 +9,14 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 export PATH="$PWD/.venv/bin:$PATH" JAX_PLATFORMS=cpu JAX_ENABLE_X64=1
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-.venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export IPYTHONDIR="$scratch/ipython" MPLCONFIGDIR="$scratch/mpl" JUPYTER_CONFIG_DIR="$scratch/jupyter" \
+  JUPYTER_DATA_DIR="$scratch/jupyter-data" JUPYTER_RUNTIME_DIR="$scratch/jupyter-runtime"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/python -m pytest -q "$@"
+fi
+lectures=$(ls lectures/en/*.ipynb lectures/ru/*.ipynb 2>/dev/null || true)
+.venv/bin/python -m pytest -n 2 --dist loadfile -q tests $lectures \
+  --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg
