@@ -84,6 +84,11 @@ def _row(v: Any) -> Any:  # (..., k) -> (..., 1, k): scales columns when multipl
     return S.expand_dims(v, -2)
 
 
+def _diag_part(x: Any) -> Any:  # (..., k, k) -> (..., k)
+    k = np.arange(shape_of(x)[-1])
+    return S.getitem(x, (Ellipsis, k, k))
+
+
 def _diag_embed(v: Any) -> Any:
     return S.expand_dims(v, -1) * np.eye(shape_of(v)[-1])
 
@@ -140,7 +145,7 @@ def _svd_jvp(dots: list[Any], ans: tuple[Any, ...], a: Any, full_matrices: bool
     u, v, m, n, k, f_minus, f_plus, s_inv = _svd_parts(ans, a)
     u1, v1 = _cols(u, 0, k) if m > k else u, _cols(v, 0, k) if n > k else v
     p_dot = matmul(matmul(_mT(u1), a_dot), v1)
-    s_dot = S.diagonal(p_dot)
+    s_dot = _diag_part(p_dot)
     sym, skew = _sym(p_dot), _skew(p_dot)
     u_dot = matmul(u1, f_minus * sym + f_plus * skew)
     v_dot = matmul(v1, f_minus * sym - f_plus * skew)
@@ -225,7 +230,7 @@ def _eigh_jvp(dots: list[Any], ans: tuple[Any, Any], a: Any, lower: bool) -> tup
     (a_dot,) = dots
     w, v = ans
     p_dot = matmul(matmul(_mT(v), a_dot), v)
-    return S.diagonal(p_dot), matmul(v, _eigh_factor(w) * p_dot)
+    return _diag_part(p_dot), matmul(v, _eigh_factor(w) * p_dot)
 
 
 def _eigh_vjp(cts: tuple[Any, Any], ans: tuple[Any, Any], a: Any, lower: bool) -> list[Any]:
