@@ -1,0 +1,454 @@
+"""What every assignment's checks share.
+
+* :class:`Task`: one ID per task (``t2_1``), from which the stub's message, nbgrader's
+  ``grade_id`` and the pytest marker derive.
+* :func:`task_check`: the decorator of every check. It refuses solutions that reach a reference
+  implementation (:func:`forbid_reference`), silences warnings (nbgrader gives 0 points to a
+  test cell that writes to stderr), turns the student's exceptions into a readable
+  :class:`CheckFailure`, and hides the check's own frames from the traceback shown in feedback.
+* :func:`assert_close` and :func:`diagnose`: compare with a reference and explain the difference
+  (wrong sign, off by a factor, transposed, not broadcast, lost tangent…).
+* :func:`rng`, :func:`uniform`, :func:`direction`: seeded inputs and random tangents or
+  cotangents, never all ones (an all-ones direction hides transposition and summation bugs).
+* :class:`CallCounter` and :func:`substituted`: count the student's calls (passes, matvecs), and
+  grade a task with the course's versions of the earlier tasks, so that a mistake costs the
+  points of one task only.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import inspect
+import sys
+import types
+import warnings
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import numpy as np
+
+__all__ = [
+    "FORBIDDEN_MODULES",
+    "CallCounter",
+    "CheckFailure",
+    "Task",
+    "assert_close",
+    "diagnose",
+    "direction",
+    "fail",
+    "fmt",
+    "forbid_reference",
+    "is_dual",
+    "rng",
+    "student_call",
+    "substituted",
+    "task_check",
+    "uniform",
+]
+
+#: packages a solution must not use (their roots; ``course`` holds the checks themselves)
+FORBIDDEN_MODULES = ("reference_impl", "jax", "jaxlib", "autograd", "torch", "course")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task of an assignment: ``Task("t2_1", "dual-numbers", "dual numbers", …, 20)``."""
+
+    id: str
+    slug: str
+    title: str
+    title_ru: str
+    points: float
+
+    @property
+    def number(self) -> str:
+        """``"2.1"`` for ``t2_1``."""
+        return self.id[1:].replace("_", ".")
+
+    @property
+    def grade_id(self) -> str:
+        """nbgrader's id of the test cell: ``t2_1-dual-numbers``."""
+        return f"{self.id}-{self.slug}"
+
+    @property
+    def stub(self) -> str:
+        """The stub's message: ``Task 2.1: dual numbers``."""
+        return f"Task {self.number}: {self.title}"
+
+    @property
+    def label(self) -> str:
+        return f"Задание {self.number} / Task {self.number} ({self.title})"
+
+
+class CheckFailure(AssertionError):
+    """A failed check; its message is what the student reads in the feedback."""
+
+
+# ---------------------------------------------------------------------------------------------
+# formatting and diagnosis
+# ---------------------------------------------------------------------------------------------
+def is_dual(x: Any) -> bool:
+    """A forward-mode value: anything with ``.value`` and ``.tangent``."""
+    return hasattr(x, "value") and hasattr(x, "tangent")
+
+
+def fmt(x: Any, width: int = 400) -> str:
+    """A short readable form of numbers, arrays, dual values and containers."""
+    if is_dual(x):
+        return f"{type(x).__name__}(value={fmt(x.value)}, tangent={fmt(x.tangent)})"
+    if isinstance(x, (float, np.floating)):
+        return _fmt_float(float(x))
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        if x.ndim == 0:
+            return _fmt_float(float(x)) if np.issubdtype(x.dtype, np.number) else repr(x)
+        body = np.array2string(x, precision=6, suppress_small=True, threshold=24,
+                               separator=", ", max_line_width=88)
+        return f"array(shape={x.shape}) " + body.replace("\n", "\n" + " " * 13)
+    if isinstance(x, tuple):
+        return "(" + ", ".join(fmt(v) for v in x) + ("," if len(x) == 1 else "") + ")"
+    if isinstance(x, list):
+        return "[" + ", ".join(fmt(v) for v in x) + "]"
+    text = repr(x)
+    return text if len(text) <= width else text[:width] + "…"
+
+
+def _fmt_float(v: float) -> str:
+    text = f"{v:.8g}"
+    return text + ".0" if text.lstrip("-").isdigit() else text
+
+
+def _as_float_array(x: Any) -> np.ndarray | None:
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return a
+
+
+def diagnose(obtained: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-9) -> str | None:
+    """Explain how ``obtained`` differs from ``expected``, when the difference has a pattern."""
+    o, e = _as_float_array(obtained), np.asarray(expected, dtype=float)
+    if o is None:
+        return f"obtained a {type(obtained).__name__}, not numbers"
+    if o.shape != e.shape:
+        msg = f"shape {o.shape} instead of {e.shape}"
+        if o.ndim == 2 and o.shape == e.shape[::-1] and np.allclose(o.T, e, rtol, atol):
+            return msg + ": the result is transposed"
+        if o.size == e.size and np.allclose(o.reshape(e.shape), e, rtol, atol):
+            return msg + ": the right numbers in the wrong shape (reshape)"
+        try:
+            if np.broadcast_shapes(o.shape, e.shape) == e.shape and o.size < e.size:
+                return msg + ": the tangent was not broadcast to the shape of the result"
+        except ValueError:
+            pass
+        return msg
+    if not np.all(np.isfinite(o)) and np.all(np.isfinite(e)):
+        return "the result contains nan or inf"
+
+    def close(a: np.ndarray) -> bool:
+        return bool(np.allclose(a, e, rtol=rtol, atol=atol))
+
+    scale = float(np.max(np.abs(e))) if e.size else 0.0
+    if scale > atol and np.allclose(o, 0.0, atol=atol):
+        return "obtained zero: the tangent (or a term of it) was lost"
+    if scale > atol and close(-o):
+        return "wrong sign: obtained = −expected"
+    if o.ndim == 2 and o.shape[0] == o.shape[1] and o.shape[0] > 1 and close(o.T):
+        return "transposed: obtained = expectedᵀ"
+    mask = np.abs(e) > max(atol, 1e-6 * scale)
+    if mask.any() and np.allclose(o[~mask], 0.0, atol=max(atol, 1e-6 * scale)):
+        ratios = o[mask] / e[mask]
+        k = float(ratios.flat[0])
+        simple = any(abs(k - c) < 1e-6 * abs(c) for c in (2, 3, 4, 0.5, 1 / 3, 0.25, -2, -0.5))
+        if abs(k - 1) > 1e-6 and np.allclose(ratios, k, rtol=1e-6):
+            if mask.sum() > 1 or simple:
+                return f"off by a factor of {k:.6g} (obtained = {k:.6g} × expected)"
+            return f"obtained / expected = {k:.6g}"
+    if e.ndim >= 1 and e.size > 1:
+        bad = np.argwhere(~np.isclose(o, e, rtol=rtol, atol=atol))
+        if len(bad):
+            idx = tuple(int(i) for i in bad[0])
+            return (f"{len(bad)} of {e.size} entries differ; the first at index {idx}: "
+                    f"expected {e[idx]:.8g}, obtained {o[idx]:.8g}")
+    return None
+
+
+def fail(task: Task, what: str, *, inputs: Mapping[str, Any] | None = None,
+         expected: Any = None, obtained: Any = None, diagnosis: str | None = None,
+         hint: str | None = None, show_values: bool = True) -> NoReturn:
+    """Raise a :class:`CheckFailure` with the task, the inputs, the values, a diagnosis, a hint."""
+    lines = [f"{task.label}: {what}"]
+    if inputs:
+        lines.append("  input:     " + ", ".join(f"{k} = {fmt(v)}" for k, v in inputs.items()))
+    if show_values:
+        lines.append(f"  expected:  {fmt(expected)}")
+        lines.append(f"  obtained:  {fmt(obtained)}")
+    if diagnosis:
+        lines.append(f"  diagnosis: {diagnosis}")
+    if hint:
+        lines.append(f"  hint:      {hint}")
+    raise CheckFailure("\n".join(lines))
+
+
+def assert_close(task: Task, what: str, obtained: Any, expected: Any, *,
+                 inputs: Mapping[str, Any] | None = None, hint: str | None = None,
+                 rtol: float = 1e-7, atol: float = 1e-9) -> None:
+    """Fail unless ``obtained`` has the shape of ``expected`` and is close to it."""
+    o = _as_float_array(obtained)
+    e = np.asarray(expected, dtype=float)
+    if o is not None and o.shape == e.shape and np.allclose(o, e, rtol=rtol, atol=atol):
+        return
+    fail(task, f"wrong {what}", inputs=inputs, expected=expected, obtained=obtained,
+         diagnosis=diagnose(obtained, expected, rtol, atol), hint=hint)
+
+
+# ---------------------------------------------------------------------------------------------
+# seeded inputs
+# ---------------------------------------------------------------------------------------------
+def rng(task: Task | str, salt: object = "") -> np.random.Generator:
+    """A generator seeded by the task and a salt: the same inputs on every run and machine."""
+    tid = task.id if isinstance(task, Task) else task
+    return np.random.default_rng(zlib.crc32(f"{tid}:{salt}".encode()))
+
+
+def uniform(gen: np.random.Generator, shape: tuple[int, ...] = (), low: float = -2.0,
+            high: float = 2.0) -> Any:
+    """Uniform values; a Python float for ``shape == ()``."""
+    a = gen.uniform(low, high, size=shape)
+    return float(a) if shape == () else a
+
+
+def direction(gen: np.random.Generator, shape: tuple[int, ...] = ()) -> Any:
+    """A random tangent or cotangent: normal entries, far from constant (never all ones)."""
+    while True:
+        v = gen.normal(size=shape)
+        if shape == () and abs(float(v)) > 0.2 and abs(abs(float(v)) - 1) > 0.2:
+            return float(v)
+        if v.size == 1 and shape != () and abs(abs(float(v.flat[0])) - 1) > 0.2:
+            return v
+        if v.size > 1 and np.ptp(v) > 0.5 and np.all(np.abs(v) > 0.05):
+            return v
+
+
+# ---------------------------------------------------------------------------------------------
+# calling the student's code
+# ---------------------------------------------------------------------------------------------
+class CallCounter:
+    """Wrap a function; count its calls and keep their arguments (``.calls``)."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((args, kwargs))
+        return self.fn(*args, **kwargs)
+
+    @property
+    def count(self) -> int:
+        return len(self.calls)
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def substituted(fn: Any, **names: Any) -> Iterator[None]:
+    """Temporarily rebind global ``names`` in the module (notebook) where ``fn`` is defined.
+
+    Grading ``jacfwd`` with the course's ``jvp`` keeps a bug in the student's ``jvp`` from
+    costing the points of both tasks.
+    """
+    g = getattr(fn, "__globals__", None)
+    if g is None:
+        init = getattr(fn, "__init__", None)
+        g = getattr(init, "__globals__", None)
+    if g is None:
+        yield
+        return
+    saved = {k: g.get(k, _MISSING) for k in names}
+    g.update(names)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is _MISSING:
+                g.pop(k, None)
+            else:
+                g[k] = v
+
+
+def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
+                 inputs: Mapping[str, Any] | None = None, hint: str | None = None,
+                 **kwargs: Any) -> Any:
+    """Call the student's ``fn``; an exception becomes a :class:`CheckFailure` with context."""
+    try:
+        return fn(*args, **kwargs)
+    except CheckFailure:
+        raise
+    except NotImplementedError as exc:
+        raise CheckFailure(f"{task.label}: not implemented yet ({exc})") from None
+    except Exception as exc:
+        fail(task, f"{what} raised {type(exc).__name__}: {exc}", inputs=inputs, hint=hint,
+             show_values=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# no reference implementations
+# ---------------------------------------------------------------------------------------------
+def _forbidden_root(name: str | None) -> str | None:
+    if not name:
+        return None
+    root = name.split(".")[0]
+    return root if root in FORBIDDEN_MODULES else None
+
+
+def _forbidden_object(obj: Any) -> str | None:
+    if isinstance(obj, types.ModuleType):
+        return _forbidden_root(obj.__name__)
+    mod = getattr(obj, "__module__", None)
+    return _forbidden_root(mod) if isinstance(mod, str) else None
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _functions_of(obj: Any) -> Iterator[Any]:
+    if isinstance(obj, type):
+        for base in obj.__mro__:
+            if base is object:
+                continue
+            for attr in vars(base).values():
+                if isinstance(attr, (staticmethod, classmethod)):
+                    attr = attr.__func__
+                if isinstance(attr, property):
+                    yield from (f for f in (attr.fget, attr.fset, attr.fdel) if f)
+                elif inspect.isfunction(attr):
+                    yield attr
+    elif inspect.ismethod(obj):
+        yield obj.__func__
+    elif inspect.isfunction(obj):
+        yield obj
+    elif inspect.isfunction(vars(type(obj)).get("__call__")):
+        yield vars(type(obj))["__call__"]
+
+
+def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str | None:
+    """Where ``obj`` (a class or function from the notebook) reaches a forbidden package."""
+    if id(obj) in seen:
+        return None
+    seen.add(id(obj))
+    root = _forbidden_object(obj)
+    if root:
+        return f"{getattr(obj, '__qualname__', obj)!s} comes from {root}"
+    if isinstance(obj, type):
+        for base in obj.__mro__[1:]:
+            if _forbidden_object(base):
+                return f"class {obj.__name__} derives from {base.__module__}.{base.__name__}"
+    for fn in _functions_of(obj):
+        where = getattr(fn, "__qualname__", "?")
+        g = getattr(fn, "__globals__", {})
+        for code in _code_objects(fn.__code__):
+            for name in code.co_names:
+                if _forbidden_root(name):
+                    return f"{where} uses the name {name!r}"
+                if name in skip:
+                    continue
+                value = g.get(name, getattr(builtins, name, None))
+                if value is None or value is obj:
+                    continue
+                root = _forbidden_object(value)
+                if root:
+                    return f"{where} uses {name!r}, which comes from {root}"
+                if getattr(value, "__module__", None) == fn.__module__ and (
+                        inspect.isfunction(value) or isinstance(value, type)):
+                    found = _reference_use(value, seen, skip)
+                    if found:
+                        return found
+            for const in code.co_consts:
+                if isinstance(const, str) and _forbidden_root(const.strip()):
+                    return f"{where} mentions {const.strip()!r}"
+        for cell in fn.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            root = _forbidden_object(value)
+            if root:
+                return f"{where} captures an object from {root}"
+            if inspect.isfunction(value) or isinstance(value, type):
+                found = _reference_use(value, seen, skip)
+                if found:
+                    return found
+        for default in fn.__defaults__ or ():
+            root = _forbidden_object(default)
+            if root:
+                return f"{where} has a default argument from {root}"
+    return None
+
+
+def forbid_reference(task: Task, *objs: Any, skip: tuple[str, ...] = ()) -> None:
+    """Fail if the student's functions or classes reach ``reference_impl``, ``jax``, …
+
+    Looks at the names the code uses (with the helpers it calls from the notebook), closures,
+    defaults, base classes and string constants (``__import__("jax")``). Global names in
+    ``skip`` (earlier tasks that the check replaces, see :func:`substituted`) are not followed.
+    The grader of the TA workflow adds run-time guards on top of this static look.
+    """
+    seen: set[int] = set()
+    for obj in objs:
+        found = _reference_use(obj, seen, skip)
+        if found:
+            raise CheckFailure(
+                f"{task.label}: the solution must not use {', '.join(FORBIDDEN_MODULES[:5])} or "
+                f"the course's checks ({found}); this task scores 0.")
+
+
+# ---------------------------------------------------------------------------------------------
+# the decorator of every check
+# ---------------------------------------------------------------------------------------------
+def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
+               ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Wrap a check of ``task`` whose arguments are the student's objects (see module doc).
+
+    ``replaces`` names the earlier tasks' globals that the check substitutes with the course's
+    versions; they are not inspected by :func:`forbid_reference`.
+    """
+
+    def deco(check: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(check)
+        def wrapper(*student: Any) -> None:
+            __tracebackhide__ = True  # IPython and pytest leave this frame out
+            message = None
+            try:
+                forbid_reference(task, *student, skip=replaces)
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    check(*student)
+            except CheckFailure as exc:
+                message = str(exc)
+            except NotImplementedError as exc:
+                message = f"{task.label}: not implemented yet ({exc})"
+            except RecursionError:
+                message = f"{task.label}: infinite recursion in the solution"
+            except Exception as exc:
+                message = f"{task.label}: the solution raised {type(exc).__name__}: {exc}"
+            if message is not None:
+                raise CheckFailure(message) from None  # no frames of the checks in feedback
+            part = ("скрытые тесты пройдены / hidden tests passed" if hidden
+                    else "видимые тесты пройдены / visible tests passed")
+            print(f"✓ {task.label}: {part}")
+            sys.stdout.flush()
+
+        return wrapper
+
+    return deco
