@@ -1,0 +1,172 @@
+"""``course.checks`` at the Python level: the solutions pass, planted bugs are caught with a
+helpful message and cost their own task only; the shared machinery of ``_core``."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import types
+import warnings
+
+import numpy as np
+import pytest
+from assignment_utils import MUTANTS, check_calls, run_task_checks, solution_namespace
+
+from course.checks import _core
+from course.checks._core import CheckFailure
+
+ASSIGNMENTS = sorted(MUTANTS)
+
+
+def _run(ns: dict, aid: str, task: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_task_checks(ns, aid, task)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def solved(request: pytest.FixtureRequest) -> tuple[str, dict]:
+    return request.param, solution_namespace(request.param)
+
+
+def test_solution_passes_every_check(solved: tuple[str, dict]) -> None:
+    aid, ns = solved
+    for task in check_calls(aid):
+        printed = _run(ns, aid, task)
+        assert printed.count("✓") == 2, f"{aid} {task}: expected two pass lines, got {printed!r}"
+
+
+@pytest.mark.parametrize("aid,mutant", [
+    pytest.param(aid, m, id=f"{aid}:{m.task}:{m.name}", marks=pytest.mark.task(m.task))
+    for aid in ASSIGNMENTS for m in MUTANTS[aid]])
+def test_planted_bug_is_caught_in_its_task_only(aid: str, mutant) -> None:
+    ns = solution_namespace(aid, mutant)
+    with pytest.raises(CheckFailure) as info:
+        _run(ns, aid, mutant.task)
+    message = str(info.value)
+    number = mutant.task[1:].replace("_", ".")
+    assert f"Task {number}" in message, message
+    for fragment in mutant.expect:
+        assert fragment in message, f"{mutant.name}: {fragment!r} not in\n{message}"
+    for task in check_calls(aid):
+        if task != mutant.task:
+            _run(ns, aid, task)  # the other tasks are graded on their own code
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_every_task_has_planted_bugs(aid: str) -> None:
+    covered = {m.task for m in MUTANTS[aid]}
+    assert covered == set(check_calls(aid)), f"tasks without a planted bug: {covered}"
+    assert {m.task for m in MUTANTS[aid] if m.notebook} == covered
+
+
+# ---------------------------------------------------------------------------------------------
+# _core
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("obtained,fragment", [
+    (lambda e: -e, "wrong sign"),
+    (lambda e: 2.5 * e, "off by a factor of 2.5"),
+    (lambda e: e.T, "transposed"),
+    (lambda e: np.zeros_like(e), "obtained zero"),
+    (lambda e: e[0], "not broadcast"),
+    (lambda e: e.reshape(-1), "wrong shape"),
+    (lambda e: e + np.eye(3) * 0.1, "entries differ"),
+])
+def test_diagnose_names_the_pattern(obtained, fragment: str) -> None:
+    e = np.random.default_rng(1).normal(size=(3, 3))
+    if fragment == "not broadcast":
+        e = np.tile(e[0], (3, 1))
+    assert fragment in (_core.diagnose(obtained(e), e) or "")
+
+
+def test_assert_close_message_shows_input_expected_obtained_hint() -> None:
+    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
+    with pytest.raises(CheckFailure) as info:
+        _core.assert_close(task, "tangent of log(x)", 1.0, 0.5, inputs={"x": 2.0},
+                           hint="check ∂v₁/∂w₁")
+    msg = str(info.value)
+    for part in ("Task 9.1", "input:     x = 2", "expected:  0.5", "obtained:  1",
+                 "off by a factor of 2", "hint:      check ∂v₁/∂w₁"):
+        assert part in msg, msg
+    _core.assert_close(task, "ok", np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
+
+
+def test_directions_are_never_constant() -> None:
+    g = _core.rng("t0_0", "directions")
+    for shape in [(), (1,), (2,), (3, 4)]:
+        for _ in range(50):
+            v = np.asarray(_core.direction(g, shape))
+            assert not np.allclose(np.abs(v), 1.0)
+            if v.size > 1:
+                assert np.ptp(v) > 0.5
+    assert _core.uniform(_core.rng("t1_1", 0)) == _core.uniform(_core.rng("t1_1", 0))
+
+
+def test_call_counter_and_substituted_restore_globals() -> None:
+    ns: dict = {}
+    exec("def helper(x):\n    return x + 1\ndef f(x):\n    return helper(x) * 2\n", ns)
+    counter = _core.CallCounter(ns["helper"])
+    with _core.substituted(ns["f"], helper=counter, missing=1):
+        assert ns["f"](1) == 4 and counter.count == 1 and ns["missing"] == 1
+    assert ns["helper"] is not counter and "missing" not in ns
+
+
+_CHEATS = {
+    "alias": "import reference_impl as ri\ndef f(x):\n    return ri.grad(x)\n",
+    "from-import": "from jax import grad\ndef f(x):\n    return grad(x)\n",
+    "local-import": "def f(x):\n    import jax.numpy as jnp\n    return jnp.sin(x)\n",
+    "dunder-import": "def f(x):\n    return __import__('torch')\n",
+    "helper": "def g(x):\n    return autograd.grad(x)\ndef f(x):\n    return g(x)\n",
+    "closure": "import reference_impl\ndef make():\n    r = reference_impl\n"
+               "    def f(x):\n        return r.jvp(x)\n    return f\nf = make()\n",
+    "method": "import jax\nclass f:\n    def go(self):\n        return jax.jvp\n",
+    "checks": "import course.checks.forward_mode as c\ndef f(x):\n    return c.DualBox(x)\n",
+    "object": "import reference_impl\nf = reference_impl.jvp\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CHEATS))
+def test_forbid_reference_catches(name: str) -> None:
+    ns: dict = {"__name__": "__student__", "autograd": types.ModuleType("autograd")}
+    exec(_CHEATS[name], ns)
+    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
+    with pytest.raises(CheckFailure, match="must not use"):
+        _core.forbid_reference(task, ns["f"])
+
+
+def test_forbid_reference_accepts_numpy_code_and_skips_replaced_names() -> None:
+    ns: dict = {"__name__": "__student__"}
+    exec("import numpy as np\nimport jax\ndef jvp(f):\n    return jax.jvp\n"
+         "class D:\n    def __add__(self, o):\n        return np.add(self, o)\n"
+         "def jac(f):\n    return jvp(f), D(), np.linalg.norm\n", ns)
+    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
+    _core.forbid_reference(task, ns["D"])
+    _core.forbid_reference(task, ns["jac"], skip=("jvp",))
+    with pytest.raises(CheckFailure):
+        _core.forbid_reference(task, ns["jac"])
+
+
+def test_task_check_hides_internal_frames_and_silences_warnings(capsys) -> None:
+    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
+
+    @_core.task_check(task)
+    def check(fn) -> None:
+        _core.assert_close(task, "value", _core.student_call(task, "fn", fn), 1.0)
+
+    def noisy() -> float:
+        warnings.warn("noise", RuntimeWarning, stacklevel=1)
+        np.sqrt(np.float64(-1.0))  # RuntimeWarning: invalid value
+        return 1.0
+
+    check(noisy)
+    captured = capsys.readouterr()
+    assert "✓" in captured.out and captured.err == ""
+
+    def stub() -> float:
+        raise NotImplementedError("Task 9.1: demo")
+
+    with pytest.raises(CheckFailure, match="not implemented yet") as info:
+        check(stub)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.traceback[-1].name == "wrapper"
