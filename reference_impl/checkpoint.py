@@ -53,7 +53,27 @@ class Taped:
         self.outs: list[Any] = []
 
     def held(self) -> Iterator[tuple[Any, str, str]]:
-        return held_by(self)
+        """Every value this tape keeps alive, with its kind and where it comes from.
+
+        Kinds: ``input`` (of the traced function), ``state`` (a chain state a recomputation
+        starts from), ``constant`` (an untraced array argument), ``intermediate`` (a primitive's
+        output), ``checkpoint`` (a state stored by ``checkpoint_chain``)."""
+        for idx, entry in enumerate(self.trace.tape):
+            if entry is None:  # already freed by a backward pass
+                continue
+            if entry.prim is None:
+                yield entry.ans, ("state" if idx < self.n_states else "input"), "input"
+                continue
+            name = entry.prim.name
+            traced = {pos for pos, _ in entry.parents}
+            for pos, a in enumerate(entry.args):
+                if pos not in traced and isinstance(concrete(a), np.ndarray):
+                    yield a, "constant", f"argument {pos} of {name}"
+            for a in entry.ans if entry.prim.multiple_results else (entry.ans,):
+                yield a, "intermediate", f"output of {name}"
+            run = entry.params.get("run")
+            if hasattr(run, "held"):  # a checkpoint_chain node and the states it stores
+                yield from run.held()
 
 
 # Recomputation tapes alive right now and chain nodes whose backward pass is running (a backward
@@ -116,30 +136,6 @@ def under_reverse(x: Any) -> bool:
     return False
 
 
-def held_by(rec: Taped) -> Iterator[tuple[Any, str, str]]:
-    """Every value the tape of ``rec`` keeps alive, with its kind and where it comes from.
-
-    Kinds: ``input`` (of the traced function), ``state`` (a chain state a recomputation starts
-    from), ``constant`` (an untraced array argument), ``intermediate`` (a primitive's output),
-    ``checkpoint`` (a state stored by ``checkpoint_chain``)."""
-    for idx, entry in enumerate(rec.trace.tape):
-        if entry is None:  # already freed by a backward pass
-            continue
-        if entry.prim is None:
-            yield entry.ans, ("state" if idx < rec.n_states else "input"), "input"
-            continue
-        name = entry.prim.name
-        traced = {pos for pos, _ in entry.parents}
-        for pos, a in enumerate(entry.args):
-            if pos not in traced and isinstance(concrete(a), np.ndarray):
-                yield a, "constant", f"argument {pos} of {name}"
-        for a in entry.ans if entry.prim.multiple_results else (entry.ans,):
-            yield a, "intermediate", f"output of {name}"
-        run = entry.params.get("run")
-        if hasattr(run, "held"):  # a checkpoint_chain node and the states it stores
-            yield from run.held()
-
-
 def watch(leaves: Sequence[Any]) -> None:
     for meter in _METERS:
         meter.watch(*leaves)
@@ -161,7 +157,7 @@ def count(**increments: int) -> None:
 # Accounting
 # ----------------------------------------------------------------------------------------------
 class Residual(NamedTuple):
-    """One array kept alive for the backward pass (``kind`` as in :func:`held_by`)."""
+    """One array kept alive for the backward pass (``kind`` as in :meth:`Taped.held`)."""
 
     kind: str
     source: str
@@ -180,7 +176,7 @@ def saved_residuals(fun: Callable[..., Any], *args: Any) -> list[Residual]:
     fun(*tree_unflatten(tree, [trace.new_input(x) for x in leaves]))
     seen: set[int] = set()
     found = []
-    for value, kind, source in held_by(Taped(trace, [], [], 0)):
+    for value, kind, source in Taped(trace, [], [], 0).held():
         v = concrete(value)
         if id(v) not in seen:
             seen.add(id(v))

@@ -21,6 +21,11 @@ evaluates steps without recording them, and ``p`` counts all of them, the initia
 included; each of the ``l`` *turns* evaluates one step on a tape and reverses it at once (not in
 ``p``). So a reversal costs ``p(l, s) + l`` step evaluations; ``p/l`` is the "forward steps per
 step" of the literature: l = 256 gives 5.20 (s = 4), 2.33 (s = 16), 1.87 (s = 32).
+
+The second half of the module runs a chain on a schedule with real VJPs: ``ChainRun`` and the
+primitive ``chain_p``, the single node that ``checkpoint.checkpoint_chain`` puts on the caller's
+tape. Its forward pass carries out the schedule up to the first turn (for "sqrt": stores every
+m-th state); its backward pass carries out the rest, taping one step (one segment) at a time.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from .checkpoint import count, held_by, live, no_closure, pull, recording, sample, unboxed, zeros
+from .checkpoint import count, live, no_closure, pull, recording, sample, unboxed, zeros
 from .core import Primitive, Tracer
 from .forward import jvp
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -187,7 +192,7 @@ class ChainRun:
                 for leaf in x:
                     yield leaf, "checkpoint", f"x_{k} stored by {self.name}"
             if sweep.pending is not None:
-                yield from held_by(sweep.pending)
+                yield from sweep.pending.held()
 
     def _eval(self, k: int, x: list[Any], leaves: Sequence[Any]) -> list[Any]:
         """``x_{k+1} = step_k(x_k)`` on lists of leaves."""
@@ -213,9 +218,11 @@ class ChainRun:
 
     def taped_in_place(self, leaves: Sequence[Any]) -> list[Any]:
         """Policy "none": the steps on the caller's tape, which keeps every state."""
-        out = self.advance(0, self.n, list(leaves[:self.nx]), leaves)
-        count(advances=-self.n, taped_steps=self.n)
-        return out
+        x = list(leaves[:self.nx])
+        for k in range(self.n):
+            x = self._eval(k, x, leaves)
+        count(taped_steps=self.n, step_evals=self.n)
+        return x
 
     def taped(self, k0: int, k1: int, x: list[Any], leaves: Sequence[Any]) -> Any:
         """Steps ``k0 … k1−1`` on a fresh tape, the state and their parameters as its inputs."""
