@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import types
 import warnings
 
 import numpy as np
 import pytest
-from assignment_utils import MUTANTS, check_calls, run_task_checks, solution_namespace
+from assignment_utils import MUTANTS, ROOT, check_calls, run_task_checks, solution_namespace
 
 from course.checks import _core
 from course.checks._core import CheckFailure
+from course.nbgrader_setup import assignment_ids
 
-ASSIGNMENTS = sorted(MUTANTS)
+ASSIGNMENTS = assignment_ids(ROOT)
 
 
 def _run(ns: dict, aid: str, task: str) -> str:
@@ -39,7 +41,7 @@ def test_solution_passes_every_check(solved: tuple[str, dict]) -> None:
 
 @pytest.mark.parametrize("aid,mutant", [
     pytest.param(aid, m, id=f"{aid}:{m.task}:{m.name}", marks=pytest.mark.task(m.task))
-    for aid in ASSIGNMENTS for m in MUTANTS[aid]])
+    for aid in ASSIGNMENTS for m in MUTANTS.get(aid, [])])
 def test_planted_bug_is_caught_in_its_task_only(aid: str, mutant) -> None:
     ns = solution_namespace(aid, mutant)
     with pytest.raises(CheckFailure) as info:
@@ -56,8 +58,10 @@ def test_planted_bug_is_caught_in_its_task_only(aid: str, mutant) -> None:
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_every_task_has_planted_bugs(aid: str) -> None:
-    covered = {m.task for m in MUTANTS[aid]}
-    assert covered == set(check_calls(aid)), f"tasks without a planted bug: {covered}"
+    """Each task has planted bugs in ``assignment_utils.MUTANTS``, one of them autograded."""
+    covered = {m.task for m in MUTANTS.get(aid, [])}
+    missing = set(check_calls(aid)) - covered
+    assert not missing, f"{aid}: tasks without a planted bug: {sorted(missing)}"
     assert {m.task for m in MUTANTS[aid] if m.notebook} == covered
 
 
@@ -170,3 +174,21 @@ def test_task_check_hides_internal_frames_and_silences_warnings(capsys) -> None:
         check(stub)
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert info.traceback[-1].name == "wrapper"
+
+
+def test_run_time_guard_catches_what_the_static_look_misses() -> None:
+    import reference_impl  # noqa: F401  (so that sys.modules has it, as in a grading kernel)
+
+    ns: dict = {"__name__": "__student__"}
+    exec("import sys\ndef f(x):\n    a = 'reference_'\n    m = sys.modules[a + 'impl']\n"
+         "    return getattr(m, 'grad')(lambda t: t * t)(x)\n", ns)
+    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
+
+    @_core.task_check(task)
+    def check(fn) -> None:
+        _core.student_call(task, "f(3.0)", fn, 3.0)
+
+    _core.forbid_reference(task, ns["f"])  # the static look does not see it…
+    with pytest.raises(CheckFailure, match=r"f\(3.0\) ran .*reference_impl.*scores 0"):
+        check(ns["f"])  # …the run-time guard does
+    assert sys.getprofile() is None

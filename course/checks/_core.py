@@ -10,6 +10,8 @@
   (wrong sign, off by a factor, transposed, not broadcast, lost tangent…).
 * :func:`rng`, :func:`uniform`, :func:`direction`: seeded inputs and random tangents or
   cotangents, never all ones (an all-ones direction hides transposition and summation bugs).
+* :func:`student_call`: every call of the student's code, with context on errors and a run-time
+  guard against reference implementations (:func:`no_reference_calls`).
 * :class:`CallCounter` and :func:`substituted`: count the student's calls (passes, matvecs), and
   grade a task with the course's versions of the earlier tasks, so that a mistake costs the
   points of one task only.
@@ -20,7 +22,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
+import importlib.util
 import inspect
+import os
 import sys
 import types
 import warnings
@@ -43,6 +47,7 @@ __all__ = [
     "fmt",
     "forbid_reference",
     "is_dual",
+    "no_reference_calls",
     "rng",
     "student_call",
     "substituted",
@@ -81,7 +86,7 @@ class Task:
 
     @property
     def label(self) -> str:
-        return f"Задание {self.number} / Task {self.number} ({self.title})"
+        return f"Задача {self.number} ({self.title_ru}) / Task {self.number} ({self.title})"
 
 
 class CheckFailure(AssertionError):
@@ -283,12 +288,53 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
                 g[k] = v
 
 
+@functools.cache
+def _forbidden_dirs() -> tuple[str, ...]:
+    """Source folders of the installed forbidden packages (found without importing them)."""
+    dirs: set[str] = set()
+    for root in FORBIDDEN_MODULES:
+        if root == "course":
+            continue
+        try:
+            spec = importlib.util.find_spec(root)
+        except (ImportError, ValueError):
+            spec = None
+        for d in (spec.submodule_search_locations or []) if spec else []:
+            dirs.update(os.path.join(p, "") for p in (d, os.path.realpath(d)))
+    return tuple(sorted(dirs))
+
+
+@contextlib.contextmanager
+def no_reference_calls(task: Task, what: str) -> Iterator[None]:
+    """Fail if Python code of a forbidden package runs inside the block (the student's call),
+    however it was reached (aliases, ``sys.modules``, ``getattr`` on built strings…)."""
+    dirs = _forbidden_dirs()
+    hits: list[str] = []
+
+    def profile(frame: types.FrameType, event: str, arg: Any) -> None:
+        if event == "call" and not hits and frame.f_code.co_filename.startswith(dirs):
+            hits.append(f"{frame.f_code.co_qualname} from {frame.f_code.co_filename}")
+
+    previous = sys.getprofile()
+    sys.setprofile(profile if dirs else previous)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+        if hits:
+            raise CheckFailure(
+                f"{task.label}: {what} ran {hits[0]}; the solution must not use "
+                f"{', '.join(FORBIDDEN_MODULES[:5])}: this task scores 0.")
+
+
 def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
                  inputs: Mapping[str, Any] | None = None, hint: str | None = None,
                  **kwargs: Any) -> Any:
-    """Call the student's ``fn``; an exception becomes a :class:`CheckFailure` with context."""
+    """Call the student's ``fn`` under :func:`no_reference_calls`; an exception becomes a
+    :class:`CheckFailure` with context."""
     try:
-        return fn(*args, **kwargs)
+        with no_reference_calls(task, what):
+            return fn(*args, **kwargs)
     except CheckFailure:
         raise
     except NotImplementedError as exc:
