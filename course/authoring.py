@@ -11,6 +11,22 @@ In the text format every cell starts with a header line at column 0,
 Kinds: ``markdown`` (a locked statement when it has a ``grade_id``), ``code`` (a free cell),
 ``setup`` (locked code), ``solution`` (``### BEGIN SOLUTION``/``### END SOLUTION`` inside) and
 ``tests`` (an autograded cell with ``points``). ``lint`` checks the course's conventions.
+
+Conventions (assignment ``k``, task ``j``; ``tests/test_assignments.py`` enforces them):
+
+* one ID per task, ``tk_j``: the check module's ``TASKS["tk_j"] = Task("tk_j", slug, title,
+  title_ru, points)``; the test cell's ``grade_id`` ``tk_j-<slug>``; the solution cell's
+  ``tk_j-<slug>-code``; its statement's ``tk_j-statement``; every ``### END SOLUTION`` followed by
+  ``raise NotImplementedError("Task k.j: <title>")``; the pytest marker ``task("tk_j")``;
+* cells: ``intro`` (markdown: RU, ``---``, EN, a table of points), ``setup`` (locked:
+  ``import course.checks.<module> as check`` and given helpers), then per task a statement
+  (Russian first, then English, LaTeX), a solution cell, a test cell;
+* a test cell calls ``check.tk_j(<the student's objects>)`` and, between
+  ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, ``check.hidden_tk_j(…)``; it prints
+  nothing that depends on other tasks' code (an error there would cost this task's points);
+* points add up to 100; each task is graded on its own code (see ``_core.substituted``);
+* planted bugs for every task in ``tests/assignment_utils.py`` (``MUTANTS``), one per task with
+  ``notebook=True``; after editing ``solutions/``, run ``course.release([id])`` and commit both.
 """
 
 from __future__ import annotations

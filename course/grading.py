@@ -61,12 +61,15 @@ def failure_messages(nb: Any) -> dict[str, str]:
 class Grader:
     """nbgrader's API on one work directory (one gradebook for all students)."""
 
-    def __init__(self, workdir: Path, root: Path | None = None, timeout: int = DEFAULT_TIMEOUT):
+    def __init__(self, workdir: Path, root: Path | None = None, timeout: int = DEFAULT_TIMEOUT,
+                 prepared: tuple[str, ...] = ()):
+        """``prepared``: assignments already in this gradebook (e.g. by a parent process), so
+        that parallel workers do not all run ``generate_assignment``."""
         self.root = Path(root or repo_root()).resolve()
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = make_config(self.root, self.workdir, timeout=timeout)
-        self._known: set[str] = set()
+        self._known: set[str] = set(prepared)
         with grading_env():
             self.api = make_api(self.config)
 
