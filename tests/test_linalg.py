@@ -337,6 +337,29 @@ def test_cholesky_upper_batched_and_gradient_symmetric(rng: np.random.Generator)
     assert_close(g, g.T, "the cholesky gradient is symmetric (input symmetrised)")
 
 
+def _chol_loss(a: Any, c: Any) -> Any:
+    return rnp.sum(c * rnp.sin(rnp.linalg.cholesky(a)))
+
+
+@jax.jit
+def _chol_second_order_j(a: Any, c: Any, v: Any) -> Any:
+    def loss(a: Any) -> Any:
+        return jnp.sum(c * jnp.sin(jnp.linalg.cholesky(a)))
+
+    hvp = jax.jvp(jax.grad(loss), (a,), (v,))[1]
+    return hvp, jax.grad(lambda a: jnp.vdot(jax.grad(loss)(a), v))(a)
+
+
+def test_cholesky_second_order_matches_jax(rng: np.random.Generator) -> None:
+    """Forward over reverse and reverse over reverse: the triangular solves' own rules."""
+    a, c, v = spd(rng, 4), rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    hvp_j, rr_j = _chol_second_order_j(a, c, v)
+    hvp = ri.jvp(lambda a: ri.grad(_chol_loss)(a, c), (a,), (v,))[1]
+    assert_close(hvp, hvp_j, "cholesky: forward-over-reverse HVP", rtol=1e-8)
+    rr = ri.grad(lambda a: rnp.vdot(ri.grad(_chol_loss)(a, c), v))(a)
+    assert_close(rr, rr_j, "cholesky: reverse-over-reverse", rtol=1e-8)
+
+
 # --- norm -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("ord", [None, 1, 2, 3, np.inf, -np.inf, 0.5])
 def test_vector_norms_match_jax(ord: Any, rng: np.random.Generator) -> None:
