@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core import defjvp_linear, defvjp, primitive, shape_of
+from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
 
@@ -51,12 +52,15 @@ defvjp(matmul, _matmul_vjp_x, _matmul_vjp_y)
 
 
 def dot(x: Any, y: Any) -> Any:
-    """``np.dot`` for scalars, vectors and matrices."""
-    if len(shape_of(x)) == 0 or len(shape_of(y)) == 0:
+    """``np.dot``: ``x * y`` for scalars, else contract the last axis of ``x`` with the
+    second-to-last axis of ``y`` (the only axis when ``y`` is a vector)."""
+    nx, ny = len(shape_of(x)), len(shape_of(y))
+    if nx == 0 or ny == 0:
         return x * y
-    if len(shape_of(x)) > 2 or len(shape_of(y)) > 2:
-        raise NotImplementedError("dot of arrays with more than 2 dimensions: use einsum/matmul")
-    return matmul(x, y)
+    if (nx <= 2 and ny <= 2) or ny == 1:
+        return matmul(x, y)
+    a, b = "abcdefgh"[: nx - 1], "nopqrstu"[: ny - 2]
+    return einsum(f"{a}z,{b}zy->{a}{b}y", x, y)
 
 
 def vdot(x: Any, y: Any) -> Any:
@@ -97,24 +101,35 @@ def _einsum_vjp(i: int) -> Any:
     def rule(ct: Any, ans: Any, *operands: Any, subscripts: str) -> Any:
         inputs, out = _parse(subscripts, len(operands))
         mine = inputs[i]
-        for c in set(mine):
-            if mine.count(c) > 1:
-                raise NotImplementedError(
-                    f"VJP of einsum with repeated index {c!r} in operand {i} not defined")
+        uniq = "".join(dict.fromkeys(mine))  # distinct letters, in order of first appearance
         others = [(s, op) for j, (s, op) in enumerate(zip(inputs, operands, strict=True))
                   if j != i]
         seen = set(out).union(*[set(s) for s, _ in others])
-        target = "".join(c for c in mine if c in seen)  # letters summed only inside this operand
+        target = "".join(c for c in uniq if c in seen)  # letters summed only inside this operand
         spec = ",".join([out, *[s for s, _ in others]]) + "->" + target
         g = einsum(spec, ct, *[op for _, op in others])
-        if target != mine:
-            x_shape = shape_of(operands[i])
-            g = S.reshape(g, tuple(n if c in seen else 1 for c, n in zip(mine, x_shape,
-                                                                        strict=True)))
-            g = S.broadcast_to(g, x_shape)
+        size = dict(zip(mine, shape_of(operands[i]), strict=True))
+        if target != uniq:  # broadcast over the letters this operand sums on its own
+            g = S.reshape(g, tuple(size[c] if c in seen else 1 for c in uniq))
+            g = S.broadcast_to(g, tuple(size[c] for c in uniq))
+        if uniq != mine:  # a repeated letter ('ii->i'): g lives on the diagonal
+            g = _embed_diagonal(g, uniq, mine, tuple(size[c] for c in mine))
         return g
 
     return rule
+
+
+def _embed_diagonal(g: Any, uniq: str, mine: str, shape: tuple[int, ...]) -> Any:
+    """``x̄[i, i] = g[i]`` (zero off the diagonal) for operand subscripts such as ``'ii'``."""
+    def grid(pos: int) -> np.ndarray:
+        return np.arange(shape[pos]).reshape([-1 if k == pos else 1 for k in range(len(mine))])
+
+    first = {c: mine.index(c) for c in uniq}
+    idx = tuple(grid(first[c]) for c in uniq)
+    mask = np.ones((1,) * len(mine), dtype=bool)
+    for pos, c in enumerate(mine):
+        mask = mask & (grid(pos) == grid(first[c]))
+    return E.where(mask, S.getitem(g, idx), 0.0)
 
 
 einsum_p = primitive("einsum", lambda *ops, subscripts: np.einsum(subscripts, *ops))
@@ -123,7 +138,7 @@ defvjp(einsum_p, _einsum_vjp(0), _einsum_vjp(1))
 
 
 def einsum(subscripts: str, *operands: Any) -> Any:
-    """Einstein summation over one or two operands (no ellipsis)."""
+    """Einstein summation over one or two operands (no ellipsis); 'ii->i' works."""
     if not 1 <= len(operands) <= 2:
         raise NotImplementedError(f"einsum over {len(operands)} operands: use at most two "
                                   "(chain several einsum calls)")

@@ -116,8 +116,12 @@ defvjp(power, lambda ct, ans, x, y: ct * _dpow_dx(x, y),
 
 
 def _dpow_dx(x: Any, y: Any) -> Any:
+    """``y x^{y-1}``; for an integer exponent ``y = 0`` it is 0 (not ``0 · x^{-1}``), as in JAX."""
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         return y * x ** (y - 1) if y != 0 else x * 0.0
+    yc = concrete(y)
+    if np.issubdtype(np.result_type(yc), np.integer):  # integers are never differentiated
+        return np.where(yc == 0, 0, yc) * x ** (np.where(yc == 0, 1, yc) - 1)
     return y * x ** (y - 1.0)
 
 
@@ -163,12 +167,16 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     return _where(np.asarray(concrete(condition), dtype=bool), x, y)
 
 
-def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
-    """``minimum(maximum(x, a_min), a_max)``; the gradient is 0 outside the interval."""
-    if a_min is not None:
-        x = where(concrete(x) < concrete(a_min), a_min, x)
-    if a_max is not None:
-        x = where(concrete(x) > concrete(a_max), a_max, x)
+def clip(x: Any, min: Any = None, max: Any = None, *, a_min: Any = None,
+         a_max: Any = None) -> Any:
+    """``minimum(maximum(x, min), max)``, as ``jnp.clip``: the gradient is 1 inside the
+    interval, 0 outside, and 1/2 on its boundary (the tie rule of ``maximum``/``minimum``)."""
+    lo = a_min if min is None else min
+    hi = a_max if max is None else max
+    if lo is not None:
+        x = maximum(x, lo)
+    if hi is not None:
+        x = minimum(x, hi)
     return x
 
 

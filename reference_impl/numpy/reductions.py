@@ -12,11 +12,15 @@ from . import elementwise as E
 from . import shape_ops as S
 
 
-def _axes(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+def _axes(shape: tuple[int, ...], axis: Any, name: str = "reduction") -> tuple[int, ...]:
+    """Normalise ``axis`` (None, an int or a tuple, negative allowed) to sorted axes."""
     nd = len(shape)
     if axis is None:
         return tuple(range(nd))
-    axis = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axis:
+        if not -nd <= int(a) < nd:
+            raise ValueError(f"{name}: axis {a} is out of bounds for an array of shape {shape}")
     return tuple(sorted(int(a) % nd for a in axis))
 
 
@@ -79,10 +83,15 @@ def _prod_others(x: Any, ans: Any, axes: tuple[int, ...]) -> Any:
 
 # logsumexp: log Σ exp(x), stabilised by the maximum; its VJP is ct · softmax(x)
 def _logsumexp_impl(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    m = np.max(x, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m = _finite_max(x, axes)
     out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axes)
+
+
+def _finite_max(x: Any, axes: tuple[int, ...]) -> np.ndarray:
+    """The (concrete) maximum over ``axes``, keepdims form, with ±inf replaced by 0."""
+    m = np.max(concrete(x), axis=axes, keepdims=True)
+    return np.where(np.isfinite(m), m, 0.0)
 
 
 logsumexp_p = primitive("logsumexp", _logsumexp_impl)
@@ -93,32 +102,70 @@ defvjp(logsumexp_p, lambda ct, ans, x, axes, keepdims:
        _keep(ct, shape_of(x), axes, keepdims) * E.exp(x - _keep(ans, shape_of(x), axes, keepdims)))
 
 
-# --- user-facing functions --------------------------------------------------------------------
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return sum_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+# --- user-facing functions (signatures of jax.numpy; dtype/out exist for compatibility) ---------
+def _plain(name: str, dtype: Any = None, out: Any = None) -> None:
+    if out is not None:
+        raise NotImplementedError(f"{name}: the out= argument is not supported (arrays here are "
+                                  "immutable, as in JAX)")
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.floating):
+        raise NotImplementedError(f"{name}: dtype={dtype!r} is not supported; reductions here "
+                                  "keep the input's floating dtype")
 
 
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    axes = _axes(shape_of(x), axis)
+def sum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+        keepdims: bool = False) -> Any:
+    """``Σ x`` over ``axis`` (all axes when None)."""
+    _plain("sum", dtype, out)
+    return sum_p(x, axes=_axes(shape_of(x), axis, "sum"), keepdims=keepdims)
+
+
+def mean(x: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+         keepdims: bool = False) -> Any:
+    """``Σ x / n`` over ``axis``, n the number of elements summed."""
+    _plain("mean", dtype, out)
+    axes = _axes(shape_of(x), axis, "mean")
     count = int(np.prod([shape_of(x)[a] for a in axes]))
     return sum_p(x, axes=axes, keepdims=keepdims) / float(count)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return max_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+def max(x: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """The maximum over ``axis``; at ties the derivative is shared evenly, as in JAX."""
+    _plain("max", None, out)
+    return max_p(x, axes=_axes(shape_of(x), axis, "max"), keepdims=keepdims)
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return min_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+def min(x: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """The minimum over ``axis``; at ties the derivative is shared evenly, as in JAX."""
+    _plain("min", None, out)
+    return min_p(x, axes=_axes(shape_of(x), axis, "min"), keepdims=keepdims)
 
 
-def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return prod_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+def prod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+         keepdims: bool = False) -> Any:
+    """``Π x`` over ``axis``; its derivative is right even where some factors are 0."""
+    _plain("prod", dtype, out)
+    return prod_p(x, axes=_axes(shape_of(x), axis, "prod"), keepdims=keepdims)
 
 
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """``log(sum(exp(x), axis))`` computed without overflow."""
-    return logsumexp_p(x, axes=_axes(shape_of(x), axis), keepdims=keepdims)
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False) -> Any:
+    """``log Σ b·exp(a)`` over ``axis`` without overflow (``jax.scipy.special.logsumexp``).
+
+    With ``return_sign`` returns ``(log |Σ b·exp(a)|, sign)``. With weights ``b`` it is
+    ``log Σ b·exp(a − m) + m`` for the (constant) maximum ``m``: exact for every ``m``, so ``m``
+    needs no derivative; ``∂/∂b_i = exp(a_i − ans)`` stays finite where ``b_i = 0``.
+    """
+    axes = _axes(shape_of(a), axis, "logsumexp")
+    if b is None and not return_sign:
+        return logsumexp_p(a, axes=axes, keepdims=keepdims)
+    m = _finite_max(a, axes)
+    s = sum_p(E.exp(a - m) if b is None else b * E.exp(a - m), axes=axes, keepdims=True)
+    sign = np.sign(concrete(s))
+    out = E.log(E.absolute(s) if return_sign else s) + m
+    if not keepdims:
+        out = S.squeeze(out, axes)
+        sign = np.squeeze(sign, axes)
+    return (out, sign) if return_sign else out
 
 
 amax, amin = max, min

@@ -7,6 +7,7 @@ broadcast_to ↔ sum_to_shape, getitem ↔ scatter-add, concatenate ↔ slicing.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ def _concatenate_vjp(ct: Any, ans: Any, *xs: Any, axis: int) -> list[Any]:
     ax = axis % len(shape_of(ans))
     lead = (slice(None),) * ax
     return [getitem_p(ct, idx=(*lead, slice(int(a), int(b)))) for a, b in
-            zip(bounds[:-1], bounds[1:], strict=True)]
+            itertools.pairwise(bounds)]
 
 
 def _concatenate_jvp(dots: list[Any], ans: Any, *xs: Any, axis: int) -> Any:
@@ -153,7 +154,15 @@ def stack(arrays: Any, axis: int = 0) -> Any:
     return concatenate([expand_dims(a, axis % nd) for a in arrays], axis=axis % nd)
 
 
-def diagonal(x: Any, offset: int = 0) -> Any:
+def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """``x[..., i, i + offset]`` taken over ``axis1``, ``axis2``; the diagonal becomes the last
+    axis (``np.diagonal``'s convention)."""
+    nd = len(shape_of(x))
+    a1, a2 = axis1 % nd, axis2 % nd
+    if a1 == a2:
+        raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2}")
+    if (a1, a2) != (nd - 2, nd - 1):
+        x = transpose(x, [i for i in range(nd) if i not in (a1, a2)] + [a1, a2])
     n, m = shape_of(x)[-2:]
     k = np.arange(max(0, min(n + min(offset, 0), m - max(offset, 0))))
     return getitem(x, (..., k - min(offset, 0), k + max(offset, 0)))
@@ -170,10 +179,11 @@ def diag(v: Any, k: int = 0) -> Any:
     return scatter_add_p(v, idx=(i - min(k, 0), i + max(k, 0)), shape=(n, n))
 
 
-def trace(x: Any) -> Any:
+def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """``Σ_i x[i, i + offset]`` over ``axis1``, ``axis2``."""
     from .reductions import sum as _sum
 
-    return _sum(diagonal(x))
+    return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
 # --- constructors: not differentiable, they return plain NumPy arrays --------------------------
