@@ -25,7 +25,7 @@ Conventions (assignment ``k``, task ``j``; ``tests/test_assignments.py`` enforce
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, ``check.hidden_tk_j(…)``; it prints
   nothing that depends on other tasks' code (an error there would cost this task's points);
 * points add up to 100; each task is graded on its own code (see ``_core.substituted``);
-* planted bugs for every task in ``tests/assignment_utils.py`` (``MUTANTS``), one per task with
+* planted bugs for every task in ``tests/mutants/m<id>.py`` (``MUTANTS``), one per task with
   ``notebook=True``; after editing ``solutions/``, run ``course.release([id])`` and commit both.
 """
 
