@@ -164,17 +164,17 @@ def test_svd_rules_are_invariant_to_sign_flips(shape: tuple, seed: int) -> None:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     d = rng.choice([-1.0, 1.0], size=k)
     a_dot = rng.standard_normal(shape)
-    du, ds, dvh = svd_p.jvp_full([a_dot], (u, s, vh), a, full_matrices=False)
+    du, ds, dvh = svd_p.jvp_full([a_dot], (u, s, vh), a, full_matrices=False, compute_uv=True)
     du2, ds2, dvh2 = svd_p.jvp_full([a_dot], (u * d, s, d[:, None] * vh), a,
-                                    full_matrices=False)
+                                    full_matrices=False, compute_uv=True)
     assert_close(du2, du * d, "U̇ flips with U")
     assert_close(dvh2, d[:, None] * dvh, "V̇h flips with Vh")
     assert_close(ds2, ds, "ṡ does not flip")
     cu, cs, cvh = (rng.standard_normal((m, k)), rng.standard_normal(k),
                    rng.standard_normal((k, n)))
-    (g,) = svd_p.vjp_full((cu, cs, cvh), (u, s, vh), a, full_matrices=False)
+    (g,) = svd_p.vjp_full((cu, cs, cvh), (u, s, vh), a, full_matrices=False, compute_uv=True)
     (g2,) = svd_p.vjp_full((cu * d, cs, d[:, None] * cvh), (u * d, s, d[:, None] * vh), a,
-                           full_matrices=False)
+                           full_matrices=False, compute_uv=True)
     assert_close(g2, g, "Ā is the same for the flipped SVD and flipped cotangents")
 
 

@@ -55,12 +55,15 @@ class LUFactors:
 
     def __init__(self, a: np.ndarray):
         a = np.asarray(a, dtype=np.result_type(a, np.float64))
-        self.lu = np.empty_like(a)
-        self.piv = np.empty(a.shape[:-1], dtype=np.int32)
         with warnings.catch_warnings():  # exact singularity is reported by `singular` instead
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-            for idx in np.ndindex(a.shape[:-2]):
-                self.lu[idx], self.piv[idx] = scipy.linalg.lu_factor(a[idx], check_finite=False)
+            factors = [scipy.linalg.lu_factor(a[idx], check_finite=False)
+                       for idx in np.ndindex(a.shape[:-2])]
+        if a.ndim == 2:  # no copy: for large n a fresh copy costs as much as the LU itself
+            self.lu, self.piv = factors[0]
+        else:
+            self.lu = np.stack([f[0] for f in factors]).reshape(a.shape)
+            self.piv = np.stack([f[1] for f in factors]).reshape(a.shape[:-1])
 
     @property
     def diag(self) -> np.ndarray:
@@ -87,6 +90,8 @@ def _lu_solve_impl(a: Any, b: np.ndarray, lu: LUFactors, trans: int) -> np.ndarr
     """
     b = np.asarray(b, dtype=np.result_type(b, lu.lu))
     batch = np.broadcast_shapes(lu.lu.shape[:-2], b.shape[:-2])
+    if not batch:
+        return scipy.linalg.lu_solve((lu.lu, lu.piv), b, trans=trans, check_finite=False)
     lus = np.broadcast_to(lu.lu, batch + lu.lu.shape[-2:])
     pivs = np.broadcast_to(lu.piv, batch + lu.piv.shape[-1:])
     bs = np.broadcast_to(b, batch + b.shape[-2:])
@@ -245,6 +250,8 @@ def _tri(x: Any, lower: bool) -> Any:
 
 def _tri_solve_impl(t: np.ndarray, b: np.ndarray, lower: bool, trans: int) -> np.ndarray:
     batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+    if not batch:
+        return scipy.linalg.solve_triangular(t, b, trans=trans, lower=lower, check_finite=False)
     ts = np.broadcast_to(t, batch + t.shape[-2:])
     bs = np.broadcast_to(b, batch + b.shape[-2:])
     out = np.empty(bs.shape, dtype=np.result_type(ts, bs, np.float64))
