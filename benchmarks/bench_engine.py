@@ -17,6 +17,7 @@ import _common  # noqa: F401  (first: pins BLAS and XLA to one thread)
 
 # isort: split
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -138,9 +139,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", choices=["mlp", "chain"], default=None)
     ap.add_argument("--runs", type=int, default=3, help="whole-benchmark runs (median reported)")
     args = ap.parse_args(argv)
-    repeat = 3 if args.quick else 7
+    repeat = 3 if args.quick else 11
     runs = 1 if args.quick else args.runs
-    payload: dict[str, Any] = {"runs": runs, "repeat": repeat}
+    payload: dict[str, Any] = {"runs": runs, "repeat": repeat,
+                               "load_average_before": os.getloadavg()[0]}
     if args.only in (None, "mlp"):
         results = [bench_mlp(repeat) for _ in range(runs)]
         rows = _median_rows([r for r, _ in results])
@@ -154,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
         print(table(rows, f"Scalar chain x = sin(x)·1.0001 + 0.1, {OPS_PER_STEP} ops per step"))
         print("  targets (reference_impl): reverse ≤ 5 µs/op, forward ≤ 2 µs/op\n")
         payload["chain"] = {"rows": rows}
+    payload["load_average_after"] = os.getloadavg()[0]
+    print(f"1-min load average: {payload['load_average_before']:.2f} before, "
+          f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "
+          "reliable only when it stays well below 1)")
     path = save("bench_engine", payload)
     print(f"wrote {path}", file=sys.stderr)
 
