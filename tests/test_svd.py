@@ -164,17 +164,17 @@ def test_svd_rules_are_invariant_to_sign_flips(shape: tuple, seed: int) -> None:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     d = rng.choice([-1.0, 1.0], size=k)
     a_dot = rng.standard_normal(shape)
-    du, ds, dvh = svd_p.jvp_full([a_dot], (u, s, vh), a, full_matrices=False, compute_uv=True)
+    du, ds, dvh = svd_p.jvp_full([a_dot], (u, s, vh), a, full_matrices=False)
     du2, ds2, dvh2 = svd_p.jvp_full([a_dot], (u * d, s, d[:, None] * vh), a,
-                                    full_matrices=False, compute_uv=True)
+                                    full_matrices=False)
     assert_close(du2, du * d, "U̇ flips with U")
     assert_close(dvh2, d[:, None] * dvh, "V̇h flips with Vh")
     assert_close(ds2, ds, "ṡ does not flip")
     cu, cs, cvh = (rng.standard_normal((m, k)), rng.standard_normal(k),
                    rng.standard_normal((k, n)))
-    (g,) = svd_p.vjp_full((cu, cs, cvh), (u, s, vh), a, full_matrices=False, compute_uv=True)
+    (g,) = svd_p.vjp_full((cu, cs, cvh), (u, s, vh), a, full_matrices=False)
     (g2,) = svd_p.vjp_full((cu * d, cs, d[:, None] * cvh), (u * d, s, d[:, None] * vh), a,
-                           full_matrices=False, compute_uv=True)
+                           full_matrices=False)
     assert_close(g2, g, "Ā is the same for the flipped SVD and flipped cotangents")
 
 
@@ -187,6 +187,29 @@ def test_svd_batched_matches_jax(rng: np.random.Generator) -> None:
     s_dot = ri.jvp(lambda a: rnp.linalg.svd(a, compute_uv=False), (a,), (c3,))[1]
     s_dot_j = jax.jvp(lambda a: jnp.linalg.svd(a, compute_uv=False), (a,), (c3,))[1]
     assert_close(s_dot, s_dot_j, "batched ṡ")
+
+
+def _second_order_losses(lib: Any, c: Any) -> dict[str, Any]:
+    return {
+        "Σ s³": lambda a: lib.sum(lib.linalg.svd(a, compute_uv=False) ** 3),
+        "⟨C, U Vh⟩ + ‖A‖_*": lambda a: (lib.sum(c * (lambda r: r[0] @ r[2])(
+            lib.linalg.svd(a, full_matrices=False))) + lib.linalg.norm(a, "nuc")),
+    }
+
+
+@pytest.mark.parametrize("name", ["Σ s³", "⟨C, U Vh⟩ + ‖A‖_*"])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 4)])
+def test_svd_second_order_matches_jax(name: str, shape: tuple, rng: np.random.Generator
+                                      ) -> None:
+    """Forward over reverse and reverse over reverse: U and V's tangents enter Ā's tangent."""
+    a, v, c = with_singular_values(rng, *shape), rng.standard_normal(shape), \
+        rng.standard_normal(shape)
+    f, fj = _second_order_losses(rnp, c)[name], _second_order_losses(jnp, c)[name]
+    hvp = ri.jvp(ri.grad(f), (a,), (v,))[1]
+    assert_close(hvp, jax.jvp(jax.grad(fj), (a,), (v,))[1], f"{name} {shape}: HVP")
+    rr = ri.grad(lambda a: rnp.vdot(ri.grad(f)(a), v))(a)
+    assert_close(rr, jax.grad(lambda a: jnp.vdot(jax.grad(fj)(a), v))(a),
+                 f"{name} {shape}: reverse over reverse")
 
 
 # --- SVD: repeated singular values ------------------------------------------------------------
@@ -408,6 +431,15 @@ def test_eigh_batched_matches_jax(rng: np.random.Generator) -> None:
     cs = (rng.standard_normal((2, 4)), rng.standard_normal((2, 4, 4)),
           rng.standard_normal((2, 4, 4)))
     assert_close(ri.grad(eigh_loss)(a, *cs), eigh_loss_grad_j(a, *cs), "batched eigh VJP")
+
+
+def test_eigh_second_order_matches_jax(rng: np.random.Generator) -> None:
+    a = sym_with_eigenvalues(rng, [-1.0, 0.5, 2.0, 3.0])
+    v = rng.standard_normal((4, 4))
+    cs = rng.standard_normal(4), rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    hvp = ri.jvp(lambda a: ri.grad(eigh_loss)(a, *cs), (a,), (v,))[1]
+    hvp_j = jax.jvp(lambda a: eigh_loss_grad_j(a, *cs), (a,), (v,))[1]
+    assert_close(hvp, hvp_j, "eigh: forward-over-reverse HVP")
 
 
 def test_eigh_rules_are_invariant_to_sign_flips(rng: np.random.Generator) -> None:
