@@ -15,9 +15,11 @@ plus ``(I − UUᵀ) Ū S⁻¹ Vᵀ`` (m > n) or ``U S⁻¹ V̄ᵀ (I − VVᵀ)
 alone this is the lecture's ``Ā = U diag(s̄) Vᵀ``.
 
 Degenerate spectra (the policy, for svd and eigh alike). A reciprocal ``1/d`` with
-``|d| ≤ DEGENERACY_RTOL · s_max`` (d = s_j − s_i, s_j + s_i or s_i) is replaced by 0; the
-tolerance 1e-10 is far above LAPACK's rounding of exactly repeated values (~1e-15 relative) and
-far below the gaps of generic matrices. Where it bites:
+``|d| ≤ DEGENERACY_RTOL · s_max`` is replaced by 0: d = s_j − s_i (a cluster of equal values),
+s_j + s_i (two zero singular values) or s_i (a zero singular value of a rectangular A). The
+tolerance 1e-10 is far above LAPACK's rounding of exactly repeated values (~1e-15 relative)
+and far below the gaps of generic matrices; above it the true (possibly huge) derivative is
+kept. Where it bites:
 
 * losses of ``s`` alone: unaffected, exact;
 * losses invariant to rotations inside each cluster of equal singular values *in a whole
@@ -27,11 +29,13 @@ far below the gaps of generic matrices. Where it bites:
 * losses invariant only *at* the degenerate point, which tie the in-cluster basis to ``s``
   (e.g. ``sum(U diag(s) Vᵀ)`` = sum(A)): the dropped term is a 0/0 whose limit is not a function
   of the cotangents (U̅, s̄, V̅) — two such losses can have equal cotangents and different
-  gradients (``tests/test_svd.py`` shows one), so no VJP rule can be right for all of them. They
-  get the gradient minus the in-cluster ``½(m_ij + m_ji)`` part: finite, not the true one;
+  gradients (``tests/test_svd.py`` shows one), so no VJP rule can be right for all of them.
+  ``sum(C ∘ U S Vᵀ)`` gets ``C − U D Vᵀ`` with ``D_ij = ½(m_ij + m_ji)`` on the cluster's
+  off-diagonal pairs, ``m = UᵀCV``: finite, not the true gradient C;
 * gauge-dependent losses (e.g. ``sum(U)``, whose value jumps with LAPACK's choice of basis):
   the gradient with the in-cluster rotation terms dropped — finite, but not the derivative of
-  a well-defined function (JAX and PyTorch return NaN or ±inf here).
+  a well-defined function. (JAX returns NaN at exact ties and wrong finite values at ties up
+  to rounding, also for the subspace losses above.)
 
 ``full_matrices=True`` with m ≠ n: the extra columns ``U_⊥`` (or ``V_⊥``) are any orthonormal
 basis of the complement. They are moved with the subspace and not rotated inside it,
