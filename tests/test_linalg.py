@@ -405,6 +405,8 @@ def test_error_messages(rng: np.random.Generator) -> None:
         rnp.linalg.solve(np.ones((3, 3)), np.ones(3))
     with pytest.raises(np.linalg.LinAlgError, match="singular"):
         ri.grad(lambda a: rnp.linalg.slogdet(a)[1])(np.ones((3, 3)))
+    with pytest.raises(NotImplementedError, match="second derivatives at an exactly singular"):
+        ri.jvp(ri.grad(rnp.linalg.det), (np.ones((3, 3)),), (a,))
     with pytest.raises(np.linalg.LinAlgError):
         rnp.linalg.cholesky(-np.eye(3))
     with pytest.raises(ValueError, match="invalid ord"):
