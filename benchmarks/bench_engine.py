@@ -8,7 +8,8 @@ t(grad)/t(f) ≤ 2.8, t(grad) ≤ 1.05 × hand-written, t(grad) ≤ 1.0 × HIPS 
 forward mode (jvp) and reverse mode (grad). Targets: reverse ≤ 5 µs/op, forward ≤ 2 µs/op.
 Here the numerical work is nothing and the figure is pure interpreter overhead.
 
-Run: ``python benchmarks/bench_engine.py [--quick] [--only mlp|chain]``; one thread everywhere.
+Run: ``python benchmarks/bench_engine.py [--quick] [--only mlp|chain] [--reuse-memory]``;
+one thread everywhere.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -62,25 +62,23 @@ def _systems() -> dict[str, tuple[Any, Any, Any, Any]]:
     }
 
 
-def _interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Median wall time of each ``fn()``, timing them in turn (one call each per round).
+def _steady(fns: dict[str, Callable[[], Any]], order: list[str], repeat: int
+            ) -> dict[str, float]:
+    """Median time of each ``fn()`` in a steady state: warmed up, then called ``repeat`` times
+    in a row, as a training loop calls ``grad``.
 
-    Large NumPy temporaries come from the allocator's free lists or from fresh (page-faulting)
-    memory depending on what ran just before; timing the systems in turn gives each the same
-    conditions, where timing them one after the other biased a ratio by up to 15 % here.
+    What ran just before decides whether big NumPy temporaries come from the allocator's free
+    lists or from fresh, page-faulting memory (here ±15 % on a ratio), so ``main`` alternates
+    the order of the systems between runs and reports the median over runs.
     """
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    out = {}
+    for name in order:
+        out[name] = timeit(fns[name], repeat=repeat, warmup=2)
+    return out
 
 
-def bench_mlp(repeat: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def bench_mlp(repeat: int, reverse_order: bool = False
+              ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     params, x, y = init_mlp()
     fns: dict[str, Callable[[], Any]] = {}
     for name, (xp, lse, grad, _) in _systems().items():
@@ -96,7 +94,8 @@ def bench_mlp(repeat: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
         fns[f"{name} grad"] = lambda g=g, p=p_in: [np.asarray(a) for wb in g(p) for a in wb]
     fns["hand-written NumPy f"] = lambda: mlp_loss(np, _np_logsumexp, params, x, y)
     fns["hand-written NumPy grad"] = lambda: mlp_grad_numpy(params, x, y)
-    t = _interleaved(fns, repeat)
+    order = list(fns)[::-1] if reverse_order else list(fns)
+    t = _steady(fns, order, repeat)
     rows = []
     for name in [*_systems(), "hand-written NumPy"]:
         t_f, t_g = t[f"{name} f"], t[f"{name} grad"]
@@ -107,6 +106,17 @@ def bench_mlp(repeat: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
     ratios = {"ours_grad/f": ours / t["reference_impl f"],
               "ours_grad/hand_written_grad": ours / hand, "ours_grad/autograd_grad": ours / hips}
     return rows, ratios
+
+
+def _reuse_freed_memory() -> None:
+    """glibc: keep freed blocks for reuse instead of returning them to the OS (no page faults
+    on the next big temporary), as PyTorch's caching allocator does. Off by default."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 256 * 2**20)
+    libc.mallopt(m_trim_threshold, 2**30)
 
 
 def _chain(xp: Any, steps: int = STEPS) -> Any:
@@ -137,14 +147,18 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--only", choices=["mlp", "chain"], default=None)
-    ap.add_argument("--runs", type=int, default=3, help="whole-benchmark runs (median reported)")
+    ap.add_argument("--runs", type=int, default=4, help="whole-benchmark runs (median reported)")
+    ap.add_argument("--reuse-memory", action="store_true",
+                    help="glibc mallopt: reuse freed memory (no page faults) for every system")
     args = ap.parse_args(argv)
+    if args.reuse_memory:
+        _reuse_freed_memory()
     repeat = 3 if args.quick else 11
     runs = 1 if args.quick else args.runs
-    payload: dict[str, Any] = {"runs": runs, "repeat": repeat,
+    payload: dict[str, Any] = {"runs": runs, "repeat": repeat, "reuse_memory": args.reuse_memory,
                                "load_average_before": os.getloadavg()[0]}
     if args.only in (None, "mlp"):
-        results = [bench_mlp(repeat) for _ in range(runs)]
+        results = [bench_mlp(repeat, reverse_order=bool(k % 2)) for k in range(runs)]
         rows = _median_rows([r for r, _ in results])
         ratios = {k: statistics.median(r[k] for _, r in results) for k in results[0][1]}
         print(table(rows, "MLP 784-512-512-10, batch 256, float64, one thread (median of runs)"))
@@ -160,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"1-min load average: {payload['load_average_before']:.2f} before, "
           f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "
           "reliable only when it stays well below 1)")
-    path = save("bench_engine", payload)
+    path = save("bench_engine" + ("_reuse_memory" if args.reuse_memory else ""), payload)
     print(f"wrote {path}", file=sys.stderr)
 
 
