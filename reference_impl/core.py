@@ -184,7 +184,7 @@ class Tracer:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise TypeError(
-            f"A plain NumPy function tried to convert a traced value ({_describe(self)}) into a "
+            f"A plain NumPy function tried to convert a traced value ({describe(self)}) into a "
             "numpy.ndarray. Inside a function being differentiated use reference_impl.numpy "
             "(import reference_impl.numpy as rnp; rnp.sin(x)) instead of numpy. "
             "To read the value without its derivative, use reference_impl.concrete(x)."
@@ -196,7 +196,9 @@ class Tracer:
             return func(*[concrete(a) for a in args], **kwargs)
         module = getattr(func, "__module__", "numpy") or "numpy"
         sub = ".".join(p for p in module.split(".")[1:] if not p.startswith("_"))
-        raise TypeError(_plain_numpy_message(f"{sub}.{name}" if sub else name, self))
+        from .api_util import plain_numpy_message
+
+        raise TypeError(plain_numpy_message(f"{sub}.{name}" if sub else name, self))
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         # ``ndarray + tracer`` arrives here as ``np.add(ndarray, tracer)``: route the operators.
@@ -205,8 +207,10 @@ class Tracer:
         fn = _UFUNC_TO_PRIMITIVE.get(ufunc.__name__)
         if method == "__call__" and fn is not None and not kwargs:
             return fn(*inputs)
+        from .api_util import plain_numpy_message
+
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-        raise TypeError(_plain_numpy_message(name, self))
+        raise TypeError(plain_numpy_message(name, self))
 
 
 _METADATA_FUNCTIONS = frozenset({"shape", "ndim", "size", "result_type", "iscomplexobj",
@@ -220,26 +224,8 @@ def concrete(x: Any) -> Any:
     return x
 
 
-def _plain_numpy_message(name: str, x: Tracer) -> str:
-    """Like JAX's TracerArrayConversionError: say what happened and what to call instead."""
-    from importlib import import_module
-
-    module, _, attr = f"reference_impl.numpy.{name}".rpartition(".")
-    try:
-        available = hasattr(import_module(module), attr)
-    except ImportError:
-        available = False
-    advice = (f"Use reference_impl.numpy.{name} (import reference_impl.numpy as rnp; "
-              f"rnp.{name}) instead." if available else
-              f"reference_impl.numpy has no {name}: write it with reference_impl.numpy's "
-              "operations, or define a primitive with its rules (reference_impl.core.primitive, "
-              "defjvp, defvjp).")
-    return (f"numpy.{name} was called on a traced value ({_describe(x)}) inside a function "
-            f"being differentiated; NumPy cannot differentiate it. {advice} "
-            "To read the value without its derivative, use reference_impl.concrete(x).")
-
-
-def _describe(x: Any) -> str:
+def describe(x: Any) -> str:
+    """``float64[3, 2]``: the dtype and shape of a (traced) value, for error messages."""
     v = np.asarray(concrete(x))
     return f"{v.dtype}{list(v.shape)}"
 
@@ -306,7 +292,9 @@ class JVPTrace(Trace):
                     continue
                 rule = prim.jvps.get(i)
                 if rule is None:
-                    raise _missing_rule("JVP", prim, i, vals)
+                    from .api_util import missing_rule
+
+                    raise missing_rule("JVP", prim, i, vals)
                 contrib = rule(x_dot, ans, *vals, **params)
                 ans_dot = contrib if ans_dot is None else ans_dot + contrib
         if prim.multiple_results:
@@ -415,22 +403,12 @@ class VJPTrace(Trace):
             for argpos, parent in entry.parents:
                 rule = prim.vjps.get(argpos)
                 if rule is None:
-                    raise _missing_rule("VJP", prim, argpos, entry.args)
+                    from .api_util import missing_rule
+
+                    raise missing_rule("VJP", prim, argpos, entry.args)
                 g = rule(ct, entry.ans, *entry.args, **entry.params)
                 _accumulate(cts, tape, parent, _fit_cotangent(g, shape_of(entry.args[argpos])))
         return [result.get(i) for i in inputs]
-
-
-def _missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]
-                  ) -> NotImplementedError:
-    shapes = ", ".join(_describe(a) for a in args)
-    register = "defjvp" if kind == "JVP" else "defvjp"
-    return NotImplementedError(
-        f"{kind} of primitive '{prim.name}' with respect to argument {i} is not defined "
-        f"(called on {prim.name}({shapes})). Register one with "
-        f"reference_impl.core.{register}(<the primitive>, <rule for argument 0>, ...), or do "
-        f"not differentiate with respect to argument {i}."
-    )
 
 
 def _accumulate(cts: dict[int, Any], tape: list[TapeEntry], node: Any, ct: Any) -> None:
