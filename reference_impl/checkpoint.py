@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .core import Primitive, Tracer, VJPTrace, VJPTracer, concrete
+from .core import Primitive, ShapeDtype, Tracer, VJPTrace, VJPTracer, concrete
 from .forward import jvp
 from .tree_util import PyTreeDef, tree_flatten, tree_leaves, tree_unflatten
 
@@ -58,19 +58,31 @@ class Taped:
         Kinds: ``input`` (of the traced function), ``state`` (a chain state a recomputation
         starts from), ``constant`` (an untraced array argument), ``intermediate`` (a primitive's
         output), ``checkpoint`` (a state stored by ``checkpoint_chain``)."""
-        for idx, entry in enumerate(self.trace.tape):
+        tape = self.trace.tape
+        for idx, entry in enumerate(tape):
             if entry is None:  # already freed by a backward pass
                 continue
             if entry.prim is None:
                 yield entry.ans, ("state" if idx < self.n_states else "input"), "input"
                 continue
             name = entry.prim.name
-            traced = {pos for pos, _ in entry.parents}
+            parents = dict(entry.parents)
             for pos, a in enumerate(entry.args):
-                if pos not in traced and isinstance(concrete(a), np.ndarray):
-                    yield a, "constant", f"argument {pos} of {name}"
+                if isinstance(a, ShapeDtype):  # a value no VJP rule reads is not kept
+                    continue
+                if pos not in parents:
+                    if isinstance(concrete(a), np.ndarray):
+                        yield a, "constant", f"argument {pos} of {name}"
+                    continue
+                node = parents[pos]
+                parent = tape[node[0] if isinstance(node, tuple) else node]
+                if parent is None:
+                    yield a, "intermediate", f"argument {pos} of {name}"
+                elif parent.prim is not None:  # (inputs are listed once, above)
+                    yield a, "intermediate", f"output of {parent.prim.name}"
             for a in entry.ans if entry.prim.multiple_results else (entry.ans,):
-                yield a, "intermediate", f"output of {name}"
+                if not isinstance(a, ShapeDtype):
+                    yield a, "intermediate", f"output of {name}"
             run = entry.params.get("run")
             if hasattr(run, "held"):  # a checkpoint_chain node and the states it stores
                 yield from run.held()

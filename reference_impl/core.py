@@ -35,6 +35,7 @@ __all__ = [
     "concrete",
     "defjvp",
     "defjvp_linear",
+    "defresiduals",
     "defvjp",
     "primitive",
 ]
@@ -50,10 +51,12 @@ class Primitive:
     tangent to the output tangent; ``vjps[i](ct, ans, *args, **params)`` returns the cotangent
     of argument ``i``. A primitive with ``multiple_results`` returns a tuple, and its rules take
     and return tuples of tangents / cotangents. ``jvp_full`` / ``vjp_full`` replace the
-    per-argument rules when one function computes all of them more cheaply.
+    per-argument rules when one function computes all of them more cheaply. ``residuals`` says
+    which values the VJP rules read (see :func:`defresiduals`); ``None`` keeps them all.
     """
 
-    __slots__ = ("impl", "jvp_full", "jvps", "multiple_results", "name", "vjp_full", "vjps")
+    __slots__ = ("impl", "jvp_full", "jvps", "multiple_results", "name", "residuals", "vjp_full",
+                 "vjps")
 
     def __init__(self, name: str, impl: Callable[..., Any], multiple_results: bool = False):
         self.name = name
@@ -63,6 +66,7 @@ class Primitive:
         self.vjps: dict[int, Callable[..., Any]] = {}
         self.jvp_full: Callable[..., Any] | None = None
         self.vjp_full: Callable[..., Any] | None = None
+        self.residuals: tuple[bool, tuple[int, ...]] | None = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, args, params)
@@ -88,6 +92,15 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     for i, rule in enumerate(rules):
         if rule is not None:
             prim.vjps[i] = rule
+
+
+def defresiduals(prim: Primitive, ans: bool, args: Sequence[int] = ()) -> None:
+    """Declare what the VJP rules of ``prim`` read: the output (``ans``) and the arguments at
+    positions ``args``. The tape then keeps only these; of the others it keeps the shape and
+    dtype (a :class:`ShapeDtype`). E.g. ``x + y`` needs nothing, ``tanh`` only its output,
+    ``x @ y`` both inputs but not the output, as a hand-written backward pass would.
+    """
+    prim.residuals = (ans, tuple(args))
 
 
 def defjvp_linear(prim: Primitive, *argnums: int) -> None:
@@ -317,6 +330,21 @@ class VJPTracer(Tracer):
         self.node = node
 
 
+class ShapeDtype:
+    """What the tape keeps of a value no VJP rule reads: its shape and dtype
+    (like ``jax.ShapeDtypeStruct``). The value itself can be freed."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, x: Any):
+        self.shape = shape_of(x)
+        self.dtype = x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) \
+            else np.result_type(x)
+
+    def __repr__(self) -> str:
+        return f"ShapeDtype({self.shape}, {self.dtype})"
+
+
 class TapeEntry:
     """One recorded primitive call: everything its VJP rule needs (the *residuals*)."""
 
@@ -358,7 +386,13 @@ class VJPTrace(Trace):
                 vals.append(a)
         ans = bind(prim, vals, params)
         idx = len(self.tape)
-        self.tape.append(TapeEntry(prim, vals, params, ans, parents))
+        keep = prim.residuals
+        if keep is None:
+            self.tape.append(TapeEntry(prim, vals, params, ans, parents))
+        else:  # keep only what the VJP rules read
+            saved = [v if i in keep[1] else ShapeDtype(v) for i, v in enumerate(vals)]
+            self.tape.append(TapeEntry(prim, saved, params, ans if keep[0] else ShapeDtype(ans),
+                                       parents))
         if prim.multiple_results:
             return tuple(VJPTracer(self, a, (idx, k)) for k, a in enumerate(ans))
         return VJPTracer(self, ans, idx)

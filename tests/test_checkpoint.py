@@ -84,7 +84,9 @@ def test_checkpoint_tape_keeps_only_inputs_and_outputs(rng: np.random.Generator)
         f"checkpoint(f) should keep its 2 inputs and 2 outputs, got {ck}"
     assert all(r.source == "output of checkpoint[block]" for r in ck[2:]), f"sources: {ck}"
     n_plain = sum(r.kind == "intermediate" for r in plain)
-    assert n_plain == 8, f"block records 8 primitives' outputs, saved_residuals found {n_plain}"
+    # 8 primitives, but only what their VJP rules read is kept: x @ W (read by sin), sin(x @ W),
+    # h and -h (read by their product), tanh(h) and exp(-h²) (their rules read their outputs)
+    assert n_plain == 6, f"block's VJP rules read 6 intermediates, saved_residuals found {n_plain}"
     assert sum(r.nbytes for r in ck if r.kind == "input") == x.nbytes + W.nbytes, \
         "input bytes do not add up"
 
@@ -241,17 +243,21 @@ def measure(n: int, policy: str, s: int | None, rng: np.random.Generator) -> Res
 @pytest.mark.parametrize("n", [16, 20, 64])
 def test_sqrt_counts_and_peak_residuals(rng: np.random.Generator, n: int) -> None:
     plain = measure(n, "none", None, rng)
-    assert plain.peak_count == 2 * n, f"plain tape: {plain.peak_count} arrays, not 2n = {2 * n}"
+    # one array per step: tanh's output (its rule reads it); x @ W is not kept (matmul's rule
+    # reads its inputs, not its output)
+    assert plain.peak_count == n, f"plain tape: {plain.peak_count} arrays, not n = {n}"
     m = measure(n, "sqrt", None, rng)
     seg = math.ceil(n / math.ceil(math.sqrt(n)))
     lengths = [min(seg, n - k0) for k0 in range(0, n, seg)]
-    # recomputing segment j holds x_0 … x_{j·seg}, that segment's 2 arrays per step, the output
-    want = max(j + 1 + 2 * length for j, length in enumerate(lengths)) + 1
+    # recomputing segment j holds x_0 … x_{j·seg}, that segment's array per step, the output
+    want = max(j + 1 + length for j, length in enumerate(lengths)) + 1
     assert (m.advances, m.taped_steps, m.step_evals) == (n, n, 2 * n), \
         f"n={n}: {m.advances} advances, {m.taped_steps} taped, want n, n and 2n in all"
     assert m.peak_count == want, f"n={n}: peak {m.peak_count} arrays, formula {want}"
     assert m.peak_checkpoints == len(lengths), f"{m.peak_checkpoints} stored states"
-    assert m.peak_bytes <= 2.2 * math.sqrt(n) / n * plain.peak_bytes, \
+    # about 2√n of the plain tape's n activations; the +1s matter only for small n
+    bound = 2.2 * math.sqrt(n) / n if n >= 64 else (2 * math.sqrt(n) + 2) / n
+    assert m.peak_bytes <= bound * plain.peak_bytes, \
         f"n={n}: sqrt keeps {m.peak_bytes / plain.peak_bytes:.3f} of the plain tape's bytes"
 
 
@@ -263,7 +269,7 @@ def test_binomial_counts_and_peak_residuals(rng: np.random.Generator, n: int, s:
     assert (m.advances, m.taped_steps) == (p, n), \
         f"n={n}, s={s}: {m.advances} advances and {m.taped_steps} taped, want p = {p} and n"
     assert m.peak_checkpoints == min(s, n), f"n={n}, s={s}: {m.peak_checkpoints} stored states"
-    # s states, the state being turned, its step's 2 arrays, the output
+    # s states, the state being turned, its step's array, the output
     assert m.peak_count <= min(s, n) + 4, f"n={n}, s={s}: peak {m.peak_count} arrays"
 
 

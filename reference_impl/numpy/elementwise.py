@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from ..core import concrete, defjvp, defjvp_linear, defvjp, primitive
+from ..core import concrete, defjvp, defjvp_linear, defresiduals, defvjp, primitive
 
 # --- unary ------------------------------------------------------------------------------------
 negative = primitive("negative", np.negative)
@@ -182,3 +182,17 @@ def clip(x: Any, min: Any = None, max: Any = None, *, a_min: Any = None,
 
 abs = absolute
 true_divide = divide
+
+
+# --- residuals: what each VJP rule reads, so the tape keeps nothing else ----------------------
+# (e.g. tanh's rule reads only its output and x + y's rule nothing, as in a hand-written backprop)
+for _p in (negative, add, subtract, sign):
+    defresiduals(_p, ans=False)
+for _p in (exp, expm1, sqrt, tan, tanh, reciprocal, logistic):
+    defresiduals(_p, ans=True)
+for _p in (log, log1p, sin, cos, sinh, cosh, arctan, absolute, square):
+    defresiduals(_p, ans=False, args=(0,))
+for _p in (multiply, maximum, minimum):
+    defresiduals(_p, ans=False, args=(0, 1))
+defresiduals(divide, ans=True, args=(1,))
+defresiduals(_where, ans=False, args=(0,))

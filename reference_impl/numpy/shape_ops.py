@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Tracer, concrete, defjvp_linear, defvjp, primitive, shape_of
+from ..core import Tracer, concrete, defjvp_linear, defresiduals, defvjp, primitive, shape_of
 
 reshape_p = primitive("reshape", lambda x, shape: np.reshape(x, shape))
 defjvp_linear(reshape_p, 0)
@@ -243,3 +243,9 @@ def asarray(x: Any, dtype: Any = None) -> Any:
     if isinstance(x, Tracer) or (isinstance(x, (list, tuple)) and _has_tracer(x)):
         return array(x)
     return np.asarray(x, dtype=dtype)
+
+
+# linear maps: their VJPs read only shapes, so the tape keeps no values for them
+for _p in (reshape_p, transpose_p, broadcast_to_p, sum_to_shape_p, getitem_p, scatter_add_p,
+           concatenate_p):
+    defresiduals(_p, ans=False)
