@@ -15,30 +15,56 @@ Mirrors JAX's API, so a function body written for ``jax.numpy`` runs unchanged o
 
 Modules: ``core`` (primitives, tracers, the two modes), ``numpy`` (differentiable NumPy),
 ``forward`` (jvp, jacfwd), ``reverse`` (vjp, grad, jacrev, hessian), ``custom``
-(custom_jvp, custom_vjp), ``graph`` (computational graphs for teaching), ``finite_diff`` and
+(custom_jvp, custom_vjp), ``second_order`` (hvp, Hessian from HVPs, Hessian trace),
+``trace_estimation`` (Hutchinson, Hutch++), ``checkpoint`` and ``revolve`` (trading memory for
+recomputation), ``graph`` (computational graphs for teaching), ``finite_diff`` and
 ``zeroth_order`` (derivative-free estimates), ``testing`` (gradient checks).
 """
 
-from . import nn, numpy, scipy, tree_util
+from . import (
+    finite_diff,
+    graph,
+    nn,
+    numpy,
+    scipy,
+    testing,
+    trace_estimation,
+    tree_util,
+    zeroth_order,
+)
+from .checkpoint import checkpoint, checkpoint_chain, remat
 from .core import concrete
 from .custom import custom_jvp, custom_vjp
 from .forward import jacfwd, jvp, linearize
+from .graph import trace_graph
 from .reverse import grad, hessian, jacrev, value_and_grad, vjp
+from .second_order import hessian_trace, hvp
 
 __all__ = [
+    "checkpoint",
+    "checkpoint_chain",
     "concrete",
     "custom_jvp",
     "custom_vjp",
+    "finite_diff",
     "grad",
+    "graph",
     "hessian",
+    "hessian_trace",
+    "hvp",
     "jacfwd",
     "jacrev",
     "jvp",
     "linearize",
     "nn",
     "numpy",
+    "remat",
     "scipy",
+    "testing",
+    "trace_estimation",
+    "trace_graph",
     "tree_util",
     "value_and_grad",
     "vjp",
+    "zeroth_order",
 ]
