@@ -44,9 +44,19 @@ def _getitem_impl(x: np.ndarray, idx: Any) -> np.ndarray:
     return np.asarray(x)[idx]
 
 
+def _is_basic(idx: Any) -> bool:
+    """Basic indexing (integers, slices, None, ...) selects each element at most once."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
+
+
 def _scatter_add_impl(ct: np.ndarray, idx: Any, shape: tuple[int, ...]) -> np.ndarray:
     out = np.zeros(shape, dtype=np.result_type(ct, np.float64))
-    np.add.at(out, idx, ct)
+    if _is_basic(idx):  # no repeated positions: a plain assignment, much faster than add.at
+        out[idx] = ct
+    else:  # integer arrays may repeat a position: its cotangents must accumulate
+        np.add.at(out, idx, ct)
     return out
 
 
