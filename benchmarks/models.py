@@ -5,6 +5,7 @@ The MLP of the issue: 784-512-512-10, batch 256, tanh, softmax cross-entropy, fl
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ def init_mlp(seed: int = 0, sizes: tuple[int, ...] = SIZES, batch: int = BATCH
     """Parameters ``[(W, b), …]``, inputs ``x`` (batch × 784) and one-hot labels ``y``."""
     rng = np.random.default_rng(seed)
     params = [(rng.standard_normal((m, n)) / np.sqrt(m), np.zeros(n))
-              for m, n in zip(sizes[:-1], sizes[1:], strict=True)]
+              for m, n in itertools.pairwise(sizes)]
     x = rng.standard_normal((batch, sizes[0]))
     y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
     return params, x, y
