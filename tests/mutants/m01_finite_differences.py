@@ -49,6 +49,9 @@ MUTANTS: list[Planted] = [
         "optimal_step(method) * np.maximum(1.0, np.abs(x))",
         'optimal_step("forward") * np.maximum(1.0, np.abs(x))')],
         ["default_step(x, 'central')", "far above the best step"]),
+    Planted("default-abs-only", "t1_2", [(
+        "optimal_step(method) * np.maximum(1.0, np.abs(x))", "optimal_step(method) * np.abs(x)")],
+        ["default_step(x, 'forward')", "f = exp at x ≈ 0.001"]),
     Planted("default-python-max", "t1_2", [(
         "np.maximum(1.0, np.abs(x))", "max(1.0, abs(x))")],
         ["default_step(x, method) raised", "np.maximum"]),
