@@ -11,6 +11,13 @@ statistically (the mean of many estimates against ∇L, within a few standard er
 estimator's known covariance; the fourth moment of ``v`` against the uniform distribution on the
 sphere). ``t1_3`` substitutes the course's ``fd_grad`` and ``t1_5`` the course's two-point
 estimator for the student's, so that each task is graded on its own code only.
+
+Question 1.6 is not autograded. For TAs: with E G = ∇f and E‖G‖² ≈ n‖∇f‖², the descent lemma
+gives E f(x_{k+1}) ≤ f(x_k) − α‖∇f‖² + Lα²n‖∇f‖²/2; the best step α = 1/(nL) (GD: 1/L) lowers f
+by ‖∇f‖²/(2nL), n times less than GD's ‖∇f‖²/(2L): n times more iterations, two calls each. The
+coordinate estimator is exact up to O(ε²) but costs 2n calls per step: the same factor n in calls.
+On the cities (n = 16) the stable zero-order step is several times smaller than GD's, and
+zero-order GD needs several times more calls to reach GD's loss (the experiment cell).
 """
 
 from __future__ import annotations
