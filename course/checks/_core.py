@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dis
 import functools
 import importlib.util
 import inspect
@@ -368,6 +369,12 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _code_objects(const)
 
 
+def _global_names(code: types.CodeType) -> list[str]:
+    """The global names a code object loads (``co_names`` also holds attribute names)."""
+    return list(dict.fromkeys(ins.argval for ins in dis.get_instructions(code)
+                              if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
+
+
 def _functions_of(obj: Any) -> Iterator[Any]:
     if isinstance(obj, type):
         for base in obj.__mro__:
@@ -404,9 +411,10 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str 
         where = getattr(fn, "__qualname__", "?")
         g = getattr(fn, "__globals__", {})
         for code in _code_objects(fn.__code__):
-            for name in code.co_names:
+            for name in code.co_names:  # names of globals, attributes and imported modules
                 if _forbidden_root(name):
                     return f"{where} uses the name {name!r}"
+            for name in _global_names(code):  # follow globals only, not ``self.grad``
                 if name in skip:
                     continue
                 value = g.get(name, getattr(builtins, name, None))
