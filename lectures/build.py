@@ -16,8 +16,8 @@ same order and the same code. ``python lectures/build.py [NAMES…]`` writes
 ``lectures/ru/NN_name.ipynb`` and ``lectures/en/NN_name.ipynb`` and executes them (once: the code
 is identical, so the outputs are copied to both), with the settings CI's nbval run uses.
 Notebooks run with their own folder (``lectures/en``) as the working directory, as under nbval,
-so data files are read as ``../data/NAME``. ``--no-execute`` only regenerates the cells (``tests/test_lectures.py`` checks that the committed
-notebooks match their sources).
+so data files are read as ``../data/NAME``. ``--no-execute`` only regenerates the cells
+(``tests/test_lectures.py`` checks that the committed notebooks match their sources).
 """
 
 from __future__ import annotations
