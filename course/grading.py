@@ -40,6 +40,8 @@ class Result:
     messages: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     log: str = ""
+    #: what the sandboxed grader noticed (``course.integrity.Finding`` dicts); see ``limits``
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def failure_messages(nb: Any) -> dict[str, str]:
@@ -62,13 +64,22 @@ class Grader:
     """nbgrader's API on one work directory (one gradebook for all students)."""
 
     def __init__(self, workdir: Path, root: Path | None = None, timeout: int = DEFAULT_TIMEOUT,
-                 prepared: tuple[str, ...] = ()):
+                 prepared: tuple[str, ...] = (), limits: Any = None):
         """``prepared``: assignments already in this gradebook (e.g. by a parent process), so
-        that parallel workers do not all run ``generate_assignment``."""
+        that parallel workers do not all run ``generate_assignment``. ``limits``: a
+        :class:`course.execution.Limits` to grade untrusted code in the sandbox (its timeout
+        replaces ``timeout``); None grades as plain nbgrader does."""
         self.root = Path(root or repo_root()).resolve()
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = make_config(self.root, self.workdir, timeout=timeout)
+        if limits is not None:
+            from .execution import configure
+
+            configure(self.config, limits, scratch_root=self.workdir / "scratch",
+                      notes_dir=self.workdir / "notes",
+                      unreadable=(self.root / "solutions", self.root / ".git",
+                                  self.root / "tests", self.workdir))
         self._known: set[str] = set(prepared)
         with grading_env():
             self.api = make_api(self.config)
@@ -118,7 +129,9 @@ class Grader:
         result.log = res.get("log", "")
         path = self.autograded_path(assignment, student)
         if path.exists():
-            result.messages = failure_messages(nbformat.read(str(path), as_version=4))
+            nb = nbformat.read(str(path), as_version=4)
+            result.messages = failure_messages(nb)
+            result.findings = list((nb.metadata.get("course") or {}).get("findings") or [])
         return result
 
     def scores(self, assignment: str, student: str) -> Result:
