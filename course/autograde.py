@@ -1,0 +1,440 @@
+"""``course autograde``: a whole class through nbgrader, in parallel, untrusted code sandboxed.
+
+    SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb     (nbgrader's submitted layout)
+    WORKDIR/gradebook.db, submitted/, autograded/, feedback/, grades.csv, course-state.json
+
+1. *Prepare* (this process): ``generate_assignment`` for every assignment found, once.
+2. *Preflight* (this process, fast): find each notebook (a renamed one is graded in place of the
+   expected name; a missing or unreadable one is replaced by the blank release, which scores 0),
+   copy it into nbgrader's ``submitted/`` and write the grader's notes about it.
+3. *Grade* (``--jobs`` worker processes): nbgrader's ``autograde`` with the sandboxed pipeline of
+   :mod:`course.execution`, then ``generate_feedback``; flagged submissions are marked in the
+   gradebook (``flagged``). A submission whose notebook, checks and limits have not changed since
+   the last run is not graded again (``--force`` regrades; ``--student`` regrades those).
+4. *Export*: nbgrader's CSV export to ``grades.csv``, and a summary table.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from .execution import Limits
+from .integrity import Finding, is_flagged
+from .nbgrader_setup import assignment_ids, grading_env, make_config, repo_root
+
+__all__ = ["Options", "Outcome", "autograde", "discover", "export_grades", "summary_table"]
+
+STATE = "course-state.json"
+
+
+@dataclass
+class Options:
+    """What ``course autograde`` was asked to do."""
+
+    submissions: Path
+    workdir: Path
+    assignments: Sequence[str] = ()
+    students: Sequence[str] = ()
+    jobs: int = 0  # 0: the number of cores
+    limits: Limits = field(default_factory=Limits)
+    force: bool = False
+    root: Path | None = None
+    out: TextIO | None = None
+
+
+@dataclass
+class Outcome:
+    """One graded (or reused) submission."""
+
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    tasks: dict[str, float] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    status: str = "graded"  # graded | cached | error
+    fingerprint: str = ""
+    error: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return is_flagged(self.findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# discovery and preflight
+# ---------------------------------------------------------------------------------------------
+def discover(submissions: Path, assignments: Iterable[str] = (), students: Iterable[str] = ()
+             ) -> list[tuple[str, str, Path]]:
+    """``(student, assignment, folder)`` for ``SUBMISSIONS/<student>/<assignment>/``."""
+    wanted_a, wanted_s = set(assignments), set(students)
+    found = []
+    for sdir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()):
+        if sdir.name.startswith(".") or (wanted_s and sdir.name not in wanted_s):
+            continue
+        for adir in sorted(p for p in sdir.iterdir() if p.is_dir()):
+            if not adir.name.startswith(".") and (not wanted_a or adir.name in wanted_a):
+                found.append((sdir.name, adir.name, adir))
+    return found
+
+
+def _grade_ids(text: str) -> set[str]:
+    try:
+        nb = json.loads(text)
+        return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                for c in nb.get("cells", [])} - {None}
+    except Exception:
+        return set()
+
+
+def _read_notebook(path: Path) -> tuple[Any | None, str]:
+    """(notebook, "") or (None, why it could not be read). JSON whose notebook structure is
+    broken is salvaged: the cells' types, sources and nbgrader metadata."""
+    import nbformat
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    try:
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        nbformat.validate(nb)
+        return nb, ""
+    except Exception:
+        pass
+    try:
+        cells = []
+        for c in raw.get("cells", []):
+            src = c.get("source", "")
+            src = "".join(src) if isinstance(src, list) else str(src)
+            make = (nbformat.v4.new_markdown_cell if c.get("cell_type") == "markdown"
+                    else nbformat.v4.new_code_cell)
+            cell = make(src)
+            meta = c.get("metadata")
+            if isinstance(meta, dict) and isinstance(meta.get("nbgrader"), dict):
+                cell.metadata["nbgrader"] = meta["nbgrader"]
+            cells.append(cell)
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nbformat.validate(nb)
+    except Exception as exc:
+        return None, f"not a valid notebook ({str(exc).splitlines()[0][:200]})"
+    return nb, ""
+
+
+def preflight(student: str, assignment: str, folder: Path, release_dir: Path, workdir: Path
+              ) -> list[Finding]:
+    """Put the submission into ``workdir/submitted/`` as nbgrader expects it; write and
+    return the grader's notes about it (renamed, missing, unreadable notebooks)."""
+    import nbformat
+
+    dest = workdir / "submitted" / student / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    findings: list[Finding] = []
+    expected = sorted(p.name for p in (release_dir / assignment).glob("*.ipynb"))
+    present = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.suffix != ".ipynb" and f.stat().st_size < 10 << 20 and \
+                not any(part.startswith(".") for part in f.relative_to(folder).parts):
+            target = dest / f.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+    for name in expected:
+        release_nb = release_dir / assignment / name
+        path = folder / name
+        if not path.is_file():
+            others = [p for p in present if p.name not in expected]
+            if others:
+                ids = _grade_ids(release_nb.read_text())
+                path = max(others, key=lambda p: (len(_grade_ids(p.read_text(errors="replace"))
+                                                      & ids), p.stat().st_mtime))
+                findings.append(Finding("submission", "flag", (
+                    f"there is no {name}; {path.relative_to(folder)} was graded in its place")))
+            else:
+                files = ", ".join(sorted(p.name for p in folder.rglob("*") if p.is_file()))
+                findings.append(Finding("submission", "info", (
+                    f"no notebook {name} in the submission (files: {files or 'none'}); the "
+                    f"blank assignment was graded in its place: 0 points")))
+                shutil.copyfile(release_nb, dest / name)
+                continue
+        nb, why = _read_notebook(path)
+        if nb is None:
+            findings.append(Finding("submission", "flag", (
+                f"{path.name} could not be read ({why}); the blank assignment was graded in "
+                f"its place: 0 points")))
+            shutil.copyfile(release_nb, dest / name)
+            continue
+        nbformat.write(nb, str(dest / name))
+    notes = workdir / "notes" / student / f"{assignment}.json"
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_text(json.dumps([f.to_dict() for f in findings], indent=1, ensure_ascii=False))
+    return findings
+
+
+_MACHINERY = ("sandbox.py", "execution.py", "integrity.py", "grading.py", "nbgrader_setup.py",
+              "checks/_core.py")
+
+
+def grader_fingerprint(root: Path, assignment: str, limits: Limits) -> str:
+    """What a grade depends on besides the submission: the source notebook, the check module
+    it imports, the grading machinery, the limits."""
+    import re
+
+    h = hashlib.sha256(json.dumps(asdict(limits), sort_keys=True).encode())
+    here = Path(__file__).parent
+    files = [p for p in sorted((root / "solutions" / assignment).rglob("*")) if p.is_file()]
+    for nb in [p for p in files if p.suffix == ".ipynb"]:
+        for mod in sorted(set(re.findall(r"import course\.checks\.(\w+)", nb.read_text()))):
+            files.append(here / "checks" / f"{mod}.py")
+    for p in [*files, *(here / m for m in _MACHINERY)]:
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# workers
+# ---------------------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ...]) -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from .grading import Grader
+
+    env = grading_env()
+    env.__enter__()  # for the worker's lifetime
+    _WORKER["grader"] = Grader(Path(workdir), Path(root), prepared=prepared, limits=limits)
+
+
+def _grade(assignment: str, student: str) -> Outcome:
+    """Autograde one submission and generate its feedback (in a worker)."""
+    from nbgrader.api import Gradebook
+
+    grader = _WORKER["grader"]
+    t0 = time.perf_counter()
+    error = ""
+    for attempt in range(4):
+        try:
+            result = grader.grade(assignment, student)
+            break
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            if "locked" not in error or attempt == 3:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    with grading_env():
+        grader.api.generate_feedback(assignment, student, force=True)
+    if is_flagged(result.findings):
+        with Gradebook(grader.config.CourseDirectory.db_url) as gb:
+            sub = gb.find_submission(assignment, student)
+            for nb in sub.notebooks:
+                nb.flagged = True
+            gb.db.commit()
+    return Outcome(student, assignment, result.score, result.max_score, result.tasks,
+                   result.messages, result.findings, time.perf_counter() - t0)
+
+
+def _grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
+    """:func:`_grade`; if the grader itself fails, grade the blank release in the
+    submission's place (0 points, flagged) so that the student still has a grade."""
+    try:
+        return _grade(assignment, student)
+    except Exception as exc:
+        why = "".join(traceback.format_exception_only(exc)).strip().splitlines()[-1][:300]
+    release = Path(_WORKER["grader"].config.CourseDirectory.release_directory) / assignment
+    dest = Path(workdir) / "submitted" / student / assignment
+    for nb in release.glob("*.ipynb"):
+        shutil.copyfile(nb, dest / nb.name)
+    notes = Path(workdir) / "notes" / student / f"{assignment}.json"
+    notes.write_text(json.dumps([Finding("submission", "flag", (
+        f"the grader could not process this submission ({why}); the blank assignment was "
+        f"graded in its place: 0 points")).to_dict()]))
+    out = _grade(assignment, student)
+    out.error = why
+    out.status = "error"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the command
+# ---------------------------------------------------------------------------------------------
+def _say(opts: Options, text: str) -> None:
+    out = opts.out or sys.stdout
+    out.write(text + "\n")
+    out.flush()
+
+
+def _bar(done: int, total: int, width: int = 24) -> str:
+    filled = round(width * done / max(total, 1))
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done:>{len(str(total))}}/{total}"
+
+
+def _load_state(workdir: Path) -> dict[str, Any]:
+    path = workdir / STATE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def autograde(opts: Options) -> list[Outcome]:
+    """Grade ``opts.submissions`` into ``opts.workdir`` (see the module docstring)."""
+    from .grading import Grader
+
+    root = Path(opts.root or repo_root()).resolve()
+    workdir = Path(opts.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    known = set(assignment_ids(root))
+    found = discover(opts.submissions, opts.assignments, opts.students)
+    unknown = sorted({a for _, a, _ in found if a not in known})
+    if unknown:
+        _say(opts, f"skipping folders of unknown assignments: {', '.join(unknown)}")
+    found = [(s, a, f) for s, a, f in found if a in known]
+    aids = sorted({a for _, a, _ in found})
+    if not found:
+        _say(opts, "no submissions found")
+        return []
+    t0 = time.perf_counter()
+    state = _load_state(workdir)
+    fingerprints = {aid: grader_fingerprint(root, aid, opts.limits) for aid in aids}
+    prepared = state.setdefault("_prepared", {}) if (workdir / "gradebook.db").is_file() else {}
+    with grading_env():
+        grader = Grader(workdir, root, limits=opts.limits)
+        release_dir = Path(grader.config.CourseDirectory.release_directory)
+        for aid in aids:
+            if prepared.get(aid) != fingerprints[aid] or not (release_dir / aid).is_dir():
+                grader.prepare(aid)  # nbgrader generate_assignment: the gradebook learns it
+                prepared[aid] = fingerprints[aid]
+    state["_prepared"] = prepared
+    todo: list[tuple[str, str]] = []
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    for sid, aid, folder in found:
+        previous = state.get(f"{sid}/{aid}", {})
+        fp = hashlib.sha256((_digest(folder) + fingerprints[aid]).encode()).hexdigest()
+        fresh = not opts.force and not opts.students and previous.get("fingerprint") == fp and \
+            (workdir / "feedback" / sid / aid).is_dir()
+        if fresh:
+            outcomes[(sid, aid)] = Outcome(**{**previous, "status": "cached"})
+            continue
+        preflight(sid, aid, folder, release_dir, workdir)
+        todo.append((sid, aid))
+        outcomes[(sid, aid)] = Outcome(sid, aid, fingerprint=fp)
+    jobs = max(1, min(opts.jobs or os.cpu_count() or 1, len(todo) or 1))
+    _say(opts, f"{len(found)} submissions of {len(aids)} assignment(s): {len(todo)} to grade, "
+               f"{len(found) - len(todo)} unchanged; {jobs} worker(s), "
+               f"timeout {opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB")
+    if todo:
+        ctx = multiprocessing.get_context("spawn")
+        pending = list(todo)
+        done = 0
+        for _round in range(2):  # a crashed worker process: the rest is retried once
+            if not pending:
+                break
+            with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(str(workdir), str(root), opts.limits,
+                                                  tuple(aids))) as pool:
+                futures = {pool.submit(_grade_safely, aid, sid, str(workdir)): (sid, aid)
+                           for sid, aid in pending}
+                pending = []
+                for fut in cf.as_completed(futures):
+                    sid, aid = futures[fut]
+                    try:
+                        out = fut.result()
+                    except cf.process.BrokenProcessPool:
+                        pending.append((sid, aid))
+                        continue
+                    except Exception as exc:
+                        out = Outcome(sid, aid, status="error", error=str(exc)[:300])
+                    out.fingerprint = outcomes[(sid, aid)].fingerprint
+                    outcomes[(sid, aid)] = out
+                    done += 1
+                    mark = " flagged" if out.flagged else ""
+                    _say(opts, f"{_bar(done, len(todo))}  {sid}/{aid}  "
+                               f"{out.score:g}/{out.max_score:g}  {out.seconds:.1f}s{mark}"
+                               + (f"  ERROR {out.error}" if out.error else ""))
+        for sid, aid in pending:
+            outcomes[(sid, aid)] = Outcome(sid, aid, status="error",
+                                           error="the worker process crashed twice")
+    for (sid, aid), out in outcomes.items():
+        if out.status != "error" or out.max_score:
+            state[f"{sid}/{aid}"] = {k: v for k, v in asdict(out).items() if k != "status"}
+    (workdir / STATE).write_text(json.dumps(state, indent=1, ensure_ascii=False,
+                                            sort_keys=True))
+    export_grades(workdir, root)
+    results = sorted(outcomes.values(), key=lambda o: (o.student, o.assignment))
+    _say(opts, summary_table(results))
+    graded = [o for o in results if o.status != "cached"]
+    if graded:
+        wall = time.perf_counter() - t0
+        _say(opts, f"graded {len(graded)} notebook(s) in {wall:.1f} s "
+                   f"({wall / len(graded):.2f} s per notebook with {jobs} worker(s)); "
+                   f"grades: {workdir / 'grades.csv'}; feedback: {workdir / 'feedback'}")
+    return results
+
+
+def _digest(folder: Path) -> str:
+    """A digest of everything under a submission folder (names and bytes)."""
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and ".ipynb_checkpoints" not in f.parts:
+            h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def export_grades(workdir: Path, root: Path | None = None, to: Path | None = None) -> Path:
+    """nbgrader's CSV export of the whole gradebook (``workdir/grades.csv`` by default)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    to = Path(to or Path(workdir) / "grades.csv")
+    config = make_config(root, Path(workdir))
+    plugin = CsvExportPlugin(config=config)
+    plugin.to = str(to)
+    with grading_env(), Gradebook(config.CourseDirectory.db_url) as gb:
+        plugin.export(gb)
+    return to
+
+
+def summary_table(outcomes: Sequence[Outcome]) -> str:
+    """Students × assignments, with the notes a TA should read."""
+    if not outcomes:
+        return "(no submissions)"
+    rows = [("student", "assignment", "score", "status", "notes")]
+    for o in outcomes:
+        notes = "; ".join(f["message"] for f in o.findings
+                          if f.get("severity") in ("zero", "flag"))
+        kinds = sorted({f["kind"] for f in o.findings if f.get("severity") in ("zero", "flag")})
+        status = o.status + (" ⚑" if o.flagged else "")
+        rows.append((o.student, o.assignment, f"{o.score:g}/{o.max_score:g}", status,
+                     (", ".join(kinds) + ": " + notes)[:90] if kinds else
+                     "; ".join(f["message"] for f in o.findings)[:90]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for n, r in enumerate(rows):
+        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 5)
+    by_a: dict[str, list[float]] = {}
+    for o in outcomes:
+        by_a.setdefault(o.assignment, []).append(o.score)
+    for aid, scores in sorted(by_a.items()):
+        s = sorted(scores)
+        med = (s[len(s) // 2] + s[(len(s) - 1) // 2]) / 2
+        lines.append(f"{aid}: {len(s)} students, mean {sum(s) / len(s):.1f}, median {med:g}, "
+                     f"flagged {sum(o.flagged for o in outcomes if o.assignment == aid)}")
+    return "\n".join(lines)
