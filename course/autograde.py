@@ -52,6 +52,7 @@ class Options:
     force: bool = False
     root: Path | None = None
     out: TextIO | None = None
+    zygote: bool = True  # start kernels from a pre-imported fork server (Linux)
 
 
 @dataclass
@@ -213,7 +214,8 @@ def grader_fingerprint(root: Path, assignment: str, limits: Limits) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ...]) -> None:
+def _init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ...],
+                 zygote: bool = True) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -222,6 +224,20 @@ def _init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, .
     env = grading_env()
     env.__enter__()  # for the worker's lifetime
     _WORKER["grader"] = Grader(Path(workdir), Path(root), prepared=prepared, limits=limits)
+    if zygote:
+        import atexit
+        import re
+
+        from .execution import start_zygote
+
+        modules = {f"course.checks.{m}" for aid in prepared for nb in
+                   (Path(root) / "solutions" / aid).glob("*.ipynb")
+                   for m in re.findall(r"import course\.checks\.(\w+)", nb.read_text())}
+        logs = Path(workdir) / "logs"
+        logs.mkdir(exist_ok=True)
+        proc = start_zygote(tuple(sorted(modules)), logs / f"zygote-{os.getpid()}.log")
+        if proc is not None:
+            atexit.register(proc.kill)
 
 
 def _grade(assignment: str, student: str) -> Outcome:
@@ -258,7 +274,11 @@ def _grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
     try:
         return _grade(assignment, student)
     except Exception as exc:
-        why = "".join(traceback.format_exception_only(exc)).strip().splitlines()[-1][:300]
+        text = "".join(traceback.format_exception_only(exc)).strip()
+        why = text.splitlines()[-1][:300]
+        log = Path(workdir) / "logs" / f"{student}-{assignment}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(text)
     release = Path(_WORKER["grader"].config.CourseDirectory.release_directory) / assignment
     dest = Path(workdir) / "submitted" / student / assignment
     for nb in release.glob("*.ipynb"):
@@ -347,7 +367,7 @@ def autograde(opts: Options) -> list[Outcome]:
                 break
             with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                         initargs=(str(workdir), str(root), opts.limits,
-                                                  tuple(aids))) as pool:
+                                                  tuple(aids), opts.zygote)) as pool:
                 futures = {pool.submit(_grade_safely, aid, sid, str(workdir)): (sid, aid)
                            for sid, aid in pending}
                 pending = []

@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from .integrity import Finding
 from .sandbox import TAG
 
 __all__ = ["Limits", "RestoreStructure", "SandboxExecute", "SandboxKernelManager",
-           "configure", "findings_of"]
+           "configure", "findings_of", "start_zygote"]
 
 NOTES_TITLE = "Замечания проверяющей системы / Grader's notes"
 
@@ -82,6 +83,7 @@ def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Pat
     config.SandboxExecute.scratch_root = str(scratch_root)
     config.SandboxExecute.notes_dir = str(notes_dir)
     config.SandboxExecute.unreadable = [str(p) for p in unreadable]
+    config.SandboxExecute.shutdown_kernel = "immediate"  # nothing to save; the scratch goes
     config.LimitOutput.max_lines = 200
     config.LimitOutput.max_traceback = 60
     return config
@@ -119,15 +121,19 @@ class RestoreStructure(NbGraderPreprocessor):
 # the kernel
 # ---------------------------------------------------------------------------------------------
 class SandboxKernelManager(AsyncKernelManager):
-    """Starts ``python -m course.sandbox <sandbox_args> -- <ipykernel arguments>``."""
+    """Starts ``python -m course.sandbox <sandbox_args> -- <ipykernel arguments>``, or, with a
+    fork server (:func:`start_zygote`), a proxy for a kernel forked from it."""
 
     sandbox_args = List(Unicode(), default_value=[])
+    zygote = Unicode("")
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         if "ipykernel_launcher" in cmd:
             rest = cmd[cmd.index("ipykernel_launcher") + 1:]
-            return [sys.executable, "-m", "course.sandbox", *self.sandbox_args, "--", *rest]
+            via = ["--proxy", self.zygote] if self.zygote else []
+            return [sys.executable, "-m", "course.sandbox", *via, *self.sandbox_args, "--",
+                    *rest]
         return cmd
 
     @property
@@ -143,6 +149,46 @@ class SandboxKernelManager(AsyncKernelManager):
                 os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
             with contextlib.suppress(OSError):
                 proc.kill()
+
+
+def start_zygote(preload: tuple[str, ...] = (), log: Path | None = None) -> Any:
+    """Start a fork server for sandboxed kernels (one per worker process) and point this
+    process's kernels at it (``COURSE_ZYGOTE`` in the environment). Returns the process, or
+    None where it cannot work (then kernels start the usual way)."""
+    import select
+    import subprocess
+
+    if not hasattr(os, "fork") or not hasattr(os, "pidfd_open") or not sys.platform.startswith(
+            "linux"):
+        return None
+    address = "@course-zygote-" + secrets.token_hex(8)
+    token = secrets.token_hex(16)
+    err = open(log, "ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "course.sandbox", "--zygote", address,
+                             *preload], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=err)
+    proc.stdin.write(token.encode() + b"\n")
+    proc.stdin.close()
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    if not ready or proc.stdout.readline().strip() != b"ready":
+        proc.kill()
+        return None
+    os.environ["COURSE_ZYGOTE"] = address
+    os.environ["COURSE_ZYGOTE_TOKEN"] = token
+    return proc
+
+
+def _zygote_alive(address: str) -> bool:
+    import socket
+
+    from .sandbox import _address
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(_address(address))
+        return True
+    except OSError:
+        return False
 
 
 def _death_reason(status: int | None, memory_mb: int) -> str:
@@ -296,6 +342,8 @@ class SandboxExecute(Execute):
                           for m in re.findall(r"^\s*import\s+(course\.checks\.\w+)", c.source,
                                               re.M)})
         self.km = self.create_kernel_manager()
+        zygote = os.environ.get("COURSE_ZYGOTE", "")
+        self.km.zygote = zygote if zygote and _zygote_alive(zygote) else ""
         self.km.sandbox_args = [
             "--memory", str(self.memory_mb), "--cpu", str(int(self.timeout * (code_cells + 4))),
             "--key-file", str(keyfile), "--preload", *preload,
@@ -307,8 +355,13 @@ class SandboxExecute(Execute):
             "traceback": [f"TimeoutError: {TAG} the cell ran longer than {self.timeout} s"]}
         dead: str | None = None
         tampered: int | None = None
+        stack = contextlib.ExitStack()
         try:
-            with self.setup_kernel(cwd=str(scratch)):
+            logs = Path(self.scratch_root or tempfile.gettempdir()).parent / "logs"
+            logs.mkdir(exist_ok=True)
+            log = open(logs / f"kernel-{scratch.parent.name}-{scratch.name}.log", "wb")
+            stack.callback(log.close)
+            with self.setup_kernel(cwd=str(scratch), stdout=subprocess.DEVNULL, stderr=log):
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 if info_msg:
                     self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
@@ -356,6 +409,7 @@ class SandboxExecute(Execute):
                         findings.append(Finding("tamper", "zero", (
                             f"after cell {index + 1}: " + "; ".join(changes[:3]) + more), index))
         finally:
+            stack.close()
             with contextlib.suppress(OSError):
                 keyfile.unlink()
             if not self.keep_scratch:

@@ -123,7 +123,9 @@ class Grader:
             res = self.api.autograde(assignment, student, force=True, create=True)
         seconds = time.perf_counter() - t0
         if not res.get("success"):
-            raise RuntimeError(f"autograde {assignment}/{student} failed:\n{res.get('error')}")
+            log = str(res.get("log") or "")[-3000:]
+            raise RuntimeError(f"autograde {assignment}/{student} failed:\n{res.get('error')}"
+                               f"\n{log}")
         result = self.scores(assignment, student)
         result.seconds = seconds
         result.log = res.get("log", "")

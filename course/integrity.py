@@ -167,7 +167,11 @@ def restore_structure(nb: Any, release: Any) -> tuple[Any, list[Finding]]:
             else:
                 if _source(sub).strip() != _source(rel).strip() or \
                         sub.get("cell_type") != rel.cell_type:
-                    note(f"the locked cell {gid} was edited; it was restored")
+                    # a statement is never run: editing it (or an erratum after release)
+                    # changes nothing; an edited setup or test cell is worth a look
+                    note(f"the locked cell {gid} was edited; it was restored",
+                         "info" if rel.cell_type == "markdown" and
+                         sub.get("cell_type") == "markdown" else "flag")
                 _restore_meta(copy.deepcopy(sub), rel, gid, note)
         cells.append(cell)
         cells.extend(free_after.get(gid, []))

@@ -150,13 +150,20 @@ def test_report(graded: Graded) -> None:
     assert (graded.work / "report" / f"{PRIMARY}-tasks.png").stat().st_size > 1000
 
 
-def _snapshot(work: Path) -> dict[str, bytes]:
-    files = {p: p.read_bytes() for p in (work / "autograded").rglob("*.ipynb")}
-    files[work / "grades.csv"] = (work / "grades.csv").read_bytes()
-    return {str(k): v for k, v in files.items()}
+def _snapshot(work: Path) -> dict[tuple[str, str], bytes]:
+    """``{(assignment, what): bytes}``: autograded notebooks and grades.csv rows."""
+    out = {(p.parent.name, str(p)): p.read_bytes()
+           for p in (work / "autograded").rglob("*.ipynb")}
+    for row in (work / "grades.csv").read_text().splitlines()[1:]:
+        out[(row.split(",")[0], row)] = b""
+    return out
 
 
-def _gradebook_scores(work: Path) -> dict[tuple[str, str, str], float]:
+def _without(snapshot: dict, skip: set[str]) -> dict:
+    return {k: v for k, v in snapshot.items() if k[0] not in skip}
+
+
+def _gradebook_scores(work: Path, skip: set[str]) -> dict[tuple[str, str, str], float]:
     from nbgrader.api import Gradebook
 
     out = {}
@@ -165,29 +172,44 @@ def _gradebook_scores(work: Path) -> dict[tuple[str, str, str], float]:
             for sub in a.submissions:
                 for nb in sub.notebooks:
                     for grade in nb.grades:
-                        out[(a.name, sub.student.id, grade.name)] = grade.score
+                        if a.name not in skip:
+                            out[(a.name, sub.student.id, grade.name)] = grade.score
     return out
 
 
+def _edited_meanwhile(work: Path, before: dict[str, str]) -> set[str]:
+    """Assignments whose source or checks someone changed between two runs (the repository is
+    shared while it is developed): their submissions are rightly graded again."""
+    after = json.loads((work / "course-state.json").read_text())["_prepared"]
+    return {aid for aid, fp in after.items() if before.get(aid) != fp}
+
+
 def test_second_run_changes_nothing(graded: Graded) -> None:
-    before, scores = _snapshot(graded.work), _gradebook_scores(graded.work)
+    prepared = dict(graded.state["_prepared"])
+    before, scores = _snapshot(graded.work), _gradebook_scores(graded.work, set())
     run = course("autograde", graded.subs, "--jobs", 2, "--timeout", TIMEOUT, "--memory",
                  MEMORY, "--workdir", graded.work)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "0 to grade" in run.stdout
-    assert _snapshot(graded.work) == before
-    assert _gradebook_scores(graded.work) == scores
+    edited = _edited_meanwhile(graded.work, prepared)
+    regraded = sum(1 for k in graded.state if not k.startswith("_")
+                   and k.split("/")[1] in edited)
+    assert f" {regraded} to grade" in run.stdout, (edited, run.stdout[:300])
+    assert _without(_snapshot(graded.work), edited) == _without(before, edited)
+    assert _gradebook_scores(graded.work, edited) == {
+        k: v for k, v in scores.items() if k[0] not in edited}
+    graded.state["_prepared"] = json.loads(
+        (graded.work / "course-state.json").read_text())["_prepared"]
 
 
 def test_one_student_is_regraded_alone(graded: Graded) -> None:
-    scores = _gradebook_scores(graded.work)
+    scores = _gradebook_scores(graded.work, set())
     csv_before = (graded.work / "grades.csv").read_bytes()
     run = course("autograde", graded.subs, "--jobs", 2, "--timeout", TIMEOUT, "--memory",
                  MEMORY, "--workdir", graded.work, "--student", "partial", "--assignment",
                  PRIMARY)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "1 submissions of 1 assignment(s): 1 to grade" in run.stdout
-    assert _gradebook_scores(graded.work) == scores
+    assert _gradebook_scores(graded.work, set()) == scores
     assert (graded.work / "grades.csv").read_bytes() == csv_before
 
 

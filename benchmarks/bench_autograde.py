@@ -1,0 +1,119 @@
+"""Seconds per submitted notebook: plain ``nbgrader autograde`` vs ``course autograde`` with
+one and two workers, on the same synthetic class; projected to 100 students × 5 assignments.
+
+    .venv/bin/python benchmarks/bench_autograde.py [--students 10] [--assignment ID …]
+
+The class mixes full, partial, blank and half-done submissions (no hostile ones: plain nbgrader
+would stop at the first crashing kernel). Plain nbgrader is the command a TA would type, once per
+assignment for all students (its start-up included); ``course autograde`` also sandboxes every
+kernel, writes the feedback and ``grades.csv``. Both run with the kernel environment of
+``course.nbgrader_setup.KERNEL_ENV`` (CPU float64 JAX, one BLAS thread).
+"""
+
+from __future__ import annotations
+
+import _common  # noqa: F401  (first: pins BLAS and XLA to one thread)
+
+# isort: split
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import save, table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from course.demo import build_class  # noqa: E402
+from course.nbgrader_setup import assignment_ids, grading_env, make_config  # noqa: E402
+
+MIX = ("full", "partial", "control-first", "full", "blank", "control-last")
+
+
+def _class(base: Path, aids: list[str], n: int) -> Path:
+    """``n`` students per assignment, cycling through :data:`MIX`."""
+    subs = base / "submissions"
+    tmp = base / "cases"
+    build_class(tmp, aids, root=ROOT, release_dir=ROOT / "assignments", cases=set(MIX))
+    for i in range(n):
+        case = MIX[i % len(MIX)]
+        for aid in aids:
+            shutil.copytree(tmp / case / aid, subs / f"s{i:03d}" / aid)
+    return subs
+
+
+def _env() -> dict[str, str]:
+    with grading_env():
+        return dict(os.environ)
+
+
+def plain_nbgrader(subs: Path, aids: list[str], work: Path) -> float:
+    """``nbgrader generate_assignment`` (untimed), then one timed ``nbgrader autograde`` per
+    assignment, as a TA would run it."""
+    cfg = make_config(ROOT, work)
+    lines = [f"c.{section}.{key} = {value!r}" for section, traits in cfg.items()
+             for key, value in traits.items()]
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "nbgrader_config.py").write_text("c = get_config()\n" + "\n".join(lines) + "\n")
+    shutil.copytree(subs, work / "submitted")
+    env = _env()
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    for aid in aids:
+        subprocess.run([*nbgrader, "generate_assignment", aid, "--force"], cwd=work, env=env,
+                       check=True, capture_output=True)
+    t0 = time.perf_counter()
+    for aid in aids:
+        subprocess.run([*nbgrader, "autograde", aid, "--force"], cwd=work, env=env, check=True,
+                       capture_output=True)
+    return time.perf_counter() - t0
+
+
+def course_autograde(subs: Path, work: Path, jobs: int, timeout: int) -> float:
+    """``course autograde`` on a fresh work folder: everything included (generate_assignment,
+    sandboxed grading, feedback, export)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs), "--jobs",
+                    str(jobs), "--timeout", str(timeout), "--workdir", str(work)], cwd=ROOT,
+                   env=_env(), check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--students", type=int, default=10)
+    p.add_argument("--assignment", action="append", default=[])
+    p.add_argument("--timeout", type=int, default=60)
+    a = p.parse_args()
+    aids = a.assignment or assignment_ids(ROOT)
+    base = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    try:
+        subs = _class(base, aids, a.students)
+        n = a.students * len(aids)
+        load0 = os.getloadavg()[0]
+        runs = {"nbgrader autograde (plain)": plain_nbgrader(subs, aids, base / "plain"),
+                "course autograde --jobs 1": course_autograde(subs, base / "j1", 1, a.timeout),
+                "course autograde --jobs 2": course_autograde(subs, base / "j2", 2, a.timeout)}
+        rows = []
+        for name, seconds in runs.items():
+            per = seconds / n
+            rows.append({"run": name, "notebooks": n, "seconds": round(seconds, 1),
+                         "s/notebook": round(per, 2),
+                         "100x5 projected (min)": round(per * 500 / 60, 1)})
+        print(table(rows, f"autograde, {a.students} students × {len(aids)} assignments "
+                          f"({os.cpu_count()} cores, load {load0:.1f} → "
+                          f"{os.getloadavg()[0]:.1f})"))
+        path = save("bench_autograde", {"students": a.students, "assignments": aids,
+                                        "load_average": [load0, os.getloadavg()[0]],
+                                        "rows": rows})
+        print(f"saved {path}")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
