@@ -164,9 +164,11 @@ def start_zygote(preload: tuple[str, ...] = (), log: Path | None = None) -> Any:
     address = "@course-zygote-" + secrets.token_hex(8)
     token = secrets.token_hex(16)
     err = open(log, "ab") if log else subprocess.DEVNULL
+    from .nbgrader_setup import KERNEL_ENV
+
     proc = subprocess.Popen([sys.executable, "-m", "course.sandbox", "--zygote", address,
                              *preload], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=err)
+                            stderr=err, env={**os.environ, **KERNEL_ENV})  # one BLAS thread
     proc.stdin.write(token.encode() + b"\n")
     proc.stdin.close()
     ready, _, _ = select.select([proc.stdout], [], [], 120)
