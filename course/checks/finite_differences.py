@@ -52,9 +52,9 @@ TASKS = {
     "t1_3": Task("t1_3", "zero-order-estimators", "zero-order estimators",
                  "безградиентные оценки градиента", 25),
     "t1_4": Task("t1_4", "mds-gradient", "MDS loss and gradient",
-                 "функция потерь MDS и её градиент", 15),
+                 "функция потерь многомерного шкалирования и её градиент", 15),
     "t1_5": Task("t1_5", "gd-vs-zero-order", "GD vs zero-order GD",
-                 "GD против безградиентного GD", 20),
+                 "градиентный спуск против безградиентного", 20),
 }
 T1, T2, T3, T4, T5 = TASKS.values()
 

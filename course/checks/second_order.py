@@ -59,8 +59,8 @@ TASKS = {
     "t5_3": Task("t5_3", "hutchinson", "Hutchinson's trace estimator", "оценка Хатчинсона", 25),
     "t5_4": Task("t5_4", "chain-vjp", "reverse pass of a chain", "обратный проход по цепочке",
                  10),
-    "t5_5": Task("t5_5", "sqrt-checkpointing", "√n checkpointing", "контрольные точки через √n",
-                 30),
+    "t5_5": Task("t5_5", "sqrt-checkpointing", "√n checkpointing",
+                 "контрольные точки по стратегии √n", 30),
 }
 T1, T2, T3, T4, T5 = TASKS.values()
 TOOLKIT = ("jvp", "vjp", "grad")
