@@ -31,6 +31,8 @@ def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
                    help="memory limit of each kernel, MiB (default: %(default)s)")
     p.add_argument("--no-landlock", action="store_true",
                    help="do not confine kernels with Landlock (the audit hook still applies)")
+    p.add_argument("--no-fork-server", action="store_true",
+                   help="start every kernel as a new Python process (slower)")
 
 
 def _limits(a: argparse.Namespace) -> object:
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"course autograde: no folder {a.submissions}", file=sys.stderr)
             return 2
         outcomes = autograde(Options(a.submissions, a.workdir, a.assignment, a.student,
-                                     a.jobs, _limits(a), a.force))
+                                     a.jobs, _limits(a), a.force,
+                                     zygote=not a.no_fork_server))
         return 1 if any(o.status == "error" for o in outcomes) else 0
     if a.command == "report":
         from .report import main_report
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     from .demo import run_demo
 
     return run_demo(a.workdir, a.assignment, jobs=a.jobs, limits=_limits(a),
-                    all_cases=a.all_cases)
+                    all_cases=a.all_cases, zygote=not a.no_fork_server)
 
 
 if __name__ == "__main__":

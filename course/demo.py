@@ -349,7 +349,8 @@ def check_outcomes(cases: dict[str, Case], outcomes: Iterable[Any], release_dir:
 
 
 def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
-             limits: Any = None, all_cases: bool = False, root: Path | None = None) -> int:
+             limits: Any = None, all_cases: bool = False, root: Path | None = None,
+             zygote: bool = True) -> int:
     """``course demo``: release, build the class, autograde it in parallel, report."""
     import shutil
 
@@ -366,7 +367,10 @@ def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
         print("no assignments in solutions/")
         return 2
     limits = limits or Limits(timeout=10)
-    if workdir.exists():
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / "course-state.json").is_file() and not (workdir / "submissions").is_dir():
+            print(f"refusing to clear {workdir}: not a folder of an earlier `course demo`")
+            return 2
         shutil.rmtree(workdir)
     print(f"1. release: nbgrader generate_assignment for {', '.join(aids)}")
     with grading_env():
@@ -381,7 +385,8 @@ def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
     for c in cases.values():
         print(f"   {c.student:<22} {c.what}")
     print("3. course autograde (sandboxed, parallel)")
-    outcomes = autograde(Options(subs, workdir, jobs=jobs, limits=limits, root=root))
+    outcomes = autograde(Options(subs, workdir, jobs=jobs, limits=limits, root=root,
+                                 zygote=zygote))
     print("4. course report")
     text, path = main_report(workdir, root=root)
     print(text)

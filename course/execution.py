@@ -84,6 +84,9 @@ def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Pat
     config.SandboxExecute.notes_dir = str(notes_dir)
     config.SandboxExecute.unreadable = [str(p) for p in unreadable]
     config.SandboxExecute.shutdown_kernel = "immediate"  # nothing to save; the scratch goes
+    url = str(config.CourseDirectory.db_url)
+    if url.startswith("sqlite:") and "timeout=" not in url:  # parallel workers share it
+        config.CourseDirectory.db_url = url + ("&" if "?" in url else "?") + "timeout=120"
     config.LimitOutput.max_lines = 200
     config.LimitOutput.max_traceback = 60
     return config
