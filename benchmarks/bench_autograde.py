@@ -9,7 +9,9 @@ assignment for all students (its start-up included); ``course autograde`` also s
 kernel, writes the feedback and ``grades.csv``. Both run with the kernel environment of
 ``course.nbgrader_setup.KERNEL_ENV`` (CPU float64 JAX, one BLAS thread). "fixed s" is what does
 not grow with the class (``generate_assignment`` per assignment, the preflight); s/notebook is
-the rest per notebook; the projection is fixed + 500 × s/notebook.
+the rest per notebook; the projection is fixed + 500 × s/notebook. "CPU s/notebook" counts
+every process (workers, kernels, nbgrader); "from CPU" projects it onto min(cores, workers)
+otherwise idle cores, the figure for a machine nobody else is using.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import _common  # noqa: F401  (first: pins BLAS and XLA to one thread)
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,14 +53,21 @@ def _class(base: Path, aids: list[str], n: int) -> Path:
     return subs
 
 
+def _cpu() -> float:
+    """CPU seconds of all finished child processes (kernels, workers, fork servers)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def _env() -> dict[str, str]:
     with grading_env():
         return dict(os.environ)
 
 
-def plain_nbgrader(subs: Path, aids: list[str], work: Path) -> tuple[float, float]:
+def plain_nbgrader(subs: Path, aids: list[str], work: Path
+                   ) -> tuple[float, float, float]:
     """``nbgrader generate_assignment`` (untimed), then one timed ``nbgrader autograde`` per
-    assignment, as a TA would run it."""
+    assignment, as a TA would run it: (seconds, 0, CPU seconds)."""
     cfg = make_config(ROOT, work)
     lines = [f"c.{section}.{key} = {value!r}" for section, traits in cfg.items()
              for key, value in traits.items()]
@@ -69,11 +79,11 @@ def plain_nbgrader(subs: Path, aids: list[str], work: Path) -> tuple[float, floa
     for aid in aids:
         subprocess.run([*nbgrader, "generate_assignment", aid, "--force"], cwd=work, env=env,
                        check=True, capture_output=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     for aid in aids:
         subprocess.run([*nbgrader, "autograde", aid, "--force"], cwd=work, env=env, check=True,
                        capture_output=True)
-    return time.perf_counter() - t0, 0.0
+    return time.perf_counter() - t0, 0.0, _cpu() - c0
 
 
 def course_autograde(subs: Path, work: Path, jobs: int, timeout: int) -> tuple[float, float]:
@@ -104,16 +114,22 @@ def main() -> None:
         subs = _class(base, aids, a.students)
         n = a.students * len(aids)
         load0 = os.getloadavg()[0]
-        runs = {"nbgrader autograde (plain)": plain_nbgrader(subs, aids, base / "plain")}
+        runs = {}
+        runs["nbgrader autograde (plain)"] = plain_nbgrader(subs, aids, base / "plain")
         for jobs in a.jobs:
-            runs[f"course autograde --jobs {jobs}"] = course_autograde(
-                subs, base / f"j{jobs}", jobs, a.timeout)
+            c0 = _cpu()
+            runs[f"course autograde --jobs {jobs}"] = (
+                *course_autograde(subs, base / f"j{jobs}", jobs, a.timeout), _cpu() - c0)
+        cores = os.cpu_count() or 1
         rows = []
-        for name, (seconds, fixed) in runs.items():
+        for name, (seconds, fixed, cpu) in runs.items():
             per = (seconds - fixed) / n
             rows.append({"run": name, "notebooks": n, "seconds": round(seconds, 1),
                          "fixed s": round(fixed, 1), "s/notebook": round(per, 2),
-                         "100x5 projected (min)": round((fixed + per * 500) / 60, 1)})
+                         "CPU s/notebook": round(cpu / n, 2),
+                         "100x5 projected (min)": round((fixed + per * 500) / 60, 1),
+                         "100x5 from CPU (min)": round((fixed + 500 * cpu / n / min(
+                             cores, int(name.split()[-1]) if "jobs" in name else 1)) / 60, 1)})
         print(table(rows, f"autograde, {a.students} students × {len(aids)} assignments "
                           f"({os.cpu_count()} cores, load {load0:.1f} → "
                           f"{os.getloadavg()[0]:.1f})"))

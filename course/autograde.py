@@ -237,7 +237,7 @@ def _init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, .
         logs.mkdir(exist_ok=True)
         proc = start_zygote(tuple(sorted(modules)), logs / f"zygote-{os.getpid()}.log")
         if proc is not None:
-            atexit.register(proc.kill)
+            atexit.register(lambda: (proc.kill(), proc.wait()))  # reaped: its CPU time counts
 
 
 def _grade(assignment: str, student: str) -> Outcome:
@@ -276,13 +276,13 @@ def _grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
     except Exception as exc:
         text = "".join(traceback.format_exception_only(exc)).strip()
     zygote = os.environ.pop("COURSE_ZYGOTE", None)
-    if zygote:  # once more with a kernel started the usual way
-        try:
-            return _grade(assignment, student)
-        except Exception as exc:
-            text += "\n\nwithout the fork server:\n" + "".join(
-                traceback.format_exception_only(exc)).strip()
-        finally:
+    try:  # once more, with a kernel started the usual way
+        return _grade(assignment, student)
+    except Exception as exc:
+        text += "\n\nsecond attempt, without the fork server:\n" + "".join(
+            traceback.format_exception_only(exc)).strip()
+    finally:
+        if zygote:
             os.environ["COURSE_ZYGOTE"] = zygote
     why = text.splitlines()[-1][:300]
     log = Path(workdir) / "logs" / f"{student}-{assignment}.log"
@@ -363,6 +363,7 @@ def autograde(opts: Options) -> list[Outcome]:
         preflight(sid, aid, folder, release_dir, workdir)
         todo.append((sid, aid))
         outcomes[(sid, aid)] = Outcome(sid, aid, fingerprint=fp)
+    _register_students({sid for sid, _ in todo}, grader.config.CourseDirectory.db_url)
     t_prepared = time.perf_counter()
     jobs = max(1, min(opts.jobs or os.cpu_count() or 1, len(todo) or 1))
     _say(opts, f"{len(found)} submissions of {len(aids)} assignment(s): {len(todo)} to grade, "
@@ -417,6 +418,17 @@ def autograde(opts: Options) -> list[Outcome]:
                    f"worker(s); grades: {workdir / 'grades.csv'}; feedback: "
                    f"{workdir / 'feedback'}")
     return results
+
+
+def _register_students(students: Iterable[str], db_url: str) -> None:
+    """Create the students in the gradebook before the workers start: nbgrader's autograde
+    creates a missing student itself, and two workers grading one student's assignments at the
+    same time would both try (``UNIQUE constraint failed: student.id``)."""
+    from nbgrader.api import Gradebook
+
+    with grading_env(), Gradebook(db_url) as gb:
+        for sid in sorted(students):
+            gb.update_or_create_student(sid)
 
 
 def _digest(folder: Path) -> str:

@@ -139,6 +139,10 @@ _PATH_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.symlink", 
                 "os.truncate", "os.chmod", "os.chown", "os.utime", "shutil.rmtree",
                 "os.chflags", "os.setxattr", "os.removexattr", "os.lockf"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+#: every event the hook acts on; all others return at once (the checks' own run-time guard
+#: alone raises hundreds of thousands of ``object.__getattr__`` events per notebook)
+_WATCHED = frozenset({"open", "os.kill", "os.killpg", "socket.connect", "socket.bind",
+                      "socket.sendto"} | _SPAWN_EVENTS | _PATH_EVENTS)
 
 
 def _inside(path: Any, roots: tuple[str, ...]) -> bool:
@@ -158,6 +162,8 @@ def _install_audit_hook(writable: tuple[str, ...], unreadable: tuple[str, ...]) 
     deny = PermissionError
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event not in _WATCHED:
+            return
         if event == "open":
             path, mode, flags = (*args, None, None, None)[:3]
             writing = (isinstance(flags, int) and flags & _WRITE_FLAGS) or (
@@ -209,36 +215,36 @@ class Monitor:
     """
 
     def __init__(self) -> None:
-        self.modules: dict[str, tuple[Any, dict[str, int]]] = {}
+        self.modules: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.own: dict[str, set[str]] = {}  # names a module defines (reported first)
         self.objects: dict[int, tuple[str, Any, Any]] = {}
-        self.user: dict[str, int] = {}
+        self.user: dict[str, Any] = {}
         self.sys_state: dict[str, Any] = {}
         self.shell_state: dict[str, Any] = {}
 
-    # snapshots --------------------------------------------------------------------------------
+    # snapshots (references, compared with `is`: no id() calls, which are audited events) ----
     def _snapshot_module(self, name: str, module: Any) -> None:
         try:
             attrs = dict(vars(module))
         except TypeError:
             return
-        self.modules[name] = (module, {k: id(v) for k, v in attrs.items()})
+        self.modules[name] = (module, attrs)
         self.own[name] = {k for k, v in attrs.items()
                           if getattr(v, "__module__", None) == name or (callable(v) and
-                          name == "builtins")}
+                                                                        name == "builtins")}
         for k, v in attrs.items():
             if getattr(v, "__module__", None) == name or name == "builtins":
                 self._snapshot_object(f"{name}.{k}", v)
 
     def _snapshot_object(self, label: str, obj: Any) -> None:
-        if id(obj) in self.objects:
+        key = id(obj)
+        if key in self.objects:
             return
         if isinstance(obj, type):
-            self.objects[id(obj)] = (label, obj, {k: id(v) for k, v in vars(obj).items()})
+            self.objects[key] = (label, obj, dict(vars(obj)))
         elif hasattr(obj, "__code__"):
-            self.objects[id(obj)] = (label, obj, (id(obj.__code__),
-                                                  id(getattr(obj, "__defaults__", None)),
-                                                  id(getattr(obj, "__kwdefaults__", None))))
+            self.objects[key] = (label, obj, (obj.__code__, getattr(obj, "__defaults__", None),
+                                              getattr(obj, "__kwdefaults__", None)))
 
     def _sys(self) -> dict[str, Any]:
         return {"trace": sys.gettrace(), "profile": sys.getprofile(), "stdout": sys.stdout,
@@ -273,13 +279,14 @@ class Monitor:
         for name in names:
             value = ns.get(name)
             if isinstance(value, type(sys)) and _protected(value.__name__):
-                self.user[name] = id(value)
+                self.user[name] = value
 
     # checks -------------------------------------------------------------------------------------
     def check(self) -> list[str]:
         """What changed since the snapshots (an empty list when nothing did)."""
         changes: list[str] = []
         minor: list[str] = []  # imported names rebound: reported after the module's own
+        missing = object()
         for name, (module, attrs) in self.modules.items():
             if sys.modules.get(name) is not module:
                 changes.append(f"sys.modules[{name!r}] was replaced")
@@ -287,32 +294,37 @@ class Monitor:
                 now = vars(module)
             except TypeError:
                 continue
-            for k, ident in attrs.items():
-                if name == "builtins" and k in _IPYTHON_BUILTINS:
+            own = self.own.get(name, ())
+            for k, v in attrs.items():
+                got = now.get(k, missing)
+                if got is v or (name == "builtins" and k in _IPYTHON_BUILTINS):
                     continue
-                where = changes if k in self.own.get(name, ()) else minor
-                if k not in now:
-                    where.append(f"{name}.{k} was deleted")
-                elif id(now[k]) != ident:
-                    where.append(f"{name}.{k} was replaced")
-            added = set(now) - set(attrs) - _IPYTHON_BUILTINS
-            if name == "builtins" and added:
-                changes.append(f"builtins gained {sorted(added)[:5]}")
+                where = changes if k in own else minor
+                where.append(f"{name}.{k} was " + ("deleted" if got is missing else "replaced"))
+            if name == "builtins" and len(now) != len(attrs):
+                added = set(now) - set(attrs) - _IPYTHON_BUILTINS
+                if added:
+                    changes.append(f"builtins gained {sorted(added)[:5]}")
         for label, obj, state in self.objects.values():
             if isinstance(obj, type):
-                now_cls = {k: id(v) for k, v in vars(obj).items()}
-                if now_cls != state:
+                now_cls = vars(obj)
+                if len(now_cls) != len(state) or any(now_cls.get(k, missing) is not v
+                                                     for k, v in state.items()):
                     diff = sorted(k for k in set(now_cls) | set(state)
-                                  if now_cls.get(k) != state.get(k))
+                                  if now_cls.get(k, missing) is not state.get(k, missing))
                     changes.append(f"class {label} was modified ({', '.join(diff[:5])})")
-            elif (id(obj.__code__), id(getattr(obj, "__defaults__", None)),
-                  id(getattr(obj, "__kwdefaults__", None))) != state:
-                changes.append(f"function {label} was modified (its code or defaults)")
+            else:
+                code, defaults, kwdefaults = state
+                if obj.__code__ is not code or getattr(obj, "__defaults__", None) is not \
+                        defaults or getattr(obj, "__kwdefaults__", None) is not kwdefaults:
+                    changes.append(f"function {label} was modified (its code or defaults)")
         for key, value in self._sys().items():
+            before = self.sys_state.get(key)
             if isinstance(value, list):
-                if [id(x) for x in value] != [id(x) for x in self.sys_state.get(key, [])]:
+                if len(value) != len(before or []) or any(
+                        a is not b for a, b in zip(value, before or [], strict=False)):
                     changes.append(f"sys.{key} was modified")
-            elif value is not self.sys_state.get(key):
+            elif value is not before:
                 changes.append(f"sys.{key} was replaced" if key in ("stdout", "stderr",
                                                                       "excepthook")
                                else f"a {key} hook was left installed (sys.set{key})")
@@ -326,8 +338,8 @@ class Monitor:
             elif shell.get(key) != value:
                 changes.append(f"IPython's {key} were modified")
         ns = _user_ns()
-        for name, ident in self.user.items():
-            if id(ns.get(name)) != ident:
+        for name, value in self.user.items():
+            if ns.get(name, missing) is not value:
                 changes.append(f"the notebook name {name!r} (bound by a locked cell) was rebound")
         return changes + minor
 

@@ -317,9 +317,10 @@ def no_reference_calls(task: Task, what: str) -> Iterator[None]:
     gc_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
 
     def profile(frame: types.FrameType, event: str, arg: Any) -> None:
+        if event != "call" or hits:  # first: returns, C calls and f_code reads are costly
+            return
         code = frame.f_code
-        if (event == "call" and not hits and code.co_filename.startswith(dirs)
-                and code not in gc_callbacks):
+        if code.co_filename.startswith(dirs) and code not in gc_callbacks:
             hits.append(f"{code.co_qualname} from {code.co_filename}")
 
     previous = sys.getprofile()
