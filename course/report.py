@@ -50,7 +50,8 @@ class ClassReport:
 def _message_key(text: str) -> str:
     """The first line of a failure message, numbers masked, so that equal failures group."""
     line = text.strip().splitlines()[0] if text.strip() else ""
-    line = re.sub(r"-?\d+\.\d+(e-?\d+)?", "#", line).replace("[course-sandbox] ", "")
+    line = re.sub(r"-?\d+\.\d{3,}(e[-+]?\d+)?|-?\d(\.\d+)?e[-+]?\d+", "#", line)
+    line = line.replace("[course-sandbox] ", "")
     return line if len(line) <= 110 else line[:110] + "…"
 
 
