@@ -31,7 +31,7 @@ import sys
 import types
 import warnings
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -54,6 +54,7 @@ __all__ = [
     "student_call",
     "substituted",
     "task_check",
+    "topological_order",
     "uniform",
 ]
 
@@ -288,6 +289,25 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
                 g.pop(k, None)
             else:
                 g[k] = v
+
+
+def topological_order(output: Any, parents: Callable[[Any], Iterable[Any]]) -> list[Any]:
+    """Every node reachable from ``output``, once, each after its parents (iterative DFS;
+    ``parents(node)`` gives the order in which a node's parents are pushed)."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(output, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((p, False) for p in parents(node) if id(p) not in seen)
+    return order
 
 
 @functools.cache

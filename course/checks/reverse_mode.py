@@ -37,6 +37,7 @@ from ._core import (
     student_call,
     substituted,
     task_check,
+    topological_order,
     uniform,
 )
 
@@ -148,20 +149,7 @@ def _parents_of(node: Any) -> tuple[Any, ...]:
 
 def course_topological_order(output: Any) -> list[Any]:
     """Every node reachable from ``output``, once, each after its parents (iterative DFS)."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(output, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in reversed(_parents_of(node)) if id(p) not in seen)
-    return order
+    return topological_order(output, lambda node: reversed(_parents_of(node)))
 
 
 def _backward(output: Any, cotangent: float, *, accumulate: bool = True, reverse: bool = True,

@@ -49,6 +49,7 @@ from ._core import (
     student_call,
     substituted,
     task_check,
+    topological_order,
     uniform,
 )
 
@@ -291,19 +292,7 @@ class Var(Traced):
 
 def _backward(out: Var, ct: np.ndarray) -> dict[int, np.ndarray]:
     """Cotangents of every node that ``out`` depends on (topological order, ``+=``)."""
-    order: list[Var] = []
-    seen: set[int] = set()
-    stack: list[tuple[Var, bool]] = [(out, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p, _ in node.parents if id(p) not in seen)
+    order = topological_order(out, lambda node: [p for p, _ in node.parents])
     cts = {id(out): np.asarray(ct, dtype=float)}
     for node in reversed(order):
         g = cts.get(id(node))
