@@ -13,10 +13,12 @@ Each lecture has ONE source, ``lectures/src/NN_name.md``, holding both languages
 
 A ``ru`` cell must be followed by its ``en`` twin, so both notebooks have the same cells in the
 same order and the same code. ``python lectures/build.py [NAMES…]`` writes
-``lectures/ru/NN_name.ipynb`` and ``lectures/en/NN_name.ipynb`` and executes them (once: the code
-is identical, so the outputs are copied to both), with the settings CI's nbval run uses.
-Notebooks run with their own folder (``lectures/en``) as the working directory, as under nbval,
-so data files are read as ``../data/NAME``. ``--no-execute`` only regenerates the cells
+``lectures/ru/NN_name.ipynb`` and ``lectures/en/NN_name.ipynb`` and executes each of them, with
+the settings CI's nbval run uses. Notebooks run with their own folder (``lectures/ru`` or
+``lectures/en``) as the working directory, as under nbval and in JupyterLab, so data files are read
+as ``../data/NAME`` and a notebook learns its language from that folder's name
+(``LANG = Path.cwd().name``): figures are labelled in the reader's language while the code cells
+stay byte-identical. ``--no-execute`` only regenerates the cells
 (``tests/test_lectures.py`` checks that the committed notebooks match their sources).
 """
 
@@ -86,13 +88,14 @@ def notebook(cells: list[dict], lang: str, name: str) -> nbformat.NotebookNode:
     return nb
 
 
-def execute(nb: nbformat.NotebookNode, timeout: int = 600) -> nbformat.NotebookNode:
+def execute(nb: nbformat.NotebookNode, lang: str, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run ``nb`` in ``lectures/<lang>``, the folder it is committed in."""
     from nbclient import NotebookClient
 
     os.environ.update(EXEC_ENV)
     nb = copy.deepcopy(nb)
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(HERE / "en")}}).execute()
+                   resources={"metadata": {"path": str(HERE / lang)}}).execute()
     for cell in nb.cells:  # execution counts and timings are noise in diffs
         cell.metadata.pop("execution", None)
     return nb
@@ -102,14 +105,10 @@ def build(name: str, run: bool = True) -> float:
     cells = parse(SRC / f"{name}.md")
     nbs = {lang: notebook(cells, lang, name) for lang in LANGS}
     seconds = 0.0
-    if run:
+    if run:  # each language on its own: its figures carry its own labels
         t0 = time.perf_counter()
-        done = execute(nbs["en"])
+        nbs = {lang: execute(nb, lang) for lang, nb in nbs.items()}
         seconds = time.perf_counter() - t0
-        for lang in LANGS:  # same code, so the same outputs
-            for cell, ran in zip(nbs[lang].cells, done.cells, strict=True):
-                if cell.cell_type == "code":
-                    cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
     for lang in LANGS:
         (HERE / lang).mkdir(exist_ok=True)
         nbformat.write(nbs[lang], HERE / lang / f"{name}.ipynb")
