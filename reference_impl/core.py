@@ -66,7 +66,7 @@ class Primitive:
         self.vjps: dict[int, Callable[..., Any]] = {}
         self.jvp_full: Callable[..., Any] | None = None
         self.vjp_full: Callable[..., Any] | None = None
-        self.residuals: tuple[bool, tuple[int, ...]] | None = None
+        self.residuals: tuple[bool, tuple[int, ...] | dict[int, tuple[int, ...]]] | None = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, args, params)
@@ -94,13 +94,21 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
             prim.vjps[i] = rule
 
 
-def defresiduals(prim: Primitive, ans: bool, args: Sequence[int] = ()) -> None:
+def defresiduals(prim: Primitive, ans: bool,
+                 args: Sequence[int] | dict[int, Sequence[int]] = ()) -> None:
     """Declare what the VJP rules of ``prim`` read: the output (``ans``) and the arguments at
     positions ``args``. The tape then keeps only these; of the others it keeps the shape and
     dtype (a :class:`ShapeDtype`). E.g. ``x + y`` needs nothing, ``tanh`` only its output,
     ``x @ y`` both inputs but not the output, as a hand-written backward pass would.
+
+    ``args`` may also map each argument to what *its* rule reads, e.g. ``{0: (1,), 1: (0,)}``
+    for ``x * y`` (the cotangent of ``x`` is ``ct * y``): then only the rules of the arguments
+    being differentiated count, so in ``0.5 * x`` the tape keeps the constant 0.5, not ``x``.
     """
-    prim.residuals = (ans, tuple(args))
+    if isinstance(args, dict):
+        prim.residuals = (ans, {i: tuple(r) for i, r in args.items()})
+    else:
+        prim.residuals = (ans, tuple(args))
 
 
 def defjvp_linear(prim: Primitive, *argnums: int) -> None:
@@ -390,7 +398,10 @@ class VJPTrace(Trace):
         if keep is None:
             self.tape.append(TapeEntry(prim, vals, params, ans, parents))
         else:  # keep only what the VJP rules read
-            saved = [v if i in keep[1] else ShapeDtype(v) for i, v in enumerate(vals)]
+            read = keep[1]
+            if isinstance(read, dict):  # only the rules of the traced arguments will run
+                read = {j for i, _ in parents for j in read.get(i, ())}
+            saved = [v if i in read else ShapeDtype(v) for i, v in enumerate(vals)]
             self.tape.append(TapeEntry(prim, saved, params, ans if keep[0] else ShapeDtype(ans),
                                        parents))
         if prim.multiple_results:

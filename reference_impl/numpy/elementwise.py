@@ -192,7 +192,10 @@ for _p in (exp, expm1, sqrt, tan, tanh, reciprocal, logistic):
     defresiduals(_p, ans=True)
 for _p in (log, log1p, sin, cos, sinh, cosh, arctan, absolute, square):
     defresiduals(_p, ans=False, args=(0,))
-for _p in (multiply, maximum, minimum):
+for _p in (maximum, minimum):
     defresiduals(_p, ans=False, args=(0, 1))
+# x * y: the cotangent of x reads y and that of y reads x; with a constant factor (0.5 * x) the
+# tape keeps only the constant
+defresiduals(multiply, ans=False, args={0: (1,), 1: (0,)})
 defresiduals(divide, ans=True, args=(1,))
 defresiduals(_where, ans=False, args=(0,))
