@@ -36,7 +36,7 @@ def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
 
 
 def _limits(a: argparse.Namespace) -> object:
-    from .execution import Limits
+    from .pipeline.execution import Limits
 
     return Limits(timeout=a.timeout, memory_mb=a.memory, landlock=not a.no_landlock)
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
     if a.command == "autograde":
-        from .autograde import Options, autograde
+        from .pipeline.autograde import Options, autograde
 
         if not a.submissions.is_dir():
             print(f"course autograde: no folder {a.submissions}", file=sys.stderr)

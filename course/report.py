@@ -60,7 +60,7 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
     import nbformat
     from nbgrader.api import Gradebook
 
-    from .grading import failure_messages
+    from .pipeline.grading import failure_messages
 
     workdir = Path(workdir).resolve()
     config = make_config(root, workdir)

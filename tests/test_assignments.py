@@ -21,8 +21,8 @@ from assignment_utils import (
 )
 
 from course import authoring
-from course.grading import Grader, Result
 from course.nbgrader_setup import CODE_STUB, assignment_ids
+from course.pipeline.grading import Grader, Result
 
 ASSIGNMENTS = assignment_ids(ROOT)
 pytestmark = [pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet"),

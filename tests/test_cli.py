@@ -14,10 +14,10 @@ import nbformat
 import pytest
 from assignment_utils import ROOT
 
-from course import integrity, sandbox
-from course.autograde import preflight
 from course.cli import main
 from course.nbgrader_setup import assignment_ids
+from course.pipeline import integrity, sandbox
+from course.pipeline.autograde import preflight
 
 ASSIGNMENTS = assignment_ids(ROOT)
 
@@ -195,7 +195,7 @@ def _run(code: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_audit_hook_refuses_writes_processes_and_signals(tmp_path: Path) -> None:
     out = _run(f"""
         import os, subprocess
-        from course.sandbox import _install_audit_hook
+        from course.pipeline.sandbox import _install_audit_hook
         _install_audit_hook(({str(tmp_path)!r},), ({str(ROOT / 'solutions')!r},))
         open('inside.txt', 'w').write('ok')
         for attempt in (lambda: open({str(tmp_path.parent / 'outside.txt')!r}, 'w'),
@@ -223,7 +223,7 @@ def test_landlock_confines_even_code_that_bypasses_python(tmp_path: Path) -> Non
     jail.mkdir()
     out = _run(f"""
         import ctypes, os, sys
-        from course.sandbox import _landlock, _read_paths
+        from course.pipeline.sandbox import _landlock, _read_paths
         _landlock(_read_paths([]), [{str(jail)!r}], [])
         libc = ctypes.CDLL(None, use_errno=True)
         fd = libc.open({str(tmp_path / 'escape.txt').encode()!r}, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -269,7 +269,7 @@ def test_fork_server_is_out_of_a_sandboxed_kernels_reach(tmp_path: Path) -> None
     import os
     import socket
 
-    from course.execution import start_zygote
+    from course.pipeline.execution import start_zygote
 
     saved = {k: os.environ.get(k) for k in ("COURSE_ZYGOTE", "COURSE_ZYGOTE_TOKEN")}
     proc = start_zygote()
@@ -282,7 +282,7 @@ def test_fork_server_is_out_of_a_sandboxed_kernels_reach(tmp_path: Path) -> None
             assert s.recv(100) == b""
         out = _run(f"""
             import socket
-            from course.sandbox import _landlock, _read_paths
+            from course.pipeline.sandbox import _landlock, _read_paths
             _landlock(_read_paths([]), [{str(tmp_path)!r}], [])
             try:
                 socket.socket(socket.AF_UNIX).connect({chr(0) + address[1:]!r})

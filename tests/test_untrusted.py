@@ -216,7 +216,7 @@ def test_one_student_is_regraded_alone(graded: Graded) -> None:
 def test_plain_nbgrader_would_have_been_fooled(graded: Graded, tmp_path: Path) -> None:
     """Why the structure repair exists: nbgrader itself gives a blank notebook whose test
     cells are tagged ``skip-execution`` full marks."""
-    from course.grading import Grader
+    from course.pipeline.grading import Grader
 
     nb = graded.subs / "skip-tests" / PRIMARY / f"{PRIMARY}.ipynb"
     result = Grader(tmp_path).grade(PRIMARY, "skip-tests", nb)

@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..nbgrader_setup import assignment_ids, grading_env, make_config, repo_root
 from .execution import Limits
 from .integrity import Finding, is_flagged
-from .nbgrader_setup import assignment_ids, grading_env, make_config, repo_root
 
 __all__ = ["Options", "Outcome", "autograde", "discover", "export_grades", "summary_table"]
 
@@ -187,24 +187,33 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
     return findings
 
 
-_MACHINERY = ("sandbox.py", "execution.py", "integrity.py", "grading.py", "nbgrader_setup.py",
-              "checks/_core.py")
+#: the grading machinery (folders and files under ``course/``) every grade depends on
+_MACHINERY = ("pipeline", "nbgrader_setup.py", "checks/_core", "checks/_core.py")
+
+
+def _sources(path: Path) -> list[Path]:
+    """``path`` itself (a module) or the Python files under it (a package), sorted."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+    return [path] if path.is_file() else []
 
 
 def grader_fingerprint(root: Path, assignment: str, limits: Limits) -> str:
     """What a grade depends on besides the submission: the source notebook, the check module
-    it imports, the grading machinery, the limits."""
+    (or package) it imports, the grading machinery, the limits."""
     import re
 
     h = hashlib.sha256(json.dumps(asdict(limits), sort_keys=True).encode())
-    here = Path(__file__).parent
+    course_dir = Path(__file__).resolve().parents[1]
     files = [p for p in sorted((root / "solutions" / assignment).rglob("*")) if p.is_file()]
     for nb in [p for p in files if p.suffix == ".ipynb"]:
         for mod in sorted(set(re.findall(r"import course\.checks\.(\w+)", nb.read_text()))):
-            files.append(here / "checks" / f"{mod}.py")
-    for p in [*files, *(here / m for m in _MACHINERY)]:
-        if p.is_file():
-            h.update(p.read_bytes())
+            files += _sources(course_dir / "checks" / mod) + _sources(
+                course_dir / "checks" / f"{mod}.py")
+    for m in _MACHINERY:
+        files += _sources(course_dir / m)
+    for p in files:
+        h.update(p.read_bytes())
     return h.hexdigest()
 
 

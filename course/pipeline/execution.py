@@ -4,7 +4,7 @@ structure. Everything here plugs into nbgrader's own autograde pipeline (see :fu
 * :class:`RestoreStructure` — the first *sanitize* preprocessor: the submission is rebuilt on
   the release's skeleton (:func:`course.integrity.restore_structure`), before nbgrader's own
   ``OverwriteCells`` restores the locked cells' sources and hidden tests from the gradebook.
-* :class:`SandboxKernelManager` — starts the kernel through :mod:`course.sandbox` (limits,
+* :class:`SandboxKernelManager` — starts the kernel through :mod:`course.pipeline.sandbox` (limits,
   Landlock, audit hook, integrity monitor) in a fresh scratch folder.
 * :class:`SandboxExecute` — replaces nbgrader's ``Execute``: per-cell timeout, then a kernel that
   ignores the interrupt is killed; a dead kernel (``os._exit``, a segfault, the memory limit)
@@ -192,8 +192,8 @@ class RestoreStructure(NbGraderPreprocessor):
 # the kernel
 # ---------------------------------------------------------------------------------------------
 class SandboxKernelManager(AsyncKernelManager):
-    """Starts ``python -m course.sandbox <sandbox_args> -- <ipykernel arguments>``, or, with a
-    fork server (:func:`start_zygote`), a proxy for a kernel forked from it."""
+    """Starts ``python -m course.pipeline.sandbox <sandbox_args> -- <ipykernel arguments>``, or,
+    with a fork server (:func:`start_zygote`), a proxy for a kernel forked from it."""
 
     sandbox_args = List(Unicode(), default_value=[])
     zygote = Unicode("")
@@ -203,7 +203,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if "ipykernel_launcher" in cmd:
             rest = cmd[cmd.index("ipykernel_launcher") + 1:]
             via = ["--proxy", self.zygote] if self.zygote else []
-            return [sys.executable, "-m", "course.sandbox", *via, *self.sandbox_args, "--",
+            return [sys.executable, "-m", "course.pipeline.sandbox", *via, *self.sandbox_args, "--",
                     *rest]
         return cmd
 
@@ -235,9 +235,9 @@ def start_zygote(preload: tuple[str, ...] = (), log: Path | None = None) -> Any:
     address = "@course-zygote-" + secrets.token_hex(8)
     token = secrets.token_hex(16)
     err = open(log, "ab") if log else subprocess.DEVNULL
-    from .nbgrader_setup import KERNEL_ENV
+    from ..nbgrader_setup import KERNEL_ENV
 
-    proc = subprocess.Popen([sys.executable, "-m", "course.sandbox", "--zygote", address,
+    proc = subprocess.Popen([sys.executable, "-m", "course.pipeline.sandbox", "--zygote", address,
                              *preload], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=err, env={**os.environ, **KERNEL_ENV})  # one BLAS thread
     proc.stdin.write(token.encode() + b"\n")
@@ -346,7 +346,7 @@ class SandboxExecute(Execute):
     # --- the integrity probe ---------------------------------------------------------------------
     def _probe(self, kind: str, names: tuple[str, ...] = ()) -> list[str]:
         nonce = secrets.token_hex(16)
-        expr = (f"__import__('sys').modules['course.sandbox'].probe({kind!r}, {nonce!r}, "
+        expr = (f"__import__('sys').modules['course.pipeline.sandbox'].probe({kind!r}, {nonce!r}, "
                 f"{tuple(names)!r})")
         saved = self.timeout
         self.timeout = max(int(self.grace), 2)

@@ -1,7 +1,7 @@
 """The grading kernel's sandbox: resource limits, a filesystem jail, and an integrity monitor.
 
 This module runs *inside* the kernel process that executes a student's notebook; the grader
-starts it as ``python -m course.sandbox [options] -- <ipykernel arguments>`` (see
+starts it as ``python -m course.pipeline.sandbox [options] -- <ipykernel arguments>`` (see
 :class:`course.execution.SandboxKernelManager`). Before any student code runs it
 
 1. sets resource limits: address space (``--memory`` MiB, default 4096), file size, no core
@@ -413,13 +413,13 @@ def _read_paths(extra: Iterable[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m course.sandbox [--memory MB] [--cpu S] [--preload MOD…] [--key-file F]
+    """``python -m course.pipeline.sandbox [--memory MB] [--cpu S] [--preload MOD…] [--key-file F]
     [--unreadable DIR…] [--readable DIR…] -- <ipykernel arguments>``."""
     import argparse
 
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    p = argparse.ArgumentParser(prog="python -m course.sandbox")
+    p = argparse.ArgumentParser(prog="python -m course.pipeline.sandbox")
     p.add_argument("--memory", type=int, default=4096, help="address-space limit, MiB")
     p.add_argument("--cpu", type=int, default=0, help="CPU-time limit, s (0: none)")
     p.add_argument("--file-size", type=int, default=256, help="largest file, MiB")
@@ -623,8 +623,8 @@ def proxy(path: str, argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    # run as the module `course.sandbox` (not `__main__`), where the grader's probe finds it
-    import course.sandbox as _sandbox
+    # run as the module `course.pipeline.sandbox` (not `__main__`): the grader's probe finds it
+    import course.pipeline.sandbox as _sandbox
 
     if sys.argv[1:2] == ["--zygote"]:
         _sandbox.zygote(sys.argv[2], sys.argv[3:])
