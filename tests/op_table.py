@@ -54,7 +54,8 @@ GRID = st.integers(-6, 5).map(lambda i: 0.5 * i + 0.25)  # never equal to a mult
 HALVES = st.integers(-6, 6).map(lambda i: 0.5 * i)
 DOMAINS = {"real": REAL, "pos": POS, "away0": AWAY0, "tan": _floats(-1.2, 1.2),
            "log1p": _floats(-0.7, 3.0), "exp": _floats(-3.0, 2.0), "prod": st.one_of(
-               _floats(-1.5, -0.6), _floats(0.6, 1.5)), "grid": GRID, "halves": HALVES}
+               _floats(-1.5, -0.6), _floats(0.6, 1.5)), "grid": GRID, "halves": HALVES,
+           "unit": _floats(-0.9, 0.9), "gt1": _floats(1.1, 3.0)}
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 3
@@ -93,6 +94,18 @@ def clip_case(draw: st.DrawFn, traced_bounds: bool) -> Case:
         return Case((x,), {"lo": -1.0, "hi": 1.0})
     lo = draw(arr(np.shape(x), "halves").map(lambda a: np.minimum(a, 0.0) - 0.5))
     return Case((x, lo, lo + draw(arr(np.shape(x), "halves").map(np.abs)) + 1.0), {})
+
+
+@st.composite
+def remainder_case(draw: st.DrawFn) -> Case:
+    """``x = y (k + f)`` with ``f`` in [0.1, 0.9]: ``x / y`` stays away from the integers, where
+    ``remainder`` jumps."""
+    sx, sy = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
+                  ).input_shapes
+    y = draw(arr(sy, "away0"))
+    k = draw(hnp.arrays(np.float64, sx, elements=st.integers(-2, 2).map(float)))
+    f = draw(hnp.arrays(np.float64, sx, elements=_floats(0.1, 0.9)))
+    return Case((y * (k + f), y), {})
 
 
 # --- reductions -----------------------------------------------------------------------------
@@ -254,6 +267,21 @@ ORDER2 = {"exp", "log", "sqrt", "tan", "tanh", "abs", "reciprocal", "power", "di
           "maximum", "clip", "prod", "max", "logsumexp", "softmax", "log_softmax", "relu",
           "sigmoid", "matmul", "einsum", "getitem", "norm", "x ** y", "where", "mean", "dot"}
 
+# functions of reference_impl/numpy/elementwise_more.py (their domains avoid poles and jumps)
+UNARY_MORE = {"arcsin": "unit", "arccos": "unit", "arcsinh": "real", "arccosh": "gt1",
+              "arctanh": "unit", "log2": "pos", "log10": "pos", "exp2": "exp", "cbrt": "away0",
+              "floor": "grid", "ceil": "grid", "trunc": "grid", "rint": "grid", "round": "grid",
+              "deg2rad": "real", "rad2deg": "real", "radians": "real", "degrees": "real",
+              "fabs": "away0", "sinc": "away0", "nan_to_num": "real", "real": "real",
+              "conj": "real", "imag": "real", "angle": "away0", "positive": "real"}
+# hypot: |x| ≠ |y| (JAX's max/min split its second derivative at ties; ours is exact there)
+BINARY_MORE = {"arctan2": ("away0", "away0"), "logaddexp": (), "logaddexp2": (),
+               "hypot": ("halves", "grid"), "fmax": ("grid", "halves"),
+               "fmin": ("grid", "halves"), "copysign": ("away0", "away0"),
+               "heaviside": ("away0", "real"), "float_power": ("pos", "real")}
+ORDER2_MORE = {"arcsin", "arccosh", "arctanh", "log2", "exp2", "cbrt", "arctan2", "logaddexp",
+               "hypot", "remainder", "sinc"}
+
 OPS: list[OpSpec] = [
     *[_pair(n, unary(d), n in ORDER2) for n, d in UNARY.items()],
     _same("-x", lambda x: -x, unary()),
@@ -309,6 +337,10 @@ OPS: list[OpSpec] = [
     _pair("trace", trace_case()),
     _pair("diagonal", trace_case()),
     OpSpec("norm", rnp.linalg.norm, jnp.linalg.norm, norm_case(), True),
+    *[_pair(n, unary(d), n in ORDER2_MORE) for n, d in UNARY_MORE.items()],
+    *[_pair(n, binary(*d), n in ORDER2_MORE) for n, d in BINARY_MORE.items()],
+    *[_pair(n, remainder_case(), n in ORDER2_MORE) for n in ("remainder", "mod", "fmod")],
+    _same("x % y", lambda x, y: x % y, remainder_case()),
 ]
 
 OPS_BY_NAME = {s.name: s for s in OPS}

@@ -48,6 +48,50 @@ from .elementwise import (
     true_divide,
     where,
 )
+from .elementwise_more import (
+    angle,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan2,
+    arctanh,
+    around,
+    cbrt,
+    ceil,
+    conj,
+    conjugate,
+    copysign,
+    deg2rad,
+    degrees,
+    exp2,
+    fabs,
+    fix,
+    float_power,
+    floor,
+    floor_divide,
+    fmax,
+    fmin,
+    fmod,
+    heaviside,
+    hypot,
+    imag,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    mod,
+    nan_to_num,
+    positive,
+    rad2deg,
+    radians,
+    real,
+    remainder,
+    rint,
+    round,
+    sinc,
+    trunc,
+)
 from .reductions import amax, amin, logsumexp, max, mean, min, prod, sum
 from .shape_ops import (
     arange,
@@ -129,7 +173,8 @@ _UFUNC_TO_PRIMITIVE = {
     "divide": divide, "power": power, "matmul": matmul, "negative": negative,
     "less": less, "less_equal": less_equal, "greater": greater,
     "greater_equal": greater_equal, "equal": equal, "not_equal": not_equal,
-    "maximum": maximum, "minimum": minimum,
+    "maximum": maximum, "minimum": minimum, "remainder": remainder, "floor_divide": floor_divide,
+    "arctan2": arctan2, "hypot": hypot, "logaddexp": logaddexp, "fmod": fmod,
 }
 
 
@@ -149,6 +194,9 @@ Tracer.__mul__, Tracer.__rmul__ = _method(multiply), _rmethod(multiply)
 Tracer.__truediv__, Tracer.__rtruediv__ = _method(divide), _rmethod(divide)
 Tracer.__pow__, Tracer.__rpow__ = _method(power), _rmethod(power)
 Tracer.__matmul__, Tracer.__rmatmul__ = _method(matmul), _rmethod(matmul)
+Tracer.__mod__, Tracer.__rmod__ = _method(remainder), _rmethod(remainder)
+Tracer.__floordiv__ = lambda self, other: floor_divide(self, other)
+Tracer.__rfloordiv__ = lambda self, other: floor_divide(other, self)
 Tracer.__neg__ = lambda self: _bind(negative, (self,), _NO_PARAMS)
 Tracer.__pos__ = lambda self: self
 Tracer.__abs__ = lambda self: _bind(absolute, (self,), _NO_PARAMS)

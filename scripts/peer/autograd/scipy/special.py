@@ -1,0 +1,1 @@
+from reference_impl.scipy.special import *  # noqa: F403

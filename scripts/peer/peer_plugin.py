@@ -1,0 +1,31 @@
+"""pytest plugin for scripts/peer_tests.sh: skips autograd's tests of what reference_impl
+deliberately does not have (each with its reason) and resets the alias's per-test state."""
+
+from __future__ import annotations
+
+import pytest
+from autograd import test_util
+
+SKIP = {
+    # complex numbers: the engine is real-valued
+    "test_eig_real": "linalg.eig returns complex eigenpairs (real-valued engine)",
+    "test_eig_complex": "complex numbers: reference_impl is real-valued",
+    "test_eig_batched": "complex numbers: reference_impl is real-valued",
+    "test_real_ic": "real_if_close is NumPy-only (not in jax.numpy)",
+    # autograd-only helpers and behaviour
+    "test_make_diagonal": "make_diagonal is autograd-only (not in jax.numpy)",
+    "test_msort": "msort was removed from NumPy 2 and is not in jax.numpy",
+    "test_cast_to_int": "np.int64 used as a converter of traced values (autograd-only)",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        reason = SKIP.get(item.originalname or item.name)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _reset_alias_state() -> None:
+    test_util.state["real_checks"] = 0
