@@ -16,7 +16,7 @@ import numpy as _np
 from ..core import Tracer, concrete
 from ..core import bind as _bind
 from . import linalg
-from .contractions import dot, einsum, inner, matmul, outer, tensordot, vdot
+from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot
 from .elementwise import (
     abs,
     absolute,
@@ -92,20 +92,51 @@ from .elementwise_more import (
     sinc,
     trunc,
 )
+from .index_tricks import c_, linspace, r_
+from .manipulation import (
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    concatenate,
+    diff,
+    dsplit,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    gradient,
+    hsplit,
+    hstack,
+    pad,
+    repeat,
+    roll,
+    rollaxis,
+    rot90,
+    select,
+    split,
+    take,
+    take_along_axis,
+    tile,
+    tril,
+    triu,
+    vsplit,
+    vstack,
+)
 from .reductions import amax, amin, logsumexp, max, mean, min, prod, sum
 from .shape_ops import (
     arange,
     array,
     asarray,
     broadcast_to,
-    concatenate,
     diag,
     diagonal,
     expand_dims,
     eye,
     full,
     getitem,
-    linspace,
     moveaxis,
     ones,
     ones_like,
@@ -119,6 +150,36 @@ from .shape_ops import (
     transpose,
     zeros,
     zeros_like,
+)
+from .statistics import (
+    all,
+    any,
+    argmax,
+    argmin,
+    argpartition,
+    argsort,
+    array_equal,
+    average,
+    count_nonzero,
+    cumsum,
+    cumulative_sum,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    median,
+    nonzero,
+    partition,
+    ptp,
+    searchsorted,
+    signbit,
+    sort,
+    std,
+    var,
 )
 
 pi = _np.pi
@@ -145,10 +206,6 @@ def _comparison(fn: Any) -> Any:
 less, less_equal = _comparison(_np.less), _comparison(_np.less_equal)
 greater, greater_equal = _comparison(_np.greater), _comparison(_np.greater_equal)
 equal, not_equal = _comparison(_np.equal), _comparison(_np.not_equal)
-
-
-def isfinite(x: Any) -> _np.ndarray:
-    return _np.isfinite(concrete(x))
 
 
 def shape(x: Any) -> tuple[int, ...]:
@@ -222,5 +279,20 @@ Tracer.transpose = lambda self, *axes: transpose(self, axes or None)
 Tracer.dot = lambda self, other: dot(self, other)
 Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
 Tracer.astype = lambda self, dtype: self
+Tracer.cumsum = lambda self, axis=None: cumsum(self, axis)
+Tracer.var = lambda self, axis=None, ddof=0, keepdims=False: var(self, axis, ddof=ddof,
+                                                                 keepdims=keepdims)
+Tracer.std = lambda self, axis=None, ddof=0, keepdims=False: std(self, axis, ddof=ddof,
+                                                                 keepdims=keepdims)
+Tracer.clip = lambda self, min=None, max=None: clip(self, min, max)
+Tracer.round = lambda self, decimals=0: round(self, decimals)
+Tracer.argmax = lambda self, axis=None, keepdims=False: argmax(self, axis, keepdims=keepdims)
+Tracer.argmin = lambda self, axis=None, keepdims=False: argmin(self, axis, keepdims=keepdims)
+Tracer.argsort = lambda self, axis=-1: argsort(self, axis)
+Tracer.swapaxes = lambda self, axis1, axis2: swapaxes(self, axis1, axis2)
+Tracer.diagonal = lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2)
+Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2)
+Tracer.take = lambda self, indices, axis=None: take(self, indices, axis)
+Tracer.repeat = lambda self, repeats, axis=None: repeat(self, repeats, axis)
 
 __all__ = [n for n in dir() if not n.startswith("_")]

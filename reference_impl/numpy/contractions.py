@@ -85,7 +85,7 @@ def outer(x: Any, y: Any) -> Any:
 def _parse(subscripts: str, n_operands: int) -> tuple[list[str], str]:
     s = subscripts.replace(" ", "")
     if "." in s:
-        raise NotImplementedError("einsum with ellipsis ('...') is not supported")
+        raise ValueError(f"einsum: {subscripts!r}: an ellipsis must be written '...'")
     ins, arrow, out = s.partition("->")
     inputs = ins.split(",")
     if len(inputs) != n_operands:
@@ -95,6 +95,62 @@ def _parse(subscripts: str, n_operands: int) -> tuple[list[str], str]:
         letters = "".join(inputs)
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     return inputs, out
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_EINSUM_OPERANDS = 16
+
+
+def _from_sublists(args: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    """``einsum(x, [0, 1], y, [1, 2], [0, 2])`` → ``'ab,bc->ac'`` (``Ellipsis`` → '...')."""
+    def letters(sub: Any) -> str:
+        return "".join("..." if k is Ellipsis else _LETTERS[int(k)] for k in sub)
+
+    ops, subs = list(args[0::2]), [letters(sub) for sub in args[1::2]]
+    if len(args) % 2:  # an output sublist at the end
+        ops.pop()
+        return ",".join(subs) + "->" + letters(args[-1]), ops
+    return ",".join(subs), ops
+
+
+def _expand_ellipsis(subscripts: str, ops: list[Any]) -> tuple[str, list[Any]]:
+    """Replace '...' by letters of its own. Ellipsis dimensions broadcast (NumPy's rule): an
+    operand whose ellipsis dimension has size 1 where another's is larger is reshaped without
+    it and its letter dropped (it is constant along that index), which is exact."""
+    s = subscripts.replace(" ", "")
+    ins, arrow, out = s.partition("->")
+    inputs = ins.split(",")
+    if len(inputs) != len(ops):
+        raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, got {len(ops)}")
+    nds = [len(shape_of(op)) - len(sub.replace("...", "")) if "..." in sub else 0
+           for sub, op in zip(inputs, ops, strict=True)]
+    n = max(nds)
+    free = [c for c in _LETTERS if c not in s][:n]
+    sizes = [1] * n  # the broadcast shape of the ellipsis dimensions
+    for sub, op, k in zip(inputs, ops, nds, strict=True):
+        if "..." in sub:
+            start = sub.index("...")
+            for j, size in enumerate(shape_of(op)[start:start + k]):
+                if size != 1:  # 1 broadcasts against any size, 0 included
+                    sizes[n - k + j] = size
+    new_inputs, new_ops = [], []
+    for sub, op, k in zip(inputs, ops, nds, strict=True):
+        if "..." in sub:
+            start, shape = sub.index("..."), shape_of(op)
+            ell = shape[start:start + k]
+            keep = [j for j, size in enumerate(ell) if size == sizes[n - k + j]]
+            if len(keep) < k:
+                op = S.reshape(op, shape[:start] + tuple(ell[j] for j in keep)
+                               + shape[start + k:])
+            sub = sub.replace("...", "".join(free[n - k + j] for j in keep))
+        new_inputs.append(sub)
+        new_ops.append(op)
+    if arrow:
+        out = out.replace("...", "".join(free))
+    else:  # implicit: the ellipsis first, then the letters that appear once, sorted
+        named = ins.replace("...", "").replace(",", "")
+        out = "".join(free) + "".join(sorted(c for c in set(named) if named.count(c) == 1))
+    return ",".join(new_inputs) + "->" + out, new_ops
 
 
 def _einsum_vjp(i: int) -> Any:
@@ -132,28 +188,84 @@ def _embed_diagonal(g: Any, uniq: str, mine: str, shape: tuple[int, ...]) -> Any
     return E.where(mask, S.getitem(g, idx), 0.0)
 
 
+# multilinear: linear in each operand, and the VJP of each operand is another einsum
 einsum_p = primitive("einsum", lambda *ops, subscripts: np.einsum(subscripts, *ops))
-defjvp_linear(einsum_p, 0, 1)
-defvjp(einsum_p, _einsum_vjp(0), _einsum_vjp(1))
+defjvp_linear(einsum_p, *range(MAX_EINSUM_OPERANDS))
+defvjp(einsum_p, *[_einsum_vjp(i) for i in range(MAX_EINSUM_OPERANDS)])
 
 
-def einsum(subscripts: str, *operands: Any) -> Any:
-    """Einstein summation over one or two operands (no ellipsis); 'ii->i' works."""
-    if not 1 <= len(operands) <= 2:
-        raise NotImplementedError(f"einsum over {len(operands)} operands: use at most two "
-                                  "(chain several einsum calls)")
-    _parse(subscripts, len(operands))
-    return einsum_p(*operands, subscripts=subscripts)
+def einsum(*operands: Any, optimize: Any = None, precision: Any = None,
+           preferred_element_type: Any = None) -> Any:
+    """Einstein summation, as ``jnp.einsum``: up to 16 operands, an ellipsis
+    (``'...ij,...jk->...ik'``, broadcast), an implicit output (``'ij,jk'``), repeated letters
+    (``'ii->i'``), or the sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])``."""
+    if isinstance(operands[0], str):
+        subscripts, ops = operands[0], list(operands[1:])
+    else:
+        subscripts, ops = _from_sublists(operands)
+    if not 1 <= len(ops) <= MAX_EINSUM_OPERANDS:
+        raise NotImplementedError(f"einsum over {len(ops)} operands: at most "
+                                  f"{MAX_EINSUM_OPERANDS} (chain several einsum calls)")
+    if "..." in subscripts:
+        subscripts, ops = _expand_ellipsis(subscripts, ops)
+    _parse(subscripts, len(ops))
+    return einsum_p(*ops, subscripts=subscripts)
 
 
-def tensordot(x: Any, y: Any, axes: int = 2) -> Any:
-    """``np.tensordot`` with an integer ``axes``."""
+def tensordot(x: Any, y: Any, axes: Any = 2) -> Any:
+    """``np.tensordot``: contract the last ``axes`` axes of ``x`` with the first ``axes`` of
+    ``y``, or the axes listed in a pair ``(axes_x, axes_y)`` (ints or sequences)."""
     nx, ny = len(shape_of(x)), len(shape_of(y))
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    a, b = letters[:nx], letters[nx - axes : nx] + letters[nx : nx + ny - axes]
-    return einsum(f"{a},{b}->{a[: nx - axes]}{b[axes:]}", x, y)
+    if isinstance(axes, (int, np.integer)):
+        ax, ay = list(range(nx - int(axes), nx)), list(range(int(axes)))
+    else:
+        ax, ay = axes
+        ax = [int(ax)] if isinstance(ax, (int, np.integer)) else [int(a) for a in ax]
+        ay = [int(ay)] if isinstance(ay, (int, np.integer)) else [int(a) for a in ay]
+    if len(ax) != len(ay):
+        raise ValueError(f"tensordot: axes {axes!r} pair {len(ax)} axes of x with {len(ay)} of y")
+    ax, ay = [a % nx for a in ax], [a % ny for a in ay]
+    a = _LETTERS[:nx]
+    b = [_LETTERS[nx + j] for j in range(ny)]
+    for i, j in zip(ax, ay, strict=True):
+        b[j] = a[i]
+    out = "".join(c for i, c in enumerate(a) if i not in ax) + "".join(
+        c for j, c in enumerate(b) if j not in ay)
+    return einsum_p(x, y, subscripts=f"{a},{''.join(b)}->{out}")
+
+
+def kron(a: Any, b: Any) -> Any:
+    """The Kronecker product ``out[i·m + k, j·n + l] = a[i, j] b[k, l]`` (any rank): the two
+    arrays interleaved by broadcasting, then reshaped."""
+    sa, sb = shape_of(a), shape_of(b)
+    nd = max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    x = S.reshape(a, tuple(d for n in sa for d in (n, 1)))
+    y = S.reshape(b, tuple(d for n in sb for d in (1, n)))
+    return S.reshape(x * y, tuple(m * n for m, n in zip(sa, sb, strict=True)))
+
+
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: int | None = None) -> Any:
+    """The cross product of 3-vectors (the scalar ``a₀b₁ − a₁b₀`` of 2-vectors) along
+    ``axisa``/``axisb``; the result's vector axis is ``axisc`` (all three are ``axis`` if given).
+    """
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = S.moveaxis(a, axisa, -1), S.moveaxis(b, axisb, -1)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(f"cross: vectors must have 2 or 3 components, got {na} and {nb}")
+    a0, a1, a2 = (S.getitem(a, (Ellipsis, i)) if i < na else 0.0 for i in range(3))
+    b0, b1, b2 = (S.getitem(b, (Ellipsis, i)) if i < nb else 0.0 for i in range(3))
+    if na == nb == 2:
+        return a0 * b1 - a1 * b0
+    batch = np.broadcast_shapes(shape_of(a)[:-1], shape_of(b)[:-1])
+    c = [S.broadcast_to(v, batch) for v in (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2,
+                                             a0 * b1 - a1 * b0)]
+    return S.moveaxis(S.stack(c, axis=-1), -1, axisc)
 
 
 # bilinear: the VJPs read both inputs but not the output
 defresiduals(matmul, ans=False, args=(0, 1))
-defresiduals(einsum_p, ans=False, args=(0, 1))
+defresiduals(einsum_p, ans=False, args=tuple(range(MAX_EINSUM_OPERANDS)))

@@ -163,15 +163,15 @@ sinc = _unary("sinc", np.sinc, _dsinc)
 
 
 def fmax(x: Any, y: Any) -> Any:
-    """``maximum`` ignoring NaNs; at ties the derivative goes to ``x`` (as JAX's ``where``)."""
+    """``maximum`` ignoring NaNs: ``where(x > y or isnan(y), x, y)``, as JAX (ties go to y)."""
     cx, cy = concrete(x), concrete(y)
-    return E.where(np.less(cx, cy) | np.isnan(cx), y, x)
+    return E.where(np.greater(cx, cy) | np.isnan(cy), x, y)
 
 
 def fmin(x: Any, y: Any) -> Any:
-    """``minimum`` ignoring NaNs; at ties the derivative goes to ``x`` (as JAX's ``where``)."""
+    """``minimum`` ignoring NaNs: ``where(x < y or isnan(y), x, y)``, as JAX (ties go to y)."""
     cx, cy = concrete(x), concrete(y)
-    return E.where(np.greater(cx, cy) | np.isnan(cx), y, x)
+    return E.where(np.less(cx, cy) | np.isnan(cy), x, y)
 
 
 def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None = None,

@@ -14,6 +14,8 @@ SKIP = {
     "test_real_ic": "real_if_close is NumPy-only (not in jax.numpy)",
     # autograd-only helpers and behaviour
     "test_make_diagonal": "make_diagonal is autograd-only (not in jax.numpy)",
+    "test_row_stack_1d": "row_stack is not in jax.numpy (removed in JAX 0.4.x; use vstack)",
+    "test_row_stack_2d": "row_stack is not in jax.numpy (removed in JAX 0.4.x; use vstack)",
     "test_msort": "msort was removed from NumPy 2 and is not in jax.numpy",
     "test_cast_to_int": "np.int64 used as a converter of traced values (autograd-only)",
 }

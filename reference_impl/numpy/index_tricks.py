@@ -1,0 +1,71 @@
+"""``r_`` and ``c_`` (concatenation by index notation) and a ``linspace`` differentiable in its
+end points: compositions of :func:`concatenate`, ``reshape`` and arithmetic, no new rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core import Tracer, concrete, shape_of
+from . import shape_ops as S
+from .manipulation import concatenate
+
+
+def _piece(item: Any) -> Any:
+    """A slice ``start:stop:step`` is ``arange`` (``linspace`` for a complex step ``nj``)."""
+    if isinstance(item, slice):
+        start = 0 if item.start is None else item.start
+        step = 1 if item.step is None else item.step
+        if isinstance(step, complex):
+            return np.linspace(start, item.stop, int(abs(step)))
+        return np.arange(start, item.stop, step)
+    if isinstance(item, str):
+        raise NotImplementedError(f"r_/c_: the directive {item!r} is not supported")
+    return S.asarray(item)
+
+
+class _RClass:
+    """``r_[a, b, 1:4]``: the pieces (at least 1-D) joined along the first axis."""
+
+    def __getitem__(self, key: Any) -> Any:
+        items = key if isinstance(key, tuple) else (key,)
+        pieces = [_piece(i) for i in items]
+        return concatenate([S.reshape(p, (1,)) if not shape_of(p) else p for p in pieces], 0)
+
+
+class _CClass:
+    """``c_[a, b]``: 1-D pieces become columns, and the pieces are joined along the last axis."""
+
+    def __getitem__(self, key: Any) -> Any:
+        items = key if isinstance(key, tuple) else (key,)
+        pieces = [_piece(i) for i in items]
+        pieces = [S.reshape(p, (-1, 1)) if len(shape_of(p)) < 2 else p for p in pieces]
+        return concatenate(pieces, -1)
+
+
+r_ = _RClass()
+c_ = _CClass()
+
+
+def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
+             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+    """``num`` evenly spaced values ``start + (stop − start)·t``, ``t = 0, 1/(num−1), …, 1``;
+    differentiable in ``start`` and ``stop``. Plain inputs give a plain NumPy array."""
+    if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
+        return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
+                           axis=axis)
+    if axis != 0:
+        raise NotImplementedError("linspace of traced end points: only axis=0")
+    div = (num - 1) if endpoint else num
+    t = np.arange(num, dtype=float) / div if div > 0 else np.zeros(num)
+    nd = max(np.ndim(concrete(start)), np.ndim(concrete(stop)))
+    t = t.reshape((num,) + (1,) * nd)
+    delta = stop - start
+    out = start + delta * t
+    if endpoint and num > 1:  # the last value is exactly stop, as in NumPy
+        rest = shape_of(out)[1:]
+        last = S.reshape(S.broadcast_to(S.asarray(stop), rest), (1, *rest))
+        out = concatenate([S.getitem(out, slice(0, num - 1)), last], 0)
+    step = delta / div if div > 0 else np.nan
+    return (out, step) if retstep else out
