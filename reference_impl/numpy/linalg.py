@@ -29,8 +29,9 @@ from . import shape_ops as S
 from .contractions import matmul
 from .linalg_svd import DEGENERACY_RTOL, EighResult, SVDResult, eigh, svd
 
-__all__ = ["DEGENERACY_RTOL", "EighResult", "LUFactors", "SVDResult", "SlogdetResult",
-           "cholesky", "det", "eigh", "inv", "norm", "slogdet", "solve", "svd"]
+__all__ = ["DEGENERACY_RTOL", "EighResult", "LUFactors", "LstsqResult", "QRResult", "SVDResult",
+           "SlogdetResult", "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power",
+           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "svd"]
 
 
 def _mT(x: Any) -> Any:
@@ -382,3 +383,16 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         return _matrix_norm(x, ord, axes, keepdims)
     raise ValueError(f"linalg.norm: axis must name one or two axes, got {axis!r} for an array "
                      f"of shape {shape_of(x)}")
+
+
+# qr, pinv (primitives) and compositions; imported last, they use the solvers above
+from .linalg_more import (  # noqa: E402
+    LstsqResult,
+    QRResult,
+    eigvalsh,
+    lstsq,
+    matrix_power,
+    multi_dot,
+    pinv,
+    qr,
+)

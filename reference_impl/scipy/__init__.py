@@ -1,3 +1,3 @@
 """``reference_impl.scipy``: mirrors ``jax.scipy``."""
 
-from . import special
+from . import linalg, special

@@ -1,0 +1,226 @@
+"""``qr``, ``pinv`` (primitives with hand-written adjoints), and ``eigvalsh``, ``lstsq``,
+``matrix_power``, ``multi_dot`` (compositions).
+
+QR (reduced, ``A = QR`` with ``A`` m×n, m ≥ n). JVP as JAX's ``qr_jvp_rule`` (Walter & Lehmann
+2018, "Algorithmic differentiation of linear algebra functions with application in optimum
+experimental design"): with ``C = Qᵀ Ȧ R⁻¹`` and ``Ω = tril(C, −1) − tril(C, −1)ᵀ``,
+
+    Q̇ = Q (Ω − C) + Ȧ R⁻¹,        Ṙ = (C − Ω) R.
+
+VJP, the adjoint (Seeger et al. 2017, "Auto-differentiating linear algebra"; Liao et al. 2019,
+"Differentiable programming tensor networks", eq. (10)): with ``M = R R̄ᵀ − Q̄ᵀ Q``,
+
+    Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ,    copyltu(M) = tril(M) + tril(M, −1)ᵀ.
+
+For m < n the derivative is not defined here (as in JAX).
+
+Pseudo-inverse ``P = A⁺`` (Golub & Pereyra 1973, "The differentiation of pseudo-inverses and
+nonlinear least squares problems", eq. 4.12; differentiable where the rank is locally constant):
+
+    Ṗ = −P Ȧ P + P Pᵀ Ȧᵀ (I − A P) + (I − P A) Ȧᵀ Pᵀ P,
+    Ā = −Pᵀ P̄ Pᵀ + (I − A P) P̄ᵀ P Pᵀ + Pᵀ P P̄ᵀ (I − P A).
+
+Both rules use this package's operations (``matmul``, the triangular solve of :mod:`.linalg`),
+so derivatives of derivatives work.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..core import concrete, defjvp, defvjp, primitive, shape_of
+from . import elementwise as E
+from . import reductions as R
+from . import shape_ops as S
+from .contractions import matmul
+from .linalg import _check_square, inv, solve_triangular_p
+from .linalg_svd import eigh, svd
+
+
+def _mT(x: Any) -> Any:
+    return S.swapaxes(x, -1, -2)
+
+
+def _tril(x: Any, k: int = 0) -> Any:
+    n = shape_of(x)[-1]
+    return E.where(np.tri(n, n, k, dtype=bool), x, 0.0)
+
+
+def _right_solve_r(b: Any, r: Any, transpose: bool) -> Any:
+    """``B R⁻¹`` (or ``B R⁻ᵀ``) for upper-triangular ``R``, by one triangular solve."""
+    return _mT(solve_triangular_p(r, _mT(b), lower=False, trans=0 if transpose else 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# qr
+# ----------------------------------------------------------------------------------------------
+class QRResult(NamedTuple):
+    Q: Any
+    R: Any
+
+
+def _qr_impl(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
+    q, r = np.linalg.qr(a, mode="complete" if full else "reduced")
+    return q, r
+
+
+def _qr_check(a: Any, full: bool) -> None:
+    m, n = shape_of(a)[-2:]
+    if m < n or (full and m != n):
+        raise NotImplementedError(f"JVP/VJP of qr not defined for a matrix of shape {(m, n)} "
+                                  f"with mode={'complete' if full else 'reduced'!r}: only m ≥ n, "
+                                  "reduced (as in JAX)")
+
+
+def _qr_jvp(dots: list[Any], ans: tuple[Any, Any], a: Any, full: bool) -> tuple[Any, Any]:
+    _qr_check(a, full)
+    (a_dot,) = dots
+    q, r = ans
+    dx_rinv = _right_solve_r(a_dot, r, transpose=False)        # Ȧ R⁻¹
+    c = matmul(_mT(q), dx_rinv)                                  # Qᵀ Ȧ R⁻¹
+    low = _tril(c, -1)
+    omega = low - _mT(low)                                       # skew-symmetric
+    return matmul(q, omega - c) + dx_rinv, matmul(c - omega, r)
+
+
+def _qr_vjp(cts: tuple[Any, Any], ans: tuple[Any, Any], a: Any, full: bool) -> list[Any]:
+    _qr_check(a, full)
+    q_bar, r_bar = cts
+    q, r = ans
+    m = matmul(r, _mT(r_bar)) - matmul(_mT(q_bar), q)
+    copyltu = _tril(m) + _mT(_tril(m, -1))
+    return [_right_solve_r(q_bar + matmul(q, copyltu), r, transpose=True)]
+
+
+qr_p = primitive("qr", _qr_impl, multiple_results=True)
+qr_p.jvp_full = _qr_jvp
+qr_p.vjp_full = _qr_vjp
+
+
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """``A = QR`` with orthonormal columns in ``Q`` and upper-triangular ``R`` (stacks work).
+    ``mode``: 'reduced' (Q m×k, R k×n), 'complete' (Q m×m), or 'r' (R only)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    if len(shape_of(a)) < 2:
+        raise ValueError(f"linalg.qr: expected a matrix (..., m, n), got shape {shape_of(a)}")
+    full = mode == "complete" and shape_of(a)[-2] > shape_of(a)[-1]
+    q, r = qr_p(a, full=full)
+    return r if mode == "r" else QRResult(q, r)
+
+
+# ----------------------------------------------------------------------------------------------
+# pinv
+# ----------------------------------------------------------------------------------------------
+def _pinv_impl(a: np.ndarray, rtol: float) -> np.ndarray:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    cutoff = rtol * np.max(s, axis=-1, keepdims=True, initial=0.0)
+    s_inv = np.where(s > cutoff, 1.0 / np.where(s > cutoff, s, 1.0), 0.0)
+    return np.swapaxes(vh, -1, -2) @ (s_inv[..., None] * np.swapaxes(u, -1, -2))
+
+
+def _eye_like(n: int) -> np.ndarray:
+    return np.eye(n)
+
+
+def _pinv_jvp(a_dot: Any, p: Any, a: Any, rtol: float) -> Any:
+    m, n = shape_of(a)[-2:]
+    q = _eye_like(m) - matmul(a, p)                              # I − A P
+    r = _eye_like(n) - matmul(p, a)                              # I − P A
+    a_dot_t = _mT(a_dot)
+    return (-matmul(matmul(p, a_dot), p) + matmul(matmul(p, _mT(p)), matmul(a_dot_t, q))
+            + matmul(r, matmul(a_dot_t, matmul(_mT(p), p))))
+
+
+def _pinv_vjp(ct: Any, p: Any, a: Any, rtol: float) -> Any:
+    m, n = shape_of(a)[-2:]
+    q = _eye_like(m) - matmul(a, p)
+    r = _eye_like(n) - matmul(p, a)
+    ct_t, p_t = _mT(ct), _mT(p)
+    return (-matmul(matmul(p_t, ct), p_t) + matmul(q, matmul(ct_t, matmul(p, p_t)))
+            + matmul(matmul(p_t, p), matmul(ct_t, r)))
+
+
+pinv_p = primitive("pinv", _pinv_impl)
+defjvp(pinv_p, _pinv_jvp)
+defvjp(pinv_p, _pinv_vjp)
+
+
+def pinv(a: Any, rtol: Any = None, hermitian: bool = False, *, rcond: Any = None) -> Any:
+    """The Moore–Penrose pseudo-inverse ``A⁺ = V diag(1/σ) Uᵀ``, singular values below
+    ``rtol · σ_max`` dropped (JAX's default ``rtol = 10 · max(m, n) · ε``)."""
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise ValueError(f"linalg.pinv: expected a matrix (..., m, n), got shape {shape}")
+    tol = rcond if rtol is None else rtol
+    if tol is None:
+        tol = 10.0 * max(shape[-2:]) * np.finfo(np.float64).eps
+    return pinv_p(a, rtol=float(tol))
+
+
+# ----------------------------------------------------------------------------------------------
+# compositions
+# ----------------------------------------------------------------------------------------------
+def eigvalsh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> Any:
+    """The eigenvalues of a symmetric matrix (or a stack), ascending: ``w̄ ↦ V diag(w̄) Vᵀ``."""
+    return eigh(a, UPLO, symmetrize_input).eigenvalues
+
+
+class LstsqResult(NamedTuple):
+    x: Any
+    residuals: Any
+    rank: Any
+    s: Any
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> LstsqResult:
+    """The least-squares solution ``x = A⁺ b`` minimising ``‖A x − b‖``, with the residuals
+    ``Σ (b − A x)²`` (empty unless A has full column rank and m > n), the rank and the
+    singular values of ``A`` (as ``jnp.linalg.lstsq``; differentiable in x, residuals and s)."""
+    m, n = shape_of(a)[-2:]
+    if len(shape_of(a)) != 2:
+        raise ValueError(f"linalg.lstsq: a must be a matrix, got shape {shape_of(a)}")
+    tol = np.finfo(np.float64).eps * max(m, n) if rcond is None else rcond
+    x = matmul(pinv(a, rtol=tol), b)
+    s = svd(a, compute_uv=False)
+    sc = np.asarray(concrete(s))
+    rank = np.asarray(np.sum(sc > tol * np.max(sc, initial=0.0)))
+    if rank == n and m > n:
+        res = b - matmul(a, x)
+        resid = R.sum(res * res, axis=0)
+        if len(shape_of(b)) == 1:
+            resid = S.reshape(resid, (1,))
+    else:
+        resid = np.zeros((0,))
+    return LstsqResult(x, resid, rank, s)
+
+
+def matrix_power(a: Any, n: int) -> Any:
+    """``Aⁿ`` by repeated squaring (``n < 0``: powers of ``A⁻¹``; ``n = 0``: the identity)."""
+    size = _check_square(a, "matrix_power")
+    n = int(n)
+    if n == 0:
+        return np.broadcast_to(np.eye(size), shape_of(a)).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    while n:
+        if n & 1:
+            result = a if result is None else matmul(result, a)
+        n >>= 1
+        if n:
+            a = matmul(a, a)
+    return result
+
+
+def multi_dot(arrays: Any) -> Any:
+    """``A₁ A₂ ⋯ A_k`` (1-D first and last arrays are a row and a column vector)."""
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("linalg.multi_dot: needs at least two arrays")
+    out = arrays[0]
+    for x in arrays[1:]:
+        out = matmul(out, x)
+    return out
