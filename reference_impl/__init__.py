@@ -21,6 +21,8 @@ recomputation), ``graph`` (computational graphs for teaching), ``finite_diff`` a
 ``zeroth_order`` (derivative-free estimates), ``testing`` (gradient checks).
 """
 
+from . import batching_linalg as _batching_linalg
+from . import batching_rules as _batching_rules
 from . import (
     finite_diff,
     graph,
@@ -32,6 +34,7 @@ from . import (
     tree_util,
     zeroth_order,
 )
+from .batching import vmap
 from .checkpoint import checkpoint, checkpoint_chain, remat
 from .core import concrete
 from .custom import custom_jvp, custom_vjp
@@ -66,5 +69,6 @@ __all__ = [
     "tree_util",
     "value_and_grad",
     "vjp",
+    "vmap",
     "zeroth_order",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "VJPTrace",
     "VJPTracer",
     "concrete",
+    "defbatch",
     "defjvp",
     "defjvp_linear",
     "defresiduals",
@@ -53,10 +54,12 @@ class Primitive:
     and return tuples of tangents / cotangents. ``jvp_full`` / ``vjp_full`` replace the
     per-argument rules when one function computes all of them more cheaply. ``residuals`` says
     which values the VJP rules read (see :func:`defresiduals`); ``None`` keeps them all.
+    ``batch(vals, dims, **params) -> (ans, ans_dim)`` is the batching rule used by ``vmap``
+    (:mod:`reference_impl.batching`): ``dims[i]`` is the mapped axis of ``vals[i]`` or ``None``.
     """
 
-    __slots__ = ("impl", "jvp_full", "jvps", "multiple_results", "name", "residuals", "vjp_full",
-                 "vjps")
+    __slots__ = ("batch", "impl", "jvp_full", "jvps", "multiple_results", "name", "residuals",
+                 "vjp_full", "vjps")
 
     def __init__(self, name: str, impl: Callable[..., Any], multiple_results: bool = False):
         self.name = name
@@ -67,6 +70,7 @@ class Primitive:
         self.jvp_full: Callable[..., Any] | None = None
         self.vjp_full: Callable[..., Any] | None = None
         self.residuals: tuple[bool, tuple[int, ...] | dict[int, tuple[int, ...]]] | None = None
+        self.batch: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, args, params)
@@ -109,6 +113,13 @@ def defresiduals(prim: Primitive, ans: bool,
         prim.residuals = (ans, {i: tuple(r) for i, r in args.items()})
     else:
         prim.residuals = (ans, tuple(args))
+
+
+def defbatch(prim: Primitive, rule: Callable[..., Any]) -> None:
+    """Register the batching rule ``rule(vals, dims, **params) -> (ans, ans_dim)`` of ``prim``
+    (``vmap``): ``dims[i]`` is the batch axis of ``vals[i]``, ``None`` where it is not batched;
+    for a primitive with ``multiple_results``, ``ans`` and ``ans_dim`` are tuples."""
+    prim.batch = rule
 
 
 def defjvp_linear(prim: Primitive, *argnums: int) -> None:
@@ -166,6 +177,8 @@ class Tracer:
 
     __slots__ = ("_trace", "val")
     __array_priority__ = 100
+    _batched = False  # True for vmap's BatchTracer: its value is a whole batch
+
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -181,7 +194,8 @@ class Tracer:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.result_type(concrete(self))
+        v = concrete(self)
+        return v.dtype if isinstance(v, (np.ndarray, np.generic, Tracer)) else np.result_type(v)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -239,15 +253,24 @@ _METADATA_FUNCTIONS = frozenset({"shape", "ndim", "size", "result_type", "iscomp
 
 
 def concrete(x: Any) -> Any:
-    """The plain NumPy value inside any number of nested tracers."""
+    """The plain NumPy value inside any number of nested tracers.
+
+    Under ``vmap`` a value is a whole batch: there ``concrete`` stops at the batch tracer and
+    returns it without its derivatives (a batch tracer whose NumPy operations are batched, see
+    :mod:`reference_impl.batching`), so comparisons and masks stay per example.
+    """
     while isinstance(x, Tracer):
+        if x._batched:
+            return x.without_derivatives()
         x = x.val
     return x
 
 
 def describe(x: Any) -> str:
     """``float64[3, 2]``: the dtype and shape of a (traced) value, for error messages."""
-    v = np.asarray(concrete(x))
+    v = concrete(x)
+    if not isinstance(v, (np.ndarray, np.generic, Tracer)):
+        v = np.asarray(v)
     return f"{v.dtype}{list(v.shape)}"
 
 

@@ -1,0 +1,130 @@
+"""NumPy functions on batches: what ``np.greater``, ``np.where``, ``np.sum``… do when the
+engine calls them on the value of a batch tracer (:func:`.core.concrete` under ``vmap``).
+
+Broadcasting ufuncs and ``np.where`` run once on the whole batch (the batch axis in front, the
+per-example ranks aligned after it), reductions with the axes shifted past the batch axis; any
+other NumPy function runs example by example and its results are stacked. A NumPy function
+applied to a value that still carries derivatives is refused, as for the other tracers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .batching import BatchTrace, BatchTracer, _dtype, move, take
+from .core import Tracer, concrete, shape_of
+from .tree_util import tree_flatten, tree_unflatten
+
+NOT_DIFFERENTIABLE = frozenset({
+    "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "isfinite", "isnan",
+    "isinf", "signbit", "logical_and", "logical_or", "logical_not", "logical_xor", "sign",
+    "floor", "ceil", "rint", "trunc"})
+REDUCTIONS = frozenset({"sum", "prod", "max", "amax", "min", "amin", "any", "all", "mean",
+                         "count_nonzero"})
+
+
+def strip(tree: Any) -> Any:
+    leaves, td = tree_flatten(tree)
+    return tree_unflatten(td, [concrete(x) for x in leaves])
+
+
+def no_derivatives(name: str, tree: Any) -> None:
+    """A NumPy function on a value that carries derivatives would drop them: refuse, as the
+    other tracers do (``concrete(x)`` says that dropping them is meant)."""
+    for x in tree_flatten(tree)[0]:
+        if isinstance(x, Tracer) and concrete(x) is not x:
+            from .api_util import plain_numpy_message
+
+            raise TypeError(plain_numpy_message(name, x))
+
+
+def _top(values: Any) -> BatchTrace:
+    """The innermost batch trace among the (stripped) arguments."""
+    top = None
+    for x in tree_flatten(values)[0]:
+        if isinstance(x, BatchTracer) and (top is None or x._trace.level > top.level):
+            top = x._trace
+    return top
+
+
+def elementwise(func: Any, inputs: Any, kwargs: dict[str, Any]) -> BatchTracer:
+    """A broadcasting NumPy function: batch axes to the front, ranks aligned after them."""
+    trace = _top(inputs)
+    rank = max(len(shape_of(a)) for a in inputs)
+    args = []
+    for a in inputs:
+        if isinstance(a, BatchTracer) and a._trace is trace:
+            v = move(a.val, a.bdim, 0)
+            s = shape_of(v)
+            if len(s) - 1 < rank:
+                v = v.reshape(s[:1] + (1,) * (rank + 1 - len(s)) + s[1:])
+            a = v
+        args.append(a)
+    return BatchTracer(trace, func(*args, **kwargs), 0)
+
+
+def reduction(func: Any, args: Any, kwargs: dict[str, Any]) -> BatchTracer:
+    """``np.sum(x, axis, …)``-like: the batch axis to the front, the reduced axes shifted."""
+    x, *rest = args
+    trace = x._trace
+    axis = kwargs.pop("axis", rest.pop(0) if rest else None)
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else (
+        (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
+    raw = tuple(int(a) % nd + 1 for a in axes) if nd else ()
+    v = move(x.val, x.bdim, 0)
+    if not raw:
+        return BatchTracer(trace, v if func.__name__ != "count_nonzero" else (v != 0) * 1, 0)
+    return BatchTracer(trace, func(v, raw, *rest, **kwargs), 0)
+
+
+def per_example(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    """Any NumPy function: call it on each example and stack the results (correct, slow)."""
+    trace = _top((args, kwargs))
+    leaves, tree = tree_flatten((tuple(args), kwargs))
+    results = []
+    for b in range(trace.axis_size):
+        lv = [take(x.val, b, x.bdim) if isinstance(x, BatchTracer) and x._trace is trace else x
+              for x in leaves]
+        a, k = tree_unflatten(tree, lv)
+        results.append(func(*a, **k))
+    return stack_examples(results, trace, getattr(func, "__name__", "a NumPy function"))
+
+
+def stack_examples(results: list[Any], trace: BatchTrace, what: str) -> Any:
+    """Per-example results (arrays or tuples of arrays) as one batch tracer (batch axis 0)."""
+    first = results[0]
+    if isinstance(first, tuple):
+        parts = [stack_examples([r[i] for r in results], trace, what) for i in range(len(first))]
+        return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
+    if isinstance(first, (np.ndarray, np.generic, Tracer, int, float, bool, complex)):
+        if any(isinstance(r, Tracer) for r in results):
+            from .numpy import stack
+
+            return BatchTracer(trace, stack(results), 0)
+        return BatchTracer(trace, np.stack([np.asarray(r) for r in results]), 0)
+    if all(r == first for r in results):
+        return first
+    raise TypeError(f"vmap: {what} returned {type(first).__name__} values that differ across "
+                    "the batch")
+
+
+def _meta_shape(func: Any, args: Any, kwargs: Any) -> Any:
+    x = args[0]
+    s = x.shape
+    return {"shape": s, "ndim": len(s), "size": int(np.prod(s))}[func.__name__]
+
+
+def _meta_dtype(func: Any, args: Any, kwargs: Any) -> Any:
+    def dummy(x: Any) -> Any:
+        return np.empty((0,), _dtype(x)) if isinstance(x, BatchTracer) else concrete(x)
+
+    return func(*[dummy(a) for a in args], **kwargs)
+
+
+METADATA = {"shape": _meta_shape, "ndim": _meta_shape, "size": _meta_shape,
+             "result_type": _meta_dtype, "iscomplexobj": _meta_dtype, "isrealobj": _meta_dtype}
+
+
