@@ -343,6 +343,9 @@ OPS: list[OpSpec] = [
     _same("x % y", lambda x, y: x % y, remainder_case()),
 ]
 
+from tests.op_table_breadth import BREADTH_OPS  # noqa: E402  (it uses the helpers above)
+
+OPS += BREADTH_OPS
 OPS_BY_NAME = {s.name: s for s in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the table"
 ORDER2_OPS = [s for s in OPS if s.order2]
