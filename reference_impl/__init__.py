@@ -21,8 +21,6 @@ recomputation), ``graph`` (computational graphs for teaching), ``finite_diff`` a
 ``zeroth_order`` (derivative-free estimates), ``testing`` (gradient checks).
 """
 
-from . import batching_linalg as _batching_linalg
-from . import batching_rules as _batching_rules
 from . import (
     finite_diff,
     graph,
@@ -35,6 +33,7 @@ from . import (
     zeroth_order,
 )
 from .batching import vmap
+from .batching_more import axis_rule as _registers_the_batching_rules
 from .checkpoint import checkpoint, checkpoint_chain, remat
 from .core import concrete
 from .custom import custom_jvp, custom_vjp

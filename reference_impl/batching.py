@@ -120,6 +120,21 @@ class BatchTracer(Tracer):
     def __index__(self) -> int:
         return int(self._uniform("an integer index"))
 
+    # boolean masks combine with & | ^ ~ (comparisons return batches of booleans)
+    def __and__(self, other: Any) -> Any:
+        return np.bitwise_and(self, other)
+
+    def __or__(self, other: Any) -> Any:
+        return np.bitwise_or(self, other)
+
+    def __xor__(self, other: Any) -> Any:
+        return np.bitwise_xor(self, other)
+
+    def __invert__(self) -> Any:
+        return np.invert(self)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self._uniform("a NumPy array (np.asarray)"), dtype=dtype)
 

@@ -20,7 +20,8 @@ from .tree_util import tree_flatten, tree_unflatten
 NOT_DIFFERENTIABLE = frozenset({
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "isfinite", "isnan",
     "isinf", "signbit", "logical_and", "logical_or", "logical_not", "logical_xor", "sign",
-    "floor", "ceil", "rint", "trunc"})
+    "floor", "ceil", "rint", "trunc", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "invert"})
 REDUCTIONS = frozenset({"sum", "prod", "max", "amax", "min", "amin", "any", "all", "mean",
                          "count_nonzero"})
 
