@@ -14,6 +14,7 @@ Mirrors JAX's API, so a function body written for ``jax.numpy`` runs unchanged o
     ri.grad(L, argnums=(0, 1))(2.0, 3.0)
 
 Modules: ``core`` (primitives, tracers, the two modes), ``numpy`` (differentiable NumPy),
+``batching`` (vmap), ``staging`` (jit, a no-op), ``lax`` (loops as plain Python),
 ``forward`` (jvp, jacfwd), ``reverse`` (vjp, grad, jacrev, hessian), ``custom``
 (custom_jvp, custom_vjp), ``second_order`` (hvp, Hessian from HVPs, Hessian trace),
 ``trace_estimation`` (Hutchinson, Hutch++), ``checkpoint`` and ``revolve`` (trading memory for
@@ -24,8 +25,10 @@ recomputation), ``graph`` (computational graphs for teaching), ``finite_diff`` a
 from . import (
     finite_diff,
     graph,
+    lax,
     nn,
     numpy,
+    random,
     scipy,
     testing,
     trace_estimation,
@@ -41,6 +44,7 @@ from .forward import jacfwd, jvp, linearize
 from .graph import trace_graph
 from .reverse import grad, hessian, jacrev, value_and_grad, vjp
 from .second_order import hessian_trace, hvp
+from .staging import jit
 
 __all__ = [
     "checkpoint",
@@ -56,10 +60,13 @@ __all__ = [
     "hvp",
     "jacfwd",
     "jacrev",
+    "jit",
     "jvp",
+    "lax",
     "linearize",
     "nn",
     "numpy",
+    "random",
     "remat",
     "scipy",
     "testing",

@@ -220,3 +220,48 @@ def test_custom_vjp_bwd_returning_wrong_structure() -> None:
     with raises(ValueError, "custom_vjp[f]", "structure (*, *,)", "argument 0",
                 "whose structure is *"):
         ri.grad(f)(1.0)
+
+
+# --- jit (a no-op), lax loops as Python, what is deliberately not supported -----------------
+def test_jit_is_a_documented_no_op() -> None:
+    import functools
+
+    calls = []
+
+    def f(x: Any, n: int) -> Any:
+        calls.append(n)
+        return rnp.sum(x**n)
+
+    g = ri.jit(f, static_argnums=1)
+    h = functools.partial(ri.jit, static_argnums=(1,))(f)
+    x = np.array([1.0, 2.0])
+    assert g(x, 2) == h(x, 2) == 5.0 and calls == [2, 2]  # runs Python every time
+    np.testing.assert_allclose(ri.grad(g)(x, 3), 3 * x**2)
+    np.testing.assert_allclose(ri.jit(ri.vmap(ri.grad(lambda v: rnp.sum(v**2))))(np.eye(2)),
+                               2 * np.eye(2))
+    assert ri.jit(static_argnums=0)(f).__name__ == "f"
+    with pytest.raises(TypeError, match="static_argnums must be an int"):
+        ri.jit(f, static_argnums="n")
+
+
+def test_lax_loops_are_python_loops_and_differentiable() -> None:
+    x = np.array([0.5, -1.0])
+    y = ri.lax.fori_loop(0, 3, lambda i, v: rnp.sin(v) * (i + 1), x)
+    g = ri.grad(lambda v: rnp.sum(ri.lax.fori_loop(0, 3, lambda i, u: rnp.sin(u) * (i + 1), v)))
+    want = x
+    for i in range(3):
+        want = np.sin(want) * (i + 1)
+    np.testing.assert_allclose(y, want)
+    assert np.all(np.isfinite(g(x)))
+    assert ri.lax.while_loop(lambda v: v < 10, lambda v: v * 2, 1) == 16
+    assert ri.lax.cond(True, lambda a: a + 1, lambda a: a - 1, 1) == 2
+
+
+def test_unsupported_name_the_function_and_the_alternative() -> None:
+    with pytest.raises(NotImplementedError, match=r"lax\.scan is not supported.*write the loop "
+                                                  r"in Python.*checkpoint_chain"):
+        ri.lax.scan(lambda c, x: (c, x), 0.0, np.ones(3))
+    for fn in (ri.random.PRNGKey, ri.random.normal, ri.random.split):
+        with pytest.raises(NotImplementedError,
+                           match=rf"random\.{fn.__name__} is not supported.*default_rng"):
+            fn(0)
