@@ -8,7 +8,12 @@ t(grad)/t(f) ≤ 2.8, t(grad) ≤ 1.05 × hand-written, t(grad) ≤ 1.0 × HIPS 
 forward mode (jvp) and reverse mode (grad). Targets: reverse ≤ 5 µs/op, forward ≤ 2 µs/op.
 Here the numerical work is nothing and the figure is pure interpreter overhead.
 
-Run: ``python benchmarks/bench_engine.py [--quick] [--only mlp|chain] [--reuse-memory]``;
+(iii) Per-example gradients of the MLP's loss over the batch of 256, ``vmap(grad(loss_i))``,
+against the batched gradient ``grad(mean loss)``: the time ratio for reference_impl and for JAX
+eager (``jax.vmap(jax.grad)``). The per-example gradients are 256 copies of the parameters
+(1.4 GB in float64), so the ratio is bounded below by writing them, not by the engine.
+
+Run: ``python benchmarks/bench_engine.py [--quick] [--only mlp|chain|vmap] [--reuse-memory]``;
 one thread everywhere.
 """
 
@@ -148,10 +153,37 @@ def bench_chain(repeat: int) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_vmap(repeat: int) -> list[dict[str, Any]]:
+    params, x, y = init_mlp()
+    rows = []
+    for name, (xp, lse, grad, _) in _systems().items():
+        if name == "HIPS autograd":  # no vmap
+            continue
+        import jax
+
+        vmap = jax.vmap if name == "JAX eager" else __import__("reference_impl").vmap
+        p_in: Any = params
+        if name == "JAX eager":
+            p_in = [(xp.asarray(W), xp.asarray(b)) for W, b in params]
+
+        def per_example(p: Any, xi: Any, yi: Any, xp: Any = xp, lse: Any = lse) -> Any:
+            return mlp_loss(xp, lse, p, xi[None], yi[None])
+
+        vg = vmap(grad(per_example), in_axes=(None, 0, 0))
+        g = grad(lambda p, xp=xp, lse=lse: mlp_loss(xp, lse, p, x, y))
+        t_v = timeit(lambda vg=vg, p=p_in: [np.asarray(a) for wb in vg(p, x, y) for a in wb],
+                     repeat=repeat, warmup=1)
+        t_g = timeit(lambda g=g, p=p_in: [np.asarray(a) for wb in g(p) for a in wb],
+                     repeat=repeat, warmup=1)
+        rows.append({"system": name, "t_vmap_grad_ms": 1e3 * t_v, "t_grad_ms": 1e3 * t_g,
+                     "vmap_grad/grad": t_v / t_g})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--only", choices=["mlp", "chain"], default=None)
+    ap.add_argument("--only", choices=["mlp", "chain", "vmap"], default=None)
     ap.add_argument("--runs", type=int, default=4, help="whole-benchmark runs (median reported)")
     ap.add_argument("--reuse-memory", action="store_true",
                     help="glibc mallopt: reuse freed memory (no page faults) for every system")
@@ -175,6 +207,12 @@ def main(argv: list[str] | None = None) -> None:
         print(table(rows, f"Scalar chain x = sin(x)·1.0001 + 0.1, {OPS_PER_STEP} ops per step"))
         print("  targets (reference_impl): reverse ≤ 5 µs/op, forward ≤ 2 µs/op\n")
         payload["chain"] = {"rows": rows}
+    if args.only in (None, "vmap"):
+        rows = _median_rows([bench_vmap(max(3, repeat // 3)) for _ in range(runs)])
+        print(table(rows, "Per-example gradients of the MLP, batch 256: vmap(grad) vs grad "
+                          "of the mean"))
+        print("  (256 per-example gradients = 1.4 GB written; JAX eager: jax.vmap(jax.grad))\n")
+        payload["vmap"] = {"rows": rows}
     payload["load_average_after"] = os.getloadavg()[0]
     print(f"1-min load average: {payload['load_average_before']:.2f} before, "
           f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "

@@ -23,6 +23,7 @@ from .batching import BatchTrace, BatchTracer, move
 from .batching_rules import _BY_PREFIX, _pad
 from .core import Primitive, concrete, defbatch, shape_of
 from .numpy import contractions as C
+from .numpy import elementwise as E
 from .numpy import linalg as L
 from .numpy import linalg_svd as LS
 from .numpy import shape_ops as S
@@ -63,7 +64,9 @@ def _matmul_rule(vals: list[Any], dims: list[Any]) -> tuple[Any, int]:
         args.append(v)
     rank = max(max(rx, 2), max(ry, 2))
     args = [v if d is None else _pad(v, rank) for v, d in zip(args, dims, strict=True)]
-    out = C.matmul(*args)
+    # an inner dimension of 1 (per-example outer products, as in per-example gradients of a
+    # dense layer) is a broadcast product: faster than NumPy's stacked matmul
+    out = E.multiply(*args) if shape_of(args[0])[-1] == 1 else C.matmul(*args)
     s = shape_of(out)
     if rx == 1 or ry == 1:
         keep = s[:-2] + (() if rx == 1 else s[-2:-1]) + (() if ry == 1 else s[-1:])
