@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from assignment_utils import MUTANTS, ROOT, check_calls, run_task_checks, solution_namespace
 
-from course.checks import _core
+from course.checks import _core, _guard
 from course.checks._core import CheckFailure
 from course.nbgrader_setup import assignment_ids
 
@@ -163,6 +163,7 @@ def test_task_check_hides_internal_frames_and_silences_warnings(capsys) -> None:
         np.sqrt(np.float64(-1.0))  # RuntimeWarning: invalid value
         return 1.0
 
+    _guard.trust(check)
     check(noisy)
     captured = capsys.readouterr()
     assert "✓" in captured.out and captured.err == ""
@@ -188,7 +189,8 @@ def test_run_time_guard_catches_what_the_static_look_misses() -> None:
     def check(fn) -> None:
         _core.student_call(task, "f(3.0)", fn, 3.0)
 
+    _guard.trust(check)
     _core.forbid_reference(task, ns["f"])  # the static look does not see it…
-    with pytest.raises(CheckFailure, match=r"f\(3.0\) ran .*reference_impl.*scores 0"):
+    with pytest.raises(CheckFailure, match=r"ran .*reference_impl.*scores 0"):
         check(ns["f"])  # …the run-time guard does
     assert sys.getprofile() is None

@@ -11,7 +11,8 @@
 * :func:`rng`, :func:`uniform`, :func:`direction`: seeded inputs and random tangents or
   cotangents, never all ones (an all-ones direction hides transposition and summation bugs).
 * :func:`student_call`: every call of the student's code, with context on errors and a run-time
-  guard against reference implementations (:func:`no_reference_calls`).
+  guard (:mod:`._guard`) that decides by which code runs, and the verdict each check
+  records (:mod:`._verdict`).
 * :class:`CallCounter` and :func:`substituted`: count the student's calls (passes, matvecs), and
   grade a task with the course's versions of the earlier tasks, so that a mistake costs the
   points of one task only.
@@ -23,10 +24,7 @@ import builtins
 import contextlib
 import dis
 import functools
-import gc
-import importlib.util
 import inspect
-import os
 import sys
 import types
 import warnings
@@ -36,6 +34,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
+
+from ._guard import caller_for, course_object, guarded, hand_over, offence
+from ._verdict import record
 
 __all__ = [
     "FORBIDDEN_MODULES",
@@ -49,7 +50,6 @@ __all__ = [
     "fmt",
     "forbid_reference",
     "is_dual",
-    "no_reference_calls",
     "rng",
     "student_call",
     "substituted",
@@ -279,6 +279,7 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
     if g is None:
         yield
         return
+    hand_over(names)
     saved = {k: g.get(k, _MISSING) for k in names}
     g.update(names)
     try:
@@ -310,59 +311,14 @@ def topological_order(output: Any, parents: Callable[[Any], Iterable[Any]]) -> l
     return order
 
 
-@functools.cache
-def _forbidden_dirs() -> tuple[str, ...]:
-    """Source folders of the installed forbidden packages (found without importing them)."""
-    dirs: set[str] = set()
-    for root in FORBIDDEN_MODULES:
-        if root == "course":
-            continue
-        try:
-            spec = importlib.util.find_spec(root)
-        except (ImportError, ValueError):
-            spec = None
-        for d in (spec.submodule_search_locations or []) if spec else []:
-            dirs.update(os.path.join(p, "") for p in (d, os.path.realpath(d)))
-    return tuple(sorted(dirs))
-
-
-@contextlib.contextmanager
-def no_reference_calls(task: Task, what: str) -> Iterator[None]:
-    """Fail if Python code of a forbidden package runs inside the block (the student's call),
-    however it was reached (aliases, ``sys.modules``, ``getattr`` on built strings…)."""
-    dirs = _forbidden_dirs()
-    hits: list[str] = []
-    # the interpreter, not the student, runs garbage-collector callbacks (JAX registers one
-    # when it is imported elsewhere in the process, e.g. by the course's own tests)
-    gc_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
-
-    def profile(frame: types.FrameType, event: str, arg: Any) -> None:
-        if event != "call" or hits:  # first: returns, C calls and f_code reads are costly
-            return
-        code = frame.f_code
-        if code.co_filename.startswith(dirs) and code not in gc_callbacks:
-            hits.append(f"{code.co_qualname} from {code.co_filename}")
-
-    previous = sys.getprofile()
-    sys.setprofile(profile if dirs else previous)
-    try:
-        yield
-    finally:
-        sys.setprofile(previous)
-        if hits:
-            raise CheckFailure(
-                f"{task.label}: {what} ran {hits[0]}; the solution must not use "
-                f"{', '.join(FORBIDDEN_MODULES[:5])}: this task scores 0.")
-
-
 def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
                  inputs: Mapping[str, Any] | None = None, hint: str | None = None,
                  **kwargs: Any) -> Any:
-    """Call the student's ``fn`` under :func:`no_reference_calls`; an exception becomes a
-    :class:`CheckFailure` with context."""
+    """Call the student's ``fn`` with ``args`` (handed over: their course code may run, see
+    :mod:`._guard`); an exception becomes a :class:`CheckFailure` with context."""
+    hand_over(args, kwargs)
     try:
-        with no_reference_calls(task, what):
-            return fn(*args, **kwargs)
+        return caller_for(fn)(fn, *args, **kwargs)
     except CheckFailure:
         raise
     except NotImplementedError as exc:
@@ -506,23 +462,39 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
     """
 
     def deco(check: Callable[..., None]) -> Callable[..., None]:
+        g = check.__globals__
+        toolkit = tuple(g[n] for n in g.get("TOOLKIT", ()) if n in g)
+
         @functools.wraps(check)
         def wrapper(*student: Any) -> None:
             __tracebackhide__ = True  # IPython and pytest leave this frame out
             message = None
-            try:
-                forbid_reference(task, *student, skip=replaces)
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
-                    check(*student)
-            except CheckFailure as exc:
-                message = str(exc)
-            except NotImplementedError as exc:
-                message = f"{task.label}: not implemented yet ({exc})"
-            except RecursionError:
-                message = f"{task.label}: infinite recursion in the solution"
-            except Exception as exc:
-                message = f"{task.label}: the solution raised {type(exc).__name__}: {exc}"
+            with guarded(*toolkit) as guard:
+                for obj in student:  # the course's own function or class given as the answer
+                    found = course_object(obj)
+                    if found and not guard.hits and obj not in toolkit:
+                        guard.hits.append(f"{found}, given as the solution")
+                try:
+                    with warnings.catch_warnings(), np.errstate(all="ignore"):
+                        warnings.simplefilter("ignore")
+                        check(*student)
+                except CheckFailure as exc:
+                    message = str(exc)
+                except NotImplementedError as exc:
+                    message = f"{task.label}: not implemented yet ({exc})"
+                except RecursionError:
+                    message = f"{task.label}: infinite recursion in the solution"
+                except Exception as exc:
+                    message = f"{task.label}: the solution raised {type(exc).__name__}: {exc}"
+            # which code ran decides first; then the names the solution uses (a static look)
+            static = None
+            if not guard.hits:
+                try:
+                    forbid_reference(task, *student, skip=replaces)
+                except CheckFailure as exc:
+                    static = str(exc)
+            message = offence(task.label, guard) or static or message
+            record(check.__name__, task.id, message is None)
             if message is not None:
                 raise CheckFailure(message) from None  # no frames of the checks in feedback
             part = ("скрытые тесты пройдены / hidden tests passed" if hidden

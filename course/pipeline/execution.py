@@ -45,6 +45,8 @@ from . import integrity
 from .integrity import Finding
 from .sandbox import TAG
 
+_GUARD_TAG = "[course-guard]"  # course.checks._guard.TAG (not imported: no checks here)
+
 __all__ = ["Limits", "RestoreStructure", "SandboxExecute", "SandboxKernelManager",
            "configure", "findings_of", "start_zygote"]
 
@@ -345,6 +347,8 @@ class SandboxExecute(Execute):
 
     # --- the integrity probe ---------------------------------------------------------------------
     def _probe(self, kind: str, names: tuple[str, ...] = ()) -> list[str]:
+        """Ask the monitor what changed; the checks' verdicts since the last probe go to
+        ``self._verdicts`` (None when the answer could not be trusted)."""
         nonce = secrets.token_hex(16)
         expr = (f"__import__('sys').modules['course.pipeline.sandbox'].probe({kind!r}, {nonce!r}, "
                 f"{tuple(names)!r})")
@@ -358,15 +362,17 @@ class SandboxExecute(Execute):
             return []  # the next cell reports the death
         finally:
             self.timeout = saved
+        self._verdicts = None
         if reply is None:
             return ["the integrity probe got no answer"]
         result = reply["content"].get("user_expressions", {}).get("probe", {})
         try:
             data = json.loads(ast.literal_eval(result["data"]["text/plain"]))
-            payload = json.dumps(data["changes"])
+            payload = json.dumps([data["changes"], data["verdicts"]])
             mac = hmac.new(self._key, (nonce + payload).encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(mac, data["mac"]):
                 return ["the integrity probe's answer was forged"]
+            self._verdicts = [tuple(v) for v in data["verdicts"]]
             return list(data["changes"])
         except Exception:
             return [f"the integrity probe was blocked ({result.get('ename', 'no answer')}: "
@@ -428,6 +434,7 @@ class SandboxExecute(Execute):
             "traceback": [f"TimeoutError: {TAG} the cell ran longer than {self.timeout} s"]}
         dead: str | None = None
         tampered: int | None = None
+        verdicts: dict[int, list[tuple[str, str, bool]] | None] = {}
         stack = contextlib.ExitStack()
         try:
             logs = Path(self.scratch_root or tempfile.gettempdir()).parent / "logs"
@@ -476,6 +483,8 @@ class SandboxExecute(Execute):
                     names = tuple(integrity.locked_module_names(cell.source)) \
                         if _is_locked(cell) else ()
                     changes = self._probe("locked" if _is_locked(cell) else "check", names)
+                    if _is_grade(cell):
+                        verdicts[index] = self._verdicts
                     if changes and tampered is None:
                         tampered = index
                         more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
@@ -488,6 +497,7 @@ class SandboxExecute(Execute):
             if not self.keep_scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
         findings += self._observe(nb)
+        findings += self._decide(nb, verdicts)
         self._apply(nb, findings)
         _set_findings(nb, findings, landlock=self.landlock)
         return nb, self.resources
@@ -520,6 +530,39 @@ class SandboxExecute(Execute):
                 out.append(Finding("output", "info", (
                     f"the output of cell {i + 1} was truncated to {self.output_chars} "
                     f"characters"), i))
+        return out
+
+    def _decide(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
+        """Only the course's verdict decides a grade cell: its ``execute_result`` and
+        ``display_data`` outputs are removed (nbgrader would score the first as the grade), and
+        a cell earns its points only if every check its source calls recorded a pass while it
+        ran and none a failure. A check that ran without an error but did not confirm its
+        pass was replaced or bypassed: every task graded from then on scores 0."""
+        out: list[Finding] = []
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not _is_grade(cell):
+                continue
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if o.output_type not in ("execute_result", "display_data")]
+            if any(o.output_type == "error" for o in cell.outputs):
+                for o in cell.outputs:  # the run-time guard's verdict: flagged for the TA
+                    if o.output_type == "error" and _GUARD_TAG in str(o.get("evalue", "")):
+                        text = str(o.get("evalue", "")).split(_GUARD_TAG, 1)[1].strip()
+                        out.append(Finding("reference", "zero", (
+                            f"cell {i + 1} (task {_task_of(cell)[1:].replace('_', '.')}): "
+                            f"{text.split(', code that computes')[0]}"), i, _task_of(cell)))
+                continue
+            required = set(re.findall(r"^check\.(\w+)\(", cell.source, re.M))
+            records = verdicts.get(i)
+            passed = {c for c, _t, ok in records or () if ok}
+            failed = {c for c, _t, ok in records or () if not ok}
+            if records is None or failed or not required <= passed:
+                missing = sorted(required - passed) or sorted(failed)
+                why = (f"the course's checks did not confirm this task ({', '.join(missing)}: "
+                       f"{'failed' if failed else 'no verdict'}; replaced or bypassed checks "
+                       f"never earn points)")
+                cell.outputs.append(_error("VerdictError", f"{TAG} {why}"))
+                out.append(Finding("tamper", "zero", f"cell {i + 1}: {why}", i))
         return out
 
     def _apply(self, nb: NotebookNode, findings: list[Finding]) -> None:

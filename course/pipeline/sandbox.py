@@ -359,7 +359,9 @@ _KEY: list[bytes] = []
 
 
 def probe(kind: str, nonce: str, names: tuple[str, ...] = ()) -> str:
-    """The grader's question after a cell: JSON ``{"changes": […], "mac": …}``.
+    """The grader's question after a cell: JSON ``{"changes": […], "verdicts": […], "mac": …}``
+    (``verdicts``: what the checks recorded since the last probe, see
+    :mod:`course.checks._verdict`).
 
     ``kind``: ``baseline`` (snapshot), ``locked`` (check, then remember ``names``) or ``check``.
     The MAC (HMAC-SHA256 with a key the grader handed over a file that is deleted at start-up)
@@ -375,9 +377,11 @@ def probe(kind: str, nonce: str, names: tuple[str, ...] = ()) -> str:
         changes = monitor.check()
         if kind == "locked":
             monitor.bind_user(names)
-    payload = json.dumps(changes)
+    ledger = sys.modules.get("course.checks._verdict")
+    verdicts = [list(v) for v in ledger.take()] if ledger is not None else []
+    payload = json.dumps([changes, verdicts])
     mac = hmac.new(_KEY[0] if _KEY else b"", (nonce + payload).encode(), hashlib.sha256)
-    return json.dumps({"changes": changes, "mac": mac.hexdigest()})
+    return json.dumps({"changes": changes, "verdicts": verdicts, "mac": mac.hexdigest()})
 
 
 # ---------------------------------------------------------------------------------------------

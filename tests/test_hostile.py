@@ -1,0 +1,228 @@
+"""Hostile students, end to end through ``course autograde``: each route to the course's answers
+(the reference versions behind ``check``, ``reference_impl``) or to a grade the checks did not give
+(checks patched to return True, a number, None; a reloaded check module) costs exactly the task
+it is used in — the tasks graded before keep their points — and is flagged with its reason in the
+feedback and the report. Honest solutions using the same Python features keep full marks, and the
+student's own run of a test cell shows the same verdict as the grader.
+
+One autograde run grades every route (one student per route, ``--jobs 2``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from assignment_utils import ROOT, check_calls
+
+from course.checks._core import CheckFailure
+from course.demo import _solution_cells, solved
+
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+
+@dataclass(frozen=True)
+class Route:
+    student: str
+    aid: str
+    task: int  # position of the solution cell whose task it costs (and of its test cell)
+    code: str  # appended to that solution cell
+    message: str  # in the feedback
+    guard: bool = True  # caught by the checks' run-time guard (also in the student's own run)
+
+
+_CALL_AND_KEEP = ("_honest = {name}\n"
+                  "def {name}(*a, **k):\n"
+                  "    try:\n"
+                  "        {call}\n"
+                  "    except Exception:\n"
+                  "        pass\n"
+                  "    return _honest(*a, **k)\n")
+
+
+def _keep(name: str, call: str) -> str:
+    """The honest function, which also runs ``call`` (and ignores its result and errors)."""
+    return _CALL_AND_KEEP.format(name=name, call=call)
+
+
+GUARD = "course-guard"
+ROUTES = [
+    # 01: finite differences
+    Route("container", "01_finite_differences", 0, (
+        "_H = [check.course_fd_grad]\n"
+        "def fd_grad(f, x, eps, method='central'):\n    return _H[0](f, x, eps, method)"), GUARD),
+    Route("partial", "01_finite_differences", 0, (
+        "import functools\nfd_grad = functools.partial(check.course_fd_grad)"), GUARD),
+    Route("getattr-computed", "01_finite_differences", 2, _keep(
+        "two_point_estimator", "getattr(check, 'course_' + 'two_point')(*a)"), GUARD),
+    Route("patch-true", "01_finite_differences", 4,
+          "check.t1_5 = check.hidden_t1_5 = lambda *a, **k: True", "IntegrityError", False),
+    # 02: forward mode
+    Route("closure", "02_forward_mode", 3, (
+        "def _make(g):\n    def jvp(f, primals, tangents):\n        return g(f, primals, tangents)"
+        "\n    return jvp\njvp = _make(check.course_jvp)"), GUARD),
+    Route("default-arg", "02_forward_mode", 3, (
+        "def jvp(f, primals, tangents, _g=check.course_jvp):\n"
+        "    return _g(f, primals, tangents)"), "scores 0"),
+    Route("vars-computed", "02_forward_mode", 2, (
+        "DualArray = vars(check)['Dual' + 'Box']"), GUARD),
+    Route("patch-number", "02_forward_mode", 4, (
+        "import sys\nsetattr(sys.modules['course.checks.forward_mode'], 'hidden_t2_5', "
+        "lambda *a, **k: 0.5)"), "IntegrityError", False),
+    # 03: reverse mode
+    Route("gc", "03_reverse_mode", 1, (
+        "import gc\n"
+        "def topological_order(output):\n"
+        "    f = next(o for o in gc.get_objects()\n"
+        "             if type(o).__name__ == 'function'\n"
+        "             and o.__name__ == 'course_topological_order')\n"
+        "    return f(output)"), GUARD),
+    Route("inspect", "03_reverse_mode", 2, _keep(
+        "backward", "__import__('inspect').getmembers(check)[0] and "
+                    "dict(__import__('inspect').getmembers(check))['course_backward'](*a)"),
+          GUARD),
+    Route("exec-string", "03_reverse_mode", 1, (
+        "exec('def topological_order(output):\\n"
+        "    return check.course_topological_order(output)\\n')"), GUARD),
+    Route("compile-as-course", "03_reverse_mode", 2, (
+        "_src = 'def backward(output, cotangent=1.0):\\n"
+        "    return course_backward(output, cotangent)\\n'\n"
+        "_ns = dict(vars(check))\n"
+        "exec(compile(_src, check.__file__, 'exec'), _ns)\n"
+        "backward = _ns['backward']"), GUARD),
+    Route("patch-none", "03_reverse_mode", 5,
+          "check.hidden_t3_6 = lambda *a, **k: None", "IntegrityError", False),
+    # 04: matrix adjoints
+    Route("importlib", "04_matrix_adjoints", 0, _keep("solve_jvp", (
+        "__import__('importlib').import_module('course.checks.' + 'matrix_adjoints')"
+        ".course_solve_jvp(*a)")), GUARD),
+    Route("pickle", "04_matrix_adjoints", 1, (
+        "import pickle\n_f = pickle.loads(pickle.dumps(check.course_solve_vjp))\n"
+        + _keep("solve_bwd", "_f((a[0][0], a[0][1]), a[1])")), GUARD),
+    Route("sys-modules-reference", "04_matrix_adjoints", 3, (
+        "import sys\n" + _keep(
+            "svd_values_jvp", "sys.modules['reference' + '_impl'].numpy.sum(a[1])")), GUARD),
+    Route("thread", "04_matrix_adjoints", 3, (
+        "from concurrent.futures import ThreadPoolExecutor\n_pool = ThreadPoolExecutor(1)\n"
+        + _keep("svd_values_vjp", "_pool.submit(check.course_solve_jvp, (a[0], a[1]), "
+                                  "(a[0], a[1])).result()")), GUARD),
+    Route("patch-int", "04_matrix_adjoints", 4,
+          "check.t4_5 = check.hidden_t4_5 = lambda *a, **k: 7", "IntegrityError", False),
+    # 05: second order and memory
+    Route("object-attribute", "05_second_order_and_memory", 3, (
+        "class _Box:\n    pass\n_b = _Box()\n_b.f = check.course_chain_vjp\n"
+        "def chain_vjp(step, step_vjp, x0, n, xn_bar):\n"
+        "    return _b.f(step, step_vjp, x0, n, xn_bar)"), GUARD),
+    Route("eval-string", "05_second_order_and_memory", 1, _keep(
+        "hessian_from_hvp", "eval('check.course_' + 'chain_vjp')(None, None, None, 0, None)"),
+          GUARD),
+    Route("guard-off", "05_second_order_and_memory", 2, _keep(
+        "hutchinson", "__import__('sys').setprofile(None)"), GUARD),
+    Route("reload-checks", "05_second_order_and_memory", 4, (
+        "import importlib\nimportlib.reload(check)"), "IntegrityError", False),
+]
+#: honest solutions with the same Python features: a dict of helpers, functools.partial, closures
+HONEST = [
+    Route("honest-features", "01_finite_differences", 0, (
+        "import functools\n_impl = {'fd': fd_grad}\n"
+        "def _wrap(g):\n    def inner(f, x, eps, method='central'):\n"
+        "        return g(f, x, eps, method)\n    return inner\n"
+        "fd_grad = functools.partial(_wrap(lambda *a: _impl['fd'](*a)))"), ""),
+    Route("honest-toolkit", "05_second_order_and_memory", 0, (
+        "import functools\n_tools = {'jvp': jvp, 'grad': grad}\n"
+        "_hvp = hvp_fwd_over_rev\n"
+        "hvp_fwd_over_rev = functools.partial(lambda g, x, v, _d=_tools: _hvp(g, x, v))"), ""),
+]
+ASSIGNMENTS = sorted({r.aid for r in ROUTES})
+
+
+def _notebook(route: Route) -> nbformat.NotebookNode:
+    release = nbformat.read(ROOT / "assignments" / route.aid / f"{route.aid}.ipynb", 4)
+    solution = nbformat.read(ROOT / "solutions" / route.aid / f"{route.aid}.ipynb", 4)
+    nb = solved(release, solution)
+    cell = nb.cells[_solution_cells(nb)[route.task]]
+    cell.source += "\n" + route.code
+    return nb
+
+
+@dataclass
+class Graded:
+    work: Path
+    state: dict
+    report: str
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    base = tmp_path_factory.mktemp("hostile")
+    subs, work = base / "submissions", base / "work"
+    for r in ROUTES + HONEST:
+        folder = subs / r.student / r.aid
+        folder.mkdir(parents=True)
+        nbformat.write(_notebook(r), str(folder / f"{r.aid}.ipynb"))
+    env = {**os.environ,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "course.cli"]
+    run = subprocess.run([*cmd, "autograde", str(subs), "--jobs", "2", "--timeout", "30",
+                          "--memory", "2048", "--workdir", str(work)], env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    rep = subprocess.run([*cmd, "report", "--workdir", str(work)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    return Graded(work, json.loads((work / "course-state.json").read_text()),
+                  (work / "report" / "report.md").read_text())
+
+
+def _task_ids(aid: str) -> list[str]:
+    release = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", 4)
+    return [c.metadata["nbgrader"]["grade_id"] for c in release.cells
+            if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.student for r in ROUTES])
+def test_route_costs_exactly_its_task(graded: Graded, route: Route) -> None:
+    o = graded.state[f"{route.student}/{route.aid}"]
+    ids = _task_ids(route.aid)
+    lost = ids[route.task]
+    assert o["tasks"][lost] == 0, (route.student, o["tasks"], o["messages"])
+    for gid in ids:
+        if gid != lost:
+            assert o["tasks"][gid] > 0, (route.student, gid, o["tasks"], o["messages"])
+    assert any(f["severity"] == "zero" for f in o["findings"]), o["findings"]
+    feedback = (graded.work / "feedback" / route.student / route.aid / f"{route.aid}.html")
+    assert route.message in html.unescape(feedback.read_text(encoding="utf-8"))
+    assert route.student in graded.report
+
+
+@pytest.mark.parametrize("route", HONEST, ids=[r.student for r in HONEST])
+def test_honest_features_keep_full_marks(graded: Graded, route: Route) -> None:
+    o = graded.state[f"{route.student}/{route.aid}"]
+    assert o["score"] == o["max_score"] == 100, (o["tasks"], o["messages"], o["findings"])
+
+
+def test_routes_cover_every_assignment() -> None:
+    assert len({r.student for r in ROUTES}) == len(ROUTES) >= 20
+    assert set(ASSIGNMENTS) == {p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()}
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.guard], ids=lambda r: r.student)
+def test_students_own_run_shows_the_same_verdict(route: Route) -> None:
+    """The test cell, run in the student's own kernel (here: the notebook's code in a fresh
+    namespace), fails with the guard's message, as in the autograder."""
+    nb = _notebook(route)
+    ns: dict = {"__name__": "__main__"}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+            exec(compile(cell.source, "<cell>", "exec"), ns)
+    task = _task_ids(route.aid)[route.task].split("-")[0]
+    with pytest.raises(CheckFailure, match=route.message.replace("scores 0", "scores 0")):
+        for line in check_calls(route.aid)[task]:
+            exec(line, ns)
