@@ -146,8 +146,6 @@ def _chain_rule() -> Callable[..., Any]:
 _chain_rule()
 # made per function: the rule is built for each primitive the first time it is batched
 _BY_PREFIX.update({
-    "custom_jvp[": lambda prim: body_rule(lambda params, *a: prim.impl(*a, **params)),
-    "custom_vjp[": lambda prim: body_rule(lambda params, *a: prim.impl(*a, **params)),
     # checkpoint's impl refuses tracer outputs (closures); its function runs on the batch
     "checkpoint[": lambda prim: body_rule(
         lambda params, *a: prim.impl.__self__._flat(params["call"])(*a)),

@@ -34,6 +34,7 @@ class custom_jvp:
                               multiple_results=True)
         self.prim.jvp_full = self._jvp_rule
         self.prim.vjp_full = self._vjp_rule
+        self.prim.batch = self._batch_rule
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         self.jvp = jvp
@@ -68,6 +69,29 @@ class custom_jvp:
         return _pullback(lambda *t: self._user_jvp(leaves, list(t), in_tree), zeros, list(cts))
 
 
+    def _batch_rule(self, vals: list[Any], dims: list[Any], in_tree: PyTreeDef
+                    ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+        # vmap: a custom_jvp of the batched function whose rule is the batched rule, so that
+        # outer derivatives still use the user's JVP (as JAX batches custom_jvp)
+        from .batching import vmap
+
+        axes = tuple(dims)
+
+        def flat_fun(*leaves: Any) -> tuple[Any, ...]:
+            out_leaves, self._out_tree = tree_flatten(self.fun(*tree_unflatten(in_tree, leaves)))
+            return tuple(out_leaves)
+
+        def flat_jvp(primals: Any, tangents: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            out, out_dot = self.jvp(tree_unflatten(in_tree, list(primals)),
+                                    tree_unflatten(in_tree, list(tangents)))
+            return tuple(tree_flatten(out)[0]), tuple(tree_flatten(out_dot)[0])
+
+        batched = custom_jvp(vmap(flat_fun, in_axes=axes))
+        batched.defjvp(lambda p, t: vmap(flat_jvp, in_axes=(axes, axes))(tuple(p), tuple(t)))
+        outs = batched(*vals)
+        return tuple(outs), (0,) * len(outs)
+
+
 class custom_vjp:
     """``f = custom_vjp(f); f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (out, residuals)`` and
     ``bwd(residuals, ct) -> tuple of cotangents, one per argument``."""
@@ -88,6 +112,7 @@ class custom_vjp:
                             f"({name}); define it with custom_jvp instead")
 
         self.prim.jvp_full = no_jvp
+        self.prim.batch = self._batch_rule
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         self.fwd, self.bwd = fwd, bwd
@@ -138,6 +163,50 @@ class custom_vjp:
                                  f"{ct_tree} for argument {i}, whose structure is {arg_tree}")
             flat += ct_leaves
         return self._add_residual_cotangents(flat, cts[n:], leaves, in_tree)
+
+    def _batch_rule(self, vals: list[Any], dims: list[Any], in_tree: PyTreeDef
+                    ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+        # vmap: a custom_vjp whose fwd and bwd are the user's, batched; the cotangent of an
+        # argument that is the same for all examples is summed over the batch
+        from . import numpy as rnp
+        from .batching import vmap
+
+        axes = tuple(dims)
+
+        def flat_fun(*leaves: Any) -> tuple[Any, ...]:
+            return tuple(tree_flatten(self.fun(*tree_unflatten(in_tree, leaves)))[0])
+
+        out_trees: list[PyTreeDef] = []
+
+        def flat_fwd(*leaves: Any) -> tuple[tuple[Any, ...], Any]:
+            self._in_fwd = True  # fwd may call the function itself
+            try:
+                out, res = self.fwd(*tree_unflatten(in_tree, leaves))
+            finally:
+                self._in_fwd = False
+            out_leaves, out_tree = tree_flatten(out)
+            out_trees.append(out_tree)
+            self._trees = (out_tree, tree_flatten(res)[1])  # read by __call__
+            return tuple(out_leaves), res
+
+        def flat_bwd(res: Any, cts: Any) -> tuple[Any, ...]:
+            arg_cts = self.bwd(res, tree_unflatten(out_trees[-1], list(cts)))
+            flat: list[Any] = []
+            for ct, arg_tree in zip(arg_cts, in_tree.children, strict=True):
+                flat += [None] * arg_tree.num_leaves if ct is None else tree_flatten(ct)[0]
+            return tuple(flat)
+
+        batched = custom_vjp(vmap(flat_fun, in_axes=axes))
+
+        def bwd(res: Any, cts: Any) -> tuple[Any, ...]:
+            grads = vmap(flat_bwd)(res, cts)
+            return tuple(g if d is not None or g is None else rnp.sum(g, axis=0)
+                         for g, d in zip(grads, axes, strict=True))
+
+        batched.defvjp(vmap(flat_fwd, in_axes=axes), bwd)
+        # the outputs and the residuals (the tape entry of this primitive keeps both)
+        outs = batched.prim(*vals, in_tree=tree_flatten(tuple(vals))[1])
+        return tuple(outs), (0,) * len(outs)
 
     def _add_residual_cotangents(self, flat: list[Any], res_cts: Any, leaves: Any,
                                  in_tree: PyTreeDef) -> list[Any]:

@@ -153,3 +153,27 @@ def test_errors_name_the_culprit() -> None:
         ri.vmap(nobatch)(np.ones(2))
     with pytest.raises(TypeError, match=r"numpy\.sin was called on a traced value"):
         ri.grad(lambda x: rnp.sum(ri.vmap(np.sin)(x)))(np.ones(2))
+
+
+def test_custom_rules_survive_vmap_under_outer_derivatives(rng: np.random.Generator) -> None:
+    """grad(vmap(f)) uses f's custom rule, as JAX does (the rule is batched, not bypassed)."""
+    @ri.custom_jvp
+    def f(x: Any) -> Any:
+        return rnp.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals: Any, tangents: Any) -> Any:
+        return f(primals[0]), 2.0 * tangents[0]
+
+    @ri.custom_vjp
+    def g(x: Any, w: Any) -> Any:
+        return rnp.sin(x) * w
+
+    g.defvjp(lambda x, w: (g(x, w), (x, w)), lambda res, ct: (3.0 * ct, ct * res[0]))
+    xs, w = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    close(ri.grad(lambda x: rnp.sum(ri.vmap(f)(x)))(xs), np.full((3, 2), 2.0))
+    gx, gw = ri.grad(lambda x, v: rnp.sum(ri.vmap(g, in_axes=(0, None))(x, v)),
+                     argnums=(0, 1))(xs, w)
+    close(gx, np.full((3, 2), 3.0))
+    close(gw, xs.sum(0))
+    close(ri.vmap(ri.grad(lambda x: rnp.sum(g(x, w))))(xs), np.full((3, 2), 3.0))
