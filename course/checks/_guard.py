@@ -29,10 +29,8 @@ offence (an audit hook sees it).
 from __future__ import annotations
 
 import contextlib
-import dis
 import functools
 import gc
-import importlib.util
 import os
 import sys
 import threading
@@ -40,242 +38,24 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._codes import (
+    _GENUINE,
+    _OWN_DIRS,
+    _TRANSPARENT,
+    FORBIDDEN_PACKAGES,
+    Codes,
+    collect,
+    genuine,
+    genuine_class,
+    guarded_dirs,
+    trust,
+)
+
 __all__ = ["FORBIDDEN_PACKAGES", "TAG", "GuardState", "active", "call_student", "caller_for",
-           "course_object",
-           "guarded",
-           "hand_over",
-           "trust"]
+           "course_object", "guarded", "hand_over", "offence", "trust"]
 
 #: prefix of the guard's messages (the grader recognises them in feedback)
 TAG = "[course-guard]"
-#: packages whose code computes answers; ``course`` is guarded too (its reference versions)
-FORBIDDEN_PACKAGES = ("reference_impl", "jax", "jaxlib", "autograd", "torch")
-_TRUSTED_PACKAGES = ("course", "reference_impl")  # their genuine code may call guarded code
-
-Key = tuple[str, int, str]
-
-
-def _key(code: types.CodeType) -> Key:
-    return (code.co_filename, code.co_firstlineno, code.co_qualname)
-
-
-def _package_dirs(name: str) -> list[str]:
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return []
-    out = []
-    for d in (spec.submodule_search_locations or []) if spec else []:
-        out += [os.path.join(d, ""), os.path.join(os.path.realpath(d), "")]
-    return out
-
-
-@functools.cache
-def guarded_dirs() -> tuple[str, ...]:
-    """Source folders whose code is guarded (found without importing the packages)."""
-    dirs = set(_package_dirs("course"))
-    for root in FORBIDDEN_PACKAGES:
-        dirs.update(_package_dirs(root))
-    return tuple(sorted(dirs))
-
-
-# ---------------------------------------------------------------------------------------------
-# genuine code: what the course's and reference_impl's modules define
-# ---------------------------------------------------------------------------------------------
-class _Codes:
-    """Code objects by ``(file, line, qualname)``, compared by identity."""
-
-    def __init__(self) -> None:
-        self.by_key: dict[Key, list[types.CodeType]] = {}
-
-    def add(self, code: types.CodeType) -> bool:
-        same = self.by_key.setdefault(_key(code), [])
-        if any(c is code for c in same):
-            return False
-        same.append(code)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                self.add(const)
-        return True
-
-    def __contains__(self, code: types.CodeType) -> bool:
-        same = self.by_key.get(_key(code))
-        return same is not None and any(c is code for c in same)
-
-
-def _functions_in(obj: Any, depth: int = 0, seen: set[str] | None = None
-                  ) -> Iterator[types.FunctionType]:
-    """Functions in a module attribute: functions (with the originals of decorated ones),
-    methods and properties of classes, and functions kept in containers or in the attributes
-    of the package's own objects (``_RULES = {"add": (2, lambda …)}``, a primitive's rules)."""
-    if depth > 4 or isinstance(obj, (types.ModuleType, str, bytes, int, float)):
-        return
-    seen = set() if seen is None else seen
-    marker = object.__repr__(obj)
-    if marker in seen:
-        return
-    seen.add(marker)
-    nxt = depth + 1
-    if isinstance(obj, types.FunctionType):
-        yield obj
-        inner = [getattr(obj, "__wrapped__", None), obj.__defaults__]
-        for cell in obj.__closure__ or ():
-            with contextlib.suppress(ValueError):
-                inner.append(cell.cell_contents)
-        for f in inner:
-            yield from _functions_in(f, nxt, seen)
-    elif isinstance(obj, (staticmethod, classmethod)):
-        yield from _functions_in(obj.__func__, nxt, seen)
-    elif isinstance(obj, property):
-        for f in (obj.fget, obj.fset, obj.fdel):
-            yield from _functions_in(f, nxt, seen)
-    elif isinstance(obj, functools.partial):
-        yield from _functions_in(obj.func, nxt, seen)
-    elif isinstance(obj, (tuple, list, set, frozenset)):
-        for v in list(obj)[:512]:
-            yield from _functions_in(v, nxt, seen)
-    elif isinstance(obj, types.SimpleNamespace):
-        yield from _functions_in(dict(vars(obj)), nxt, seen)
-    elif isinstance(obj, dict):
-        for k, v in list(obj.items())[:512]:
-            yield from _functions_in(k, nxt, seen)
-            yield from _functions_in(v, nxt, seen)
-    elif isinstance(obj, type):
-        if str(getattr(obj, "__module__", "")).split(".")[0] in _TRUSTED_PACKAGES:
-            for v in list(vars(obj).values()):
-                yield from _functions_in(v, nxt, seen)
-    elif str(getattr(type(obj), "__module__", "")).split(".")[0] in _TRUSTED_PACKAGES:
-        values = list(getattr(obj, "__dict__", {}).values())
-        for klass in type(obj).__mro__:  # objects with __slots__ (reference_impl's primitives)
-            slots = vars(klass).get("__slots__", ())
-            for slot in (slots,) if isinstance(slots, str) else slots:
-                with contextlib.suppress(AttributeError):
-                    values.append(getattr(obj, slot))
-        for v in values:
-            yield from _functions_in(v, nxt, seen)
-
-
-_GENUINE = _Codes()
-_OWN_DIRS = tuple(d for p in _TRUSTED_PACKAGES for d in _package_dirs(p))
-_SEEN_MODULES: set[str] = set()
-
-
-def genuine() -> _Codes:
-    """The code objects defined by the loaded modules of ``course`` and ``reference_impl``
-    (updated when new ones are imported; a module's code cannot change unnoticed: the grader's
-    integrity monitor snapshots it)."""
-    for name, module in list(sys.modules.items()):
-        if name in _SEEN_MODULES or module is None or name.split(".")[0] not in \
-                _TRUSTED_PACKAGES:
-            continue
-        _SEEN_MODULES.add(name)
-        try:
-            attrs = list(vars(module).values())
-        except TypeError:
-            continue
-        seen: set[str] = set()
-        for value in attrs:
-            for fn in _functions_in(value, 0, seen):
-                if fn.__code__.co_filename.startswith(_OWN_DIRS):
-                    _GENUINE.add(fn.__code__)
-    return _GENUINE
-
-
-def trust(*objs: Any) -> None:
-    """Count the code of ``objs`` as the course's own (checks written outside ``course``,
-    e.g. in the course's tests)."""
-    for obj in objs:
-        for fn in _functions_in(obj):
-            _GENUINE.add(fn.__code__)
-
-
-#: library frames the course's own code runs through (``with`` on a generator context manager)
-_TRANSPARENT = _Codes()
-for _f in (contextlib._GeneratorContextManager.__enter__,
-           contextlib._GeneratorContextManager.__exit__):
-    _TRANSPARENT.add(_f.__code__)
-
-
-# ---------------------------------------------------------------------------------------------
-# what a check hands over
-# ---------------------------------------------------------------------------------------------
-def _global_names(code: types.CodeType) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ins.argval for ins in dis.get_instructions(code)
-                               if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
-
-
-_NAMES: dict[types.CodeType, tuple[str, ...]] = {}
-
-
-def _genuine_function(obj: Any) -> bool:
-    """A function the course's modules define (by its code object; ``__module__`` can lie)."""
-    return isinstance(obj, types.FunctionType) and obj.__code__ in _GENUINE
-
-
-def _genuine_class(klass: type) -> bool:
-    """A class whose every function is the course's own (a student's subclass is not; methods
-    that ``dataclasses`` generates, from ``<string>`` and the standard library, do not count)."""
-    fns = [f for f in _functions_in(dict(vars(klass)))
-           if f.__code__.co_filename.startswith(_OWN_DIRS) or
-           not f.__code__.co_filename.startswith(("<string>", sys.prefix, sys.base_prefix))]
-    return bool(fns) and all(f.__code__ in _GENUINE for f in fns)
-
-
-def _collect(obj: Any, into: _Codes, seen: dict[str, Any], depth: int = 0) -> None:
-    """Add the course code that ``obj`` runs (as far as can be seen without running it)."""
-    if depth > 12 or isinstance(obj, (types.ModuleType, str, bytes, int, float, complex)):
-        return
-    marker = object.__repr__(obj)  # identity without id() (an audited call); kept alive below
-    if marker in seen:
-        return
-    seen[marker] = obj
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        for v in list(obj)[:64]:
-            _collect(v, into, seen, depth + 1)
-    elif isinstance(obj, (dict, types.SimpleNamespace)):
-        for v in list((obj if isinstance(obj, dict) else vars(obj)).values())[:64]:
-            _collect(v, into, seen, depth + 1)
-    elif isinstance(obj, types.MethodType):
-        _collect(obj.__func__, into, seen, depth + 1)
-        _collect(obj.__self__, into, seen, depth + 1)
-    elif isinstance(obj, functools.partial):
-        _collect(obj.func, into, seen, depth + 1)
-        _collect(obj.args, into, seen, depth + 1)
-        _collect(obj.keywords, into, seen, depth + 1)
-    elif isinstance(obj, types.FunctionType):
-        if not _genuine_function(obj):
-            return  # the student's function: not course code, nothing to hand over
-        code = obj.__code__
-        into.add(code)
-        for c in _all_codes(code):
-            names = _NAMES.get(c)
-            if names is None:
-                names = _NAMES[c] = _global_names(c)
-            for name in names:
-                value = obj.__globals__.get(name)
-                if value is not None:
-                    _collect(value, into, seen, depth + 1)
-        for cell in obj.__closure__ or ():
-            with contextlib.suppress(ValueError):
-                _collect(cell.cell_contents, into, seen, depth + 1)
-        _collect(obj.__defaults__ or (), into, seen, depth + 1)
-        _collect(obj.__kwdefaults__ or {}, into, seen, depth + 1)
-    elif isinstance(obj, type):
-        for klass in obj.__mro__:
-            if klass is not object and _genuine_class(klass):
-                for fn in _functions_in(dict(vars(klass))):
-                    _collect(fn, into, seen, depth + 1)
-    elif _genuine_class(type(obj)):  # an instance of a course class (a counter, a node)
-        _collect(type(obj), into, seen, depth + 1)
-        with contextlib.suppress(TypeError):
-            _collect(dict(vars(obj)), into, seen, depth + 1)
-
-
-def _all_codes(code: types.CodeType) -> Iterator[types.CodeType]:
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _all_codes(const)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,14 +65,15 @@ class GuardState:
     """One check's guard: what was handed over, what ran that must not."""
 
     def __init__(self) -> None:
-        self.allowed = _Codes()
+        self.allowed = Codes()
         self.seen: dict[str, Any] = {}
         self.hits: list[str] = []
         self.own = False  # the guard itself is (un)installing hooks
+        self.hook: Any = None
 
     def hand_over(self, *objs: Any) -> None:
         for obj in objs:
-            _collect(obj, self.allowed, self.seen)
+            collect(obj, self.allowed, self.seen)
 
 
 _STATE: list[GuardState] = []  # the active guard (one at a time; nested checks are offences)
@@ -345,7 +126,7 @@ def course_object(obj: Any) -> str | None:
             break
     if isinstance(obj, types.FunctionType) and obj.__code__ in _GENUINE:
         return _describe(obj.__code__)
-    if isinstance(obj, type) and _genuine_class(obj):
+    if isinstance(obj, type) and genuine_class(obj):
         return f"class {obj.__qualname__} ({obj.__module__})"
     return None
 
@@ -359,7 +140,7 @@ def _describe(code: types.CodeType) -> str:
     return f"{code.co_qualname} ({path})"
 
 
-def _make_hook(state: GuardState, dirs: tuple[str, ...], real: _Codes
+def _make_hook(state: GuardState, dirs: tuple[str, ...], real: Codes
                ) -> Callable[[Any, str, Any], None]:
     allowed = state.allowed
     hits = state.hits
@@ -397,7 +178,7 @@ def _make_hook(state: GuardState, dirs: tuple[str, ...], real: _Codes
                       "real" if c in real else "", file=sys.stderr)
                 f = f.f_back
 
-    gc_callbacks = _Codes()  # the interpreter runs these (JAX registers one when imported)
+    gc_callbacks = Codes()  # the interpreter runs these (JAX registers one when imported)
     for cb in gc.callbacks:
         if isinstance(getattr(cb, "__code__", None), types.CodeType):
             gc_callbacks.add(cb.__code__)
@@ -410,11 +191,14 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         caller = sys._getframe(1)
         if caller.f_code in _GENUINE and caller.f_code not in state.allowed:
             return  # the course's own code chaining a hook (it calls the guard's hook too)
+        if caller.f_code is _THREAD_START and threading.getprofile() is state.hook:
+            return  # a new thread receiving the guard's hook (threading.setprofile)
         if not state.hits:
             state.hits.append(f"{event}() while the check ran (the guard was switched off)")
 
 
 _AUDIT: list[bool] = []
+_THREAD_START = threading.Thread._bootstrap_inner.__code__
 
 
 @contextlib.contextmanager
@@ -433,7 +217,7 @@ def guarded(*provided: Any) -> Iterator[GuardState]:
     real = genuine()
     state = GuardState()
     state.hand_over(*provided)
-    hook = _make_hook(state, guarded_dirs(), real)
+    hook = state.hook = _make_hook(state, guarded_dirs(), real)
     previous, previous_threads = sys.getprofile(), threading.getprofile()
     _STATE.append(state)
     state.own = True

@@ -1,0 +1,146 @@
+"""The static look of the checks: the names a solution's functions and classes use.
+
+:func:`forbid_reference` follows the names a solution's code loads (with the helpers it calls
+from the notebook), closures, defaults, base classes and string constants. It runs after a check,
+when the run-time guard (:mod:`._guard`), which decides by the code that actually ran, found
+nothing: a name is a hint, the code that ran is the proof.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import inspect
+import types
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["FORBIDDEN_MODULES", "forbid_reference"]
+
+#: packages a solution must not use (their roots; ``course`` holds the checks themselves)
+FORBIDDEN_MODULES = ("reference_impl", "jax", "jaxlib", "autograd", "torch", "course")
+
+
+def _forbidden_root(name: str | None) -> str | None:
+    if not name:
+        return None
+    root = name.split(".")[0]
+    return root if root in FORBIDDEN_MODULES else None
+
+
+def _forbidden_object(obj: Any) -> str | None:
+    if isinstance(obj, types.ModuleType):
+        return _forbidden_root(obj.__name__)
+    mod = getattr(obj, "__module__", None)
+    return _forbidden_root(mod) if isinstance(mod, str) else None
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _global_names(code: types.CodeType) -> list[str]:
+    """The global names a code object loads (``co_names`` also holds attribute names)."""
+    return list(dict.fromkeys(ins.argval for ins in dis.get_instructions(code)
+                              if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
+
+
+def _functions_of(obj: Any) -> Iterator[Any]:
+    if isinstance(obj, type):
+        for base in obj.__mro__:
+            if base is object:
+                continue
+            for attr in vars(base).values():
+                if isinstance(attr, (staticmethod, classmethod)):
+                    attr = attr.__func__
+                if isinstance(attr, property):
+                    yield from (f for f in (attr.fget, attr.fset, attr.fdel) if f)
+                elif inspect.isfunction(attr):
+                    yield attr
+    elif inspect.ismethod(obj):
+        yield obj.__func__
+    elif inspect.isfunction(obj):
+        yield obj
+    elif inspect.isfunction(vars(type(obj)).get("__call__")):
+        yield vars(type(obj))["__call__"]
+
+
+def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str | None:
+    """Where ``obj`` (a class or function from the notebook) reaches a forbidden package."""
+    if id(obj) in seen:
+        return None
+    seen.add(id(obj))
+    root = _forbidden_object(obj)
+    if root:
+        return f"{getattr(obj, '__qualname__', obj)!s} comes from {root}"
+    if isinstance(obj, type):
+        for base in obj.__mro__[1:]:
+            if _forbidden_object(base):
+                return f"class {obj.__name__} derives from {base.__module__}.{base.__name__}"
+    for fn in _functions_of(obj):
+        where = getattr(fn, "__qualname__", "?")
+        g = getattr(fn, "__globals__", {})
+        for code in _code_objects(fn.__code__):
+            for name in code.co_names:  # names of globals, attributes and imported modules
+                if _forbidden_root(name):
+                    return f"{where} uses the name {name!r}"
+            for name in _global_names(code):  # follow globals only, not ``self.grad``
+                if name in skip:
+                    continue
+                value = g.get(name, getattr(builtins, name, None))
+                if value is None or value is obj:
+                    continue
+                root = _forbidden_object(value)
+                if root:
+                    return f"{where} uses {name!r}, which comes from {root}"
+                if getattr(value, "__module__", None) == fn.__module__ and (
+                        inspect.isfunction(value) or isinstance(value, type)):
+                    found = _reference_use(value, seen, skip)
+                    if found:
+                        return found
+            for const in code.co_consts:
+                if isinstance(const, str) and _forbidden_root(const.strip()):
+                    return f"{where} mentions {const.strip()!r}"
+        for cell in fn.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            root = _forbidden_object(value)
+            if root:
+                return f"{where} captures an object from {root}"
+            if inspect.isfunction(value) or isinstance(value, type):
+                found = _reference_use(value, seen, skip)
+                if found:
+                    return found
+        for default in fn.__defaults__ or ():
+            root = _forbidden_object(default)
+            if root:
+                return f"{where} has a default argument from {root}"
+    return None
+
+
+def forbid_reference(task: Any, *objs: Any, skip: tuple[str, ...] = ()) -> None:
+    """Fail if the student's functions or classes reach ``reference_impl``, ``jax``, …
+
+    Looks at the names the code uses (with the helpers it calls from the notebook), closures,
+    defaults, base classes and string constants (``__import__("jax")``). Global names in
+    ``skip`` (earlier tasks that the check replaces, see :func:`substituted`) are not followed.
+    The grader of the TA workflow adds run-time guards on top of this static look.
+    """
+    seen: set[int] = set()
+    for obj in objs:
+        found = _reference_use(obj, seen, skip)
+        if found:
+            raise _failure()(
+                f"{task.label}: the solution must not use {', '.join(FORBIDDEN_MODULES[:5])} or "
+                f"the course's checks ({found}); this task scores 0.")
+
+
+def _failure() -> type:
+    from ._core import CheckFailure
+
+    return CheckFailure
