@@ -55,7 +55,8 @@ HALVES = st.integers(-6, 6).map(lambda i: 0.5 * i)
 DOMAINS = {"real": REAL, "pos": POS, "away0": AWAY0, "tan": _floats(-1.2, 1.2),
            "log1p": _floats(-0.7, 3.0), "exp": _floats(-3.0, 2.0), "prod": st.one_of(
                _floats(-1.5, -0.6), _floats(0.6, 1.5)), "grid": GRID, "halves": HALVES,
-           "unit": _floats(-0.9, 0.9), "gt1": _floats(1.1, 3.0)}
+           "unit": _floats(-0.9, 0.9), "gt1": _floats(1.1, 3.0),
+           "unit01": _floats(0.05, 0.95)}
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 3

@@ -12,11 +12,13 @@ from typing import Any
 
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+import jax.scipy.special as jsp
 import numpy as np
 from hypothesis import strategies as st
 
 import reference_impl.numpy as rnp
 import reference_impl.scipy.linalg as rsl
+import reference_impl.scipy.special as rsp
 from tests.strategies import distinct_arrays, well_conditioned
 
 
@@ -345,4 +347,11 @@ BREADTH_OPS: list[OpSpec] = [
           T.lettered(["mn,nn"])),
     _both("lstsq", _lstsq, lstsq_case()),
     OpSpec("expm", rsl.expm, jsl.expm, matrix_case("small"), True),
+    *[OpSpec(n, getattr(rsp, n), getattr(jsp, n), T.unary(d), True) for n, d in {
+        "erf": "real", "erfc": "real", "gammaln": "pos", "digamma": "pos", "logit": "unit01",
+        "ndtr": "real"}.items()],
+    OpSpec("polygamma", lambda x, n: rsp.polygamma(n, x), lambda x, n: jsp.polygamma(n, x),
+           T.unary("pos").map(lambda c: Case(c.args, {"n": 1})), True),
+    *[OpSpec(n, getattr(rsp, n), getattr(jsp, n), T.binary("real", "pos"), True)
+      for n in ("xlogy", "xlog1py")],
 ]
