@@ -92,7 +92,7 @@ from .elementwise_more import (
     sinc,
     trunc,
 )
-from .index_tricks import c_, linspace, r_
+from .index_tricks import c_, concatenate, linspace, r_, take, take_along_axis
 from .manipulation import (
     append,
     array_split,
@@ -100,7 +100,6 @@ from .manipulation import (
     atleast_2d,
     atleast_3d,
     column_stack,
-    concatenate,
     diff,
     dsplit,
     dstack,
@@ -117,8 +116,6 @@ from .manipulation import (
     rot90,
     select,
     split,
-    take,
-    take_along_axis,
     tile,
     tril,
     triu,

@@ -1,5 +1,7 @@
-"""``r_`` and ``c_`` (concatenation by index notation) and a ``linspace`` differentiable in its
-end points: compositions of :func:`concatenate`, ``reshape`` and arithmetic, no new rules."""
+"""Indexing helpers: ``take`` and ``take_along_axis`` (gathers by ``getitem``, whose VJP
+scatter-adds, so repeated indices accumulate), ``r_`` and ``c_`` (concatenation by index
+notation) and a ``linspace`` differentiable in its end points. All are compositions: no new
+rules."""
 
 from __future__ import annotations
 
@@ -9,7 +11,47 @@ import numpy as np
 
 from ..core import Tracer, concrete, shape_of
 from . import shape_ops as S
-from .manipulation import concatenate
+
+
+def _axis(axis: int, nd: int, name: str) -> int:
+    if not -nd <= int(axis) < nd:
+        raise ValueError(f"{name}: axis {axis} is out of bounds for an array with {nd} "
+                         "dimensions")
+    return int(axis) % nd
+
+
+def take(a: Any, indices: Any, axis: int | None = None) -> Any:
+    """``a`` indexed by the integer array ``indices`` along ``axis`` (the flattened array when
+    None); repeated indices accumulate their cotangents."""
+    if axis is None:
+        a, axis = S.ravel(a), 0
+    ax = _axis(axis, len(shape_of(a)), "take")
+    return S.getitem(a, (slice(None),) * ax + (np.asarray(concrete(indices)),))
+
+
+def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
+    """``out[..., i, ...] = arr[..., indices[..., i, ...], ...]`` (e.g. with ``argsort``)."""
+    idx = np.asarray(concrete(indices))
+    if axis is None:
+        arr, axis = S.ravel(arr), 0
+    shape = shape_of(arr)
+    ax = _axis(axis, len(shape), "take_along_axis")
+    if idx.ndim != len(shape):
+        raise ValueError(f"take_along_axis: indices have {idx.ndim} dimensions but the array has "
+                         f"{len(shape)}")
+    grids = [idx if d == ax else np.arange(n).reshape([-1 if k == d else 1 for k in
+                                                       range(len(shape))])
+             for d, n in enumerate(shape)]
+    return S.getitem(arr, tuple(grids))
+
+
+
+def concatenate(arrays: Any, axis: int | None = 0) -> Any:
+    """Join arrays along an existing axis (the flattened arrays when ``axis`` is None)."""
+    arrays = [S.asarray(a) for a in arrays]
+    if axis is None:
+        return S.concatenate([S.ravel(a) for a in arrays], 0)
+    return S.concatenate(arrays, _axis(axis, len(shape_of(arrays[0])), "concatenate"))
 
 
 def _piece(item: Any) -> Any:

@@ -1,5 +1,5 @@
 """Array manipulation: splitting, stacking, rolling, repeating, tiling, flipping, padding,
-triangles, differences, and ``take``.
+triangles and differences.
 
 Everything here is a composition of the linear primitives of :mod:`.shape_ops` (``getitem``,
 ``concatenate``, ``reshape``, ``transpose``, ``broadcast_to``, ``scatter_add``) and ``where``,
@@ -18,43 +18,12 @@ import numpy as np
 from ..core import concrete, shape_of
 from . import elementwise as E
 from . import shape_ops as S
-
-
-def _axis(axis: int, nd: int, name: str) -> int:
-    if not -nd <= int(axis) < nd:
-        raise ValueError(f"{name}: axis {axis} is out of bounds for an array with {nd} "
-                         "dimensions")
-    return int(axis) % nd
+from .index_tricks import _axis, concatenate, take
 
 
 def _slice_along(x: Any, axis: int, start: int | None, stop: int | None,
                  step: int | None = None) -> Any:
     return S.getitem(x, (slice(None),) * axis + (slice(start, stop, step),))
-
-
-def take(a: Any, indices: Any, axis: int | None = None) -> Any:
-    """``a`` indexed by the integer array ``indices`` along ``axis`` (the flattened array when
-    None); repeated indices accumulate their cotangents."""
-    if axis is None:
-        a, axis = S.ravel(a), 0
-    ax = _axis(axis, len(shape_of(a)), "take")
-    return S.getitem(a, (slice(None),) * ax + (np.asarray(concrete(indices)),))
-
-
-def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
-    """``out[..., i, ...] = arr[..., indices[..., i, ...], ...]`` (e.g. with ``argsort``)."""
-    idx = np.asarray(concrete(indices))
-    if axis is None:
-        arr, axis = S.ravel(arr), 0
-    shape = shape_of(arr)
-    ax = _axis(axis, len(shape), "take_along_axis")
-    if idx.ndim != len(shape):
-        raise ValueError(f"take_along_axis: indices have {idx.ndim} dimensions but the array has "
-                         f"{len(shape)}")
-    grids = [idx if d == ax else np.arange(n).reshape([-1 if k == d else 1 for k in
-                                                       range(len(shape))])
-             for d, n in enumerate(shape)]
-    return S.getitem(arr, tuple(grids))
 
 
 # --- splitting --------------------------------------------------------------------------------
@@ -120,14 +89,6 @@ def _atleast_nd(nd: int) -> Any:
 
 
 atleast_1d, atleast_2d, atleast_3d = _atleast_nd(1), _atleast_nd(2), _atleast_nd(3)
-
-
-def concatenate(arrays: Any, axis: int | None = 0) -> Any:
-    """Join arrays along an existing axis (the flattened arrays when ``axis`` is None)."""
-    arrays = [S.asarray(a) for a in arrays]
-    if axis is None:
-        return S.concatenate([S.ravel(a) for a in arrays], 0)
-    return S.concatenate(arrays, _axis(axis, len(shape_of(arrays[0])), "concatenate"))
 
 
 def vstack(tup: Any) -> Any:

@@ -18,7 +18,8 @@ from ..core import concrete, defjvp_linear, defresiduals, defvjp, primitive, sha
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
-from .manipulation import _axis, flip, take_along_axis
+from .index_tricks import _axis, take_along_axis
+from .manipulation import flip
 
 # cumsum along one axis:  ẏ = cumsum(ẋ),  x̄ = flip(cumsum(flip(ȳ)))
 cumsum_p = primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
