@@ -87,3 +87,11 @@ def ndtr(x: Any) -> Any:
 # the primitives defined here, for transformations that treat all elementwise maps alike
 UNARY_PRIMITIVES = (erf, erfc, gammaln)
 PARAMETRIC_UNARY_PRIMITIVES = (_polygamma_p,)  # polygamma(x, n=…)
+
+# vmap: elementwise, so the shared elementwise batching rule applies (the rules of the other
+# new primitives are registered in reference_impl/batching_more.py)
+from ..batching_rules import elementwise_rule  # noqa: E402
+from ..core import defbatch  # noqa: E402
+
+for _p in UNARY_PRIMITIVES + PARAMETRIC_UNARY_PRIMITIVES:
+    defbatch(_p, elementwise_rule(_p))
