@@ -100,7 +100,8 @@ def _jacobian_tree(out_tree: PyTreeDef, in_tree: PyTreeDef, blocks: list[list[An
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
            ) -> Callable[..., Any]:
-    """Jacobian by forward mode: one ``jvp`` per input element (column by column)."""
+    """Jacobian by forward mode: the ``jvp`` along every input element at once (``vmap`` over
+    the basis tangents), one column each."""
     name = f"jacfwd({fun_name(fun)})"
 
     def jacfun(*args: Any) -> Any:
@@ -112,20 +113,26 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
             out = fun(*replace_args(args, nums, tree_unflatten(arg_tree, flat)))
             return split_aux(out, name)[0] if has_aux else out
 
-        columns: list[list[list[Any]]] = [[] for _ in leaves]  # [input leaf][element][output]
-        out_tree = None
-        for j, x in enumerate(leaves):
-            for e in range(np.size(concrete(x))):
-                tangents = [_zeros(leaf) for leaf in leaves]
-                tangents[j] = _basis(concrete(x), e)
-                dot_leaves, out_tree = tree_flatten(jvp(f_flat, leaves, tangents)[1])
-                columns[j].append(dot_leaves)
-        if out_tree is None:  # no input elements at all: one plain call gives the output shapes
+        # all the columns of input leaf j at once: jvp vmapped over the basis tangents e_k
+        from .reverse import _vmap_basis
+
+        trees: list[PyTreeDef] = []
+
+        def push(t: Any, j: int) -> list[Any]:
+            tangents = [_zeros(leaf) for leaf in leaves]
+            tangents[j] = t
+            dot_leaves, tree = tree_flatten(jvp(f_flat, leaves, tangents)[1])
+            trees.append(tree)
+            return dot_leaves
+
+        columns = [_vmap_basis(lambda t, j=j: push(t, j), x, -1) for j, x in enumerate(leaves)]
+        if not trees:  # no input elements at all: one plain call gives the output shapes
             out_leaves, out_tree = tree_flatten(f_flat(*leaves))
         else:
-            out_leaves = next(c for c in columns if c)[0]
-        out_shapes = [np.shape(concrete(o)) for o in out_leaves]
-        blocks = [[_stack_columns([c[i] for c in columns[j]], out_shapes[i],
+            out_tree = trees[0]
+            out_leaves = next(c for c in columns if c)
+        out_shapes = [np.shape(concrete(o))[: None if not trees else -1] for o in out_leaves]
+        blocks = [[_stack_columns(columns[j][i] if columns[j] else [], out_shapes[i],
                                   np.shape(concrete(x))) for j, x in enumerate(leaves)]
                   for i in range(out_tree.num_leaves)]
         jac = _jacobian_tree(out_tree, in_tree, blocks)
@@ -135,14 +142,13 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
     return jacfun
 
 
-def _stack_columns(cols: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...]
-                   ) -> Any:
-    """Columns ∂out/∂x_e (each of the output's shape) → an array of shape out_shape + in_shape."""
-    if not cols:
+def _stack_columns(cols: Any, out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Any:
+    """Columns ∂out/∂x_e (stacked on the last axis) → an array of shape out_shape + in_shape."""
+    if isinstance(cols, list) and not cols:
         return np.zeros(out_shape + in_shape)
     from . import numpy as rnp
 
-    return rnp.reshape(rnp.stack(cols, axis=-1), out_shape + in_shape)
+    return rnp.reshape(cols, out_shape + in_shape)
 
 
 def _zeros(x: Any) -> np.ndarray:
