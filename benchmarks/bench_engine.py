@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"1-min load average: {payload['load_average_before']:.2f} before, "
           f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "
           "reliable only when it stays well below 1)")
-    path = save("bench_engine" + ("_reuse_memory" if args.reuse_memory else ""), payload)
+    name = "bench_engine" + ("_vmap" if args.only == "vmap" else "")
+    path = save(name + ("_reuse_memory" if args.reuse_memory else ""), payload)
     print(f"wrote {path}", file=sys.stderr)
 
 
