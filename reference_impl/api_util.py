@@ -3,12 +3,13 @@ and the error messages of the core."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .core import Primitive, Tracer, concrete, describe
+from .core import Primitive, Tracer, concrete, describe, shape_of
 from .tree_util import PyTreeDef, tree_flatten
 
 
@@ -118,3 +119,101 @@ def missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]
         f"reference_impl.core.{register}(<the primitive>, <rule for argument 0>, ...), or do "
         f"not differentiate with respect to argument {i}."
     )
+
+
+# --- vmap's in_axes / out_axes ----------------------------------------------------------------
+def check_spec(spec: Any, what: str, name: str) -> None:
+    for leaf in _spec_leaves(spec):
+        if leaf is not None and (not isinstance(leaf, (int, np.integer))
+                                 or isinstance(leaf, bool)):
+            raise TypeError(f"vmap({name}): {what} must be an int, None, or a (nested) "
+                            f"container with those types as leaves, but got {spec!r}")
+
+
+def _spec_leaves(spec: Any) -> list[Any]:
+    if isinstance(spec, (tuple, list)):
+        return [x for s in spec for x in _spec_leaves(s)]
+    if isinstance(spec, dict):
+        return [x for s in spec.values() for x in _spec_leaves(s)]
+    return [spec]
+
+
+def broadcast_prefix(name: str, what: str, spec: Any, tree: Any) -> list[Any]:
+    """One axis per leaf of ``tree``: ``spec`` is a pytree prefix of it (ints / None leaves)."""
+    if spec is None or isinstance(spec, (int, np.integer)):
+        return [spec] * len(tree_flatten(tree)[0])
+    ok = (isinstance(spec, (tuple, list)) and isinstance(tree, (tuple, list))
+          and len(spec) == len(tree) and (hasattr(spec, "_fields") == hasattr(tree, "_fields"))
+          ) or (isinstance(spec, dict) and isinstance(tree, dict)
+                and sorted(spec) == sorted(tree))
+    if not ok:
+        raise ValueError(f"vmap({name}): {what} specification must be a tree prefix of the "
+                         f"corresponding value, got specification {spec!r} for value tree "
+                         f"{tree_flatten(tree)[1]}")
+    if isinstance(spec, dict):
+        return [a for k in sorted(tree) for a in broadcast_prefix(name, what, spec[k], tree[k])]
+    return [a for s, t in zip(spec, tree, strict=True)
+            for a in broadcast_prefix(name, what, s, t)]
+
+
+def flatten_with_paths(fun: Any, args: Any, kwargs: Any
+                        ) -> tuple[list[str], list[Any], PyTreeDef]:
+    """The leaves of ``(args, kwargs)`` and, for messages, a name for each (``x[1]['w']``)."""
+    try:
+        params = list(inspect.signature(fun).parameters)
+    except (TypeError, ValueError):
+        params = []
+    paths: list[str] = []
+
+    def walk(x: Any, path: str) -> None:
+        if x is None:
+            return
+        if isinstance(x, (tuple, list)):
+            for i, c in enumerate(x):
+                walk(c, f"{path}[{i}]")
+        elif isinstance(x, dict):
+            for key in sorted(x):
+                walk(x[key], f"{path}[{key!r}]")
+        else:
+            paths.append(path)
+
+    for i, a in enumerate(args):
+        walk(a, params[i] if i < len(params) and "*" not in params[i] else f"args[{i}]")
+    for key in sorted(kwargs):
+        walk(kwargs[key], key)
+    leaves, tree = tree_flatten((tuple(args), kwargs))
+    return paths, leaves, tree
+
+
+def check_inputs(name: str, paths: list[str], leaves: list[Any], axes: list[Any],
+                  axis_size: int | None) -> tuple[list[Any], list[Any], int]:
+    sizes: list[tuple[int, str]] = []
+    out_leaves, out_axes = [], []
+    for path, x, ax in zip(paths, leaves, axes, strict=True):
+        if ax is not None:
+            if not isinstance(x, (np.ndarray, Tracer)):
+                x = np.asarray(x)
+            nd = len(shape_of(x))
+            if not -nd <= ax < nd:
+                raise ValueError(
+                    f"vmap({name}) was requested to map its argument {path} along axis {ax}, "
+                    f"which implies that its rank should be at least {ax + 1 if ax >= 0 else -ax}"
+                    f", but is only {nd} (its shape is {shape_of(x)})")
+            ax = int(ax) % nd
+            sizes.append((shape_of(x)[ax], f"axis {ax} of argument {path} of type "
+                                           f"{describe(x)}"))
+        out_leaves.append(x)
+        out_axes.append(ax)
+    if not sizes:
+        if axis_size is None:
+            raise ValueError(f"vmap({name}) must have at least one non-None value in in_axes "
+                             "(or be given axis_size)")
+        return out_leaves, out_axes, int(axis_size)
+    distinct = {n for n, _ in sizes} | ({axis_size} if axis_size is not None else set())
+    if len(distinct) > 1:
+        lines = [f"  * one axis had size {n}: {where}" for n, where in sizes]
+        if axis_size is not None:
+            lines.append(f"  * axis_size={axis_size}")
+        raise ValueError(f"vmap({name}) got inconsistent sizes for array axes to be mapped:\n"
+                         + ";\n".join(lines))
+    return out_leaves, out_axes, sizes[0][0]

@@ -21,13 +21,19 @@ correct, only slower.
 from __future__ import annotations
 
 import functools
-import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .api_util import (
+    broadcast_prefix,
+    check_inputs,
+    check_spec,
+    flatten_with_paths,
+    fun_name,
+)
 from .core import Primitive, Trace, Tracer, concrete, describe, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -222,8 +228,8 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name
     name = fun_name(fun)
     if isinstance(in_axes, list):  # JAX reads a top-level list as a tuple
         in_axes = tuple(in_axes)
-    _check_spec(in_axes, "in_axes", name)
-    _check_spec(out_axes, "out_axes", name)
+    check_spec(in_axes, "in_axes", name)
+    check_spec(out_axes, "out_axes", name)
 
     @functools.wraps(fun)
     def vmapped(*args: Any, **kwargs: Any) -> Any:
@@ -233,10 +239,10 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name
                 f"corresponding to the positional arguments passed to the function, but got "
                 f"len(in_axes)={len(in_axes)}, len(args)={len(args)}")
         per_arg = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        paths, leaves, tree = _flatten_with_paths(fun, args, kwargs)
-        axes = _broadcast_prefix(name, "in_axes", (per_arg, {k: 0 for k in kwargs}),
+        paths, leaves, tree = flatten_with_paths(fun, args, kwargs)
+        axes = broadcast_prefix(name, "in_axes", (per_arg, {k: 0 for k in kwargs}),
                                  (tuple(args), kwargs))
-        leaves, axes, size = _check_inputs(name, paths, leaves, axes, axis_size)
+        leaves, axes, size = check_inputs(name, paths, leaves, axes, axis_size)
         trace = BatchTrace(size)
         try:
             boxed = [x if a is None else BatchTracer(trace, x, a)
@@ -244,7 +250,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name
             a, k = tree_unflatten(tree, boxed)
             out = fun(*a, **k)
             out_leaves, out_tree = tree_flatten(out)
-            oaxes = _broadcast_prefix(name, "out_axes", out_axes, out)
+            oaxes = broadcast_prefix(name, "out_axes", out_axes, out)
             return tree_unflatten(out_tree, [_unbox(name, o, ax, trace) for o, ax in
                                              zip(out_leaves, oaxes, strict=True)])
         except BatchedConversionError as err:
@@ -257,109 +263,6 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name
 
     vmapped.__name__ = f"vmap_{name}"
     return vmapped
-
-
-def fun_name(fun: Any) -> str:
-    from .api_util import fun_name as _fun_name
-
-    return _fun_name(fun)
-
-
-def _check_spec(spec: Any, what: str, name: str) -> None:
-    for leaf in _spec_leaves(spec):
-        if leaf is not None and (not isinstance(leaf, (int, np.integer))
-                                 or isinstance(leaf, bool)):
-            raise TypeError(f"vmap({name}): {what} must be an int, None, or a (nested) "
-                            f"container with those types as leaves, but got {spec!r}")
-
-
-def _spec_leaves(spec: Any) -> list[Any]:
-    if isinstance(spec, (tuple, list)):
-        return [x for s in spec for x in _spec_leaves(s)]
-    if isinstance(spec, dict):
-        return [x for s in spec.values() for x in _spec_leaves(s)]
-    return [spec]
-
-
-def _broadcast_prefix(name: str, what: str, spec: Any, tree: Any) -> list[Any]:
-    """One axis per leaf of ``tree``: ``spec`` is a pytree prefix of it (ints / None leaves)."""
-    if spec is None or isinstance(spec, (int, np.integer)):
-        return [spec] * len(tree_flatten(tree)[0])
-    ok = (isinstance(spec, (tuple, list)) and isinstance(tree, (tuple, list))
-          and len(spec) == len(tree) and (hasattr(spec, "_fields") == hasattr(tree, "_fields"))
-          ) or (isinstance(spec, dict) and isinstance(tree, dict)
-                and sorted(spec) == sorted(tree))
-    if not ok:
-        raise ValueError(f"vmap({name}): {what} specification must be a tree prefix of the "
-                         f"corresponding value, got specification {spec!r} for value tree "
-                         f"{tree_flatten(tree)[1]}")
-    if isinstance(spec, dict):
-        return [a for k in sorted(tree) for a in _broadcast_prefix(name, what, spec[k], tree[k])]
-    return [a for s, t in zip(spec, tree, strict=True)
-            for a in _broadcast_prefix(name, what, s, t)]
-
-
-def _flatten_with_paths(fun: Any, args: Any, kwargs: Any
-                        ) -> tuple[list[str], list[Any], PyTreeDef]:
-    """The leaves of ``(args, kwargs)`` and, for messages, a name for each (``x[1]['w']``)."""
-    try:
-        params = list(inspect.signature(fun).parameters)
-    except (TypeError, ValueError):
-        params = []
-    paths: list[str] = []
-
-    def walk(x: Any, path: str) -> None:
-        if x is None:
-            return
-        if isinstance(x, (tuple, list)):
-            for i, c in enumerate(x):
-                walk(c, f"{path}[{i}]")
-        elif isinstance(x, dict):
-            for key in sorted(x):
-                walk(x[key], f"{path}[{key!r}]")
-        else:
-            paths.append(path)
-
-    for i, a in enumerate(args):
-        walk(a, params[i] if i < len(params) and "*" not in params[i] else f"args[{i}]")
-    for key in sorted(kwargs):
-        walk(kwargs[key], key)
-    leaves, tree = tree_flatten((tuple(args), kwargs))
-    return paths, leaves, tree
-
-
-def _check_inputs(name: str, paths: list[str], leaves: list[Any], axes: list[Any],
-                  axis_size: int | None) -> tuple[list[Any], list[Any], int]:
-    sizes: list[tuple[int, str]] = []
-    out_leaves, out_axes = [], []
-    for path, x, ax in zip(paths, leaves, axes, strict=True):
-        if ax is not None:
-            if not isinstance(x, (np.ndarray, Tracer)):
-                x = np.asarray(x)
-            nd = len(shape_of(x))
-            if not -nd <= ax < nd:
-                raise ValueError(
-                    f"vmap({name}) was requested to map its argument {path} along axis {ax}, "
-                    f"which implies that its rank should be at least {ax + 1 if ax >= 0 else -ax}"
-                    f", but is only {nd} (its shape is {shape_of(x)})")
-            ax = int(ax) % nd
-            sizes.append((shape_of(x)[ax], f"axis {ax} of argument {path} of type "
-                                           f"{describe(x)}"))
-        out_leaves.append(x)
-        out_axes.append(ax)
-    if not sizes:
-        if axis_size is None:
-            raise ValueError(f"vmap({name}) must have at least one non-None value in in_axes "
-                             "(or be given axis_size)")
-        return out_leaves, out_axes, int(axis_size)
-    distinct = {n for n, _ in sizes} | ({axis_size} if axis_size is not None else set())
-    if len(distinct) > 1:
-        lines = [f"  * one axis had size {n}: {where}" for n, where in sizes]
-        if axis_size is not None:
-            lines.append(f"  * axis_size={axis_size}")
-        raise ValueError(f"vmap({name}) got inconsistent sizes for array axes to be mapped:\n"
-                         + ";\n".join(lines))
-    return out_leaves, out_axes, sizes[0][0]
 
 
 def _unbox(name: str, o: Any, ax: Any, trace: BatchTrace) -> Any:
@@ -392,7 +295,7 @@ def _looped(fun: Callable[..., Any], tree: PyTreeDef, leaves: list[Any], axes: l
         a, k = tree_unflatten(tree, lv)
         outs.append(tree_flatten(fun(*a, **k)))
     out_tree = outs[0][1]
-    oaxes = _broadcast_prefix(name, "out_axes", out_axes, tree_unflatten(out_tree, outs[0][0]))
+    oaxes = broadcast_prefix(name, "out_axes", out_axes, tree_unflatten(out_tree, outs[0][0]))
     from .numpy import stack
 
     result = []
