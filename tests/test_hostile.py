@@ -56,12 +56,13 @@ GUARD = "course-guard"
 ROUTES = [
     # 01: finite differences
     Route("container", "01_finite_differences", 0, (
-        "_H = [check.course_fd_grad]\n"
+        "_H = [check._reference.course_fd_grad]\n"
         "def fd_grad(f, x, eps, method='central'):\n    return _H[0](f, x, eps, method)"), GUARD),
     Route("partial", "01_finite_differences", 0, (
-        "import functools\nfd_grad = functools.partial(check.course_fd_grad)"), GUARD),
+        "import functools\nfd_grad = functools.partial(check._reference.course_fd_grad)"), GUARD),
     Route("getattr-computed", "01_finite_differences", 2, _keep(
-        "two_point_estimator", "getattr(check, 'course_' + 'two_point')(*a)"), GUARD),
+        "two_point_estimator",
+        "getattr(getattr(check, '_ref' + 'erence'), 'course_' + 'two_point')(*a)"), GUARD),
     Route("patch-true", "01_finite_differences", 4,
           "check.t1_5 = check.hidden_t1_5 = lambda *a, **k: True", "IntegrityError", False),
     # 02: forward mode

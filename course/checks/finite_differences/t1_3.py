@@ -1,0 +1,220 @@
+"""Checks of task 1.3: the two-point and the coordinate estimators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from reference_impl import zeroth_order as rzo
+
+from .._core import (
+    CallCounter,
+    assert_close,
+    fail,
+    rng,
+    student_call,
+    substituted,
+    task_check,
+    uniform,
+)
+from ._common import _FD_FUNCS, T3, _is_numeric, _spd
+from ._reference import course_fd_grad
+
+
+# ---------------------------------------------------------------------------------------------
+# task 1.3: the two-point and the coordinate estimators
+# ---------------------------------------------------------------------------------------------
+class _Quadratic:
+    """L(w) = ½ wᵀAw + bᵀw on w of any shape (flattened); ∇L = Aw + b exactly, and the central
+    difference along any direction is exact up to round-off."""
+
+    def __init__(self, g: np.random.Generator, shape: tuple[int, ...]):
+        n = int(np.prod(shape))
+        self.shape = shape
+        self.A = _spd(g, n)
+        self.b = g.normal(size=n)
+
+    def __call__(self, w: Any) -> float:
+        x = np.asarray(w, dtype=float).ravel()
+        return float(0.5 * x @ self.A @ x + self.b @ x)
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        return (self.A @ w.ravel() + self.b).reshape(self.shape)
+
+
+def _directions(L: CallCounter, w: np.ndarray, eps: float, what: str,
+                inputs: dict[str, Any]) -> np.ndarray:
+    """The directions v of the recorded calls L(w + εv), L(w − εv), one row per estimate."""
+    points = [np.asarray(args[0], dtype=float) for args, _ in L.calls]
+    if any(p.shape != w.shape for p in points):
+        bad = next(p.shape for p in points if p.shape != w.shape)
+        fail(T3, f"{what} called L with an array of shape {bad}, but w has shape {w.shape}",
+             inputs=inputs, show_values=False, hint="draw v of w's shape: rng.standard_normal("
+                                                    "w.shape)")
+    if len(points) % 2:
+        fail(T3, f"{what} made {len(points)} calls of L: it must call L exactly twice per "
+                 "estimate", inputs=inputs, show_values=False)
+    vs = []
+    for plus, minus in zip(points[0::2], points[1::2], strict=True):
+        v = (plus - w) / eps
+        if np.allclose(minus, w, rtol=0, atol=1e-12) or np.allclose(plus, w, rtol=0, atol=1e-12):
+            fail(T3, f"{what} evaluated L at w itself: that is a one-sided difference",
+                 inputs=inputs, show_values=False,
+                 hint="the two-point estimator uses L(w + εv) and L(w − εv), divided by 2ε")
+        if not np.allclose(minus, w - eps * v, rtol=0, atol=1e-9 * max(1.0, np.abs(w).max())):
+            fail(T3, f"{what}: the two calls of L must be at w + εv and w − εv with the same v",
+                 inputs=inputs, expected=("w + εv", "w − εv"), obtained=(plus, minus),
+                 hint="draw one v per estimate and use it for both calls")
+        vs.append(v.ravel())
+    return np.array(vs)
+
+
+def _two_point_exact(est: Callable, shape: tuple[int, ...], eps: float, seed: object) -> None:
+    """One estimate: two calls at w ± εv, ‖v‖ = 1, G = d·(L₊ − L₋)/(2ε)·v; the generator."""
+    g = rng(T3, ("exact", shape, seed))
+    L0 = _Quadratic(g, shape)
+    w = np.asarray(uniform(g, shape, -1.5, 1.5), dtype=float)
+    L = CallCounter(L0)
+    d = w.size
+    inputs = {"w": w, "eps": eps, "rng": "np.random.default_rng(7)"}
+    what = "two_point_estimator(L, w, eps, rng)"
+    got = student_call(T3, what, est, L, w.copy(), eps, np.random.default_rng(7), inputs=inputs)
+    if L.count != 2:
+        fail(T3, f"{what} called L {L.count} times; the two-point estimator makes exactly 2 "
+                 "calls (one direction v)", inputs=inputs, expected=2, obtained=L.count)
+    v = _directions(L, w, eps, what, inputs)[0]
+    norm = float(np.linalg.norm(v))
+    if abs(norm - 1) > 1e-6:
+        fail(T3, f"the direction v has ‖v‖ = {norm:.6g}: v must lie on the unit sphere",
+             inputs=inputs, expected=1.0, obtained=norm,
+             hint="normalise a standard normal vector: v = z / ‖z‖ with z = rng.standard_normal("
+                  "w.shape)")
+    plus, minus = (np.asarray(args[0], dtype=float) for args, _ in L.calls)
+    expected = (d * (L0(plus) - L0(minus)) / (2 * eps) * v).reshape(shape)
+    obtained = np.asarray(got, dtype=float) if _is_numeric(got) else got
+    if (d > 1 and _is_numeric(got) and obtained.shape == shape
+            and np.allclose(obtained * d, expected, rtol=1e-7, atol=1e-9)):
+        fail(T3, f"the factor d = {d} is missing", inputs=inputs, expected=expected,
+             obtained=got, hint="G = d·(L(w+εv) − L(w−εv))/(2ε)·v: E[vvᵀ] = I/d on the sphere, "
+                                "so without the factor d the estimate is d times too small")
+    assert_close(T3, "two-point estimate G (for the v read back from your calls of L)", got,
+                 expected, inputs=inputs, hint="G = d·(L(w+εv) − L(w−εv))/(2ε)·v with d = w.size"
+                                               " and the shape of w")
+    again = student_call(T3, what, est, _Quadratic(rng(T3, ("exact", shape, seed)), shape),
+                         w.copy(), eps, np.random.default_rng(7), inputs=inputs)
+    if not np.allclose(np.asarray(again, dtype=float), obtained, rtol=1e-12, atol=0):
+        fail(T3, "two calls with generators of the same seed gave different estimates",
+             inputs=inputs, expected=obtained, obtained=again,
+             hint="draw v with the generator rng that you are given (rng.standard_normal(…)), "
+                  "not with np.random.*")
+    if d > 1:
+        other = student_call(T3, what, est, L0, w.copy(), eps, np.random.default_rng(8),
+                             inputs=inputs)
+        if np.allclose(np.asarray(other, dtype=float), obtained, rtol=1e-12, atol=0):
+            fail(T3, "the estimate does not depend on the generator: v must be random",
+                 inputs=inputs, show_values=False, hint="v = z / ‖z‖, z = rng.standard_normal("
+                                                        "w.shape)")
+
+
+def _sphere_moments(d: int) -> tuple[float, float]:
+    """E[v₁⁴] and Var[(1/d)·Σᵢ vᵢ⁴] for v uniform on the unit sphere of R^d."""
+    m4 = 3 / (d * (d + 2))
+    m8 = 105 / (d * (d + 2) * (d + 4) * (d + 6))
+    m44 = 9 / (d * (d + 2) * (d + 4) * (d + 6))
+    return m4, (m8 - m4**2 + (d - 1) * (m44 - m4**2)) / d
+
+
+def _two_point_statistics(est: Callable, shape: tuple[int, ...], eps: float, n: int,
+                          seed: object) -> None:
+    """Mean of n estimates vs ∇L (Mahalanobis, the covariance of a quadratic L); the fourth
+    moment of the directions vs the uniform distribution on the sphere."""
+    g = rng(T3, ("stat", shape, seed))
+    L0 = _Quadratic(g, shape)
+    w = np.asarray(uniform(g, shape, -1.5, 1.5), dtype=float)
+    L = CallCounter(L0)
+    d = w.size
+    gen = rng(T3, ("draws", shape, seed))
+    inputs = {"w": w, "eps": eps, "number of estimates": n}
+    what = "two_point_estimator(L, w, eps, rng)"
+    estimates = student_call(T3, what, lambda: [est(L, w.copy(), eps, gen) for _ in range(n)],
+                             inputs=inputs)
+    G = np.array([np.asarray(e, dtype=float).ravel() for e in estimates])
+    grad = L0.grad(w).ravel()
+    mean = G.mean(axis=0)
+    vs = _directions(L, w, eps, what, inputs)
+    if len(vs) != n:
+        fail(T3, f"{n} estimates made {L.count} calls of L instead of {2 * n}",
+             inputs=inputs, expected=2 * n, obtained=L.count)
+    if d >= 2:
+        gg = grad @ grad
+        cov = d / (d + 2) * (gg * np.eye(d) + 2 * np.outer(grad, grad)) - np.outer(grad, grad)
+        delta = mean - grad
+        stat = float(n * delta @ np.linalg.solve(cov, delta))
+        limit = d + 7 * np.sqrt(2 * d)
+        if stat > limit:
+            k = float(mean @ grad / gg)
+            why = (f"; ⟨mean, ∇L⟩/‖∇L‖² = {k:.3g}" + (f" ≈ 1/d = {1 / d:.3g}: the factor d is "
+                                                       "missing" if abs(k * d - 1) < 0.2 else ""))
+            fail(T3, f"the estimator is biased: the mean of {n} estimates is "
+                     f"{np.sqrt(stat / d):.3g} standard errors (per coordinate) from ∇L{why}",
+                 inputs=inputs, expected=grad.reshape(shape), obtained=mean.reshape(shape),
+                 hint="E[G] = ∇L needs E[d·vvᵀ] = I: v uniform on the unit sphere and the "
+                      "factor d")
+    if d >= 3:
+        m4, var = _sphere_moments(d)
+        v = vs / np.linalg.norm(vs, axis=1, keepdims=True)
+        s = float(np.mean(v**4))
+        z = (s - m4) / np.sqrt(var / n)
+        if abs(z) > 6:
+            fail(T3, f"the directions v are not uniform on the sphere: the mean of vᵢ⁴ over "
+                     f"{n} directions is {s:.4g}, for the uniform distribution it is "
+                     f"3/(d(d+2)) = {m4:.4g} ({z:+.1f} standard errors)", show_values=False,
+                 inputs=inputs, hint="v = z/‖z‖ with z ~ N(0, I) is uniform on the sphere; a "
+                                     "normalised uniform vector from a cube is not (too many "
+                                     "directions towards the corners)")
+
+
+def _coordinate_case(coordinate_estimator: Callable, shape: tuple[int, ...], eps: float,
+                     seed: object) -> None:
+    g = rng(T3, ("coordinate", shape, seed))
+    label = "f(x) = log(1 + ‖x‖²) + exp(c·x)"
+    fun = _FD_FUNCS[label](g, shape)
+    w = np.asarray(uniform(g, shape, -1.5, 1.5), dtype=float)
+    L = CallCounter(fun)
+    inputs = {"L": label, "w": w, "eps": eps}
+    with substituted(coordinate_estimator, fd_grad=course_fd_grad):
+        got = student_call(T3, "coordinate_estimator(L, w, eps)", coordinate_estimator, L,
+                           w.copy(), eps, inputs=inputs)
+    expected = rzo.coordinate_estimator(fun, w, eps=eps).grad
+    assert_close(T3, "coordinate estimate", got, expected, inputs=inputs,
+                 hint="G = Σᵢ (L(w + εeᵢ) − L(w − εeᵢ))/(2ε)·eᵢ: central differences, e.g. "
+                      "fd_grad(L, w, eps, 'central')")
+    if L.count != 2 * w.size:
+        fail(T3, f"coordinate_estimator called L {L.count} times for d = {w.size}; it needs "
+                 f"exactly 2d = {2 * w.size}", inputs=inputs, expected=2 * w.size,
+             obtained=L.count)
+
+
+@task_check(T3, replaces=("fd_grad",))
+def t1_3(two_point_estimator: Callable, coordinate_estimator: Callable) -> None:
+    """One estimate in R⁵ read back exactly; 1000 estimates: unbiased, uniform directions;
+    the coordinate estimator in R⁴."""
+    _two_point_exact(two_point_estimator, (5,), 1e-4, "visible")
+    _two_point_statistics(two_point_estimator, (5,), 1e-3, 1000, "visible")
+    _coordinate_case(coordinate_estimator, (4,), 1e-4, "visible")
+
+
+@task_check(T3, hidden=True, replaces=("fd_grad",))
+def hidden_t1_3(two_point_estimator: Callable, coordinate_estimator: Callable) -> None:
+    """Dimensions 1, 3, 12 and a matrix w; 2000 estimates each; coordinates on a matrix."""
+    for shape in [(1,), (3,), (12,), (2, 4)]:
+        _two_point_exact(two_point_estimator, shape, 1e-3, "hidden")
+    for shape in [(3,), (12,), (2, 4)]:
+        _two_point_statistics(two_point_estimator, shape, 1e-3, 2000, "hidden")
+    _coordinate_case(coordinate_estimator, (1,), 1e-3, "hidden")
+    _coordinate_case(coordinate_estimator, (3, 2), 1e-5, "hidden")
+
+
+# ---------------------------------------------------------------------------------------------

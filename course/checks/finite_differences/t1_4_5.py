@@ -1,0 +1,214 @@
+"""Checks of tasks 1.4 (the MDS loss and its gradient) and 1.5 (GD against zero-order GD)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import reference_impl as ri
+import reference_impl.numpy as rnp
+from reference_impl import zeroth_order as rzo
+
+from .._core import (
+    CallCounter,
+    assert_close,
+    fail,
+    rng,
+    student_call,
+    substituted,
+    task_check,
+)
+from ._common import T4, T5, Fun, _is_numeric, _mds_data
+from ._reference import course_fd_grad, course_two_point
+
+
+# ---------------------------------------------------------------------------------------------
+# task 1.4: the MDS loss and its gradient
+# ---------------------------------------------------------------------------------------------
+def mds_reference_loss(D: np.ndarray) -> Callable[[Any], Any]:
+    """L(W) = Σ_{i,j} (‖W_i − W_j‖² − D_ij)², written with ``reference_impl.numpy``."""
+    def loss(W: Any) -> Any:
+        sq = rnp.sum((W[:, None, :] - W[None, :, :]) ** 2, axis=-1)
+        return rnp.sum((sq - D) ** 2)
+    return loss
+
+
+def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: object) -> None:
+    g = rng(T4, (n, d, seed))
+    D, W = _mds_data(g, n, d, 0.3)
+    inputs = {"W": W, "D": D}
+    ref = mds_reference_loss(D)
+    value = student_call(T4, "mds_loss(W, D)", mds_loss, W.copy(), D.copy(), inputs=inputs)
+    assert_close(T4, "mds_loss(W, D)", value, float(ref(W)), inputs=inputs,
+                 hint="L(W) = Σ_{i,j} (‖W_i − W_j‖² − D_ij)², the squared distance (no square "
+                      "root), over all pairs (i, j), both orders")
+    counter = CallCounter(mds_loss)
+    with substituted(mds_grad, mds_loss=counter, fd_grad=course_fd_grad):
+        got = student_call(T4, "mds_grad(W, D)", mds_grad, W.copy(), D.copy(), inputs=inputs)
+    if counter.count > 1:
+        fail(T4, f"mds_grad called mds_loss {counter.count} times: compute the gradient by its "
+                 "formula, not by finite differences", inputs=inputs, show_values=False)
+    expected = np.asarray(ri.grad(ref)(W), dtype=float)
+    assert_close(T4, "mds_grad(W, D) = ∂L/∂W", got, expected, inputs=inputs,
+                 hint="for a symmetric D: ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j); "
+                      "the result has the shape of W (N × d)")
+
+
+@task_check(T4)
+def t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
+    """N = 4 points in the plane."""
+    _mds_case(mds_loss, mds_grad, 4, 2, "visible")
+
+
+@task_check(T4, hidden=True)
+def hidden_t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
+    """Other N and dimensions: 2 points on a line, 7 in R³, 11 in the plane."""
+    for n, d in [(2, 1), (7, 3), (11, 2)]:
+        _mds_case(mds_loss, mds_grad, n, d, "hidden")
+
+
+# ---------------------------------------------------------------------------------------------
+# task 1.5: gradient descent against zero-order gradient descent at a budget of calls
+# ---------------------------------------------------------------------------------------------
+#: the notebook's 8 cities, in thousands of km (an equirectangular projection around their mean)
+CITIES_XY = np.array([[-0.278, 0.063], [-0.741, 0.529], [0.452, 0.068], [0.128, 0.127],
+                      [0.515, -0.221], [-0.144, -0.885], [0.160, -0.720], [-0.092, 1.040]])
+BUDGET = 400
+
+
+def lecture_problem() -> tuple[np.ndarray, np.ndarray]:
+    """The notebook's D (squared distances of :data:`CITIES_XY`) and starting point W0."""
+    D = np.sum((CITIES_XY[:, None, :] - CITIES_XY[None, :, :]) ** 2, axis=-1)
+    W0 = np.random.default_rng(0).normal(scale=0.5, size=CITIES_XY.shape)
+    return D, W0
+
+
+def _np_mds(D: np.ndarray) -> tuple[Fun, Fun]:
+    """The course's loss and gradient in plain NumPy (fast; no tracing inside the runs)."""
+    def loss(W: Any) -> float:
+        W = np.asarray(W, dtype=float)
+        sq = np.sum((W[:, None, :] - W[None, :, :]) ** 2, axis=-1)
+        return float(np.sum((sq - D) ** 2))
+
+    def grad(W: Any) -> np.ndarray:
+        W = np.asarray(W, dtype=float)
+        R = np.sum((W[:, None, :] - W[None, :, :]) ** 2, axis=-1) - D
+        S = R + R.T
+        return 4 * (S.sum(axis=1)[:, None] * W - S @ W)
+
+    return loss, grad
+
+
+def _gd_case(gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: float,
+             n_calls: int) -> None:
+    loss, grad = _np_mds(D)
+    counter = CallCounter(grad)
+    inputs = {"W0": W0, "lr": lr, "n_calls": n_calls}
+    what = "gradient_descent(grad, W0, lr, n_calls)"
+    W0_in = W0.copy()
+    got = student_call(T5, what, gradient_descent, counter, W0_in, lr, n_calls, inputs=inputs)
+    if not np.array_equal(W0_in, W0):
+        fail(T5, "gradient_descent modified W0", inputs=inputs, show_values=False,
+             hint="W = W - lr * grad(W) makes a new array; W -= … changes the caller's W0")
+    if counter.count != n_calls:
+        fail(T5, f"{what} called grad {counter.count} times; the budget is n_calls = {n_calls}: "
+                 "one call per step, exactly n_calls steps", inputs=inputs, expected=n_calls,
+             obtained=counter.count, hint="compute grad(W) once per step")
+    expected = rzo.gradient_descent(loss, grad, W0, lr, n_calls).w
+    assert_close(T5, "W after n_calls steps of gradient descent", got, expected, inputs=inputs,
+                 hint="W_{k+1} = W_k − lr·∇L(W_k); return the last W")
+
+
+def _zo_case(zo_gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: float,
+             n_calls: int, eps: float, seed: int) -> None:
+    loss, _ = _np_mds(D)
+    counter = CallCounter(loss)
+    inputs = {"W0": W0, "lr": lr, "n_calls": n_calls, "eps": eps,
+              "rng": f"np.random.default_rng({seed})"}
+    what = "zo_gradient_descent(loss, W0, lr, n_calls, eps, rng)"
+    W0_in = W0.copy()
+    with substituted(zo_gradient_descent, two_point_estimator=course_two_point):
+        got = student_call(T5, what, zo_gradient_descent, counter, W0_in, lr, n_calls, eps,
+                           np.random.default_rng(seed), inputs=inputs)
+    if not np.array_equal(W0_in, W0):
+        fail(T5, "zo_gradient_descent modified W0", inputs=inputs, show_values=False,
+             hint="W = W - lr * G makes a new array; W -= … changes the caller's W0")
+    steps = n_calls // 2
+    if counter.count != 2 * steps:
+        fail(T5, f"{what} called loss {counter.count} times; with the budget n_calls = {n_calls}"
+                 f" and 2 calls per two-point estimate it makes n_calls // 2 = {steps} steps, "
+                 f"i.e. {2 * steps} calls", inputs=inputs, expected=2 * steps,
+             obtained=counter.count, hint="call two_point_estimator once per step and nothing "
+                                          "else (no extra evaluations of the loss)")
+    expected = rzo.zo_gradient_descent(loss, W0, lr, steps, estimator="sphere",
+                                       rng=np.random.default_rng(seed), eps=eps).w
+    assert_close(T5, "W after n_calls // 2 steps of zero-order gradient descent", got, expected,
+                 inputs=inputs, rtol=1e-6, atol=1e-9,
+                 hint="W_{k+1} = W_k − lr·G_k with G_k = two_point_estimator(loss, W_k, eps, rng) "
+                      "(pass rng on, do not make a new generator)")
+
+
+def _experiment(gradient_descent: Callable, zo_gradient_descent: Callable,
+                step_sizes: Callable, seed: int) -> None:
+    """The lecture's problem at the budget of the notebook: GD must win, both must progress."""
+    pair = student_call(T5, "step_sizes()", step_sizes)
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and _is_numeric(pair)
+            and all(np.ndim(p) == 0 and np.isfinite(float(p)) and float(p) > 0 for p in pair)):
+        fail(T5, "step_sizes() must return a pair of positive numbers (LR_GD, LR_ZO)",
+             expected="(LR_GD, LR_ZO)", obtained=pair)
+    lr_gd, lr_zo = (float(p) for p in pair)
+    D, W0 = lecture_problem()
+    loss, grad = _np_mds(D)
+    L0 = loss(W0)
+    inputs = {"LR_GD": lr_gd, "LR_ZO": lr_zo, "n_calls": BUDGET}
+    W_gd = student_call(T5, "gradient_descent(mds_grad, W0, LR_GD, 400)", gradient_descent,
+                        grad, W0.copy(), lr_gd, BUDGET, inputs=inputs)
+    with substituted(zo_gradient_descent, two_point_estimator=course_two_point):
+        W_zo = student_call(T5, f"zo_gradient_descent(mds_loss, W0, LR_ZO, {BUDGET}, 1e-6, "
+                                f"np.random.default_rng({seed}))", zo_gradient_descent, loss,
+                            W0.copy(), lr_zo, BUDGET, 1e-6, np.random.default_rng(seed),
+                            inputs=inputs)
+    l_gd, l_zo = loss(W_gd), loss(W_zo)
+    result = {"L(W0)": L0, "GD": l_gd, "zero-order GD": l_zo}
+    if not (np.isfinite(l_gd) and l_gd < 0.01 * L0):
+        fail(T5, f"with LR_GD = {lr_gd:g} gradient descent does not converge on the cities "
+                 f"problem in {BUDGET} calls (L = {l_gd:.4g}, L(W0) = {L0:.4g})",
+             inputs=inputs, expected="L < 0.01·L(W0)", obtained=result,
+             hint="the loss is a quartic: too large a step oscillates or diverges, too small a "
+                  "one crawls; try steps on a log scale (1e-4, 3e-4, 1e-3, …) in the experiment "
+                  "cell below the tests")
+    if not (np.isfinite(l_zo) and l_zo < 0.5 * L0):
+        fail(T5, f"with LR_ZO = {lr_zo:g} zero-order gradient descent makes no progress on the "
+                 f"cities problem in {BUDGET} calls (L = {l_zo:.4g}, L(W0) = {L0:.4g})",
+             inputs=inputs, expected="L < 0.5·L(W0)", obtained=result,
+             hint="E‖G‖² = d‖∇L‖²: the estimate is d = 16 times noisier than the gradient, so "
+                  "the step must be several times smaller than GD's")
+    if not l_gd < l_zo:
+        fail(T5, "at an equal budget zero-order GD reached a lower loss than GD", inputs=inputs,
+             expected="L(GD) < L(zero-order GD)", obtained=result,
+             hint="use a good step for GD too")
+
+
+@task_check(T5, replaces=("two_point_estimator",))
+def t1_5(gradient_descent: Callable, zo_gradient_descent: Callable,
+         step_sizes: Callable) -> None:
+    """Both methods on a small problem (counted calls, exact iterates); the cities at 400 calls."""
+    g = rng(T5, "visible")
+    D, W = _mds_data(g, 4, 2, 0.1)
+    _gd_case(gradient_descent, D, W, 2e-3, 20)
+    _zo_case(zo_gradient_descent, D, W, 5e-4, 20, 1e-6, 3)
+    _experiment(gradient_descent, zo_gradient_descent, step_sizes, 1)
+
+
+@task_check(T5, hidden=True, replaces=("two_point_estimator",))
+def hidden_t1_5(gradient_descent: Callable, zo_gradient_descent: Callable,
+                step_sizes: Callable) -> None:
+    """Other sizes, odd budgets, other steps and seeds (the step sizes are judged by the
+    visible test, on the problem the student tuned them for)."""
+    for n, d, n_calls, seed in [(6, 2, 31, 5), (5, 3, 50, 11)]:
+        g = rng(T5, ("hidden", n, d))
+        D, W = _mds_data(g, n, d, 0.1)
+        _gd_case(gradient_descent, D, W, 1e-3, n_calls)
+        _zo_case(zo_gradient_descent, D, W, 2e-4, n_calls, 1e-5, seed)
