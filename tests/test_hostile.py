@@ -68,12 +68,12 @@ ROUTES = [
     # 02: forward mode
     Route("closure", "02_forward_mode", 3, (
         "def _make(g):\n    def jvp(f, primals, tangents):\n        return g(f, primals, tangents)"
-        "\n    return jvp\njvp = _make(check.course_jvp)"), GUARD),
+        "\n    return jvp\njvp = _make(check.t2_4_5.course_jvp)"), GUARD),
     Route("default-arg", "02_forward_mode", 3, (
-        "def jvp(f, primals, tangents, _g=check.course_jvp):\n"
+        "def jvp(f, primals, tangents, _g=check.t2_4_5.course_jvp):\n"
         "    return _g(f, primals, tangents)"), "scores 0"),
     Route("vars-computed", "02_forward_mode", 2, (
-        "DualArray = vars(check)['Dual' + 'Box']"), GUARD),
+        "DualArray = vars(check._common)['Dual' + 'Box']"), GUARD),
     Route("patch-number", "02_forward_mode", 4, (
         "import sys\nsetattr(sys.modules['course.checks.forward_mode'], 'hidden_t2_5', "
         "lambda *a, **k: 0.5)"), "IntegrityError", False),

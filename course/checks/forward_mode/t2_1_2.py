@@ -1,0 +1,210 @@
+"""Checks of tasks 2.1 (dual numbers) and 2.2 (the lecture's L(w1, w2) step by step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import reference_impl as ri
+import reference_impl.numpy as rnp
+
+from .._core import (
+    CallCounter,
+    assert_close,
+    direction,
+    fail,
+    rng,
+    student_call,
+    substituted,
+    task_check,
+    uniform,
+)
+from ._common import T1, T2, DualBox, _check_dual, _reference
+
+# ---------------------------------------------------------------------------------------------
+# task 2.1: dual numbers
+# ---------------------------------------------------------------------------------------------
+_BINARY: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
+    "+": (lambda a, b: a + b, "(a + b)' = a' + b'"),
+    "-": (lambda a, b: a - b, "(a − b)' = a' − b'"),
+    "*": (lambda a, b: a * b, "product rule: (a·b)' = a'·b + a·b'"),
+    "/": (lambda a, b: a / b, "quotient rule: (a / b)' = (a'·b − a·b') / b²"),
+}
+_UNARY: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "log": (rnp.log, "d log x = dx / x"),
+    "exp": (rnp.exp, "d eˣ = eˣ·dx"),
+    "sin": (rnp.sin, "d sin x = cos x·dx"),
+    "sqrt": (rnp.sqrt, "d√x = dx / (2√x)"),
+}
+
+
+def _binary_case(Dual: type, sym: str, a: float, ta: float | None, b: float,
+                 tb: float | None) -> None:
+    """``x sym y`` where ``None`` as a tangent means a plain number operand."""
+    op, hint = _BINARY[sym]
+    x = a if ta is None else Dual(a, ta)
+    y = b if tb is None else Dual(b, tb)
+    inputs = {"x": x, "y": y}
+    label = f"x {sym} y"
+    value_hint = None
+    if ta is None:
+        value_hint = f"a number on the left calls y.__r{_dunder(sym)}__(x), i.e. x {sym} y"
+        hint += "; " + value_hint
+    out = student_call(T1, label, op, x, y, inputs=inputs, hint=hint)
+    if ta is None:
+        expected = _reference(lambda v: op(a, v), (b,), (tb,))
+    elif tb is None:
+        expected = _reference(lambda u: op(u, b), (a,), (ta,))
+    else:
+        expected = _reference(op, (a, b), (ta, tb))
+    _check_dual(T1, label, out, expected, inputs, hint, Dual, value_hint)
+
+
+def _dunder(sym: str) -> str:
+    return {"+": "add", "-": "sub", "*": "mul", "/": "truediv"}[sym]
+
+
+def _unary_case(Dual: type, name: str, fn: Callable[[Any], Any], a: float, ta: float) -> None:
+    ref, hint = _UNARY[name]
+    x = Dual(a, ta)
+    out = student_call(T1, f"{name}(x)", fn, x, inputs={"x": x}, hint=hint)
+    _check_dual(T1, f"{name}(x)", out, _reference(ref, (a,), (ta,)), {"x": x}, hint, Dual)
+
+
+def _neg_case(Dual: type, a: float, ta: float) -> None:
+    x = Dual(a, ta)
+    out = student_call(T1, "-x", lambda v: -v, x, inputs={"x": x})
+    _check_dual(T1, "-x", out, (-a, -ta), {"x": x}, "(−a)' = −a'", Dual)
+
+
+@task_check(T1)
+def t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: Callable) -> None:
+    """Visible checks of ``Dual`` (+ − × ÷, unary minus) and of ``log, exp, sin, sqrt``."""
+    funcs = {"log": log, "exp": exp, "sin": sin, "sqrt": sqrt}
+    a, ta, b, tb = 0.7, 1.3, 1.6, -0.4
+    for sym in _BINARY:
+        _binary_case(Dual, sym, a, ta, b, tb)
+    _binary_case(Dual, "*", 2.5, None, b, tb)
+    _binary_case(Dual, "-", 2.0, None, b, tb)
+    _neg_case(Dual, a, ta)
+    for name, fn in funcs.items():
+        _unary_case(Dual, name, fn, a, ta)
+
+
+@task_check(T1, hidden=True)
+def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: Callable) -> None:
+    """Random points, numbers on either side, compositions, other dual types, plain numbers."""
+    funcs = {"log": log, "exp": exp, "sin": sin, "sqrt": sqrt}
+    for trial in range(3):
+        g = rng(T1, trial)
+        a, b = uniform(g, (), 0.3, 2.5), uniform(g, (), 0.3, 2.5)
+        ta, tb = direction(g), direction(g)
+        for sym in _BINARY:
+            _binary_case(Dual, sym, a, ta, b, tb)
+            _binary_case(Dual, sym, a, None, b, tb)
+            _binary_case(Dual, sym, a, ta, b, None)
+        _neg_case(Dual, a, ta)
+        for name, fn in funcs.items():
+            _unary_case(Dual, name, fn, a, ta)
+    # the lecture's function, through the student's operators and functions
+    g = rng(T1, "L")
+    w1, w2, t1, t2 = uniform(g, (), 1.2, 3.0), uniform(g, (), 0.5, 2.0), direction(g), direction(g)
+    x, y = Dual(w1, t1), Dual(w2, t2)
+    out = student_call(T1, "w2*log(w1) + sqrt(w2*log(w1))",
+                       lambda u, v: v * log(u) + sqrt(v * log(u)), x, y,
+                       inputs={"w1": x, "w2": y})
+    _check_dual(T1, "w2*log(w1) + sqrt(w2*log(w1))", out,
+                _reference(lambda u, v: v * rnp.log(u) + rnp.sqrt(v * rnp.log(u)),
+                           (w1, w2), (t1, t2)), {"w1": x, "w2": y},
+                "compose the rules above (chain rule)")
+    # operators must not modify their operands
+    x, y = Dual(w1, t1), Dual(w2, t2)
+    student_call(T1, "x * y", lambda u, v: (u * v, u + v, u / v), x, y)
+    if (x.value, x.tangent, y.value, y.tangent) != (w1, t1, w2, t2):
+        fail(T1, "an operator modified its operands", inputs={"x": (w1, t1), "y": (w2, t2)},
+             expected=((w1, t1), (w2, t2)), obtained=((x.value, x.tangent), (y.value, y.tangent)),
+             hint="build a new Dual for the result; do not assign to self.value or self.tangent")
+    # the functions accept any dual type (type(x)(…)) holding arrays, and plain numbers
+    g = rng(T1, "generic")
+    v, t = uniform(g, (2, 3), 0.3, 2.0), direction(g, (2, 3))
+    for name, fn in funcs.items():
+        ref, hint = _UNARY[name]
+        box = DualBox(v, t)
+        out = student_call(T1, f"{name}(x)", fn, box, inputs={"x": box}, hint=hint)
+        _check_dual(T1, f"{name}(x) for a dual type other than Dual, holding arrays", out,
+                    _reference(ref, (v,), (t,)), {"x": box},
+                    "return type(x)(value, tangent) and use np.log, np.exp… so that the "
+                    "function works for any dual type and for arrays", DualBox)
+        got = student_call(T1, f"{name}(2.0)", fn, 2.0, inputs={"x": 2.0})
+        assert_close(T1, f"{name}(2.0) for a plain number", got, getattr(np, name)(2.0),
+                     inputs={"x": 2.0}, hint="a plain number has no tangent: return np.log(x)…")
+
+
+# ---------------------------------------------------------------------------------------------
+# task 2.2: the lecture's L(w1, w2) step by step
+# ---------------------------------------------------------------------------------------------
+_NODES: dict[str, tuple[Callable[[Any, Any], Any], str, str]] = {
+    "v1": (lambda w1, w2: rnp.log(w1), "v₁ = log w₁", "check ∂v₁/∂w₁ = 1/w₁: v̇₁ = ẇ₁ / w₁"),
+    "v2": (lambda w1, w2: w2 * rnp.log(w1), "v₂ = w₂·v₁",
+           "check the product rule: v̇₂ = ẇ₂·v₁ + w₂·v̇₁"),
+    "v3": (lambda w1, w2: rnp.sqrt(w2 * rnp.log(w1)), "v₃ = √v₂",
+           "check ∂v₃/∂v₂ = 1/(2√v₂): v̇₃ = v̇₂ / (2·v₃)"),
+    "L": (lambda w1, w2: w2 * rnp.log(w1) + rnp.sqrt(w2 * rnp.log(w1)), "L = v₂ + v₃",
+          "L̇ = v̇₂ + v̇₃"),
+}
+
+
+def _lecture_case(lecture_forward: Callable, w1: float, w2: float, d1: float, d2: float) -> None:
+    inputs = {"w1": w1, "w2": w2, "w1_dot": d1, "w2_dot": d2}
+    table = student_call(T2, "lecture_forward", lecture_forward, w1, w2, d1, d2, inputs=inputs)
+    if not isinstance(table, dict) or set(table) != set(_NODES):
+        fail(T2, "lecture_forward must return a dict with the keys 'v1', 'v2', 'v3', 'L'",
+             inputs=inputs, expected="{'v1': (v1, v1_dot), …, 'L': (L, L_dot)}",
+             obtained=table)
+    for node, (fun, formula, hint) in _NODES.items():
+        entry = table[node]
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
+            fail(T2, f"table[{node!r}] must be a pair (value, tangent)", inputs=inputs,
+                 expected="(value, tangent)", obtained=entry)
+        value, tangent = _reference(fun, (w1, w2), (d1, d2))
+        assert_close(T2, f"value of {formula}", entry[0], value, inputs=inputs)
+        assert_close(T2, f"tangent of {formula} (nodes are checked in order)", entry[1],
+                     tangent, inputs=inputs, hint=hint)
+
+
+def _gradient_case(lecture_forward: Callable, lecture_gradient: Callable, w1: float,
+                   w2: float) -> None:
+    inputs = {"w1": w1, "w2": w2}
+    counter = CallCounter(lecture_forward)
+    with substituted(lecture_gradient, lecture_forward=counter):
+        got = student_call(T2, "lecture_gradient", lecture_gradient, w1, w2, inputs=inputs)
+    expected = np.asarray(ri.grad(_NODES["L"][0], argnums=(0, 1))(w1, w2), dtype=float)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        fail(T2, "lecture_gradient must return a pair (∂L/∂w1, ∂L/∂w2)", inputs=inputs,
+             expected=expected, obtained=got)
+    assert_close(T2, "(∂L/∂w1, ∂L/∂w2)", np.asarray(got, dtype=float), expected, inputs=inputs,
+                 hint="one pass with (ẇ₁, ẇ₂) = (1, 0) gives ∂L/∂w₁, one with (0, 1) gives ∂L/∂w₂")
+    if counter.count != 2:
+        fail(T2, f"lecture_gradient made {counter.count} forward passes; forward mode needs "
+                 "exactly one pass per input, i.e. 2 for L(w1, w2)", inputs=inputs,
+             show_values=False, hint="call lecture_forward once with (1, 0) and once with (0, 1)")
+
+
+@task_check(T2)
+def t2_2(lecture_forward: Callable, lecture_gradient: Callable) -> None:
+    """The lecture's point (w1, w2) = (2, 3), along ∂/∂w1 and ∂/∂w2; the gradient."""
+    _lecture_case(lecture_forward, 2.0, 3.0, 1.0, 0.0)
+    _lecture_case(lecture_forward, 2.0, 3.0, 0.0, 1.0)
+    _gradient_case(lecture_forward, lecture_gradient, 2.0, 3.0)
+
+
+@task_check(T2, hidden=True)
+def hidden_t2_2(lecture_forward: Callable, lecture_gradient: Callable) -> None:
+    """Random points and random (not unit) tangents; the number of passes of the gradient."""
+    for trial in range(3):
+        g = rng(T2, trial)
+        w1, w2 = uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0)
+        _lecture_case(lecture_forward, w1, w2, direction(g), direction(g))
+        _gradient_case(lecture_forward, lecture_gradient, w1, w2)

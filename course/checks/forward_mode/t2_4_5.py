@@ -1,0 +1,197 @@
+"""Checks of tasks 2.4 and 2.5 (jvp and jacfwd), graded with the course's dual operations
+(``DualBox``, ``course_jvp``; not exported by the package)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+import reference_impl as ri
+import reference_impl.numpy as rnp
+
+from .._core import (
+    CallCounter,
+    assert_close,
+    direction,
+    fail,
+    is_dual,
+    rng,
+    student_call,
+    substituted,
+    task_check,
+    uniform,
+)
+from ._common import T4, T5, DualBox, _reference
+
+
+# ---------------------------------------------------------------------------------------------
+# tasks 2.4 and 2.5: jvp and jacfwd, graded with the course's dual operations
+# ---------------------------------------------------------------------------------------------
+def _parts(x: Any) -> tuple[np.ndarray, np.ndarray | None, type | None]:
+    if is_dual(x):
+        return np.asarray(x.value, dtype=float), np.asarray(x.tangent, dtype=float), type(x)
+    return np.asarray(x, dtype=float), None, None
+
+
+def _lift_binary(value_fn: Callable, tangent_fn: Callable) -> Callable[[Any, Any], Any]:
+    def op(a: Any, b: Any) -> Any:
+        av, at, ac = _parts(a)
+        bv, bt, bc = _parts(b)
+        value = value_fn(av, bv)
+        cls = ac or bc
+        if cls is None:
+            return value
+        at = np.zeros_like(av) if at is None else at
+        bt = np.zeros_like(bv) if bt is None else bt
+        return cls(value, np.broadcast_to(tangent_fn(av, at, bv, bt), np.shape(value)).copy())
+    return op
+
+
+def _lift_unary(value_fn: Callable, derivative: Callable) -> Callable[[Any], Any]:
+    def op(a: Any) -> Any:
+        av, at, ac = _parts(a)
+        return value_fn(av) if ac is None else ac(value_fn(av), derivative(av) * at)
+    return op
+
+
+def _dual_sum(a: Any, axis: int | None = None) -> Any:
+    av, at, ac = _parts(a)
+    return av.sum(axis=axis) if ac is None else ac(av.sum(axis=axis), at.sum(axis=axis))
+
+
+#: the operations of the test functions, on any dual type (``type(x)(value, tangent)``)
+dual_ops = SimpleNamespace(
+    add=_lift_binary(np.add, lambda av, at, bv, bt: at + bt),
+    mul=_lift_binary(np.multiply, lambda av, at, bv, bt: at * bv + av * bt),
+    matmul=_lift_binary(np.matmul, lambda av, at, bv, bt: at @ bv + av @ bt),
+    sin=_lift_unary(np.sin, np.cos),
+    exp=_lift_unary(np.exp, np.exp),
+    sum=_dual_sum,
+)
+#: the same operations for reference_impl
+reference_ops = SimpleNamespace(add=rnp.add, mul=rnp.multiply, matmul=rnp.matmul, sin=rnp.sin,
+                                exp=rnp.exp, sum=rnp.sum)
+
+
+def course_jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+               ) -> tuple[Any, Any]:
+    """The course's ``jvp`` (substituted for the student's when ``jacfwd`` is graded)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp(f, primals, tangents) takes tuples, as in JAX: jvp(f, (x,), (v,))")
+    out = f(*[DualBox(p, t) for p, t in zip(primals, tangents, strict=True)])
+    if not is_dual(out):
+        out = DualBox(out)
+    return out.value, out.tangent
+
+
+# test functions: (label, builder(ns, consts) -> f, primal shapes, constant shapes)
+Builder = Callable[[SimpleNamespace, list[np.ndarray]], Callable[..., Any]]
+_JVP_VISIBLE: list[tuple[str, Builder, list[tuple[int, ...]], list[tuple[int, ...]]]] = [
+    ("f(x) = sin(A @ x)", lambda ns, c: lambda x: ns.sin(ns.matmul(c[0], x)), [(3,)], [(2, 3)]),
+    ("f(x, y) = x * exp(y)", lambda ns, c: lambda x, y: ns.mul(x, ns.exp(y)), [(3,), (3,)], []),
+]
+_JVP_HIDDEN: list[tuple[str, Builder, list[tuple[int, ...]], list[tuple[int, ...]]]] = [
+    ("f(W, x) = sum(sin(W @ x) * exp(C @ x))",
+     lambda ns, c: lambda W, x: ns.sum(ns.mul(ns.sin(ns.matmul(W, x)), ns.exp(ns.matmul(c[0], x)))),
+     [(4, 5), (5,)], [(4, 5)]),
+    ("f(x) = sin(x) * exp(x) for a scalar x", lambda ns, c: lambda x: ns.mul(ns.sin(x), ns.exp(x)),
+     [()], []),
+    ("f(X) = X @ B", lambda ns, c: lambda X: ns.matmul(X, c[0]), [(3, 4)], [(4, 2)]),
+    ("f(x, y) = sin(x) (y unused)", lambda ns, c: lambda x, y: ns.sin(x), [(3,), (2,)], []),
+    ("f(x) = C (a constant)", lambda ns, c: lambda x: c[0], [(3,)], [(2, 3)]),
+    ("f(x, y) = exp(x) @ Y + y", lambda ns, c: lambda x, y: ns.add(ns.matmul(ns.exp(x), c[0]), y),
+     [(2,), (3,)], [(2, 3)]),
+]
+
+
+def _jvp_case(jvp: Callable, label: str, build: Builder, shapes: Sequence[tuple[int, ...]],
+              const_shapes: Sequence[tuple[int, ...]], seed: object) -> None:
+    g = rng(T4, (label, seed))
+    consts = [uniform(g, s) for s in const_shapes]
+    primals = [uniform(g, s, 0.2, 1.5) for s in shapes]
+    tangents = [direction(g, s) for s in shapes]
+    inputs = {"f": label, "primals": tuple(primals), "tangents": tuple(tangents)}
+    with substituted(jvp, DualArray=DualBox):
+        got = student_call(T4, "jvp(f, primals, tangents)", jvp, build(dual_ops, consts),
+                           tuple(primals), tuple(tangents), inputs=inputs)
+    expected = _reference(build(reference_ops, consts), primals, tangents)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        fail(T4, "jvp must return a pair (f(*primals), J·tangents)", inputs=inputs,
+             expected=expected, obtained=got)
+    if is_dual(got[0]) or is_dual(got[1]):
+        fail(T4, "jvp must return plain arrays, not dual values", inputs=inputs,
+             expected=expected, obtained=got, hint="return out.value, out.tangent")
+    assert_close(T4, "primal output f(*primals)", got[0], expected[0], inputs=inputs,
+                 hint="the first element is the value of f at the primals")
+    assert_close(T4, "tangent output J·v", got[1], expected[1], inputs=inputs,
+                 hint="box every primal with its own tangent: DualArray(p, t); when f ignores "
+                      "its inputs the tangent is zero (of the output's shape)")
+
+
+@task_check(T4, replaces=("DualArray",))
+def t2_4(jvp: Callable) -> None:
+    """``jvp`` on two small functions (with the course's dual operations)."""
+    for label, build, shapes, consts in _JVP_VISIBLE:
+        _jvp_case(jvp, label, build, shapes, consts, "visible")
+
+
+@task_check(T4, hidden=True, replaces=("DualArray",))
+def hidden_t2_4(jvp: Callable) -> None:
+    """Several inputs, a scalar input, matrix outputs, unused inputs, a constant output."""
+    for label, build, shapes, consts in _JVP_HIDDEN:
+        _jvp_case(jvp, label, build, shapes, consts, "hidden")
+
+
+_JAC_VISIBLE: list[tuple[str, Builder, tuple[int, ...], list[tuple[int, ...]]]] = [
+    ("f(x) = sin(A @ x)", lambda ns, c: lambda x: ns.sin(ns.matmul(c[0], x)), (3,), [(2, 3)]),
+]
+_JAC_HIDDEN: list[tuple[str, Builder, tuple[int, ...], list[tuple[int, ...]]]] = [
+    ("f(X) = sin(X) @ b", lambda ns, c: lambda X: ns.matmul(ns.sin(X), c[0]), (2, 3), [(3,)]),
+    ("f(x) = sum(exp(x) * x)", lambda ns, c: lambda x: ns.sum(ns.mul(ns.exp(x), x)), (5,), []),
+    ("f(x) = C * sin(x)", lambda ns, c: lambda x: ns.mul(c[0], ns.sin(x)), (3,), [(4, 3)]),
+    ("f(x) = A @ x", lambda ns, c: lambda x: ns.matmul(c[0], x), (7,), [(2, 7)]),
+]
+
+
+def _jacfwd_case(jacfwd: Callable, label: str, build: Builder, shape: tuple[int, ...],
+                 const_shapes: Sequence[tuple[int, ...]], seed: object) -> None:
+    g = rng(T5, (label, seed))
+    consts = [uniform(g, s) for s in const_shapes]
+    x = uniform(g, shape, 0.2, 1.5)
+    inputs = {"f": label, "x": x}
+    f = CallCounter(build(dual_ops, consts))
+    with substituted(jacfwd, jvp=course_jvp, DualArray=DualBox):
+        jac = student_call(T5, "jacfwd(f)", jacfwd, f, inputs=inputs)
+        got = student_call(T5, "jacfwd(f)(x)", jac, x, inputs=inputs)
+    n = int(np.size(x))
+    plain = sum(1 for args, _ in f.calls if not any(is_dual(a) for a in args))
+    if plain:
+        fail(T5, f"jacfwd(f)(x) called f {plain} time(s) on plain arrays; every pass must carry "
+                 "a tangent (forward mode, not finite differences)", inputs=inputs,
+             show_values=False, hint="evaluate f only through jvp")
+    expected = np.asarray(ri.jacfwd(build(reference_ops, consts))(x), dtype=float)
+    assert_close(T5, "Jacobian (shape f(x).shape + x.shape)", got, expected, inputs=inputs,
+                 hint="column k of the Jacobian is jvp(f, (x,), (e_k,)) for the k-th basis "
+                      "vector e_k (of x's shape); stack the columns along the last axes")
+    if f.count != n:
+        fail(T5, f"jacfwd(f)(x) evaluated f {f.count} times for an input of size n = {n}; "
+                 f"forward mode needs exactly one pass per input direction, i.e. {n}",
+             inputs=inputs, expected=n, obtained=f.count,
+             hint="take the output's shape from the first pass instead of an extra call of f")
+
+
+@task_check(T5, replaces=("jvp", "DualArray"))
+def t2_5(jacfwd: Callable) -> None:
+    """The Jacobian of a small function, and the number of passes."""
+    for label, build, shape, consts in _JAC_VISIBLE:
+        _jacfwd_case(jacfwd, label, build, shape, consts, "visible")
+
+
+@task_check(T5, hidden=True, replaces=("jvp", "DualArray"))
+def hidden_t2_5(jacfwd: Callable) -> None:
+    """Matrix inputs and outputs, scalar outputs, more inputs than outputs."""
+    for label, build, shape, consts in _JAC_HIDDEN:
+        _jacfwd_case(jacfwd, label, build, shape, consts, "hidden")
