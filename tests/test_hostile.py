@@ -102,17 +102,20 @@ ROUTES = [
           "check.hidden_t3_6 = lambda *a, **k: None", "IntegrityError", False),
     # 04: matrix adjoints
     Route("importlib", "04_matrix_adjoints", 0, _keep("solve_jvp", (
-        "__import__('importlib').import_module('course.checks.' + 'matrix_adjoints')"
+        "__import__('importlib').import_module('course.checks.' + 'matrix_adjoints.t4_3')"
         ".course_solve_jvp(*a)")), GUARD),
     Route("pickle", "04_matrix_adjoints", 1, (
-        "import pickle\n_f = pickle.loads(pickle.dumps(check.course_solve_vjp))\n"
+        "import pickle, sys\n_f = pickle.loads(pickle.dumps(\n"
+        "    sys.modules['course.checks.matrix_adjoints.t4_3'].course_solve_vjp))\n"
         + _keep("solve_bwd", "_f((a[0][0], a[0][1]), a[1])")), GUARD),
     Route("sys-modules-reference", "04_matrix_adjoints", 3, (
         "import sys\n" + _keep(
             "svd_values_jvp", "sys.modules['reference' + '_impl'].numpy.sum(a[1])")), GUARD),
     Route("thread", "04_matrix_adjoints", 3, (
-        "from concurrent.futures import ThreadPoolExecutor\n_pool = ThreadPoolExecutor(1)\n"
-        + _keep("svd_values_vjp", "_pool.submit(check.course_solve_jvp, (a[0], a[1]), "
+        "import sys\nfrom concurrent.futures import ThreadPoolExecutor\n"
+        "_pool = ThreadPoolExecutor(1)\n"
+        "_m = sys.modules['course.checks.matrix_adjoints.t4_3']\n"
+        + _keep("svd_values_vjp", "_pool.submit(_m.course_solve_jvp, (a[0], a[1]), "
                                   "(a[0], a[1])).result()")), GUARD),
     Route("patch-int", "04_matrix_adjoints", 4,
           "check.t4_5 = check.hidden_t4_5 = lambda *a, **k: 7", "IntegrityError", False),

@@ -1,0 +1,200 @@
+"""What the checks of assignment 04 share: the tasks, watching factorisations and solves,
+comparisons."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._core import (
+    Task,
+    assert_close,
+    fail,
+)
+
+TASKS = {
+    "t4_1": Task("t4_1", "solve-jvp", "JVP of solve", "JVP решения линейной системы", 20),
+    "t4_2": Task("t4_2", "solve-vjp", "VJP of solve", "VJP решения линейной системы", 25),
+    "t4_3": Task("t4_3", "dot-product-test", "the dot-product test",
+                 "тест скалярного произведения", 20),
+    "t4_4": Task("t4_4", "svd-values", "derivatives of the singular values",
+                 "производные сингулярных чисел", 20),
+    "t4_5": Task("t4_5", "svd-vjp", "the full VJP of the SVD",
+                 "полный VJP сингулярного разложения", 15),
+}
+T1, T2, T3, T4, T5 = TASKS.values()
+
+
+
+# ---------------------------------------------------------------------------------------------
+# counting factorisations and solves in the student's code
+# ---------------------------------------------------------------------------------------------
+#: routines that factorise a matrix (O(n³)); a call from inside another one is not counted
+_FACTORISING = {
+    "numpy.linalg": ("solve", "inv", "det", "slogdet", "lstsq", "pinv", "cholesky", "qr", "svd",
+                     "svdvals", "eig", "eigh", "eigvals", "eigvalsh", "tensorsolve", "tensorinv",
+                     "matrix_rank", "cond"),
+    "scipy.linalg": ("lu_factor", "lu", "solve", "inv", "det", "lstsq", "pinv", "pinvh",
+                     "cho_factor", "cholesky", "qr", "svd", "svdvals", "eig", "eigh", "ldl",
+                     "schur", "null_space", "orth"),
+}
+#: routines that solve with given factors (O(n²) per right-hand side)
+_SOLVING = {"scipy.linalg": ("lu_solve", "cho_solve", "solve_triangular")}
+
+
+@functools.cache
+def _watched_codes() -> dict[types.CodeType, tuple[str, str]]:
+    """``{code object: (kind, "numpy.linalg.solve")}`` of the routines above (decorators
+    unwrapped, so that the profile hook sees the function that does the work)."""
+    import inspect
+
+    codes: dict[types.CodeType, tuple[str, str]] = {}
+    for kind, table in (("factorisation", _FACTORISING), ("solve", _SOLVING)):
+        for module_name, names in table.items():
+            module = importlib.import_module(module_name)
+            for name in names:
+                fn = getattr(module, name, None)
+                code = getattr(inspect.unwrap(fn), "__code__", None) if fn else None
+                if code is not None:
+                    codes.setdefault(code, (kind, f"{module_name}.{name}"))
+    return codes
+
+
+@dataclass
+class Call:
+    """A watched call: ``kind`` ("factorisation" or "solve"), the routine, its arguments."""
+
+    kind: str
+    name: str
+    args: dict[str, Any]
+
+
+class Watch:
+    """Record the factorisations and solves made inside :meth:`wrap`-ped calls.
+
+    A profile hook (``sys.setprofile``) sees every Python-level call, however the routine was
+    reached (``np.linalg.solve``, ``from scipy.linalg import lu_factor``, the notebook's given
+    ``lu_factor``); only outermost watched calls count (``pinv`` calling ``svd`` is one). It
+    chains the hook already active (the run-time guard of :func:`student_call`).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def of(self, kind: str) -> list[Call]:
+        return [c for c in self.calls if c.kind == kind]
+
+    @property
+    def factorisations(self) -> list[Call]:
+        return self.of("factorisation")
+
+    @property
+    def solves(self) -> list[Call]:
+        return self.of("solve")
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        outer = sys.getprofile()
+        codes = _watched_codes()
+        active: set[int] = set()
+
+        def profile(frame: types.FrameType, event: str, arg: Any) -> None:
+            if outer is not None:
+                outer(frame, event, arg)
+            found = codes.get(frame.f_code)
+            if found is None:
+                return
+            if event == "call":
+                if not active:
+                    self.calls.append(Call(found[0], found[1], dict(frame.f_locals)))
+                active.add(id(frame))
+            elif event == "return":
+                active.discard(id(frame))
+
+        sys.setprofile(profile)
+        try:
+            yield
+        finally:
+            sys.setprofile(outer)
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` with its calls watched."""
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            with self.watching():
+                return fn(*args, **kwargs)
+
+        return watched
+
+
+def _names(calls: Sequence[Call]) -> str:
+    return ", ".join(c.name for c in calls) or "none"
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------------------------
+def well_conditioned(gen: np.random.Generator, n: int) -> np.ndarray:
+    """``randn(n, n) + n·I``: invertible and well conditioned (HIPS autograd's test matrices)."""
+    return gen.normal(size=(n, n)) + n * np.eye(n)
+
+
+def _outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``u vᵀ`` for vectors, ``U Vᵀ`` for matrices of right-hand sides (n×k each)."""
+    n = u.shape[0]
+    return u.reshape(n, -1) @ v.reshape(n, -1).T
+
+
+def _array(x: Any) -> np.ndarray | None:
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def _close(a: Any, b: Any, rtol: float = 1e-7, atol: float = 1e-9) -> bool:
+    x, y = _array(a), _array(b)
+    return x is not None and y is not None and x.shape == y.shape and bool(
+        np.allclose(x, y, rtol=rtol, atol=atol))
+
+
+def _compare(task: Task, what: str, obtained: Any, expected: Any, *, inputs: dict[str, Any],
+             hint: str, wrong: Sequence[tuple[str, Any, str]] = ()) -> None:
+    """Like :func:`assert_close`; when ``obtained`` equals one of the ``wrong`` values
+    ``(formula, value, hint)`` the diagnosis names the formula the solution computed."""
+    if _close(obtained, expected):
+        return
+    for formula, value, why in wrong:
+        if _close(obtained, value) and not _close(value, expected):
+            fail(task, f"wrong {what}", inputs=inputs, expected=expected, obtained=obtained,
+                 diagnosis=f"you computed {formula}", hint=why)
+    assert_close(task, what, obtained, expected, inputs=inputs, hint=hint)
+
+
+def _pair(task: Task, label: str, out: Any, inputs: dict[str, Any], expected: str) -> tuple:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        fail(task, f"{label} must return a pair {expected}", inputs=inputs, expected=expected,
+             obtained=out)
+    return tuple(out)
+
+
+def _unchanged(task: Task, label: str, given: dict[str, Any], saved: dict[str, Any],
+               inputs: dict[str, Any]) -> None:
+    for name, value in given.items():
+        if not np.array_equal(np.asarray(value), saved[name]):
+            fail(task, f"{label} modified its argument {name}", inputs=inputs,
+                 expected=saved[name], obtained=value,
+                 hint="do not change the arguments in place (x -= …, x[...] = …): make new arrays")
+
+
+def _copies(**arrays: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """What the student gets, and saved copies to detect changes in place."""
+    return ({k: v.copy() for k, v in arrays.items()}, {k: v.copy() for k, v in arrays.items()})

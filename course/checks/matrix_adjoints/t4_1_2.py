@@ -1,0 +1,184 @@
+"""Checks of tasks 4.1 (the JVP of solve) and 4.2 (its VJP, reusing the factorisation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import reference_impl as ri
+import reference_impl.numpy as rnp
+
+from .._core import (
+    Task,
+    assert_close,
+    direction,
+    fail,
+    rng,
+    student_call,
+    task_check,
+)
+from ._common import (
+    T1,
+    T2,
+    Watch,
+    _compare,
+    _copies,
+    _names,
+    _outer,
+    _pair,
+    _unchanged,
+    well_conditioned,
+)
+
+# ---------------------------------------------------------------------------------------------
+# task 4.1: the JVP of solve
+# ---------------------------------------------------------------------------------------------
+_JVP_HINT = ("differentiate A x = b: Ȧ x + A ẋ = ḃ, so ẋ = A⁻¹(ḃ − Ȧ x); with the factors: "
+             "lu_solve(lu, b_dot - A_dot @ x)")
+
+
+def _solve_problem(task: Task, n: int, k: int | None, seed: object, scale: float = 1.0
+                   ) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    g = rng(task, seed)
+    A = scale * well_conditioned(g, n)
+    b = g.normal(size=(n,) if k is None else (n, k))
+    return A, b, g
+
+
+def _solve_jvp_case(solve_jvp: Callable, n: int, k: int | None, seed: object,
+                    zero: str = "") -> None:
+    A, b, g = _solve_problem(T1, n, k, seed)
+    dA = np.zeros((n, n)) if zero == "A" else direction(g, (n, n))
+    db = np.zeros(b.shape) if zero == "b" else direction(g, b.shape)
+    given, saved = _copies(A=A, b=b, A_dot=dA, b_dot=db)
+    inputs = dict(saved)
+    watch = Watch()
+    out = student_call(T1, "solve_jvp((A, b), (A_dot, b_dot))", watch.wrap(solve_jvp),
+                       (given["A"], given["b"]), (given["A_dot"], given["b_dot"]),
+                       inputs=inputs, hint=_JVP_HINT)
+    x, x_dot = _pair(T1, "solve_jvp", out, inputs, "(x, x_dot)")
+    x_ref, x_dot_ref = ri.jvp(rnp.linalg.solve, (A, b), (dA, db))
+    assert_close(T1, "x = A⁻¹ b", x, x_ref, inputs=inputs,
+                 hint="x = lu_solve(lu_factor(A), b), of the shape of b")
+    inv = np.linalg.inv(A)
+    rhs = db - dA @ x_ref
+    _compare(T1, "ẋ", x_dot, x_dot_ref, inputs=inputs, hint=_JVP_HINT, wrong=[
+        ("A⁻¹(Ȧ x − ḃ)", -x_dot_ref, "wrong sign: " + _JVP_HINT),
+        ("A⁻¹ ḃ", inv @ db, "the term −A⁻¹ Ȧ x is missing (A depends on the input too): "
+         + _JVP_HINT),
+        ("−A⁻¹ Ȧ x", -inv @ dA @ x_ref, "the term A⁻¹ ḃ is missing: " + _JVP_HINT),
+        ("A⁻ᵀ(ḃ − Ȧ x)", inv.T @ rhs, "A⁻ᵀ instead of A⁻¹: solve with A, trans=0"),
+        ("A⁻¹(ḃ − Ȧᵀ x)", inv @ (db - dA.T @ x_ref), "Ȧᵀ x instead of Ȧ x"),
+        ("ḃ − Ȧ x", rhs, "multiply by A⁻¹ (one more lu_solve with the same factors)"),
+    ])
+    facs = watch.factorisations
+    if len(facs) != 1:
+        fail(T1, f"solve_jvp made {len(facs)} factorisations ({_names(facs)}); x and ẋ need "
+                 "exactly one: lu_factor(A), then two solves with the same factors",
+             inputs=inputs, expected=1, obtained=len(facs),
+             hint="factorise A once; do not call np.linalg.solve / inv (each factorises again)")
+    _unchanged(T1, "solve_jvp", given, saved, inputs)
+
+
+@task_check(T1)
+def t4_1(solve_jvp: Callable) -> None:
+    """A 3×3 system with a vector right-hand side."""
+    _solve_jvp_case(solve_jvp, 3, None, "visible")
+
+
+@task_check(T1, hidden=True)
+def hidden_t4_1(solve_jvp: Callable) -> None:
+    """Other sizes, matrices of right-hand sides, a constant A, a constant b."""
+    _solve_jvp_case(solve_jvp, 5, None, "vector")
+    _solve_jvp_case(solve_jvp, 4, 2, "matrix")
+    _solve_jvp_case(solve_jvp, 6, 3, "constant A", zero="A")
+    _solve_jvp_case(solve_jvp, 2, 1, "constant b", zero="b")
+
+
+# ---------------------------------------------------------------------------------------------
+# task 4.2: the VJP of solve, reusing the forward factorisation
+# ---------------------------------------------------------------------------------------------
+_VJP_HINT = ("b̄ = A⁻ᵀ x̄ = lu_solve(lu, x_bar, trans=1) with the forward's factors, "
+             "Ā = −b̄ xᵀ (np.outer for a vector b, b_bar @ x.T for a matrix b)")
+
+
+def _solve_vjp_case(solve_fwd: Callable, solve_bwd: Callable, n: int, k: int | None,
+                    seed: object) -> None:
+    A, b, g = _solve_problem(T2, n, k, seed)
+    x_bar = direction(g, b.shape)
+    given, saved = _copies(A=A, b=b)
+    inputs = dict(saved)
+    fwd = Watch()
+    out = student_call(T2, "solve_fwd(A, b)", fwd.wrap(solve_fwd), given["A"], given["b"],
+                       inputs=inputs, hint="return x and the residuals for the backward pass")
+    x, res = _pair(T2, "solve_fwd", out, inputs, "(x, residuals)")
+    x_ref, vjp = ri.vjp(rnp.linalg.solve, A, b)
+    assert_close(T2, "x = A⁻¹ b (solve_fwd)", x, x_ref, inputs=inputs,
+                 hint="x = lu_solve(lu, b) with lu = lu_factor(A)")
+    if len(fwd.factorisations) != 1:
+        fail(T2, f"solve_fwd made {len(fwd.factorisations)} factorisations "
+                 f"({_names(fwd.factorisations)}); the forward pass needs exactly one",
+             inputs=inputs, expected=1, obtained=len(fwd.factorisations),
+             hint="lu = lu_factor(A) once, x = lu_solve(lu, b); keep lu in the residuals")
+    _unchanged(T2, "solve_fwd", given, saved, inputs)
+
+    inputs = {**inputs, "x_bar": x_bar}
+    bwd = Watch()
+    x_bar_given = x_bar.copy()
+    out = student_call(T2, "solve_bwd(residuals, x_bar)", bwd.wrap(solve_bwd), res, x_bar_given,
+                       inputs=inputs, hint=_VJP_HINT)
+    A_bar, b_bar = _pair(T2, "solve_bwd", out, inputs, "(A_bar, b_bar)")
+    A_bar_ref, b_bar_ref = vjp(x_bar)
+    inv = np.linalg.inv(A)
+    _compare(T2, "∂L/∂b", b_bar, b_bar_ref, inputs=inputs, hint=_VJP_HINT, wrong=[
+        ("A⁻¹ x̄", inv @ x_bar, "transposed adjoint: b̄ = A⁻ᵀ x̄, not A⁻¹ x̄; solve with Aᵀ "
+         "using the same factors: lu_solve(lu, x_bar, trans=1)"),
+        ("−A⁻ᵀ x̄", -b_bar_ref, "wrong sign: b̄ = +A⁻ᵀ x̄"),
+        ("x̄", x_bar, "b̄ = A⁻ᵀ x̄: the solve with Aᵀ is missing"),
+    ])
+    _compare(T2, "∂L/∂A", A_bar, A_bar_ref, inputs=inputs, hint=_VJP_HINT, wrong=[
+        ("+A⁻ᵀ x̄ xᵀ", -A_bar_ref, "wrong sign: Ā = −A⁻ᵀ x̄ xᵀ (dx = −A⁻¹ dA x)"),
+        ("−x (A⁻ᵀ x̄)ᵀ", -_outer(x_ref, b_bar_ref),
+         "your ∂L/∂A is the transpose of the expected one: check −A⁻ᵀ x̄ xᵀ = −b̄ xᵀ"),
+        ("−x̄ xᵀ", -_outer(x_bar, x_ref), "Ā = −b̄ xᵀ with b̄ = A⁻ᵀ x̄, not −x̄ xᵀ"),
+        ("−A⁻ᵀ x xᵀ", -_outer(inv.T @ x_ref, x_ref),
+         "x xᵀ instead of x̄ xᵀ: the cotangent x̄ is missing: Ā = −A⁻ᵀ x̄ xᵀ"),
+        ("−A⁻¹ x̄ xᵀ", -_outer(inv @ x_bar, x_ref),
+         "A⁻¹ instead of A⁻ᵀ: Ā = −A⁻ᵀ x̄ xᵀ (use lu_solve(lu, x_bar, trans=1))"),
+        ("−A⁻ᵀ x̄ bᵀ", -_outer(b_bar_ref, b), "b instead of x: Ā = −b̄ xᵀ"),
+    ])
+    facs = bwd.factorisations
+    if facs:
+        fail(T2, f"solve_bwd made {len(facs)} factorisation(s) ({_names(facs)}); the backward "
+                 "pass must reuse the forward's LU factors: one factorisation for forward and "
+                 "backward together", inputs=inputs, expected=0, obtained=len(facs),
+             hint="keep lu in the residuals of solve_fwd and call lu_solve(lu, x_bar, trans=1); "
+                  "no lu_factor, np.linalg.solve or inv in solve_bwd")
+    solves = bwd.solves
+    if len(solves) != 1:
+        fail(T2, f"solve_bwd made {len(solves)} solves with the factors; one (with Aᵀ) is "
+                 "enough", inputs=inputs, expected=1, obtained=len(solves),
+             hint="keep x in the residuals instead of solving for it again; "
+                  "b̄ = lu_solve(lu, x_bar, trans=1)")
+    rhs = solves[0].args.get("b")
+    if rhs is not None and np.shape(rhs) != x_bar.shape:
+        fail(T2, f"solve_bwd solved with a right-hand side of shape {np.shape(rhs)}, not with "
+                 f"x̄ (shape {x_bar.shape}): building A⁻¹ or A⁻ᵀ costs O(n³)", inputs=inputs,
+             expected=x_bar.shape, obtained=np.shape(rhs),
+             hint="solve with x̄ itself: lu_solve(lu, x_bar, trans=1)")
+    _unchanged(T2, "solve_bwd", {"x_bar": x_bar_given}, {"x_bar": x_bar}, inputs)
+
+
+@task_check(T2)
+def t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
+    """A 3×3 system with a vector right-hand side."""
+    _solve_vjp_case(solve_fwd, solve_bwd, 3, None, "visible")
+
+
+@task_check(T2, hidden=True)
+def hidden_t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
+    """Other sizes and matrices of right-hand sides."""
+    _solve_vjp_case(solve_fwd, solve_bwd, 5, None, "vector")
+    _solve_vjp_case(solve_fwd, solve_bwd, 4, 3, "matrix")
+    _solve_vjp_case(solve_fwd, solve_bwd, 6, 1, "one column")
