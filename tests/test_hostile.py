@@ -87,15 +87,15 @@ ROUTES = [
         "    return f(output)"), GUARD),
     Route("inspect", "03_reverse_mode", 2, _keep(
         "backward", "__import__('inspect').getmembers(check)[0] and "
-                    "dict(__import__('inspect').getmembers(check))['course_backward'](*a)"),
+                    "dict(__import__('inspect').getmembers(check._reference))['course_backward'](*a)"),
           GUARD),
     Route("exec-string", "03_reverse_mode", 1, (
         "exec('def topological_order(output):\\n"
-        "    return check.course_topological_order(output)\\n')"), GUARD),
+        "    return check._reference.course_topological_order(output)\\n')"), GUARD),
     Route("compile-as-course", "03_reverse_mode", 2, (
         "_src = 'def backward(output, cotangent=1.0):\\n"
         "    return course_backward(output, cotangent)\\n'\n"
-        "_ns = dict(vars(check))\n"
+        "_ns = dict(vars(check._reference))\n"
         "exec(compile(_src, check.__file__, 'exec'), _ns)\n"
         "backward = _ns['backward']"), GUARD),
     Route("patch-none", "03_reverse_mode", 5,

@@ -1,0 +1,184 @@
+"""Checks of task 3.2: topological order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._core import (
+    CheckFailure,
+    fail,
+    rng,
+    student_call,
+    task_check,
+    uniform,
+)
+from ._common import (
+    T2,
+    _Raw,
+)
+from ._reference import (
+    _parents_of,
+    course_topological_order,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# task 3.2: topological order
+# ---------------------------------------------------------------------------------------------
+class _Budget:
+    def __init__(self, limit: int, describe: str):
+        self.limit, self.reads, self.describe = limit, 0, describe
+
+
+class GraphNode:
+    """A node of the test graphs of task 3.2. Reading ``.parents`` is counted: a traversal
+    without a set of visited nodes re-expands shared nodes (exponentially on diamonds)."""
+
+    def __init__(self, name: str, parents: Sequence[tuple[GraphNode, float]], budget: _Budget):
+        self.name = name
+        self.value = 0.0
+        self.adj = 0.0
+        self._parents = tuple(parents)
+        self._budget = budget
+
+    @property
+    def parents(self) -> tuple[tuple[GraphNode, float], ...]:
+        b = self._budget
+        b.reads += 1
+        if b.reads > b.limit:
+            raise CheckFailure(
+                f"{T2.label}: topological_order read .parents more than {b.limit} times on "
+                f"{b.describe}\n"
+                "  diagnosis: nodes shared by several children (fan-out, diamonds) are expanded "
+                "again and again: on a chain of k diamonds that is 2^k times\n"
+                "  hint:      keep a set of visited nodes and expand every node once")
+        return self._parents
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r})"
+
+
+# a graph: [(name, [parent names])] in creation order; the output is the last node
+Spec = list[tuple[str, list[str]]]
+
+
+def _build_graph(spec: Spec, describe: str, seed: object) -> tuple[dict[str, GraphNode],
+                                                                   GraphNode, _Budget]:
+    g = rng(T2, seed)
+    budget = _Budget(4 * len(spec) + 10, describe)
+    nodes: dict[str, GraphNode] = {}
+    for name, parents in spec:
+        nodes[name] = GraphNode(name, [(nodes[p], uniform(g)) for p in parents], budget)
+    return nodes, nodes[spec[-1][0]], budget
+
+
+def _describe(spec: Spec) -> str:
+    if len(spec) > 12:
+        return f"a graph of {len(spec)} nodes, output {spec[-1][0]!r}"
+    edges = "; ".join(f"{n} ← {', '.join(ps)}" if ps else f"{n}: input" for n, ps in spec)
+    return f"graph (node ← parents): {edges}; output {spec[-1][0]}"
+
+
+def _names(nodes: Sequence[Any]) -> list[str]:
+    return [getattr(n, "name", repr(n)) for n in nodes]
+
+
+def _order_case(topological_order: Callable, label: str, spec: Spec, seed: object) -> None:
+    describe = _describe(spec)
+    nodes, out, _budget = _build_graph(spec, f"{label} ({len(spec)} nodes)", (label, seed))
+    inputs = {"graph": _Raw(f"{label}: {describe}")}
+    got = student_call(T2, "topological_order(output)", topological_order, out, inputs=inputs)
+    expected = course_topological_order(out)
+    shown = _names(expected)
+    if not isinstance(got, (list, tuple)):
+        fail(T2, f"topological_order returned {type(got).__name__}, not a list of nodes",
+             inputs=inputs, expected=shown, obtained=got)
+    got = list(got)
+    members = {id(n) for n in nodes.values()}
+    strangers = [n for n in got if id(n) not in members]
+    if strangers:
+        fail(T2, "the order contains objects that are not nodes of the graph", inputs=inputs,
+             expected=shown, obtained=strangers[:5], hint="return the node objects themselves")
+    counts: dict[int, int] = {}
+    for n in got:
+        counts[id(n)] = counts.get(id(n), 0) + 1
+    dup = [n.name for n in got if counts[id(n)] > 1]
+    if dup:
+        fail(T2, f"node {dup[0]!r} appears {counts[id(nodes[dup[0]])]} times in the order",
+             inputs=inputs, expected=shown, obtained=_names(got),
+             hint="every node once: a node used by several children (fan-out) is added only "
+                  "the first time it is reached; keep a set of visited nodes")
+    reach = {id(n) for n in expected}
+    missing = [n.name for n in expected if id(n) not in counts]
+    if missing:
+        fail(T2, f"nodes missing from the order: {missing[:8]}", inputs=inputs, expected=shown,
+             obtained=_names(got), hint="visit every parent of every node (all pairs in "
+             ".parents), recursively, down to the inputs")
+    extra = [n.name for n in got if id(n) not in reach]
+    if extra:
+        fail(T2, f"nodes not reachable from the output are in the order: {extra[:8]}",
+             inputs=inputs, expected=shown, obtained=_names(got),
+             hint="start from the output and follow .parents only")
+    pos = {id(n): i for i, n in enumerate(got)}
+    for n in got:
+        for p in _parents_of(n):
+            if pos[id(p)] > pos[id(n)]:
+                fail(T2, f"node {n.name!r} comes before its parent {p.name!r}", inputs=inputs,
+                     expected=shown, obtained=_names(got),
+                     hint="append a node only after all its parents (post-order of a "
+                          "depth-first search): parents first, the output last")
+
+
+def _chain_of_diamonds(k: int) -> Spec:
+    spec: Spec = [("n0", [])]
+    for i in range(k):
+        spec += [(f"l{i}", [f"n{i}"]), (f"r{i}", [f"n{i}"]), (f"n{i + 1}", [f"l{i}", f"r{i}"])]
+    return spec
+
+
+def _random_dag(seed: object, n: int) -> Spec:
+    g = rng(T2, ("dag", seed))
+    spec: Spec = [(f"x{i}", []) for i in range(3)]
+    for i in range(n):
+        names = [s[0] for s in spec]
+        k = int(g.integers(1, 4))
+        picks = g.choice(len(names), size=k, replace=bool(g.integers(0, 2)))
+        spec.append((f"v{i}", [names[j] for j in picks]))
+    return spec
+
+
+_LECTURE_GRAPH: Spec = [("w1", []), ("w2", []), ("v1", ["w1"]), ("v2", ["w2", "v1"]),
+                        ("v3", ["v2"]), ("L", ["v2", "v3"])]
+_VISIBLE_GRAPHS: list[tuple[str, Spec]] = [
+    ("the lecture's L(w1, w2)", _LECTURE_GRAPH),
+    ("a diamond", [("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["b", "c"])]),
+]
+_HIDDEN_GRAPHS: list[tuple[str, Spec]] = [
+    ("the lecture's L, parents in another order",
+     [("w2", []), ("w1", []), ("v1", ["w1"]), ("v2", ["v1", "w2"]), ("v3", ["v2"]),
+      ("L", ["v3", "v2"])]),
+    ("x * x (the same parent twice)", [("x", []), ("y", ["x", "x"])]),
+    ("a node used three times",
+     [("a", []), ("b", []), ("c", ["a"]), ("d", ["a", "b"]), ("e", ["a", "c", "d"])]),
+    ("a single input", [("x", [])]),
+    ("a chain of 16 diamonds", _chain_of_diamonds(16)),
+    ("a chain of 300 nodes", [("c0", [])] + [(f"c{i}", [f"c{i - 1}"]) for i in range(1, 300)]),
+    ("unreachable nodes", [("a", []), ("b", []), ("u", ["a", "b"]), ("c", ["a"]),
+                           ("w", ["u"]), ("d", ["c", "b", "c"])]),
+] + [(f"a random graph #{i}", _random_dag(i, 30)) for i in range(3)]
+
+
+@task_check(T2)
+def t3_2(topological_order: Callable) -> None:
+    """The lecture's graph and a diamond."""
+    for label, spec in _VISIBLE_GRAPHS:
+        _order_case(topological_order, label, spec, "visible")
+
+
+@task_check(T2, hidden=True)
+def hidden_t3_2(topological_order: Callable) -> None:
+    """Repeated parents, fan-out, a chain of diamonds (counted reads), a long chain,
+    unreachable nodes, random graphs."""
+    for label, spec in _HIDDEN_GRAPHS:
+        _order_case(topological_order, label, spec, "hidden")

@@ -1,0 +1,175 @@
+"""Checks of task 3.3: the backward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+import reference_impl as ri
+
+from .._core import (
+    CallCounter,
+    diagnose,
+    direction,
+    fail,
+    fmt,
+    rng,
+    student_call,
+    substituted,
+    task_check,
+    uniform,
+)
+from ._common import (
+    T3,
+    _Raw,
+)
+from ._reference import (
+    TapeVar,
+    _as_tape,
+    _backward,
+    course_topological_order,
+    reference_ops,
+    tape_ops,
+)
+
+# ---------------------------------------------------------------------------------------------
+# task 3.3: the backward pass
+# ---------------------------------------------------------------------------------------------
+Builder = Callable[[SimpleNamespace], Callable[..., Any]]
+
+
+def _lecture_L(ns: SimpleNamespace) -> Callable[..., Any]:
+    def L(w1: Any, w2: Any) -> Any:
+        v2 = w2 * ns.log(w1)
+        return v2 + ns.sqrt(v2)
+    return L
+
+
+def _chain(ns: SimpleNamespace) -> Callable[..., Any]:
+    def f(x: Any) -> Any:
+        v = x
+        for _ in range(5):
+            v = ns.tanh(v) * v + 0.3 * v  # v used three times
+        return v
+    return f
+
+
+def _shared(ns: SimpleNamespace) -> Callable[..., Any]:
+    def f(x: Any, y: Any) -> Any:
+        d = x - y
+        return ns.exp(d) * d + ns.sqrt(x * x + y * y)
+    return f
+
+
+_BACKWARD_VISIBLE: list[tuple[str, Builder, int]] = [
+    ("L(w1, w2) = w2·log w1 + √(w2·log w1)", _lecture_L, 2),
+    ("f(x, y) = x·y + sin(x)·x", lambda ns: lambda x, y: x * y + ns.sin(x) * x, 2),
+]
+_BACKWARD_HIDDEN: list[tuple[str, Builder, int]] = [
+    ("L(w1, w2) = w2·log w1 + √(w2·log w1)", _lecture_L, 2),
+    ("f(x, y, z) = (x·y + y·z)·(x + z) / y", lambda ns: lambda x, y, z:
+     (x * y + y * z) * (x + z) / y, 3),
+    ("f(x) = x·x·x", lambda ns: lambda x: x * x * x, 1),
+    ("f(x) = v₅, v_{k+1} = tanh(v_k)·v_k + 0.3·v_k", _chain, 1),
+    ("f(x, y) = exp(x − y)·(x − y) + √(x·x + y·y)", _shared, 2),
+    ("f(x, y) = x (y unused)", lambda ns: lambda x, y: x, 2),
+    ("f(x, y) = 2·x − x·y + y/x", lambda ns: lambda x, y: 2.0 * x - x * y + y / x, 2),
+]
+
+
+def _fresh(build: Builder, xs: Sequence[float]) -> tuple[list[TapeVar], TapeVar]:
+    leaves = [TapeVar(x) for x in xs]
+    out = build(tape_ops)(*leaves)
+    return leaves, _as_tape(out)
+
+
+_VARIANTS: list[tuple[dict[str, Any], str]] = [
+    ({"accumulate": False}, "the adjoints equal those of a backward pass with '=' instead of "
+     "'+=': a node used by several children (fan-out) must add up all their contributions, "
+     "parent.adj += node.adj * local"),
+    ({"reverse": False}, "the adjoints equal those of a pass over the order from the inputs to "
+     "the output: walk the topological order backwards, children before parents"),
+    ({"seed": 1.0}, "the adjoints equal those of the cotangent 1: seed output.adj = cotangent"),
+    ({"reset": False}, "the adjoints of the first pass were not reset: set node.adj = 0.0 for "
+     "every node of the order before seeding the output"),
+]
+
+
+def _which_variant(build: Builder, xs: Sequence[float], cts: Sequence[float], got: np.ndarray
+                   ) -> str | None:
+    """The hint of the classic bug whose adjoints equal the student's, if any."""
+    for kw, hint in _VARIANTS:
+        kw = dict(kw)
+        if "reset" in kw and len(cts) < 2:
+            continue
+        seed = kw.pop("seed", None)
+        leaves, out = _fresh(build, xs)
+        for ct in cts:
+            _backward(out, ct if seed is None else seed, **kw)
+        alt = np.array([x.adj for x in leaves])
+        if got.shape == alt.shape and np.allclose(got, alt, rtol=1e-9, atol=1e-12):
+            return hint
+    return None
+
+
+def _backward_case(backward: Callable, label: str, build: Builder, n: int, seed: object,
+                   twice: bool = False) -> None:
+    g = rng(T3, (label, seed))
+    low = 1.2 if label.startswith("L(") else 0.5  # the lecture's L needs w1 > 1
+    xs = [uniform(g, (), low, 2.5) for _ in range(n)]
+    cts = [direction(g) for _ in range(2 if twice else 1)]
+    leaves, out = _fresh(build, xs)
+    names = ["x", "y", "z"] if n > 1 else ["x"]
+    if label.startswith("L("):
+        names = ["w1", "w2"]
+    ct = cts[-1]
+    inputs: dict[str, Any] = {"f": _Raw(label), **dict(zip(names, xs, strict=False)),
+                              "cotangent": ct}
+    if twice:
+        inputs["cotangent"] = _Raw(f"{fmt(cts[0])}, then {fmt(ct)} (two passes over one graph)")
+    counter = CallCounter(course_topological_order)
+    with substituted(backward, topological_order=counter):
+        for c in cts:
+            student_call(T3, "backward(output, cotangent)", backward, out, c, inputs=inputs)
+    got = np.array([x.adj for x in leaves], dtype=float)
+    expected = ct * np.asarray(ri.grad(build(reference_ops), argnums=tuple(range(n)))(*xs),
+                               dtype=float).reshape(n)
+    if not np.allclose(got, expected, rtol=1e-7, atol=1e-9):
+        hint = _which_variant(build, xs, cts, got)
+        fail(T3, f"wrong adjoints of the inputs ({', '.join(v + '.adj' for v in names[:n])})",
+             inputs=inputs, expected=expected, obtained=got,
+             diagnosis=diagnose(got, expected), hint=hint or
+             "x̄ = Σ over the children c of x: c̄ · ∂c/∂x; the local derivatives are in .parents")
+    _, ref_out = _fresh(build, xs)
+    _backward(ref_out, ct)
+    mine, ref = course_topological_order(out), course_topological_order(ref_out)
+    for k, (a, b) in enumerate(zip(mine, ref, strict=True)):
+        if not np.isclose(a.adj, b.adj, rtol=1e-7, atol=1e-9):
+            fail(T3, f"wrong adjoint of node {k + 1} of {len(ref)} in topological order "
+                     f"({b.op}, value {b.value:.6g})", inputs=inputs, expected=b.adj,
+                 obtained=a.adj, diagnosis=diagnose(a.adj, b.adj),
+                 hint="every node of the graph gets its adjoint v̄ = ∂(cotangent·f)/∂v")
+    if counter.count != len(cts):
+        fail(T3, f"backward called topological_order {counter.count} times in {len(cts)} "
+                 "pass(es); one backward pass needs the order once", inputs=inputs,
+             expected=len(cts), obtained=counter.count,
+             hint="compute order = topological_order(output) once, then walk it backwards")
+
+
+@task_check(T3, replaces=("topological_order",))
+def t3_3(backward: Callable) -> None:
+    """The lecture's L and a function whose input is used three times."""
+    for label, build, n in _BACKWARD_VISIBLE:
+        _backward_case(backward, label, build, n, "visible")
+
+
+@task_check(T3, hidden=True, replaces=("topological_order",))
+def hidden_t3_3(backward: Callable) -> None:
+    """Random points and cotangents, fan-out up to three, repeated parents, a chain of
+    diamonds, an output that is an input, two passes over one graph."""
+    for label, build, n in _BACKWARD_HIDDEN:
+        _backward_case(backward, label, build, n, "hidden")
+    _backward_case(backward, *_BACKWARD_HIDDEN[4], "twice", twice=True)

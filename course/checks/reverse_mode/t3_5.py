@@ -1,0 +1,179 @@
+"""Checks of task 3.5: grad, vjp, jacrev on the course's tape, with counted passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+import reference_impl as ri
+import reference_impl.numpy as rnp
+
+from .._core import (
+    CallCounter,
+    Task,
+    assert_close,
+    direction,
+    fail,
+    rng,
+    student_call,
+    substituted,
+    task_check,
+    uniform,
+)
+from ._common import (
+    T5,
+    _Raw,
+)
+from ._reference import (
+    TapeVar,
+    course_backward,
+    course_topological_order,
+    reference_ops,
+    tape_ops,
+)
+
+# ---------------------------------------------------------------------------------------------
+# task 3.5: grad, vjp, jacrev on the course's tape, with counted passes
+# ---------------------------------------------------------------------------------------------
+# test functions of a list of scalars: (label, builder(ns) -> f(xs), n); vector ones return lists
+VecBuilder = Callable[[SimpleNamespace], Callable[[Sequence[Any]], Any]]
+
+_GRAD_VISIBLE: list[tuple[str, VecBuilder, int]] = [
+    ("f(x) = x0·x1 + sin(x0)·x2", lambda ns: lambda x: x[0] * x[1] + ns.sin(x[0]) * x[2], 3),
+]
+_GRAD_HIDDEN: list[tuple[str, VecBuilder, int]] = [
+    ("f(x) = Σ tanh(x_i)·x_{i+1}",
+     lambda ns: lambda x: sum((ns.tanh(x[i]) * x[i + 1] for i in range(5)), 0.0), 6),
+    ("f(x) = log(x0)·x0 (x1 unused)", lambda ns: lambda x: ns.log(x[0]) * x[0], 2),
+    ("f(x) = √x0", lambda ns: lambda x: ns.sqrt(x[0]), 1),
+    ("f(x) = exp(x0 − x1)·x0·x0 / x2",
+     lambda ns: lambda x: ns.exp(x[0] - x[1]) * x[0] * x[0] / x[2], 3),
+]
+_JAC_VISIBLE: list[tuple[str, VecBuilder, int]] = [
+    ("f(x) = [x0·x1, sin(x1) + x2]", lambda ns: lambda x: [x[0] * x[1], ns.sin(x[1]) + x[2]], 3),
+]
+_JAC_HIDDEN: list[tuple[str, VecBuilder, int]] = [
+    ("f(x) = [x0·x1, sin(x2), x0 + x2]",
+     lambda ns: lambda x: [x[0] * x[1], ns.sin(x[2]), x[0] + x[2]], 3),
+    ("f(x) = [x0·x1, x1·x2, x2·x0, exp(x0)]",
+     lambda ns: lambda x: [x[0] * x[1], x[1] * x[2], x[2] * x[0], ns.exp(x[0])], 3),
+    ("f(x) = [Σ x_i², sin(x0)·x4]",
+     lambda ns: lambda x: [sum((x[i] * x[i] for i in range(5)), 0.0), ns.sin(x[0]) * x[4]], 5),
+    ("f(x) = [tanh(x0·x1)]", lambda ns: lambda x: [ns.tanh(x[0] * x[1])], 2),
+    ("f(x) = [x1, x0] (the outputs are inputs)", lambda ns: lambda x: [x[1], x[0]], 2),
+]
+
+
+def _reference_fn(build: VecBuilder, n: int) -> Callable[[Any], Any]:
+    f = build(reference_ops)
+
+    def ref(x: Any) -> Any:
+        out = f([x[i] for i in range(n)])
+        return rnp.stack(out) if isinstance(out, list) else out
+
+    return ref
+
+
+def _counted(build: VecBuilder) -> tuple[CallCounter, CallCounter, dict[str, Any]]:
+    f = CallCounter(build(tape_ops))
+    back = CallCounter(course_backward)
+    names = {"Var": TapeVar, "backward": back, "topological_order": course_topological_order}
+    return f, back, names
+
+
+def _point(task: Task, label: str, seed: object, n: int) -> tuple[np.random.Generator,
+                                                                  np.ndarray]:
+    g = rng(task, (label, seed))
+    return g, np.asarray(uniform(g, (n,), 0.5, 2.0), dtype=float)
+
+
+def _grad_case(grad: Callable, label: str, build: VecBuilder, n: int, seed: object) -> None:
+    _g, x = _point(T5, label, seed, n)
+    inputs = {"f": _Raw(label), "x": x}
+    f, back, names = _counted(build)
+    with substituted(grad, **names):
+        gf = student_call(T5, "grad(f)", grad, f, inputs=inputs)
+        got = student_call(T5, "grad(f)(x)", gf, x.copy(), inputs=inputs)
+    expected = np.asarray(ri.grad(_reference_fn(build, n))(x), dtype=float)
+    assert_close(T5, "gradient grad(f)(x)", got, expected, inputs=inputs,
+                 hint="wrap every x_i in Var, call f once, backward(out) once, read x_i.adj; "
+                      "an unused input has the gradient 0")
+    _count_passes(f, back, 1, 1, "grad(f)(x)", inputs)
+
+
+def _count_passes(f: CallCounter, back: CallCounter, forward: int, backward: int, what: str,
+                  inputs: dict[str, Any]) -> None:
+    if f.count != forward:
+        fail(T5, f"{what} evaluated f {f.count} times; reverse mode needs one forward pass: the "
+                 "graph it records is reused by every backward pass", inputs=inputs,
+             expected=forward, obtained=f.count,
+             hint="call f once and keep its output nodes")
+    if back.count != backward:
+        fail(T5, f"{what} made {back.count} backward passes (calls of backward); it needs "
+                 f"exactly {backward}", inputs=inputs, expected=backward, obtained=back.count,
+             hint="one backward pass per cotangent: per output row for jacrev, one per pullback "
+                  "for vjp, one for grad")
+
+
+def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object) -> None:
+    g, x = _point(T5, label, seed, n)
+    ref = _reference_fn(build, n)
+    y_ref, pull_ref = ri.vjp(ref, x)
+    m = int(np.size(y_ref))
+    cts = [direction(g, (m,)) for _ in range(2)]
+    inputs: dict[str, Any] = {"f": _Raw(label), "x": x}
+    f, back, names = _counted(build)
+    with substituted(vjp, **names):
+        res = student_call(T5, "vjp(f, x)", vjp, f, x.copy(), inputs=inputs)
+        if not (isinstance(res, (tuple, list)) and len(res) == 2 and callable(res[1])):
+            fail(T5, "vjp(f, x) must return a pair (y, pullback)", inputs=inputs,
+                 expected="(array of the outputs' values, function ct ↦ Jᵀct)", obtained=res)
+        assert_close(T5, "outputs y of vjp(f, x)", res[0], np.asarray(y_ref), inputs=inputs,
+                     hint="y is the array of the output nodes' values, shape (m,)")
+        for i, ct in enumerate(cts):
+            inputs["ct"] = ct
+            got = student_call(T5, "pullback(ct)", res[1], ct.copy(), inputs=inputs)
+            assert_close(T5, f"pullback(ct) = Jᵀct (call {i + 1})", got,
+                         np.asarray(pull_ref(ct)[0]), inputs=inputs,
+                         hint="one backward pass from the scalar s = Σ_i ct_i·y_i (a node built "
+                              "on the recorded graph) gives Jᵀct = ∂s/∂x")
+    _count_passes(f, back, 1, len(cts), "vjp(f, x) with two calls of pullback", inputs)
+
+
+def _jacrev_case(jacrev: Callable, label: str, build: VecBuilder, n: int, seed: object) -> None:
+    _g, x = _point(T5, label, seed, n)
+    inputs = {"f": _Raw(label), "x": x}
+    f, back, names = _counted(build)
+    with substituted(jacrev, **names):
+        jac = student_call(T5, "jacrev(f)", jacrev, f, inputs=inputs)
+        got = student_call(T5, "jacrev(f)(x)", jac, x.copy(), inputs=inputs)
+    expected = np.asarray(ri.jacrev(_reference_fn(build, n))(x), dtype=float)
+    m = expected.shape[0]
+    assert_close(T5, f"Jacobian, shape (m, n) = {expected.shape}", got, expected, inputs=inputs,
+                 hint="row i is the gradient of output i: backward(outs[i]), then the x_j.adj; "
+                      "reset x_j.adj = 0 before every pass (an input that does not reach "
+                      "output i keeps the adjoint of the previous pass)")
+    _count_passes(f, back, 1, m, f"jacrev(f)(x) for m = {m} outputs", inputs)
+
+
+@task_check(T5, replaces=("Var", "backward", "topological_order"))
+def t3_5(grad: Callable, vjp: Callable, jacrev: Callable) -> None:
+    """``grad``, ``vjp`` and ``jacrev`` of small functions, with the counts of passes."""
+    for label, build, n in _GRAD_VISIBLE:
+        _grad_case(grad, label, build, n, "visible")
+    for label, build, n in _JAC_VISIBLE:
+        _vjp_case(vjp, label, build, n, "visible")
+        _jacrev_case(jacrev, label, build, n, "visible")
+
+
+@task_check(T5, hidden=True, replaces=("Var", "backward", "topological_order"))
+def hidden_t3_5(grad: Callable, vjp: Callable, jacrev: Callable) -> None:
+    """Unused inputs, outputs that skip inputs, more outputs than inputs and fewer, m = 1."""
+    for label, build, n in _GRAD_HIDDEN:
+        _grad_case(grad, label, build, n, "hidden")
+    for label, build, n in _JAC_HIDDEN:
+        _vjp_case(vjp, label, build, n, "hidden")
+        _jacrev_case(jacrev, label, build, n, "hidden")
