@@ -46,7 +46,7 @@ NAMES = {"JAX", "NumPy", "SciPy", "reference_impl", "ri", "jnp", "rnp", "np", "j
          "sqrt", "abs", "max", "softplus", "logsumexp", "eps", "float64", "float32", "Adam", "GD",
          "revolve", "Newton", "Rademacher", "Gauss", "Gaussian"}
 CYRILLIC = re.compile("[А-Яа-яЁё]")
-WORD = re.compile(r"[A-Za-zА-Яа-яЁё]{3,}")
+WORD = re.compile(r"[A-Za-zА-Яа-яЁё_]{3,}")  # identifiers such as reference_impl stay whole
 
 
 def _words(text: str) -> list[str]:
