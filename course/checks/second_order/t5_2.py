@@ -1,0 +1,98 @@
+"""Checks of task 5.2: the Hessian column by column from HVPs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import reference_impl as ri
+
+from .._core import assert_close, fail, is_dual, rng, student_call, task_check, uniform
+from ._common import T2, TOOLKIT, Builder, _logistic, _matrix_tanh, _tanh_ls  # noqa: F401
+from ._toolkit import Traced, grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
+
+
+class _Operator:
+    """``v ↦ M v`` for v of shape ``shape`` (M is n×n, n = prod(shape)); counts its calls."""
+
+    def __init__(self, M: np.ndarray, shape: tuple[int, ...]):
+        self.M, self.shape = M, shape
+        self.args: list[np.ndarray] = []
+
+    def __call__(self, v: Any) -> np.ndarray:
+        if isinstance(v, Traced) or is_dual(v):
+            raise TypeError("hvp(v) takes a plain array")
+        v = np.asarray(v, dtype=float)
+        if v.shape != self.shape:
+            raise ValueError(f"hvp(v) takes v of x's shape {self.shape}, got shape {v.shape}")
+        self.args.append(v.copy())
+        return (self.M @ v.reshape(-1)).reshape(self.shape)
+
+    @property
+    def calls(self) -> int:
+        return len(self.args)
+
+    def basis(self) -> bool:
+        """Whether every argument was a basis vector e_j (of x's shape)."""
+        return all(np.count_nonzero(a) == 1 and a.sum() == 1.0 for a in self.args)
+
+
+def _hessian_case(hessian_from_hvp: Callable, label: str, M: np.ndarray,
+                  x: np.ndarray, hint: str) -> None:
+    op = _Operator(M, x.shape)
+    inputs = {"hvp": label, "x": x}
+    got = student_call(T2, "hessian_from_hvp(hvp, x)", hessian_from_hvp, op, x.copy(),
+                       inputs=inputs)
+    expected = M.reshape(x.shape + x.shape)
+    if not op.basis():
+        bad = next(a for a in op.args if not (np.count_nonzero(a) == 1 and a.sum() == 1.0))
+        hint = (f"hvp was called with vectors that are not the basis vectors e_j (e.g. "
+                f"{np.round(bad, 4).tolist()}); column j is hvp(e_j), e_j has a single 1")
+    assert_close(T2, f"Hessian (shape x.shape + x.shape = {x.shape + x.shape})", got, expected,
+                 inputs=inputs, hint=hint)
+    if op.calls != x.size:
+        fail(T2, f"hessian_from_hvp made {op.calls} HVPs for x of size n = {x.size}; the "
+                 f"Hessian needs exactly n = {x.size}, one per column", inputs=inputs,
+             expected=x.size, obtained=op.calls,
+             hint="column j is hvp(e_j); take the shape from x, not from an extra product")
+
+
+_COLUMN_HINT = "column j of the matrix is hvp(e_j): H[:, j] = hvp(e_j), not the row H[j, :]"
+
+
+def _hessian_of(label: str, build: Builder, shape: tuple[int, ...],
+                const_shapes: Sequence[tuple[int, ...]], seed: object
+                ) -> tuple[np.ndarray, np.ndarray]:
+    g = rng(T2, (label, seed))
+    consts = [uniform(g, s, -1.0, 1.0) for s in const_shapes]
+    x = uniform(g, shape, -1.0, 1.0)
+    f_ref, _ = build(consts)
+    H = np.asarray(ri.hessian(f_ref)(x), dtype=float).reshape(x.size, x.size)
+    return H, x
+
+
+@task_check(T2)
+def t5_2(hessian_from_hvp: Callable) -> None:
+    """The Hessian of a small function from its HVPs; the number of HVPs."""
+    H, x = _hessian_of("½‖tanh(Ax) − b‖²", _tanh_ls, (4,), [(3, 4), (3,)], "visible")
+    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(x)v, f(x) = ½‖tanh(Ax) − b‖²", H, x, _COLUMN_HINT)
+
+
+@task_check(T2, hidden=True)
+def hidden_t5_2(hessian_from_hvp: Callable) -> None:
+    """Other sizes, a matrix x (4-D result), n = 1, and a non-symmetric linear map."""
+    H, x = _hessian_of("logistic", _logistic, (6,), [(8, 6)], "hidden")
+    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(x)v, f(x) = Σ log(1 + exp(Ax)) + 0.15‖x‖²", H, x,
+                  _COLUMN_HINT)
+    H, x = _hessian_of("matrix", _matrix_tanh, (2, 3), [(3, 2)], "hidden")
+    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(X)v, f(X) = ½‖tanh(XW)‖², X of shape (2, 3)", H, x,
+                  "H[i, j, k, l] = ∂²f/∂X_ij∂X_kl: use unit matrices E_kl of X's shape and "
+                  "reshape the result to x.shape + x.shape")
+    g = rng(T2, "scalar")
+    x1 = uniform(g, (1,))
+    _hessian_case(hessian_from_hvp, "v ↦ 2.5·v (n = 1)", np.array([[2.5]]), x1, _COLUMN_HINT)
+    M = uniform(g, (5, 5))
+    _hessian_case(hessian_from_hvp, "v ↦ Mv, a non-symmetric M (any linear map)", M,
+                  uniform(g, (5,)), _COLUMN_HINT)
