@@ -11,9 +11,9 @@ __all__ = ["release"]
 def release(ids: Iterable[str] | None = None, root: Path | None = None) -> list[Path]:
     """Regenerate ``assignments/<id>/`` from ``solutions/<id>/`` with nbgrader (all by default).
 
-    See :func:`course.nbgrader_setup.release`; imported lazily, so that ``import course.checks``
-    in a student's kernel does not load nbgrader.
+    See :func:`course.authoring.nbgrader_setup.release`; imported lazily, so that
+    ``import course.checks`` in a student's kernel does not load nbgrader.
     """
-    from .nbgrader_setup import release as _release
+    from .authoring.nbgrader_setup import release as _release
 
     return _release(ids, root)

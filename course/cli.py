@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         print(f"written: {path}")
         return 0
-    from .demo import run_demo
+    from .authoring.demo import run_demo
 
     return run_demo(a.workdir, a.assignment, jobs=a.jobs, limits=_limits(a),
                     all_cases=a.all_cases, zygote=not a.no_fork_server)

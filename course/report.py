@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .nbgrader_setup import grading_env, make_config
+from .authoring.nbgrader_setup import grading_env, make_config
 
 __all__ = ["ClassReport", "collect", "main_report", "render", "write_plots"]
 

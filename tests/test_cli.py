@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from assignment_utils import ROOT
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.cli import main
-from course.nbgrader_setup import assignment_ids
 from course.pipeline import integrity, sandbox
 from course.pipeline.autograde import preflight
 
@@ -101,7 +101,7 @@ def test_scan_accepts_ordinary_code(code: str) -> None:
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_the_solutions_raise_no_flag(aid: str) -> None:
     """The instructor's solutions are what good students write: no finding may fire."""
-    from course.demo import _student_source
+    from course.authoring.demo import _student_source
 
     nb = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", as_version=4)
     for cell in nb.cells:

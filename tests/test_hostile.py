@@ -22,8 +22,8 @@ import nbformat
 import pytest
 from assignment_utils import ROOT, check_calls
 
+from course.authoring.demo import _solution_cells, solved
 from course.checks._core import CheckFailure
-from course.demo import _solution_cells, solved
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 

@@ -21,8 +21,8 @@ import nbformat
 import pytest
 from assignment_utils import ROOT
 
-from course.demo import CASES, Case, build_class, expected_score
-from course.nbgrader_setup import assignment_ids
+from course.authoring.demo import CASES, Case, build_class, expected_score
+from course.authoring.nbgrader_setup import assignment_ids
 
 ASSIGNMENTS = assignment_ids(ROOT)
 PRIMARY = "02_forward_mode" if "02_forward_mode" in ASSIGNMENTS else (ASSIGNMENTS or [""])[0]

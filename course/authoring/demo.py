@@ -354,11 +354,11 @@ def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
     """``course demo``: release, build the class, autograde it in parallel, report."""
     import shutil
 
+    from ..pipeline.autograde import Options, autograde
+    from ..pipeline.execution import Limits
+    from ..pipeline.grading import Grader
+    from ..report import main_report
     from .nbgrader_setup import assignment_ids, grading_env, repo_root
-    from .pipeline.autograde import Options, autograde
-    from .pipeline.execution import Limits
-    from .pipeline.grading import Grader
-    from .report import main_report
 
     root = Path(root or repo_root()).resolve()
     workdir = Path(workdir).resolve()

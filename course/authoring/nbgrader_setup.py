@@ -45,7 +45,7 @@ __all__ = [
 
 def repo_root() -> Path:
     """The course repository: the folder above this package if it holds ``solutions/``, else cwd."""
-    here = Path(__file__).resolve().parents[1]
+    here = Path(__file__).resolve().parents[2]
     return here if (here / "solutions").is_dir() else Path.cwd()
 
 
@@ -125,7 +125,7 @@ def build_release(ids: Sequence[str] | None, dest: Path, *, root: Path | None = 
     ``workdir`` (default: a temporary folder) receives the gradebook, which then knows the
     assignments, so it can be reused for autograding.
     """
-    from . import authoring
+    from . import notebook as authoring
 
     root = Path(root or repo_root()).resolve()
     ids = list(ids or assignment_ids(root))

@@ -1,10 +1,14 @@
 """The grading pipeline, in the order a submission meets it.
 
-* :mod:`.autograde` — ``course autograde``: preflight, parallel workers, export, summary;
+* :mod:`.autograde` — ``course autograde``: prepare, preflight, parallel workers, export;
+* :mod:`.submissions` — find the submissions and put them into nbgrader's ``submitted/``;
 * :mod:`.grading` — nbgrader's API on one work folder (``Grader``);
-* :mod:`.execution` — nbgrader's autograde preprocessors for untrusted notebooks: the
-  structure repair, the sandboxed executor, the verdicts of the grade cells;
-* :mod:`.sandbox` — runs inside the grading kernel: limits, Landlock, audit hook, the
-  integrity monitor and the verdict ledger;
-* :mod:`.integrity` — the grader-side static scan and structure repair.
+* :mod:`.execution` — nbgrader's autograde preprocessors for untrusted notebooks, configured:
+  :mod:`.structure` (the structure repair), :mod:`.executor` (the sandboxed executor and the
+  course's verdicts), :mod:`.kernels` (the kernel manager, the fork server's client),
+  :mod:`.feedback` (the feedback HTML);
+* :mod:`.sandbox` — the grading kernel's entry point: :mod:`.confine` (limits, Landlock, audit
+  hook), :mod:`.monitor` (the integrity monitor and the grader's probe), :mod:`.forkserver`;
+* :mod:`.integrity` — the grader-side static scan; :mod:`.findings` — what it reports;
+* :mod:`.results` — ``grades.csv`` and the summary table.
 """

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..nbgrader_setup import DEFAULT_TIMEOUT, grading_env, make_api, make_config, repo_root
+from ..authoring.nbgrader_setup import (
+    DEFAULT_TIMEOUT,
+    grading_env,
+    make_api,
+    make_config,
+    repo_root,
+)
 
 __all__ = ["Grader", "Result", "failure_messages"]
 
@@ -97,7 +103,7 @@ class Grader:
     def release(self, assignments: list[str], dest: Path) -> list[Path]:
         """Generate the releases of ``assignments`` into ``dest`` (as :func:`course.release`
         does into the repository) with this gradebook, which then knows them."""
-        from ..nbgrader_setup import build_release
+        from ..authoring.nbgrader_setup import build_release
 
         written = build_release(assignments, dest, root=self.root, workdir=self.workdir)
         self._known.update(assignments)

@@ -16,12 +16,11 @@ TA should look; the score is unchanged) or ``info`` (explained in the feedback).
 from __future__ import annotations
 
 import ast
-import copy
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import Any
+
+from .findings import Finding, _nbg, _source, is_flagged
+from .structure import restore_structure
 
 __all__ = ["FORBIDDEN", "Finding", "is_flagged", "restore_structure", "scan_code",
            "scan_notebook"]
@@ -43,170 +42,6 @@ _FRAME_ATTRS = {"f_globals", "f_locals", "f_back", "f_builtins", "f_code", "tb_f
 #: roots whose mutation by a method call is tampering (not just suspicious, as sys.path is)
 _STRONG = {"__builtins__", "get_ipython", "__globals__"}
 _MAGICS_OK = {"time", "timeit", "matplotlib", "precision", "pprint", "who", "whos"}
-
-
-@dataclass
-class Finding:
-    """One observation about a submission, for the feedback and for the TA."""
-
-    kind: str  # submission, structure, reference, tamper, suspicious, crash, timeout, memory,
-    #            output, sandbox
-    severity: str  # zero | flag | info
-    message: str
-    cell: int | None = None  # index of the cell in the graded notebook
-    scope: str = "after"  # for zero: "after" (tasks graded at or after `cell`) or a task id
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Finding:
-        return cls(**{k: d[k] for k in ("kind", "severity", "message", "cell", "scope")
-                      if k in d})
-
-
-def is_flagged(findings: Iterable[Finding | dict[str, Any]]) -> bool:
-    """Whether a TA should look at the submission."""
-    return any((f.severity if isinstance(f, Finding) else f.get("severity")) in ("zero", "flag")
-               for f in findings)
-
-
-# ---------------------------------------------------------------------------------------------
-# structure
-# ---------------------------------------------------------------------------------------------
-def _nbg(cell: Any) -> dict[str, Any]:
-    meta = cell.get("metadata") or {}
-    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
-    return nbg if isinstance(nbg, dict) else {}
-
-
-def _gid(cell: Any) -> str | None:
-    gid = _nbg(cell).get("grade_id")
-    return gid if isinstance(gid, str) else None
-
-
-def _source(cell: Any) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
-_KEYS = ("grade", "solution", "locked", "points", "grade_id", "task")
-
-
-def restore_structure(nb: Any, release: Any) -> tuple[Any, list[Finding]]:
-    """Rebuild ``nb`` on the release's skeleton; return it and what had to be repaired.
-
-    Locked cells (statements, setup, tests) come from the release; the student's solution
-    cells (by ``grade_id``; of duplicates the last one, as nbgrader keeps it, earlier copies
-    stay as free code) get the release's metadata; free cells keep their place after the
-    locked or solution cell they followed. Tags of locked and solution cells are dropped.
-    """
-    findings: list[Finding] = []
-
-    def note(message: str, severity: str = "flag") -> None:
-        findings.append(Finding("structure", severity, message))
-
-    skeleton = {g: c for c in release.cells if (g := _gid(c))}
-    solution_ids = {g for g, c in skeleton.items() if _nbg(c).get("solution")
-                    and not _nbg(c).get("grade")}
-    counts = Counter(g for c in nb.cells if (g := _gid(c)) in skeleton)
-    last = {g: c for c in nb.cells if (g := _gid(c)) in skeleton}
-    for gid, n in sorted(counts.items()):
-        if n > 1:
-            note(f"cell {gid} appears {n} times" + (
-                "; the last copy was graded" if gid in solution_ids
-                else "; one copy from the release was kept"))
-    free_after: dict[str | None, list[Any]] = defaultdict(list)
-    anchor: str | None = None
-    order: list[str] = []
-    stray_meta = 0
-    for cell in nb.cells:
-        gid = _gid(cell)
-        if gid in skeleton:
-            if gid in solution_ids and cell is not last[gid]:
-                free = copy.deepcopy(cell)
-                free.metadata.pop("nbgrader", None)
-                free_after[anchor].append(free)
-                continue
-            if gid in order:
-                continue  # a second copy of a locked cell: dropped, free cells stay in place
-            order.append(gid)
-            anchor = gid
-            continue
-        free = copy.deepcopy(cell)
-        if "nbgrader" in (free.get("metadata") or {}):
-            free.metadata.pop("nbgrader")
-            stray_meta += 1
-        free_after[anchor].append(free)
-    if stray_meta:
-        note(f"nbgrader metadata on {stray_meta} cell(s) not in the assignment was removed")
-    expected = [g for g in skeleton if g in counts]
-    if order != expected:
-        note("locked cells were moved; the assignment's order was restored")
-
-    cells = list(free_after[None])
-    for rel in release.cells:
-        gid = _gid(rel)
-        if gid is None:
-            continue
-        sub = last.get(gid)
-        if gid in solution_ids:
-            if sub is None:
-                note(f"the solution cell {gid} was deleted; the release's stub was put back")
-                cell = copy.deepcopy(rel)
-            else:
-                cell = copy.deepcopy(sub)
-                if cell.get("cell_type") != rel.cell_type:
-                    note(f"the solution cell {gid} was turned into {cell.get('cell_type')}")
-                cell = _as_type(cell, rel.cell_type)
-                _restore_meta(cell, rel, gid, note)
-        else:
-            cell = copy.deepcopy(rel)
-            if sub is None:
-                note(f"the locked cell {gid} was deleted; it was restored")
-            else:
-                if _source(sub).strip() != _source(rel).strip() or \
-                        sub.get("cell_type") != rel.cell_type:
-                    # a statement is never run: editing it (or an erratum after release)
-                    # changes nothing; an edited setup or test cell is worth a look
-                    note(f"the locked cell {gid} was edited; it was restored",
-                         "info" if rel.cell_type == "markdown" and
-                         sub.get("cell_type") == "markdown" else "flag")
-                _restore_meta(copy.deepcopy(sub), rel, gid, note)
-        cells.append(cell)
-        cells.extend(free_after.get(gid, []))
-    seen: set[str] = set()
-    for n, cell in enumerate(cells):
-        cid = cell.get("id")
-        if not isinstance(cid, str) or not re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", cid) or \
-                cid in seen:
-            cell["id"] = f"free-{n}"
-        seen.add(cell["id"])
-    out = copy.deepcopy(release)
-    out.cells = cells
-    return out, findings
-
-
-def _as_type(cell: Any, cell_type: str) -> Any:
-    import nbformat
-
-    if cell.get("cell_type") == cell_type:
-        return cell
-    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
-    new = make(_source(cell))
-    new.metadata = cell.get("metadata", {})
-    return new
-
-
-def _restore_meta(cell: Any, rel: Any, gid: str, note: Any) -> None:
-    mine, theirs = _nbg(cell), _nbg(rel)
-    changed = sorted(k for k in _KEYS if mine.get(k) != theirs.get(k))
-    tags = [t for t in (cell.get("metadata", {}).get("tags") or [])]
-    if changed:
-        note(f"the metadata of cell {gid} was edited ({', '.join(changed)}); restored")
-    if tags:
-        note(f"tags {tags} on cell {gid} were removed")
-    cell.metadata = copy.deepcopy(rel.metadata)
 
 
 # ---------------------------------------------------------------------------------------------
