@@ -22,14 +22,18 @@ zero-order GD needs several times more calls to reach GD's loss (the experiment 
 
 from __future__ import annotations
 
+from .._lazy import hidden_getattr
 from ._common import EPS_MACH, TASKS
-from .t1_1_2 import hidden_t1_1, hidden_t1_2, t1_1, t1_2
-from .t1_3 import hidden_t1_3, t1_3
-from .t1_4_5 import hidden_t1_4, hidden_t1_5, lecture_problem, mds_reference_loss, t1_4, t1_5
+from .t1_1_2 import t1_1, t1_2
+from .t1_3 import t1_3
+from .t1_4_5 import lecture_problem, mds_reference_loss, t1_4, t1_5
 
-__all__ = ["EPS_MACH", "TASKS", "hidden_t1_1", "hidden_t1_2", "hidden_t1_3", "hidden_t1_4",
-           "hidden_t1_5", "lecture_problem", "mds_reference_loss", "t1_1", "t1_2",
-           "t1_3", "t1_4", "t1_5"]
+__all__ = ["EPS_MACH", "TASKS", "lecture_problem", "mds_reference_loss", "t1_1", "t1_2", "t1_3",
+           "t1_4", "t1_5"]
+
+#: checks in ``_hidden`` (left out of the student distribution), loaded on first use
+HIDDEN = ("hidden_t1_1", "hidden_t1_2", "hidden_t1_3", "hidden_t1_4", "hidden_t1_5")
+__getattr__ = hidden_getattr(__name__, HIDDEN)
 
 # One task's check per module: t1_1_2 (1.1, 1.2), t1_3, t1_4_5 (1.4, 1.5); the shared test
 # functions and data in _common; the course's versions of tasks 1.1 and 1.3, which later tasks

@@ -119,18 +119,6 @@ def t1_1(fd_grad: Callable) -> None:
         _fd_case(fd_grad, "f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (3,), 1e-3, method, "visible")
 
 
-@task_check(T1, hidden=True)
-def hidden_t1_1(fd_grad: Callable) -> None:
-    """Other functions, d = 1 and 7, a matrix argument, other steps."""
-    cases = [("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (7,), 3e-3),
-             ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (1,), 1e-2),
-             ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (5,), 2e-3),
-             ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 3), 1e-3)]
-    for label, shape, eps in cases:
-        for method in ("central", "forward"):
-            _fd_case(fd_grad, label, shape, eps, method, "hidden")
-
-
 # ---------------------------------------------------------------------------------------------
 # task 1.2: the error model and the step
 # ---------------------------------------------------------------------------------------------
@@ -238,23 +226,6 @@ def t1_2(error_model: Callable, optimal_step: Callable, default_step: Callable) 
         _optimal_case(optimal_step, method, 1.0, 1.0)
         _optimal_case(optimal_step, method, 2.5, 0.4)
     _step_cases(default_step, [("exp", 0.7), ("sin", 2.2), ("log", 250.0)])
-
-
-@task_check(T2, hidden=True)
-def hidden_t1_2(error_model: Callable, optimal_step: Callable, default_step: Callable) -> None:
-    """Random magnitudes and steps; the default step on unseen functions and scales of x."""
-    for trial in range(3):
-        g = rng(T2, trial)
-        f_abs, M = 10 ** uniform(g, (), -3, 3), 10 ** uniform(g, (), -3, 3)
-        eps = 10 ** uniform(g, (4,), -12, -1)
-        for method in ("central", "forward"):
-            _model_case(error_model, eps, method, f_abs, M)
-            _optimal_case(optimal_step, method, f_abs, M)
-    _step_cases(default_step, [("exp", -1.3), ("exp", 3.0), ("sin", 0.9), ("sin", -1.6),
-                               ("log", 0.6), ("log", 1.2e4), ("x³ − 2x", 1.7),
-                               ("x³ − 2x", -60.0), ("x³ − 2x", 900.0), ("arctan", 0.4),
-                               ("arctan", 5.0), ("exp", 1e-3), ("sqrt", 2.0),
-                               ("sqrt", 3e3)])
 
 
 # ---------------------------------------------------------------------------------------------

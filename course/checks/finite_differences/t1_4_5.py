@@ -20,8 +20,12 @@ from .._core import (
     substituted,
     task_check,
 )
+from .._lazy import reference_names
 from ._common import T4, T5, Fun, _is_numeric, _mds_data
-from ._reference import course_fd_grad, course_two_point
+
+#: the course's tasks 1.1 and 1.3 (None in the student distribution: the student's own are used)
+course_fd_grad, course_two_point = reference_names(__package__, "course_fd_grad",
+                                                   "course_two_point")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,13 +64,6 @@ def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: obje
 def t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
     """N = 4 points in the plane."""
     _mds_case(mds_loss, mds_grad, 4, 2, "visible")
-
-
-@task_check(T4, hidden=True)
-def hidden_t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
-    """Other N and dimensions: 2 points on a line, 7 in R³, 11 in the plane."""
-    for n, d in [(2, 1), (7, 3), (11, 2)]:
-        _mds_case(mds_loss, mds_grad, n, d, "hidden")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,15 +197,3 @@ def t1_5(gradient_descent: Callable, zo_gradient_descent: Callable,
     _gd_case(gradient_descent, D, W, 2e-3, 20)
     _zo_case(zo_gradient_descent, D, W, 5e-4, 20, 1e-6, 3)
     _experiment(gradient_descent, zo_gradient_descent, step_sizes, 1)
-
-
-@task_check(T5, hidden=True, replaces=("two_point_estimator",))
-def hidden_t1_5(gradient_descent: Callable, zo_gradient_descent: Callable,
-                step_sizes: Callable) -> None:
-    """Other sizes, odd budgets, other steps and seeds (the step sizes are judged by the
-    visible test, on the problem the student tuned them for)."""
-    for n, d, n_calls, seed in [(6, 2, 31, 5), (5, 3, 50, 11)]:
-        g = rng(T5, ("hidden", n, d))
-        D, W = _mds_data(g, n, d, 0.1)
-        _gd_case(gradient_descent, D, W, 1e-3, n_calls)
-        _zo_case(zo_gradient_descent, D, W, 2e-4, n_calls, 1e-5, seed)

@@ -10,13 +10,18 @@ own code only.
 
 from __future__ import annotations
 
+from .._lazy import hidden_getattr
 from ._common import TASKS
-from .t2_1_2 import hidden_t2_1, hidden_t2_2, t2_1, t2_2
-from .t2_3 import hidden_t2_3, t2_3
-from .t2_4_5 import hidden_t2_4, hidden_t2_5, t2_4, t2_5
+from .t2_1_2 import t2_1, t2_2
+from .t2_3 import t2_3
+from .t2_4_5 import t2_4, t2_5
 
-__all__ = ["TASKS", "hidden_t2_1", "hidden_t2_2", "hidden_t2_3", "hidden_t2_4", "hidden_t2_5",
-           "t2_1", "t2_2", "t2_3", "t2_4", "t2_5"]
+__all__ = ["TASKS", "t2_1", "t2_2", "t2_3", "t2_4", "t2_5"]
 
-# One module per task or pair of tasks: t2_1_2, t2_3, t2_4_5 (with the course's DualBox and
-# course_jvp, substituted when 2.4 and 2.5 are graded); shared: _common.
+#: checks in ``_hidden`` (left out of the student distribution), loaded on first use
+HIDDEN = ("hidden_t2_1", "hidden_t2_2", "hidden_t2_3", "hidden_t2_4", "hidden_t2_5")
+__getattr__ = hidden_getattr(__name__, HIDDEN)
+
+# One module per task or pair of tasks: t2_1_2, t2_3, t2_4_5 (with the DualBox container and
+# the course's jvp, in _reference, substituted when 2.5 is graded); shared: _common; hidden checks
+# in _hidden.

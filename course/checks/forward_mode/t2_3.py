@@ -92,45 +92,9 @@ _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
     ("X.sum(axis=0)", lambda X: X.sum(axis=0), [("X", (2, 3), "dual")], "sum"),
 ]
 
-_HIDDEN_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
-    ("x + y", lambda x, y: x + y, [("x", (4, 1), "dual"), ("y", (5,), "dual")], "add"),
-    ("x - y", lambda x, y: x - y, [("x", (5,), "dual"), ("y", (2, 5), "dual")], "add"),
-    ("x + C", lambda x, C: x + C, [("x", (4,), "dual"), ("C", (3, 4), "const")], "add"),
-    ("C + x", lambda C, x: C + x, [("C", (2, 3, 4), "const"), ("x", (4,), "dual")], "add"),
-    ("x - C", lambda x, C: x - C, [("x", (3, 1), "dual"), ("C", (3, 5), "const")], "add"),
-    ("c - x", lambda c, x: c - x, [("c", (2, 1), "const"), ("x", (2, 5), "dual")], "add"),
-    ("a - x", lambda a, x: a - x, [("a", (), "number"), ("x", (3, 2), "dual")], "add"),
-    ("x * y", lambda x, y: x * y, [("x", (4, 1), "dual"), ("y", (1, 3), "dual")], "mul"),
-    ("x * C", lambda x, C: x * C, [("x", (3,), "dual"), ("C", (4, 3), "const")], "mul"),
-    ("a * x", lambda a, x: a * x, [("a", (), "number"), ("x", (2, 5), "dual")], "mul"),
-    ("x / y", lambda x, y: x / y, [("x", (5, 2), "dual"), ("y", (2,), "dual+")], "div"),
-    ("C / x", lambda C, x: C / x, [("C", (3, 4), "const"), ("x", (4,), "dual+")], "div"),
-    ("x / a", lambda x, a: x / a, [("x", (4,), "dual"), ("a", (), "number+")], "div"),
-    ("-x", lambda x: -x, [("x", (3, 5), "dual")], "neg"),
-    ("A @ x", lambda A, x: A @ x, [("A", (4, 5), "const"), ("x", (5,), "dual")], "matmul"),
-    ("x @ B", lambda x, B: x @ B, [("x", (5,), "dual"), ("B", (5, 3), "const")], "matmul"),
-    ("X @ B", lambda X, B: X @ B, [("X", (2, 4), "dual"), ("B", (4, 3), "const")], "matmul"),
-    ("X @ Y", lambda X, Y: X @ Y, [("X", (3, 4), "dual"), ("Y", (4, 2), "dual")], "matmul"),
-    ("x @ y", lambda x, y: x @ y, [("x", (4,), "dual"), ("y", (4,), "dual")], "matmul"),
-    ("X.sum()", lambda X: X.sum(), [("X", (4, 5), "dual")], "sum"),
-    ("X.sum(axis=1)", lambda X: X.sum(axis=1), [("X", (3, 4), "dual")], "sum"),
-    ("X.sum(axis=-1)", lambda X: X.sum(axis=-1), [("X", (2, 3, 4), "dual")], "sum"),
-    ("X.sum(axis=1) (3-D)", lambda X: X.sum(axis=1), [("X", (2, 3, 4), "dual")], "sum"),
-    ("((A @ x) * y - c).sum()", lambda A, x, y, c: ((A @ x) * y - c).sum(),
-     [("A", (3, 5), "const"), ("x", (5,), "dual"), ("y", (3,), "dual"), ("c", (3,), "const")],
-     "mul"),
-]
-
 
 @task_check(T3)
 def t2_3(DualArray: type) -> None:
     """Elementwise operations with broadcasting, matmul and sum on small arrays."""
     for label, fn, spec, hint in _VISIBLE_ARRAY_CASES:
         _array_case(DualArray, label, fn, spec, hint, "visible")
-
-
-@task_check(T3, hidden=True)
-def hidden_t2_3(DualArray: type) -> None:
-    """Other shapes, more broadcasting, numbers, products of matrices, sums over axes."""
-    for label, fn, spec, hint in _HIDDEN_ARRAY_CASES:
-        _array_case(DualArray, label, fn, spec, hint, "hidden")

@@ -15,14 +15,18 @@ student's dot-product test the course's own NumPy JVP/VJP pairs, correct and pla
 
 from __future__ import annotations
 
+from .._lazy import hidden_getattr
 from ._common import TASKS, Watch
-from .t4_1_2 import hidden_t4_1, hidden_t4_2, t4_1, t4_2
-from .t4_3 import hidden_t4_3, t4_3
-from .t4_4 import hidden_t4_4, t4_4
-from .t4_5 import hidden_t4_5, t4_5
+from .t4_1_2 import t4_1, t4_2
+from .t4_3 import t4_3
+from .t4_4 import t4_4
+from .t4_5 import t4_5
 
-__all__ = ["TASKS", "Watch", "hidden_t4_1", "hidden_t4_2", "hidden_t4_3", "hidden_t4_4",
-           "hidden_t4_5", "t4_1", "t4_2", "t4_3", "t4_4", "t4_5"]
+__all__ = ["TASKS", "Watch", "t4_1", "t4_2", "t4_3", "t4_4", "t4_5"]
+
+#: checks in ``_hidden`` (left out of the student distribution), loaded on first use
+HIDDEN = ("hidden_t4_1", "hidden_t4_2", "hidden_t4_3", "hidden_t4_4", "hidden_t4_5")
+__getattr__ = hidden_getattr(__name__, HIDDEN)
 
 # One module per task (t4_1_2 holds 4.1 and 4.2); shared: _common (Watch, comparisons). The
 # course's versions of solve's JVP and VJP (course_solve_jvp/vjp) are in t4_3, not exported.

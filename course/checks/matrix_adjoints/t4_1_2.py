@@ -87,15 +87,6 @@ def t4_1(solve_jvp: Callable) -> None:
     _solve_jvp_case(solve_jvp, 3, None, "visible")
 
 
-@task_check(T1, hidden=True)
-def hidden_t4_1(solve_jvp: Callable) -> None:
-    """Other sizes, matrices of right-hand sides, a constant A, a constant b."""
-    _solve_jvp_case(solve_jvp, 5, None, "vector")
-    _solve_jvp_case(solve_jvp, 4, 2, "matrix")
-    _solve_jvp_case(solve_jvp, 6, 3, "constant A", zero="A")
-    _solve_jvp_case(solve_jvp, 2, 1, "constant b", zero="b")
-
-
 # ---------------------------------------------------------------------------------------------
 # task 4.2: the VJP of solve, reusing the forward factorisation
 # ---------------------------------------------------------------------------------------------
@@ -174,11 +165,3 @@ def _solve_vjp_case(solve_fwd: Callable, solve_bwd: Callable, n: int, k: int | N
 def t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
     """A 3×3 system with a vector right-hand side."""
     _solve_vjp_case(solve_fwd, solve_bwd, 3, None, "visible")
-
-
-@task_check(T2, hidden=True)
-def hidden_t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
-    """Other sizes and matrices of right-hand sides."""
-    _solve_vjp_case(solve_fwd, solve_bwd, 5, None, "vector")
-    _solve_vjp_case(solve_fwd, solve_bwd, 4, 3, "matrix")
-    _solve_vjp_case(solve_fwd, solve_bwd, 6, 1, "one column")

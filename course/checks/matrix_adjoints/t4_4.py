@@ -99,12 +99,3 @@ def t4_4(svd_values_jvp: Callable, svd_values_vjp: Callable) -> None:
     """A square 4×4 and a tall 5×3 matrix (thin SVD)."""
     _svd_values_case(svd_values_jvp, svd_values_vjp, 4, 4, "square", False)
     _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 3, "tall", False)
-
-
-@task_check(T4, hidden=True)
-def hidden_t4_4(svd_values_jvp: Callable, svd_values_vjp: Callable) -> None:
-    """Wide matrices, full U and Vt, other sizes and signs."""
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 3, 5, "wide", False)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 6, 4, "tall full", True)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 2, 6, "wide full", True)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 5, "square full", True)

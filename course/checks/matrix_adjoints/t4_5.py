@@ -152,14 +152,3 @@ def t4_5(svd_vjp: Callable) -> None:
     """A square 4×4 matrix: losses of s, of U, of V, of both."""
     for loss in ("s", "U", "V", "UV"):
         _svd_vjp_case(svd_vjp, 4, 4, "visible", loss)
-
-
-@task_check(T5, hidden=True)
-def hidden_t4_5(svd_vjp: Callable) -> None:
-    """Tall and wide matrices (the projection terms), random cotangents, other sizes."""
-    _svd_vjp_case(svd_vjp, 5, 3, "tall U", "U")
-    _svd_vjp_case(svd_vjp, 3, 5, "wide V", "V")
-    _svd_vjp_case(svd_vjp, 6, 4, "tall UV", "UV")
-    _svd_vjp_case(svd_vjp, 5, 5, "square random", None)
-    _svd_vjp_case(svd_vjp, 6, 3, "tall random", None)
-    _svd_vjp_case(svd_vjp, 2, 5, "wide random", None)

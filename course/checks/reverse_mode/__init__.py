@@ -13,16 +13,20 @@ student's; ``t3_6`` grades the backward pass on activations computed here, with 
 
 from __future__ import annotations
 
+from .._lazy import hidden_getattr
 from ._common import TASKS
-from .t3_1 import hidden_t3_1, t3_1
-from .t3_2 import GraphNode, hidden_t3_2, t3_2
-from .t3_3 import hidden_t3_3, t3_3
-from .t3_4 import hidden_t3_4, t3_4
-from .t3_5 import hidden_t3_5, t3_5
-from .t3_6 import hidden_t3_6, t3_6
+from .t3_1 import t3_1
+from .t3_2 import GraphNode, t3_2
+from .t3_3 import t3_3
+from .t3_4 import t3_4
+from .t3_5 import t3_5
+from .t3_6 import t3_6
 
-__all__ = ["TASKS", "GraphNode", "hidden_t3_1", "hidden_t3_2", "hidden_t3_3", "hidden_t3_4",
-           "hidden_t3_5", "hidden_t3_6", "t3_1", "t3_2", "t3_3", "t3_4", "t3_5", "t3_6"]
+__all__ = ["TASKS", "GraphNode", "t3_1", "t3_2", "t3_3", "t3_4", "t3_5", "t3_6"]
+
+#: checks in ``_hidden`` (left out of the student distribution), loaded on first use
+HIDDEN = ("hidden_t3_1", "hidden_t3_2", "hidden_t3_3", "hidden_t3_4", "hidden_t3_5", "hidden_t3_6")
+__getattr__ = hidden_getattr(__name__, HIDDEN)
 
 # One module per task; the course's tape and traversals (TapeVar, course_topological_order,
 # course_backward), substituted when later tasks are graded, in _reference (not exported).

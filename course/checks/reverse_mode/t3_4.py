@@ -12,13 +12,10 @@ import reference_impl.numpy as rnp
 from .._core import (
     CallCounter,
     assert_close,
-    direction,
     fail,
-    rng,
     student_call,
     substituted,
     task_check,
-    uniform,
 )
 from ._common import (
     T4,
@@ -98,13 +95,3 @@ def t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
     _lecture_case(lecture_reverse, 2.0, 3.0, 1.0)
     _lecture_case(lecture_reverse, 2.0, 3.0, 0.7)
     _gradient_case(lecture_reverse, lecture_gradient, 2.0, 3.0)
-
-
-@task_check(T4, hidden=True)
-def hidden_t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
-    """Random points and random cotangents L̄; the number of backward passes."""
-    for trial in range(3):
-        g = rng(T4, trial)
-        w1, w2 = uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0)
-        _lecture_case(lecture_reverse, w1, w2, direction(g))
-        _gradient_case(lecture_reverse, lecture_gradient, w1, w2)

@@ -136,13 +136,6 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
 
 
 _MLP_VISIBLE: list[tuple[int, list[int]]] = [(4, [5, 4, 3, 2])]
-_MLP_HIDDEN: list[tuple[int, list[int]]] = [
-    (1, [3, 5, 2]),            # a single data point
-    (7, [4, 4, 4]),            # square layers: a transposed factor keeps the shape
-    (3, [6, 2]),               # one layer
-    (5, [2, 7, 3, 6, 1]),      # four layers, one output
-    (2, [8, 3, 5]),
-]
 
 
 @task_check(T6)
@@ -151,11 +144,3 @@ def t3_6(mlp_forward: Callable, mlp_backward: Callable) -> None:
     for b, sizes in _MLP_VISIBLE:
         _forward_case(mlp_forward, b, sizes, "visible")
         _backward_mlp_case(mlp_backward, b, sizes, "visible")
-
-
-@task_check(T6, hidden=True)
-def hidden_t3_6(mlp_forward: Callable, mlp_backward: Callable) -> None:
-    """Unseen batch sizes (1 included) and layer sizes (square, one layer, four layers)."""
-    for b, sizes in _MLP_HIDDEN:
-        _forward_case(mlp_forward, b, sizes, "hidden")
-        _backward_mlp_case(mlp_backward, b, sizes, "hidden")

@@ -23,15 +23,19 @@ Every expected value comes from ``reference_impl`` (``second_order.hvp``, ``hess
 
 from __future__ import annotations
 
+from .._lazy import hidden_getattr
 from ._common import TASKS
 from ._toolkit import grad, jvp, vjp
-from .t5_1 import hidden_t5_1, t5_1
-from .t5_2 import hidden_t5_2, t5_2
-from .t5_3 import hidden_t5_3, t5_3
-from .t5_4_5 import hidden_t5_4, hidden_t5_5, t5_4, t5_5, tanh_chain
+from .t5_1 import t5_1
+from .t5_2 import t5_2
+from .t5_3 import t5_3
+from .t5_4_5 import t5_4, t5_5, tanh_chain
 
-__all__ = ["TASKS", "grad", "hidden_t5_1", "hidden_t5_2", "hidden_t5_3", "hidden_t5_4",
-           "hidden_t5_5", "jvp", "t5_1", "t5_2", "t5_3", "t5_4", "t5_5", "tanh_chain", "vjp"]
+__all__ = ["TASKS", "grad", "jvp", "t5_1", "t5_2", "t5_3", "t5_4", "t5_5", "tanh_chain", "vjp"]
+
+#: checks in ``_hidden`` (left out of the student distribution), loaded on first use
+HIDDEN = ("hidden_t5_1", "hidden_t5_2", "hidden_t5_3", "hidden_t5_4", "hidden_t5_5")
+__getattr__ = hidden_getattr(__name__, HIDDEN)
 
 # One task's check per module: t5_1, t5_2, t5_3, t5_4_5 (5.4, 5.5); the students' toolkit in
 # _toolkit; the tasks and test functions in _common; the course's version of task 5.4, which 5.5 is

@@ -19,7 +19,7 @@ from .._core import (
     task_check,
     uniform,
 )
-from ._common import _HVP_HIDDEN, _HVP_VISIBLE, T1, TOOLKIT, Builder
+from ._common import _HVP_VISIBLE, T1, TOOLKIT, Builder
 from ._toolkit import Traced, grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
 
 
@@ -87,10 +87,3 @@ def t5_1(hvp_fwd_over_rev: Callable, hvp_rev_over_rev: Callable) -> None:
     for label, build, shape, consts in _HVP_VISIBLE:
         _hvp_case(hvp_fwd_over_rev, "fwd", label, build, shape, consts, "visible")
         _hvp_case(hvp_rev_over_rev, "rev", label, build, shape, consts, "visible")
-
-
-@task_check(T1, hidden=True, replaces=TOOLKIT)
-def hidden_t5_1(hvp_fwd_over_rev: Callable, hvp_rev_over_rev: Callable) -> None:
-    """Other functions and sizes, a matrix argument; one call of grad_f per HVP."""
-    for label, build, shape, consts in _HVP_HIDDEN:
-        _hvp_case(hvp_fwd_over_rev, "fwd", label, build, shape, consts, "hidden")

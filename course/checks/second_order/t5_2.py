@@ -78,21 +78,3 @@ def t5_2(hessian_from_hvp: Callable) -> None:
     """The Hessian of a small function from its HVPs; the number of HVPs."""
     H, x = _hessian_of("½‖tanh(Ax) − b‖²", _tanh_ls, (4,), [(3, 4), (3,)], "visible")
     _hessian_case(hessian_from_hvp, "v ↦ ∇²f(x)v, f(x) = ½‖tanh(Ax) − b‖²", H, x, _COLUMN_HINT)
-
-
-@task_check(T2, hidden=True)
-def hidden_t5_2(hessian_from_hvp: Callable) -> None:
-    """Other sizes, a matrix x (4-D result), n = 1, and a non-symmetric linear map."""
-    H, x = _hessian_of("logistic", _logistic, (6,), [(8, 6)], "hidden")
-    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(x)v, f(x) = Σ log(1 + exp(Ax)) + 0.15‖x‖²", H, x,
-                  _COLUMN_HINT)
-    H, x = _hessian_of("matrix", _matrix_tanh, (2, 3), [(3, 2)], "hidden")
-    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(X)v, f(X) = ½‖tanh(XW)‖², X of shape (2, 3)", H, x,
-                  "H[i, j, k, l] = ∂²f/∂X_ij∂X_kl: use unit matrices E_kl of X's shape and "
-                  "reshape the result to x.shape + x.shape")
-    g = rng(T2, "scalar")
-    x1 = uniform(g, (1,))
-    _hessian_case(hessian_from_hvp, "v ↦ 2.5·v (n = 1)", np.array([[2.5]]), x1, _COLUMN_HINT)
-    M = uniform(g, (5, 5))
-    _hessian_case(hessian_from_hvp, "v ↦ Mv, a non-symmetric M (any linear map)", M,
-                  uniform(g, (5,)), _COLUMN_HINT)

@@ -1,0 +1,128 @@
+"""The hidden checks of this assignment: other inputs, sizes and statistics than the visible ones.
+
+Not part of the student distribution (``course release --student`` leaves out every
+``_hidden.py`` and ``_reference.py``); the package loads this module lazily when a hidden check
+is called (``check.hidden_t…``), in the grader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .._core import (
+    rng,
+    task_check,
+)
+from ._common import (
+    T1,
+    T2,
+    T3,
+    T4,
+    T5,
+)
+from .t4_1_2 import (
+    _solve_jvp_case,
+    _solve_vjp_case,
+)
+from .t4_3 import (
+    _ACCEPT_HINT,
+    JvpFn,
+    VjpFn,
+    _dot_test_case,
+    _reject,
+    _scaled,
+    _solve_primals,
+    course_solve_jvp,
+    course_solve_vjp,
+)
+from .t4_4 import _svd_values_case
+from .t4_5 import _svd_vjp_case
+
+
+@task_check(T1, hidden=True)
+def hidden_t4_1(solve_jvp: Callable) -> None:
+    """Other sizes, matrices of right-hand sides, a constant A, a constant b."""
+    _solve_jvp_case(solve_jvp, 5, None, "vector")
+    _solve_jvp_case(solve_jvp, 4, 2, "matrix")
+    _solve_jvp_case(solve_jvp, 6, 3, "constant A", zero="A")
+    _solve_jvp_case(solve_jvp, 2, 1, "constant b", zero="b")
+
+
+@task_check(T2, hidden=True)
+def hidden_t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
+    """Other sizes and matrices of right-hand sides."""
+    _solve_vjp_case(solve_fwd, solve_bwd, 5, None, "vector")
+    _solve_vjp_case(solve_fwd, solve_bwd, 4, 3, "matrix")
+    _solve_vjp_case(solve_fwd, solve_bwd, 6, 1, "one column")
+
+
+def _svd_values_pair(W: np.ndarray) -> tuple[JvpFn, VjpFn]:
+    U, _, Vt = np.linalg.svd(W, full_matrices=False)
+    return ((lambda p, t: (np.linalg.svd(p[0], compute_uv=False),
+                           np.einsum("ik,ij,jk->k", U, t[0], Vt.T))),
+            lambda p, g: ((U * g) @ Vt,))
+
+
+def _matmul_pair() -> tuple[JvpFn, VjpFn]:
+    return (lambda p, t: (p[0] @ p[1], t[0] @ p[1] + p[0] @ t[1]),
+            lambda p, g: (g @ p[1].T, p[0].T @ g))
+
+
+def _sum_sin_pair() -> tuple[JvpFn, VjpFn]:
+    return (lambda p, t: (np.sum(np.sin(p[0])), np.sum(np.cos(p[0]) * t[0])),
+            lambda p, g: (g * np.cos(p[0]),))
+
+
+@task_check(T3, hidden=True)
+def hidden_t4_3(dot_product_test: Callable) -> None:
+    """Other functions and scales; wrong VJPs that all-ones directions, absolute tolerances or
+    tangents of one input only would miss."""
+    g = rng(T3, "hidden")
+    W = g.normal(size=(4, 3))
+    matrix = _solve_primals("matrix", 4, 2)
+    vector = _solve_primals("vector", 5, None)
+    big, small = 1e12, 1e-12
+    accept: list[tuple[str, JvpFn, VjpFn, tuple]] = [
+        ("solve with a matrix b", course_solve_jvp, course_solve_vjp, matrix),
+        ("1e12 · solve (large numbers)", *_scaled(big, course_solve_jvp, course_solve_vjp),
+         vector),
+        ("1e-12 · solve (small numbers)", *_scaled(small, course_solve_jvp, course_solve_vjp),
+         vector),
+        ("singular values of a 4×3 matrix", *_svd_values_pair(W), (W,)),
+        ("X @ Y, X 2×3, Y 3×4", *_matmul_pair(), (g.normal(size=(2, 3)), g.normal(size=(3, 4)))),
+        ("sum(sin(x)), a scalar output", *_sum_sin_pair(), (g.normal(size=(5,)),)),
+    ]
+    for label, jvp, vjp, primals in accept:
+        _dot_test_case(dot_product_test, label, jvp, vjp, primals, True, _ACCEPT_HINT)
+    for name in ("A-transposed", "x-x", "no-A", "ones-blind", "tiny-factor"):
+        _reject(dot_product_test, name, vector)
+    _reject(dot_product_test, "mean-cotangent", matrix)
+    _reject(dot_product_test, "sign", vector, small,
+            "1e-12 · solve with Ā of the wrong sign (small numbers: an absolute tolerance "
+            "accepts anything)")
+    U, _, Vt = np.linalg.svd(W, full_matrices=False)
+    jvp, _ = _svd_values_pair(W)
+    _dot_test_case(dot_product_test, "singular values with W̄ = U diag(s̄) V (Vt not transposed)",
+                   jvp, lambda p, gs: ((U * gs) @ Vt.T[: len(gs)],), (W,), False,
+                   "compare ⟨x̄, Jṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ for random ṗ and x̄")
+
+
+@task_check(T4, hidden=True)
+def hidden_t4_4(svd_values_jvp: Callable, svd_values_vjp: Callable) -> None:
+    """Wide matrices, full U and Vt, other sizes and signs."""
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 3, 5, "wide", False)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 6, 4, "tall full", True)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 2, 6, "wide full", True)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 5, "square full", True)
+
+
+@task_check(T5, hidden=True)
+def hidden_t4_5(svd_vjp: Callable) -> None:
+    """Tall and wide matrices (the projection terms), random cotangents, other sizes."""
+    _svd_vjp_case(svd_vjp, 5, 3, "tall U", "U")
+    _svd_vjp_case(svd_vjp, 3, 5, "wide V", "V")
+    _svd_vjp_case(svd_vjp, 6, 4, "tall UV", "UV")
+    _svd_vjp_case(svd_vjp, 5, 5, "square random", None)
+    _svd_vjp_case(svd_vjp, 6, 3, "tall random", None)
+    _svd_vjp_case(svd_vjp, 2, 5, "wide random", None)
