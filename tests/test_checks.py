@@ -120,7 +120,6 @@ _CHEATS = {
     "alias": "import reference_impl as ri\ndef f(x):\n    return ri.grad(x)\n",
     "from-import": "from jax import grad\ndef f(x):\n    return grad(x)\n",
     "local-import": "def f(x):\n    import jax.numpy as jnp\n    return jnp.sin(x)\n",
-    "dunder-import": "def f(x):\n    return __import__('torch')\n",
     "helper": "def g(x):\n    return autograd.grad(x)\ndef f(x):\n    return g(x)\n",
     "closure": "import reference_impl\ndef make():\n    r = reference_impl\n"
                "    def f(x):\n        return r.jvp(x)\n    return f\nf = make()\n",

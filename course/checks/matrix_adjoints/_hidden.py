@@ -27,9 +27,11 @@ from .t4_1_2 import (
 )
 from .t4_3 import (
     _ACCEPT_HINT,
+    _WRONG_SOLVE,
     JvpFn,
     VjpFn,
     _dot_test_case,
+    _late,
     _reject,
     _scaled,
     _solve_primals,
@@ -95,6 +97,11 @@ def hidden_t4_3(dot_product_test: Callable) -> None:
     ]
     for label, jvp, vjp, primals in accept:
         _dot_test_case(dot_product_test, label, jvp, vjp, primals, True, _ACCEPT_HINT)
+    _dot_test_case(dot_product_test, "solve, 5 trials", course_solve_jvp, course_solve_vjp,
+                   vector, True, _ACCEPT_HINT, trials=5)
+    _dot_test_case(dot_product_test, "solve, a VJP wrong only in trial 4 of 4",
+                   course_solve_jvp, _late(course_solve_vjp, _WRONG_SOLVE["no-A"][1], 3),
+                   vector, False, "run every trial (trials = 4 here)", trials=4)
     for name in ("A-transposed", "x-x", "no-A", "ones-blind", "tiny-factor"):
         _reject(dot_product_test, name, vector)
     _reject(dot_product_test, "mean-cotangent", matrix)

@@ -101,15 +101,32 @@ _WRONG_SOLVE: dict[str, tuple[str, VjpFn, str]] = {
 }
 
 
+def _late(vjp: VjpFn, wrong: VjpFn, right: int = 1) -> VjpFn:
+    """A VJP right on its first ``right`` calls and wrong on every later one: only a test that
+    runs all its trials sees it."""
+    calls: list[int] = []
+
+    def late(p: tuple, g: Any) -> tuple:
+        calls.append(1)
+        return (vjp if len(calls) <= right else wrong)(p, g)
+
+    return late
+
+
 def _dot_test_case(dot_product_test: Callable, label: str, jvp: JvpFn, vjp: VjpFn,
-                   primals: tuple, should_pass: bool, hint: str) -> None:
+                   primals: tuple, should_pass: bool, hint: str, trials: int | None = None
+                   ) -> None:
     jc, vc = CallCounter(jvp), CallCounter(vjp)
     saved = [np.array(p, copy=True) for p in primals]
     inputs = {"pair": label, "primals": primals}
+    extra = {} if trials is None else {"trials": trials}
+    if trials is not None:
+        inputs["trials"] = trials
     result = student_call(T3, "dot_product_test(jvp_fn, vjp_fn, primals)", dot_product_test,
                           jc, vc, primals, inputs=inputs,
                           hint="jvp_fn(primals, tangents) returns (out, out_dot); "
-                               "vjp_fn(primals, out_bar) returns one cotangent per input")
+                               "vjp_fn(primals, out_bar) returns one cotangent per input",
+                          **extra)
     if not isinstance(result, (bool, np.bool_)):
         fail(T3, "dot_product_test must return True or False", inputs=inputs,
              expected=should_pass, obtained=result)
@@ -123,6 +140,13 @@ def _dot_test_case(dot_product_test: Callable, label: str, jvp: JvpFn, vjp: VjpF
                  inputs=inputs, expected=True, obtained=result, hint=hint)
         fail(T3, f"dot_product_test accepted a wrong VJP ({label})", inputs=inputs,
              expected=False, obtained=result, hint=hint)
+    runs = 3 if trials is None else trials
+    if should_pass and (jc.count != runs or vc.count != runs):
+        fail(T3, f"dot_product_test called jvp_fn {jc.count} and vjp_fn {vc.count} times for "
+                 f"trials = {runs}: every trial draws fresh directions and calls each once",
+             inputs=inputs, expected=(runs, runs), obtained=(jc.count, vc.count),
+             hint="loop over all the trials; return False as soon as one fails, True only "
+                  "after the last")
     for p, s in zip(primals, saved, strict=True):
         if not np.array_equal(p, s):
             fail(T3, "dot_product_test modified the primals", inputs=inputs, expected=s,
@@ -154,6 +178,9 @@ def t4_3(dot_product_test: Callable) -> None:
                    primals, True, _ACCEPT_HINT)
     _reject(dot_product_test, "sign", primals)
     _reject(dot_product_test, "b-transposed", primals)
+    _dot_test_case(dot_product_test, "solve, a VJP wrong from the second trial on",
+                   course_solve_jvp, _late(course_solve_vjp, _WRONG_SOLVE["sign"][1]), primals,
+                   False, "run every trial: a pair that passes the first may fail a later one")
 
 
 # ---------------------------------------------------------------------------------------------

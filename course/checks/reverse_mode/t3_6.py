@@ -26,22 +26,78 @@ from ._common import (
     _Raw,
 )
 
-
 # ---------------------------------------------------------------------------------------------
 # task 3.6: the feedforward network's backward pass
 # ---------------------------------------------------------------------------------------------
-class _CountingNumpy:
-    """NumPy for the student's backward pass, counting calls of the activation ``tanh``."""
+#: functions whose derivative a backward pass would recompute instead of using v_k
+_TRANSCENDENTAL = frozenset({"tanh", "cosh", "sinh", "exp", "expm1", "exp2", "log", "log1p",
+                             "log2", "log10", "arctanh", "arcsinh", "arccosh", "sin", "cos",
+                             "tan", "arctan"})
+_PRODUCTS = ("dot", "matmul", "einsum", "tensordot", "inner", "vdot", "outer", "multi_dot")
+
+
+class _Tally:
+    """What the student's backward pass computed: matrix products and transcendental calls."""
 
     def __init__(self) -> None:
-        self.tanh_calls = 0
+        self.products = 0
+        self.transcendental: list[str] = []
 
-    def tanh(self, *args: Any, **kwargs: Any) -> Any:
-        self.tanh_calls += 1
-        return np.tanh(*args, **kwargs)
+
+class _CountingNumpy:
+    """NumPy for the student's backward pass, counting transcendental functions and products."""
+
+    def __init__(self, tally: _Tally) -> None:
+        self.tally = tally
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
+        value = getattr(np, name)
+        if name in _TRANSCENDENTAL:
+            self.tally.transcendental.append(name)
+        elif name in _PRODUCTS:
+            self.tally.products += 1
+        return value
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, _Tracked):
+        return x.view(np.ndarray)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_plain(v) for v in x)
+    return x
+
+
+class _Tracked(np.ndarray):
+    """The stored activations and weights handed to the backward pass: ``@`` and the ufuncs
+    applied to them are counted in ``tally`` (results are plain arrays)."""
+
+    tally: _Tally | None = None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.tally = getattr(obj, "tally", None)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        tally = next(x.tally for x in inputs if isinstance(x, _Tracked))
+        if tally is not None and method == "__call__":
+            if ufunc is np.matmul:
+                tally.products += 1
+            elif ufunc.__name__ in _TRANSCENDENTAL:
+                tally.transcendental.append(ufunc.__name__)
+        if "out" in kwargs:
+            kwargs["out"] = _plain(kwargs["out"])
+        return getattr(ufunc, method)(*_plain(inputs), **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        tally = self.tally
+        if tally is not None and func.__name__ in _PRODUCTS:
+            tally.products += 1
+        return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
+
+
+def _tracked(a: np.ndarray, tally: _Tally) -> _Tracked:
+    out = np.array(a, dtype=float).view(_Tracked)
+    out.tally = tally
+    return out
 
 
 def _network(Ws: Sequence[Any], X: Any, xp: Any) -> Any:
@@ -90,8 +146,9 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
     vs = [X]
     for W in Ws:
         vs.append(np.tanh(vs[-1] @ W))
-    args = ([W.copy() for W in Ws], [v.copy() for v in vs], V_bar.copy())
-    counting = _CountingNumpy()
+    tally = _Tally()
+    args = ([_tracked(W, tally) for W in Ws], [_tracked(v, tally) for v in vs], V_bar.copy())
+    counting = _CountingNumpy(tally)
     with substituted(mlp_backward, np=counting):
         res = student_call(T6, "mlp_backward(Ws, vs, V_bar)", mlp_backward, *args,
                            inputs=inputs)
@@ -122,11 +179,20 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
              diagnosis=diagnose(got, exp), hint=hint)
     assert_close(T6, f"∂L/∂X (shape b × d = {b} × {sizes[0]})", got, exp, inputs=inputs,
                  hint=hint)
-    if counting.tanh_calls:
-        fail(T6, f"mlp_backward called np.tanh {counting.tanh_calls} times", inputs=inputs,
-             expected=0, obtained=counting.tanh_calls,
+    if tally.transcendental:
+        names = sorted(set(tally.transcendental))
+        fail(T6, f"mlp_backward computed {', '.join(names)} "
+                 f"({len(tally.transcendental)} call(s)): the derivative of tanh must come "
+                 "from the stored activations", inputs=inputs, expected=0,
+             obtained=len(tally.transcendental),
              hint="reuse the activations stored by the forward pass: for σ = tanh, "
-                  "σ'(z_k) = 1 − v_k²")
+                  "σ'(z_k) = 1 − v_k² (no tanh, cosh or exp of a recomputed z_k)")
+    if tally.products > 2 * t:
+        fail(T6, f"mlp_backward made {tally.products} matrix products for t = {t} layers; "
+                 f"the backward pass needs 2t = {2 * t} (v_{{k−1}}ᵀ δ_k and δ_k W_kᵀ per "
+                 "layer): the pre-activations z_k = v_{k−1} W_k must not be recomputed",
+             inputs=inputs, expected=f"≤ {2 * t}", obtained=tally.products,
+             hint="σ'(z_k) = 1 − v_k²: the stored v_k is all the backward pass needs")
     for name, before, after in [("Ws", Ws, args[0]), ("vs", vs, args[1]),
                                 ("V_bar", [V_bar], [args[2]])]:
         if any(not np.array_equal(a, c) for a, c in zip(before, after, strict=True)):
