@@ -123,9 +123,13 @@ def test_custom_rules_and_checkpoint_under_vmap(rng: np.random.Generator) -> Non
 
 def test_loop_fallback_is_correct(rng: np.random.Generator) -> None:
     xs = rng.standard_normal((4, 3))
+    weights = np.array([3.0, 2.0, 1.0])  # sort's permutation is gathered example by example
     with pytest.warns(RuntimeWarning, match="example by example"):
-        out = ri.vmap(ri.grad(lambda x: rnp.sum(ri.nn.relu(x) * x)))(xs)
-    close(out, np.where(xs > 0, 2 * xs, 0.0))
+        out = ri.vmap(ri.grad(lambda x: rnp.sum(rnp.sort(x) * weights)))(xs)
+    ranks = np.argsort(np.argsort(xs, axis=1), axis=1)
+    close(out, weights[ranks])
+    relu_grad = ri.vmap(ri.grad(lambda x: rnp.sum(ri.nn.relu(x) * x)))(xs)  # vectorised now
+    close(relu_grad, np.where(xs > 0, 2 * xs, 0.0))
     assert ri.vmap(lambda x: x if rnp.sum(x) > -100 else -x)(xs).shape == (4, 3)  # 1 branch
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from ..core import concrete, defjvp, defjvp_linear, defresiduals, defvjp, primitive
+from ..core import Tracer, concrete, defjvp, defjvp_linear, defresiduals, defvjp, primitive
 
 # --- unary ------------------------------------------------------------------------------------
 negative = primitive("negative", np.negative)
@@ -151,7 +151,8 @@ def _select_weight(x: Any, y: Any) -> np.ndarray:
 
 
 def _pos_sign(x: Any) -> np.ndarray:
-    return np.where(np.asarray(concrete(x)) >= 0, 1.0, -1.0)
+    """1 where x >= 0, else -1 (a batch under ``vmap`` stays a batch)."""
+    return np.where(concrete(x) >= 0, 1.0, -1.0)
 
 
 # where(cond, x, y): cond is concrete (a comparison result), x and y are differentiable
@@ -164,7 +165,8 @@ defvjp(_where, None, lambda ct, ans, c, x, y: _where(c, ct, 0.0),
 
 def where(condition: Any, x: Any, y: Any) -> Any:
     """``x`` where ``condition`` holds, else ``y``; the condition is not differentiated."""
-    return _where(np.asarray(concrete(condition), dtype=bool), x, y)
+    c = concrete(condition)
+    return _where(c if isinstance(c, Tracer) else np.asarray(c, dtype=bool), x, y)
 
 
 def clip(x: Any, min: Any = None, max: Any = None, *, a_min: Any = None,
