@@ -21,11 +21,13 @@ from .t1_4_5 import _gd_case, _mds_case, _zo_case
 
 @task_check(T1, hidden=True)
 def hidden_t1_1(fd_grad: Callable) -> None:
-    """Other functions, d = 1 and 7, a matrix argument, other steps."""
+    """Other functions, d = 1 and 7, matrix arguments, a number as x (0-d), other steps."""
     cases = [("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (7,), 3e-3),
              ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (1,), 1e-2),
              ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (5,), 2e-3),
-             ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 3), 1e-3)]
+             ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 3), 1e-3),
+             ("f(X) = Σ tanh(X·c) + Π cos(X)", (4, 1), 1e-3),
+             ("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (), 1e-3)]
     for label, shape, eps in cases:
         for method in ("central", "forward"):
             _fd_case(fd_grad, label, shape, eps, method, "hidden")

@@ -158,11 +158,17 @@ _JAC_HIDDEN: list[tuple[str, Builder, tuple[int, ...], list[tuple[int, ...]]]] =
     ("f(x) = sum(exp(x) * x)", lambda ns, c: lambda x: ns.sum(ns.mul(ns.exp(x), x)), (5,), []),
     ("f(x) = C * sin(x)", lambda ns, c: lambda x: ns.mul(c[0], ns.sin(x)), (3,), [(4, 3)]),
     ("f(x) = A @ x", lambda ns, c: lambda x: ns.matmul(c[0], x), (7,), [(2, 7)]),
+    ("f(x) = exp(x) · a, x a number", lambda ns, c: lambda x: ns.mul(ns.exp(x), c[0]), (),
+     [(3,)]),
+    ("f(x) = sin(x) · exp(x), a number to a number",
+     lambda ns, c: lambda x: ns.mul(ns.sin(x), ns.exp(x)), (), []),
+    ("f(x) = C @ sin(x), x of one entry", lambda ns, c: lambda x: ns.matmul(c[0], ns.sin(x)),
+     (1,), [(3, 1)]),
 ]
 
 
 @task_check(T5, hidden=True, replaces=("jvp", "DualArray"))
 def hidden_t2_5(jacfwd: Callable) -> None:
-    """Matrix inputs and outputs, scalar outputs, more inputs than outputs."""
+    """Matrix inputs and outputs, scalar outputs, more inputs than outputs, a number as x."""
     for label, build, shape, consts in _JAC_HIDDEN:
         _jacfwd_case(jacfwd, label, build, shape, consts, "hidden")

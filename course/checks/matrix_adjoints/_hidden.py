@@ -30,6 +30,7 @@ from .t4_3 import (
     _WRONG_SOLVE,
     JvpFn,
     VjpFn,
+    _at_tolerance,
     _dot_test_case,
     _late,
     _reject,
@@ -102,6 +103,11 @@ def hidden_t4_3(dot_product_test: Callable) -> None:
     _dot_test_case(dot_product_test, "solve, a VJP wrong only in trial 4 of 4",
                    course_solve_jvp, _late(course_solve_vjp, _WRONG_SOLVE["no-A"][1], 3),
                    vector, False, "run every trial (trials = 4 here)", trials=4)
+    for factor, ok in ((0.8, True), (1.25, False)):
+        _dot_test_case(dot_product_test, f"solve with Ā off by {factor}·rtol·scale (the "
+                       "statement's tolerance)", *_at_tolerance(course_solve_jvp, course_solve_vjp,
+                                                                factor), vector, ok,
+                       "the tolerance is rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), both terms, as stated")
     for name in ("A-transposed", "x-x", "no-A", "ones-blind", "tiny-factor"):
         _reject(dot_product_test, name, vector)
     _reject(dot_product_test, "mean-cotangent", matrix)

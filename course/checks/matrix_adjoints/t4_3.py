@@ -113,6 +113,29 @@ def _late(vjp: VjpFn, wrong: VjpFn, right: int = 1) -> VjpFn:
     return late
 
 
+def _at_tolerance(jvp: JvpFn, vjp: VjpFn, factor: float, rtol: float = 1e-8
+                  ) -> tuple[JvpFn, VjpFn]:
+    """A pair whose two sides differ by exactly ``factor``·rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), the
+    statement's tolerance: the VJP shifts x̄₀ along the tangent ṗ₀ of the JVP call before it."""
+    last: dict[str, Any] = {}
+
+    def j(p: tuple, t: tuple) -> tuple:
+        out, out_dot = jvp(p, t)
+        last.update(t=t, out_dot=np.asarray(out_dot, dtype=float))
+        return out, out_dot
+
+    def v(p: tuple, g: Any) -> tuple:
+        adj = [np.array(a, dtype=float) for a in vjp(p, g)]
+        t, norm = last["t"], np.linalg.norm
+        scale = norm(g) * norm(last["out_dot"]) + sum(
+            norm(a) * norm(tk) for a, tk in zip(adj, t, strict=True))
+        t0 = np.asarray(t[0], dtype=float)
+        adj[0] = adj[0] + factor * rtol * scale * t0 / np.sum(t0 * t0)
+        return tuple(adj)
+
+    return j, v
+
+
 def _dot_test_case(dot_product_test: Callable, label: str, jvp: JvpFn, vjp: VjpFn,
                    primals: tuple, should_pass: bool, hint: str, trials: int | None = None
                    ) -> None:

@@ -45,7 +45,7 @@ class _Tally:
 
 
 class _CountingNumpy:
-    """NumPy for the student's backward pass, counting transcendental functions and products."""
+    """NumPy for the student's backward pass, counting its transcendental functions."""
 
     def __init__(self, tally: _Tally) -> None:
         self.tally = tally
@@ -54,9 +54,7 @@ class _CountingNumpy:
         value = getattr(np, name)
         if name in _TRANSCENDENTAL:
             self.tally.transcendental.append(name)
-        elif name in _PRODUCTS:
-            self.tally.products += 1
-        return value
+        return value  # products are counted by the tracked arrays themselves
 
 
 def _plain(x: Any) -> Any:

@@ -57,6 +57,11 @@ def hidden_t5_2(hessian_from_hvp: Callable) -> None:
     g = rng(T2, "scalar")
     x1 = uniform(g, (1,))
     _hessian_case(hessian_from_hvp, "v ↦ 2.5·v (n = 1)", np.array([[2.5]]), x1, _COLUMN_HINT)
+    _hessian_case(hessian_from_hvp, "v ↦ −4·v, x a number (the Hessian has shape ())",
+                  np.array([[-4.0]]), uniform(g, ()), _COLUMN_HINT)
+    big = np.diag([1e8, -3.0, 1e-6]) + 1e-3 * np.ones((3, 3))
+    _hessian_case(hessian_from_hvp, "v ↦ Mv, entries from 1e-6 to 1e8, negative too", big,
+                  uniform(g, (3,), -1e3, 1e3), _COLUMN_HINT)
     M = uniform(g, (5, 5))
     _hessian_case(hessian_from_hvp, "v ↦ Mv, a non-symmetric M (any linear map)", M,
                   uniform(g, (5,)), _COLUMN_HINT)

@@ -40,22 +40,24 @@ class _Operator:
 
 
 def _hessian_case(hessian_from_hvp: Callable, label: str, M: np.ndarray,
-                  x: np.ndarray, hint: str) -> None:
-    op = _Operator(M, x.shape)
+                  x: Any, hint: str) -> None:
+    """``x``: an array of any shape, or a number (its Hessian has shape ())."""
+    shape, size = np.shape(x), int(np.size(x))
+    op = _Operator(M, shape)
     inputs = {"hvp": label, "x": x}
-    got = student_call(T2, "hessian_from_hvp(hvp, x)", hessian_from_hvp, op, x.copy(),
-                       inputs=inputs)
-    expected = M.reshape(x.shape + x.shape)
+    got = student_call(T2, "hessian_from_hvp(hvp, x)", hessian_from_hvp, op,
+                       x.copy() if isinstance(x, np.ndarray) else x, inputs=inputs)
+    expected = M.reshape(shape + shape)
     if not op.basis():
         bad = next(a for a in op.args if not (np.count_nonzero(a) == 1 and a.sum() == 1.0))
         hint = (f"hvp was called with vectors that are not the basis vectors e_j (e.g. "
                 f"{np.round(bad, 4).tolist()}); column j is hvp(e_j), e_j has a single 1")
-    assert_close(T2, f"Hessian (shape x.shape + x.shape = {x.shape + x.shape})", got, expected,
+    assert_close(T2, f"Hessian (shape x.shape + x.shape = {shape + shape})", got, expected,
                  inputs=inputs, hint=hint)
-    if op.calls != x.size:
-        fail(T2, f"hessian_from_hvp made {op.calls} HVPs for x of size n = {x.size}; the "
-                 f"Hessian needs exactly n = {x.size}, one per column", inputs=inputs,
-             expected=x.size, obtained=op.calls,
+    if op.calls != size:
+        fail(T2, f"hessian_from_hvp made {op.calls} HVPs for x of size n = {size}; the "
+                 f"Hessian needs exactly n = {size}, one per column", inputs=inputs,
+             expected=size, obtained=op.calls,
              hint="column j is hvp(e_j); take the shape from x, not from an extra product")
 
 
