@@ -1,9 +1,15 @@
 """The ``course`` command: the TA workflow on nbgrader.
 
     course release [ASSIGNMENT…]            regenerate assignments/ from solutions/
+    course release --student DIR            what students receive (no solutions, no hidden tests)
+    course import moodle|canvas SRC …       an LMS download into the submitted layout
+    course roster CSV [--workdir DIR]       students (ids, names, e-mails) into the gradebook
     course autograde SUBMISSIONS [options]  grade a class in parallel, sandboxed
     course report [--workdir DIR]           statistics, failures, flagged submissions, plots
     course demo [options]                   the whole workflow on a synthetic class
+
+A request that cannot be carried out (unknown ids, no submissions, an unusable work dir)
+prints one line and exits with status 2; Ctrl-C during autograde keeps what finished (130).
 
 See docs/TA_GUIDE.md.
 """
@@ -41,6 +47,15 @@ def _limits(a: argparse.Namespace) -> object:
     return Limits(timeout=a.timeout, memory_mb=a.memory, landlock=not a.no_landlock)
 
 
+def _date(text: str) -> object:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date: {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,7 +65,33 @@ def _parser() -> argparse.ArgumentParser:
                        description="Run nbgrader's generate_assignment for the assignments "
                                    "(all by default) and write the student releases to "
                                    "assignments/<id>/.")
-    r.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    r.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="assignment ids (default: all)")
+    r.add_argument("--student", type=Path, metavar="DIR", default=None,
+                   help="instead, write the student distribution to DIR: lectures, release "
+                        "notebooks, reference_impl, visible checks (no solutions, reference "
+                        "versions or hidden checks)")
+
+    imp = sub.add_parser("import", help="an LMS download (Moodle, Canvas) into SUBMISSIONS",
+                         description="Copy a Moodle or Canvas 'download all submissions' zip "
+                                     "or folder into SUBMISSIONS/<student>/<assignment>/.")
+    imp.add_argument("lms", choices=("moodle", "canvas"), help="where the download comes from")
+    imp.add_argument("source", type=Path, metavar="ZIP|DIR", help="the download")
+    imp.add_argument("--assignment", "-a", required=True, help="the assignment id it is for")
+    imp.add_argument("--to", type=Path, required=True, metavar="SUBMISSIONS",
+                     help="the submissions folder to write into")
+    imp.add_argument("--roster", type=Path, default=None,
+                     help="CSV (id, first_name, last_name, email[, moodle_id|canvas_id]) to "
+                          "map LMS names to student ids (default: slugs of the names)")
+
+    ro = sub.add_parser("roster", help="import students (ids, names, e-mails) into the "
+                                       "gradebook", description="Import a CSV with a header: "
+                                       "id (or student_id/username/login), first_name, "
+                                       "last_name, email (or name). Students without a "
+                                       "submission are then listed as missing.")
+    ro.add_argument("csv", type=Path, metavar="CSV", help="the roster file")
+    ro.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
+                    help="nbgrader's course folder (default: %(default)s)")
 
     g = sub.add_parser(
         "autograde", help="grade SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb",
@@ -58,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
                     "processes; write the gradebook, autograded notebooks, feedback HTML and "
                     "grades.csv to the work dir; print a summary table. Unchanged submissions "
                     "are not graded again.")
-    g.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
+    g.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                   help="folder of <student_id>/<assignment_id>/<notebook>.ipynb")
     g.add_argument("--assignment", "-a", action="append", default=[],
                    help="only this assignment (repeatable)")
     g.add_argument("--student", "-s", action="append", default=[],
@@ -66,13 +108,20 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
                    help="nbgrader's course folder for the results (default: %(default)s)")
     g.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    g.add_argument("--due", type=_date, default=None, metavar="DATE",
+                   help="due date of the graded assignments, ISO 8601 (2026-12-01T23:59, UTC "
+                        "unless an offset is given); compared with timestamp.txt")
+    g.add_argument("--late-penalty", default=None, metavar="POLICY",
+                   help="'zero' (late scores 0), 'none', or a percentage lost per started "
+                        "day late (e.g. 10); kept in the work dir for later runs")
     _limits_args(g, 60)
 
     rep = sub.add_parser("report", help="statistics and plots from the gradebook",
                          description="Per-assignment and per-task statistics (mean, median, "
                                      "share with full points, most frequent failures), "
                                      "flagged submissions, PNG plots.")
-    rep.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR)
+    rep.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
+                     help="the work dir course autograde wrote (default: %(default)s)")
     rep.add_argument("--out", type=Path, default=None,
                      help="folder for report.md and the plots (default: WORKDIR/report)")
 
@@ -80,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="The whole TA workflow on a synthetic class built from "
                                    "the release and the solutions: full marks, blank, "
                                    "partial and hostile submissions.")
-    d.add_argument("--workdir", "-w", type=Path, default=DEMO_WORKDIR)
+    d.add_argument("--workdir", "-w", type=Path, default=DEMO_WORKDIR,
+                   help="where the demo class and its grades go (default: %(default)s)")
     d.add_argument("--assignment", "-a", action="append", default=[],
                    help="only this assignment (default: all)")
     d.add_argument("--all-cases", action="store_true",
@@ -91,12 +141,53 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` console script."""
+    from .pipeline.request import UsageError
+
     a = _parser().parse_args(argv)
+    try:
+        return _run(a)
+    except (UsageError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"course {a.command}: {exc}", file=sys.stderr)
+        return 2
+    except PermissionError as exc:
+        print(f"course {a.command}: permission denied: {exc.filename or exc}", file=sys.stderr)
+        return 2
+
+
+def _run(a: argparse.Namespace) -> int:
+    from .authoring.nbgrader_setup import assignment_ids, repo_root
+    from .pipeline.request import check_ids
+
     if a.command == "release":
+        if a.student is not None:
+            from .authoring.student import build_student
+
+            files = build_student(a.student, repo_root())
+            print(f"student distribution: {len(files)} files in {a.student} (no solutions, "
+                  f"reference versions or hidden checks); students run: bash setup.sh")
+            return 0
         from . import release
 
+        check_ids("assignment", a.assignments, assignment_ids())
         for path in release(a.assignments or None):
             print(path)
+        return 0
+    if a.command == "import":
+        from .pipeline import intake
+
+        check_ids("assignment", [a.assignment], assignment_ids())
+        run = intake.import_moodle if a.lms == "moodle" else intake.import_canvas
+        mapping = run(a.source, a.assignment, a.to, a.roster)
+        for origin, sid in sorted(mapping.items()):
+            print(f"{origin}  →  {a.to / sid / a.assignment}")
+        print(f"{len(mapping)} submission(s) of {a.assignment} from {a.lms} into {a.to}")
+        return 0
+    if a.command == "roster":
+        from .pipeline.gradebook import import_roster
+        from .pipeline.request import writable_workdir
+
+        ids = import_roster(writable_workdir(a.workdir), a.csv)
+        print(f"{len(ids)} students in {a.workdir / 'gradebook.db'}")
         return 0
     if a.command == "autograde":
         from .pipeline.autograde import Options, autograde
@@ -106,12 +197,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         outcomes = autograde(Options(a.submissions, a.workdir, a.assignment, a.student,
                                      a.jobs, _limits(a), a.force,
-                                     zygote=not a.no_fork_server))
+                                     zygote=not a.no_fork_server, due=a.due,
+                                     late=a.late_penalty))
+        if any(o.status == "pending" for o in outcomes):
+            return 130
         return 1 if any(o.status == "error" for o in outcomes) else 0
     if a.command == "report":
+        from .pipeline.request import readable_workdir
         from .report import main_report
 
-        text, path = main_report(a.workdir, a.out)
+        text, path = main_report(readable_workdir(a.workdir), a.out)
         print(text)
         print(f"written: {path}")
         return 0

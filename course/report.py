@@ -25,7 +25,8 @@ class TaskStats:
     grade_id: str
     max_score: float
     scores: list[float] = field(default_factory=list)
-    failures: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)  # wrong answers, by message
+    not_implemented: int = 0  # the stub still raises NotImplementedError
 
     @property
     def pass_rate(self) -> float:
@@ -39,6 +40,7 @@ class AssignmentStats:
     scores: dict[str, float] = field(default_factory=dict)
     tasks: dict[str, TaskStats] = field(default_factory=dict)
     flagged: dict[str, list[str]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # known students without a submission
 
 
 @dataclass
@@ -51,8 +53,11 @@ def _message_key(text: str) -> str:
     """The first line of a failure message, numbers masked, so that equal failures group."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     line = re.sub(r"-?\d+\.\d{3,}(e[-+]?\d+)?|-?\d(\.\d+)?e[-+]?\d+", "#", line)
-    line = line.replace("[course-sandbox] ", "")
-    return line if len(line) <= 110 else line[:110] + "…"
+    return line.replace("[course-sandbox] ", "")
+
+
+def _not_implemented(text: str) -> bool:
+    return text.lstrip().startswith("NotImplementedError")
 
 
 def collect(workdir: Path, root: Path | None = None) -> ClassReport:
@@ -72,7 +77,8 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
             stats = AssignmentStats(assignment.name, float(assignment.max_score))
             for sub in assignment.submissions:
                 sid = sub.student.id
-                stats.scores[sid] = float(sub.score)
+                stats.scores[sid] = max(0.0, float(sub.score) - float(
+                    sub.late_submission_penalty or 0))  # as grades.csv has it
                 for nb in sub.notebooks:
                     path = workdir / "autograded" / sid / assignment.name / f"{nb.name}.ipynb"
                     messages = failure_messages(nbformat.read(str(path), as_version=4)) \
@@ -84,7 +90,10 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
                                                    TaskStats(grade.name, float(grade.max_score)))
                         t.scores.append(float(grade.score))
                         if grade.score < grade.max_score and grade.name in messages:
-                            t.failures[_message_key(messages[grade.name])] += 1
+                            if _not_implemented(messages[grade.name]):
+                                t.not_implemented += 1
+                            else:
+                                t.failures[_message_key(messages[grade.name])] += 1
                     if nb.flagged:
                         stats.flagged.setdefault(sid, [])
                 findings = state.get(f"{sid}/{assignment.name}", {}).get("findings", [])
@@ -92,6 +101,8 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
                            if f.get("severity") in ("zero", "flag")]
                 if reasons:
                     stats.flagged[sid] = reasons
+            submitted = {sub.student.id for sub in assignment.submissions}
+            stats.missing = sorted(s.id for s in gb.students if s.id not in submitted)
             out[assignment.name] = stats
     return ClassReport(out)
 
@@ -136,19 +147,25 @@ def render(report: ClassReport, top: int = 3) -> str:
     lines = ["# Class report", ""]
     for name, a in sorted(report.assignments.items()):
         s = list(a.scores.values())
+        if not s and not a.missing:
+            continue
+        gone = (f"; **{len(a.missing)} missing** (no submission, counted as 0 in grades.csv): "
+                f"{', '.join(a.missing)}") if a.missing else "; none missing"
+        lines += [f"## {name}", "",
+                  f"{len(s) + len(a.missing)} students: {len(s)} submitted{gone}.", ""]
         if not s:
             continue
-        lines += [f"## {name}", "",
-                  f"{len(s)} students; mean {statistics.mean(s):.1f}, median "
+        lines += [f"Submissions: mean {statistics.mean(s):.1f}, median "
                   f"{statistics.median(s):g} of {a.max_score:g}.", "",
-                  "| task | points | mean | full points | most frequent failures |",
-                  "| --- | --- | --- | --- | --- |"]
+                  "| task | points | mean | full points | not implemented | most frequent "
+                  "wrong answers (reason first, whole) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
         for t in sorted(a.tasks.values(), key=lambda t: t.grade_id):
             fails = "<br>".join(f"{n}× {m.replace('|', '/')}" for m, n in
                                 t.failures.most_common(top)) or "—"
             lines.append(f"| {t.grade_id} | {t.max_score:g} | "
                          f"{statistics.mean(t.scores) if t.scores else 0:.1f} | "
-                         f"{100 * t.pass_rate:.0f}% | {fails} |")
+                         f"{100 * t.pass_rate:.0f}% | {t.not_implemented} | {fails} |")
         lines.append("")
         if a.flagged:
             lines += ["Flagged for review:", ""]

@@ -161,7 +161,8 @@ def test_restore_structure_repairs_and_reports(release) -> None:
 @pytest.mark.parametrize("layout,kind,fragment", [
     ({"{aid}.ipynb": "ok"}, None, ""),
     ({"{aid} (1).ipynb": "ok", "notes.txt": "hi"}, "flag", "was graded in its place"),
-    ({"README.txt": "forgot"}, "info", "no notebook"),
+    ({"README.txt": "forgot"}, "flag", "no notebook"),  # files but no notebook: look
+    ({}, "info", "no notebook"),
     ({"{aid}.ipynb": '{"cells": [ nope'}, "flag", "could not be read"),
     ({"{aid}.ipynb": '{"cells": [{"cell_type": "code", "source": "x = 1"}], "metadata": {}, '
                      '"nbformat": 4, "nbformat_minor": 5}'}, None, ""),

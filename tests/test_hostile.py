@@ -121,11 +121,12 @@ ROUTES = [
           "check.t4_5 = check.hidden_t4_5 = lambda *a, **k: 7", "IntegrityError", False),
     # 05: second order and memory
     Route("object-attribute", "05_second_order_and_memory", 3, (
-        "class _Box:\n    pass\n_b = _Box()\n_b.f = check.course_chain_vjp\n"
+        "class _Box:\n    pass\n_b = _Box()\n_b.f = check._reference.course_chain_vjp\n"
         "def chain_vjp(step, step_vjp, x0, n, xn_bar):\n"
         "    return _b.f(step, step_vjp, x0, n, xn_bar)"), GUARD),
     Route("eval-string", "05_second_order_and_memory", 1, _keep(
-        "hessian_from_hvp", "eval('check.course_' + 'chain_vjp')(None, None, None, 0, None)"),
+        "hessian_from_hvp", "eval('check._reference.course_' + 'chain_vjp')(None, None, None, 0, "
+        "None)"),
           GUARD),
     Route("guard-off", "05_second_order_and_memory", 2, _keep(
         "hutchinson", "__import__('sys').setprofile(None)"), GUARD),

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -25,19 +26,23 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..authoring.nbgrader_setup import assignment_ids, grading_env, repo_root
 from .execution import Limits
+from .gradebook import policy_fingerprint, refresh_scores, register_students
+from .intake import explain_layout
 from .integrity import Finding, is_flagged
-from .results import export_grades, summary_table
-from .submissions import discover, preflight
+from .request import UsageError, check_ids, missing_students, writable_workdir
+from .results import TABLE, export_grades, summary_table
+from .submissions import digest, discover, preflight
 
-__all__ = ["Options", "Outcome", "autograde", "discover", "export_grades", "grader_fingerprint",
-           "preflight", "summary_table"]
+__all__ = ["Options", "Outcome", "UsageError", "autograde", "discover", "export_grades",
+           "grader_fingerprint", "preflight", "summary_table"]
 
 STATE = "course-state.json"
 
@@ -56,6 +61,8 @@ class Options:
     root: Path | None = None
     out: TextIO | None = None
     zygote: bool = True  # start kernels from a pre-imported fork server (Linux)
+    due: datetime | None = None  # the assignments' due date (nbgrader's LateSubmissionPlugin)
+    late: str | None = None  # late penalty: "zero", "none" or a percentage per started day
 
 
 @dataclass
@@ -70,7 +77,7 @@ class Outcome:
     messages: dict[str, str] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-    status: str = "graded"  # graded | cached | error
+    status: str = "graded"  # graded | cached | error | pending (interrupted)
     fingerprint: str = ""
     error: str = ""
 
@@ -120,8 +127,14 @@ def _init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, .
     import warnings
 
     warnings.filterwarnings("ignore")
+    import signal
+
     from .grading import Grader
 
+    # Ctrl-C is the parent's to handle; it ends workers with SIGTERM: leave through SystemExit,
+    # so that the kernel in use is shut down and the fork server (atexit) goes with it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = grading_env()
     env.__enter__()  # for the worker's lifetime
     _WORKER["grader"] = Grader(Path(workdir), Path(root), prepared=prepared, limits=limits)
@@ -222,23 +235,62 @@ def _load_state(workdir: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _setup(opts: Options, root: Path) -> tuple[Path, list[tuple[str, str, Path]], list[str]]:
+    """Check the request (ids, work dir, layout); return the work dir, the submissions found
+    and every student known (gradebook, roster, submission folders)."""
+    from .gradebook import known_students, prepare_workdir, set_late_policy
+
+    known = assignment_ids(root)
+    check_ids("assignment", opts.assignments, known)
+    workdir = writable_workdir(opts.workdir)
+    if opts.late:
+        set_late_policy(workdir, opts.late)
+    prepare_workdir(workdir, root)
+    everything = discover(opts.submissions)
+    folders = {s for s, _, _ in everything}
+    students = set(known_students(workdir)) | folders
+    check_ids("student", opts.students, students, f" (no folder in {opts.submissions})")
+    found = [(s, a, f) for s, a, f in discover(opts.submissions, opts.assignments,
+                                                 opts.students) if a in known]
+    unknown = sorted({a for _, a, _ in everything if a not in known})
+    if unknown:
+        _say(opts, f"skipping folders of unknown assignments: {', '.join(unknown)} "
+                   f"(known: {', '.join(known)})")
+    if not found:
+        if everything and (opts.assignments or opts.students):
+            raise UsageError(f"no submissions of {', '.join(opts.assignments or ['any'])} by "
+                             f"{', '.join(opts.students or ['anyone'])} in "
+                             f"{opts.submissions}")
+        raise UsageError(explain_layout(opts.submissions, known))
+    return workdir, found, sorted(students)
+
+
+def _stop(pool: cf.ProcessPoolExecutor, grace: float = 5.0) -> None:
+    """Cancel what has not started; end the workers (their kernels and fork servers go with
+    them: SIGTERM, then SIGKILL after ``grace`` seconds)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            with contextlib.suppress(Exception):
+                p.kill()
+
+
 def autograde(opts: Options) -> list[Outcome]:
-    """Grade ``opts.submissions`` into ``opts.workdir`` (see the module docstring)."""
+    """Grade ``opts.submissions`` into ``opts.workdir`` (see the module docstring). Ctrl-C
+    stops within seconds and keeps what finished (state, grades.csv, summary); outcomes not
+    graded have the status ``pending`` and a rerun grades them."""
+    from .gradebook import set_due_date
     from .grading import Grader
 
     root = Path(opts.root or repo_root()).resolve()
-    workdir = Path(opts.workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    known = set(assignment_ids(root))
-    found = discover(opts.submissions, opts.assignments, opts.students)
-    unknown = sorted({a for _, a, _ in found if a not in known})
-    if unknown:
-        _say(opts, f"skipping folders of unknown assignments: {', '.join(unknown)}")
-    found = [(s, a, f) for s, a, f in found if a in known]
+    workdir, found, students = _setup(opts, root)
     aids = sorted({a for _, a, _ in found})
-    if not found:
-        _say(opts, "no submissions found")
-        return []
     t0 = time.perf_counter()
     state = _load_state(workdir)
     fingerprints = {aid: grader_fingerprint(root, aid, opts.limits) for aid in aids}
@@ -250,12 +302,16 @@ def autograde(opts: Options) -> list[Outcome]:
             if prepared.get(aid) != fingerprints[aid] or not (release_dir / aid).is_dir():
                 grader.prepare(aid)  # nbgrader generate_assignment: the gradebook learns it
                 prepared[aid] = fingerprints[aid]
+            if opts.due:
+                set_due_date(workdir, aid, opts.due)
     state["_prepared"] = prepared
+    policy = policy_fingerprint(workdir, aids)
     todo: list[tuple[str, str]] = []
     outcomes: dict[tuple[str, str], Outcome] = {}
     for sid, aid, folder in found:
         previous = state.get(f"{sid}/{aid}", {})
-        fp = hashlib.sha256((_digest(folder) + fingerprints[aid]).encode()).hexdigest()
+        fp = hashlib.sha256((digest(folder) + fingerprints[aid] + policy[aid]).encode()
+                            ).hexdigest()
         fresh = not opts.force and not opts.students and previous.get("fingerprint") == fp and \
             (workdir / "feedback" / sid / aid).is_dir()
         if fresh:
@@ -263,26 +319,33 @@ def autograde(opts: Options) -> list[Outcome]:
             continue
         preflight(sid, aid, folder, release_dir, workdir)
         todo.append((sid, aid))
-        outcomes[(sid, aid)] = Outcome(sid, aid, fingerprint=fp)
-    _register_students({sid for sid, _ in todo}, grader.config.CourseDirectory.db_url)
+        outcomes[(sid, aid)] = Outcome(sid, aid, status="pending", fingerprint=fp)
+    missing = missing_students(students, outcomes, aids) if not opts.students else {}
+    register_students(students, grader.config.CourseDirectory.db_url)
     t_prepared = time.perf_counter()
-    jobs = max(1, min(opts.jobs or os.cpu_count() or 1, len(todo) or 1))
+    jobs = max(1, opts.jobs or os.cpu_count() or 1)
+    workers = min(jobs, len(todo) or 1)
     _say(opts, f"{len(found)} submissions of {len(aids)} assignment(s): {len(todo)} to grade, "
-               f"{len(found) - len(todo)} unchanged; {jobs} worker(s), "
-               f"timeout {opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB")
+               f"{len(found) - len(todo)} unchanged; {jobs} worker(s)"
+               + (f" ({workers} busy)" if workers < jobs and todo else "")
+               + f", timeout {opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB"
+               + "".join(f"; missing in {a}: {len(m)} ({', '.join(m)})"
+                         for a, m in missing.items() if m))
+    interrupted = False
     if todo:
         ctx = multiprocessing.get_context("spawn")
         pending = list(todo)
         done = 0
         for _round in range(2):  # a crashed worker process: the rest is retried once
-            if not pending:
+            if not pending or interrupted:
                 break
-            with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(str(workdir), str(root), opts.limits,
-                                                  tuple(aids), opts.zygote)) as pool:
-                futures = {pool.submit(_grade_safely, aid, sid, str(workdir)): (sid, aid)
-                           for sid, aid in pending}
-                pending = []
+            pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                          initargs=(str(workdir), str(root), opts.limits,
+                                                    tuple(aids), opts.zygote))
+            futures = {pool.submit(_grade_safely, aid, sid, str(workdir)): (sid, aid)
+                       for sid, aid in pending}
+            pending = []
+            try:
                 for fut in cf.as_completed(futures):
                     sid, aid = futures[fut]
                     try:
@@ -299,43 +362,35 @@ def autograde(opts: Options) -> list[Outcome]:
                     _say(opts, f"{_bar(done, len(todo))}  {sid}/{aid}  "
                                f"{out.score:g}/{out.max_score:g}  {out.seconds:.1f}s{mark}"
                                + (f"  ERROR {out.error}" if out.error else ""))
-        for sid, aid in pending:
+                pool.shutdown(wait=True)
+            except KeyboardInterrupt:
+                interrupted = True
+                _say(opts, "interrupted: cancelling the rest, stopping the kernels …")
+                _stop(pool)
+        for sid, aid in [] if interrupted else pending:
             outcomes[(sid, aid)] = Outcome(sid, aid, status="error",
                                            error="the worker process crashed twice")
     for (sid, aid), out in outcomes.items():
-        if out.status != "error" or out.max_score:
+        if out.status not in ("error", "pending") or out.max_score:
             state[f"{sid}/{aid}"] = {k: v for k, v in asdict(out).items() if k != "status"}
     (workdir / STATE).write_text(json.dumps(state, indent=1, ensure_ascii=False,
                                             sort_keys=True))
     export_grades(workdir, root)
+    refresh_scores(workdir, outcomes)
     results = sorted(outcomes.values(), key=lambda o: (o.student, o.assignment))
-    _say(opts, summary_table(results))
-    graded = [o for o in results if o.status != "cached"]
+    _say(opts, summary_table([o for o in results if o.status != "pending"], missing))
+    graded = [o for o in results if o.status not in ("cached", "pending")]
+    left = [o for o in results if o.status == "pending"]
+    if left:
+        _say(opts, f"interrupted: {len(graded)} graded and saved, {len(left)} not graded "
+                   f"({', '.join(f'{o.student}/{o.assignment}' for o in left[:8])}"
+                   f"{' …' if len(left) > 8 else ''}); run the same command again to grade "
+                   f"the rest")
     if graded:
         end = time.perf_counter()
         _say(opts, f"graded {len(graded)} notebook(s) in {end - t0:.1f} s: prepare "
                    f"{t_prepared - t0:.1f} s, grading {end - t_prepared:.1f} s = "
-                   f"{(end - t_prepared) / len(graded):.2f} s per notebook with {jobs} "
-                   f"worker(s); grades: {workdir / 'grades.csv'}; feedback: "
-                   f"{workdir / 'feedback'}")
+                   f"{(end - t_prepared) / len(graded):.2f} s per notebook with {workers} "
+                   f"worker(s); grades: {workdir / 'grades.csv'}, {workdir / TABLE}; "
+                   f"feedback: {workdir / 'feedback'}")
     return results
-
-
-def _register_students(students: Iterable[str], db_url: str) -> None:
-    """Create the students in the gradebook before the workers start: nbgrader's autograde
-    creates a missing student itself, and two workers grading one student's assignments at the
-    same time would both try (``UNIQUE constraint failed: student.id``)."""
-    from nbgrader.api import Gradebook
-
-    with grading_env(), Gradebook(db_url) as gb:
-        for sid in sorted(students):
-            gb.update_or_create_student(sid)
-
-
-def _digest(folder: Path) -> str:
-    """A digest of everything under a submission folder (names and bytes)."""
-    h = hashlib.sha256()
-    for f in sorted(folder.rglob("*")):
-        if f.is_file() and ".ipynb_checkpoints" not in f.parts:
-            h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()

@@ -24,7 +24,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import integrity
 from .executor import NOTES_TITLE, SandboxExecute, _set_findings, findings_of
-from .feedback import feedback_exporter
+from .feedback import feedback_exporter, feedback_preprocessor
 from .kernels import SandboxKernelManager, start_zygote
 
 __all__ = ["NOTES_TITLE", "Limits", "RestoreStructure", "SandboxExecute", "SandboxKernelManager",
@@ -65,6 +65,11 @@ def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Pat
     config.SandboxExecute.unreadable = [str(p) for p in unreadable]
     config.SandboxExecute.shutdown_kernel = "immediate"  # nothing to save; the scratch goes
     config.GenerateFeedback.exporter_class = feedback_exporter()
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
+                                             feedback_preprocessor()]
     url = str(config.CourseDirectory.db_url)
     if url.startswith("sqlite:") and "timeout=" not in url:  # parallel workers share it
         config.CourseDirectory.db_url = url + ("&" if "?" in url else "?") + "timeout=120"

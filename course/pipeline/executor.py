@@ -73,6 +73,33 @@ def _is_locked(cell: Any) -> bool:
     return bool(meta.get("locked") or meta.get("grade"))
 
 
+#: the grader's notes in Russian: what each kind of finding means
+KIND_RU = {"tamper": "проверки или библиотеки курса изменены, задача не засчитана",
+           "reference": "решение использует reference_impl, jax, autograd или torch",
+           "suspicious": "подозрительный код, его посмотрит преподаватель",
+           "structure": "структура ноутбука восстановлена по заданию",
+           "submission": "файл решения: что именно проверено",
+           "crash": "ядро Python упало, дальнейшие тесты не запускались",
+           "timeout": "ячейка выполнялась слишком долго и была прервана",
+           "memory": "не хватило памяти", "output": "вывод ячейки обрезан",
+           "exit": "вызван sys.exit()", "sandbox": "песочница запретила действие"}
+
+
+def _where(nb: Any, index: int) -> str:
+    """``Task 3.4 / Задача 3.4, cell 16`` for a task's cells, else ``cell 16``, or
+    ``cell 16, before Task 3.4`` for a free cell."""
+    def task(c: Any) -> str:
+        gid = str(c.metadata.get("nbgrader", {}).get("grade_id", ""))
+        m = re.match(r"t(\d+)_(\d+)", gid)
+        return f"{m[1]}.{m[2]}" if m else ""
+
+    own = task(nb.cells[index]) if index < len(nb.cells) else ""
+    if own:
+        return f"Task {own} / Задача {own}, cell {index + 1}"
+    nxt = next((t for c in nb.cells[index + 1:] if (t := task(c))), "")
+    return f"cell {index + 1}" + (f", before Task {nxt} / перед задачей {nxt}" if nxt else "")
+
+
 def _task_of(cell: Any) -> str:
     return str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).split("-")[0]
 
@@ -235,23 +262,23 @@ class SandboxExecute(Execute):
                     except (DeadKernelError, CellTimeoutError) as exc:
                         if isinstance(exc, CellTimeoutError):
                             self.km.kill_now()
-                            dead = (f"cell {index + 1} ran longer than {self.timeout} s and "
-                                    f"the kernel ignored the interrupt; it was stopped")
+                            dead = (f"ran longer than {self.timeout} s and the kernel ignored "
+                                    f"the interrupt; it was stopped ({_where(self.nb, index)})")
                         else:
                             dead = (_death_reason(self.km.exit_status, self.memory_mb)
-                                    + f" in cell {index + 1}")
+                                    + f" ({_where(self.nb, index)})")
                         cell.outputs.append(_error("KernelDied", f"{TAG} {dead}"))
                         findings.append(Finding("crash", "info", dead, index))
                         continue
                     if any(o.get("ename") == "TimeoutError" for o in cell.outputs
                            if o.output_type == "error"):
                         findings.append(Finding("timeout", "info", (
-                            f"cell {index + 1} ran longer than {self.timeout} s and was "
-                            f"interrupted"), index))
+                            f"ran longer than {self.timeout} s and was interrupted "
+                            f"({_where(self.nb, index)})"), index))
                         if self._probe("check") == ["the integrity probe got no answer"]:
                             self.km.kill_now()
-                            dead = (f"the kernel ignored the interrupt after cell {index + 1} "
-                                    f"timed out and was stopped")
+                            dead = (f"the kernel ignored the interrupt after a timeout and "
+                                    f"was stopped ({_where(self.nb, index)})")
                             findings.append(Finding("crash", "info", dead, index))
                             continue
                     names = tuple(integrity.locked_module_names(cell.source)) \
@@ -263,7 +290,8 @@ class SandboxExecute(Execute):
                         tampered = index
                         more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
                         findings.append(Finding("tamper", "zero", (
-                            f"after cell {index + 1}: " + "; ".join(changes[:3]) + more), index))
+                            "; ".join(changes[:3]) + more + f" (from {_where(self.nb, index)} on)"),
+                            index))
         finally:
             stack.close()
             with contextlib.suppress(OSError):
@@ -291,19 +319,19 @@ class SandboxExecute(Execute):
                                for m in re.findall(r"\[Errno 13\] Permission denied: ('[^']*')",
                                                    t)})
             for m in refused[:3]:
-                out.append(Finding("sandbox", "flag", f"cell {i + 1}: refused: {m}", i))
+                out.append(Finding("sandbox", "flag", f"refused: {m} ({_where(nb, i)})", i))
             if any(o.get("ename") == "SystemExit" for o in cell.get("outputs", [])):
                 out.append(Finding("exit", "info", (
-                    f"cell {i + 1} called sys.exit(): the kernel keeps running while grading "
-                    f"and the next cells were run"), i))
+                    f"sys.exit() was called ({_where(nb, i)}): the kernel keeps running while "
+                    f"grading and the next cells were run"), i))
             if any(o.get("ename") == "MemoryError" for o in cell.get("outputs", [])) or any(
                     "MemoryError" in t for t in texts):
                 out.append(Finding("memory", "info", (
-                    f"cell {i + 1} ran out of memory (the limit is {self.memory_mb} MiB)"), i))
+                    f"out of memory, the limit is {self.memory_mb} MiB ({_where(nb, i)})"), i))
             if i in self._truncated:
                 out.append(Finding("output", "info", (
-                    f"the output of cell {i + 1} was truncated to {self.output_chars} "
-                    f"characters"), i))
+                    f"output truncated to {self.output_chars} characters "
+                    f"({_where(nb, i)})"), i))
         return out
 
     def _decide(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
@@ -323,8 +351,8 @@ class SandboxExecute(Execute):
                     if o.output_type == "error" and _GUARD_TAG in str(o.get("evalue", "")):
                         text = str(o.get("evalue", "")).split(_GUARD_TAG, 1)[1].strip()
                         out.append(Finding("reference", "zero", (
-                            f"cell {i + 1} (task {_task_of(cell)[1:].replace('_', '.')}): "
-                            f"{text.split(', code that computes')[0]}"), i, _task_of(cell)))
+                            f"{text.split(', code that computes')[0]} ({_where(nb, i)})"), i,
+                            _task_of(cell)))
                 continue
             required = set(re.findall(r"^check\.(\w+)\(", cell.source, re.M))
             records = verdicts.get(i)
@@ -336,7 +364,7 @@ class SandboxExecute(Execute):
                        f"{'failed' if failed else 'no verdict'}; replaced or bypassed checks "
                        f"never earn points)")
                 cell.outputs.append(_error("VerdictError", f"{TAG} {why}"))
-                out.append(Finding("tamper", "zero", f"cell {i + 1}: {why}", i))
+                out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
         return out
 
     def _apply(self, nb: NotebookNode, findings: list[Finding]) -> None:
@@ -355,14 +383,15 @@ class SandboxExecute(Execute):
                        if f.kind == "reference" else
                        "the grader's checks or libraries were modified, so this test cannot be "
                        "trusted")
-                detail = f.message if len(f.message) <= 160 else f.message[:160] + "…"
-                cell.outputs.append(_error("IntegrityError",
-                                           f"{TAG} {why} ({detail}); this task scores 0"))
+                cell.outputs.append(_error("IntegrityError", (
+                    f"{TAG} this task scores 0 / задача оценена в 0: {why} ({f.message})")))
         if findings:
             lines = [f"## {NOTES_TITLE}", ""]
             for f in findings:
-                lines.append(f"* **{f.kind}**: {f.message}" + (
-                    " — *flagged for the TA*" if f.severity in ("zero", "flag") else ""))
+                ru = KIND_RU.get(f.kind, "")
+                lines.append(f"* {f.message} — **{f.kind}**" + (f" / {ru}" if ru else "") + (
+                    " — *flagged for the TA / передано преподавателю*"
+                    if f.severity in ("zero", "flag") else ""))
             notes = new_markdown_cell("\n".join(lines))
             notes.metadata["course_notes"] = True
             nb.cells.insert(0, notes)

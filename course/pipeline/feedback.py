@@ -1,11 +1,14 @@
-"""The feedback HTML: nbconvert's exporter as nbgrader's ``GenerateFeedback`` uses it, cheaper."""
+"""The feedback HTML: nbconvert's exporter as nbgrader's ``GenerateFeedback`` uses it, cheaper;
+hidden tests shown as one line (never their source); math as MathML, so that the page needs
+no network (nbgrader's template loads MathJax from a CDN)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-__all__ = ["feedback_exporter"]
+__all__ = ["feedback_exporter", "feedback_preprocessor", "hide_hidden_tests", "offline_math",
+           "strip_mathjax"]
 
 
 def _template_cache() -> Any:
@@ -64,12 +67,97 @@ def feedback_exporter() -> type:
                 data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
                                                   parent=self, resources=resources)
             except (ImportError, AttributeError, TypeError):
-                return super().from_notebook_node(nb, resources, **kw)
+                html, resources = super().from_notebook_node(nb, resources, **kw)
+                return strip_mathjax(html), resources
             self.register_filter("highlight_code", highlight)
             self.register_filter("filter_data_type", data_type)
             html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             html = _IMG_NO_ALT.sub(
                 '<img alt="No description has been provided for this image"', html)
-            return _FOCUSABLE.sub(r'\1 tabindex="0"', html), resources
+            return strip_mathjax(_FOCUSABLE.sub(r'\1 tabindex="0"', html)), resources
 
     return FeedbackExporter
+
+
+# ---------------------------------------------------------------------------------------------
+# what the student sees: hidden tests as one line, math without a network
+# ---------------------------------------------------------------------------------------------
+_BEGIN, _END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+_CELL_LINE = re.compile(r"(?:Cell In\s*\[[^\]]*\]|<ipython-input-[^>]*>)[^\n]*?line (\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]+?)(?<!\\)\$")
+
+
+def hide_hidden_tests(cell: Any) -> None:
+    """Replace a test cell's hidden tests by one line, ``# hidden tests: passed`` or
+    ``# hidden tests: failed: <reason>`` (or not run); an error raised by a hidden test keeps
+    its message and loses its traceback (which would show the hidden source)."""
+    lines = cell.source.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == _BEGIN]
+    if not starts:
+        return
+    begin = starts[0]
+    end = next((i for i, line in enumerate(lines) if line.strip() == _END), len(lines) - 1)
+    status = "passed"
+    for out in cell.get("outputs", []):
+        if out.get("output_type") != "error":
+            continue
+        trace = _ANSI.sub("", "\n".join(out.get("traceback", [])))
+        hit = [int(n) for n in _CELL_LINE.findall(trace)]
+        where = hit[0] - 1 if hit else None  # the test cell's own frame comes first
+        reason = f"{out.get('ename', 'Error')}: {_ANSI.sub('', str(out.get('evalue', '')))}"
+        if where is not None and begin < where < end:
+            status = f"failed: {reason}"
+            out["traceback"] = [f"hidden tests: failed: {reason}"]
+        elif where is not None and where <= begin:
+            status = "not run (a visible test above failed)"
+        elif where is None and status == "passed":
+            status = f"failed: {reason}"
+    cell.source = "\n".join([*lines[:begin], f"# hidden tests: {status}", *lines[end + 1:]])
+
+
+def _to_mathml(tex: str, display: bool) -> str:
+    import html
+
+    try:
+        from latex2mathml.converter import convert
+
+        return convert(tex.strip(), display="block" if display else "inline")
+    except Exception:  # not installed, or TeX it cannot read: the source, readable
+        tag = "pre" if display else "code"
+        return f'<{tag} class="tex">{html.escape(tex.strip())}</{tag}>'
+
+
+def offline_math(source: str) -> str:
+    """``$…$`` and ``$$…$$`` as MathML (browsers render it without scripts or a network)."""
+    parts = re.split(r"(```.*?```|`[^`\n]*`)", source, flags=re.S)  # code stays as it is
+    for i in range(0, len(parts), 2):
+        text = _DISPLAY.sub(lambda m: _to_mathml(m.group(1), True), parts[i])
+        parts[i] = _INLINE.sub(lambda m: _to_mathml(m.group(1), False), text)
+    return "".join(parts)
+
+
+def feedback_preprocessor() -> type:
+    """A ``GenerateFeedback`` preprocessor: hidden tests as one line, math as MathML."""
+    from nbconvert.preprocessors import Preprocessor
+
+    class StudentView(Preprocessor):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.enabled = True  # nbconvert registers a preprocessor class disabled
+
+        def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
+            if cell.cell_type == "markdown":
+                cell.source = offline_math(cell.source)
+            elif cell.cell_type == "code":
+                hide_hidden_tests(cell)
+            return cell, resources
+
+    return StudentView
+
+
+def strip_mathjax(html: str) -> str:
+    """The page without the MathJax loader (a CDN script): it works offline."""
+    return _MATHJAX.sub("<!-- math: MathML, no script -->", html)

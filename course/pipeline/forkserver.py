@@ -79,6 +79,11 @@ def zygote(path: str, preload: Iterable[str]) -> None:
     sel = selectors.DefaultSelector()
     sel.register(srv, selectors.EVENT_READ)
     sel.register(rfd, selectors.EVENT_READ)
+    try:  # the worker that started this server: when it ends (Ctrl-C, a crash), so does this,
+        parent = os.pidfd_open(os.getppid())  # and each proxy then kills its kernel
+        sel.register(parent, selectors.EVENT_READ)
+    except (OSError, AttributeError):
+        parent = -1
     children: dict[int, Any] = {}
     while True:
         for key, _ in sel.select():
@@ -100,8 +105,9 @@ def zygote(path: str, preload: Iterable[str]) -> None:
                         sel.close()
                         srv.close()
                         conn.close()
-                        for fd in (rfd, wfd):
-                            os.close(fd)
+                        for fd in (rfd, wfd, parent):
+                            if fd >= 0:
+                                os.close(fd)
                         os.setsid()
                         os.chdir(req["cwd"])
                         os.environ.clear()
@@ -117,6 +123,8 @@ def zygote(path: str, preload: Iterable[str]) -> None:
                         os._exit(code)
                 children[pid] = conn
                 conn.sendall(f"{pid}\n".encode())
+            elif key.fileobj == parent:
+                os._exit(0)
             else:
                 os.read(rfd, 4096)
                 while True:

@@ -79,6 +79,9 @@ class Grader:
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = make_config(self.root, self.workdir, timeout=timeout)
+        from .gradebook import apply_policy
+
+        apply_policy(self.config, self.workdir)  # late penalties, if the TA set them
         if limits is not None:
             from .execution import configure
 
@@ -148,7 +151,9 @@ class Grader:
 
         with Gradebook(self.config.CourseDirectory.db_url) as gb:
             sub = gb.find_submission(assignment, student)
-            result = Result(assignment, student, float(sub.score), float(sub.max_score))
+            penalty = float(sub.late_submission_penalty or 0)
+            result = Result(assignment, student, max(0.0, float(sub.score) - penalty),
+                            float(sub.max_score))
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     if grade.max_score:

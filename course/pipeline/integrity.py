@@ -274,7 +274,8 @@ def scan_notebook(nb: Any) -> list[Finding]:
         for kind, severity, message in scan_code(_source(cell), protected):
             if kind == "reference" and not task:
                 severity = "flag"  # a free cell: the run-time guard decides
-            where = f"cell {i + 1}" + (f" (task {task[1:].replace('_', '.')})" if task else "")
-            out.append(Finding(kind, severity, f"{where} {message}", i,
+            label = task[1:].replace("_", ".")
+            where = f"Task {label} / Задача {label}, cell {i + 1}" if task else f"cell {i + 1}"
+            out.append(Finding(kind, severity, f"{message} ({where})", i,
                                task if kind == "reference" and task else "after"))
     return out

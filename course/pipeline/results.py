@@ -1,8 +1,12 @@
-"""What a run leaves for the TA: nbgrader's CSV export and the summary table."""
+"""What a run leaves for the TA: ``grades.csv`` (nbgrader's export with a column per task),
+``grades-table.csv`` (students × assignments) and the summary table. Scores come from the
+gradebook, so that a manual override in formgrader shows everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import textwrap
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,13 +15,21 @@ from ..authoring.nbgrader_setup import grading_env, make_config
 if TYPE_CHECKING:
     from .autograde import Outcome
 
-__all__ = ["export_grades", "summary_table"]
+__all__ = ["TABLE", "export_grades", "summary_table"]
+
+TABLE = "grades-table.csv"
+#: width of the summary's notes column; longer notes wrap onto further lines, never cut
+NOTES_WIDTH = 100
 
 
 def export_grades(workdir: Path, root: Path | None = None, to: Path | None = None) -> Path:
-    """nbgrader's CSV export of the whole gradebook (``workdir/grades.csv`` by default)."""
+    """nbgrader's CSV export of the whole gradebook (``workdir/grades.csv`` by default) with
+    one column per task (the grade cell's id), and ``grades-table.csv`` beside it: one row
+    per student, one column per assignment, the total."""
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
+
+    from .gradebook import grades
 
     to = Path(to or Path(workdir) / "grades.csv")
     config = make_config(root, Path(workdir))
@@ -25,34 +37,75 @@ def export_grades(workdir: Path, root: Path | None = None, to: Path | None = Non
     plugin.to = str(to)
     with grading_env(), Gradebook(config.CourseDirectory.db_url) as gb:
         plugin.export(gb)
+        students = sorted(s.id for s in gb.students)
+        assignments = sorted(a.name for a in gb.assignments)
+    by_key = {(g.student, g.assignment): g for g in grades(workdir)}
+    tasks = sorted({t for g in by_key.values() for t in g.tasks})
+    with open(to, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    fields = list(rows[0]) if rows else ["assignment", "student_id", "score", "max_score"]
+    for row in rows:
+        g = by_key.get((row.get("student_id", ""), row.get("assignment", "")))
+        for t in tasks:
+            row[t] = f"{g.tasks[t]:g}" if g and t in g.tasks else ""
+    with open(to, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields + tasks)
+        w.writeheader()
+        w.writerows(rows)
+    with open(to.parent / TABLE, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student_id", *assignments, "total", "missing"])
+        for sid in students:
+            scores = [by_key.get((sid, a)) for a in assignments]
+            w.writerow([sid, *(f"{g.score:g}" if g else "" for g in scores),
+                        f"{sum(g.score for g in scores if g):g}",
+                        " ".join(a for a, g in zip(assignments, scores, strict=True) if not g)])
     return to
 
 
-def summary_table(outcomes: Sequence[Outcome]) -> str:
-    """Students × assignments, with the notes a TA should read."""
-    if not outcomes:
+def _notes(o: Outcome) -> str:
+    """The reasons a TA should read first (flags), each whole; then the rest."""
+    strong = [f for f in o.findings if f.get("severity") in ("zero", "flag")]
+    chosen = strong or list(o.findings)
+    return "; ".join(f"{f['message']} [{f['kind']}]" for f in chosen)
+
+
+def summary_table(outcomes: Sequence[Outcome],
+                  missing: dict[str, Iterable[str]] | None = None) -> str:
+    """Students × assignments with the notes a TA should read (whole, wrapped), then per
+    assignment: students, submitted, missing (named), mean, median, flagged."""
+    missing = {a: sorted(s) for a, s in (missing or {}).items()}
+    if not outcomes and not any(missing.values()):
         return "(no submissions)"
     rows = [("student", "assignment", "score", "status", "notes")]
     for o in outcomes:
-        notes = "; ".join(f["message"] for f in o.findings
-                          if f.get("severity") in ("zero", "flag"))
-        kinds = sorted({f["kind"] for f in o.findings if f.get("severity") in ("zero", "flag")})
-        status = o.status + (" ⚑" if o.flagged else "")
-        rows.append((o.student, o.assignment, f"{o.score:g}/{o.max_score:g}", status,
-                     (", ".join(kinds) + ": " + notes)[:90] if kinds else
-                     "; ".join(f["message"] for f in o.findings)[:90]))
+        rows.append((o.student, o.assignment, f"{o.score:g}/{o.max_score:g}",
+                     o.status + (" ⚑" if o.flagged else ""), _notes(o)))
+    for aid, sids in sorted(missing.items()):
+        for sid in sids:
+            rows.append((sid, aid, "0", "missing", "no submission / нет решения"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    indent = " " * (sum(widths) + 8)
     lines = []
     for n, r in enumerate(rows):
-        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+        head = "  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  "
+        notes = textwrap.wrap(r[4], NOTES_WIDTH, break_on_hyphens=False) or [""]
+        lines.append(head + notes[0])
+        lines += [indent + more for more in notes[1:]]
         if n == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 5)
-    by_a: dict[str, list[float]] = {}
+    by_a: dict[str, list[Outcome]] = {}
     for o in outcomes:
-        by_a.setdefault(o.assignment, []).append(o.score)
-    for aid, scores in sorted(by_a.items()):
-        s = sorted(scores)
-        med = (s[len(s) // 2] + s[(len(s) - 1) // 2]) / 2
-        lines.append(f"{aid}: {len(s)} students, mean {sum(s) / len(s):.1f}, median {med:g}, "
-                     f"flagged {sum(o.flagged for o in outcomes if o.assignment == aid)}")
+        by_a.setdefault(o.assignment, []).append(o)
+    for aid in sorted(set(by_a) | set(missing)):
+        got = by_a.get(aid, [])
+        s = sorted(o.score for o in got)
+        gone = missing.get(aid, [])
+        line = (f"{aid}: {len(s) + len(gone)} students, {len(s)} submitted, {len(gone)} missing"
+                + (f" ({', '.join(gone)})" if gone else ""))
+        if s:
+            med = (s[len(s) // 2] + s[(len(s) - 1) // 2]) / 2
+            line += (f"; mean {sum(s) / len(s):.1f}, median {med:g} (of submissions), "
+                     f"flagged {sum(o.flagged for o in got)}")
+        lines.append(line)
     return "\n".join(lines)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from typing import Any
 
 from .findings import Finding
 
-__all__ = ["discover", "preflight"]
+__all__ = ["choose", "digest", "discover", "preflight", "unpack_zips"]
 
 
 def discover(submissions: Path, assignments: Iterable[str] = (), students: Iterable[str] = ()
@@ -73,47 +74,147 @@ def _read_notebook(path: Path) -> tuple[Any | None, str]:
     return nb, ""
 
 
+def _solutions(nb: Any) -> dict[str, str]:
+    """grade_id → source of the solution cells (the student's work)."""
+    out = {}
+    for c in nb.get("cells", []) if isinstance(nb, dict) else []:
+        meta = (c.get("metadata") or {}).get("nbgrader") or {}
+        if meta.get("solution") and meta.get("grade_id"):
+            src = c.get("source", "")
+            out[meta["grade_id"]] = "".join(src) if isinstance(src, list) else str(src)
+    return out
+
+
+def _work(path: Path, blank: dict[str, str]) -> int:
+    """How many solution cells of ``path`` differ from the blank release (-1: unreadable)."""
+    try:
+        mine = _solutions(json.loads(path.read_text(encoding="utf-8", errors="replace")))
+    except Exception:
+        return -1
+    return sum(1 for g, src in mine.items() if g in blank and src.strip() != blank[g].strip())
+
+
+_ZIP_LIMIT = 200 << 20  # bytes unpacked per archive
+
+
+def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
+    """Unpack every ``.zip`` under ``folder`` into ``dest/<zip name>/`` (no paths outside it,
+    at most 200 MiB); return the notebooks found and what went wrong."""
+    import zipfile
+
+    notebooks: list[Path] = []
+    problems: list[str] = []
+    for z in sorted(folder.rglob("*.zip")):
+        target = dest / z.stem
+        try:
+            with zipfile.ZipFile(z) as zf:
+                if sum(i.file_size for i in zf.infolist()) > _ZIP_LIMIT:
+                    problems.append(f"{z.name}: larger than {_ZIP_LIMIT >> 20} MiB unpacked")
+                    continue
+                for info in zf.infolist():
+                    name = Path(info.filename)
+                    if info.is_dir() or name.is_absolute() or ".." in name.parts or \
+                            "__MACOSX" in name.parts:
+                        continue
+                    out = target / name
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(zf.read(info))
+                    if out.suffix == ".ipynb" and ".ipynb_checkpoints" not in name.parts:
+                        notebooks.append(out)
+        except (zipfile.BadZipFile, OSError) as exc:
+            problems.append(f"{z.name}: not a readable zip ({exc})")
+    return notebooks, problems
+
+
+def _candidates(folder: Path, unpacked: list[Path]) -> list[Path]:
+    found = [p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+             and "__MACOSX" not in p.parts and not p.name.startswith(".")]
+    return sorted(found) + unpacked
+
+
+def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str]
+           ) -> tuple[Path | None, list[Finding]]:
+    """The notebook to grade for the release's ``name`` among ``candidates``, and why.
+
+    The one named ``name`` at the top of the folder, unless another holds more work (solution
+    cells changed from the blank release): then the one with the most work (ties: the
+    newest), flagged. Two notebooks with work that differ: flagged as ambiguous for the TA.
+    """
+    if not candidates:
+        return None, []
+    work = {p: _work(p, blank) for p in candidates}
+    top = folder / name
+    best = max(candidates, key=lambda p: (work[p], p == top, p.stat().st_mtime))
+    if top in work and work[top] >= work[best]:
+        best = top
+
+    def where(p: Path) -> str:
+        try:
+            return str(p.relative_to(folder))
+        except ValueError:
+            return f"{p.parent.name}.zip:{p.name}"
+
+    findings = []
+    rivals = [p for p in candidates if p != best and work[p] > 0
+              and p.read_bytes() != best.read_bytes()]
+    if rivals:
+        listed = ", ".join(f"{where(p)} ({work[p]} tasks with code)" for p in [best, *rivals])
+        findings.append(Finding("submission", "flag", (
+            f"several notebooks with work: {listed}; {where(best)} was graded (the most work; "
+            f"ties: the newest). Check that it is the one the student meant")))
+    elif best != top:
+        why = "in a .zip" if folder not in best.parents else (
+            "in a subfolder" if best.parent != folder else "under another name")
+        blank_note = f" ({name} is there but blank)" if top in work else ""
+        findings.append(Finding("submission", "flag", (
+            f"there is no {name} with work{blank_note}; {where(best)} ({why}) was graded "
+            f"in its place")))
+    return best, findings
+
+
 def preflight(student: str, assignment: str, folder: Path, release_dir: Path, workdir: Path
               ) -> list[Finding]:
     """Put the submission into ``workdir/submitted/`` as nbgrader expects it; write and
-    return the grader's notes about it (renamed, missing, unreadable notebooks)."""
+    return the grader's notes about it (renamed, misplaced, zipped, several, missing or
+    unreadable notebooks)."""
     import nbformat
 
     dest = workdir / "submitted" / student / assignment
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    findings: list[Finding] = []
+    unpacked_dir = workdir / "unpacked" / student / assignment
+    if unpacked_dir.exists():
+        shutil.rmtree(unpacked_dir)
+    unpacked, problems = unpack_zips(folder, unpacked_dir)
+    findings: list[Finding] = [Finding("submission", "flag", f"archive {p}") for p in problems]
     expected = sorted(p.name for p in (release_dir / assignment).glob("*.ipynb"))
-    present = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     for f in sorted(folder.rglob("*")):
-        if f.is_file() and f.suffix != ".ipynb" and f.stat().st_size < 10 << 20 and \
-                not any(part.startswith(".") for part in f.relative_to(folder).parts):
+        if f.is_file() and f.suffix not in (".ipynb", ".zip") and f.stat().st_size < 10 << 20 \
+                and not any(part.startswith(".") for part in f.relative_to(folder).parts):
             target = dest / f.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f, target)
+    candidates = _candidates(folder, unpacked)
     for name in expected:
         release_nb = release_dir / assignment / name
-        path = folder / name
-        if not path.is_file():
-            others = [p for p in present if p.name not in expected]
-            if others:
-                ids = _grade_ids(release_nb.read_text())
-                path = max(others, key=lambda p: (len(_grade_ids(p.read_text(errors="replace"))
-                                                      & ids), p.stat().st_mtime))
-                findings.append(Finding("submission", "flag", (
-                    f"there is no {name}; {path.relative_to(folder)} was graded in its place")))
-            else:
-                files = ", ".join(sorted(p.name for p in folder.rglob("*") if p.is_file()))
-                findings.append(Finding("submission", "info", (
-                    f"no notebook {name} in the submission (files: {files or 'none'}); the "
-                    f"blank assignment was graded in its place: 0 points")))
-                shutil.copyfile(release_nb, dest / name)
-                continue
-        nb, why = _read_notebook(path)
+        blank = _solutions(json.loads(release_nb.read_text()))
+        others = [p for p in candidates if p.name not in expected or p.parent != folder]
+        path, why = choose(name, folder, [p for p in candidates if p.name == name
+                                          and p.parent == folder] + others, blank)
+        findings += why
+        if path is None:
+            files = ", ".join(sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                                     if p.is_file()))
+            findings.append(Finding("submission", "flag" if files else "info", (
+                f"no notebook {name} in the submission (files: {files or 'none'}); the "
+                f"blank assignment was graded in its place: 0 points")))
+            shutil.copyfile(release_nb, dest / name)
+            continue
+        nb, err = _read_notebook(path)
         if nb is None:
             findings.append(Finding("submission", "flag", (
-                f"{path.name} could not be read ({why}); the blank assignment was graded in "
+                f"{path.name} could not be read ({err}); the blank assignment was graded in "
                 f"its place: 0 points")))
             shutil.copyfile(release_nb, dest / name)
             continue
@@ -122,3 +223,12 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
     notes.parent.mkdir(parents=True, exist_ok=True)
     notes.write_text(json.dumps([f.to_dict() for f in findings], indent=1, ensure_ascii=False))
     return findings
+
+
+def digest(folder: Path) -> str:
+    """A digest of everything under a submission folder (names and bytes)."""
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and ".ipynb_checkpoints" not in f.parts:
+            h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
