@@ -1,0 +1,46 @@
+"""``python -m course.cluster SUBMISSIONS --scheduler tcp://HOST:8786 --db-url postgresql://…``:
+``course autograde`` on a Dask cluster (the same options; see docs/CLUSTER.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, grade on the cluster; 130 when interrupted (Ctrl-C)."""
+    from ..pipeline.autograde import Options
+    from ..pipeline.execution import Limits
+    from . import autograde_on_cluster
+
+    p = argparse.ArgumentParser(prog="python -m course.cluster", description=__doc__)
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
+    p.add_argument("--scheduler", required=True, help="the Dask scheduler, tcp://HOST:8786")
+    p.add_argument("--db-url", default=None,
+                   help="nbgrader's gradebook, a SQLAlchemy URL (postgresql://…); default: "
+                        "WORKDIR/gradebook.db, for workers sharing this file system")
+    p.add_argument("--workdir", "-w", type=Path, default=Path("grading"))
+    p.add_argument("--assignment", "-a", action="append", default=[])
+    p.add_argument("--student", "-s", action="append", default=[])
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+    p.add_argument("--memory", type=int, default=4096, help="MiB per kernel")
+    p.add_argument("--no-landlock", action="store_true")
+    p.add_argument("--no-fork-server", action="store_true")
+    p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    a = p.parse_args(argv)
+    if not a.submissions.is_dir():
+        print(f"no folder {a.submissions}", file=sys.stderr)
+        return 2
+    opts = Options(a.submissions, a.workdir, a.assignment, a.student,
+                   limits=Limits(timeout=a.timeout, memory_mb=a.memory,
+                                 landlock=not a.no_landlock),
+                   force=a.force, zygote=not a.no_fork_server)
+    outcomes = autograde_on_cluster(opts, a.scheduler, a.db_url)
+    if any(o.status == "pending" for o in outcomes):
+        return 130  # interrupted: rerun the same command
+    return 1 if any(o.status == "error" for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

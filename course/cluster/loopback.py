@@ -1,0 +1,124 @@
+"""A cluster on this machine, for the tests, the benchmark and a first try: a PostgreSQL server
+from the ``pgserver`` wheel, and a Dask scheduler and workers started with Dask's own commands
+(``dask scheduler``, ``dask worker``) as separate processes on the loopback interface.
+
+    with postgres(tmp / "pg") as db_url, DaskProcesses(tmp / "dask", workers=2) as dask:
+        autograde_on_cluster(opts, dask.address, db_url)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DaskProcesses", "create_database", "postgres"]
+
+
+@contextlib.contextmanager
+def postgres(folder: Path) -> Iterator[str]:
+    """A PostgreSQL server (``pgserver``: PostgreSQL's binaries as a wheel) with its data in
+    ``folder``, stopped afterwards; yields the URL of its ``postgres`` database (unix socket)."""
+    import pgserver
+
+    folder.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        with contextlib.suppress(Exception):
+            server.cleanup()
+
+
+def create_database(url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``url``; its URL."""
+    from sqlalchemy import create_engine, text
+
+    from .gradebook import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+
+
+class DaskProcesses:
+    """``dask scheduler`` and ``workers`` × ``dask worker --nthreads 1`` (each under its
+    nanny, which restarts a killed worker process), on 127.0.0.1."""
+
+    def __init__(self, folder: Path, workers: int = 2, env: dict[str, str] | None = None):
+        self.folder = Path(folder)
+        self.n = workers
+        bindir = str(Path(sys.executable).parent)
+        self.env = {**os.environ, **(env or {}),
+                    "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+        self.dask = str(Path(bindir) / "dask")
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.address = ""
+
+    def _start(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
+        out = open(self.folder / log, "wb")
+        proc = subprocess.Popen([self.dask, *args], stdout=out, stderr=subprocess.STDOUT,
+                                env=self.env, cwd=self.folder, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def __enter__(self) -> DaskProcesses:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        info = self.folder / "scheduler.json"
+        info.unlink(missing_ok=True)
+        self._start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(info)], "scheduler.log")
+        deadline = time.monotonic() + 60
+        while not info.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.address = json.loads(info.read_text())["address"]
+        for i in range(self.n):
+            self.add_worker(f"w{i}")
+        self.wait_for_workers(self.n)
+        return self
+
+    def add_worker(self, name: str) -> None:
+        """Start one more worker process (under a nanny)."""
+        self._start(["worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                     "--name", name, "--no-dashboard", "--host", "127.0.0.1",
+                     "--local-directory", str(self.folder / name)], f"{name}.log")
+
+    def client(self) -> Any:
+        from distributed import Client
+
+        return Client(self.address, timeout=60)
+
+    def wait_for_workers(self, n: int, timeout: float = 120) -> None:
+        with self.client() as client:
+            client.wait_for_workers(n, timeout=timeout)
+
+    def worker_pids(self, client: Any) -> dict[str, int]:
+        """``{worker address: pid}`` of the worker processes (not their nannies)."""
+        return client.run(os.getpid)
+
+    def __exit__(self, *exc: Any) -> None:
+        for proc in reversed(self.procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

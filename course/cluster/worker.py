@@ -1,0 +1,178 @@
+"""The Dask task: grade one shipped submission in a worker process, as a local worker does.
+
+:func:`grade_task` runs in a ``dask worker`` process (one task at a time per process: a lock
+serialises tasks if the worker was started with several threads). The first task of a run
+unpacks the kits into a folder of the worker's own (``<dask local directory>/course-grader-PID``:
+``root/solutions/<id>`` and ``work/release/<id>``), checks that this worker's ``course`` package
+grades exactly as the TA's (the grader fingerprints must agree), and starts the grading
+machinery with the local path's own initializer
+(:func:`course.pipeline.autograde._init_worker`: the sandbox configuration, the limits, the
+fork server), its gradebook pointed at the shared database. Each task then writes the
+submission into ``work/submitted/``, grades it with the local path's
+:func:`course.pipeline.autograde._grade_safely` (the same sandbox, integrity checks and
+fallbacks) under the submission's database lock, and returns what that left in the work dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .gradebook import sqlalchemy_url, submission_lock
+from .shipping import SUBMISSION_DIRS, GradeTask, Kit, Products, pack, unpack
+
+__all__ = ["GraderMismatch", "grade_task"]
+
+_LOCK = threading.Lock()
+#: this process's grading set-up: its folder and what it was initialised for
+_PROCESS: dict[str, Any] = {}
+
+
+class GraderMismatch(RuntimeError):
+    """This worker's ``course`` package (or source notebooks) differs from the TA's."""
+
+
+def grade_task(task: GradeTask, kits: dict[str, Kit]) -> Products:
+    """Grade ``task`` with the assignments' ``kits``; return its products (see the module
+    docstring)."""
+    with _LOCK:
+        return _grade(task, kits)
+
+
+def _base() -> Path:
+    try:
+        from distributed import get_worker
+
+        folder = Path(get_worker().local_directory)
+    except (ImportError, ValueError):  # not in a Dask worker (a test calling it directly)
+        folder = Path(tempfile.gettempdir())
+    return folder / f"course-grader-{os.getpid()}"
+
+
+def _setup(task: GradeTask, kits: dict[str, Kit]) -> tuple[Path, Path]:
+    """The worker's root and work dir, ready for ``kits`` (initialised again when a run with
+    other assignments, checks or limits arrives)."""
+    from ..pipeline.autograde import grader_fingerprint
+
+    base = _PROCESS.setdefault("base", _base())
+    root, work = base / "root", base / "work"
+    key = (tuple(sorted((k.assignment, k.fingerprint) for k in kits.values())), task.limits,
+           task.zygote, task.db_url, tuple(sorted(task.settings.items())))
+    if _PROCESS.get("key") == key:
+        return root, work
+    work.mkdir(parents=True, exist_ok=True)
+    for stale in work.glob("*.json"):  # settings of an earlier run
+        stale.unlink()
+    unpack(task.settings, work, replace=False)
+    for aid, kit in kits.items():
+        unpack(kit.source, root / "solutions" / aid)
+        unpack(kit.release, work / "release" / aid)
+        mine = grader_fingerprint(root, aid, task.limits)
+        if mine != kit.fingerprint:
+            raise GraderMismatch(
+                f"worker {_address()} grades {aid} differently from the TA's machine (grader "
+                f"fingerprint {mine[:12]} ≠ {kit.fingerprint[:12]}): install the same version "
+                f"of the course repository on every worker and restart them")
+    _start(task, root, work, tuple(sorted(kits)))
+    _PROCESS["key"] = key
+    return root, work
+
+
+def _start(task: GradeTask, root: Path, work: Path, aids: tuple[str, ...]) -> None:
+    """The local worker initializer on the worker's folders, gradebook at ``task.db_url``;
+    a fork server of an earlier initialisation is stopped first."""
+    from ..nbgrader_setup import grading_env, make_api
+    from ..pipeline import autograde as local
+
+    _stop_fork_server()
+    work.mkdir(parents=True, exist_ok=True)
+    with _no_signal_handlers():
+        local._init_worker(str(work), str(root), task.limits, aids, task.zygote)
+    grader = local._WORKER["grader"]
+    grader.config.CourseDirectory.db_url = sqlalchemy_url(task.db_url)
+    with grading_env():
+        grader.api = make_api(grader.config)  # nbgrader's API reads the URL when built
+
+
+def _no_signal_handlers() -> Any:
+    """The local initializer takes over SIGINT/SIGTERM of its worker process; a Dask task runs
+    in a thread of a process whose signals are Dask's (and Python allows handlers only in the
+    main thread), so it is kept from installing them there."""
+    import contextlib
+    import signal
+    from unittest import mock
+
+    if threading.current_thread() is threading.main_thread():
+        return contextlib.nullcontext()
+    return mock.patch.object(signal, "signal", lambda *args: None)
+
+
+def _stop_fork_server() -> None:
+    address = os.environ.pop("COURSE_ZYGOTE", None)
+    if not address:
+        return
+    try:
+        import psutil
+
+        for child in psutil.Process().children():
+            with _quiet():
+                if address in " ".join(child.cmdline()):
+                    child.kill()
+                    child.wait(5)
+    except ImportError:
+        pass
+
+
+class _quiet:
+    """Ignore a child that is already gone."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        return kind is not None and issubclass(kind, Exception)
+
+
+def _address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+def _grade(task: GradeTask, kits: dict[str, Kit]) -> Products:
+    from ..pipeline.autograde import _grade_safely
+
+    root, work = _setup(task, kits)
+    sid, aid = task.student, task.assignment
+    for kind in SUBMISSION_DIRS:
+        shutil.rmtree(work / kind / sid / aid, ignore_errors=True)
+    unpack(task.submitted, work / "submitted" / sid / aid)
+    notes = work / "notes" / sid / f"{aid}.json"
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_bytes(task.notes)
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    before = {p.name: p.stat().st_mtime_ns for p in logs.iterdir()}
+    with submission_lock(task.db_url, aid, sid):
+        outcome = _grade_safely(aid, sid, str(work))
+    rewrite = {str(work): task.ta_workdir or str(work), str(root): task.ta_root or str(root)}
+    products = Products(sid, aid, outcome, worker=_address(), pid=os.getpid())
+    for kind in SUBMISSION_DIRS:
+        products.dirs[kind] = pack(work / kind / sid / aid, rewrite)
+        shutil.rmtree(work / kind / sid / aid, ignore_errors=True)
+    products.notes = notes.read_bytes() if notes.is_file() else None
+    notes.unlink(missing_ok=True)
+    fresh = [p for p in logs.iterdir() if p.is_file() and not p.name.startswith("zygote-")
+             and before.get(p.name) != p.stat().st_mtime_ns]
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        for p in fresh:
+            shutil.move(str(p), Path(tmp) / p.name)
+        products.logs = pack(Path(tmp), rewrite)
+    return products
