@@ -155,7 +155,7 @@ def test_feedback_hides_hidden_tests_and_needs_no_network(graded: Graded) -> Non
     assert "BEGIN HIDDEN TESTS" not in page and "hidden_t1_" not in page
     assert "hidden tests: passed" in page
     assert "cdnjs" not in page and not re.search(r"<script[^>]*mathjax", page, re.I)
-    assert "<math" in page
+    assert "<math" in page and "white-space: pre-wrap" in page
 
 
 def test_hidden_failure_is_one_line() -> None:

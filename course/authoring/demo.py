@@ -221,7 +221,8 @@ CASES: list[Case] = [
          build=lambda rel, sol, ctx: '{"cells": [ this is not json'),
     Case("renamed", "the notebook saved as <id>-Copy1.ipynb", "full", "was graded in its place",
          True, build=_nb(solved), filename="{aid}-Copy1.ipynb"),
-    Case("missing", "no notebook in the folder", "zero", "no notebook", False,
+    Case("missing", "no notebook in the folder, a README (flagged: never a silent 0)", "zero",
+         "no notebook", True,
          build=lambda rel, sol, ctx: None),
     Case("restructured", "a test cell deleted, setup duplicated, a solution cell moved, "
          "points edited", "full", "was deleted", True, build=_restructured),

@@ -158,6 +158,12 @@ def feedback_preprocessor() -> type:
     return StudentView
 
 
+_WRAP = ("<style>pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; "
+         "overflow-wrap: anywhere; }</style>")
+
+
 def strip_mathjax(html: str) -> str:
-    """The page without the MathJax loader (a CDN script): it works offline."""
-    return _MATHJAX.sub("<!-- math: MathML, no script -->", html)
+    """The page without the MathJax loader (a CDN script): it works offline; long lines of
+    messages wrap instead of running off the page."""
+    html = _MATHJAX.sub("<!-- math: MathML, no script -->", html)
+    return html.replace("</head>", _WRAP + "\n</head>", 1)
