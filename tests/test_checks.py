@@ -15,6 +15,7 @@ from assignment_utils import MUTANTS, ROOT, check_calls, run_task_checks, soluti
 
 from course.checks import _core, _guard
 from course.checks._core import CheckFailure
+from course.checks._messages import FIRST_LINE, headline, student_frame
 from course.nbgrader_setup import assignment_ids
 
 ASSIGNMENTS = assignment_ids(ROOT)
@@ -48,9 +49,11 @@ def test_planted_bug_is_caught_in_its_task_only(aid: str, mutant) -> None:
         _run(ns, aid, mutant.task)
     message = str(info.value)
     number = mutant.task[1:].replace("_", ".")
-    assert f"Task {number}" in message, message
+    assert message.startswith(f"Task {number} / Задача {number}: "), message
+    assert len(message.splitlines()[0]) <= FIRST_LINE, message  # whole in nbgrader validate
+    flat = " ".join(message.split())  # a long reason goes on on the next line
     for fragment in mutant.expect:
-        assert fragment in message, f"{mutant.name}: {fragment!r} not in\n{message}"
+        assert fragment in flat, f"{mutant.name}: {fragment!r} not in\n{message}"
     for task in check_calls(aid):
         if task != mutant.task:
             _run(ns, aid, task)  # the other tasks are graded on their own code
@@ -90,9 +93,13 @@ def test_assert_close_message_shows_input_expected_obtained_hint() -> None:
         _core.assert_close(task, "tangent of log(x)", 1.0, 0.5, inputs={"x": 2.0},
                            hint="check ∂v₁/∂w₁")
     msg = str(info.value)
-    for part in ("Task 9.1", "input:     x = 2", "expected:  0.5", "obtained:  1",
-                 "off by a factor of 2", "hint:      check ∂v₁/∂w₁"):
+    lines = msg.splitlines()
+    assert lines[0] == "Task 9.1 / Задача 9.1: wrong tangent of log(x)", msg
+    for part in ("input / вход:", "x = 2", "expected / ожидалось: 0.5", "obtained / получено:  1",
+                 "off by a factor of 2", "hint / подсказка:     check ∂v₁/∂w₁",
+                 "Задача 9.1 (демо) / Task 9.1 (demo)"):
         assert part in msg, msg
+    assert info.value._render_traceback_() == lines  # IPython shows the message only
     _core.assert_close(task, "ok", np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
 
 
@@ -190,6 +197,39 @@ def test_run_time_guard_catches_what_the_static_look_misses() -> None:
 
     _guard.trust(check)
     _core.forbid_reference(task, ns["f"])  # the static look does not see it…
-    with pytest.raises(CheckFailure, match=r"ran .*reference_impl.*scores 0"):
+    with pytest.raises(CheckFailure, match=r"(?s)ran code .*scores 0.*запущено .*reference_impl"):
         check(ns["f"])  # …the run-time guard does
     assert sys.getprofile() is None
+
+
+def test_headline_puts_the_reason_first_within_the_first_line() -> None:
+    reason = ("dot_product_test called jvp_fn 2 and vjp_fn 2 times for trials = 3: every trial "
+              "draws fresh directions and calls each once")
+    lines = headline("4.3", reason)
+    assert lines[0].startswith("Task 4.3 / Задача 4.3: dot_product_test called")
+    assert len(lines[0]) <= FIRST_LINE and len(lines) == 2
+    assert " ".join(" ".join(lines).split()) == f"Task 4.3 / Задача 4.3: {reason}"
+    assert headline("1.1", "wrong gradient") == ["Task 1.1 / Задача 1.1: wrong gradient"]
+
+
+def test_student_code_that_raises_is_shown_by_line() -> None:
+    ns: dict = {"__name__": "__student__", "np": np}
+    exec(compile("def f(x):\n    y = x + 1\n    return np.zeros(2) @ np.ones(3)\n",
+                 "<cell 7>", "exec"), ns)
+    try:
+        ns["f"](1.0)
+    except ValueError as exc:
+        where = student_frame(exc.__traceback__)
+    assert where is not None and "line 3" in where and "(in f)" in where
+    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
+
+    @_core.task_check(task)
+    def check(fn) -> None:
+        _core.student_call(task, "f(1.0)", fn, 1.0)
+
+    _guard.trust(check)
+    with pytest.raises(CheckFailure) as info:
+        check(ns["f"])
+    msg = str(info.value)
+    assert msg.startswith("Task 9.1 / Задача 9.1: f(1.0) raised ValueError"), msg
+    assert "where / где:" in msg and "line 3 (in f)" in msg, msg

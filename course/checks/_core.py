@@ -31,7 +31,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._diagnose import _as_float_array, diagnose
 from ._guard import caller_for, course_object, guarded, hand_over, offence
+from ._messages import INDENT, detail, headline, student_frame
 from ._static import FORBIDDEN_MODULES, forbid_reference
 from ._verdict import record
 
@@ -88,7 +90,11 @@ class Task:
 
 
 class CheckFailure(AssertionError):
-    """A failed check; its message is what the student reads in the feedback."""
+    """A failed check; its message is what the student reads in the feedback (and all they
+    read: IPython shows ``_render_traceback_`` instead of a traceback through the checks)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +116,7 @@ def fmt(x: Any, width: int = 400) -> str:
             return _fmt_float(float(x)) if np.issubdtype(x.dtype, np.number) else repr(x)
         body = np.array2string(x, precision=6, suppress_small=True, threshold=24,
                                separator=", ", max_line_width=88)
-        return f"array(shape={x.shape}) " + body.replace("\n", "\n" + " " * 13)
+        return f"array(shape={x.shape}) " + body.replace("\n", "\n" + " " * INDENT)
     if isinstance(x, tuple):
         return "(" + ", ".join(fmt(v) for v in x) + ("," if len(x) == 1 else "") + ")"
     if isinstance(x, list):
@@ -124,77 +130,30 @@ def _fmt_float(v: float) -> str:
     return text + ".0" if text.lstrip("-").isdigit() else text
 
 
-def _as_float_array(x: Any) -> np.ndarray | None:
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        return None
-    return a
-
-
-def diagnose(obtained: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-9) -> str | None:
-    """Explain how ``obtained`` differs from ``expected``, when the difference has a pattern."""
-    o, e = _as_float_array(obtained), np.asarray(expected, dtype=float)
-    if o is None:
-        return f"obtained a {type(obtained).__name__}, not numbers"
-    if o.shape != e.shape:
-        msg = f"shape {o.shape} instead of {e.shape}"
-        if o.ndim == 2 and o.shape == e.shape[::-1] and np.allclose(o.T, e, rtol, atol):
-            return msg + ": the result is transposed"
-        if o.size == e.size and np.allclose(o.reshape(e.shape), e, rtol, atol):
-            return msg + ": the right numbers in the wrong shape (reshape)"
-        try:
-            if np.broadcast_shapes(o.shape, e.shape) == e.shape and o.size < e.size:
-                return msg + ": the tangent was not broadcast to the shape of the result"
-        except ValueError:
-            pass
-        return msg
-    if not np.all(np.isfinite(o)) and np.all(np.isfinite(e)):
-        return "the result contains nan or inf"
-
-    def close(a: np.ndarray) -> bool:
-        return bool(np.allclose(a, e, rtol=rtol, atol=atol))
-
-    scale = float(np.max(np.abs(e))) if e.size else 0.0
-    if scale > atol and np.allclose(o, 0.0, atol=atol):
-        return "obtained zero: the tangent (or a term of it) was lost"
-    if scale > atol and close(-o):
-        return "wrong sign: obtained = −expected"
-    if o.ndim == 2 and o.shape[0] == o.shape[1] and o.shape[0] > 1 and close(o.T):
-        return "transposed: obtained = expectedᵀ"
-    mask = np.abs(e) > max(atol, 1e-6 * scale)
-    if mask.any() and np.allclose(o[~mask], 0.0, atol=max(atol, 1e-6 * scale)):
-        ratios = o[mask] / e[mask]
-        k = float(ratios.flat[0])
-        simple = any(abs(k - c) < 1e-6 * abs(c) for c in (2, 3, 4, 0.5, 1 / 3, 0.25, -2, -0.5))
-        if abs(k - 1) > 1e-6 and np.allclose(ratios, k, rtol=1e-6):
-            if mask.sum() > 1 or simple:
-                return f"off by a factor of {k:.6g} (obtained = {k:.6g} × expected)"
-            return f"obtained / expected = {k:.6g}"
-    if e.ndim >= 1 and e.size > 1:
-        bad = np.argwhere(~np.isclose(o, e, rtol=rtol, atol=atol))
-        if len(bad):
-            idx = tuple(int(i) for i in bad[0])
-            return (f"{len(bad)} of {e.size} entries differ; the first at index {idx}: "
-                    f"expected {e[idx]:.8g}, obtained {o[idx]:.8g}")
-    return None
-
-
 def fail(task: Task, what: str, *, inputs: Mapping[str, Any] | None = None,
          expected: Any = None, obtained: Any = None, diagnosis: str | None = None,
-         hint: str | None = None, show_values: bool = True) -> NoReturn:
-    """Raise a :class:`CheckFailure` with the task, the inputs, the values, a diagnosis, a hint."""
-    lines = [f"{task.label}: {what}"]
+         hint: str | None = None, show_values: bool = True, where: str | None = None
+         ) -> NoReturn:
+    """Raise a :class:`CheckFailure`: the reason first (see :mod:`._messages`), then the
+    student's line that raised, the inputs, the values, a diagnosis, a hint, the task."""
+    lines = headline(task.number, what)
+    if where:
+        lines.append(detail("where", where))
     if inputs:
-        lines.append("  input:     " + ", ".join(f"{k} = {fmt(v)}" for k, v in inputs.items()))
+        lines.append(detail("input", ", ".join(f"{k} = {fmt(v)}" for k, v in inputs.items())))
     if show_values:
-        lines.append(f"  expected:  {fmt(expected)}")
-        lines.append(f"  obtained:  {fmt(obtained)}")
+        lines.append(detail("expected", fmt(expected)))
+        lines.append(detail("obtained", fmt(obtained)))
     if diagnosis:
-        lines.append(f"  diagnosis: {diagnosis}")
+        lines.append(detail("diagnosis", diagnosis))
     if hint:
-        lines.append(f"  hint:      {hint}")
+        lines.append(detail("hint", hint))
+    lines.append(detail("task", task.label))
     raise CheckFailure("\n".join(lines))
+
+
+def _not_implemented(task: Task, exc: BaseException) -> str:
+    return "\n".join(headline(task.number, f"not implemented yet / ещё не реализовано ({exc})"))
 
 
 def assert_close(task: Task, what: str, obtained: Any, expected: Any, *,
@@ -319,10 +278,10 @@ def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
     except CheckFailure:
         raise
     except NotImplementedError as exc:
-        raise CheckFailure(f"{task.label}: not implemented yet ({exc})") from None
+        raise CheckFailure(_not_implemented(task, exc)) from None
     except Exception as exc:
         fail(task, f"{what} raised {type(exc).__name__}: {exc}", inputs=inputs, hint=hint,
-             show_values=False)
+             show_values=False, where=student_frame(exc.__traceback__))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,11 +315,15 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
                 except CheckFailure as exc:
                     message = str(exc)
                 except NotImplementedError as exc:
-                    message = f"{task.label}: not implemented yet ({exc})"
+                    message = _not_implemented(task, exc)
                 except RecursionError:
-                    message = f"{task.label}: infinite recursion in the solution"
+                    message = "\n".join(headline(task.number, "infinite recursion in the "
+                                                  "solution / бесконечная рекурсия в решении"))
                 except Exception as exc:
-                    message = f"{task.label}: the solution raised {type(exc).__name__}: {exc}"
+                    message = "\n".join([
+                        *headline(task.number, f"the solution raised / решение выбросило "
+                                  f"{type(exc).__name__}: {exc}"),
+                        detail("where", student_frame(exc.__traceback__) or "?")])
             # which code ran decides first; then the names the solution uses (a static look)
             static = None
             if not guard.hits:
@@ -368,7 +331,7 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
                     forbid_reference(task, *student, skip=replaces)
                 except CheckFailure as exc:
                     static = str(exc)
-            message = offence(task.label, guard) or static or message
+            message = offence(task.number, guard) or static or message
             record(check.__name__, task.id, message is None)
             if message is not None:
                 raise CheckFailure(message) from None  # no frames of the checks in feedback

@@ -234,10 +234,18 @@ def guarded(*provided: Any) -> Iterator[GuardState]:
         _STATE.pop()
 
 
-def offence(task_label: str, state: GuardState) -> str | None:
-    """The failure message for a guard that saw forbidden code run, else None."""
+def offence(number: str, state: GuardState) -> str | None:
+    """The failure message of task ``number`` for a guard that saw forbidden code run."""
     if not state.hits:
         return None
-    return (f"{task_label}: {TAG} the solution ran {state.hits[0]}, code that computes answers "
-            f"for the course; a solution must compute its own (reference_impl, jax, autograd, "
-            f"torch and the course's reference versions are off limits): this task scores 0.")
+    from ._messages import detail, headline
+
+    return "\n".join([
+        *headline(number, f"{TAG} the solution ran code that computes answers for the course: "
+                          "this task scores 0"),
+        "  решение запустило код, вычисляющий ответы за него: задача оценена в 0",
+        detail("where", f"ran / запущено {state.hits[0]}"),
+        detail("hint", "a solution computes its own answers: reference_impl, jax, autograd, "
+                       "torch and the course's reference versions are off limits / решение "
+                       "вычисляет ответы само: reference_impl, jax, autograd, torch и эталоны "
+                       "курса использовать нельзя")])

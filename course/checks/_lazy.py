@@ -20,13 +20,16 @@ from typing import Any, NoReturn
 __all__ = ["HIDDEN_UNAVAILABLE", "HiddenTestsUnavailable", "hidden_getattr", "reference",
            "reference_names"]
 
-HIDDEN_UNAVAILABLE = (
-    "скрытые тесты запускаются только при проверке тетрадки курсом / hidden tests run only "
-    "when the course grades your notebook")
+HIDDEN_UNAVAILABLE = ("hidden tests run only when the course grades your notebook\n"
+                      "  скрытые тесты запускаются только при проверке тетрадки курсом")
 
 
 class HiddenTestsUnavailable(RuntimeError):
-    """A hidden check called where the hidden part of the checks is not installed."""
+    """A hidden check called where the hidden part of the checks is not installed (shown as
+    its message only, like a failed check)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
 
 
 def _optional(package: str, name: str) -> ModuleType | None:

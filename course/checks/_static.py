@@ -139,9 +139,15 @@ def forbid_reference(task: Any, *objs: Any, skip: tuple[str, ...] = ()) -> None:
     for obj in objs:
         found = _reference_use(obj, seen, skip)
         if found:
-            raise _failure()(
-                f"{task.label}: the solution must not use {', '.join(FORBIDDEN_MODULES[:5])} or "
-                f"the course's checks ({found}); this task scores 0.")
+            from ._messages import detail, headline
+
+            raise _failure()("\n".join([
+                *headline(task.number, f"the solution must not use {found}; this task "
+                                       "scores 0"),
+                f"  решение не должно использовать {', '.join(FORBIDDEN_MODULES[:5])} и "
+                "проверки курса: задача оценена в 0",
+                detail("hint", f"{', '.join(FORBIDDEN_MODULES[:5])} and the course's checks "
+                               "are off limits: compute with NumPy")]))
 
 
 def _failure() -> type:

@@ -131,7 +131,7 @@ MUTANTS: list[Planted] = [
             ["∂L/∂X has shape (4, 4)", "expected (4, 5)", "b × d"]),
     Planted("recomputes-tanh", "t3_6", [(
         _DELTA, "        delta = dv * (1 - np.tanh(vs[k - 1] @ Ws[k - 1]) ** 2)\n")],
-        ["called np.tanh 3 times", "reuse the activations"]),
+        ["mlp_backward computed tanh (3 call(s))", "reuse the activations"]),
     Planted("in-place", "t3_6", [(_DELTA, "        delta = dv\n        delta *= 1 - vs[k] ** 2\n")],
             ["modified its argument V_bar in place"]),
     Planted("forward-stores-last", "t3_6", [("    return vs\n", "    return vs[-1:]\n")],

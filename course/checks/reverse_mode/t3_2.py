@@ -44,12 +44,16 @@ class GraphNode:
         b = self._budget
         b.reads += 1
         if b.reads > b.limit:
-            raise CheckFailure(
-                f"{T2.label}: topological_order read .parents more than {b.limit} times on "
-                f"{b.describe}\n"
-                "  diagnosis: nodes shared by several children (fan-out, diamonds) are expanded "
-                "again and again: on a chain of k diamonds that is 2^k times\n"
-                "  hint:      keep a set of visited nodes and expand every node once")
+            try:
+                fail(T2, f"topological_order read .parents more than {b.limit} times on "
+                         f"{b.describe}", show_values=False,
+                     diagnosis="nodes shared by several children (fan-out, diamonds) are "
+                               "expanded again and again: on a chain of k diamonds that is 2^k "
+                               "times / общие вершины раскрываются снова и снова",
+                     hint="keep a set of visited nodes and expand every node once / храните "
+                          "множество посещённых вершин")
+            except CheckFailure as exc:  # raised from a property: no frames of the check
+                raise CheckFailure(str(exc)) from None
         return self._parents
 
     def __repr__(self) -> str:
