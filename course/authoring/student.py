@@ -13,6 +13,7 @@ the grading pipeline, authoring tools, tests, benchmarks and git history.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -44,6 +45,8 @@ dependencies = ["numpy>=1.26", "scipy>=1.11", "matplotlib>=3.8", "jax>=0.4.30",
 include = ["reference_impl*", "course*"]
 '''
 
+_SERVER_OFF = json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER,
+                                                                            False)}})
 _SETUP = f'''\
 #!/usr/bin/env bash
 # One-time setup: a virtual environment with JupyterLab and nbgrader's Validate button,
@@ -53,7 +56,10 @@ cd "$(dirname "$0")"
 python3 -m venv .venv
 .venv/bin/pip install -q -e .
 .venv/bin/jupyter labextension disable --level=sys_prefix {" ".join(INSTRUCTOR_LAB)}
-.venv/bin/jupyter server extension disable --sys-prefix {" ".join(INSTRUCTOR_SERVER)}
+.venv/bin/jupyter labextension lock --level=sys_prefix {" ".join(INSTRUCTOR_LAB)}
+# after nbgrader.json in the same folder, so these win (Validate stays on)
+mkdir -p .venv/etc/jupyter/jupyter_server_config.d
+echo '{_SERVER_OFF}' > .venv/etc/jupyter/jupyter_server_config.d/zz-course-student.json
 echo "ready: .venv/bin/jupyter lab   (run it in this folder)"
 '''
 
