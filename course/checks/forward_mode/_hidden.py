@@ -51,6 +51,14 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
         _neg_case(Dual, a, ta)
         for name, fn in funcs.items():
             _unary_case(Dual, name, fn, a, ta)
+    # + − × ÷ take any real numbers: negative, large and small magnitudes
+    g = rng(T1, "magnitudes")
+    for a, b in [(-uniform(g, (), 0.3, 2.5), uniform(g, (), 0.3, 2.5)),
+                 (uniform(g, (), 1e5, 1e7), -uniform(g, (), 1e-6, 1e-4))]:
+        ta, tb = direction(g), direction(g)
+        for sym in _BINARY:
+            _binary_case(Dual, sym, a, ta, b, tb)
+        _neg_case(Dual, a, ta)
     # the lecture's function, through the student's operators and functions
     g = rng(T1, "L")
     w1, w2, t1, t2 = uniform(g, (), 1.2, 3.0), uniform(g, (), 0.5, 2.0), direction(g), direction(g)

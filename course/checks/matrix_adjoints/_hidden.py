@@ -50,6 +50,9 @@ def hidden_t4_1(solve_jvp: Callable) -> None:
     _solve_jvp_case(solve_jvp, 4, 2, "matrix")
     _solve_jvp_case(solve_jvp, 6, 3, "constant A", zero="A")
     _solve_jvp_case(solve_jvp, 2, 1, "constant b", zero="b")
+    _solve_jvp_case(solve_jvp, 4, None, "large", scale=-3e5)
+    _solve_jvp_case(solve_jvp, 5, 2, "rows 1e-3…1e3", scale=np.logspace(-3, 3, 5))
+    _solve_jvp_case(solve_jvp, 1, None, "1×1")
 
 
 @task_check(T2, hidden=True)
@@ -58,6 +61,9 @@ def hidden_t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
     _solve_vjp_case(solve_fwd, solve_bwd, 5, None, "vector")
     _solve_vjp_case(solve_fwd, solve_bwd, 4, 3, "matrix")
     _solve_vjp_case(solve_fwd, solve_bwd, 6, 1, "one column")
+    _solve_vjp_case(solve_fwd, solve_bwd, 4, None, "small", scale=-2e-4)
+    _solve_vjp_case(solve_fwd, solve_bwd, 5, 3, "rows 1e-3…1e3", scale=np.logspace(3, -3, 5))
+    _solve_vjp_case(solve_fwd, solve_bwd, 1, 2, "1×1")
 
 
 def _svd_values_pair(W: np.ndarray) -> tuple[JvpFn, VjpFn]:

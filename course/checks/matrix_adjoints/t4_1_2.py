@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,17 +39,19 @@ _JVP_HINT = ("differentiate A x = b: Ȧ x + A ẋ = ḃ, so ẋ = A⁻¹(ḃ −
              "lu_solve(lu, b_dot - A_dot @ x)")
 
 
-def _solve_problem(task: Task, n: int, k: int | None, seed: object, scale: float = 1.0
+def _solve_problem(task: Task, n: int, k: int | None, seed: object, scale: Any = 1.0
                    ) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """A well-conditioned A times ``scale`` (a number, or one factor per row: rows whose
+    entries differ by orders of magnitude), and b with ``k`` columns (a vector for None)."""
     g = rng(task, seed)
-    A = scale * well_conditioned(g, n)
+    A = (np.reshape(scale, (-1, 1)) if np.ndim(scale) else scale) * well_conditioned(g, n)
     b = g.normal(size=(n,) if k is None else (n, k))
     return A, b, g
 
 
 def _solve_jvp_case(solve_jvp: Callable, n: int, k: int | None, seed: object,
-                    zero: str = "") -> None:
-    A, b, g = _solve_problem(T1, n, k, seed)
+                    zero: str = "", scale: Any = 1.0) -> None:
+    A, b, g = _solve_problem(T1, n, k, seed, scale)
     dA = np.zeros((n, n)) if zero == "A" else direction(g, (n, n))
     db = np.zeros(b.shape) if zero == "b" else direction(g, b.shape)
     given, saved = _copies(A=A, b=b, A_dot=dA, b_dot=db)
@@ -95,8 +98,8 @@ _VJP_HINT = ("b̄ = A⁻ᵀ x̄ = lu_solve(lu, x_bar, trans=1) with the forward'
 
 
 def _solve_vjp_case(solve_fwd: Callable, solve_bwd: Callable, n: int, k: int | None,
-                    seed: object) -> None:
-    A, b, g = _solve_problem(T2, n, k, seed)
+                    seed: object, scale: Any = 1.0) -> None:
+    A, b, g = _solve_problem(T2, n, k, seed, scale)
     x_bar = direction(g, b.shape)
     given, saved = _copies(A=A, b=b)
     inputs = dict(saved)

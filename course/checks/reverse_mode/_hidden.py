@@ -46,6 +46,9 @@ def hidden_t3_1(Var: type, log: Callable, exp: Callable, sin: Callable, sqrt: Ca
                    "the same operand twice: two pairs (x, x) in .parents, or one pair (x, 2x)")
         _node_case(Var, "x - x", lambda x: x - x, lambda x: x - x, [("x", a, True)],
                    "the same operand twice: the local derivatives add up to 0")
+        g = rng(T1, ("signs", trial))  # + − × ÷ take any reals: negative, large, small
+        a, b = -uniform(g, (), 0.3, 2.5) * 10 ** (3 * trial), uniform(g, (), 0.3, 2.5) / 10 ** trial
+        _binary_cases(Var, a, -b if trial == 1 else b, numbers=True)
         g = rng(T1, ("L", trial))
         _lecture_graph(Var, log, sqrt, uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0))
 
