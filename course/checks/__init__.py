@@ -9,6 +9,8 @@ sources and tracebacks, does not reveal how the hidden tests work. Shared machin
 * :mod:`._guard` (with :mod:`._codes`) — the run-time guard: which code may run while a check
   grades a solution, decided by code objects;
 * :mod:`._static` — the static look at the names a solution uses;
+* :mod:`._messages` and :mod:`._diagnose` — how a failure reads: the reason first in a short
+  first line, bilingual details, the student's line that raised, no traceback;
 * :mod:`._verdict` — the ledger of verdicts the grader reads after every test cell;
 * :mod:`._lazy` — what the student distribution leaves out: each package's ``_hidden.py`` (the
   hidden checks, loaded on first use through the package's ``__getattr__``) and ``_reference.py``
