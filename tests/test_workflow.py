@@ -287,3 +287,11 @@ def test_student_distribution_has_no_solutions_or_hidden_checks(tmp_path: Path) 
     (tmp_path / "other" / "keep.txt").write_text("mine")
     r = course("release", "--student", tmp_path / "other")
     assert r.returncode == 2 and (tmp_path / "other" / "keep.txt").exists()
+
+
+def test_report_tells_not_implemented_from_wrong() -> None:
+    from course.report import _not_implemented
+
+    assert _not_implemented("NotImplementedError: Task 1.1: finite differences")
+    assert _not_implemented("CheckFailure: Task 1.1 / Задача 1.1: not implemented yet / ещё нет")
+    assert not _not_implemented("CheckFailure: Task 1.1: for x = [1. 2.] expected 3, got 4")
