@@ -295,3 +295,16 @@ def test_report_tells_not_implemented_from_wrong() -> None:
     assert _not_implemented("NotImplementedError: Task 1.1: finite differences")
     assert _not_implemented("CheckFailure: Task 1.1 / Задача 1.1: not implemented yet / ещё нет")
     assert not _not_implemented("CheckFailure: Task 1.1: for x = [1. 2.] expected 3, got 4")
+
+
+def test_summary_keeps_notes_whole() -> None:
+    from course.pipeline.autograde import Outcome
+    from course.pipeline.results import summary_table
+
+    reason = "the course's checks did not confirm this task " * 6 + "END"
+    o = Outcome("alice", AID, 0, 100, findings=[{"kind": "tamper", "severity": "zero",
+                                                  "message": reason}])
+    text = summary_table([o], {AID: ["zoe"]})
+    assert "END [tamper]" in text and all(len(x) < 180 for x in text.splitlines())
+    assert "".join(x.strip() for x in text.splitlines()).count("confirm this task") == 6
+    assert "zoe" in text and "1 missing (zoe)" in text

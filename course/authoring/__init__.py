@@ -4,6 +4,7 @@
   (``python -m course.authoring export|import|lint``); its names are re-exported here;
 * :mod:`.nbgrader_setup` — nbgrader's configuration for the course, ``generate_assignment``
   into ``assignments/`` (``course release``);
+* :mod:`.student` — the student distribution (``course release --student DIR``);
 * :mod:`.demo` — a synthetic class (full, blank, partial and hostile submissions) for
   ``course demo`` and the tests.
 """
