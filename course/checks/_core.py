@@ -33,7 +33,7 @@ import numpy as np
 
 from ._diagnose import _as_float_array, diagnose
 from ._guard import caller_for, course_object, guarded, hand_over, offence
-from ._messages import INDENT, detail, headline, student_frame
+from ._messages import FIRST_LINE, INDENT, detail, headline, student_frame
 from ._static import FORBIDDEN_MODULES, forbid_reference
 from ._verdict import record
 
@@ -115,8 +115,10 @@ def fmt(x: Any, width: int = 400) -> str:
         if x.ndim == 0:
             return _fmt_float(float(x)) if np.issubdtype(x.dtype, np.number) else repr(x)
         body = np.array2string(x, precision=6, suppress_small=True, threshold=24,
-                               separator=", ", max_line_width=88)
-        return f"array(shape={x.shape}) " + body.replace("\n", "\n" + " " * INDENT)
+                               separator=", ", max_line_width=FIRST_LINE - INDENT)
+        if x.ndim == 1 and "\n" not in body:
+            return f"array(shape={x.shape}) " + body
+        return f"array(shape={x.shape})\n" + body  # one row per line (see _messages.detail)
     if isinstance(x, tuple):
         return "(" + ", ".join(fmt(v) for v in x) + ("," if len(x) == 1 else "") + ")"
     if isinstance(x, list):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import linecache
 import os
 import sysconfig
+import textwrap
 import types
 from typing import Any
 
@@ -37,8 +38,15 @@ INDENT = WIDTH + 3  # where the text of a detail starts
 
 
 def detail(key: str, text: str) -> str:
-    """``  expected / ожидалось:  <text>`` with the labels aligned."""
-    return f"  {LABELS[key] + ':':<{WIDTH}} {text}"
+    """``  expected / ожидалось:  <text>`` with the labels aligned, the text wrapped at word
+    boundaries so that no line is longer than :data:`FIRST_LINE` (``nbgrader validate`` cuts
+    longer lines)."""
+    width = max(FIRST_LINE - INDENT, 30)
+    lines: list[str] = []
+    for part in str(text).split("\n"):
+        lines += textwrap.wrap(part.rstrip(), width, break_long_words=False,
+                               break_on_hyphens=False) or [""]
+    return f"  {LABELS[key] + ':':<{WIDTH}} " + ("\n" + " " * INDENT).join(lines)
 
 
 def tag(number: str) -> str:
