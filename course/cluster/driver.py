@@ -21,6 +21,7 @@ Faults:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -143,12 +144,14 @@ def _run(plan: Plan, client: Any, say: Callable[[str], None]) -> None:
                 progress.finished(out)
     finally:
         if pending:
-            client.cancel(list(pending))
+            with contextlib.suppress(Exception):  # the scheduler may be gone
+                client.cancel(list(pending))
             for fut in pending:
                 sid, aid = futures[fut]
                 plan.outcomes[(sid, aid)] = Outcome(sid, aid, status="pending",
                                                     error="not graded: the run was stopped")
-        kits.release()
+        with contextlib.suppress(Exception):
+            kits.release()
 
 
 def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | None,

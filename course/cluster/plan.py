@@ -135,8 +135,8 @@ def _prepare(opts: Options, root: Path, workdir: Path, db_url: str, aids: list[s
 def make_plan(opts: Options, db_url: str | None, say: Callable[[str], None]) -> Plan | None:
     """Everything up to the Dask tasks (see the module docstring); None: nothing found."""
     if getattr(opts, "due", None) or getattr(opts, "late", None):
-        raise NotImplementedError("due dates and late penalties are not applied on a cluster "
-                                  "yet: grade without --due/--late-penalty, or locally")
+        raise ValueError("due dates and late penalties are not applied on a cluster yet: "
+                         "grade without --due/--late-penalty, or locally")
     root = Path(opts.root or repo_root()).resolve()
     workdir = Path(opts.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)

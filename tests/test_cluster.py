@@ -1,0 +1,281 @@
+"""``course autograde`` on a Dask cluster with the gradebook in PostgreSQL (course.cluster).
+
+Everything runs on this machine, started by the tests: a PostgreSQL server from the
+``pgserver`` wheel, ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1. One class
+(10 students × 2 assignments, six of them hostile: a segfault, a memory bomb, a kill of the
+grading process, tampered checks, an unreadable file, a renamed notebook) is graded locally
+(``--jobs 2``, SQLite) and on the cluster, where one worker process is killed with SIGKILL
+while it grades; the grades, flags, messages, feedback and files must be the same, and every
+submission must be in the gradebook exactly once. A third run is interrupted with SIGINT
+(Ctrl-C) and run again: the rest is graded, nothing twice; once more: nothing is regraded.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from assignment_utils import ROOT
+
+try:
+    import distributed  # noqa: F401
+    import pgserver  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    pytest.skip(f"the cluster path needs Dask distributed and pgserver "
+                f"(pip install -e '.[cluster,test]'): {exc}", allow_module_level=True)
+
+from course.cluster import autograde_on_cluster
+from course.cluster.gradebook import submission_counts
+from course.cluster.loopback import DaskProcesses, create_database, postgres
+from course.demo import build_class
+from course.pipeline.autograde import Options, Outcome, autograde
+from course.pipeline.execution import Limits
+
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+AIDS = ["01_finite_differences", "02_forward_mode"]
+CASES = {"full", "blank", "partial", "control-last", "segfault", "memory-bomb", "kill-grader",
+         "tamper-checks", "malformed", "renamed"}
+LIMITS = Limits(timeout=30, memory_mb=1024)
+#: the students of the interrupted run (one assignment)
+INTERRUPTED = ("blank", "control-last", "full", "malformed", "partial", "renamed")
+
+
+@dataclass
+class Runs:
+    subs: Path
+    local: Path
+    cluster: Path
+    local_out: dict[tuple[str, str], Outcome]
+    cluster_out: dict[tuple[str, str], Outcome]
+    graded_by: dict[tuple[str, str], str]
+    killed: dict[str, Any]
+    counts: dict[tuple[str, str], int]
+    progress: str
+    db: str
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DaskProcesses]]:
+    base = tmp_path_factory.mktemp("services")
+    env = {"JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1", "OPENBLAS_NUM_THREADS": "1"}
+    # PostgreSQL runs as user pgserver when we are root: its folder must not be under pytest's
+    # private (0700) temporary folders
+    pg = Path(tempfile.mkdtemp(prefix="course-pg-"))
+    try:
+        with postgres(pg / "data") as url, DaskProcesses(base / "dask", 2, env) as dask:
+            yield url, dask
+    finally:
+        shutil.rmtree(pg, ignore_errors=True)
+
+
+class _KillOnFirstResult:
+    """``opts.out`` that SIGKILLs worker ``w1``'s process at the first finished task, noting
+    the tasks it was processing then."""
+
+    def __init__(self, client: Any, dask: DaskProcesses):
+        self.client, self.dask, self.lines, self.killed = client, dask, [], {}
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
+        if " done, " in text and not self.killed:
+            pids = self.dask.worker_pids(self.client)
+            names = {a: w["name"] for a, w in self.client.scheduler_info()["workers"].items()}
+            addr = next(a for a in pids if names.get(a) == "w1")
+            busy = self.client.processing(workers=[addr]).get(addr, [])
+            os.kill(pids[addr], signal.SIGKILL)
+            self.killed = {"address": addr, "pid": pids[addr], "keys": list(busy)}
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, services: tuple[str, DaskProcesses]) -> Runs:
+    url, dask = services
+    base = tmp_path_factory.mktemp("cluster")
+    subs = base / "submissions"
+    build_class(subs, AIDS, root=ROOT, release_dir=ROOT / "assignments", cases=CASES)
+    db = create_database(url, "gradebook")
+    local_out: list[Outcome] = []
+    # the local run alongside (the same code: the tree may change between two runs)
+    local = threading.Thread(target=lambda: local_out.extend(autograde(Options(
+        subs, base / "local", jobs=2, limits=LIMITS, out=_Sink()))))
+    local.start()
+    with dask.client() as client:
+        out = _KillOnFirstResult(client, dask)
+        plans: list[Any] = []
+        cluster_out = autograde_on_cluster(Options(subs, base / "cluster", limits=LIMITS, out=out),
+                                           dask.address, db, client=client,
+                                           on_plan=plans.append)
+    local.join()
+    return Runs(subs, base / "local", base / "cluster",
+                {(o.student, o.assignment): o for o in local_out},
+                {(o.student, o.assignment): o for o in cluster_out},
+                plans[0].graded_by, out.killed, submission_counts(db), "".join(out.lines), db)
+
+
+class _Sink:
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def _findings(o: Outcome) -> list[tuple[str, str, str]]:
+    return sorted((f["kind"], f["severity"], f["message"]) for f in o.findings)
+
+
+def test_grades_flags_and_messages_equal_a_local_run(runs: Runs) -> None:
+    assert len(runs.local_out) == len(runs.cluster_out) == len(CASES) * len(AIDS) >= 20
+    for key, local in runs.local_out.items():
+        remote = runs.cluster_out[key]
+        assert remote.status == local.status == "graded", (key, remote.error, local.error)
+        assert (remote.score, remote.max_score, remote.tasks) == \
+            (local.score, local.max_score, local.tasks), key
+        assert remote.flagged == local.flagged and _findings(remote) == _findings(local), key
+        assert remote.messages == local.messages, key
+    assert {k for k, o in runs.cluster_out.items() if o.flagged} >= {
+        ("segfault", a) for a in AIDS} | {("tamper-checks", a) for a in AIDS}
+    full = runs.cluster_out[("full", AIDS[0])]
+    assert full.score == full.max_score > 0
+
+
+def _text(path: Path) -> str:
+    """What a reader sees: tags, timestamps, execution counts and the chunking of the output
+    streams aside."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+    text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?", "T", text)
+    text = re.sub(r"In\s*\[\d*\]", "In [ ]", text)  # a crashing cell's count: a race, locally too
+    return " ".join(text.split())
+
+
+#: what grading leaves in the work dir, per submission (the fork servers' logs stay on the workers)
+PRODUCTS = ("submitted", "autograded", "feedback", "notes", "logs")
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for kind in PRODUCTS
+            for p in (folder / kind).rglob("*") if p.is_file()
+            and not p.name.startswith("zygote-")} | {
+        name for name in ("grades.csv", "course-state.json") if (folder / name).is_file()}
+
+
+def test_work_dir_and_feedback_as_a_local_run_leaves_them(runs: Runs) -> None:
+    assert _files(runs.cluster) == _files(runs.local)
+    for page in sorted((runs.local / "feedback").rglob("*.html")):
+        twin = runs.cluster / page.relative_to(runs.local)
+        assert _text(twin) == _text(page), page.relative_to(runs.local)
+        assert "course-grader-" not in twin.read_text(), "worker paths are rewritten"
+    for notes in sorted((runs.local / "notes").rglob("*.json")):
+        twin = runs.cluster / notes.relative_to(runs.local)
+        assert json.loads(twin.read_text()) == json.loads(notes.read_text())
+    local_csv, cluster_csv = _csv(runs.local / "grades.csv"), _csv(runs.cluster / "grades.csv")
+    common = set(cluster_csv[0]) & set(local_csv[0])
+    assert {"student_id", "assignment", "score", "max_score"} <= common
+    assert sorted(tuple(r[k] for k in sorted(common)) for r in cluster_csv) == \
+        sorted(tuple(r[k] for k in sorted(common)) for r in local_csv)
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    """nbgrader's export (the local one may have more columns: the tasks' scores)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_killed_worker_tasks_regraded_and_each_counted_once(runs: Runs) -> None:
+    killed = runs.killed
+    assert killed, "a worker was killed during the run"
+    assert runs.counts == {k: 1 for k in runs.local_out}, "one gradebook row per submission"
+    lines = [ln for ln in runs.progress.splitlines() if " done, " in ln]
+    graded = [m.groups() for ln in lines if (m := re.search(r"ETA \S+  (\S+)/(\S+)  ", ln))]
+    assert sorted(graded) == sorted(runs.local_out), "each submission reported once"
+    assert f"{len(runs.local_out)}/{len(runs.local_out)} done" in lines[-1]
+    for key in killed["keys"]:  # what the dead worker had: graded by another process
+        aid, sid = re.fullmatch(r"course-grade-(\d\d_\w+?)-(.+)-\d+", key).groups()
+        assert f"pid {killed['pid']}" not in runs.graded_by[(sid, aid)], key
+        assert runs.cluster_out[(sid, aid)].status == "graded", key
+
+
+def test_interrupted_run_is_finished_by_a_rerun(runs: Runs, services: tuple[str, Any],
+                                                tmp_path: Path) -> None:
+    """SIGINT to the ``course`` process after 2 results, then the same command again (the
+    rest is graded), and once more (nothing: unchanged submissions are not regraded)."""
+    url, dask = services
+    db = create_database(url, "interrupted")
+    subs, work = tmp_path / "submissions", tmp_path / "work"
+    for sid in INTERRUPTED:
+        shutil.copytree(runs.subs / sid / AIDS[0], subs / sid / AIDS[0])
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "course.cluster", str(subs), "--scheduler",
+                             dask.address, "--db-url", db, "--workdir", str(work), "--timeout",
+                             str(LIMITS.timeout), "--memory", str(LIMITS.memory_mb)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=ROOT)
+    seen = []
+    timer = threading.Timer(600, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if sum(" done, " in ln for ln in seen) == 2:
+                proc.send_signal(signal.SIGINT)
+                break
+        seen += proc.communicate(timeout=120)[0]
+    finally:
+        timer.cancel()
+    log = "".join(seen)
+    assert proc.returncode == 130, log[-3000:]
+    assert "run the same command again" in log, log[-3000:]
+    first = {k for k in json.loads((work / "course-state.json").read_text())
+             if not k.startswith("_")}
+    assert 2 <= len(first) < len(INTERRUPTED), log[-3000:]
+    plans: list[Any] = []
+    again = autograde_on_cluster(Options(subs, work, limits=LIMITS, out=_Sink()), dask.address,
+                                 db, on_plan=plans.append)
+    again_fps = {aid: kit.fingerprint for aid, kit in plans[0].kits.items()}
+    cached = {f"{o.student}/{o.assignment}" for o in again if o.status == "cached"}
+    graded = {f"{o.student}/{o.assignment}" for o in again if o.status == "graded"}
+    assert cached == first and not graded & cached
+    assert len(graded) + len(cached) == len(INTERRUPTED)
+    assert submission_counts(db) == {(s, AIDS[0]): 1 for s in INTERRUPTED}
+    for o in again:
+        local = runs.local_out[(o.student, o.assignment)]
+        assert (o.score, o.tasks, o.flagged) == (local.score, local.tasks, local.flagged)
+    third = autograde_on_cluster(Options(subs, work, limits=LIMITS, out=_Sink()), dask.address,
+                                 db, on_plan=plans.append)
+    # (in a working tree being edited, the grader itself may have changed: then all regraded)
+    unchanged = again_fps == {aid: kit.fingerprint for aid, kit in plans[1].kits.items()}
+    assert {o.status for o in third} == ({"cached"} if unchanged else {"graded"})
+    assert submission_counts(db) == {(s, AIDS[0]): 1 for s in INTERRUPTED}
+
+
+def test_a_worker_lost_for_good_costs_only_its_submission() -> None:
+    """A submission whose every worker died (Dask's ``KilledWorker``) is an error of that
+    student, reported as such; the others are unaffected."""
+    from distributed import KilledWorker
+
+    from course.cluster.driver import _outcome
+
+    class Lost:
+        def result(self) -> None:
+            raise KilledWorker("course-grade-x", "tcp://127.0.0.1:1", 4)
+
+    out = _outcome(Lost(), "alice", AIDS[0], None)  # type: ignore[arg-type]
+    assert out.status == "error" and "died" in out.error and out.student == "alice"
