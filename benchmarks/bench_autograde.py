@@ -2,6 +2,13 @@
 1, 2 and 3 workers, on the same synthetic class; projected to 100 students × 5 assignments.
 
     .venv/bin/python benchmarks/bench_autograde.py [--students 10] [--assignment ID …]
+    .venv/bin/python benchmarks/bench_autograde.py --cluster [--students 6]
+
+``--cluster`` (needs the ``cluster`` and ``test`` extras) compares ``course autograde --jobs 2``
+with the Dask path (:mod:`course.cluster`) on a loopback cluster started here (``dask
+scheduler`` and 1, then 2 ``dask worker`` processes, PostgreSQL from the ``pgserver`` wheel):
+notebooks per second, the scheduling and shipping overhead per task (no-op tasks carrying a
+real submission there and back), and a projection for 10,000 notebooks on N machines.
 
 The class mixes full, partial, blank and half-done submissions (no hostile ones: plain nbgrader
 would stop at the first crashing kernel). Plain nbgrader is the command a TA would type, once per
@@ -29,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _common import save, table
 
@@ -100,6 +108,88 @@ def course_autograde(subs: Path, work: Path, jobs: int, timeout: int) -> tuple[f
     return total, float(m[1]) if m else 0.0
 
 
+def _cluster_run(subs: Path, work: Path, db: str, address: str, timeout: int
+                 ) -> tuple[float, float, list[Any]]:
+    """One ``autograde_on_cluster`` run: (seconds, of which the fixed prepare, the tasks)."""
+    import io
+
+    from course.cluster import autograde_on_cluster
+    from course.pipeline.autograde import Options
+    from course.pipeline.execution import Limits
+
+    plans: list[Any] = []
+    t0 = time.perf_counter()
+    outs = autograde_on_cluster(Options(subs, work, limits=Limits(timeout=timeout),
+                                        out=io.StringIO()), address, db, on_plan=plans.append)
+    seconds = time.perf_counter() - t0
+    errors = [o for o in outs if o.status == "error"]
+    if errors:
+        raise RuntimeError(f"cluster run failed: {errors[0].error}")
+    return seconds, plans[0].t_prepared - plans[0].t0, plans[0].tasks
+
+
+def _overhead(address: str, tasks: list[Any], repeat: int = 4) -> float:
+    """Seconds per no-op task that carries a real submission to a worker and back."""
+    from distributed import Client
+
+    from course.cluster.shipping import hold
+
+    with Client(address) as client:
+        client.gather(client.map(hold, tasks[:2], pure=False))  # warm
+        batch = tasks * repeat
+        t0 = time.perf_counter()
+        client.gather(client.map(hold, batch, pure=False))
+        return (time.perf_counter() - t0) / len(batch)
+
+
+def cluster_main(a: argparse.Namespace, aids: list[str], base: Path) -> None:
+    """``--cluster``: local --jobs 2 vs 1 and 2 Dask workers; overhead; projection."""
+    from course.cluster.loopback import DaskProcesses, create_database, postgres
+
+    subs = _class(base, aids, a.students)
+    n = a.students * len(aids)
+    load0 = os.getloadavg()[0]
+    runs: dict[str, tuple[float, float]] = {
+        "local --jobs 2": course_autograde(subs, base / "local", 2, a.timeout)}
+    pg = Path(tempfile.mkdtemp(prefix="bench-pg-"))  # PostgreSQL runs as another user if root
+    overhead = 0.0
+    try:
+        with postgres(pg / "data") as url:
+            for workers in (1, 2):
+                with DaskProcesses(base / f"dask{workers}", workers) as dask:
+                    db = create_database(url, f"bench{workers}")
+                    seconds, fixed, tasks = _cluster_run(subs, base / f"d{workers}", db,
+                                                         dask.address, a.timeout)
+                    runs[f"dask, {workers} worker(s)"] = (seconds, fixed)
+                    if workers == 2:
+                        overhead = _overhead(dask.address, tasks)
+    finally:
+        shutil.rmtree(pg, ignore_errors=True)
+    rows = [{"run": name, "notebooks": n, "seconds": round(sec, 1), "fixed s": round(fix, 1),
+             "notebooks/s": round(n / (sec - fix), 3),
+             "s/notebook/worker": round((sec - fix) / n * (2 if "2" in name else 1), 2)}
+            for name, (sec, fix) in runs.items()]
+    print(table(rows, f"autograde on Dask, {a.students} students × {len(aids)} assignments "
+                      f"({os.cpu_count()} cores, load {load0:.1f} → {os.getloadavg()[0]:.1f})"))
+    per_worker = rows[1]["s/notebook/worker"]  # one Dask worker: grading plus shipping
+    fixed = max(r["fixed s"] for r in rows)
+    print(f"scheduling + shipping overhead: {overhead * 1000:.1f} ms per task (no-op tasks "
+          f"carrying a real submission there and back, 2 workers)")
+    projection = []
+    for machines in (1, 4, 16, 64):
+        workers = machines * 16
+        minutes = (fixed + 10_000 * per_worker / workers + 10_000 * overhead) / 60
+        projection.append({"machines (16 cores)": machines, "worker processes": workers,
+                           "10,000 notebooks (min)": round(minutes, 1)})
+    print(table(projection, f"projection: fixed {fixed:.0f} s + 10,000 × {per_worker:.2f} s / "
+                            f"workers + 10,000 × {overhead * 1000:.1f} ms serial overhead"))
+    path = save("bench_autograde_cluster", {
+        "students": a.students, "assignments": aids, "rows": rows,
+        "overhead_s_per_task": overhead, "projection": projection,
+        "load_average": [load0, os.getloadavg()[0]]})
+    print(f"saved {path}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", type=int, default=10)
@@ -107,10 +197,16 @@ def main() -> None:
     p.add_argument("--timeout", type=int, default=60)
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 3],
                    help="worker counts for course autograde (default: 1 2 3)")
+    p.add_argument("--cluster", action="store_true",
+                   help="local --jobs 2 vs 1 and 2 Dask workers (see the module docstring)")
     a = p.parse_args()
     aids = a.assignment or assignment_ids(ROOT)
     base = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
     try:
+        if a.cluster:
+            cluster_main(a, aids, base)
+            shutil.rmtree(base, ignore_errors=True)
+            return
         subs = _class(base, aids, a.students)
         n = a.students * len(aids)
         load0 = os.getloadavg()[0]
