@@ -114,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--late-penalty", default=None, metavar="POLICY",
                    help="'zero' (late scores 0), 'none', or a percentage lost per started "
                         "day late (e.g. 10); kept in the work dir for later runs")
+    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                   help="grade on this Dask distributed cluster instead of local worker "
+                        "processes (docs/CLUSTER.md; needs the 'cluster' extra)")
+    g.add_argument("--db-url", default=None, metavar="URL",
+                   help="with --scheduler: nbgrader's gradebook as a SQLAlchemy URL "
+                        "(postgresql://…) shared by the workers (default: WORKDIR/gradebook.db, "
+                        "for workers sharing this file system)")
     _limits_args(g, 60)
 
     rep = sub.add_parser("report", help="statistics and plots from the gradebook",
@@ -195,10 +202,18 @@ def _run(a: argparse.Namespace) -> int:
         if not a.submissions.is_dir():
             print(f"course autograde: no folder {a.submissions}", file=sys.stderr)
             return 2
-        outcomes = autograde(Options(a.submissions, a.workdir, a.assignment, a.student,
-                                     a.jobs, _limits(a), a.force,
-                                     zygote=not a.no_fork_server, due=a.due,
-                                     late=a.late_penalty))
+        opts = Options(a.submissions, a.workdir, a.assignment, a.student, a.jobs, _limits(a),
+                       a.force, zygote=not a.no_fork_server, due=a.due, late=a.late_penalty)
+        if a.db_url and not a.scheduler:
+            print("course autograde: --db-url needs --scheduler (local runs keep "
+                  "WORKDIR/gradebook.db)", file=sys.stderr)
+            return 2
+        if a.scheduler:
+            from .cluster import autograde_on_cluster
+
+            outcomes = autograde_on_cluster(opts, a.scheduler, a.db_url)
+        else:
+            outcomes = autograde(opts)
         if any(o.status == "pending" for o in outcomes):
             return 130
         return 1 if any(o.status == "error" for o in outcomes) else 0
