@@ -145,7 +145,11 @@ def test_report(graded: Graded) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     text = (graded.work / "report" / "report.md").read_text()
     assert f"## {PRIMARY}" in text and "Flagged for review" in text
-    assert "tamper-checks" in text and "not implemented yet" in text
+    assert "tamper-checks" in text and "| not implemented |" in text
+    section = text.split(f"## {PRIMARY}")[1].split("\n## ")[0]
+    rows = [r for r in section.splitlines() if r.startswith("| t") and not r.startswith("| task")]
+    stubs = [int(r.split("|")[5]) for r in rows]
+    assert stubs and min(stubs) >= 1, section  # "blank" leaves every task a stub
     assert (graded.work / "report" / f"{PRIMARY}-scores.png").stat().st_size > 1000
     assert (graded.work / "report" / f"{PRIMARY}-tasks.png").stat().st_size > 1000
 
