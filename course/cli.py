@@ -194,7 +194,9 @@ def _run(a: argparse.Namespace) -> int:
         from .pipeline.request import writable_workdir
 
         ids = import_roster(writable_workdir(a.workdir), a.csv)
-        print(f"{len(ids)} students in {a.workdir / 'gradebook.db'}")
+        from .authoring.nbgrader_setup import gradebook_url
+
+        print(f"{len(ids)} students in {gradebook_url(a.workdir).split('@')[-1]}")
         return 0
     if a.command == "autograde":
         from .pipeline.autograde import Options, autograde
@@ -205,8 +207,9 @@ def _run(a: argparse.Namespace) -> int:
         opts = Options(a.submissions, a.workdir, a.assignment, a.student, a.jobs, _limits(a),
                        a.force, zygote=not a.no_fork_server, due=a.due, late=a.late_penalty)
         if a.db_url and not a.scheduler:
-            print("course autograde: --db-url needs --scheduler (local runs keep "
-                  "WORKDIR/gradebook.db)", file=sys.stderr)
+            print("course autograde: --db-url needs --scheduler (a local run uses the work "
+                  "dir's gradebook: WORKDIR/gradebook.db, or the database that a cluster run "
+                  "named in WORKDIR/gradebook-url)", file=sys.stderr)
             return 2
         if a.scheduler:
             from .cluster import autograde_on_cluster

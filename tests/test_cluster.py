@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,8 @@ def _files(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for kind in PRODUCTS
             for p in (folder / kind).rglob("*") if p.is_file()
             and not p.name.startswith("zygote-")} | {
-        name for name in ("grades.csv", "course-state.json") if (folder / name).is_file()}
+        name for name in ("grades.csv", "grades-table.csv", "course-state.json",
+                          "nbgrader_config.py", ".gitignore") if (folder / name).is_file()}
 
 
 def test_work_dir_and_feedback_as_a_local_run_leaves_them(runs: Runs) -> None:
@@ -186,16 +188,34 @@ def test_work_dir_and_feedback_as_a_local_run_leaves_them(runs: Runs) -> None:
         twin = runs.cluster / notes.relative_to(runs.local)
         assert json.loads(twin.read_text()) == json.loads(notes.read_text())
     local_csv, cluster_csv = _csv(runs.local / "grades.csv"), _csv(runs.cluster / "grades.csv")
-    common = set(cluster_csv[0]) & set(local_csv[0])
-    assert {"student_id", "assignment", "score", "max_score"} <= common
-    assert sorted(tuple(r[k] for k in sorted(common)) for r in cluster_csv) == \
-        sorted(tuple(r[k] for k in sorted(common)) for r in local_csv)
+    columns = set(cluster_csv[0])
+    assert columns == set(local_csv[0]) and {"student_id", "score", "t1_1-fd-grad"} <= columns
+    assert sorted(tuple(r[k] for k in sorted(columns)) for r in cluster_csv) == \
+        sorted(tuple(r[k] for k in sorted(columns)) for r in local_csv)
+    assert _csv(runs.cluster / "grades-table.csv") == _csv(runs.local / "grades-table.csv")
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    """nbgrader's export (the local one may have more columns: the tasks' scores)."""
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def test_the_work_dir_names_its_gradebook_and_course_report_reads_it(runs: Runs) -> None:
+    """``WORKDIR/gradebook-url`` (owner-only) names the PostgreSQL gradebook; nbgrader's
+    config and ``course report`` use it, and the report equals the local run's."""
+    named = runs.cluster / "gradebook-url"
+    assert named.read_text().strip().startswith("postgresql") and not (
+        runs.cluster / "gradebook.db").exists()
+    assert named.stat().st_mode & 0o077 == 0
+    assert named.read_text().strip() in (runs.cluster / "nbgrader_config.py").read_text()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    reports = []
+    for work in (runs.local, runs.cluster):
+        run = subprocess.run([sys.executable, "-m", "course.cli", "report", "--workdir",
+                              str(work)], env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        reports.append((work / "report" / "report.md").read_text())
+    assert reports[0] == reports[1] and "tamper-checks" in reports[1]
 
 
 def test_killed_worker_tasks_regraded_and_each_counted_once(runs: Runs) -> None:
@@ -263,6 +283,16 @@ def test_interrupted_run_is_finished_by_a_rerun(runs: Runs, services: tuple[str,
     # (in a working tree being edited, the grader itself may have changed: then all regraded)
     unchanged = again_fps == {aid: kit.fingerprint for aid, kit in plans[1].kits.items()}
     assert {o.status for o in third} == ({"cached"} if unchanged else {"graded"})
+    assert submission_counts(db) == {(s, AIDS[0]): 1 for s in INTERRUPTED}
+    # a due date and a late penalty, as locally: "full" handed in 1.5 days late, 10 % a day
+    (subs / "full" / AIDS[0] / "timestamp.txt").write_text("2026-12-02 12:00:00 UTC\n")
+    late = autograde_on_cluster(Options(subs, work, students=["full"], limits=LIMITS,
+                                        out=_Sink(), due=datetime(2026, 12, 1, tzinfo=UTC),
+                                        late="10"), dask.address, db)
+    assert [(o.student, o.status, o.score) for o in late] == [("full", "graded", 80.0)]
+    rows = {r["student_id"]: r for r in _csv(work / "grades.csv")}
+    assert float(rows["full"]["late_submission_penalty"]) == pytest.approx(20)
+    assert float(rows["blank"]["late_submission_penalty"] or 0) == 0
     assert submission_counts(db) == {(s, AIDS[0]): 1 for s in INTERRUPTED}
 
 

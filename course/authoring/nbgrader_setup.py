@@ -35,7 +35,9 @@ __all__ = [
     "CODE_STUB",
     "assignment_ids",
     "build_release",
+    "gradebook_url",
     "grading_env",
+    "has_gradebook",
     "make_api",
     "make_config",
     "release",
@@ -56,6 +58,29 @@ def assignment_ids(root: Path | None = None) -> list[str]:
         if src.is_dir() else []
 
 
+#: a one-line file in the work dir naming its gradebook's database (written by a cluster run
+#: with ``--db-url``); without it the gradebook is ``WORKDIR/gradebook.db``
+URL_FILE = "gradebook-url"
+
+
+def gradebook_url(workdir: Path) -> str:
+    """The SQLAlchemy URL of a work dir's gradebook: the line in ``WORKDIR/gradebook-url``
+    if there is one, else ``sqlite:///WORKDIR/gradebook.db``."""
+    workdir = Path(workdir).resolve()
+    named = workdir / URL_FILE
+    if named.is_file():
+        url = named.read_text(encoding="utf-8").strip()
+        if url:
+            return url
+    return f"sqlite:///{workdir / 'gradebook.db'}"
+
+
+def has_gradebook(workdir: Path) -> bool:
+    """Whether the work dir has a gradebook (a ``gradebook.db`` or a ``gradebook-url``)."""
+    workdir = Path(workdir)
+    return (workdir / URL_FILE).is_file() or (workdir / "gradebook.db").is_file()
+
+
 def make_config(root: Path | None, workdir: Path, *, release_dir: Path | None = None,
                 timeout: int = DEFAULT_TIMEOUT) -> Any:
     """A traitlets ``Config`` for nbgrader: the course's folders, stubs, timeouts and limits.
@@ -72,7 +97,7 @@ def make_config(root: Path | None, workdir: Path, *, release_dir: Path | None = 
     c.CourseDirectory.root = str(workdir)
     c.CourseDirectory.source_directory = str(root / "solutions")
     c.CourseDirectory.release_directory = str(Path(release_dir or workdir / "release").resolve())
-    c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    c.CourseDirectory.db_url = gradebook_url(workdir)
     c.CourseDirectory.course_id = "ad-course"
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "feedback"]
     c.Exchange.root = str(workdir / "exchange")

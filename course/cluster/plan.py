@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..authoring.nbgrader_setup import URL_FILE, gradebook_url
 from ..nbgrader_setup import assignment_ids, grading_env, make_api, repo_root
 from ..pipeline.autograde import (
     Options,
@@ -31,7 +32,14 @@ from ..pipeline.autograde import (
     preflight,
     summary_table,
 )
-from .gradebook import export_grades, known_assignments, register_students, sqlalchemy_url
+from ..pipeline.gradebook import (
+    policy_fingerprint,
+    prepare_workdir,
+    set_due_date,
+    set_late_policy,
+)
+from ..pipeline.results import export_grades
+from .gradebook import known_assignments, register_students, sqlalchemy_url
 from .shipping import GradeTask, Kit, pack
 
 __all__ = ["Plan", "make_plan"]
@@ -97,7 +105,7 @@ class Plan:
     def finish(self, say: Callable[[str], None], workers: int) -> list[Outcome]:
         """Save the state, export ``grades.csv``, print the summary; the outcomes, sorted."""
         self.save()
-        export_grades(self.db_url, self.workdir, self.root)
+        export_grades(self.workdir, self.root)  # the work dir names its gradebook
         results = sorted(self.outcomes.values(), key=lambda o: (o.student, o.assignment))
         say(summary_table(results))
         graded = [o for o in results if o.status != "cached"]
@@ -132,19 +140,43 @@ def _prepare(opts: Options, root: Path, workdir: Path, db_url: str, aids: list[s
     return release_dir
 
 
+def _remember(workdir: Path, db_url: str, say: Callable[[str], None]) -> None:
+    """Name the gradebook in ``WORKDIR/gradebook-url`` (readable by its owner only: the URL may
+    hold a password), so that ``course report``, ``course export`` and later runs without
+    ``--db-url`` use the same database; the default SQLite file needs no such line."""
+    named = workdir / URL_FILE
+    if db_url == f"sqlite:///{workdir / 'gradebook.db'}":
+        say(f"no --db-url: the gradebook is {workdir / 'gradebook.db'}, which every worker "
+            f"must be able to open")
+        named.unlink(missing_ok=True)
+        return
+    if named.is_file() and named.read_text(encoding="utf-8").strip() != db_url:
+        say(f"this work dir's gradebook is now {_safe(db_url)} (was "
+            f"{_safe(named.read_text(encoding='utf-8').strip())})")
+    fd = os.open(named, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(db_url + "\n")
+
+
+def _safe(url: str) -> str:
+    """``url`` without its password."""
+    head, at, tail = url.rpartition("@")
+    if not at or "://" not in head:
+        return url
+    scheme, _, user = head.partition("://")
+    return f"{scheme}://{user.split(':')[0]}@{tail}"
+
+
 def make_plan(opts: Options, db_url: str | None, say: Callable[[str], None]) -> Plan | None:
     """Everything up to the Dask tasks (see the module docstring); None: nothing found."""
-    if getattr(opts, "due", None) or getattr(opts, "late", None):
-        raise ValueError("due dates and late penalties are not applied on a cluster yet: "
-                         "grade without --due/--late-penalty, or locally")
     root = Path(opts.root or repo_root()).resolve()
     workdir = Path(opts.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    if not db_url:  # workers on this machine (or sharing its file system) only
-        say(f"no --db-url: the gradebook is {workdir / 'gradebook.db'}, which every worker "
-            f"must be able to open")
-        db_url = f"sqlite:///{workdir / 'gradebook.db'}"
-    db_url = sqlalchemy_url(db_url)
+    db_url = sqlalchemy_url(db_url or gradebook_url(workdir))
+    _remember(workdir, db_url, say)
+    if opts.late:
+        set_late_policy(workdir, opts.late)  # course-config.json: shipped to the workers
+    prepare_workdir(workdir, root)
     known = set(assignment_ids(root))
     found = discover(opts.submissions, opts.assignments, opts.students)
     unknown = sorted({a for _, a, _ in found if a not in known})
@@ -159,6 +191,10 @@ def make_plan(opts: Options, db_url: str | None, say: Callable[[str], None]) -> 
     state = _load_state(workdir)
     grader_fps = {aid: grader_fingerprint(root, aid, opts.limits) for aid in aids}
     release_dir = _prepare(opts, root, workdir, db_url, aids, grader_fps, state)
+    if opts.due:  # nbgrader compares it with each submission's timestamp.txt
+        for aid in aids:
+            set_due_date(workdir, aid, opts.due)
+    policy = policy_fingerprint(workdir, aids)
     kits = {aid: Kit(aid, grader_fps[aid], pack(root / "solutions" / aid),
                      pack(release_dir / aid)) for aid in aids}
     settings = {name: zlib.compress((workdir / name).read_bytes()) for name in SETTINGS
@@ -166,7 +202,8 @@ def make_plan(opts: Options, db_url: str | None, say: Callable[[str], None]) -> 
     plan = Plan(opts, root, workdir, db_url, aids, kits, [], {}, state, t0=t0)
     for sid, aid, folder in found:
         previous = state.get(f"{sid}/{aid}", {})
-        fp = hashlib.sha256((_digest(folder) + grader_fps[aid]).encode()).hexdigest()
+        fp = hashlib.sha256((_digest(folder) + grader_fps[aid] + policy[aid]).encode()
+                            ).hexdigest()
         plan.fingerprints[(sid, aid)] = fp
         if not opts.force and not opts.students and previous.get("fingerprint") == fp and \
                 (workdir / "feedback" / sid / aid).is_dir():

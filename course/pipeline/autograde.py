@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..authoring.nbgrader_setup import assignment_ids, grading_env, repo_root
+from ..authoring.nbgrader_setup import assignment_ids, grading_env, has_gradebook, repo_root
 from .execution import Limits
 from .gradebook import policy_fingerprint, refresh_scores, register_students
 from .intake import explain_layout
@@ -294,7 +294,7 @@ def autograde(opts: Options) -> list[Outcome]:
     t0 = time.perf_counter()
     state = _load_state(workdir)
     fingerprints = {aid: grader_fingerprint(root, aid, opts.limits) for aid in aids}
-    prepared = state.setdefault("_prepared", {}) if (workdir / "gradebook.db").is_file() else {}
+    prepared = state.setdefault("_prepared", {}) if has_gradebook(workdir) else {}
     with grading_env():
         grader = Grader(workdir, root, limits=opts.limits)
         release_dir = Path(grader.config.CourseDirectory.release_directory)

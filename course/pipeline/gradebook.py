@@ -21,6 +21,8 @@ from typing import Any
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Float
 
+from ..authoring.nbgrader_setup import gradebook_url, has_gradebook
+
 __all__ = ["CoursePenalty", "Grade", "apply_policy", "grades", "import_roster", "known_students",
            "open_gradebook", "policy_fingerprint", "prepare_workdir", "refresh_scores",
            "register_students", "set_due_date", "set_late_policy"]
@@ -101,7 +103,7 @@ def prepare_workdir(workdir: Path, root: Path) -> None:
     text = _NBGRADER_CONFIG.format(
         root=str(workdir.resolve()), source=str((root / "solutions").resolve()),
         release=str((workdir / "release").resolve()),
-        db=f"sqlite:///{(workdir / 'gradebook.db').resolve()}",
+        db=gradebook_url(workdir),
         exchange=str((workdir / "exchange").resolve()), late=extra)
     (workdir / "nbgrader_config.py").write_text(text)
     ignore = workdir / ".gitignore"
@@ -110,13 +112,12 @@ def prepare_workdir(workdir: Path, root: Path) -> None:
 
 
 def open_gradebook(workdir: Path) -> Any:
-    """nbgrader's ``Gradebook`` on ``WORKDIR/gradebook.db`` (which must exist)."""
+    """nbgrader's ``Gradebook`` of the work dir (:func:`gradebook_url`; it must exist)."""
     from nbgrader.api import Gradebook
 
-    db = Path(workdir) / "gradebook.db"
-    if not db.is_file():
+    if not has_gradebook(workdir):
         raise FileNotFoundError(f"no gradebook in {workdir} (run course autograde first)")
-    return Gradebook(f"sqlite:///{db.resolve()}")
+    return Gradebook(gradebook_url(workdir))
 
 
 def set_due_date(workdir: Path, assignment: str, due: datetime) -> None:
@@ -148,8 +149,7 @@ def import_roster(workdir: Path, path: Path) -> list[str]:
     Path(workdir).mkdir(parents=True, exist_ok=True)
     from ..authoring.nbgrader_setup import grading_env
 
-    with grading_env(), Gradebook(f"sqlite:///{(Path(workdir) / 'gradebook.db').resolve()}"
-                                  ) as gb:
+    with grading_env(), Gradebook(gradebook_url(workdir)) as gb:
         for row in rows:
             sid = (row.get(id_key) or "").strip()
             if not sid:
@@ -167,7 +167,7 @@ def import_roster(workdir: Path, path: Path) -> list[str]:
 
 def known_students(workdir: Path) -> list[str]:
     """Every student in the gradebook (roster, or graded before), sorted; [] without one."""
-    if not (Path(workdir) / "gradebook.db").is_file():
+    if not has_gradebook(workdir):
         return []
     with open_gradebook(workdir) as gb:
         return sorted(s.id for s in gb.students)
@@ -186,20 +186,26 @@ class Grade:
     task_max: dict[str, float] = field(default_factory=dict)
 
 
+def grade_of(sub: Any) -> Grade:
+    """One nbgrader ``SubmittedAssignment`` as a :class:`Grade`: score = max(0, points −
+    late penalty); the points and maximum of each grade cell (task) that has points."""
+    penalty = float(sub.late_submission_penalty or 0)
+    g = Grade(sub.student.id, sub.assignment.name, max(0.0, float(sub.score) - penalty),
+              float(sub.max_score), penalty)
+    for nb in sub.notebooks:
+        for grade in nb.grades:
+            if grade.max_score:
+                g.tasks[grade.name] = float(grade.score)
+                g.task_max[grade.name] = float(grade.max_score)
+    return g
+
+
 def grades(workdir: Path) -> Iterator[Grade]:
     """Every submission in the gradebook."""
     with open_gradebook(workdir) as gb:
         for assignment in gb.assignments:
             for sub in assignment.submissions:
-                penalty = float(sub.late_submission_penalty or 0)
-                g = Grade(sub.student.id, assignment.name, max(0.0, float(sub.score) - penalty),
-                          float(assignment.max_score), penalty)
-                for nb in sub.notebooks:
-                    for grade in nb.grades:
-                        if grade.max_score:
-                            g.tasks[grade.name] = float(grade.score)
-                            g.task_max[grade.name] = float(grade.max_score)
-                yield g
+                yield grade_of(sub)
 
 
 def register_students(students: Iterable[str], db_url: str) -> None:

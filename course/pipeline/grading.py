@@ -149,14 +149,9 @@ class Grader:
         """The gradebook's scores of one submission."""
         from nbgrader.api import Gradebook
 
+        from .gradebook import grade_of
+
         with Gradebook(self.config.CourseDirectory.db_url) as gb:
-            sub = gb.find_submission(assignment, student)
-            penalty = float(sub.late_submission_penalty or 0)
-            result = Result(assignment, student, max(0.0, float(sub.score) - penalty),
-                            float(sub.max_score))
-            for nb in sub.notebooks:
-                for grade in nb.grades:
-                    if grade.max_score:
-                        result.tasks[grade.name] = float(grade.score)
-                        result.max_tasks[grade.name] = float(grade.max_score)
-        return result
+            g = grade_of(gb.find_submission(assignment, student))
+        return Result(assignment, student, g.score, g.max_score, tasks=g.tasks,
+                      max_tasks=g.task_max)

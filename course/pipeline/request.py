@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..authoring.nbgrader_setup import has_gradebook
+
 __all__ = ["UsageError", "check_ids", "missing_students", "readable_workdir",
            "writable_workdir"]
 
@@ -49,8 +51,8 @@ def readable_workdir(workdir: Path) -> Path:
     if not workdir.is_dir():
         raise UsageError(f"no work dir {workdir} (grade first: course autograde SUBMISSIONS "
                          f"--workdir {workdir})")
-    if not (workdir / "gradebook.db").is_file():
-        raise UsageError(f"{workdir} has no gradebook.db: nothing graded there yet "
+    if not has_gradebook(workdir):
+        raise UsageError(f"{workdir} has no gradebook: nothing graded there yet "
                          f"(course autograde SUBMISSIONS --workdir {workdir})")
     if not os.access(workdir, os.R_OK | os.X_OK):
         raise UsageError(f"cannot read the work dir {workdir}")
