@@ -205,7 +205,7 @@ def test_unknown_ids_and_bad_work_dirs_give_one_line(tmp_path: Path) -> None:
          "unknown student zoe", "alice"),
         (("release", "07_nope"), "unknown assignment 07_nope", AID),
         (("report", "--workdir", tmp_path / "none"), "no work dir", ""),
-        (("report", "--workdir", tmp_path / "subs"), "no gradebook.db", ""),
+        (("report", "--workdir", tmp_path / "subs"), "has no gradebook: nothing graded", ""),
         (("autograde", tmp_path / "subs", "-w", tmp_path / "subs" / "alice" / AID / f"{AID}.ipynb"
           / "w"), "cannot write to the work dir", ""),
     ]
