@@ -73,7 +73,13 @@ class Primitive:
         self.batch: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        return bind(self, args, params)
+        top = None  # :func:`bind`, inlined: this is the engine's hottest call
+        for a in args:
+            if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+                top = a._trace
+        if top is None:
+            return self.impl(*args, **params)
+        return top.process(self, args, params)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -274,10 +280,17 @@ def describe(x: Any) -> str:
     return f"{v.dtype}{list(v.shape)}"
 
 
+#: the dtypes NumPy gives Python scalars (``np.result_type(0.1)`` …), looked up, not computed
+_PY_DTYPES: dict[type, np.dtype] = {t: np.result_type(t(0)) for t in (bool, int, float, complex)}
+
+
 def shape_of(x: Any) -> tuple[int, ...]:
-    """``np.shape(x)``, fast for arrays, NumPy scalars and tracers (which have ``.shape``)."""
+    """``np.shape(x)``, fast for arrays, NumPy scalars, tracers (which have ``.shape``) and
+    Python scalars."""
     shape = getattr(x, "shape", None)
-    return shape if shape is not None else np.shape(x)
+    if shape is not None:
+        return shape
+    return () if type(x) in _PY_DTYPES else np.shape(x)
 
 
 def _fit_tangent(t: Any, shape: tuple[int, ...]) -> Any:
@@ -319,14 +332,19 @@ class JVPTrace(Trace):
 
     def process(self, prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
         vals, dots = [], []
+        inner = False  # a value of another transformation among the arguments (nesting)
         for a in args:
-            if isinstance(a, JVPTracer) and a._trace is self:
-                vals.append(a.val)
-                dots.append(a.tangent)
-            else:
-                vals.append(a)
-                dots.append(None)
-        ans = bind(prim, vals, params)
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    v = a.val
+                    inner = inner or isinstance(v, Tracer)
+                    vals.append(v)
+                    dots.append(a.tangent)
+                    continue
+                inner = True
+            vals.append(a)
+            dots.append(None)
+        ans = bind(prim, vals, params) if inner else prim.impl(*vals, **params)
         if prim.jvp_full is not None:
             ans_dot = prim.jvp_full(dots, ans, *vals, **params)
         else:
@@ -343,7 +361,10 @@ class JVPTrace(Trace):
                 ans_dot = contrib if ans_dot is None else ans_dot + contrib
         if prim.multiple_results:
             return tuple(JVPTracer(self, a, d) for a, d in zip(ans, ans_dot, strict=True))
-        return JVPTracer(self, ans, _fit_tangent(ans_dot, shape_of(ans)))
+        shape = getattr(ans, "shape", None)
+        if shape is None or getattr(ans_dot, "shape", None) != shape:
+            ans_dot = _fit_tangent(ans_dot, shape_of(ans))
+        return JVPTracer(self, ans, ans_dot)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -369,8 +390,12 @@ class ShapeDtype:
 
     def __init__(self, x: Any):
         self.shape = shape_of(x)
-        self.dtype = x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) \
-            else np.result_type(x)
+        if isinstance(x, (np.ndarray, np.generic, Tracer)):
+            self.dtype = x.dtype
+        elif type(x) in _PY_DTYPES and not (type(x) is int and not -2**63 <= x < 2**63):
+            self.dtype = _PY_DTYPES[type(x)]
+        else:
+            self.dtype = np.result_type(x)
 
     def __repr__(self) -> str:
         return f"ShapeDtype({self.shape}, {self.dtype})"
@@ -409,13 +434,18 @@ class VJPTrace(Trace):
 
     def process(self, prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
         vals, parents = [], []
+        inner = False  # a value of another transformation among the arguments (nesting)
         for i, a in enumerate(args):
-            if isinstance(a, VJPTracer) and a._trace is self:
-                vals.append(a.val)
-                parents.append((i, a.node))
-            else:
-                vals.append(a)
-        ans = bind(prim, vals, params)
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    v = a.val
+                    inner = inner or isinstance(v, Tracer)
+                    vals.append(v)
+                    parents.append((i, a.node))
+                    continue
+                inner = True
+            vals.append(a)
+        ans = bind(prim, vals, params) if inner else prim.impl(*vals, **params)
         idx = len(self.tape)
         keep = prim.residuals
         if keep is None:

@@ -234,11 +234,23 @@ _UFUNC_TO_PRIMITIVE = {
 
 # --- operators and array methods on tracers ----------------------------------------------------
 def _method(prim: Any) -> Any:
-    return lambda self, other: _bind(prim, (self, other), _NO_PARAMS)
+    def method(self: Tracer, other: Any) -> Any:  # bind(prim, (self, other)), inlined
+        top = self._trace
+        if isinstance(other, Tracer) and other._trace.level > top.level:
+            top = other._trace
+        return top.process(prim, (self, other), _NO_PARAMS)
+
+    return method
 
 
 def _rmethod(prim: Any) -> Any:
-    return lambda self, other: _bind(prim, (other, self), _NO_PARAMS)
+    def rmethod(self: Tracer, other: Any) -> Any:  # bind(prim, (other, self)), inlined
+        top = self._trace
+        if isinstance(other, Tracer) and other._trace.level > top.level:
+            top = other._trace
+        return top.process(prim, (other, self), _NO_PARAMS)
+
+    return rmethod
 
 
 _NO_PARAMS: dict[str, Any] = {}
