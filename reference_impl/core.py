@@ -73,7 +73,7 @@ class Primitive:
         self.batch: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        top = None  # :func:`bind`, inlined: this is the engine's hottest call
+        top = None  # the innermost (highest-level) transformation among the arguments wins
         for a in args:
             if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
                 top = a._trace
@@ -146,14 +146,9 @@ def defjvp_linear(prim: Primitive, *argnums: int) -> None:
 
 
 def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
-    """Apply ``prim``: the innermost (highest-level) transformation among the arguments wins."""
-    top = None
-    for a in args:
-        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
-            top = a._trace
-    if top is None:
-        return prim.impl(*args, **params)
-    return top.process(prim, args, params)
+    """Apply ``prim``: the innermost (highest-level) transformation among the arguments wins
+    (``prim(*args, **params)``; :meth:`Primitive.__call__` does the dispatch)."""
+    return prim(*args, **params)
 
 
 # ----------------------------------------------------------------------------------------------
