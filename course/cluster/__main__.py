@@ -10,6 +10,7 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, grade on the cluster; 130 when interrupted (Ctrl-C)."""
+    from ..cli import _date
     from ..pipeline.autograde import Options
     from ..pipeline.execution import Limits
     from . import autograde_on_cluster
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-landlock", action="store_true")
     p.add_argument("--no-fork-server", action="store_true")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    p.add_argument("--due", type=_date, default=None, metavar="DATE",
+                   help="due date, ISO 8601 (UTC unless an offset is given)")
+    p.add_argument("--late-penalty", default=None, metavar="POLICY",
+                   help="'zero', 'none', or a percentage lost per started day late")
     a = p.parse_args(argv)
     if not a.submissions.is_dir():
         print(f"no folder {a.submissions}", file=sys.stderr)
@@ -35,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(a.submissions, a.workdir, a.assignment, a.student,
                    limits=Limits(timeout=a.timeout, memory_mb=a.memory,
                                  landlock=not a.no_landlock),
-                   force=a.force, zygote=not a.no_fork_server)
+                   force=a.force, zygote=not a.no_fork_server, due=a.due,
+                   late=a.late_penalty)
     outcomes = autograde_on_cluster(opts, a.scheduler, a.db_url)
     if any(o.status == "pending" for o in outcomes):
         return 130  # interrupted: rerun the same command
