@@ -170,10 +170,11 @@ def render(report: ClassReport, top: int = 3) -> str:
                          f"{100 * t.pass_rate:.0f}% | {t.not_implemented} | {fails} |")
         lines.append("")
         if a.flagged:
-            lines += ["Flagged for review:", ""]
+            lines += ["Flagged for review / На проверку преподавателю:", ""]
             for sid, reasons in sorted(a.flagged.items()):
                 lines.append(f"* **{sid}** ({a.scores.get(sid, 0):g}): "
-                             + ("; ".join(reasons[:4]) or "flagged in the gradebook"))
+                             + ("; ".join(reasons[:4])
+                                or "flagged in the gradebook / отмечено в журнале оценок"))
             lines.append("")
     plots = [p.name for p in report.plots]
     if plots:

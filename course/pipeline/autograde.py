@@ -209,7 +209,8 @@ def _grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
     notes = Path(workdir) / "notes" / student / f"{assignment}.json"
     notes.write_text(json.dumps([Finding("submission", "flag", (
         f"the grader could not process this submission ({why}); the blank assignment was "
-        f"graded in its place: 0 points")).to_dict()]))
+        f"graded in its place: 0 points / проверяющая система не смогла обработать это "
+        f"решение; вместо него проверено пустое задание: 0 баллов")).to_dict()]))
     out = _grade(assignment, student)
     out.error = why
     out.status = "error"

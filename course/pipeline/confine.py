@@ -150,22 +150,29 @@ def _install_audit_hook(writable: tuple[str, ...], unreadable: tuple[str, ...]) 
                 isinstance(mode, str) and any(c in mode for c in "wax+"))
             if writing and not _inside(path, writable):
                 raise deny(f"{TAG} writing {os.fsdecode(path)!r} is not allowed: only the "
-                           f"scratch folder (the working directory) is writable while grading")
+                           f"scratch folder (the working directory) is writable while grading"
+                           f" / запись в {os.fsdecode(path)!r} запрещена: при проверке можно "
+                           f"писать только во временную папку (рабочий каталог)")
             if unreadable and isinstance(path, (str, bytes, os.PathLike)) and _inside(
                     path, unreadable) and not _inside(path, writable):
-                raise deny(f"{TAG} reading {os.fsdecode(path)!r} is not allowed while grading")
+                raise deny(f"{TAG} reading {os.fsdecode(path)!r} is not allowed while grading / "
+                           f"чтение {os.fsdecode(path)!r} при проверке запрещено")
         elif event in _PATH_EVENTS:
             for path in args[:2]:
                 if isinstance(path, (str, bytes, os.PathLike)) and not _inside(path, writable):
                     raise deny(f"{TAG} {event} on {os.fsdecode(path)!r} is not allowed "
-                               f"outside the scratch folder")
+                               f"outside the scratch folder / {event} для "
+                               f"{os.fsdecode(path)!r} запрещён вне временной папки")
         elif event in _SPAWN_EVENTS:
-            raise deny(f"{TAG} starting processes ({event}) is not allowed while grading")
+            raise deny(f"{TAG} starting processes ({event}) is not allowed while grading / "
+                       f"запуск процессов ({event}) при проверке запрещён")
         elif event in ("os.kill", "os.killpg"):
             if event == "os.killpg" or (args and args[0] not in (me, 0)):
-                raise deny(f"{TAG} signalling other processes is not allowed while grading")
+                raise deny(f"{TAG} signalling other processes is not allowed while grading / "
+                           f"посылать сигналы другим процессам при проверке запрещено")
         elif event in ("socket.connect", "socket.bind", "socket.sendto"):
-            raise deny(f"{TAG} network access is not allowed while grading")
+            raise deny(f"{TAG} network access is not allowed while grading / "
+                       f"доступ к сети при проверке запрещён")
 
     sys.addaudithook(hook)
 

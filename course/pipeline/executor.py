@@ -33,10 +33,12 @@ from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import integrity
 from .confine import TAG
+from .findings import where_of as _where
 from .integrity import Finding
 from .kernels import SandboxKernelManager, _death_reason, _zygote_alive
 
 _GUARD_TAG = "[course-guard]"  # course.checks._guard.TAG (not imported: no checks here)
+_NO_ANSWER = "the integrity probe got no answer / проверка целостности не получила ответа"
 
 __all__ = ["NOTES_TITLE", "SandboxExecute", "findings_of", "set_findings"]
 
@@ -85,21 +87,6 @@ KIND_RU = {"tamper": "проверки или библиотеки курса и
            "exit": "вызван sys.exit()", "sandbox": "песочница запретила действие"}
 
 
-def _where(nb: Any, index: int) -> str:
-    """``Task 3.4 / Задача 3.4, cell 16`` for a task's cells, else ``cell 16``, or
-    ``cell 16, before Task 3.4`` for a free cell."""
-    def task(c: Any) -> str:
-        gid = str(c.metadata.get("nbgrader", {}).get("grade_id", ""))
-        m = re.match(r"t(\d+)_(\d+)", gid)
-        return f"{m[1]}.{m[2]}" if m else ""
-
-    own = task(nb.cells[index]) if index < len(nb.cells) else ""
-    if own:
-        return f"Task {own} / Задача {own}, cell {index + 1}"
-    nxt = next((t for c in nb.cells[index + 1:] if (t := task(c))), "")
-    return f"cell {index + 1}" + (f", before Task {nxt} / перед задачей {nxt}" if nxt else "")
-
-
 def _task_of(cell: Any) -> str:
     return str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).split("-")[0]
 
@@ -138,7 +125,8 @@ class SandboxExecute(Execute):
         if cell_index not in self._truncated:
             self._truncated.add(cell_index)
             outs.append(new_output("stream", name="stdout", text=(
-                f"\n… {TAG} output truncated: more than {self.output_chars} characters\n")))
+                f"\n… {TAG} output truncated: more than {self.output_chars} characters / вывод "
+                f"обрезан: больше {self.output_chars} символов\n")))
         return None
 
     def clear_output(self, outs: list, msg: dict, cell_index: int) -> None:
@@ -165,19 +153,19 @@ class SandboxExecute(Execute):
             self.timeout = saved
         self._verdicts = None
         if reply is None:
-            return ["the integrity probe got no answer"]
+            return [_NO_ANSWER]
         result = reply["content"].get("user_expressions", {}).get("probe", {})
         try:
             data = json.loads(ast.literal_eval(result["data"]["text/plain"]))
             payload = json.dumps([data["changes"], data["verdicts"]])
             mac = hmac.new(self._key, (nonce + payload).encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(mac, data["mac"]):
-                return ["the integrity probe's answer was forged"]
+                return ["the integrity probe's answer was forged / ответ монитора подделан"]
             self._verdicts = [tuple(v) for v in data["verdicts"]]
             return list(data["changes"])
         except Exception:
             return [f"the integrity probe was blocked ({result.get('ename', 'no answer')}: "
-                    f"{str(result.get('evalue', ''))[:200]})"]
+                    f"{str(result.get('evalue', ''))[:200]}) / проверка целостности заблокирована"]
 
     # --- the run ---------------------------------------------------------------------------------
     def _scratch(self, resources: dict) -> Path:
@@ -231,8 +219,10 @@ class SandboxExecute(Execute):
         self.error_on_timeout = {
             "ename": "TimeoutError",
             "evalue": f"{TAG} the cell ran longer than {self.timeout} s and was interrupted "
-                      f"(an infinite loop?)",
-            "traceback": [f"TimeoutError: {TAG} the cell ran longer than {self.timeout} s"]}
+                      f"(an infinite loop?) / ячейка выполнялась дольше {self.timeout} с и "
+                      f"была прервана (бесконечный цикл?)",
+            "traceback": [f"TimeoutError: {TAG} the cell ran longer than {self.timeout} s / "
+                          f"ячейка выполнялась дольше {self.timeout} с"]}
         dead: str | None = None
         tampered: int | None = None
         verdicts: dict[int, list[tuple[str, str, bool]] | None] = {}
@@ -255,7 +245,8 @@ class SandboxExecute(Execute):
                         continue
                     if dead is not None:
                         if _is_grade(cell):
-                            cell.outputs = [_error("NotRun", f"{TAG} not run: {dead}")]
+                            cell.outputs = [_error("NotRun", f"{TAG} not run / не запущена: "
+                                                             f"{dead}")]
                         continue
                     try:
                         self.execute_cell(cell, index, store_history=True)
@@ -263,7 +254,9 @@ class SandboxExecute(Execute):
                         if isinstance(exc, CellTimeoutError):
                             self.km.kill_now()
                             dead = (f"ran longer than {self.timeout} s and the kernel ignored "
-                                    f"the interrupt; it was stopped ({_where(self.nb, index)})")
+                                    f"the interrupt; it was stopped / ячейка выполнялась дольше "
+                                    f"{self.timeout} с, ядро не ответило на прерывание и было "
+                                    f"остановлено ({_where(self.nb, index)})")
                         else:
                             dead = (_death_reason(self.km.exit_status, self.memory_mb)
                                     + f" ({_where(self.nb, index)})")
@@ -273,12 +266,14 @@ class SandboxExecute(Execute):
                     if any(o.get("ename") == "TimeoutError" for o in cell.outputs
                            if o.output_type == "error"):
                         findings.append(Finding("timeout", "info", (
-                            f"ran longer than {self.timeout} s and was interrupted "
+                            f"ran longer than {self.timeout} s and was interrupted / "
+                            f"выполнялась дольше {self.timeout} с и была прервана "
                             f"({_where(self.nb, index)})"), index))
-                        if self._probe("check") == ["the integrity probe got no answer"]:
+                        if self._probe("check") == [_NO_ANSWER]:
                             self.km.kill_now()
                             dead = (f"the kernel ignored the interrupt after a timeout and "
-                                    f"was stopped ({_where(self.nb, index)})")
+                                    f"was stopped / ядро не ответило на прерывание после "
+                                    f"тайм-аута и было остановлено ({_where(self.nb, index)})")
                             findings.append(Finding("crash", "info", dead, index))
                             continue
                     names = tuple(integrity.locked_module_names(cell.source)) \
@@ -288,10 +283,11 @@ class SandboxExecute(Execute):
                         verdicts[index] = self._verdicts
                     if changes and tampered is None:
                         tampered = index
-                        more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
-                        findings.append(Finding("tamper", "zero", (
-                            "; ".join(changes[:3]) + more + f" (from {_where(self.nb, index)} on)"),
-                            index))
+                        n = len(changes) - 3
+                        more = f" and {n} more / и ещё {n}" if n > 0 else ""
+                        findings.append(Finding("tamper", "zero", "; ".join(changes[:3]) + more
+                                                + f" (from {_where(self.nb, index)} on / "
+                                                  f"начиная с этой ячейки)", index))
         finally:
             stack.close()
             with contextlib.suppress(OSError):
@@ -313,9 +309,10 @@ class SandboxExecute(Execute):
                 continue
             texts = [str(o.get("text", "")) + str(o.get("evalue", ""))
                      for o in cell.get("outputs", [])]
-            refused = sorted({line.split(TAG, 1)[1].strip()[:200] for t in texts
+            refused = sorted({line.split(TAG, 1)[1].strip()[:400] for t in texts
                               for line in t.splitlines() if TAG in line and "not allowed" in line})
-            refused += sorted({f"the system refused access to {m}" for t in texts
+            refused += sorted({f"the system refused access to {m} / система отказала в "
+                               f"доступе к {m}" for t in texts
                                for m in re.findall(r"\[Errno 13\] Permission denied: ('[^']*')",
                                                    t)})
             for m in refused[:3]:
@@ -323,15 +320,17 @@ class SandboxExecute(Execute):
             if any(o.get("ename") == "SystemExit" for o in cell.get("outputs", [])):
                 out.append(Finding("exit", "info", (
                     f"sys.exit() was called ({_where(nb, i)}): the kernel keeps running while "
-                    f"grading and the next cells were run"), i))
+                    f"grading and the next cells were run / вызван sys.exit(): при проверке ядро "
+                    f"продолжает работать, и следующие ячейки были выполнены"), i))
             if any(o.get("ename") == "MemoryError" for o in cell.get("outputs", [])) or any(
                     "MemoryError" in t for t in texts):
                 out.append(Finding("memory", "info", (
-                    f"out of memory, the limit is {self.memory_mb} MiB ({_where(nb, i)})"), i))
+                    f"out of memory, the limit is {self.memory_mb} MiB / не хватило памяти, предел "
+                    f"{self.memory_mb} МиБ ({_where(nb, i)})"), i))
             if i in self._truncated:
                 out.append(Finding("output", "info", (
-                    f"output truncated to {self.output_chars} characters "
-                    f"({_where(nb, i)})"), i))
+                    f"output truncated to {self.output_chars} characters / вывод обрезан до "
+                    f"{self.output_chars} символов ({_where(nb, i)})"), i))
         return out
 
     def _decide(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
@@ -362,7 +361,9 @@ class SandboxExecute(Execute):
                 missing = sorted(required - passed) or sorted(failed)
                 why = (f"the course's checks did not confirm this task ({', '.join(missing)}: "
                        f"{'failed' if failed else 'no verdict'}; replaced or bypassed checks "
-                       f"never earn points)")
+                       f"never earn points) / проверки курса не подтвердили эту задачу "
+                       f"({', '.join(missing)}: {'не пройдены' if failed else 'нет вердикта'}; "
+                       f"подменённые или обойдённые проверки баллов не приносят)")
                 cell.outputs.append(_error("VerdictError", f"{TAG} {why}"))
                 out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
         return out
@@ -379,10 +380,12 @@ class SandboxExecute(Execute):
                     continue
                 if f.scope != "after" and _task_of(cell) != f.scope:
                     continue
-                why = ("the solution must not use reference_impl, jax, autograd or torch"
+                why = ("the solution must not use reference_impl, jax, autograd or torch / решение "
+                       "не должно использовать reference_impl, jax, autograd или torch"
                        if f.kind == "reference" else
                        "the grader's checks or libraries were modified, so this test cannot be "
-                       "trusted")
+                       "trusted / проверки или библиотеки курса были изменены, поэтому этому "
+                       "тесту нельзя доверять")
                 cell.outputs.append(_error("IntegrityError", (
                     f"{TAG} this task scores 0 / задача оценена в 0: {why} ({f.message})")))
         if findings:

@@ -95,14 +95,14 @@ class _Scanner(ast.NodeVisitor):
     def _module(self, name: str, alias: str | None) -> None:
         root = name.split(".")[0]
         if root in FORBIDDEN:
-            self.add("reference", "zero", f"imports {name}")
+            self.add("reference", "zero", f"imports {name} / импортирует {name}")
         elif root in PROTECTED:
             self.protected.add(alias or root)
             if root in ("course", "builtins", "IPython", "ipykernel") or \
                     name.startswith("numpy.testing"):
                 self.strong_names.add(alias or root)
         if root in _INTROSPECTION_MODULES or root == "course":
-            self.add("suspicious", "flag", f"imports {name}")
+            self.add("suspicious", "flag", f"imports {name} / импортирует {name}")
 
     def visit_Import(self, node: ast.Import) -> None:
         for a in node.names:
@@ -128,11 +128,14 @@ class _Scanner(ast.NodeVisitor):
         elif isinstance(target, (ast.Attribute, ast.Subscript)):
             root = _root(target)
             if root in self.protected or root in _STRONG:
-                self.add("tamper", "zero", f"{verb} {ast.unparse(target)}")
+                code = ast.unparse(target)
+                ru = {"assigns": "присваивает", "deletes": "удаляет"}.get(verb, verb)
+                self.add("tamper", "zero", f"{verb} {code} / {ru} {code}")
 
     def _rebind(self, name: str) -> None:
         if name in self.protected:
-            self.add("suspicious", "flag", f"rebinds {name!r}, a name of the grader's modules")
+            self.add("suspicious", "flag", f"rebinds {name!r}, a name of the grader's modules / "
+                     f"переопределяет {name!r}, имя модуля проверяющей системы")
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._rebind(node.name)
@@ -170,33 +173,41 @@ class _Scanner(ast.NodeVisitor):
         strings = [a.value for a in args if isinstance(a, ast.Constant)
                    and isinstance(a.value, str)]
         if any(s.split(".")[0] in FORBIDDEN for s in strings):
-            self.add("reference", "zero", f"names a forbidden module in {ast.unparse(f)}(…)")
+            self.add("reference", "zero", f"names a forbidden module in {ast.unparse(f)}(…) / "
+                     f"упоминает запрещённый модуль в {ast.unparse(f)}(…)")
         if name in ("setattr", "delattr") and args:
             root = _root(args[0])
             if root in self.protected or root in _STRONG:
-                self.add("tamper", "zero", f"{name}({ast.unparse(args[0])}, …)")
+                self.add("tamper", "zero", f"{name}({ast.unparse(args[0])}, …) / вызывает "
+                                            f"{name}({ast.unparse(args[0])}, …)")
             elif not (len(args) > 1 and isinstance(args[1], ast.Constant)):
-                self.add("suspicious", "flag", f"{name} with a computed attribute name")
+                self.add("suspicious", "flag", f"{name} with a computed attribute name / "
+                                                f"{name} с вычисляемым именем атрибута")
         elif name == "getattr" and len(args) > 1:
             attr = args[1].value if isinstance(args[1], ast.Constant) else None
             if not isinstance(attr, str):
-                self.add("suspicious", "flag", "getattr with a computed attribute name")
+                self.add("suspicious", "flag", "getattr with a computed attribute name / "
+                                                "getattr с вычисляемым именем атрибута")
             elif attr.startswith("__") and attr not in _DUNDERS_OK:
-                self.add("suspicious", "flag", f"getattr(…, {attr!r})")
+                self.add("suspicious", "flag", f"getattr(…, {attr!r}) / "
+                                                f"вызывает getattr(…, {attr!r})")
         if isinstance(f, ast.Name) and f.id in _DYNAMIC_CALLS:
-            self.add("suspicious", "flag", f"calls {f.id}()")
+            self.add("suspicious", "flag", f"calls {f.id}() / вызывает {f.id}()")
         if name in ("update", "__setitem__", "__setattr__", "__delattr__", "setdefault",
                     "pop", "popitem", "clear", "append", "insert", "register", "extend"):
             root = _root(f.value) if isinstance(f, ast.Attribute) else None
             if root in _STRONG or root in self.strong:
-                self.add("tamper", "zero", f"modifies {ast.unparse(f.value)} ({name})")
+                self.add("tamper", "zero", f"modifies {ast.unparse(f.value)} ({name}) / "
+                                            f"изменяет {ast.unparse(f.value)} ({name})")
             elif root in self.protected:
-                self.add("suspicious", "flag", f"modifies {ast.unparse(f.value)} ({name})")
+                self.add("suspicious", "flag", f"modifies {ast.unparse(f.value)} ({name}) / "
+                                                f"изменяет {ast.unparse(f.value)} ({name})")
         if name in ("run_line_magic", "run_cell_magic", "system", "getoutput") and \
                 isinstance(f, ast.Attribute) and _root(f) == "get_ipython":
             magic = strings[0] if strings else "?"
             if name in ("system", "getoutput") or magic not in _MAGICS_OK:
-                self.add("suspicious", "flag", f"IPython {name} {magic!r}")
+                self.add("suspicious", "flag", f"IPython {name} {magic!r} / вызывает "
+                                                f"IPython {name} {magic!r}")
             node.func = ast.Name("_magic")  # a magic written by the student is not get_ipython
         self.generic_visit(node)
 
@@ -205,19 +216,21 @@ class _Scanner(ast.NodeVisitor):
         if (a.startswith("__") and a.endswith("__") and a not in _DUNDERS_OK
                 and not _is_dunder_call_on_operand(node)) or a in _FRAME_ATTRS:
             if not (a == "modules" and _root(node) != "sys"):
-                self.add("suspicious", "flag", f"uses {ast.unparse(node)}")
+                self.add("suspicious", "flag", f"uses {ast.unparse(node)} / "
+                                                f"использует {ast.unparse(node)}")
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
         if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
                 key.value.split(".")[0] in FORBIDDEN:
-            self.add("reference", "zero", f"reaches {ast.unparse(node)}")
+            self.add("reference", "zero", f"reaches {ast.unparse(node)} / "
+                                           f"обращается к {ast.unparse(node)}")
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id == "__builtins__":
-            self.add("suspicious", "flag", f"uses {node.id}")
+            self.add("suspicious", "flag", f"uses {node.id} / использует {node.id}")
 
 
 def _is_dunder_call_on_operand(node: ast.Attribute) -> bool:
@@ -241,7 +254,7 @@ def scan_code(source: str, protected_names: set[str] | None = None
         return []
     scanner = _Scanner(protected_names if protected_names is not None else set())
     if "get_ipython" in raw:
-        scanner.add("suspicious", "flag", "uses get_ipython")
+        scanner.add("suspicious", "flag", "uses get_ipython / использует get_ipython")
     scanner.visit(tree)
     return scanner.found
 
@@ -275,7 +288,8 @@ def scan_notebook(nb: Any) -> list[Finding]:
             if kind == "reference" and not task:
                 severity = "flag"  # a free cell: the run-time guard decides
             label = task[1:].replace("_", ".")
-            where = f"Task {label} / Задача {label}, cell {i + 1}" if task else f"cell {i + 1}"
+            where = (f"Task {label} / Задача {label}, " if task else "") + \
+                f"cell {i + 1} / ячейка {i + 1}"
             out.append(Finding(kind, severity, f"{message} ({where})", i,
                                task if kind == "reference" and task else "after"))
     return out

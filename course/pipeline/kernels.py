@@ -96,18 +96,22 @@ def _zygote_alive(address: str) -> bool:
 
 def _death_reason(status: int | None, memory_mb: int) -> str:
     if status is None:
-        return "the kernel stopped responding"
+        return "the kernel stopped responding / ядро перестало отвечать"
     if status < 0:
         sig = -status
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
-        why = {signal.SIGSEGV: "a segmentation fault (e.g. ctypes reading address 0)",
-               signal.SIGABRT: f"an abort (often a C library out of memory; the limit is "
-                               f"{memory_mb} MiB)",
-               signal.SIGKILL: "it was killed",
-               signal.SIGXCPU: "the CPU-time limit",
-               signal.SIGBUS: "a bus error"}.get(sig, "a signal")
-        return f"the kernel crashed with {name}: {why}"
-    return f"the kernel exited with status {status} (os._exit, or a crash)"
+        why, ru = {
+            signal.SIGSEGV: ("a segmentation fault (e.g. ctypes reading address 0)",
+                             "ошибка сегментации (например, ctypes читает адрес 0)"),
+            signal.SIGABRT: (f"an abort (often a C library out of memory; the limit is "
+                             f"{memory_mb} MiB)", f"аварийное завершение (часто библиотеке на C "
+                                                  f"не хватило памяти; предел {memory_mb} МиБ)"),
+            signal.SIGKILL: ("it was killed", "процесс был убит"),
+            signal.SIGXCPU: ("the CPU-time limit", "исчерпан лимит процессорного времени"),
+            signal.SIGBUS: ("a bus error", "ошибка шины")}.get(sig, ("a signal", "сигнал"))
+        return f"the kernel crashed with {name}: {why} / ядро упало с {name}: {ru}"
+    return (f"the kernel exited with status {status} (os._exit, or a crash) / "
+            f"ядро завершилось с кодом {status} (os._exit или сбой)")
 
 
 zygote_alive = _zygote_alive

@@ -113,7 +113,8 @@ class Monitor:
         missing = object()
         for name, (module, attrs) in self.modules.items():
             if sys.modules.get(name) is not module:
-                changes.append(f"sys.modules[{name!r}] was replaced")
+                changes.append(f"sys.modules[{name!r}] was replaced / "
+                               f"модуль sys.modules[{name!r}] подменён")
             try:
                 now = vars(module)
             except TypeError:
@@ -124,11 +125,14 @@ class Monitor:
                 if got is v or (name == "builtins" and k in _IPYTHON_BUILTINS):
                     continue
                 where = changes if k in own else minor
-                where.append(f"{name}.{k} was " + ("deleted" if got is missing else "replaced"))
+                gone = got is missing
+                where.append(f"{name}.{k} was " + ("deleted" if gone else "replaced")
+                             + f" / {name}.{k} " + ("удалён" if gone else "подменён"))
             if name == "builtins" and len(now) != len(attrs):
                 added = set(now) - set(attrs) - _IPYTHON_BUILTINS
                 if added:
-                    changes.append(f"builtins gained {sorted(added)[:5]}")
+                    changes.append(f"builtins gained {sorted(added)[:5]} / "
+                                   f"в builtins добавлены {sorted(added)[:5]}")
         for label, obj, state in self.objects.values():
             if isinstance(obj, type):
                 now_cls = vars(obj)
@@ -136,35 +140,40 @@ class Monitor:
                                                      for k, v in state.items()):
                     diff = sorted(k for k in set(now_cls) | set(state)
                                   if now_cls.get(k, missing) is not state.get(k, missing))
-                    changes.append(f"class {label} was modified ({', '.join(diff[:5])})")
+                    changes.append(f"class {label} was modified ({', '.join(diff[:5])}) / "
+                                   f"класс {label} изменён ({', '.join(diff[:5])})")
             else:
                 code, defaults, kwdefaults = state
                 if obj.__code__ is not code or getattr(obj, "__defaults__", None) is not \
                         defaults or getattr(obj, "__kwdefaults__", None) is not kwdefaults:
-                    changes.append(f"function {label} was modified (its code or defaults)")
+                    changes.append(f"function {label} was modified (its code or defaults) / "
+                                   f"функция {label} изменена (её код или значения по умолчанию)")
         for key, value in self._sys().items():
             before = self.sys_state.get(key)
             if isinstance(value, list):
                 if len(value) != len(before or []) or any(
                         a is not b for a, b in zip(value, before or [], strict=False)):
-                    changes.append(f"sys.{key} was modified")
+                    changes.append(f"sys.{key} was modified / sys.{key} изменён")
             elif value is not before:
-                changes.append(f"sys.{key} was replaced" if key in ("stdout", "stderr",
-                                                                      "excepthook")
-                               else f"a {key} hook was left installed (sys.set{key})")
+                changes.append(f"sys.{key} was replaced / sys.{key} подменён" if key in (
+                    "stdout", "stderr", "excepthook") else f"a {key} hook was left installed "
+                    f"(sys.set{key}) / оставлен установленный хук {key} (sys.set{key})")
         shell = self._shell()
         for key, value in self.shell_state.items():
             if key == "instance":
                 extra = {a for a in shell.get(key, set()) - value
                          if callable(getattr(_get_ipython(), a, None))}
                 if extra:
-                    changes.append(f"the IPython shell's methods were replaced: {sorted(extra)}")
+                    changes.append(f"the IPython shell's methods were replaced: {sorted(extra)} / "
+                                   f"подменены методы оболочки IPython: {sorted(extra)}")
             elif shell.get(key) != value:
-                changes.append(f"IPython's {key} were modified")
+                changes.append(f"IPython's {key} were modified / изменены {key} IPython")
         ns = _user_ns()
         for name, value in self.user.items():
             if ns.get(name, missing) is not value:
-                changes.append(f"the notebook name {name!r} (bound by a locked cell) was rebound")
+                changes.append(f"the notebook name {name!r} (bound by a locked cell) was rebound / "
+                               f"имя {name!r} в блокноте (задано заблокированной ячейкой) "
+                               f"переопределено")
         return changes + minor
 
 
@@ -193,7 +202,7 @@ def probe(kind: str, nonce: str, names: tuple[str, ...] = ()) -> str:
     """
     monitor = _MONITOR
     if monitor is None:
-        changes = ["the integrity monitor is missing"]
+        changes = ["the integrity monitor is missing / монитор целостности отсутствует"]
     elif kind == "baseline":
         monitor.baseline()
         changes = []

@@ -109,7 +109,8 @@ def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
         try:
             with zipfile.ZipFile(z) as zf:
                 if sum(i.file_size for i in zf.infolist()) > _ZIP_LIMIT:
-                    problems.append(f"{z.name}: larger than {_ZIP_LIMIT >> 20} MiB unpacked")
+                    problems.append(f"{z.name}: larger than {_ZIP_LIMIT >> 20} MiB unpacked / "
+                                    f"в распакованном виде больше {_ZIP_LIMIT >> 20} МиБ")
                     continue
                 for info in zf.infolist():
                     name = Path(info.filename)
@@ -122,7 +123,7 @@ def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
                     if out.suffix == ".ipynb" and ".ipynb_checkpoints" not in name.parts:
                         notebooks.append(out)
         except (zipfile.BadZipFile, OSError) as exc:
-            problems.append(f"{z.name}: not a readable zip ({exc})")
+            problems.append(f"{z.name}: not a readable zip ({exc}) / zip-архив не читается")
     return notebooks, problems
 
 
@@ -161,14 +162,19 @@ def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str
         listed = ", ".join(f"{where(p)} ({work[p]} tasks with code)" for p in [best, *rivals])
         findings.append(Finding("submission", "flag", (
             f"several notebooks with work: {listed}; {where(best)} was graded (the most work; "
-            f"ties: the newest). Check that it is the one the student meant")))
+            f"ties: the newest). Check that it is the one the student meant / несколько "
+            f"блокнотов с решениями; проверен {where(best)} (в нём больше всего решённых задач, "
+            f"при равенстве — самый новый). Проверьте, что студент имел в виду именно его")))
     elif best != top:
-        why = "in a .zip" if folder not in best.parents else (
-            "in a subfolder" if best.parent != folder else "under another name")
+        why, ru = ("in a .zip", "в архиве .zip") if folder not in best.parents else (
+            ("in a subfolder", "в подпапке") if best.parent != folder
+            else ("under another name", "под другим именем"))
         blank_note = f" ({name} is there but blank)" if top in work else ""
+        blank_ru = f" ({name} есть, но пустой)" if top in work else ""
         findings.append(Finding("submission", "flag", (
             f"there is no {name} with work{blank_note}; {where(best)} ({why}) was graded "
-            f"in its place")))
+            f"in its place / нет {name} с решениями{blank_ru}; вместо него проверен "
+            f"{where(best)} ({ru})")))
     return best, findings
 
 
@@ -208,14 +214,16 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
                                      if p.is_file()))
             findings.append(Finding("submission", "flag" if files else "info", (
                 f"no notebook {name} in the submission (files: {files or 'none'}); the "
-                f"blank assignment was graded in its place: 0 points")))
+                f"blank assignment was graded in its place: 0 points / в решении нет блокнота "
+                f"{name}; вместо него проверено пустое задание: 0 баллов")))
             shutil.copyfile(release_nb, dest / name)
             continue
         nb, err = _read_notebook(path)
         if nb is None:
             findings.append(Finding("submission", "flag", (
                 f"{path.name} could not be read ({err}); the blank assignment was graded in "
-                f"its place: 0 points")))
+                f"its place: 0 points / не удалось прочитать {path.name}; вместо него "
+                f"проверено пустое задание: 0 баллов")))
             shutil.copyfile(release_nb, dest / name)
             continue
         nbformat.write(nb, str(dest / name))
