@@ -167,7 +167,8 @@ def _make_hook(state: GuardState, dirs: tuple[str, ...], real: Codes
             return
         if code.co_filename.startswith(_OWN_DIRS) and code not in real:
             hits.append(f"{_describe(code)}, compiled by the solution under the name of the "
-                        f"course's file")
+                        f"course's file / {_describe(code)}, скомпилировано решением под "
+                        f"именем файла курса")
             return
         hits.append(_describe(code))
         if os.environ.get("COURSE_GUARD_DEBUG"):
@@ -194,7 +195,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         if caller.f_code is _THREAD_START and threading.getprofile() is state.hook:
             return  # a new thread receiving the guard's hook (threading.setprofile)
         if not state.hits:
-            state.hits.append(f"{event}() while the check ran (the guard was switched off)")
+            state.hits.append(f"{event}() while the check ran (the guard was switched off) / "
+                              f"{event}() во время проверки (защита была отключена)")
 
 
 _AUDIT: list[bool] = []
@@ -208,7 +210,8 @@ def guarded(*provided: Any) -> Iterator[GuardState]:
     outer = active()
     if outer is not None:
         if not outer.hits:
-            outer.hits.append("a check of the course, called from the solution")
+            outer.hits.append("a check of the course, called from the solution / проверка "
+                              "курса, вызванная из решения")
         yield outer
         return
     if not _AUDIT:

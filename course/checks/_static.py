@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import dis
 import inspect
+import textwrap
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -75,25 +76,30 @@ def _functions_of(obj: Any) -> Iterator[Any]:
         yield vars(type(obj))["__call__"]
 
 
-def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str | None:
-    """Where ``obj`` (a class or function from the notebook) reaches a forbidden package."""
+def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()
+                   ) -> tuple[str, str] | None:
+    """Where ``obj`` (a class or function from the notebook) reaches a forbidden package
+    (in English and in Russian)."""
     if id(obj) in seen:
         return None
     seen.add(id(obj))
     root = _forbidden_object(obj)
     if root:
-        return f"{getattr(obj, '__qualname__', obj)!s} comes from {root}"
+        name = f"{getattr(obj, '__qualname__', obj)!s}"
+        return f"{name} comes from {root}", f"{name} взят из {root}"
     if isinstance(obj, type):
         for base in obj.__mro__[1:]:
             if _forbidden_object(base):
-                return f"class {obj.__name__} derives from {base.__module__}.{base.__name__}"
+                base_name = f"{base.__module__}.{base.__name__}"
+                return (f"class {obj.__name__} derives from {base_name}",
+                        f"класс {obj.__name__} унаследован от {base_name}")
     for fn in _functions_of(obj):
         where = getattr(fn, "__qualname__", "?")
         g = getattr(fn, "__globals__", {})
         for code in _code_objects(fn.__code__):
             for name in _imports(code):  # ``import jax`` inside the function
                 if _forbidden_root(name):
-                    return f"{where} imports {name!r}"
+                    return f"{where} imports {name!r}", f"{where} импортирует {name!r}"
             for name in _global_names(code):  # follow globals only, not ``self.grad``
                 if name in skip:
                     continue
@@ -102,7 +108,8 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str 
                     continue
                 root = _forbidden_object(value)
                 if root:
-                    return f"{where} uses {name!r}, which comes from {root}"
+                    return (f"{where} uses {name!r}, which comes from {root}",
+                            f"{where} использует {name!r} из {root}")
                 if getattr(value, "__module__", None) == fn.__module__ and (
                         inspect.isfunction(value) or isinstance(value, type)):
                     found = _reference_use(value, seen, skip)
@@ -115,7 +122,8 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str 
                 continue
             root = _forbidden_object(value)
             if root:
-                return f"{where} captures an object from {root}"
+                return (f"{where} captures an object from {root}",
+                        f"{where} захватывает объект из {root}")
             if inspect.isfunction(value) or isinstance(value, type):
                 found = _reference_use(value, seen, skip)
                 if found:
@@ -123,7 +131,8 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> str 
         for default in fn.__defaults__ or ():
             root = _forbidden_object(default)
             if root:
-                return f"{where} has a default argument from {root}"
+                return (f"{where} has a default argument from {root}",
+                        f"у {where} значение аргумента по умолчанию взято из {root}")
     return None
 
 
@@ -141,13 +150,17 @@ def forbid_reference(task: Any, *objs: Any, skip: tuple[str, ...] = ()) -> None:
         if found:
             from ._messages import detail, headline
 
+            mods = ", ".join(FORBIDDEN_MODULES[:5])
             raise _failure()("\n".join([
-                *headline(task.number, f"the solution must not use {found}; this task "
+                *headline(task.number, f"the solution must not use {found[0]}; this task "
                                        "scores 0"),
-                f"  решение не должно использовать {', '.join(FORBIDDEN_MODULES[:5])} и "
-                "проверки курса: задача оценена в 0",
-                detail("hint", f"{', '.join(FORBIDDEN_MODULES[:5])} and the course's checks "
-                               "are off limits: compute with NumPy")]))
+                *textwrap.wrap(f"решение не должно использовать {mods} и проверки курса "
+                               f"({found[1]}): задача оценена в 0", 86,
+                               initial_indent="  ", subsequent_indent="  ",
+                               break_long_words=False),
+                detail("hint", f"{mods} and the course's checks are off limits: compute with "
+                               f"NumPy / {mods} и проверки курса использовать нельзя: "
+                               "считайте с помощью NumPy")]))
 
 
 def _failure() -> type:
