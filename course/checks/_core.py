@@ -33,7 +33,7 @@ import numpy as np
 
 from ._diagnose import _as_float_array, diagnose
 from ._guard import caller_for, course_object, guarded, hand_over, offence
-from ._messages import FIRST_LINE, INDENT, detail, headline, student_frame
+from ._messages import FIRST_LINE, INDENT, detail, headline, student_frame, tag
 from ._static import FORBIDDEN_MODULES, forbid_reference
 from ._verdict import record
 
@@ -158,6 +158,12 @@ def _not_implemented(task: Task, exc: BaseException) -> str:
     return "\n".join(headline(task.number, f"not implemented yet / ещё не реализовано ({exc})"))
 
 
+def _en_ru(task: Task, en: str, ru: str) -> str:
+    """``en / ru``; the English whole on the first line where it fits, the Russian on the next."""
+    fits = len(tag(task.number)) + 2 + len(en) <= FIRST_LINE and "\n" not in en
+    return f"{en}\n  / {ru}" if fits else f"{en} / {ru}"
+
+
 def assert_close(task: Task, what: str, obtained: Any, expected: Any, *,
                  inputs: Mapping[str, Any] | None = None, hint: str | None = None,
                  rtol: float = 1e-7, atol: float = 1e-9) -> None:
@@ -166,7 +172,8 @@ def assert_close(task: Task, what: str, obtained: Any, expected: Any, *,
     e = np.asarray(expected, dtype=float)
     if o is not None and o.shape == e.shape and np.allclose(o, e, rtol=rtol, atol=atol):
         return
-    fail(task, f"wrong {what}", inputs=inputs, expected=expected, obtained=obtained,
+    fail(task, _en_ru(task, f"wrong {what}", f"неверный результат: {what}"), inputs=inputs,
+         expected=expected, obtained=obtained,
          diagnosis=diagnose(obtained, expected, rtol, atol), hint=hint)
 
 
@@ -282,7 +289,9 @@ def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
     except NotImplementedError as exc:
         raise CheckFailure(_not_implemented(task, exc)) from None
     except Exception as exc:
-        fail(task, f"{what} raised {type(exc).__name__}: {exc}", inputs=inputs, hint=hint,
+        fail(task, _en_ru(task, f"{what} raised {type(exc).__name__}: {exc}",
+                          f"в вызове {what} возникло исключение {type(exc).__name__}"),
+             inputs=inputs, hint=hint,
              show_values=False, where=student_frame(exc.__traceback__))
 
 
