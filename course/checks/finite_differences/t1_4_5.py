@@ -47,17 +47,23 @@ def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: obje
     value = student_call(T4, "mds_loss(W, D)", mds_loss, W.copy(), D.copy(), inputs=inputs)
     assert_close(T4, "mds_loss(W, D)", value, float(ref(W)), inputs=inputs,
                  hint="L(W) = Σ_{i,j} (‖W_i − W_j‖² − D_ij)², the squared distance (no square "
-                      "root), over all pairs (i, j), both orders")
+                      "root), over all pairs (i, j), both orders"
+                      " / L(W) = Σ_ij (‖W_i − W_j‖² − D_ij)², квадрат расстояния (без корня), по "
+                      "всем парам (i, j) в обоих порядках")
     counter = CallCounter(mds_loss)
     with substituted(mds_grad, mds_loss=counter, fd_grad=course_fd_grad):
         got = student_call(T4, "mds_grad(W, D)", mds_grad, W.copy(), D.copy(), inputs=inputs)
     if counter.count > 1:
         fail(T4, f"mds_grad called mds_loss {counter.count} times: compute the gradient by its "
-                 "formula, not by finite differences", inputs=inputs, show_values=False)
+                 "formula, not by finite differences"
+                 f" / mds_grad вызвала mds_loss {counter.count} раз: вычисляйте градиент по "
+                 "формуле, а не конечными разностями", inputs=inputs, show_values=False)
     expected = np.asarray(ri.grad(ref)(W), dtype=float)
     assert_close(T4, "mds_grad(W, D) = ∂L/∂W", got, expected, inputs=inputs,
                  hint="for a symmetric D: ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j); "
-                      "the result has the shape of W (N × d)")
+                      "the result has the shape of W (N × d)"
+                      " / для симметричной D: ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j); "
+                      "результат имеет форму W (N × d)")
 
 
 @task_check(T4)
@@ -107,15 +113,22 @@ def _gd_case(gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: floa
     W0_in = W0.copy()
     got = student_call(T5, what, gradient_descent, counter, W0_in, lr, n_calls, inputs=inputs)
     if not np.array_equal(W0_in, W0):
-        fail(T5, "gradient_descent modified W0", inputs=inputs, show_values=False,
-             hint="W = W - lr * grad(W) makes a new array; W -= … changes the caller's W0")
+        fail(T5, "gradient_descent modified W0"
+                 " / gradient_descent изменила W0", inputs=inputs, show_values=False,
+             hint="W = W - lr * grad(W) makes a new array; W -= … changes the caller's W0"
+                  " / W = W - lr * grad(W) создаёт новый массив; W -= … меняет W0 вызывающего "
+                  "кода")
     if counter.count != n_calls:
         fail(T5, f"{what} called grad {counter.count} times; the budget is n_calls = {n_calls}: "
-                 "one call per step, exactly n_calls steps", inputs=inputs, expected=n_calls,
-             obtained=counter.count, hint="compute grad(W) once per step")
+                 "one call per step, exactly n_calls steps"
+                 f" / {what} вызвала grad {counter.count} раз; бюджет n_calls = {n_calls}: один "
+                 "вызов на шаг, ровно n_calls шагов", inputs=inputs, expected=n_calls,
+             obtained=counter.count, hint="compute grad(W) once per step"
+                                          " / вычисляйте grad(W) один раз за шаг")
     expected = rzo.gradient_descent(loss, grad, W0, lr, n_calls).w
     assert_close(T5, "W after n_calls steps of gradient descent", got, expected, inputs=inputs,
-                 hint="W_{k+1} = W_k − lr·∇L(W_k); return the last W")
+                 hint="W_{k+1} = W_k − lr·∇L(W_k); return the last W"
+                      " / верните последнее W")
 
 
 def _zo_case(zo_gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: float,
@@ -130,21 +143,30 @@ def _zo_case(zo_gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: f
         got = student_call(T5, what, zo_gradient_descent, counter, W0_in, lr, n_calls, eps,
                            np.random.default_rng(seed), inputs=inputs)
     if not np.array_equal(W0_in, W0):
-        fail(T5, "zo_gradient_descent modified W0", inputs=inputs, show_values=False,
-             hint="W = W - lr * G makes a new array; W -= … changes the caller's W0")
+        fail(T5, "zo_gradient_descent modified W0"
+                 " / zo_gradient_descent изменила W0", inputs=inputs, show_values=False,
+             hint="W = W - lr * G makes a new array; W -= … changes the caller's W0"
+                  " / W = W - lr * G создаёт новый массив; W -= … меняет W0 вызывающего кода")
     steps = n_calls // 2
     if counter.count != 2 * steps:
         fail(T5, f"{what} called loss {counter.count} times; with the budget n_calls = {n_calls}"
                  f" and 2 calls per two-point estimate it makes n_calls // 2 = {steps} steps, "
-                 f"i.e. {2 * steps} calls", inputs=inputs, expected=2 * steps,
+                 f"i.e. {2 * steps} calls"
+                 f" / {what} вызвала loss {counter.count} раз; при бюджете n_calls = {n_calls} и "
+                 f"2 вызовах на оценку нужно {steps} шагов, т. е. {2 * steps} вызовов",
+                 inputs=inputs, expected=2 * steps,
              obtained=counter.count, hint="call two_point_estimator once per step and nothing "
-                                          "else (no extra evaluations of the loss)")
+                                          "else (no extra evaluations of the loss)"
+                                          " / вызывайте two_point_estimator один раз за шаг и "
+                                          "больше ничего (без лишних вычислений loss)")
     expected = rzo.zo_gradient_descent(loss, W0, lr, steps, estimator="sphere",
                                        rng=np.random.default_rng(seed), eps=eps).w
     assert_close(T5, "W after n_calls // 2 steps of zero-order gradient descent", got, expected,
                  inputs=inputs, rtol=1e-6, atol=1e-9,
                  hint="W_{k+1} = W_k − lr·G_k with G_k = two_point_estimator(loss, W_k, eps, rng) "
-                      "(pass rng on, do not make a new generator)")
+                      "(pass rng on, do not make a new generator)"
+                      " / G_k = two_point_estimator(loss, W_k, eps, rng); передавайте rng дальше,"
+                      " не создавайте новый генератор")
 
 
 def _experiment(gradient_descent: Callable, zo_gradient_descent: Callable,
@@ -153,7 +175,8 @@ def _experiment(gradient_descent: Callable, zo_gradient_descent: Callable,
     pair = student_call(T5, "step_sizes()", step_sizes)
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and _is_numeric(pair)
             and all(np.ndim(p) == 0 and np.isfinite(float(p)) and float(p) > 0 for p in pair)):
-        fail(T5, "step_sizes() must return a pair of positive numbers (LR_GD, LR_ZO)",
+        fail(T5, "step_sizes() must return a pair of positive numbers (LR_GD, LR_ZO)"
+                 " / step_sizes() должна вернуть пару положительных чисел (LR_GD, LR_ZO)",
              expected="(LR_GD, LR_ZO)", obtained=pair)
     lr_gd, lr_zo = (float(p) for p in pair)
     D, W0 = lecture_problem()
@@ -171,21 +194,33 @@ def _experiment(gradient_descent: Callable, zo_gradient_descent: Callable,
     result = {"L(W0)": L0, "GD": l_gd, "zero-order GD": l_zo}
     if not (np.isfinite(l_gd) and l_gd < 0.01 * L0):
         fail(T5, f"with LR_GD = {lr_gd:g} gradient descent does not converge on the cities "
-                 f"problem in {BUDGET} calls (L = {l_gd:.4g}, L(W0) = {L0:.4g})",
+                 f"problem in {BUDGET} calls (L = {l_gd:.4g}, L(W0) = {L0:.4g})"
+                 f" / при LR_GD = {lr_gd:g} градиентный спуск не сходится на задаче о городах за "
+                 f"{BUDGET} вызовов",
              inputs=inputs, expected="L < 0.01·L(W0)", obtained=result,
              hint="the loss is a quartic: too large a step oscillates or diverges, too small a "
                   "one crawls; try steps on a log scale (1e-4, 3e-4, 1e-3, …) in the experiment "
-                  "cell below the tests")
+                  "cell below the tests"
+                  " / функция потерь четвёртой степени: при слишком большом шаге спуск колеблется"
+                  " или расходится, при слишком малом ползёт; перебирайте шаги в логарифмической "
+                  "шкале")
     if not (np.isfinite(l_zo) and l_zo < 0.5 * L0):
         fail(T5, f"with LR_ZO = {lr_zo:g} zero-order gradient descent makes no progress on the "
-                 f"cities problem in {BUDGET} calls (L = {l_zo:.4g}, L(W0) = {L0:.4g})",
+                 f"cities problem in {BUDGET} calls (L = {l_zo:.4g}, L(W0) = {L0:.4g})"
+                 f" / при LR_ZO = {lr_zo:g} безградиентный спуск не продвигается на задаче о "
+                 f"городах за {BUDGET} вызовов",
              inputs=inputs, expected="L < 0.5·L(W0)", obtained=result,
              hint="E‖G‖² = d‖∇L‖²: the estimate is d = 16 times noisier than the gradient, so "
-                  "the step must be several times smaller than GD's")
+                  "the step must be several times smaller than GD's"
+                  " / E‖G‖² = d‖∇L‖²: оценка в d = 16 раз шумнее градиента, поэтому шаг должен "
+                  "быть в несколько раз меньше, чем у GD")
     if not l_gd < l_zo:
-        fail(T5, "at an equal budget zero-order GD reached a lower loss than GD", inputs=inputs,
+        fail(T5, "at an equal budget zero-order GD reached a lower loss than GD"
+                 " / при равном бюджете безградиентный спуск достиг меньшей потери, чем GD",
+             inputs=inputs,
              expected="L(GD) < L(zero-order GD)", obtained=result,
-             hint="use a good step for GD too")
+             hint="use a good step for GD too"
+                  " / подберите хороший шаг и для GD")
 
 
 @task_check(T5, replaces=("two_point_estimator",))
