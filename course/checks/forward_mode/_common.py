@@ -42,10 +42,13 @@ def _check_dual(task: Task, label: str, out: Any, expected: tuple[Any, Any],
     """``out`` must be a dual value (of ``cls``) with the expected value and tangent."""
     if not is_dual(out):
         fail(task, f"{label} returned {type(out).__name__}, not a dual value "
-                   "(an object with .value and .tangent)", inputs=inputs,
+                   "(an object with .value and .tangent)"
+                   f" / {label} вернула {type(out).__name__}, а не дуальное значение (объект с "
+                   ".value и .tangent)", inputs=inputs,
              expected=cls.__name__ if cls else "a dual value", obtained=out, hint=hint)
     if cls is not None and not isinstance(out, cls):
-        fail(task, f"{label} returned a {type(out).__name__}, not a {cls.__name__}",
+        fail(task, f"{label} returned a {type(out).__name__}, not a {cls.__name__}"
+                   f" / {label} вернула {type(out).__name__}, а не {cls.__name__}",
              inputs=inputs, expected=cls.__name__, obtained=type(out).__name__, hint=hint)
     assert_close(task, f"value of {label}", out.value, expected[0], inputs=inputs,
                  hint=value_hint)

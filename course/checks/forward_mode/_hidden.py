@@ -74,9 +74,12 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
     x, y = Dual(w1, t1), Dual(w2, t2)
     student_call(T1, "x * y", lambda u, v: (u * v, u + v, u / v), x, y)
     if (x.value, x.tangent, y.value, y.tangent) != (w1, t1, w2, t2):
-        fail(T1, "an operator modified its operands", inputs={"x": (w1, t1), "y": (w2, t2)},
+        fail(T1, "an operator modified its operands"
+                 " / оператор изменил свои операнды", inputs={"x": (w1, t1), "y": (w2, t2)},
              expected=((w1, t1), (w2, t2)), obtained=((x.value, x.tangent), (y.value, y.tangent)),
-             hint="build a new Dual for the result; do not assign to self.value or self.tangent")
+             hint="build a new Dual for the result; do not assign to self.value or self.tangent"
+                  " / создайте для результата новый Dual; не присваивайте self.value и "
+                  "self.tangent")
     # the functions accept any dual type (type(x)(…)) holding arrays, and plain numbers
     g = rng(T1, "generic")
     v, t = uniform(g, (2, 3), 0.3, 2.0), direction(g, (2, 3))
@@ -87,10 +90,14 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
         _check_dual(T1, f"{name}(x) for a dual type other than Dual, holding arrays", out,
                     _reference(ref, (v,), (t,)), {"x": box},
                     "return type(x)(value, tangent) and use np.log, np.exp… so that the "
-                    "function works for any dual type and for arrays", DualBox)
+                    "function works for any dual type and for arrays"
+                    " / возвращайте type(x)(value, tangent) и используйте np.log, np.exp…, чтобы "
+                    "функция работала для любого дуального типа и для массивов", DualBox)
         got = student_call(T1, f"{name}(2.0)", fn, 2.0, inputs={"x": 2.0})
         assert_close(T1, f"{name}(2.0) for a plain number", got, getattr(np, name)(2.0),
-                     inputs={"x": 2.0}, hint="a plain number has no tangent: return np.log(x)…")
+                     inputs={"x": 2.0}, hint="a plain number has no tangent: return np.log(x)…"
+                                             " / у обычного числа нет касательной компоненты: "
+                                             "верните np.log(x)…")
 
 
 @task_check(T2, hidden=True)

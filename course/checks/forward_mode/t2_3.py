@@ -26,11 +26,17 @@ Arg = tuple[str, tuple[int, ...], str]
 
 _HINTS = {
     "add": "the tangent of the result has the result's shape: broadcast it "
-           "(np.broadcast_to) when an operand is a constant",
-    "mul": "product rule elementwise: (a·b)' = a'·b + a·b', with broadcasting",
-    "div": "quotient rule elementwise: (a/b)' = (a'·b − a·b') / b²",
-    "matmul": "(A·B)' = A'·B + A·B' — keep the order of the factors; a constant has no tangent",
-    "sum": "the tangent of a sum is the sum of the tangents over the same axis",
+           "(np.broadcast_to) when an operand is a constant"
+           " / касательная компонента результата имеет форму результата: расширяйте её "
+           "(np.broadcast_to), когда операнд — константа",
+    "mul": "product rule elementwise: (a·b)' = a'·b + a·b', with broadcasting"
+           " / правило произведения поэлементно, с расширением (broadcasting)",
+    "div": "quotient rule elementwise: (a/b)' = (a'·b − a·b') / b²"
+           " / правило частного поэлементно",
+    "matmul": "(A·B)' = A'·B + A·B' — keep the order of the factors; a constant has no tangent"
+              " / сохраняйте порядок множителей; у константы нет касательной компоненты",
+    "sum": "the tangent of a sum is the sum of the tangents over the same axis"
+           " / касательная компонента суммы — сумма касательных компонент по той же оси",
     "neg": "(−a)' = −a'",
 }
 
@@ -72,8 +78,11 @@ def _array_case(DualArray: type, label: str, fn: Callable[..., Any], spec: Seque
     duals = [a for a in student if is_dual(a)]
     for arg, p, t in zip(duals, primals, tangents, strict=True):
         if not (np.array_equal(arg.value, p) and np.array_equal(arg.tangent, t)):
-            fail(T3, f"{label} modified its operand", inputs=inputs, expected=(p, t),
-                 obtained=(arg.value, arg.tangent), hint="build a new DualArray for the result")
+            fail(T3, f"{label} modified its operand"
+                     f" / {label} изменила свой операнд", inputs=inputs, expected=(p, t),
+                 obtained=(arg.value, arg.tangent), hint="build a new DualArray for the result"
+                                                         " / создайте для результата новый "
+                                                         "DualArray")
 
 
 _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [

@@ -100,16 +100,23 @@ def _jvp_case(jvp: Callable, label: str, build: Builder, shapes: Sequence[tuple[
                            tuple(primals), tuple(tangents), inputs=inputs)
     expected = _reference(build(reference_ops, consts), primals, tangents)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        fail(T4, "jvp must return a pair (f(*primals), J·tangents)", inputs=inputs,
+        fail(T4, "jvp must return a pair (f(*primals), J·tangents)"
+                 " / jvp должна вернуть пару (f(*primals), J·tangents)", inputs=inputs,
              expected=expected, obtained=got)
     if is_dual(got[0]) or is_dual(got[1]):
-        fail(T4, "jvp must return plain arrays, not dual values", inputs=inputs,
-             expected=expected, obtained=got, hint="return out.value, out.tangent")
+        fail(T4, "jvp must return plain arrays, not dual values"
+                 " / jvp должна возвращать обычные массивы, а не дуальные значения", inputs=inputs,
+             expected=expected, obtained=got, hint="return out.value, out.tangent"
+                                                   " / верните out.value, out.tangent")
     assert_close(T4, "primal output f(*primals)", got[0], expected[0], inputs=inputs,
-                 hint="the first element is the value of f at the primals")
+                 hint="the first element is the value of f at the primals"
+                      " / первый элемент — значение f в точке primals")
     assert_close(T4, "tangent output J·v", got[1], expected[1], inputs=inputs,
                  hint="box every primal with its own tangent: DualArray(p, t); when f ignores "
-                      "its inputs the tangent is zero (of the output's shape)")
+                      "its inputs the tangent is zero (of the output's shape)"
+                      " / каждый аргумент берите со своей касательной компонентой: DualArray(p, "
+                      "t); если f не зависит от входов, касательная компонента нулевая (формы "
+                      "выхода)")
 
 
 @task_check(T4, replaces=("DualArray",))
@@ -138,17 +145,26 @@ def _jacfwd_case(jacfwd: Callable, label: str, build: Builder, shape: tuple[int,
     plain = sum(1 for args, _ in f.calls if not any(is_dual(a) for a in args))
     if plain:
         fail(T5, f"jacfwd(f)(x) called f {plain} time(s) on plain arrays; every pass must carry "
-                 "a tangent (forward mode, not finite differences)", inputs=inputs,
-             show_values=False, hint="evaluate f only through jvp")
+                 "a tangent (forward mode, not finite differences)"
+                 f" / jacfwd(f)(x) вызвала f {plain} раз на обычных массивах; каждый проход "
+                 "должен нести касательную компоненту (прямой режим, а не конечные разности)",
+                 inputs=inputs,
+             show_values=False, hint="evaluate f only through jvp"
+                                     " / вычисляйте f только через jvp")
     expected = np.asarray(ri.jacfwd(build(reference_ops, consts))(x), dtype=float)
     assert_close(T5, "Jacobian (shape f(x).shape + x.shape)", got, expected, inputs=inputs,
                  hint="column k of the Jacobian is jvp(f, (x,), (e_k,)) for the k-th basis "
-                      "vector e_k (of x's shape); stack the columns along the last axes")
+                      "vector e_k (of x's shape); stack the columns along the last axes"
+                      " / столбец k матрицы Якоби — jvp(f, (x,), (e_k,)) для k-го базисного "
+                      "вектора e_k (формы x); соберите столбцы по последним осям")
     if f.count != n:
         fail(T5, f"jacfwd(f)(x) evaluated f {f.count} times for an input of size n = {n}; "
-                 f"forward mode needs exactly one pass per input direction, i.e. {n}",
+                 f"forward mode needs exactly one pass per input direction, i.e. {n}"
+                 f" / jacfwd(f)(x) вычислила f {f.count} раз при размере входа n = {n}; в прямом "
+                 f"режиме нужен ровно один проход на направление, т. е. {n}",
              inputs=inputs, expected=n, obtained=f.count,
-             hint="take the output's shape from the first pass instead of an extra call of f")
+             hint="take the output's shape from the first pass instead of an extra call of f"
+                  " / берите форму выхода из первого прохода, а не из лишнего вызова f")
 
 
 @task_check(T5, replaces=("jvp", "DualArray"))
