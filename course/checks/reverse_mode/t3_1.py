@@ -46,7 +46,10 @@ _UNARY: dict[str, tuple[Callable[[Any], Any], str]] = {
 }
 _ONE_NODE = ("every operation creates exactly one node whose parents are its operands "
              "(x − y is one node with the parents (x, 1) and (y, −1), not x + (−y)); a number "
-             "operand may be a constant leaf Var(c)")
+             "operand may be a constant leaf Var(c)"
+             " / каждая операция создаёт ровно одну вершину, родители которой — её операнды (x − "
+             "y — одна вершина с родителями (x, 1) и (y, −1), а не x + (−y)); числовой операнд "
+             "может быть константным листом Var(c)")
 
 
 def _pairs(task: Task, Var: type, label: str, node: Any, inputs: dict[str, Any]
@@ -60,7 +63,9 @@ def _pairs(task: Task, Var: type, label: str, node: Any, inputs: dict[str, Any]
             return [(p, float(local)) for p, local in parents]
         except (TypeError, ValueError):
             pass
-    fail(task, f"{label}: .parents must be a tuple of pairs (parent Var, local derivative)",
+    fail(task, f"{label}: .parents must be a tuple of pairs (parent Var, local derivative)"
+               f" / {label}: .parents должен быть кортежем пар (родитель Var, локальная "
+               "производная)",
          inputs=inputs, expected="((x, ∂z/∂x), (y, ∂z/∂y))", obtained=parents)
 
 
@@ -73,8 +78,10 @@ def _node_case(Var: type, label: str, fn: Callable[..., Any], ref: Callable[...,
     before = [(a.value, len(a.parents), a.adj) for a in var_args]
     out = student_call(T1, label, fn, *student, inputs=inputs, hint=hint)
     if not isinstance(out, Var):
-        fail(T1, f"{label} returned {type(out).__name__}, not a Var", inputs=inputs,
-             expected="Var", obtained=out, hint="every operation returns a new Var node")
+        fail(T1, f"{label} returned {type(out).__name__}, not a Var"
+                 f" / {label} вернула {type(out).__name__}, а не Var", inputs=inputs,
+             expected="Var", obtained=out, hint="every operation returns a new Var node"
+                                                " / каждая операция возвращает новую вершину Var")
     values = [v for _n, v, _i in args]
     var_pos = [i for i, (_n, _v, is_var) in enumerate(args) if is_var]
 
@@ -93,7 +100,8 @@ def _node_case(Var: type, label: str, fn: Callable[..., Any], ref: Callable[...,
         local = sum(d for p, d in pairs if p is node)
         name = args[i][0]
         if not any(p is node for p, _ in pairs):
-            fail(T1, f"{label}: the operand {name} is not among the parents of the result",
+            fail(T1, f"{label}: the operand {name} is not among the parents of the result"
+                     f" / {label}: операнда {name} нет среди родителей результата",
                  inputs=inputs, expected=f"a pair ({name}, ∂z/∂{name}) in z.parents",
                  obtained=pairs, hint=_ONE_NODE)
         assert_close(T1, f"local derivative ∂z/∂{name} of z = {label}", local,
@@ -101,15 +109,23 @@ def _node_case(Var: type, label: str, fn: Callable[..., Any], ref: Callable[...,
     for p, _ in pairs:
         if not any(p is a for a in var_args) and len(getattr(p, "parents", ())) > 0:
             fail(T1, f"{label}: a parent of the result is neither an operand nor a constant "
-                     "leaf", inputs=inputs, expected="parents: the operands (and constants)",
+                     "leaf"
+                     f" / {label}: родитель результата не является ни операндом, ни константным "
+                     "листом", inputs=inputs, expected="parents: the operands (and constants)",
                  obtained=pairs, hint=_ONE_NODE)
     if out.adj != 0.0:
-        fail(T1, f"{label}: a new node's adjoint .adj must start at 0.0", inputs=inputs,
-             expected=0.0, obtained=out.adj, hint="create the result with Var(value, parents)")
+        fail(T1, f"{label}: a new node's adjoint .adj must start at 0.0"
+                 f" / {label}: сопряжённая переменная .adj новой вершины должна начинаться с 0.0",
+             inputs=inputs,
+             expected=0.0, obtained=out.adj, hint="create the result with Var(value, parents)"
+                                                  " / создавайте результат как Var(value, "
+                                                  "parents)")
     after = [(a.value, len(a.parents), a.adj) for a in var_args]
     if after != before:
-        fail(T1, f"{label} modified its operands", inputs=inputs, expected=before,
-             obtained=after, hint="build a new Var for the result; leave the operands as they are")
+        fail(T1, f"{label} modified its operands"
+                 f" / {label} изменила свои операнды", inputs=inputs, expected=before,
+             obtained=after, hint="build a new Var for the result; leave the operands as they are"
+                                  " / создайте для результата новый Var; операнды не меняйте")
 
 
 def _binary_cases(Var: type, a: float, b: float, *, numbers: bool) -> None:
@@ -118,7 +134,8 @@ def _binary_cases(Var: type, a: float, b: float, *, numbers: bool) -> None:
         if numbers:
             c = round(a, 3)
             _node_case(Var, f"c {sym} y (c a number)", op, op, [("c", c, False), ("y", b, True)],
-                       hint + f"; a number on the left calls y.__r{_dunder(sym)}__(c)")
+                       hint + f"; a number on the left calls y.__r{_dunder(sym)}__(c)"
+                              f" / число слева вызывает y.__r{_dunder(sym)}__(c)")
             _node_case(Var, f"x {sym} c (c a number)", op, op, [("x", a, True), ("c", c, False)],
                        hint)
 
@@ -147,7 +164,9 @@ def _lecture_graph(Var: type, log: Callable, sqrt: Callable, w1: float, w2: floa
     out = student_call(T1, label, build, x, y, inputs=inputs)
     nodes = nodes_of(out)
     if len(nodes) != 6:
-        fail(T1, f"the graph of {label} has {len(nodes)} nodes", inputs=inputs, expected=6,
+        fail(T1, f"the graph of {label} has {len(nodes)} nodes"
+                 f" / в графе {label} {len(nodes)} вершин, а должно быть 6",
+             inputs=inputs, expected=6,
              obtained=len(nodes), hint="2 inputs and one node per operation: v1 = log w1, "
              "v2 = w2·v1, v3 = √v2, L = v2 + v3 (v2 is stored once and used twice); "
              + _ONE_NODE)
@@ -158,7 +177,8 @@ def _lecture_graph(Var: type, log: Callable, sqrt: Callable, w1: float, w2: floa
                                   argnums=(0, 1))(w1, w2), dtype=float)
     assert_close(T1, "(∂L/∂w1, ∂L/∂w2) by the course's backward pass over your graph",
                  [x.adj, y.adj], expected, inputs=inputs,
-                 hint="the local derivatives stored in .parents are wrong somewhere")
+                 hint="the local derivatives stored in .parents are wrong somewhere"
+                      " / где-то неверны локальные производные, записанные в .parents")
 
 
 @task_check(T1)

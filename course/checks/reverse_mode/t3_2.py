@@ -46,6 +46,8 @@ class GraphNode:
         if b.reads > b.limit:
             try:
                 fail(T2, f"topological_order read .parents more than {b.limit} times on "
+                         f"{b.describe}"
+                         f" / topological_order прочитала .parents более {b.limit} раз на "
                          f"{b.describe}", show_values=False,
                      diagnosis="nodes shared by several children (fan-out, diamonds) are "
                                "expanded again and again: on a chain of k diamonds that is 2^k "
@@ -93,42 +95,57 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
     expected = nodes_of(out)
     shown = _names(expected)
     if not isinstance(got, (list, tuple)):
-        fail(T2, f"topological_order returned {type(got).__name__}, not a list of nodes",
+        fail(T2, f"topological_order returned {type(got).__name__}, not a list of nodes"
+                 f" / topological_order вернула {type(got).__name__}, а не список вершин",
              inputs=inputs, expected=shown, obtained=got)
     got = list(got)
     members = {id(n) for n in nodes.values()}
     strangers = [n for n in got if id(n) not in members]
     if strangers:
-        fail(T2, "the order contains objects that are not nodes of the graph", inputs=inputs,
-             expected=shown, obtained=strangers[:5], hint="return the node objects themselves")
+        fail(T2, "the order contains objects that are not nodes of the graph"
+                 " / в порядке есть объекты, не являющиеся вершинами графа", inputs=inputs,
+             expected=shown, obtained=strangers[:5], hint="return the node objects themselves"
+                                                          " / возвращайте сами объекты вершин")
     counts: dict[int, int] = {}
     for n in got:
         counts[id(n)] = counts.get(id(n), 0) + 1
     dup = [n.name for n in got if counts[id(n)] > 1]
     if dup:
-        fail(T2, f"node {dup[0]!r} appears {counts[id(nodes[dup[0]])]} times in the order",
+        fail(T2, f"node {dup[0]!r} appears {counts[id(nodes[dup[0]])]} times in the order"
+                 f" / вершина {dup[0]!r} встречается в порядке {counts[id(nodes[dup[0]])]} раз",
              inputs=inputs, expected=shown, obtained=_names(got),
              hint="every node once: a node used by several children (fan-out) is added only "
-                  "the first time it is reached; keep a set of visited nodes")
+                  "the first time it is reached; keep a set of visited nodes"
+                  " / каждая вершина ровно один раз: вершина с несколькими потомками добавляется "
+                  "при первом посещении; храните множество посещённых вершин")
     reach = {id(n) for n in expected}
     missing = [n.name for n in expected if id(n) not in counts]
     if missing:
-        fail(T2, f"nodes missing from the order: {missing[:8]}", inputs=inputs, expected=shown,
+        fail(T2, f"nodes missing from the order: {missing[:8]}"
+                 f" / в порядке не хватает вершин: {missing[:8]}", inputs=inputs, expected=shown,
              obtained=_names(got), hint="visit every parent of every node (all pairs in "
-             ".parents), recursively, down to the inputs")
+             ".parents), recursively, down to the inputs"
+             " / обходите всех родителей каждой вершины (все пары в .parents) рекурсивно, до "
+             "входов")
     extra = [n.name for n in got if id(n) not in reach]
     if extra:
-        fail(T2, f"nodes not reachable from the output are in the order: {extra[:8]}",
+        fail(T2, f"nodes not reachable from the output are in the order: {extra[:8]}"
+                 f" / в порядке есть вершины, недостижимые из выхода: {extra[:8]}",
              inputs=inputs, expected=shown, obtained=_names(got),
-             hint="start from the output and follow .parents only")
+             hint="start from the output and follow .parents only"
+                  " / начинайте с выхода и идите только по .parents")
     pos = {id(n): i for i, n in enumerate(got)}
     for n in got:
         for p in _parents_of(n):
             if pos[id(p)] > pos[id(n)]:
-                fail(T2, f"node {n.name!r} comes before its parent {p.name!r}", inputs=inputs,
+                fail(T2, f"node {n.name!r} comes before its parent {p.name!r}"
+                         f" / вершина {n.name!r} стоит раньше своего родителя {p.name!r}",
+                     inputs=inputs,
                      expected=shown, obtained=_names(got),
                      hint="append a node only after all its parents (post-order of a "
-                          "depth-first search): parents first, the output last")
+                          "depth-first search): parents first, the output last"
+                          " / добавляйте вершину только после всех её родителей (обратный порядок"
+                          " обхода в глубину): сначала родители, выход последним")
 
 
 _LECTURE_GRAPH: Spec = [("w1", []), ("w2", []), ("v1", ["w1"]), ("v2", ["w2", "v1"]),

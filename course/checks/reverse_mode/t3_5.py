@@ -86,7 +86,9 @@ def _grad_case(grad: Callable, label: str, build: VecBuilder, n: int, seed: obje
     expected = np.asarray(ri.grad(_reference_fn(build, n))(x), dtype=float)
     assert_close(T5, "gradient grad(f)(x)", got, expected, inputs=inputs,
                  hint="wrap every x_i in Var, call f once, backward(out) once, read x_i.adj; "
-                      "an unused input has the gradient 0")
+                      "an unused input has the gradient 0"
+                      " / оберните каждый x_i в Var, вызовите f и backward(out) по одному разу, "
+                      "прочитайте x_i.adj; у неиспользуемого входа градиент 0")
     _count_passes(f, back, 1, 1, "grad(f)(x)", inputs)
 
 
@@ -94,14 +96,21 @@ def _count_passes(f: CallCounter, back: CallCounter, forward: int, backward: int
                   inputs: dict[str, Any]) -> None:
     if f.count != forward:
         fail(T5, f"{what} evaluated f {f.count} times; reverse mode needs one forward pass: the "
-                 "graph it records is reused by every backward pass", inputs=inputs,
+                 "graph it records is reused by every backward pass"
+                 f" / {what} вычислила f {f.count} раз; обратному режиму нужен один прямой "
+                 "проход: записанный граф используется всеми обратными проходами", inputs=inputs,
              expected=forward, obtained=f.count,
-             hint="call f once and keep its output nodes")
+             hint="call f once and keep its output nodes"
+                  " / вызовите f один раз и сохраните выходные вершины")
     if back.count != backward:
         fail(T5, f"{what} made {back.count} backward passes (calls of backward); it needs "
-                 f"exactly {backward}", inputs=inputs, expected=backward, obtained=back.count,
+                 f"exactly {backward}"
+                 f" / {what} сделала {back.count} обратных проходов (вызовов backward); нужно "
+                 f"ровно {backward}", inputs=inputs, expected=backward, obtained=back.count,
              hint="one backward pass per cotangent: per output row for jacrev, one per pullback "
-                  "for vjp, one for grad")
+                  "for vjp, one for grad"
+                  " / один обратный проход на сопряжённое: по одному на строку выхода для jacrev,"
+                  " на вызов pullback для vjp, один для grad")
 
 
 def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object) -> None:
@@ -115,17 +124,21 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
     with substituted(vjp, **names):
         res = student_call(T5, "vjp(f, x)", vjp, f, x.copy(), inputs=inputs)
         if not (isinstance(res, (tuple, list)) and len(res) == 2 and callable(res[1])):
-            fail(T5, "vjp(f, x) must return a pair (y, pullback)", inputs=inputs,
+            fail(T5, "vjp(f, x) must return a pair (y, pullback)"
+                     " / vjp(f, x) должна вернуть пару (y, pullback)", inputs=inputs,
                  expected="(array of the outputs' values, function ct ↦ Jᵀct)", obtained=res)
         assert_close(T5, "outputs y of vjp(f, x)", res[0], np.asarray(y_ref), inputs=inputs,
-                     hint="y is the array of the output nodes' values, shape (m,)")
+                     hint="y is the array of the output nodes' values, shape (m,)"
+                          " / y — массив значений выходных вершин, форма (m,)")
         for i, ct in enumerate(cts):
             inputs["ct"] = ct
             got = student_call(T5, "pullback(ct)", res[1], ct.copy(), inputs=inputs)
             assert_close(T5, f"pullback(ct) = Jᵀct (call {i + 1})", got,
                          np.asarray(pull_ref(ct)[0]), inputs=inputs,
                          hint="one backward pass from the scalar s = Σ_i ct_i·y_i (a node built "
-                              "on the recorded graph) gives Jᵀct = ∂s/∂x")
+                              "on the recorded graph) gives Jᵀct = ∂s/∂x"
+                              " / один обратный проход от скаляра s = Σ_i ct_i·y_i (вершины, "
+                              "построенной на записанном графе) даёт Jᵀct = ∂s/∂x")
     _count_passes(f, back, 1, len(cts), "vjp(f, x) with two calls of pullback", inputs)
 
 
@@ -141,7 +154,10 @@ def _jacrev_case(jacrev: Callable, label: str, build: VecBuilder, n: int, seed: 
     assert_close(T5, f"Jacobian, shape (m, n) = {expected.shape}", got, expected, inputs=inputs,
                  hint="row i is the gradient of output i: backward(outs[i]), then the x_j.adj; "
                       "reset x_j.adj = 0 before every pass (an input that does not reach "
-                      "output i keeps the adjoint of the previous pass)")
+                      "output i keeps the adjoint of the previous pass)"
+                      " / строка i — градиент выхода i; обнуляйте x_j.adj перед каждым проходом "
+                      "(иначе вход, не влияющий на выход i, сохранит сопряжённую переменную "
+                      "прошлого прохода)")
     _count_passes(f, back, 1, m, f"jacrev(f)(x) for m = {m} outputs", inputs)
 
 

@@ -125,10 +125,14 @@ def _forward_case(mlp_forward: Callable, b: int, sizes: Sequence[int], seed: obj
                       inputs=inputs)
     if not isinstance(vs, (list, tuple)) or len(vs) != t + 1:
         fail(T6, f"mlp_forward must store v_0 = X, v_1, …, v_t: t + 1 = {t + 1} arrays for "
-                 f"t = {t} layers", inputs=inputs, expected=f"a list of {t + 1} arrays",
+                 f"t = {t} layers"
+                 f" / mlp_forward должна сохранить v_0 = X, v_1, …, v_t: t + 1 = {t + 1} массивов"
+                 f" при t = {t} слоях", inputs=inputs, expected=f"a list of {t + 1} arrays",
              obtained=f"{type(vs).__name__} of {len(vs) if hasattr(vs, '__len__') else '?'}",
              hint="the backward pass needs every activation: this is the memory reverse mode "
-                  "pays for")
+                  "pays for"
+                  " / обратному проходу нужны все активации: это и есть память, которой платит "
+                  "обратный режим")
     v = X
     for k in range(t + 1):
         if k:
@@ -154,7 +158,8 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
                         argnums=(0, 1))(Ws, X)
     if not (isinstance(res, (tuple, list)) and len(res) == 2
             and isinstance(res[0], (list, tuple)) and len(res[0]) == t):
-        fail(T6, f"mlp_backward must return (dWs, dX) with a list dWs of t = {t} arrays",
+        fail(T6, f"mlp_backward must return (dWs, dX) with a list dWs of t = {t} arrays"
+                 f" / mlp_backward должна вернуть (dWs, dX) со списком dWs из t = {t} массивов",
              inputs=inputs, expected=f"([∂L/∂W_1, …, ∂L/∂W_{t}], ∂L/∂X)", obtained=res)
     dWs, dX = res
     for k in range(t, 0, -1):  # from the last layer, as the backward pass goes
@@ -165,7 +170,9 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
                 f"∂L/∂v_{k - 1} = δ_{k} W_{k}ᵀ")
         if got.shape != exp.shape:
             fail(T6, f"∂L/∂W_{k} (layer {k}) has shape {got.shape}; expected {exp.shape}, the "
-                     f"shape of W_{k}: n_{k - 1} × n_{k} = {p} × {q}", inputs=inputs,
+                     f"shape of W_{k}: n_{k - 1} × n_{k} = {p} × {q}"
+                     f" / ∂L/∂W_{k} (слой {k}) имеет форму {got.shape}, а должна {exp.shape}",
+                     inputs=inputs,
                  expected=exp, obtained=got, diagnosis=diagnose(got, exp), hint=hint)
         assert_close(T6, f"∂L/∂W_{k} (layer {k}, shape n_{k - 1} × n_{k} = {p} × {q})", got,
                      exp, inputs=inputs, hint=hint)
@@ -173,7 +180,9 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
     hint = "∂L/∂X = ∂L/∂v_0 = δ_1 W_1ᵀ: (b × n_1)·(n_1 × n_0)"
     if got.shape != exp.shape:
         fail(T6, f"∂L/∂X has shape {got.shape}; expected {exp.shape}, the shape of X: "
-                 f"b × d = {b} × {sizes[0]}", inputs=inputs, expected=exp, obtained=got,
+                 f"b × d = {b} × {sizes[0]}"
+                 f" / ∂L/∂X имеет форму {got.shape}, а должна {exp.shape} (форма X)",
+                 inputs=inputs, expected=exp, obtained=got,
              diagnosis=diagnose(got, exp), hint=hint)
     assert_close(T6, f"∂L/∂X (shape b × d = {b} × {sizes[0]})", got, exp, inputs=inputs,
                  hint=hint)
@@ -181,22 +190,32 @@ def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
         names = sorted(set(tally.transcendental))
         fail(T6, f"mlp_backward computed {', '.join(names)} "
                  f"({len(tally.transcendental)} call(s)): the derivative of tanh must come "
-                 "from the stored activations", inputs=inputs, expected=0,
+                 "from the stored activations"
+                 " / производная tanh должна браться из сохранённых активаций",
+                 inputs=inputs, expected=0,
              obtained=len(tally.transcendental),
              hint="reuse the activations stored by the forward pass: for σ = tanh, "
-                  "σ'(z_k) = 1 − v_k² (no tanh, cosh or exp of a recomputed z_k)")
+                  "σ'(z_k) = 1 − v_k² (no tanh, cosh or exp of a recomputed z_k)"
+                  " / используйте активации, сохранённые прямым проходом: для σ = tanh σ'(z_k) = "
+                  "1 − v_k²")
     if tally.products > 2 * t:
         fail(T6, f"mlp_backward made {tally.products} matrix products for t = {t} layers; "
                  f"the backward pass needs 2t = {2 * t} (v_{{k−1}}ᵀ δ_k and δ_k W_kᵀ per "
-                 "layer): the pre-activations z_k = v_{k−1} W_k must not be recomputed",
+                 "layer): the pre-activations z_k = v_{k−1} W_k must not be recomputed"
+                 f" / mlp_backward сделала {tally.products} матричных произведений при t = {t} "
+                 f"слоях; нужно 2t = {2 * t}: не пересчитывайте z_k",
              inputs=inputs, expected=f"≤ {2 * t}", obtained=tally.products,
-             hint="σ'(z_k) = 1 − v_k²: the stored v_k is all the backward pass needs")
+             hint="σ'(z_k) = 1 − v_k²: the stored v_k is all the backward pass needs"
+                  " / обратному проходу достаточно сохранённых v_k")
     for name, before, after in [("Ws", Ws, args[0]), ("vs", vs, args[1]),
                                 ("V_bar", [V_bar], [args[2]])]:
         if any(not np.array_equal(a, c) for a, c in zip(before, after, strict=True)):
-            fail(T6, f"mlp_backward modified its argument {name} in place", inputs=inputs,
+            fail(T6, f"mlp_backward modified its argument {name} in place"
+                     f" / mlp_backward изменила свой аргумент {name} на месте", inputs=inputs,
                  show_values=False, hint="write delta = dv * (1 - v**2), not dv *= …: the "
-                 "stored activations and the cotangent belong to the caller")
+                 "stored activations and the cotangent belong to the caller"
+                 " / пишите delta = dv * (1 - v**2), а не dv *= …: сохранённые активации и "
+                 "сопряжённое принадлежат вызывающему коду")
 
 
 _MLP_VISIBLE: list[tuple[int, list[int]]] = [(4, [5, 4, 3, 2])]
