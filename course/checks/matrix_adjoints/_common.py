@@ -174,14 +174,18 @@ def _compare(task: Task, what: str, obtained: Any, expected: Any, *, inputs: dic
         return
     for formula, value, why in wrong:
         if _close(obtained, value) and not _close(value, expected):
-            fail(task, f"wrong {what}", inputs=inputs, expected=expected, obtained=obtained,
-                 diagnosis=f"you computed {formula}", hint=why)
+            fail(task, f"wrong {what}"
+                       f" / неверный результат: {what}",
+                 inputs=inputs, expected=expected, obtained=obtained,
+                 diagnosis=f"you computed {formula}"
+f" / вы вычислили {formula}", hint=why)
     assert_close(task, what, obtained, expected, inputs=inputs, hint=hint)
 
 
 def _pair(task: Task, label: str, out: Any, inputs: dict[str, Any], expected: str) -> tuple:
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        fail(task, f"{label} must return a pair {expected}", inputs=inputs, expected=expected,
+        fail(task, f"{label} must return a pair {expected}"
+                   f" / {label} должна вернуть пару {expected}", inputs=inputs, expected=expected,
              obtained=out)
     return tuple(out)
 
@@ -190,9 +194,12 @@ def _unchanged(task: Task, label: str, given: dict[str, Any], saved: dict[str, A
                inputs: dict[str, Any]) -> None:
     for name, value in given.items():
         if not np.array_equal(np.asarray(value), saved[name]):
-            fail(task, f"{label} modified its argument {name}", inputs=inputs,
+            fail(task, f"{label} modified its argument {name}"
+                       f" / {label} изменила свой аргумент {name}", inputs=inputs,
                  expected=saved[name], obtained=value,
-                 hint="do not change the arguments in place (x -= …, x[...] = …): make new arrays")
+                 hint="do not change the arguments in place (x -= …, x[...] = …): make new arrays"
+                      " / не меняйте аргументы на месте (x -= …, x[...] = …): создавайте новые "
+                      "массивы")
 
 
 def _copies(**arrays: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -108,12 +108,14 @@ def hidden_t4_3(dot_product_test: Callable) -> None:
                    vector, True, _ACCEPT_HINT, trials=5)
     _dot_test_case(dot_product_test, "solve, a VJP wrong only in trial 4 of 4",
                    course_solve_jvp, _late(course_solve_vjp, _WRONG_SOLVE["no-A"][1], 3),
-                   vector, False, "run every trial (trials = 4 here)", trials=4)
+                   vector, False, "run every trial (trials = 4 here)"
+                                  " / выполняйте все испытания (здесь trials = 4)", trials=4)
     for factor, ok in ((0.8, True), (1.25, False)):
         _dot_test_case(dot_product_test, f"solve with Ā off by {factor}·rtol·scale (the "
                        "statement's tolerance)", *_at_tolerance(course_solve_jvp, course_solve_vjp,
                                                                 factor), vector, ok,
-                       "the tolerance is rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), both terms, as stated")
+                       "the tolerance is rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), both terms, as stated"
+                       " / допуск — rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), оба слагаемых, как в условии")
     for name in ("A-transposed", "x-x", "no-A", "ones-blind", "tiny-factor"):
         _reject(dot_product_test, name, vector)
     _reject(dot_product_test, "mean-cotangent", matrix)
@@ -124,7 +126,8 @@ def hidden_t4_3(dot_product_test: Callable) -> None:
     jvp, _ = _svd_values_pair(W)
     _dot_test_case(dot_product_test, "singular values with W̄ = U diag(s̄) V (Vt not transposed)",
                    jvp, lambda p, gs: ((U * gs) @ Vt.T[: len(gs)],), (W,), False,
-                   "compare ⟨x̄, Jṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ for random ṗ and x̄")
+                   "compare ⟨x̄, Jṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ for random ṗ and x̄"
+                   " / сравнивайте ⟨x̄, Jṗ⟩ с ⟨Jᵀ x̄, ṗ⟩ при случайных ṗ и x̄")
 
 
 @task_check(T4, hidden=True)

@@ -32,10 +32,13 @@ from .t4_3 import (
 # ---------------------------------------------------------------------------------------------
 # task 4.4: the derivatives of the singular values
 # ---------------------------------------------------------------------------------------------
-_S_JVP_HINT = "ṡ = diag(Uᵀ Ẇ V) with V = Vt.T (k = len(s) columns of U and V)"
+_S_JVP_HINT = ("ṡ = diag(Uᵀ Ẇ V) with V = Vt.T (k = len(s) columns of U and V)"
+               " / k = len(s) столбцов U и V")
 _S_VJP_HINT = "W̄ = U diag(s̄) Vᵀ = (U[:, :k] * s_bar) @ Vt[:k] (k = len(s))"
 _SHAPES_HINT = ("U and Vt may be full (m×m and n×n, as np.linalg.svd returns by default): "
-                "use the first k = len(s) columns of U and rows of Vt")
+                "use the first k = len(s) columns of U and rows of Vt"
+                " / U и Vt могут быть полными: используйте первые k = len(s) столбцов U и строк "
+                "Vt")
 
 
 def _svals(W: Any) -> Any:
@@ -63,8 +66,10 @@ def _svd_values_case(svd_values_jvp: Callable, svd_values_vjp: Callable, m: int,
     wrong_jvp = [("−diag(Uᵀ Ẇ V)", -s_dot_ref, "wrong sign: " + _S_JVP_HINT)]
     if m == n:
         wrong_jvp += [("diag(Uᵀ Ẇ Vᵀ)", np.diag(U1.T @ W_dot @ Vt1),
-                       "Vt is already Vᵀ: V = Vt.T, ṡ = diag(Uᵀ Ẇ V)"),
-                      ("diag(Uᵀ Ẇᵀ V)", np.diag(U1.T @ W_dot.T @ Vt1.T), "Ẇᵀ instead of Ẇ")]
+                       "Vt is already Vᵀ: V = Vt.T, ṡ = diag(Uᵀ Ẇ V)"
+                       " / Vt — это уже Vᵀ"),
+                      ("diag(Uᵀ Ẇᵀ V)", np.diag(U1.T @ W_dot.T @ Vt1.T), "Ẇᵀ instead of Ẇ"
+                                                                         " / Ẇᵀ вместо Ẇ")]
     _compare(T4, f"ṡ{note}", s_dot, s_dot_ref, inputs=inputs, hint=_S_JVP_HINT, wrong=wrong_jvp)
     _no_factorisations(T4, "svd_values_jvp", watch, inputs)
 
@@ -79,15 +84,21 @@ def _svd_values_case(svd_values_jvp: Callable, svd_values_vjp: Callable, m: int,
         ("−U diag(s̄) Vᵀ", -W_bar_ref, "wrong sign: " + _S_VJP_HINT),
         ("U diag(s̄) Vᵀ with the signs of V from another decomposition", (U1 * s_bar) @ Vt0,
          "the pairs (u_i, v_i) you are given may have both signs flipped; use the given U and Vt "
-         "together (do not recompute the SVD)"),
+         "together (do not recompute the SVD)"
+         " / у данных пар (u_i, v_i) оба знака могут быть изменены; используйте данные U и Vt "
+         "вместе (не пересчитывайте SVD)"),
         ("U diag(s̄) Vᵀ with the signs of U from another decomposition", (U0 * s_bar) @ Vt1,
          "the pairs (u_i, v_i) you are given may have both signs flipped; use the given U and Vt "
-         "together (do not recompute the SVD)"),
-        ("U diag(s̄ ∘ s) Vᵀ", (U1 * (s_bar * dec.s)) @ Vt1, "W̄ = U diag(s̄) Vᵀ, without s"),
+         "together (do not recompute the SVD)"
+         " / у данных пар (u_i, v_i) оба знака могут быть изменены; используйте данные U и Vt "
+         "вместе (не пересчитывайте SVD)"),
+        ("U diag(s̄ ∘ s) Vᵀ", (U1 * (s_bar * dec.s)) @ Vt1, "W̄ = U diag(s̄) Vᵀ, without s"
+                                                            " / W̄ = U diag(s̄) Vᵀ, без s"),
     ]
     if m == n:
         wrong_vjp += [("U diag(s̄) V", (U1 * s_bar) @ Vt1.T,
-                       "Vt is already Vᵀ: W̄ = U diag(s̄) Vt, not U diag(s̄) Vt.T")]
+                       "Vt is already Vᵀ: W̄ = U diag(s̄) Vt, not U diag(s̄) Vt.T"
+                       " / Vt — это уже Vᵀ: W̄ = U diag(s̄) Vt, а не U diag(s̄) Vt.T")]
     _compare(T4, f"W̄ = ∂L/∂W{note}", W_bar, W_bar_ref, inputs=inputs, hint=_S_VJP_HINT,
              wrong=wrong_vjp)
     _no_factorisations(T4, "svd_values_vjp", watch, inputs)

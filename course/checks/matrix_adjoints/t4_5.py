@@ -87,13 +87,16 @@ def _svd_loss(name: str, consts: list[np.ndarray]) -> Callable[..., Any]:
 
 
 _LOSSES = {
-    "s": ("L = Σ w_i s_i² (Ū = 0, V̄ = 0)", "W̄ = U diag(s̄) Vᵀ when Ū = V̄ = 0 (task 4.4)"),
+    "s": ("L = Σ w_i s_i² (Ū = 0, V̄ = 0)", "W̄ = U diag(s̄) Vᵀ when Ū = V̄ = 0 (task 4.4)"
+                                            " / W̄ = U diag(s̄) Vᵀ при Ū = V̄ = 0 (задача 4.4)"),
     "U": ("L = ⟨C, U diag(w) Uᵀ⟩ (V̄ = 0)",
           "the Ū term: U [(F∘(UᵀŪ − ŪᵀU)) S] Vᵀ, F_ij = 1/(s_j² − s_i²); for m > k also "
-          "(I − UUᵀ) Ū S⁻¹ Vᵀ"),
+          "(I − UUᵀ) Ū S⁻¹ Vᵀ"
+          " / слагаемое с Ū; при m > k также (I − UUᵀ) Ū S⁻¹ Vᵀ"),
     "V": ("L = ⟨C, V diag(w) Vᵀ⟩ (Ū = 0)",
           "the V̄ term: U [S (F∘(VᵀV̄ − V̄ᵀV))] Vᵀ with V̄ = Vt_bar.T; for n > k also "
-          "U S⁻¹ V̄ᵀ (I − VVᵀ)"),
+          "U S⁻¹ V̄ᵀ (I − VVᵀ)"
+          " / слагаемое с V̄; при n > k также U S⁻¹ V̄ᵀ (I − VVᵀ)"),
     "UV": ("L = ⟨C, U diag(w) Vᵀ⟩ + Σ w_i s_i²", _TOWNSEND_HINT),
 }
 
@@ -126,21 +129,27 @@ def _svd_vjp_case(svd_vjp: Callable, m: int, n: int, seed: object, loss: str | N
     args = (U, dec.s, Vt, U_bar, s_bar, Vt_bar)
     wrong = [
         ("U diag(s̄) Vᵀ only", townsend(*args, rotations=False, projections=False),
-         "the Ū and V̄ terms are missing: " + _TOWNSEND_HINT),
+         "the Ū and V̄ terms are missing: "
+         " / пропущены слагаемые с Ū и V̄; " + _TOWNSEND_HINT),
         ("F with the opposite sign", townsend(*args, f_sign=-1.0),
-         "F_ij = 1/(s_j² − s_i²) (i ≠ j): s_j of the column minus s_i of the row"),
+         "F_ij = 1/(s_j² − s_i²) (i ≠ j): s_j of the column minus s_i of the row"
+         " / s_j столбца минус s_i строки"),
         ("the S factors on the wrong sides", townsend(*args, swap_sides=True),
-         "[F∘(UᵀŪ − ŪᵀU)] S (S on the right) and S [F∘(VᵀV̄ − V̄ᵀV)] (S on the left)"),
+         "[F∘(UᵀŪ − ŪᵀU)] S (S on the right) and S [F∘(VᵀV̄ − V̄ᵀV)] (S on the left)"
+         " / S справа в первом слагаемом и слева во втором"),
         ("F∘(UᵀŪ) instead of F∘(UᵀŪ − ŪᵀU)", townsend(*args, skew=False),
-         "antisymmetrise: only the antisymmetric parts UᵀŪ − ŪᵀU and VᵀV̄ − V̄ᵀV enter"),
+         "antisymmetrise: only the antisymmetric parts UᵀŪ − ŪᵀU and VᵀV̄ − V̄ᵀV enter"
+         " / антисимметризуйте: входят только антисимметричные части UᵀŪ − ŪᵀU и VᵀV̄ − V̄ᵀV"),
     ]
     if m == n:
         wrong.append(("V̄ = Vt_bar (not transposed)", townsend(*args, v_bar_transposed=False),
-                      "Vt_bar is the cotangent of Vt = Vᵀ, so V̄ = Vt_bar.T"))
+                      "Vt_bar is the cotangent of Vt = Vᵀ, so V̄ = Vt_bar.T"
+                      " / Vt_bar — сопряжённое к Vt = Vᵀ, поэтому V̄ = Vt_bar.T"))
     else:
         wrong.append(("W̄ without the projection terms", townsend(*args, projections=False),
                       "m > k: add (I − UUᵀ) Ū S⁻¹ Vᵀ; n > k: add U S⁻¹ V̄ᵀ (I − VVᵀ) "
-                      "(the parts of Ū, V̄ outside the span of U, V)"))
+                      "(the parts of Ū, V̄ outside the span of U, V)"
+                      " / части Ū, V̄ вне линейной оболочки U, V"))
     _compare(T5, f"W̄ = ∂L/∂W for {label}, {m}×{n}", W_bar, expected, inputs=inputs, hint=hint,
              wrong=wrong)
     _no_factorisations(T5, "svd_vjp", watch, inputs)
