@@ -37,10 +37,13 @@ class _GradCalls(CallCounter):
 
 _MODES = {
     "fwd": ("hvp_fwd_over_rev", "dual",
-            "push the tangent v forward through the gradient code: jvp(grad_f, (x,), (v,))[1]"),
+            "push the tangent v forward through the gradient code: jvp(grad_f, (x,), (v,))[1]"
+            " / протолкните касательную компоненту v через код градиента: jvp(grad_f, (x,), "
+            "(v,))[1]"),
     "rev": ("hvp_rev_over_rev", "tape",
             "differentiate the scalar x ↦ ∇f(x)·v in reverse mode: "
-            "grad(lambda y: np.sum(grad_f(y) * v))(x)"),
+            "grad(lambda y: np.sum(grad_f(y) * v))(x)"
+            " / продифференцируйте скаляр x ↦ ∇f(x)·v в обратном режиме"),
 }
 
 
@@ -59,25 +62,36 @@ def _hvp_case(fn: Callable, mode: str, label: str, build: Builder, shape: tuple[
     if "plain" in kinds:
         fail(T1, f"{name} called grad_f {kinds.count('plain')} time(s) on plain arrays: "
                  "finite differences of the gradient are inexact, and an HVP needs no "
-                 "evaluation of ∇f on a plain array", inputs=inputs, show_values=False, hint=hint)
+                 "evaluation of ∇f on a plain array"
+                 f" / {name} вызвала grad_f на обычных массивах {kinds.count('plain')} раз: "
+                 "конечные разности градиента неточны, а HVP не требует вычисления ∇f на обычном"
+                 " массиве", inputs=inputs, show_values=False, hint=hint)
     if len(kinds) != 1:
         fail(T1, f"{name} called grad_f {len(kinds)} times; one HVP costs a constant number of "
-                 "gradient-sized passes: exactly one call of grad_f, carrying the direction v",
+                 "gradient-sized passes: exactly one call of grad_f, carrying the direction v"
+                 f" / {name} вызвала grad_f {len(kinds)} раз; нужен ровно один вызов grad_f, "
+                 "несущий направление v",
              inputs=inputs, expected=1, obtained=len(kinds), hint=hint)
     if kinds[0] != kind:
         other = "forward mode (jvp)" if kind == "tape" else "reverse mode (grad/vjp)"
         fail(T1, f"{name} differentiated grad_f in {other}; this function is the other "
-                 "composition of the modes", inputs=inputs, show_values=False, hint=hint)
+                 "composition of the modes"
+                 f" / {name} дифференцировала grad_f в режиме {other}; эта функция — другая "
+                 "композиция режимов", inputs=inputs, show_values=False, hint=hint)
     if isinstance(got, Traced) or is_dual(got):
-        fail(T1, f"{name} must return a plain array, not a traced value", inputs=inputs,
+        fail(T1, f"{name} must return a plain array, not a traced value"
+                 f" / {name} должна вернуть обычный массив, а не трассируемое значение",
+             inputs=inputs,
              expected="np.ndarray", obtained=type(got).__name__, hint=hint)
     expected = np.asarray(reference_hvp(f_ref, x, v), dtype=float)
     o = np.asarray(got, dtype=float) if isinstance(got, np.ndarray) else None
     if o is not None and o.shape == x.shape and not np.allclose(o, expected):
         if np.allclose(o, grad_np(x)):
-            hint = "that is ∇f(x), the value of grad_f; the HVP is the tangent (derivative)"
+            hint = ("that is ∇f(x), the value of grad_f; the HVP is the tangent (derivative)"
+                    " / это ∇f(x), значение grad_f; HVP — касательная компонента (производная)")
         elif np.allclose(o, reference_hvp(f_ref, x, np.ones_like(x))):
-            hint = "that is ∇²f(x)·1: the direction v is missing (∇f(x)·v, not Σ ∇f(x))"
+            hint = ("that is ∇²f(x)·1: the direction v is missing (∇f(x)·v, not Σ ∇f(x))"
+                    " / это ∇²f(x)·1: пропущено направление v")
     assert_close(T1, f"∇²f(x)·v from {name}", got, expected, inputs=inputs, hint=hint)
 
 

@@ -51,17 +51,23 @@ def _hessian_case(hessian_from_hvp: Callable, label: str, M: np.ndarray,
     if not op.basis():
         bad = next(a for a in op.args if not (np.count_nonzero(a) == 1 and a.sum() == 1.0))
         hint = (f"hvp was called with vectors that are not the basis vectors e_j (e.g. "
-                f"{np.round(bad, 4).tolist()}); column j is hvp(e_j), e_j has a single 1")
+                f"{np.round(bad, 4).tolist()}); column j is hvp(e_j), e_j has a single 1"
+                " / hvp вызвана не с базисными векторами e_j; столбец j — это hvp(e_j), в e_j "
+                "одна единица")
     assert_close(T2, f"Hessian (shape x.shape + x.shape = {shape + shape})", got, expected,
                  inputs=inputs, hint=hint)
     if op.calls != size:
         fail(T2, f"hessian_from_hvp made {op.calls} HVPs for x of size n = {size}; the "
-                 f"Hessian needs exactly n = {size}, one per column", inputs=inputs,
+                 f"Hessian needs exactly n = {size}, one per column"
+                 f" / hessian_from_hvp сделала {op.calls} HVP при размере x n = {size}; для "
+                 f"гессиана нужно ровно n = {size}, по одному на столбец", inputs=inputs,
              expected=size, obtained=op.calls,
-             hint="column j is hvp(e_j); take the shape from x, not from an extra product")
+             hint="column j is hvp(e_j); take the shape from x, not from an extra product"
+                  " / столбец j — это hvp(e_j); форму берите из x, а не из лишнего произведения")
 
 
-_COLUMN_HINT = "column j of the matrix is hvp(e_j): H[:, j] = hvp(e_j), not the row H[j, :]"
+_COLUMN_HINT = ("column j of the matrix is hvp(e_j): H[:, j] = hvp(e_j), not the row H[j, :]"
+                " / столбец j матрицы — это hvp(e_j), а не строка H[j, :]")
 
 
 def _hessian_of(label: str, build: Builder, shape: tuple[int, ...],
