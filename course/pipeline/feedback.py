@@ -100,7 +100,7 @@ def hide_hidden_tests(cell: Any) -> None:
         return
     begin = starts[0]
     end = next((i for i, line in enumerate(lines) if line.strip() == _END), len(lines) - 1)
-    status = "passed"
+    passed = status = "passed / пройдены"
     for out in cell.get("outputs", []):
         if out.get("output_type") != "error":
             continue
@@ -112,8 +112,9 @@ def hide_hidden_tests(cell: Any) -> None:
             status = f"failed: {reason}"
             out["traceback"] = [f"hidden tests: failed: {reason}"]
         elif where is not None and where <= begin:
-            status = "not run (a visible test above failed)"
-        elif where is None and status == "passed":
+            status = ("not run (a visible test above failed) / не запускались (не прошёл "
+                      "видимый тест выше)")
+        elif where is None and status == passed:
             status = f"failed: {reason}"
     cell.source = "\n".join([*lines[:begin], f"# hidden tests: {status}", *lines[end + 1:]])
 
