@@ -69,7 +69,8 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
     _check_dual(T1, "w2*log(w1) + sqrt(w2*log(w1))", out,
                 _reference(lambda u, v: v * rnp.log(u) + rnp.sqrt(v * rnp.log(u)),
                            (w1, w2), (t1, t2)), {"w1": x, "w2": y},
-                "compose the rules above (chain rule)")
+                "compose the rules above (chain rule)"
+                " / комбинируйте правила выше (правило цепочки)")
     # operators must not modify their operands
     x, y = Dual(w1, t1), Dual(w2, t2)
     student_call(T1, "x * y", lambda u, v: (u * v, u + v, u / v), x, y)

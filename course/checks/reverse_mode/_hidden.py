@@ -43,9 +43,12 @@ def hidden_t3_1(Var: type, log: Callable, exp: Callable, sin: Callable, sqrt: Ca
         _binary_cases(Var, a, b, numbers=True)
         _unary_cases(Var, funcs, a)
         _node_case(Var, "x * x", lambda x: x * x, lambda x: x * x, [("x", b, True)],
-                   "the same operand twice: two pairs (x, x) in .parents, or one pair (x, 2x)")
+                   "the same operand twice: two pairs (x, x) in .parents, or one pair (x, 2x)"
+                   " / один и тот же операнд дважды: две пары (x, x) в .parents или одна пара "
+                   "(x, 2x)")
         _node_case(Var, "x - x", lambda x: x - x, lambda x: x - x, [("x", a, True)],
-                   "the same operand twice: the local derivatives add up to 0")
+                   "the same operand twice: the local derivatives add up to 0"
+                   " / один и тот же операнд дважды: локальные производные в сумме дают 0")
         g = rng(T1, ("signs", trial))  # + − × ÷ take any reals: negative, large, small
         a, b = -uniform(g, (), 0.3, 2.5) * 10 ** (3 * trial), uniform(g, (), 0.3, 2.5) / 10 ** trial
         _binary_cases(Var, a, -b if trial == 1 else b, numbers=True)

@@ -191,6 +191,7 @@ def t3_1(Var: type, log: Callable, exp: Callable, sin: Callable, sqrt: Callable,
     _node_case(Var, "2.5 * y", operator.mul, operator.mul, [("c", 2.5, False), ("y", 1.6, True)],
                _BINARY["*"][1])
     _node_case(Var, "2.0 - y", operator.sub, operator.sub, [("c", 2.0, False), ("y", 1.6, True)],
-               _BINARY["-"][1] + "; a number on the left calls y.__rsub__(2.0)")
+               _BINARY["-"][1] + "; a number on the left calls y.__rsub__(2.0)"
+                                 " / число слева вызывает y.__rsub__(2.0)")
     _unary_cases(Var, funcs, 0.7)
     _lecture_graph(Var, log, sqrt, 2.0, 3.0)

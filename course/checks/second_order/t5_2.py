@@ -23,10 +23,12 @@ class _Operator:
 
     def __call__(self, v: Any) -> np.ndarray:
         if isinstance(v, Traced) or is_dual(v):
-            raise TypeError("hvp(v) takes a plain array")
+            raise TypeError("hvp(v) takes a plain array"
+                            " / hvp(v) принимает обычный массив")
         v = np.asarray(v, dtype=float)
         if v.shape != self.shape:
-            raise ValueError(f"hvp(v) takes v of x's shape {self.shape}, got shape {v.shape}")
+            raise ValueError(f"hvp(v) takes v of x's shape {self.shape}, got shape {v.shape}"
+                             f" / hvp(v) принимает v формы x {self.shape}")
         self.args.append(v.copy())
         return (self.M @ v.reshape(-1)).reshape(self.shape)
 

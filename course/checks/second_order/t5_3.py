@@ -22,11 +22,13 @@ class _Matvec:
 
     def __call__(self, v: Any) -> np.ndarray:
         if isinstance(v, Traced) or is_dual(v):
-            raise TypeError("matvec(v) takes a plain array")
+            raise TypeError("matvec(v) takes a plain array"
+                            " / matvec(v) принимает обычный массив")
         v = np.asarray(v, dtype=float)
         if v.shape != (self.n,):
             raise ValueError(f"matvec(v) multiplies one vector of shape ({self.n},); got shape "
-                             f"{v.shape}")
+                             f"{v.shape}"
+                             f" / matvec(v) умножает один вектор формы ({self.n},)")
         Xv = self.X @ v
         self.probes.append(v.copy())
         self.products.append(Xv.copy())

@@ -59,7 +59,9 @@ class Chain:
     def _index(self, k: Any, name: str) -> int:
         if not isinstance(k, (int, np.integer)) or not 0 <= k < self.n:
             raise ValueError(f"{name}(k, …): k must be an integer step index in 0…{self.n - 1}, "
-                             f"got {k!r}")
+                             f"got {k!r}"
+                             f" / {name}(k, …): k должен быть целым номером шага от 0 до "
+                             f"{self.n - 1}")
         return int(k)
 
     def step(self, k: int, x: Any) -> np.ndarray:
