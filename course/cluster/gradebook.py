@@ -20,10 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
-__all__ = ["export_grades", "known_assignments", "register_students", "sqlalchemy_url",
+__all__ = ["known_assignments", "register_students", "sqlalchemy_url",
            "submission_counts", "submission_lock"]
 
 
@@ -113,19 +112,3 @@ def submission_counts(db_url: str) -> dict[tuple[str, str], int]:
             return {(sid, aid): int(n) for sid, aid, n in rows}
     finally:
         engine.dispose()
-
-
-def export_grades(db_url: str, workdir: Path, root: Path | None = None,
-                  to: Path | None = None) -> Path:
-    """nbgrader's CSV export of the gradebook at ``db_url`` (``workdir/grades.csv`` by
-    default), as :func:`course.pipeline.autograde.export_grades` does for the SQLite one."""
-    from nbgrader.plugins import CsvExportPlugin
-
-    from ..nbgrader_setup import make_config
-
-    to = Path(to or Path(workdir) / "grades.csv")
-    plugin = CsvExportPlugin(config=make_config(root, Path(workdir)))
-    plugin.to = str(to)
-    with gradebook(db_url) as gb:
-        plugin.export(gb)
-    return to

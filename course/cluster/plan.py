@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..authoring.nbgrader_setup import URL_FILE, gradebook_url
-from ..nbgrader_setup import assignment_ids, grading_env, make_api, repo_root
+from ..nbgrader_setup import assignment_ids, grading_env, repo_root
 from ..pipeline.autograde import (
     Options,
     Outcome,
@@ -127,8 +127,6 @@ def _prepare(opts: Options, root: Path, workdir: Path, db_url: str, aids: list[s
 
     with grading_env():
         grader = Grader(workdir, root, limits=opts.limits)
-        grader.config.CourseDirectory.db_url = db_url
-        grader.api = make_api(grader.config)
         release_dir = Path(grader.config.CourseDirectory.release_directory)
         prepared = state.setdefault("_prepared", {})
         known = known_assignments(db_url)
@@ -150,9 +148,9 @@ def _remember(workdir: Path, db_url: str, say: Callable[[str], None]) -> None:
             f"must be able to open")
         named.unlink(missing_ok=True)
         return
-    if named.is_file() and named.read_text(encoding="utf-8").strip() != db_url:
-        say(f"this work dir's gradebook is now {_safe(db_url)} (was "
-            f"{_safe(named.read_text(encoding='utf-8').strip())})")
+    before = named.read_text(encoding="utf-8").strip() if named.is_file() else db_url
+    if before != db_url:
+        say(f"this work dir's gradebook is now {_safe(db_url)} (was {_safe(before)})")
     fd = os.open(named, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(db_url + "\n")
