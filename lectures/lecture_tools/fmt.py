@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import ScalarFormatter
 
-__all__ = ["decimal", "localize_axes", "number"]
+__all__ = ["CommaFormatter", "decimal", "localize_axes", "number"]
 
 
 def decimal(text: str, lang: str) -> str:
@@ -37,21 +37,25 @@ def number(x: float, lang: str, spec: str = ".3g") -> str:
     return decimal(text, lang)
 
 
+class CommaFormatter(ScalarFormatter):
+    """matplotlib's default tick formatter, with a decimal comma."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return decimal(super().__call__(x, pos), "ru")
+
+    def get_offset(self) -> str:
+        return decimal(super().get_offset(), "ru")
+
+
 def localize_axes(obj: Any, lang: str) -> None:
     """Tick labels of every axis of ``obj`` (a Figure or an Axes) in the language's convention.
 
-    Log-scale axes keep matplotlib's own formatter (powers of ten have no decimal point).
+    Axes with another formatter than matplotlib's default (log scales, dates) keep it.
     """
     if lang != "ru":
         return
     axes = obj.get_axes() if hasattr(obj, "get_axes") else [obj]
     for ax in axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale != "linear":
-                continue
-            base = axis.get_major_formatter()
-
-            def fmt(value: float, pos: int | None = None, _base: Any = base) -> str:
-                return decimal(_base(value, pos), "ru")
-
-            axis.set_major_formatter(FuncFormatter(fmt))
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(CommaFormatter())
