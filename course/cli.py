@@ -26,6 +26,30 @@ __all__ = ["main"]
 DEFAULT_WORKDIR = Path("grading")
 DEMO_WORKDIR = Path("course-demo")
 
+IMPORT_EPILOG = """\
+layouts read (a zip, or the folder it unpacks to):
+
+  Moodle, "Download submissions in folders" (the default):
+    Вера Смирнова_1234_assignsubmission_file_/03_reverse_mode.ipynb
+    John Smith_1240_assignsubmission_file_/work/03_reverse_mode.ipynb
+  Moodle, flat (the option unticked):
+    Вера Смирнова_1234_assignsubmission_file_03_reverse_mode.ipynb
+  Canvas, "Download Submissions" (lastfirst[_LATE]_userid_submissionid_file):
+    smirnovavera_1234_5678_03_reverse_mode.ipynb
+    smithjohn_LATE_1240_5690_03_reverse_mode-1.ipynb
+
+what comes out (course import moodle download.zip -a 03_reverse_mode --to subs):
+    subs/vera_smirnova_1234/03_reverse_mode/03_reverse_mode.ipynb
+    subs/john_smith_1240/03_reverse_mode/work/03_reverse_mode.ipynb
+    grading/lms/moodle-03_reverse_mode.json   (LMS ids and names, for course export)
+
+Ids: the roster's when --roster matches the user (LMS id, e-mail or name); else the name in
+GOST 7.79-2000 system B transliteration and the LMS user id. Zip names without the UTF-8 flag
+are decoded as detected (UTF-8, cp866, cp1251 or cp437, with a note). Symbolic links are never
+followed; an entry that is not taken (a link, a path outside the download, a file over the
+caps, a name no layout explains) is reported on its own line and the rest is imported.
+"""
+
 
 def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
     p.add_argument("--jobs", "-j", type=int, default=0,
@@ -74,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="an LMS download (Moodle, Canvas) into SUBMISSIONS",
                          description="Copy a Moodle or Canvas 'download all submissions' zip "
-                                     "or folder into SUBMISSIONS/<student>/<assignment>/.")
+                                     "or folder into SUBMISSIONS/<student>/<assignment>/.",
+                         epilog=IMPORT_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("lms", choices=("moodle", "canvas"), help="where the download comes from")
     imp.add_argument("source", type=Path, metavar="ZIP|DIR", help="the download")
     imp.add_argument("--assignment", "-a", required=True, help="the assignment id it is for")
@@ -82,7 +108,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="the submissions folder to write into")
     imp.add_argument("--roster", type=Path, default=None,
                      help="CSV (id, first_name, last_name, email[, moodle_id|canvas_id]) to "
-                          "map LMS names to student ids (default: slugs of the names)")
+                          "map LMS users to student ids (by LMS id, e-mail or full name)")
+    imp.add_argument("--ids", choices=("name", "lms"), default="name",
+                     help="without a roster: 'name' = the name transliterated (GOST 7.79-2000 "
+                          "system B) and the LMS user id, vera_smirnova_1234 (default); "
+                          "'lms' = the LMS user id alone")
+    imp.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
+                     help="work dir where the LMS ids are kept for course export (default: "
+                          "%(default)s)")
 
     ro = sub.add_parser("roster", help="import students (ids, names, e-mails) into the "
                                        "gradebook", description="Import a CSV with a header: "
@@ -183,11 +216,16 @@ def _run(a: argparse.Namespace) -> int:
         from .pipeline import intake
 
         check_ids("assignment", [a.assignment], assignment_ids())
-        run = intake.import_moodle if a.lms == "moodle" else intake.import_canvas
-        mapping = run(a.source, a.assignment, a.to, a.roster)
-        for origin, sid in sorted(mapping.items()):
+        done = intake.import_download(a.lms, a.source, a.assignment, a.to, a.roster,
+                                      ids=a.ids, workdir=a.workdir)
+        for origin, sid in sorted(done.mapping.items()):
             print(f"{origin}  →  {a.to / sid / a.assignment}")
-        print(f"{len(mapping)} submission(s) of {a.assignment} from {a.lms} into {a.to}")
+        for note in done.notes:
+            print(f"note: {note}")
+        for name, reason in done.skipped:
+            print(f"skipped: {name}: {reason}")
+        print(f"{len(done.mapping)} submission(s) of {a.assignment} from {a.lms} into {a.to} "
+              f"({done.files} files; {len(done.skipped)} entries skipped)")
         return 0
     if a.command == "roster":
         from .pipeline.gradebook import import_roster

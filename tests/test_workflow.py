@@ -239,7 +239,7 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
         assert hint in r.stderr and "<student_id>/<assignment_id>" in r.stderr, r.stderr
     r = course("import", "moodle", moodle, "-a", AID, "--to", tmp_path / "in")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "in" / "ivan_ivanov" / AID / f"{AID}.ipynb").is_file()
+    assert (tmp_path / "in" / "ivan_ivanov_1234" / AID / f"{AID}.ipynb").is_file()
     canvas = tmp_path / "canvas.zip"
     with zipfile.ZipFile(canvas, "w") as zf:
         zf.writestr(f"ivanovivan_1234_5678_{AID}.ipynb", text)
@@ -249,7 +249,7 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
                "--roster", tmp_path / "roster.csv")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "in2" / "ivan" / AID / f"{AID}.ipynb").is_file()
-    assert (tmp_path / "in2" / "petrovaanna" / AID / f"{AID}.ipynb").is_file()
+    assert (tmp_path / "in2" / "petrovaanna_99" / AID / f"{AID}.ipynb").is_file()
 
 
 def test_every_option_has_help() -> None:
