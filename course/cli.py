@@ -5,7 +5,10 @@
     course import moodle|canvas SRC …       an LMS download into the submitted layout
     course roster CSV [--workdir DIR]       students (ids, names, e-mails) into the gradebook
     course autograde SUBMISSIONS [options]  grade a class in parallel, sandboxed
-    course report [--workdir DIR]           statistics, failures, flagged submissions, plots
+    course report [--workdir DIR]           report.md and report.html (one page, plots inside)
+    course export moodle|canvas -a ID       the LMS's grade file and a zip of feedback files
+    course formgrader [--workdir DIR]       manual grading (jupyter lab → /formgrader)
+    course feedback [--workdir DIR]         after manual grades: grades.csv and feedback again
     course demo [options]                   the whole workflow on a synthetic class
 
 A request that cannot be carried out (unknown ids, no submissions, an unusable work dir)
@@ -69,6 +72,12 @@ def _limits(a: argparse.Namespace) -> object:
     from .pipeline.execution import Limits
 
     return Limits(timeout=a.timeout, memory_mb=a.memory, landlock=not a.no_landlock)
+
+
+def _lang_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("ru", "en", "both"), default=None,
+                   help="language of the report and the feedback; kept in the work dir "
+                        "(default: the work dir's, else the locale's: ru or en)")
 
 
 def _date(text: str) -> object:
@@ -163,7 +172,53 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
                      help="the work dir course autograde wrote (default: %(default)s)")
     rep.add_argument("--out", type=Path, default=None,
-                     help="folder for report.md and the plots (default: WORKDIR/report)")
+                     help="folder for report.md and report.html (default: WORKDIR/report)")
+    _lang_arg(rep)
+
+    ex = sub.add_parser(
+        "export", help="grades and feedback files for Moodle's or Canvas's upload",
+        description="Write WORKDIR/export/<lms>-<id>-grades.csv (Moodle: the grading "
+                    "worksheet; Canvas: the Gradebook import CSV) and "
+                    "WORKDIR/export/<lms>-<id>-feedback.zip (each student's feedback HTML "
+                    "named as the LMS's download named their submission, for its upload of "
+                    "feedback files). Needs the LMS ids course import kept in WORKDIR/lms/.")
+    ex.add_argument("lms", choices=("moodle", "canvas"), help="where the grades go")
+    ex.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
+                    help="the work dir course autograde wrote (default: %(default)s)")
+    ex.add_argument("--assignment", "-a", required=True, help="the assignment id")
+    ex.add_argument("--scale-to", type=float, default=None, metavar="POINTS",
+                    help="rescale scores to the LMS's maximum grade (default: the course's "
+                         "points)")
+    ex.add_argument("--column", default=None, metavar="TITLE",
+                    help="Canvas: the assignment's column title as in Canvas's own export, "
+                         "e.g. 'Reverse mode (12345)' (default: the assignment id)")
+    _lang_arg(ex)
+
+    fb = sub.add_parser(
+        "feedback", help="after manual grading: grades.csv, grades-table.csv, feedback again",
+        description="Read the gradebook (manual grades from formgrader included) and write "
+                    "grades.csv, grades-table.csv and every student's feedback HTML of the "
+                    "assignment(s) again, with the course's exporter (hidden tests as one "
+                    "line, no CDN) in the chosen language. Nothing is regraded.")
+    fb.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
+                    help="the work dir course autograde wrote (default: %(default)s)")
+    fb.add_argument("--assignment", "-a", action="append", default=[],
+                    help="only this assignment (repeatable; default: all graded)")
+    fb.add_argument("--student", "-s", action="append", default=[],
+                    help="only this student (repeatable)")
+    _lang_arg(fb)
+
+    fg = sub.add_parser(
+        "formgrader", help="manual grading: nbgrader's formgrader on the work dir",
+        description="Make WORKDIR/nbgrader_config.py use the course's feedback exporter, "
+                    "then run 'jupyter lab' in WORKDIR (nbgrader 0.9.6 has no 'nbgrader "
+                    "formgrader' command): open the printed URL and go to /formgrader. After "
+                    "manual grading run: course feedback -w WORKDIR.")
+    fg.add_argument("--workdir", "-w", type=Path, default=DEFAULT_WORKDIR,
+                    help="the work dir course autograde wrote (default: %(default)s)")
+    fg.add_argument("--port", type=int, default=8888, help="default: %(default)s")
+    fg.add_argument("--print-only", action="store_true",
+                    help="write the config and print the command instead of running it")
 
     d = sub.add_parser("demo", help="release, build a synthetic class, grade it, report",
                        description="The whole TA workflow on a synthetic class built from "
@@ -259,13 +314,44 @@ def _run(a: argparse.Namespace) -> int:
             return 130
         return 1 if any(o.status == "error" for o in outcomes) else 0
     if a.command == "report":
+        from .lms.lang import resolve
         from .pipeline.request import readable_workdir
         from .report import main_report
 
-        text, path = main_report(readable_workdir(a.workdir), a.out)
+        workdir = readable_workdir(a.workdir)
+        text, path = main_report(workdir, a.out, lang=resolve(workdir, a.lang))
         print(text)
-        print(f"written: {path}")
+        print(f"written: {path} and {path.with_suffix('.html')}")
         return 0
+    if a.command == "export":
+        from .lms.export import export
+        from .lms.lang import resolve
+        from .pipeline.request import readable_workdir
+
+        workdir = readable_workdir(a.workdir)
+        check_ids("assignment", [a.assignment], assignment_ids())
+        done = export(a.lms, workdir, a.assignment, lang=resolve(workdir, a.lang),
+                      scale_to=a.scale_to, column=a.column)
+        for note in done.notes:
+            print(f"note: {note}")
+        print(f"{done.rows} grade(s): {done.grades}")
+        print(f"{done.files} feedback file(s): {done.feedback}")
+        return 0
+    if a.command == "feedback":
+        from .lms.lang import resolve
+        from .lms.manual import regenerate
+        from .pipeline.request import readable_workdir
+
+        workdir = readable_workdir(a.workdir)
+        done = regenerate(workdir, a.assignment, a.student, lang=resolve(workdir, a.lang))
+        print(f"{len(done)} feedback page(s) written; grades.csv and grades-table.csv in "
+              f"{workdir}")
+        return 0
+    if a.command == "formgrader":
+        from .lms.manual import formgrader
+        from .pipeline.request import readable_workdir
+
+        return formgrader(readable_workdir(a.workdir), a.port, run=not a.print_only)
     from .authoring.demo import run_demo
 
     return run_demo(a.workdir, a.assignment, jobs=a.jobs, limits=_limits(a),

@@ -1,9 +1,12 @@
 """``course report``: statistics of a graded class, from nbgrader's gradebook.
 
 Per assignment: mean and median score, a score histogram; per task (nbgrader ``grade_id``):
-mean, share of students with full points, the most frequent failure messages (from the
-autograded notebooks' test cells); the flagged submissions with the grader's reasons. Written
-to ``WORKDIR/report/report.md`` and PNG plots next to it, and printed.
+mean, share of students with full points, the wrong answers grouped by reason (whole: wrapped,
+never cut; from the autograded notebooks' test cells); the flagged submissions with the
+grader's reasons. A long message that one submission gets in several tasks (a tamper note) is
+stated once, as a note of that submission, and the task rows refer to it. Written to
+``WORKDIR/report/report.md`` (with PNG plots beside it) and ``report.html`` (one
+self-contained page, :mod:`course.report_html`), in the TA's language (:mod:`course.lms.lang`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .authoring.nbgrader_setup import grading_env, make_config
+from .lms.lang import localize, say
 
 __all__ = ["ClassReport", "collect", "main_report", "render", "write_plots"]
+
+#: a failure message at least this long, met by one submission in two tasks or more, is a
+#: note of that submission (stated once) rather than a row's text
+NOTE_LENGTH = 150
 
 
 @dataclass
@@ -26,6 +34,7 @@ class TaskStats:
     max_score: float
     scores: list[float] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)  # wrong answers, by message
+    who: dict[str, list[str]] = field(default_factory=dict)  # message → students
     not_implemented: int = 0  # the stub still raises NotImplementedError
 
     @property
@@ -41,19 +50,56 @@ class AssignmentStats:
     tasks: dict[str, TaskStats] = field(default_factory=dict)
     flagged: dict[str, list[str]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # known students without a submission
+    notes: dict[str, str] = field(default_factory=dict)  # message → "note N"
+    notes_of: dict[str, list[str]] = field(default_factory=dict)  # student → messages
+
+    def find_notes(self) -> None:
+        """Long messages one submission got in two tasks or more: numbered notes."""
+        per: dict[tuple[str, str], int] = Counter()
+        for t in self.tasks.values():
+            for msg, sids in t.who.items():
+                if len(msg) >= NOTE_LENGTH:
+                    for sid in set(sids):
+                        per[sid, msg] += 1
+        for (sid, msg), n in sorted(per.items()):
+            if n >= 2:
+                self.notes.setdefault(msg, f"{len(self.notes) + 1}")
+                self.notes_of.setdefault(sid, []).append(msg)
 
 
 @dataclass
 class ClassReport:
     assignments: dict[str, AssignmentStats]
     plots: list[Path] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # student id → name (gradebook, LMS)
+
+    def who(self, sid: str) -> str:
+        """``vera_smirnova_101 (Вера Смирнова)``, or the id alone."""
+        name = self.names.get(sid)
+        return f"{sid} ({name})" if name else sid
+
+
+_LABEL = re.compile(r"^\s+[\w ]+ / [^:]+:\s")  # "  expected / ожидалось:  …": a detail line
+_TAG = re.compile(r"^(?:\w+: )?Task (\S+) / Задача \1: ")
 
 
 def _message_key(text: str) -> str:
-    """The first line of a failure message, numbers masked, so that equal failures group."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    line = re.sub(r"-?\d+\.\d{3,}(e[-+]?\d+)?|-?\d(\.\d+)?e[-+]?\d+", "#", line)
-    return line.replace("[course-sandbox] ", "")
+    """The reason of a failure message, whole (its first line and the lines that continue it,
+    before the details), numbers masked and the task tag dropped, so that equal failures
+    group."""
+    lines = text.strip().splitlines() or [""]
+    reason = [lines[0]]
+    for line in lines[1:]:
+        if not line.startswith("  ") or _LABEL.match(line):
+            break
+        reason.append(line.strip())
+    key = " ".join(reason)
+    key = re.sub(r"-?\d+\.\d{3,}(e[-+]?\d+)?|-?\d(\.\d+)?e[-+]?\d+", "#", key)
+    key = key.replace("[course-sandbox] ", "")
+    exc, _, rest = key.partition(": ")
+    if rest and _TAG.match(rest):
+        key = f"{exc}: {_TAG.sub('', rest)}"
+    return _TAG.sub("", key)
 
 
 def _not_implemented(text: str) -> bool:
@@ -95,7 +141,9 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
                             if _not_implemented(messages[grade.name]):
                                 t.not_implemented += 1
                             else:
-                                t.failures[_message_key(messages[grade.name])] += 1
+                                key = _message_key(messages[grade.name])
+                                t.failures[key] += 1
+                                t.who.setdefault(key, []).append(sid)
                     if nb.flagged:
                         stats.flagged.setdefault(sid, [])
                 findings = state.get(f"{sid}/{assignment.name}", {}).get("findings", [])
@@ -105,8 +153,15 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
                     stats.flagged[sid] = reasons
             submitted = {sub.student.id for sub in assignment.submissions}
             stats.missing = sorted(s.id for s in gb.students if s.id not in submitted)
+            stats.find_notes()
             out[assignment.name] = stats
-    return ClassReport(out)
+        names = {s.id: " ".join(p for p in (s.first_name, s.last_name) if p)
+                 for s in gb.students}
+    for path in sorted((workdir / "lms").glob("*.json")):  # the names the LMS gave
+        for sid, info in json.loads(path.read_text(encoding="utf-8")).get(
+                "students", {}).items():
+            names[sid] = names.get(sid) or info.get("name", "")
+    return ClassReport(out, names={k: v for k, v in names.items() if v})
 
 
 def write_plots(report: ClassReport, dest: Path) -> list[Path]:
@@ -144,51 +199,86 @@ def write_plots(report: ClassReport, dest: Path) -> list[Path]:
     return paths
 
 
-def render(report: ClassReport, top: int = 3) -> str:
-    """The report as Markdown."""
-    lines = ["# Class report", ""]
+def _cell(text: str, lang: str) -> str:
+    """A message in a Markdown table cell: localized, each line its own (``<br>``)."""
+    return "<br>".join(line.strip() for line in localize(text, lang).split("\n")).replace(
+        "|", "/")
+
+
+def failures(t: TaskStats, a: AssignmentStats) -> list[tuple[int, str, str | None]]:
+    """A task's wrong answers, most frequent first: (count, message, note number or None)."""
+    return [(n, m, a.notes.get(m)) for m, n in t.failures.most_common()]
+
+
+def render(report: ClassReport, top: int = 3, lang: str = "both") -> str:
+    """The report as Markdown (``top`` reasons per task row; the rest in the HTML page)."""
+    say_ = lambda en, ru: say(lang, en, ru)  # noqa: E731
+    lines = [f"# {say_('Class report', 'Отчёт по группе')}", ""]
     for name, a in sorted(report.assignments.items()):
         s = list(a.scores.values())
         if not s and not a.missing:
             continue
-        gone = (f"; **{len(a.missing)} missing** (no submission, counted as 0 in grades.csv): "
-                f"{', '.join(a.missing)}") if a.missing else "; none missing"
+        why = say_("no submission, counted as 0 in grades.csv", "нет работы, 0 в grades.csv")
+        gone = (f"; **{len(a.missing)} {say_('missing', 'не сдали')}** ({why}): "
+                f"{', '.join(a.missing)}") if a.missing else \
+            f"; {say_('none missing', 'сдали все')}"
         lines += [f"## {name}", "",
-                  f"{len(s) + len(a.missing)} students: {len(s)} submitted{gone}.", ""]
+                  f"{len(s) + len(a.missing)} {say_('students', 'студентов')}: {len(s)} "
+                  f"{say_('submitted', 'сдали')}{gone}.", ""]
         if not s:
             continue
-        lines += [f"Submissions: mean {statistics.mean(s):.1f}, median "
-                  f"{statistics.median(s):g} of {a.max_score:g}.", "",
-                  "| task | points | mean | full points | not implemented | most frequent "
-                  "wrong answers (reason first, whole) |",
+        lines += [f"{say_('Submissions', 'Работы')}: {say_('mean', 'среднее')} "
+                  f"{statistics.mean(s):.1f}, {say_('median', 'медиана')} "
+                  f"{statistics.median(s):g} {say_('of', 'из')} {a.max_score:g}.", "",
+                  f"| {say_('task', 'задача')} | {say_('points', 'баллы')} | "
+                  f"{say_('mean', 'среднее')} | {say_('full points', 'полный балл')} | "
+                  f"{say_('not implemented', 'не реализовано')} | "
+                  f"{say_('most frequent wrong answers (reason first, whole)', 'частые ошибки')} |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for t in sorted(a.tasks.values(), key=lambda t: t.grade_id):
-            fails = "<br>".join(f"{n}× {m.replace('|', '/')}" for m, n in
-                                t.failures.most_common(top)) or "—"
+            fails = "<br>".join(
+                f"{n}× " + (say_(f"see note {note}", f"см. примечание {note}") if note
+                            else _cell(m, lang))
+                for n, m, note in failures(t, a)[:top]) or "—"
             lines.append(f"| {t.grade_id} | {t.max_score:g} | "
                          f"{statistics.mean(t.scores) if t.scores else 0:.1f} | "
                          f"{100 * t.pass_rate:.0f}% | {t.not_implemented} | {fails} |")
         lines.append("")
+        if a.notes:
+            lines += [f"{say_('Notes', 'Примечания')}:", ""]
+            for msg, note in sorted(a.notes.items(), key=lambda kv: int(kv[1])):
+                sids = sorted(report.who(sid) for sid, ms in a.notes_of.items() if msg in ms)
+                lines.append(f"{note}. ({', '.join(sids)}) " + localize(msg, lang).replace(
+                    "\n", "  \n   "))
+            lines.append("")
         if a.flagged:
-            lines += ["Flagged for review / На проверку преподавателю:", ""]
+            lines += [f"{say_('Flagged for review', 'На проверку преподавателю')}:", ""]
             for sid, reasons in sorted(a.flagged.items()):
-                lines.append(f"* **{sid}** ({a.scores.get(sid, 0):g}): "
-                             + ("; ".join(reasons[:4])
-                                or "flagged in the gradebook / отмечено в журнале оценок"))
+                refs = [say_(f"see note {a.notes[m]}", f"см. примечание {a.notes[m]}")
+                        for m in a.notes_of.get(sid, [])]
+                lines.append(f"* **{report.who(sid)}** ({a.scores.get(sid, 0):g})"
+                             + (f": {', '.join(refs)}" if refs else ""))
+                for r in reasons or [say_("flagged in the gradebook",
+                                          "отмечено в журнале оценок")]:
+                    lines.append("  - " + localize(r, lang).replace("\n", "  \n    "))
             lines.append("")
     plots = [p.name for p in report.plots]
     if plots:
-        lines += ["Plots: " + ", ".join(plots), ""]
+        lines += [f"{say_('Plots', 'Графики')}: " + ", ".join(plots), ""]
     return "\n".join(lines)
 
 
-def main_report(workdir: Path, out: Path | None = None, root: Path | None = None) -> tuple[
-        str, Path]:
-    """Collect, plot and write ``report.md``; return the text and its path."""
+def main_report(workdir: Path, out: Path | None = None, root: Path | None = None, *,
+                lang: str = "both") -> tuple[str, Path]:
+    """Collect, plot and write ``report.md`` and ``report.html``; return the Markdown and its
+    path."""
+    from .report_html import write_html
+
     out = Path(out or Path(workdir) / "report")
     report = collect(workdir, root)
     write_plots(report, out)
-    text = render(report)
+    text = render(report, lang=lang)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(text + "\n", encoding="utf-8")
+    write_html(report, out / "report.html", lang=lang)
     return text, out / "report.md"

@@ -35,6 +35,8 @@ __all__ = [
     "CODE_STUB",
     "assignment_ids",
     "build_release",
+    "course_feedback_config",
+    "formgrader_config",
     "gradebook_url",
     "grading_env",
     "has_gradebook",
@@ -127,6 +129,54 @@ def grading_env() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def course_feedback_config(config: Any, lang: str = "") -> Any:
+    """nbgrader's ``GenerateFeedback`` with the course's exporter and student view (hidden
+    tests as one line, math as MathML, no CDN; messages in ``lang``, default the work dir's
+    choice) — the same as ``course autograde`` and ``course feedback`` use."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from ..pipeline.feedback import feedback_exporter, feedback_preprocessor
+
+    config.GenerateFeedback.exporter_class = feedback_exporter()
+    config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
+                                             feedback_preprocessor()]
+    if lang:
+        config.StudentView.lang = lang
+    return config
+
+
+_FORMGRADER_MARK = "# --- course: manual grading"
+_FORMGRADER_BLOCK = f'''{_FORMGRADER_MARK} (added by `course formgrader` / `course feedback`)
+# Manual grading: `course formgrader -w THIS_FOLDER`, or `jupyter lab` run in this folder, then
+# the /formgrader page (nbgrader 0.9.6 has no `nbgrader formgrader` command). After changing
+# grades: `course feedback -w THIS_FOLDER` writes grades.csv, grades-table.csv and the feedback.
+# formgrader's "Generate Feedback" uses the course's exporter below (hidden tests as one line,
+# formulas as MathML, no CDN). Its grading page still loads MathJax from a CDN: nbgrader
+# 0.9.6 gives no setting for it (its template calls nbconvert's mathjax macro with the CDN
+# default), so formulas there need a network.
+try:
+    from course.authoring.nbgrader_setup import course_feedback_config
+    course_feedback_config(c)  # noqa: F821
+except ImportError:  # not the course's environment: nbgrader's own feedback would be wrong
+    raise RuntimeError("run formgrader from the course's environment (.venv/bin/jupyter lab): "
+                       "Generate Feedback needs the course's exporter") from None
+'''
+
+
+def formgrader_config(workdir: Path) -> Path:
+    """Add the course's manual-grading block to ``WORKDIR/nbgrader_config.py`` (once) and
+    correct its first lines' advice (``nbgrader formgrader`` does not exist in 0.9.6)."""
+    path = Path(workdir) / "nbgrader_config.py"
+    text = path.read_text(encoding="utf-8") if path.is_file() else "c = get_config()  # noqa\n"
+    text = text.replace("e.g. `nbgrader formgrader` or `jupyter lab` here.",
+                        "e.g. `jupyter lab` here, then /formgrader.")
+    if _FORMGRADER_MARK not in text:
+        text = text.rstrip("\n") + "\n\n" + _FORMGRADER_BLOCK
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def make_api(config: Any) -> Any:

@@ -140,20 +140,70 @@ def offline_math(source: str) -> str:
     return "".join(parts)
 
 
+def _lang(config: Any, chosen: str) -> str:
+    """The feedback's language: the ``StudentView.lang`` setting, else the work dir's
+    (``course-lang``, see :mod:`course.lms.lang`), else both."""
+    if chosen:
+        return chosen
+    from pathlib import Path
+
+    from ..lms.lang import LANG_FILE, LANGS
+
+    root = config.CourseDirectory.get("root") if "CourseDirectory" in config else None
+    path = Path(str(root)) / LANG_FILE if root else None
+    value = path.read_text().strip() if path is not None and path.is_file() else ""
+    return value if value in LANGS else "both"
+
+
+def _localize_outputs(cell: Any, lang: str) -> None:
+    from ..lms.lang import localize
+
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            out["evalue"] = localize(str(out.get("evalue", "")), lang)
+            out["traceback"] = [localize(t, lang) for t in out.get("traceback", [])]
+        elif out.get("output_type") == "stream":
+            out["text"] = localize(out.get("text", ""), lang)
+
+
 def feedback_preprocessor() -> type:
-    """A ``GenerateFeedback`` preprocessor: hidden tests as one line, math as MathML."""
+    """A ``GenerateFeedback`` preprocessor: hidden tests as one line, math as MathML; the
+    grader's notes and the messages in the TA's language (``StudentView.lang``: ru, en or
+    both; by default the work dir's choice, else both)."""
     from nbconvert.preprocessors import Preprocessor
+    from traitlets import Unicode
 
     class StudentView(Preprocessor):
+        lang = Unicode("", help="ru, en or both (default: the work dir's, else both)").tag(
+            config=True)
+
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
             self.enabled = True  # nbconvert registers a preprocessor class disabled
 
+        def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+            self._chosen = _lang(self.config, self.lang)
+            return super().preprocess(nb, resources)
+
         def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
+            lang = getattr(self, "_chosen", "both")
             if cell.cell_type == "markdown":
+                if lang != "both" and "Grader's notes" in cell.source.split("\n", 1)[0]:
+                    from ..lms.lang import localize
+
+                    cell.source = localize(cell.source, lang)
                 cell.source = offline_math(cell.source)
             elif cell.cell_type == "code":
                 hide_hidden_tests(cell)
+                if lang != "both" or any(o.get("output_type") == "error"
+                                         for o in cell.get("outputs", [])):
+                    _localize_outputs(cell, lang)
+                    if lang != "both":
+                        from ..lms.lang import localize
+
+                        cell.source = "\n".join(
+                            localize(line, lang) if line.startswith("# hidden tests:")
+                            else line for line in cell.source.split("\n"))
             return cell, resources
 
     return StudentView
