@@ -29,7 +29,9 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        max-width: 72em; padding: 0 1em; color: #1d1d1f; }
 h1, h2, h3 { line-height: 1.2; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; }
 table { border-collapse: collapse; margin: .6em 0 1.2em; width: 100%; }
-th, td { border: 1px solid #d0d0d0; padding: .3em .5em; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #d0d0d0; padding: .3em .5em; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
+td.reason { width: 60%; }
 th { background: #f2f4f7; } table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th::after { content: " \\2195"; color: #999; font-size: .8em; }
 td.num { text-align: right; white-space: nowrap; }
@@ -70,16 +72,17 @@ def _figures(a: AssignmentStats, lang: str) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
 
     out = []
-    fig, ax = plt.subplots(figsize=(5.6, 3.0))
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
     ax.hist(list(a.scores.values()), bins=10, range=(0, a.max_score or 1), color="#4878a8",
             edgecolor="white")
     ax.set(title=f"{a.name}: {say(lang, 'scores', 'баллы')}",
            xlabel=say(lang, "score", "балл"), ylabel=say(lang, "students", "студенты"))
+    ax.yaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     out.append((say(lang, "score histogram", "гистограмма баллов"), _png(fig)))
     plt.close(fig)
     tasks = sorted(a.tasks.values(), key=lambda t: t.grade_id)
-    fig, ax = plt.subplots(figsize=(5.6, 0.6 + 0.4 * max(len(tasks), 1)))
+    fig, ax = plt.subplots(figsize=(5.0, 0.6 + 0.4 * max(len(tasks), 1)))
     ax.barh([t.grade_id for t in tasks], [100 * t.pass_rate for t in tasks], color="#6a9f58")
     ax.invert_yaxis()
     ax.set(xlim=(0, 100), xlabel=say(lang, "% with full points", "% с полным баллом"))
@@ -140,7 +143,8 @@ def _assignment(a: AssignmentStats, lang: str, who: Callable[[str], str]) -> lis
             text = (f'<a href="#note-{a.name}-{note}">' + s_(f"see note {note}",
                     f"см. примечание {note}") + "</a>") if note else _msg(msg, lang)
             names = html.escape(", ".join(who(sid) for sid in sorted(set(t.who.get(msg, [])))))
-            out.append(f"<tr><td class=num>{n}</td><td>{text}</td><td>{names}</td></tr>")
+            out.append(f"<tr><td class=num>{n}</td><td class=reason>{text}</td>"
+                       f"<td>{names}</td></tr>")
         out.append("</tbody></table>")
     if a.flagged:
         out += [f"<h3 class=flag>{s_('Flagged for review', 'На проверку преподавателю')}</h3>",
@@ -154,7 +158,7 @@ def _assignment(a: AssignmentStats, lang: str, who: Callable[[str], str]) -> lis
             body = "".join(_msg(r, lang) for r in reasons) or s_(
                 "flagged in the gradebook", "отмечено в журнале оценок")
             out.append(f"<tr><td>{html.escape(who(sid))}</td><td class=num>"
-                       f"{a.scores.get(sid, 0):g}</td><td>{body}{refs}</td></tr>")
+                       f"{a.scores.get(sid, 0):g}</td><td class=reason>{body}{refs}</td></tr>")
         out.append("</tbody></table>")
     if a.notes:
         out.append(f"<h3>{s_('Notes', 'Примечания')}</h3><ol>")

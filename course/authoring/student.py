@@ -47,6 +47,8 @@ include = ["reference_impl*", "course*"]
 
 _SERVER_OFF = json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER,
                                                                             False)}})
+_NO_NEWS = json.dumps({"@jupyterlab/apputils-extension:notification": {
+    "fetchNews": "false", "checkForUpdates": False}})
 _SETUP = f'''\
 #!/usr/bin/env bash
 # One-time setup: a virtual environment with JupyterLab and nbgrader's Validate button,
@@ -60,6 +62,9 @@ python3 -m venv .venv
 # after nbgrader.json in the same folder, so these win (Validate stays on)
 mkdir -p .venv/etc/jupyter/jupyter_server_config.d
 echo '{_SERVER_OFF}' > .venv/etc/jupyter/jupyter_server_config.d/zz-course-student.json
+# no "receive official Jupyter news?" pop-up and no update check (JupyterLab's overrides)
+mkdir -p .venv/share/jupyter/lab/settings
+echo '{_NO_NEWS}' > .venv/share/jupyter/lab/settings/overrides.json
 echo "ready: .venv/bin/jupyter lab   (run it in this folder)"
 '''
 
