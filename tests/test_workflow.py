@@ -274,7 +274,10 @@ def test_student_distribution_has_no_solutions_or_hidden_checks(tmp_path: Path) 
     assert not (dest / "solutions").exists() and not (dest / "course" / "pipeline").exists()
     assert {p.name for p in (dest / "assignments").iterdir()} >= {AID}
     assert (dest / "lectures" / "ru").is_dir() and (dest / "reference_impl").is_dir()
-    assert "labextension disable" in (dest / "setup.sh").read_text()
+    setup = (dest / "setup.sh").read_text()
+    assert "labextension disable" in setup
+    assert '"fetchNews": "false"' in setup and "lab/settings/overrides.json" in setup, \
+        "no news pop-up in the student's JupyterLab"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     probe = ("import importlib, pkgutil, course.checks as c\n"
              "for m in pkgutil.iter_modules(c.__path__):\n"
