@@ -117,7 +117,15 @@ def _assignment(a: AssignmentStats, lang: str, who: Callable[[str], str]) -> lis
     out.append('<div class="figs">' + "".join(
         f'<img alt="{html.escape(alt)}" src="{uri}">' for alt, uri in _figures(a, lang))
         + "</div>")
-    out += [f"<h3>{s_('Tasks', 'Задачи')}</h3>", '<table class="sortable"><thead><tr>'
+    out += [f"<h3>{s_('Students', 'Студенты')}</h3>", '<table class="sortable"><thead><tr>'
+            + "".join(f"<th>{h}</th>" for h in (s_("student", "студент"), s_("score", "балл"),
+                                                 s_("flagged", "на проверку")))
+            + "</tr></thead><tbody>"]
+    for sid in sorted(a.scores):
+        out.append(f"<tr><td>{html.escape(who(sid))}</td><td class=num>{a.scores[sid]:g}</td>"
+                   f"<td>{'⚑' if sid in a.flagged else ''}</td></tr>")
+    out.append("</tbody></table>")
+    out += [f"<h3>{s_('Tasks', 'Задачи')}</h3>", '<table class="sortable tasks"><thead><tr>'
             + "".join(f"<th>{h}</th>" for h in (
                 s_("task", "задача"), s_("points", "баллы"), s_("mean", "среднее"),
                 s_("full points, %", "полный балл, %"), s_("not implemented", "не реализовано"),

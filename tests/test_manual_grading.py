@@ -71,3 +71,15 @@ def test_config_names_the_right_command_and_the_course_exporter(work: Graded) ->
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(work.work)).load_config()
     assert cfg.GenerateFeedback.exporter_class.__name__ == "FeedbackExporter"
     assert [p.__name__ for p in cfg.GenerateFeedback.preprocessors][-1] == "StudentView"
+
+
+def test_feedback_in_both_languages_puts_each_on_its_own_line(work: Graded) -> None:
+    r = course("feedback", "-w", work.work, "-a", AID, "--lang", "both",
+               "-s", work.ids["john-smith"])
+    assert r.returncode == 0 and "1 feedback page" in r.stdout, r.stdout + r.stderr
+    page = html.unescape((work.work / "feedback" / work.ids["john-smith"] / AID /
+                          f"{AID}.html").read_text(encoding="utf-8"))
+    en, ru = "this task scores 0", "задача оценена в 0"
+    lines = page.splitlines()
+    assert any(en in line for line in lines) and any(ru in line for line in lines)
+    assert not any(en in line and ru in line for line in lines), "one language per line"

@@ -198,12 +198,11 @@ def feedback_preprocessor() -> type:
                 if lang != "both" or any(o.get("output_type") == "error"
                                          for o in cell.get("outputs", [])):
                     _localize_outputs(cell, lang)
-                    if lang != "both":
-                        from ..lms.lang import localize
+                    from ..lms.lang import localize
 
-                        cell.source = "\n".join(
-                            localize(line, lang) if line.startswith("# hidden tests:")
-                            else line for line in cell.source.split("\n"))
+                    cell.source = "\n".join(
+                        localize(line, lang) if line.startswith("# hidden tests:")
+                        else line for line in cell.source.split("\n"))
             return cell, resources
 
     return StudentView
