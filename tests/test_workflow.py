@@ -237,7 +237,8 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
         r = course("autograde", folder, "-w", tmp_path / "w")
         assert r.returncode == 2 and "no submissions found" in r.stderr, r.stderr
         assert hint in r.stderr and "<student_id>/<assignment_id>" in r.stderr, r.stderr
-    r = course("import", "moodle", moodle, "-a", AID, "--to", tmp_path / "in")
+    r = course("import", "moodle", moodle, "-a", AID, "--to", tmp_path / "in", "-w",
+               tmp_path / "lmsw")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "in" / "ivan_ivanov_1234" / AID / f"{AID}.ipynb").is_file()
     canvas = tmp_path / "canvas.zip"
@@ -246,7 +247,7 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
         zf.writestr(f"petrovaanna_LATE_99_5679_{AID}-1.ipynb", text)
     (tmp_path / "roster.csv").write_text("id,name,canvas_id\nivan,Ivan Ivanov,1234\n")
     r = course("import", "canvas", canvas, "-a", AID, "--to", tmp_path / "in2",
-               "--roster", tmp_path / "roster.csv")
+               "--roster", tmp_path / "roster.csv", "-w", tmp_path / "lmsw")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "in2" / "ivan" / AID / f"{AID}.ipynb").is_file()
     assert (tmp_path / "in2" / "petrovaanna_99" / AID / f"{AID}.ipynb").is_file()
