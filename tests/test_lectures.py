@@ -77,3 +77,25 @@ def test_source_format_errors_name_the_line(tmp_path: Path) -> None:
     bad.write_text("<!-- ru -->\nТекст\n<!-- code -->\nx = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"x.md:1: a ru cell must be followed by its en twin"):
         build.parse(bad)
+
+
+def test_build_one_language_leaves_the_other(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "99_x.md").write_text(
+        "<!-- ru -->\nТекст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8")
+    monkeypatch.setattr(build, "SRC", tmp_path / "src")
+    monkeypatch.setattr(build, "HERE", tmp_path)
+    assert build.main(["99_x", "--lang", "ru", "--no-execute"]) == 0
+    assert (tmp_path / "ru" / "99_x.ipynb").exists()
+    assert not (tmp_path / "en").exists(), "--lang ru wrote the English notebook"
+    build.main(["99_x", "--no-execute"])
+    en_before = (tmp_path / "en" / "99_x.ipynb").read_bytes()
+    (tmp_path / "src" / "99_x.md").write_text(
+        "<!-- ru -->\nДругой текст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8")
+    build.main(["99_x", "--lang", "ru", "--no-execute"])
+    assert (tmp_path / "en" / "99_x.ipynb").read_bytes() == en_before
+    ru = nbformat.read(tmp_path / "ru" / "99_x.ipynb", as_version=4)
+    assert ru.cells[0].source == "Другой текст"
+    with pytest.raises(SystemExit, match="no source"):
+        build.main(["98_missing", "--no-execute"])
