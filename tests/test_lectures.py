@@ -99,3 +99,20 @@ def test_build_one_language_leaves_the_other(tmp_path: Path,
     assert ru.cells[0].source == "Другой текст"
     with pytest.raises(SystemExit, match="no source"):
         build.main(["98_missing", "--no-execute"])
+
+
+def test_jax_pin_is_one_minor_version_and_installed() -> None:
+    """The lectures' outputs are checked for the JAX range that pyproject.toml pins (README)."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    spec = next(s for s in extras["jax"] if s.startswith("jax"))
+    m = re.fullmatch(r"jax>=(\d+)\.(\d+),<(\d+)\.(\d+)", spec.replace(" ", ""))
+    assert m, f"pyproject.toml pins {spec!r}; expected jax>=0.X,<0.X+1"
+    lo, hi = (int(m[1]), int(m[2])), (int(m[3]), int(m[4]))
+    assert hi == (lo[0], lo[1] + 1), f"{spec}: the range must be one minor version"
+    installed = tuple(int(x) for x in version("jax").split(".")[:2])
+    assert installed == lo, f"jax {version('jax')} is installed, outside {spec}: rebuild and pin"
