@@ -14,7 +14,9 @@ Each lecture has ONE source, ``lectures/src/NN_name.md``, holding both languages
 A ``ru`` cell must be followed by its ``en`` twin, so both notebooks have the same cells in the
 same order and the same code. ``python lectures/build.py [NAMES…]`` writes
 ``lectures/ru/NN_name.ipynb`` and ``lectures/en/NN_name.ipynb`` and executes each of them, with
-the settings CI's nbval run uses. Notebooks run with their own folder (``lectures/ru`` or
+the settings CI's nbval run uses; ``--lang ru`` (or ``en``) rebuilds that language only and leaves
+the other notebook untouched, so a change to the Russian prose rewrites two files, not three.
+Notebooks run with their own folder (``lectures/ru`` or
 ``lectures/en``) as the working directory, as under nbval and in JupyterLab, so data files are read
 as ``../data/NAME`` and a notebook learns its language from that folder's name
 (``LANG = Path.cwd().name``): figures are labelled in the reader's language while the code cells
@@ -101,15 +103,23 @@ def execute(nb: nbformat.NotebookNode, lang: str, timeout: int = 600) -> nbforma
     return nb
 
 
-def build(name: str, run: bool = True) -> float:
-    cells = parse(SRC / f"{name}.md")
-    nbs = {lang: notebook(cells, lang, name) for lang in LANGS}
+def build(name: str, run: bool = True, langs: tuple[str, ...] = LANGS) -> float:
+    """Write (and, with ``run``, execute) the notebooks of ``name`` in ``langs`` only.
+
+    Returns the seconds spent executing.
+    """
+    path = SRC / f"{name}.md"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in SRC.glob("*.md")))
+        raise SystemExit(f"build.py: no source {path.relative_to(HERE.parent)} (known: {known})")
+    cells = parse(path)
+    nbs = {lang: notebook(cells, lang, name) for lang in langs}
     seconds = 0.0
     if run:  # each language on its own: its figures carry its own labels
         t0 = time.perf_counter()
         nbs = {lang: execute(nb, lang) for lang, nb in nbs.items()}
         seconds = time.perf_counter() - t0
-    for lang in LANGS:
+    for lang in langs:
         (HERE / lang).mkdir(exist_ok=True)
         nbformat.write(nbs[lang], HERE / lang / f"{name}.ipynb")
     return seconds
@@ -119,11 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("names", nargs="*", help="lecture names (default: all in lectures/src)")
     ap.add_argument("--no-execute", action="store_true", help="regenerate cells only")
+    ap.add_argument("--lang", choices=LANGS, action="append",
+                    help="rebuild this language only (repeatable; default: both)")
     args = ap.parse_args(argv)
     names = args.names or sorted(p.stem for p in SRC.glob("*.md"))
+    langs = tuple(args.lang) if args.lang else LANGS
     for name in names:
-        secs = build(name, run=not args.no_execute)
-        print(f"{name}: built" + ("" if args.no_execute else f", executed in {secs:.1f} s"))
+        secs = build(name, run=not args.no_execute, langs=langs)
+        print(f"{name} ({', '.join(langs)}): built"
+              + ("" if args.no_execute else f", executed in {secs:.1f} s"))
     return 0
 
 

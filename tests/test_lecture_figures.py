@@ -146,3 +146,42 @@ def test_the_check_can_fail() -> None:
             'ax.legend([tr("ошибка {k}", "error {k}") for k in ks])\nax.set_title("JAX")\n'
             'ax.text(0, 0, f"{v:.1f}")\n')
     assert problems(good) == [], problems(good)
+
+
+def test_lecture_tools_numbers_and_labels() -> None:
+    """The helpers the notebooks import: Russian numbers, and labels that do not collide."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from lecture_tools.fmt import localize_axes, number
+    from lecture_tools.labels import place_labels
+
+    assert number(0.45, "ru", ".2f") == "0,45" and number(0.45, "en", ".2f") == "0.45"
+    assert number(2_000_000, "ru", ",d") == "2\u00a0000\u00a0000"
+    assert number(-1.5, "en", ".1f") == "−1.5"
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 0.5, 1], [0, 0.25, 1])
+    localize_axes(fig, "ru")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert any("," in t for t in ticks) and not any("." in t for t in ticks), ticks
+    from lecture_tools.fmt import localize_figure
+
+    ax.set_title(r"$x_{k+1} = \sin x_k + 0.5\,x_k$, step 2.5")
+    ax.text(0.1, 0.1, "v1.2 = 0.25")
+    localize_figure(fig, "ru")
+    assert ax.get_title() == r"$x_{k+1} = \sin x_k + 0{,}5\,x_k$, step 2,5", ax.get_title()
+    assert ax.texts[-1].get_text() == "v1,2 = 0,25"
+    # three points in a cluster: each label must land where it covers no other label
+    X = np.array([[0.5, 0.5], [0.52, 0.5], [0.5, 0.52]])
+    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
+    fig.canvas.draw()
+    placed = place_labels(ax, X, ["Moscow", "Dolgoprudny", "Khimki"])
+    boxes = [a.get_window_extent(fig.canvas.get_renderer()) for a in placed]
+    assert len(placed) == 3
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(3) for j in range(i)), boxes
+    with pytest.raises(ValueError, match="2 texts for 3 points"):
+        place_labels(ax, X, ["a", "b"])
+    plt.close(fig)

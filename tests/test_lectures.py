@@ -77,3 +77,42 @@ def test_source_format_errors_name_the_line(tmp_path: Path) -> None:
     bad.write_text("<!-- ru -->\nТекст\n<!-- code -->\nx = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"x.md:1: a ru cell must be followed by its en twin"):
         build.parse(bad)
+
+
+def test_build_one_language_leaves_the_other(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "99_x.md").write_text(
+        "<!-- ru -->\nТекст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8")
+    monkeypatch.setattr(build, "SRC", tmp_path / "src")
+    monkeypatch.setattr(build, "HERE", tmp_path)
+    assert build.main(["99_x", "--lang", "ru", "--no-execute"]) == 0
+    assert (tmp_path / "ru" / "99_x.ipynb").exists()
+    assert not (tmp_path / "en").exists(), "--lang ru wrote the English notebook"
+    build.main(["99_x", "--no-execute"])
+    en_before = (tmp_path / "en" / "99_x.ipynb").read_bytes()
+    (tmp_path / "src" / "99_x.md").write_text(
+        "<!-- ru -->\nДругой текст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8")
+    build.main(["99_x", "--lang", "ru", "--no-execute"])
+    assert (tmp_path / "en" / "99_x.ipynb").read_bytes() == en_before
+    ru = nbformat.read(tmp_path / "ru" / "99_x.ipynb", as_version=4)
+    assert ru.cells[0].source == "Другой текст"
+    with pytest.raises(SystemExit, match="no source"):
+        build.main(["98_missing", "--no-execute"])
+
+
+def test_jax_pin_is_one_minor_version_and_installed() -> None:
+    """The lectures' outputs are checked for the JAX range that pyproject.toml pins (README)."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    spec = next(s for s in extras["jax"] if s.startswith("jax"))
+    m = re.fullmatch(r"jax>=(\d+)\.(\d+),<(\d+)\.(\d+)", spec.replace(" ", ""))
+    assert m, f"pyproject.toml pins {spec!r}; expected jax>=0.X,<0.X+1"
+    lo, hi = (int(m[1]), int(m[2])), (int(m[3]), int(m[4]))
+    assert hi == (lo[0], lo[1] + 1), f"{spec}: the range must be one minor version"
+    installed = tuple(int(x) for x in version("jax").split(".")[:2])
+    assert installed == lo, f"jax {version('jax')} is installed, outside {spec}: rebuild and pin"
