@@ -107,14 +107,7 @@ def violations(nb: nbformat.NotebookNode, lang: str, where: str) -> list[str]:
     return found
 
 
-#: Lectures whose asserts land with another branch of issue 20 (LECTB: 03, 04, 05). Strict:
-#: once they pass, the xfail itself fails, and the entry must go.
-PENDING = {"03_jacobians_and_networks", "04_matrix_adjoints", "05_second_order_and_memory"}
-
-
-@pytest.mark.parametrize("rel", [
-    pytest.param(r, marks=pytest.mark.xfail(strict=True, reason="asserts added on LECTB's branch"))
-    if Path(r).stem in PENDING else r for r in NOTEBOOKS])
+@pytest.mark.parametrize("rel", NOTEBOOKS)
 def test_quoted_numbers_are_asserted(rel: str) -> None:
     nb = nbformat.read(LECTURES / rel, as_version=4)
     found = violations(nb, rel.split("/")[0], f"lectures/{rel}")
