@@ -24,6 +24,7 @@ recomputation), ``graph`` (computational graphs for teaching), ``finite_diff`` a
 
 from . import (
     finite_diff,
+    flatten_util,
     graph,
     lax,
     nn,
@@ -32,6 +33,7 @@ from . import (
     scipy,
     testing,
     trace_estimation,
+    tree,
     tree_util,
     zeroth_order,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "finite_diff",
+    "flatten_util",
     "grad",
     "graph",
     "hessian",
@@ -72,6 +75,7 @@ __all__ = [
     "testing",
     "trace_estimation",
     "trace_graph",
+    "tree",
     "tree_util",
     "value_and_grad",
     "vjp",
