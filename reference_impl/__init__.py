@@ -41,7 +41,7 @@ from .batching import vmap
 from .batching_more import axis_rule as _registers_the_batching_rules
 from .checkpoint import checkpoint, checkpoint_chain, remat
 from .core import concrete
-from .custom import custom_jvp, custom_vjp
+from .custom import custom_gradient, custom_jvp, custom_vjp, linear_transpose
 from .forward import jacfwd, jvp, linearize
 from .graph import trace_graph
 from .reverse import grad, hessian, jacrev, value_and_grad, vjp
@@ -52,6 +52,7 @@ __all__ = [
     "checkpoint",
     "checkpoint_chain",
     "concrete",
+    "custom_gradient",
     "custom_jvp",
     "custom_vjp",
     "finite_diff",
@@ -66,6 +67,7 @@ __all__ = [
     "jit",
     "jvp",
     "lax",
+    "linear_transpose",
     "linearize",
     "nn",
     "numpy",
