@@ -40,6 +40,16 @@ from . import (
 from .batching import vmap
 from .batching_more import axis_rule as _registers_the_batching_rules
 from .checkpoint import checkpoint, checkpoint_chain, remat
+from .compat import (
+    block_until_ready,
+    config,
+    debug,
+    default_backend,
+    device_get,
+    device_put,
+    devices,
+    make_jaxpr,
+)
 from .core import concrete
 from .custom import custom_gradient, custom_jvp, custom_vjp, linear_transpose
 from .forward import jacfwd, jvp, linearize
@@ -49,12 +59,19 @@ from .second_order import hessian_trace, hvp
 from .staging import jit
 
 __all__ = [
+    "block_until_ready",
     "checkpoint",
     "checkpoint_chain",
     "concrete",
+    "config",
     "custom_gradient",
     "custom_jvp",
     "custom_vjp",
+    "debug",
+    "default_backend",
+    "device_get",
+    "device_put",
+    "devices",
     "finite_diff",
     "flatten_util",
     "grad",
@@ -69,6 +86,7 @@ __all__ = [
     "lax",
     "linear_transpose",
     "linearize",
+    "make_jaxpr",
     "nn",
     "numpy",
     "random",
