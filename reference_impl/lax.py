@@ -18,6 +18,8 @@ carries). JAX's rules are kept where a program can observe them:
 from __future__ import annotations
 
 import builtins
+import importlib
+import importlib.util
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +29,14 @@ from .core import Tracer, VJPTracer, concrete, shape_of
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
+
+# ``lax``'s primitives (``stop_gradient``, ``dynamic_slice``, ``dynamic_update_slice``…) live
+# beside the other primitives, in ``lax_primitives``; they are part of this namespace too
+if importlib.util.find_spec(f"{__package__}.lax_primitives") is not None:
+    _primitives = importlib.import_module(f"{__package__}.lax_primitives")
+    for _name in getattr(_primitives, "__all__", ()):
+        globals()[_name] = getattr(_primitives, _name)
+        __all__.append(_name)
 
 
 def _check_carry(name: str, before: Any, after: Any) -> None:
