@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from .random_erfinv import erf, erfinv, fma
+from .random_erfinv import erf, erfinv, fma, log1p
 
-__all__ = ["PRNGKey", "bernoulli", "bits", "categorical", "choice", "fold_in", "gumbel", "key",
-           "key_data", "normal", "permutation", "randint", "split", "truncated_normal",
-           "uniform", "wrap_key_data"]
+__all__ = ["PRNGKey", "bernoulli", "bits", "categorical", "choice", "exponential", "fold_in",
+           "gumbel", "key", "key_data", "laplace", "multivariate_normal", "normal", "permutation",
+           "rademacher", "randint", "split", "truncated_normal", "uniform", "wrap_key_data"]
 
 _U32 = np.uint32
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -188,6 +188,39 @@ def truncated_normal(key: Any, lower: Any, upper: Any, shape: Sequence[int] | No
     a, b = erf(lower / sqrt2), erf(upper / sqrt2)
     out = sqrt2 * erfinv(uniform(key, shape, dt, a, b))
     return np.clip(out, np.nextafter(lower, dt.type(np.inf)), np.nextafter(upper, -dt.type(np.inf)))
+
+
+def rademacher(key: Any, shape: Sequence[int] = (), dtype: Any = np.int64) -> np.ndarray:
+    """±1 with probability 1/2 each: ``2·bernoulli(key, 0.5, shape) − 1``."""
+    return (2 * bernoulli(key, 0.5, shape).astype(dtype) - 1).astype(dtype)
+
+
+def exponential(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> np.ndarray:
+    """Standard exponential samples ``−log(1 − u)``, u uniform on [0, 1)."""
+    dt = _float_dtype("exponential", dtype)
+    return -log1p(-uniform(key, shape, dt)).astype(dt)
+
+
+def laplace(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> np.ndarray:
+    """Standard Laplace samples ``sign(u)·log(1 − |u|)``, u uniform on (−1, 1)."""
+    dt = _float_dtype("laplace", dtype)
+    u = uniform(key, shape, dt, -1.0 + np.finfo(dt).epsneg, 1.0)
+    return (np.sign(u) * log1p(-np.abs(u))).astype(dt)
+
+
+def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Sequence[int] | None = None,
+                        dtype: Any = None) -> np.ndarray:
+    """``mean + L z``, ``L`` the Cholesky factor of ``cov``, ``z`` standard normal of shape
+    ``shape + (n,)`` (LAPACK's factor may differ from XLA's in the last bits)."""
+    dt = _float_dtype("multivariate_normal", dtype)
+    mean, cov = np.asarray(mean, dt), np.asarray(cov, dt)
+    if mean.ndim < 1 or cov.ndim < 2 or cov.shape[-2:] != (mean.shape[-1],) * 2:
+        raise ValueError(f"multivariate_normal requires mean of shape (..., n) and cov of shape "
+                         f"(..., n, n), got {mean.shape} and {cov.shape}")
+    if shape is None:
+        shape = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
+    z = normal(key, (*_shape(shape), mean.shape[-1]), dt)
+    return mean + np.einsum("...ij,...j->...i", np.linalg.cholesky(cov), z)
 
 
 def bernoulli(key: Any, p: Any = 0.5, shape: Sequence[int] | None = None) -> np.ndarray:

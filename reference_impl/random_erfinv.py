@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sps
 
-__all__ = ["erf", "erfinv", "fma"]
+__all__ = ["erf", "erfinv", "fma", "log1p"]
 
 # Giles' coefficients, highest degree first, for w < 6.25 (in w − 3.125), w < 16 (in √w − 3.25)
 # and w ≥ 16 (in √w − 5)
@@ -63,7 +63,10 @@ def _horner(coefs: tuple[float, ...], x: np.ndarray) -> np.ndarray:
     return p
 
 
-def _log1p(x: np.ndarray) -> np.ndarray:
+def log1p(x: Any) -> np.ndarray:
+    """``log(1 + x)`` as XLA evaluates it: Cephes' rational approximation for
+    ``|x| < √2 − 1``, ``log(1 + x)`` elsewhere."""
+    x = np.asarray(x, dtype=np.float64)
     z = x * x
     small = x * (z * _horner(_LOG1P_P, x) / _horner(_LOG1P_Q, x)) - 0.5 * z + x
     with np.errstate(divide="ignore"):
@@ -73,7 +76,7 @@ def _log1p(x: np.ndarray) -> np.ndarray:
 def erfinv(x: Any) -> np.ndarray:
     """``erf⁻¹(x)`` on [−1, 1] as ``x · P(w)``, ``w = −log(1 − x²)`` (Giles 2011); ±∞ at ±1."""
     x = np.asarray(x, dtype=np.float64)
-    w = -_log1p(-x * x)
+    w = -log1p(-x * x)
     out = np.empty_like(w)
     for mask, coefs, shift, root in ((w < 6.25, _W_SMALL, 3.125, False),
                                      ((w >= 6.25) & (w < 16.0), _W_MID, 3.25, True),

@@ -173,3 +173,21 @@ def test_errors_name_the_problem() -> None:
         rr.choice(rr.PRNGKey(0), 3, (4,), replace=False)
     with pytest.raises(TypeError, match="floating dtype"):
         rr.bernoulli(rr.PRNGKey(0), 1)
+
+
+def test_rademacher_exponential_laplace_multivariate_normal(jr) -> None:
+    k, jk = rr.PRNGKey(5), jr.PRNGKey(5)
+    same(rr.rademacher(k, (40,)), jr.rademacher(jk, (40,)), "rademacher")
+    same(rr.rademacher(k, (3, 2), np.float64), jr.rademacher(jk, (3, 2), np.float64),
+         "rademacher float64")
+    for name in ("exponential", "laplace"):
+        ours, theirs = getattr(rr, name)(k, (4000,)), np.asarray(getattr(jr, name)(jk, (4000,)))
+        d = ulps(ours, theirs)
+        assert d.max() <= 2 and np.mean(d == 0) > 0.98, (
+            f"{name}: {np.mean(d == 0):.4f} identical, max {d.max()} ulp")
+    cov, mean = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0])
+    np.testing.assert_allclose(rr.multivariate_normal(k, mean, cov, (5,)),
+                               jr.multivariate_normal(jk, mean, cov, (5,)), rtol=1e-13,
+                               err_msg="multivariate_normal")
+    with pytest.raises(ValueError, match="cov of shape"):
+        rr.multivariate_normal(k, mean, np.eye(3))
