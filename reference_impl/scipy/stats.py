@@ -183,7 +183,8 @@ uniform = SimpleNamespace(logpdf=uniform_logpdf, pdf=uniform_pdf, cdf=uniform_cd
 def bernoulli_logpmf(k: Any, p: Any, loc: Any = 0) -> Any:
     """``k log p + (1 − k) log(1 − p)`` for k ∈ {0, 1} (after ``floor(k − loc)``), else −∞."""
     kk = np.floor(np.asarray(concrete(k)) - concrete(loc))
-    log_probs = xlogy(kk, p) + xlog1py(1.0 - kk, -p)
+    with np.errstate(divide="ignore"):  # log 0 where p is 0 or 1: −∞, as JAX's, silently
+        log_probs = xlogy(kk, p) + xlog1py(1.0 - kk, -p)
     return rnp.where((kk < 0) | (kk > 1), -np.inf, log_probs)
 
 
@@ -198,7 +199,8 @@ bernoulli = SimpleNamespace(logpmf=bernoulli_logpmf, pmf=bernoulli_pmf)
 def poisson_logpmf(k: Any, mu: Any, loc: Any = 0) -> Any:
     """``k log μ − log k! − μ`` for integer ``k − loc ≥ 0``, else −∞."""
     kk = np.asarray(concrete(k)) - concrete(loc)
-    log_probs = xlogy(kk, mu) - gammaln(kk + 1.0) - mu
+    with np.errstate(divide="ignore", invalid="ignore"):  # k < 0 is masked below
+        log_probs = xlogy(kk, mu) - gammaln(kk + 1.0) - mu
     return rnp.where((kk < 0) | (kk != np.round(kk)), -np.inf, log_probs)
 
 
