@@ -24,6 +24,7 @@ recomputation), ``graph`` (computational graphs for teaching), ``finite_diff`` a
 
 from . import (
     finite_diff,
+    flatten_util,
     graph,
     lax,
     nn,
@@ -32,14 +33,25 @@ from . import (
     scipy,
     testing,
     trace_estimation,
+    tree,
     tree_util,
     zeroth_order,
 )
 from .batching import vmap
 from .batching_more import axis_rule as _registers_the_batching_rules
 from .checkpoint import checkpoint, checkpoint_chain, remat
+from .compat import (
+    block_until_ready,
+    config,
+    debug,
+    default_backend,
+    device_get,
+    device_put,
+    devices,
+    make_jaxpr,
+)
 from .core import concrete
-from .custom import custom_jvp, custom_vjp
+from .custom import custom_gradient, custom_jvp, custom_vjp, linear_transpose
 from .forward import jacfwd, jvp, linearize
 from .graph import trace_graph
 from .reverse import grad, hessian, jacrev, value_and_grad, vjp
@@ -47,12 +59,21 @@ from .second_order import hessian_trace, hvp
 from .staging import jit
 
 __all__ = [
+    "block_until_ready",
     "checkpoint",
     "checkpoint_chain",
     "concrete",
+    "config",
+    "custom_gradient",
     "custom_jvp",
     "custom_vjp",
+    "debug",
+    "default_backend",
+    "device_get",
+    "device_put",
+    "devices",
     "finite_diff",
+    "flatten_util",
     "grad",
     "graph",
     "hessian",
@@ -63,7 +84,9 @@ __all__ = [
     "jit",
     "jvp",
     "lax",
+    "linear_transpose",
     "linearize",
+    "make_jaxpr",
     "nn",
     "numpy",
     "random",
@@ -72,6 +95,7 @@ __all__ = [
     "testing",
     "trace_estimation",
     "trace_graph",
+    "tree",
     "tree_util",
     "value_and_grad",
     "vjp",

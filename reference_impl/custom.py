@@ -6,6 +6,11 @@ Both turn a Python function into a primitive on the fly, so the core treats it l
   linear in the tangents, so its VJP is obtained by reverse-mode AD of ``t ↦ jvp(x, t)``).
 * ``custom_vjp``: ``fwd`` runs in the forward pass and its residuals are kept on the tape;
   ``bwd(res, ct)`` gives the cotangents. Forward mode is not defined (as in JAX).
+
+``nondiff_argnums`` marks arguments that are not differentiated (functions, flags, sizes): the
+JVP rule then gets them first, ``f_jvp(*nondiff, primals, tangents)``, and ``bwd`` likewise,
+``bwd(*nondiff, res, ct)``, returning cotangents of the other arguments only (JAX's
+convention). ``custom_gradient`` and ``linear_transpose`` are built on these.
 """
 
 from __future__ import annotations
@@ -17,17 +22,34 @@ from typing import Any
 import numpy as np
 
 from .core import Primitive, Tracer, concrete
-from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
-__all__ = ["custom_jvp", "custom_vjp"]
+__all__ = ["custom_gradient", "custom_jvp", "custom_vjp", "linear_transpose"]
+
+
+def _split_nondiff(args: tuple[Any, ...], nondiff: tuple[int, ...]
+                   ) -> tuple[list[Any], list[Any], Callable[[Any], list[Any]]]:
+    """The non-differentiated arguments, the others, and how to merge the others back."""
+    n = len(args)
+    fixed = [args[i % n] for i in nondiff]
+    positions = sorted(i % n for i in nondiff)
+    rest = [a for i, a in enumerate(args) if i not in positions]
+
+    def merge(diff: Any) -> list[Any]:
+        it = iter(diff)
+        return [args[i] if i in positions else next(it) for i in range(n)]
+
+    return fixed, rest, merge
 
 
 class custom_jvp:
-    """``f = custom_jvp(f); @f.defjvp def f_jvp(primals, tangents): return out, out_dot``."""
+    """``f = custom_jvp(f); @f.defjvp def f_jvp(primals, tangents): return out, out_dot``
+    (with ``nondiff_argnums``: ``f_jvp(*nondiff_args, primals, tangents)``)."""
 
-    def __init__(self, fun: Callable[..., Any]):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: tuple[int, ...] = ()):
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
         self.jvp: Callable[..., Any] | None = None
         self._out_tree: PyTreeDef | None = None
         self.prim = Primitive(f"custom_jvp[{getattr(fun, '__name__', 'f')}]", self._impl,
@@ -37,13 +59,34 @@ class custom_jvp:
         self.prim.batch = self._batch_rule
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
+        """Set the rule ``jvp(primals, tangents) -> (out, out_dot)``; usable as a decorator."""
         self.jvp = jvp
         return jvp
+
+    def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
+        """One rule per argument, ``jvp_i(t_i, ans, *primals)`` = argument i's share of the
+        output tangent (``None``: the output does not depend on it); they are summed."""
+        def jvp(primals: Any, tangents: Any) -> tuple[Any, Any]:
+            ans = self.fun(*primals)
+            parts = [rule(t, ans, *primals) for rule, t in zip(jvps, tangents, strict=True)
+                     if rule is not None]
+            out_dot = parts[0] if parts else tree_map(lambda a: a * 0.0, ans)
+            for p in parts[1:]:
+                out_dot = tree_map(lambda a, b: a + b, out_dot, p)
+            return ans, out_dot
+
+        self.defjvp(jvp)
 
     def __call__(self, *args: Any) -> Any:
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.prim.name} "
                                  "using defjvp.")
+        if self.nondiff_argnums:
+            fixed, rest, merge = _split_nondiff(args, self.nondiff_argnums)
+            inner = custom_jvp(lambda *d: self.fun(*merge(d)))
+            inner.prim.name = self.prim.name
+            inner.defjvp(lambda p, t: self.jvp(*fixed, tuple(p), tuple(t)))
+            return inner(*rest)
         leaves, in_tree = tree_flatten(args)
         outs = self.prim(*leaves, in_tree=in_tree)
         return tree_unflatten(self._out_tree, outs)
@@ -94,11 +137,13 @@ class custom_jvp:
 
 class custom_vjp:
     """``f = custom_vjp(f); f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (out, residuals)`` and
-    ``bwd(residuals, ct) -> tuple of cotangents, one per argument``."""
+    ``bwd(residuals, ct) -> tuple of cotangents, one per argument`` (with
+    ``nondiff_argnums``: ``bwd(*nondiff_args, residuals, ct)``, one per other argument)."""
 
-    def __init__(self, fun: Callable[..., Any]):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: tuple[int, ...] = ()):
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
         self._trees: tuple[PyTreeDef, PyTreeDef] | None = None
@@ -115,6 +160,7 @@ class custom_vjp:
         self.prim.batch = self._batch_rule
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
+        """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct) -> cotangents``."""
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any) -> Any:
@@ -123,6 +169,13 @@ class custom_vjp:
                                  "using defvjp.")
         if self._in_fwd:  # ``fwd`` may call the function itself, as in JAX's docs
             return self.fun(*args)
+        if self.nondiff_argnums:
+            fixed, rest, merge = _split_nondiff(args, self.nondiff_argnums)
+            fwd, bwd = self.fwd, self.bwd
+            inner = custom_vjp(lambda *d: self.fun(*merge(d)))
+            inner.prim.name = self.prim.name
+            inner.defvjp(lambda *d: fwd(*merge(d)), lambda res, ct: bwd(*fixed, res, ct))
+            return inner(*rest)
         leaves, in_tree = tree_flatten(args)
         outs = self.prim(*leaves, in_tree=in_tree)
         out_tree, _ = self._trees
@@ -231,3 +284,57 @@ class custom_vjp:
         for i, g in zip(diff, extra, strict=True):
             flat[i] = flat[i] + g
         return flat
+
+
+def custom_gradient(fun: Callable[..., tuple[Any, Callable[[Any], Any]]]
+                    ) -> Callable[..., Any]:
+    """``fun(*args) -> (value, vjp_fn)``, where ``vjp_fn(ct)`` returns the cotangents of the
+    arguments (a tuple, or one value for one argument), as a function with that reverse rule.
+
+    Each call makes its own ``custom_vjp``: the residuals are the arguments, and ``bwd`` uses
+    the ``vjp_fn`` of the forward pass when it receives those very arguments, else (under
+    ``vmap``, where they are batched) it calls ``fun`` again for a ``vjp_fn`` of its own."""
+    name = getattr(fun, "__name__", "f")
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any) -> Any:
+        seen: list[tuple[tuple[Any, ...], Callable[[Any], Any]]] = []
+
+        def fwd(*a: Any) -> tuple[Any, Any]:
+            ans, rule = fun(*a)
+            seen.append((a, rule))
+            return ans, a
+
+        def bwd(res: Any, ct: Any) -> tuple[Any, ...]:
+            rule = next((r for a, r in seen if len(a) == len(res)
+                         and all(x is y for x, y in zip(a, res, strict=True))), None)
+            if rule is None:
+                rule = fun(*res)[1]
+            cts = rule(ct)
+            return (cts,) if len(args) == 1 and not isinstance(cts, tuple) else tuple(cts)
+
+        f = custom_vjp(lambda *a: fun(*a)[0])
+        f.prim.name = f"custom_gradient[{name}]"
+        f.defvjp(fwd, bwd)
+        return f(*args)
+
+    return wrapped
+
+
+def linear_transpose(fun: Callable[..., Any], *primals: Any, reduce_axes: Any = ()
+                     ) -> Callable[[Any], tuple[Any, ...]]:
+    """The transpose of a linear ``fun``: ``ct ↦ (Aᵀct, …)``, one cotangent per argument
+    (``primals`` give only shapes and dtypes). For a linear map the transpose is the VJP at any
+    point; evaluated at zero, a function with ``fun(0) ≠ 0`` (not linear) is refused."""
+    from .reverse import vjp
+
+    zeros = tree_map(lambda x: np.zeros(np.shape(x), np.result_type(x)), primals)
+    out, vjp_fn = vjp(fun, *zeros)
+    name = getattr(fun, "__name__", "f")
+    if any(np.any(np.asarray(concrete(o)) != 0) for o in tree_flatten(out)[0]):
+        raise TypeError(f"linear_transpose: {name} is not linear ({name}(0) != 0)")
+
+    def transposed(ct: Any) -> tuple[Any, ...]:
+        return vjp_fn(ct)
+
+    return transposed

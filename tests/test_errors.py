@@ -257,11 +257,6 @@ def test_lax_loops_are_python_loops_and_differentiable() -> None:
     assert ri.lax.cond(True, lambda a: a + 1, lambda a: a - 1, 1) == 2
 
 
-def test_unsupported_name_the_function_and_the_alternative() -> None:
-    with pytest.raises(NotImplementedError, match=r"lax\.scan is not supported.*write the loop "
-                                                  r"in Python.*checkpoint_chain"):
-        ri.lax.scan(lambda c, x: (c, x), 0.0, np.ones(3))
-    for fn in (ri.random.PRNGKey, ri.random.normal, ri.random.split):
-        with pytest.raises(NotImplementedError,
-                           match=rf"random\.{fn.__name__} is not supported.*default_rng"):
-            fn(0)
+def test_random_rejects_a_batch_of_keys() -> None:
+    with pytest.raises(TypeError, match=r"random\.normal: expected a single key"):
+        ri.random.normal(ri.random.split(ri.random.PRNGKey(0), 3))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import reference_impl as ri
 import reference_impl.numpy as rnp
 from reference_impl.core import Tracer
+from reference_impl.testing import check_grads
 from reference_impl.tree_util import (
     tree_flatten,
     tree_leaves,
@@ -188,3 +189,132 @@ def test_jvp_vjp_linearize_on_pytrees(jax, rng: np.random.Generator) -> None:
     close(lin(t), lin_j(t), "linearize on pytrees")
     with pytest.raises(ValueError, match=r"cotangent's structure .* does not match"):
         vjp_fn(tree_leaves(ct))
+
+
+# --- registered nodes, jax.tree, tree_reduce / tree_transpose, ravel_pytree ------------------
+@ri.tree_util.register_pytree_node_class
+class Affine:
+    """A registered class: children ``(w, b)``, static ``name``."""
+
+    def __init__(self, w: Any, b: Any, name: str = "layer"):
+        self.w, self.b, self.name = w, b, name
+
+    def tree_flatten(self) -> tuple[tuple[Any, Any], str]:
+        return (self.w, self.b), self.name
+
+    @classmethod
+    def tree_unflatten(cls, aux: str, children: Any) -> Affine:
+        return cls(*children, name=aux)
+
+
+class Pair:
+    def __init__(self, a: Any, b: Any):
+        self.a, self.b = a, b
+
+
+ri.tree_util.register_pytree_node(Pair, lambda p: ((p.b, p.a), "ba"),
+                                  lambda aux, ch: Pair(ch[1], ch[0]))
+
+
+@pytest.fixture(scope="module")
+def jax_nodes(jax):
+    """The same classes registered with JAX (twins, so that the two registries do not clash)."""
+    @jax.tree_util.register_pytree_node_class
+    class JAffine(Affine):
+        pass
+
+    class JPair(Pair):
+        pass
+
+    jax.tree_util.register_pytree_node(JPair, lambda p: ((p.b, p.a), "ba"),
+                                       lambda aux, ch: JPair(ch[1], ch[0]))
+    ri.tree_util.register_pytree_node_class(JAffine)
+    ri.tree_util.register_pytree_node(JPair, lambda p: ((p.b, p.a), "ba"),
+                                      lambda aux, ch: JPair(ch[1], ch[0]))
+    return JAffine, JPair
+
+
+def test_registered_nodes_flatten_like_jax(jax, jax_nodes) -> None:
+    JAffine, JPair = jax_nodes
+    tree = {"l": [JAffine(np.ones(2), 3.0, "first"), JPair(1.0, (2.0, None))], "z": 4.0}
+    leaves, td = tree_flatten(tree)
+    jleaves, jtd = jax.tree_util.tree_flatten(tree)
+    assert leaves == jleaves or all(a is b for a, b in zip(leaves, jleaves, strict=True)), (
+        f"leaves of a tree with registered nodes: {leaves} vs JAX {jleaves}")
+    assert td.num_leaves == jtd.num_leaves and td.num_nodes == jtd.num_nodes, f"{td} vs {jtd}"
+    back = tree_unflatten(td, [2 * np.asarray(x) for x in leaves])
+    assert isinstance(back["l"][0], JAffine) and back["l"][0].name == "first"
+    assert isinstance(back["l"][1], JPair) and back["l"][1].b[0] == 4.0
+    assert tree_structure(JAffine(1.0, 2.0, "a")) != tree_structure(JAffine(1.0, 2.0, "b")), \
+        "the static aux data is part of the structure"
+    with pytest.raises(ValueError, match="Duplicate custom PyTreeDef type registration"):
+        ri.tree_util.register_pytree_node(Pair, lambda p: ((), None), lambda a, c: Pair(0, 0))
+
+
+def test_transformations_accept_registered_nodes(jax, jax_nodes, rng) -> None:
+    JAffine, _ = jax_nodes
+    x = rng.standard_normal((4, 3))
+    p = JAffine(rng.standard_normal((3, 2)), rng.standard_normal(2))
+
+    def loss(xp: Any, p: Any) -> Any:
+        return xp.sum(xp.tanh(x @ p.w + p.b) ** 2)
+
+    g, jg = ri.grad(lambda q: loss(rnp, q))(p), jax.grad(lambda q: loss(jax.numpy, q))(p)
+    assert isinstance(g, JAffine), f"grad must return the registered class, got {type(g)}"
+    close((g.w, g.b), (jg.w, jg.b), "grad wrt a registered node")
+    _, t = ri.jvp(lambda q: loss(rnp, q), (p,), (g,))
+    _, jt = jax.jvp(lambda q: loss(jax.numpy, q), (p,), (jg,))
+    close(t, jt, "jvp along a registered node")
+
+
+def test_tree_namespace_reduce_transpose_is_leaf(jax) -> None:
+    tree = {"a": [1.0, 2.0], "b": (3.0, {"c": 4.0})}
+    assert ri.tree.leaves(tree) == jax.tree.leaves(tree)
+    close(ri.tree.map(lambda v: v * 10, tree), jax.tree.map(lambda v: v * 10, tree), "tree.map")
+    assert ri.tree.reduce(lambda a, b: a * b, tree) == jax.tree.reduce(lambda a, b: a * b, tree)
+    assert ri.tree.reduce(lambda a, b: a + b, tree, 100.0) == 110.0
+    assert ri.tree_util.tree_reduce(max, tree) == jax.tree_util.tree_reduce(max, tree)
+    assert ri.tree.all(tree) and not ri.tree.all({"x": 0.0})
+    leaves, td = ri.tree.flatten(tree)
+    assert ri.tree.unflatten(td, leaves) == tree and ri.tree.structure(tree) == td
+    is_leaf = lambda v: isinstance(v, list)  # noqa: E731
+    assert ri.tree.leaves(tree, is_leaf=is_leaf) == jax.tree.leaves(tree, is_leaf=is_leaf)
+    close(ri.tree.map(len, tree, is_leaf=lambda v: isinstance(v, (list, dict))),
+          jax.tree.map(len, tree, is_leaf=lambda v: isinstance(v, (list, dict))), "is_leaf map")
+    rows = [(1.0, {"s": 2.0}), (3.0, {"s": 4.0}), (5.0, {"s": 6.0})]
+    outer, inner = ri.tree.structure([0, 0, 0]), ri.tree.structure((0, {"s": 0}))
+    ours = ri.tree.transpose(outer, inner, rows)
+    theirs = jax.tree.transpose(jax.tree.structure([0, 0, 0]), jax.tree.structure((0, {"s": 0})),
+                                rows)
+    assert ours == theirs == ([1.0, 3.0, 5.0], {"s": [2.0, 4.0, 6.0]}), f"{ours} vs {theirs}"
+    with pytest.raises(TypeError, match="tree_transpose: the tree has 6 leaves"):
+        ri.tree.transpose(outer, ri.tree.structure((0, 0, 0)), rows)
+
+
+@given(tree=trees_st)
+def test_ravel_pytree_matches_jax(jax, tree: Any) -> None:
+    from jax.flatten_util import ravel_pytree as jravel
+
+    from reference_impl.flatten_util import ravel_pytree
+
+    flat, unravel = ravel_pytree(tree)
+    jflat, junravel = jravel(tree)
+    close(flat, jflat, f"ravel_pytree({tree!r})")
+    close(unravel(flat * 2), junravel(jflat * 2), "unravel")
+
+
+def test_unravel_is_differentiable(jax, rng) -> None:
+    from jax.flatten_util import ravel_pytree as jravel
+
+    from reference_impl.flatten_util import ravel_pytree
+
+    params = params_tree(rng)
+    x = rng.standard_normal((4, 3))
+    flat, unravel = ravel_pytree(params)
+    jflat, junravel = jravel(params)
+    ours = ri.grad(lambda v: model(rnp, unravel(v), x))(flat)
+    theirs = jax.grad(lambda v: model(jax.numpy, junravel(v), x))(jflat)
+    close(ours, theirs, "grad through unravel")
+    check_grads(lambda v: model(rnp, unravel(v), x), (flat,), order=2)
+    with pytest.raises(ValueError, match="unravel: expected a 1-D array of length"):
+        unravel(np.ones(3))

@@ -1,3 +1,3 @@
 """``reference_impl.scipy``: mirrors ``jax.scipy``."""
 
-from . import linalg, special
+from . import linalg, special, stats
