@@ -114,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--late-penalty", default=None, metavar="POLICY",
                    help="'zero' (late scores 0), 'none', or a percentage lost per started "
                         "day late (e.g. 10); kept in the work dir for later runs")
+    g.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade even where the kernel sandbox (bubblewrap) does not work on this "
+                        "machine: student code then runs with the grader's rights; only for "
+                        "submissions you trust")
     g.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
                    help="grade on this Dask distributed cluster instead of local worker "
                         "processes (docs/CLUSTER.md; needs the 'cluster' extra)")
@@ -205,7 +209,8 @@ def _run(a: argparse.Namespace) -> int:
             print(f"course autograde: no folder {a.submissions}", file=sys.stderr)
             return 2
         opts = Options(a.submissions, a.workdir, a.assignment, a.student, a.jobs, _limits(a),
-                       a.force, zygote=not a.no_fork_server, due=a.due, late=a.late_penalty)
+                       a.force, zygote=not a.no_fork_server, due=a.due, late=a.late_penalty,
+                       unsafe_no_sandbox=a.unsafe_no_sandbox)
         if a.db_url and not a.scheduler:
             print("course autograde: --db-url needs --scheduler (a local run uses the work "
                   "dir's gradebook: WORKDIR/gradebook.db, or the database that a cluster run "
