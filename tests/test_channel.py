@@ -101,7 +101,7 @@ def _round_trip(x: Any) -> Any:
     enc = Encoder(lambda obj: pytest.fail(f"{obj!r} became a handle"))
     frame = encode_frame({"v": enc.encode(x)}, enc.buffers)
     header, buffers = decode_frame(frame[8:])
-    return decode(header["v"], buffers, lambda tag, h: pytest.fail("a handle"))
+    return decode(header["v"], buffers, lambda tag, *h: pytest.fail("a handle"))
 
 
 @pytest.mark.parametrize("x", [
@@ -135,7 +135,7 @@ def test_codec_hands_over_what_is_not_plain() -> None:
 
 
 def _decode_header(header: Any, buffers: list[bytes] = ()) -> Any:  # type: ignore[assignment]
-    return decode(header, list(buffers), lambda tag, h: ("proxy", tag, h))
+    return decode(header, list(buffers), lambda tag, *h: ("proxy", tag, h))
 
 
 @pytest.mark.parametrize("value, buffers", [
@@ -317,6 +317,8 @@ print(found)
     v, reply = kernel.run(src, "t9_1", ("t9_1",))
     assert v.passed, v
     out = reply["out"]
+    for name in ("fn", "calls", "count", "__globals__", "__closure__", "getattr", "setattr"):
+        assert f"('{name}', 'AttributeError')" in out, out
     assert "AttributeError" in out and "function" not in out.replace("functions", "")
     assert SEEN["count"] == 2 and "<lambda>" not in out
 
@@ -329,8 +331,8 @@ def make(Node, cb):
     node = Node(1.5)
     out = node.apply(lambda n: Node(cb(n.value)) * 2)
     out.grad = 1.0
-    assert out.value == 6.0 and type(out).__name__ == "Proxy"
-    assert out.__class__.__name__ == "Proxy"  # the kernel's own class, not Node
+    assert out.value == 6.0 and type(out).__name__ == "Node" and isinstance(out, Node)
+    assert type(out) is not Node and type(out)(2.0).value == 2.0  # made by the checker's Node
     for bad in ("_secret", "__dict__", "__globals__"):
         try:
             getattr(out, bad)
@@ -363,7 +365,9 @@ check.t9_1(fn)
     v, _ = kernel.run(src, "t9_1", ("t9_1",))
     assert v.passed, v
     got = SEEN["got"]
-    assert type(got).__name__ == "Proxy"  # released with the check: only its type is left
+    assert type(got).__name__ == "Box"  # a proxy whose class is the kernel's, by name
+    with pytest.raises(ChannelError, match="after its check ended"):
+        np.asarray(got)  # released with the check
 
 
 def test_checks_count_only_in_their_cell(kernel: HarnessKernel) -> None:

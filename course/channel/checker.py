@@ -61,10 +61,16 @@ class CheckerPolicy(Policy):
     _OPAQUE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
                types.BuiltinMethodType, types.ModuleType, type, staticmethod, classmethod)
 
+    def _opaque(self, obj: Any) -> bool:
+        return isinstance(obj, self._OPAQUE) or bool(getattr(type(obj), "channel_opaque", False))
+
+    def type_of(self, obj: Any) -> type | None:
+        return None if self._opaque(obj) else super().type_of(obj)
+
     def check_attr(self, obj: Any, name: str, write: bool) -> None:
         if not _PUBLIC.match(name):
             raise AttributeError(f"{name!r}: the checker's objects show public attributes only")
-        if isinstance(obj, self._OPAQUE) or getattr(type(obj), "channel_opaque", False):
+        if self._opaque(obj):
             raise AttributeError(f"{name!r}: the checker's functions can only be called")
         if write and getattr(type(obj), "channel_readonly", False):
             raise AttributeError(f"{name!r}: this object of the checker is read-only")

@@ -12,7 +12,8 @@ tagged lists:
 ``["y", i]``                   bytes: buffer ``i``
 ``["a", dtype, shape, i, s]``  NumPy array (``s = 1``: a NumPy scalar): dtype in
                                :data:`DTYPES` (never ``object``), C-order bytes in buffer ``i``
-``["h", id]``                  a handle owned by the *sender* (the receiver sees a proxy)
+``["h", id(, cls, name)]``     a handle owned by the *sender* (the receiver sees a proxy); with
+                               the handle and name of its class where that class is lent
 ``["r", id]``                  a handle owned by the *receiver* (its own object comes back)
 =============================  ===============================================================
 
@@ -159,8 +160,11 @@ def decode(x: Any, buffers: list[bytes], handle: Callable[[str, Any], Any],
             return bytes(buffers[body[0]])
         if tag == "a" and len(body) == 4:
             return _array(body, buffers)
-        if tag in ("h", "r") and len(body) == 1 and type(body[0]) is int:
+        if tag == "r" and len(body) == 1 and type(body[0]) is int:
             return handle(tag, body[0])
+        if tag == "h" and len(body) in (1, 3) and all(type(v) is int for v in body[:2]) and (
+                len(body) == 1 or type(body[2]) is str):
+            return handle(tag, *body)
     except (TypeError, IndexError, ValueError) as exc:
         raise ChannelError(f"a malformed value ({tag!r}): {exc}") from None
     raise ChannelError(f"a malformed value with the tag {tag!r}")

@@ -39,7 +39,10 @@ _BUILTINS: dict[str, Callable[..., Any]] = {
     "len": len, "iter": iter, "next": next, "bool": bool, "float": float, "int": int,
     "index": operator.index, "complex": complex, "getitem": operator.getitem,
     "setitem": operator.setitem, "contains": operator.contains, "format": format,
-    "repr": repr, "str": str}
+    "repr": repr, "str": str, "instancecheck": lambda cls, x: isinstance(x, cls),
+    "subclasscheck": lambda cls, c: issubclass(c, cls)}
+#: dunder attributes a proxy asks for (the rest are answered locally: NumPy's probes…)
+_NAMES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
 _STR_CAP = 4000
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 
@@ -94,6 +97,14 @@ def _where(exc: BaseException) -> str:
 class Policy:
     """What an endpoint serves on its own objects. The default serves everything (the kernel)."""
 
+    def type_of(self, obj: Any) -> type | None:
+        """The class lent with ``obj`` (the peer's ``type(x)(…)`` constructs through it), or
+        None; never ``type`` itself, builtins' or function types."""
+        cls = type(obj)
+        if cls is type or cls.__module__ == "builtins" or isinstance(obj, type):
+            return None
+        return cls
+
     def check_attr(self, obj: Any, name: str, write: bool) -> None:
         """Raise AttributeError if ``name`` of ``obj`` may not be read (or written)."""
 
@@ -112,36 +123,59 @@ class Endpoint:
         self.own: dict[int, Any] = {}      # handle -> own object lent to the peer
         self.own_ids: dict[int, int] = {}  # id(object) -> handle
         self.proxies: dict[int, Proxy] = {}  # peer's handle -> its proxy here
+        self.classes: dict[int, type] = {}  # peer's class handle -> the proxies' class here
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self.requests = 0   # sent (for the cost figures)
         self.served = 0
 
     # -- handles ----------------------------------------------------------------------------
-    def _handle(self, obj: Any) -> list[Any]:
-        if isinstance(obj, Proxy) and object.__getattribute__(obj, "_ch") is self:
-            return ["r", object.__getattribute__(obj, "_h")]
+    def _lend(self, obj: Any) -> int:
         h = self.own_ids.get(id(obj))
         if h is None or self.own.get(h) is not obj:
             h = next(self._ids)
             self.own[h], self.own_ids[id(obj)] = obj, h
-        return ["h", h]
+        return h
 
-    def _resolve(self, tag: str, h: int) -> Any:
+    def _handle(self, obj: Any) -> list[Any]:
+        if isinstance(obj, Proxy):
+            if object.__getattribute__(obj, "_ch") is not self:
+                raise ChannelError("an object of another channel")
+            return ["r", object.__getattribute__(obj, "_h")]
+        cls = self.policy.type_of(obj)
+        if cls is None:
+            return ["h", self._lend(obj)]
+        return ["h", self._lend(obj), self._lend(cls), str(cls.__name__)[:100]]
+
+    def _resolve(self, tag: str, h: int, tid: int | None = None, name: str = "") -> Any:
         if tag == "r":
             if h not in self.own:
                 raise ChannelError(f"a stale or unknown handle {h} (released after its check)")
             return self.own[h]
         p = self.proxies.get(h)
         if p is None:
-            p = self.proxies[h] = Proxy(self, h)
+            p = self.proxies[h] = _make_proxy(self._proxy_class(tid, name), self, h)
         return p
+
+    def _proxy_class(self, tid: int | None, name: str) -> type:
+        """``Proxy`` or, for an object whose class was lent, one subclass per class: so
+        ``type(x)(…)`` constructs through the peer's class and ``type(x) is type(y)`` holds."""
+        if tid is None:
+            return Proxy
+        cls = self.classes.get(tid)
+        if cls is None:
+            name = name if _NAME.match(name) else "Proxy"
+            cls = self.classes[tid] = type(name, (Proxy,), {
+                "__slots__": (), "_peer_class": self._resolve("h", tid),
+                "__module__": "course.channel.proxy"})
+        return cls
 
     def release_all(self) -> None:
         """Forget every lent object and every proxy (at the end of a check, on both sides)."""
         self.own.clear()
         self.own_ids.clear()
         self.proxies.clear()
+        self.classes.clear()
 
     # -- frames -----------------------------------------------------------------------------
     def send(self, header: dict[str, Any], **values: Any) -> None:
@@ -215,7 +249,7 @@ class Endpoint:
             return self.extra[op](self, header, buffers)
         obj = self.value(header.get("h"), buffers)
         if isinstance(obj, Proxy):
-            raise ChannelError("a request about an object that is not this side's")
+            raise ChannelError(f"a request ({op}) about an object that is not this side's")
         args = self.value(header.get("a", ["t"]), buffers)
         pol = self.policy
         if op == "call":
@@ -247,14 +281,42 @@ class Endpoint:
         raise ChannelError(f"an unknown request {op!r}")
 
 
+_UFUNC_BINARY = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "truediv",
+                 "true_divide": "truediv", "floor_divide": "floordiv", "remainder": "mod",
+                 "power": "pow", "matmul": "matmul"}
+_UFUNC_COMPARE = {"less": ("lt", "gt"), "less_equal": ("le", "ge"), "greater": ("gt", "lt"),
+                  "greater_equal": ("ge", "le"), "equal": ("eq", "eq"),
+                  "not_equal": ("ne", "ne")}
+_UFUNC_UNARY = {"negative": "neg", "positive": "pos", "absolute": "abs"}
+
+
+def _operator(obj: Any, name: str, inputs: list[Any]) -> Any:
+    """What Python's operators do for ``obj`` whose class opts out of ufuncs
+    (``__array_ufunc__ = None``): an array on the other side deferred to it."""
+    cls = type(obj)
+    if name in _UFUNC_UNARY and len(inputs) == 1:
+        return getattr(cls, f"__{_UFUNC_UNARY[name]}__")(obj)
+    if len(inputs) == 2 and (name in _UFUNC_BINARY or name in _UFUNC_COMPARE):
+        fwd, rev = ((_UFUNC_BINARY[name], "r" + _UFUNC_BINARY[name]) if name in _UFUNC_BINARY
+                    else _UFUNC_COMPARE[name])
+        a, b = inputs
+        dunder, other = (fwd, b) if a is obj else (rev, a)
+        fn = getattr(cls, f"__{dunder}__", None)
+        out = NotImplemented if fn is None else fn(obj, other)
+        if out is not NotImplemented:
+            return out
+    raise TypeError(f"operand {cls.__name__!r} does not support ufuncs (__array_ufunc__=None)")
+
+
 def _ufunc(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``np.<name>.<method>(*inputs)`` where one of the inputs is this side's ``obj``."""
-    del obj  # among the inputs already (a proxy sent back resolves to its object)
     name, method, *inputs = args
     uf = getattr(np, name, None) if isinstance(name, str) and _NAME.match(name) else None
     if not isinstance(uf, np.ufunc) or method not in ("__call__", "reduce", "accumulate",
                                                       "outer"):
         raise TypeError(f"not a NumPy ufunc: {name}.{method}")
+    if getattr(type(obj), "__array_ufunc__", False) is None and method == "__call__":
+        return _operator(obj, name, inputs)
     kwargs = {k: v for k, v in kwargs.items() if k in ("axis", "dtype", "keepdims")}
     return getattr(uf, method)(*inputs, **kwargs)
 
@@ -269,23 +331,38 @@ def _short(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------------------------
 def _req(p: Proxy, op: str, *args: Any, **kwargs: Any) -> Any:
     ch = object.__getattribute__(p, "_ch")
+    if ch.proxies.get(object.__getattribute__(p, "_h")) is not p:
+        raise ChannelError("an object of the other side used after its check ended")
     if kwargs:
         return ch.request(op, h=p, a=args, k=kwargs)
     return ch.request(op, h=p, a=args)
 
 
+def _make_proxy(cls: type, ch: Endpoint, h: int) -> Proxy:
+    p = object.__new__(cls)
+    object.__setattr__(p, "_ch", ch)
+    object.__setattr__(p, "_h", h)
+    return p
+
+
 class Proxy:
-    """An object of the other side; operations on it are requests (see :class:`Endpoint`)."""
+    """An object of the other side; operations on it are requests (see :class:`Endpoint`).
+    Calling the class of a proxy (``type(x)(value, tangent)``) calls the peer's class."""
 
     __slots__ = ("__weakref__", "_ch", "_h")
     __array_priority__ = 1000
+    _peer_class: Any = None
 
-    def __init__(self, ch: Endpoint, h: int):
-        object.__setattr__(self, "_ch", ch)
-        object.__setattr__(self, "_h", h)
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls._peer_class is None:
+            raise TypeError("an object of the other side cannot be made here")
+        return cls._peer_class(*args, **kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # made by _make_proxy, or by the peer's class (see __new__)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):  # NumPy's and copy's probes: local
+        if name.startswith("__") and name.endswith("__") and name not in _NAMES:  # probes
             raise AttributeError(name)
         return _req(self, "getattr", name)
 
@@ -353,6 +430,12 @@ class Proxy:
             return NotImplemented
         return _req(self, "ufunc", ufunc.__name__, method, *inputs,
                     **{k: v for k, v in kwargs.items() if k != "out"})
+
+    def __instancecheck__(self, instance: Any) -> bool:  # isinstance(x, <a proxied class>)
+        return bool(_req(self, "instancecheck", instance))
+
+    def __subclasscheck__(self, cls: Any) -> bool:
+        return bool(_req(self, "subclasscheck", cls))
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("an object of the other side cannot be pickled or copied")

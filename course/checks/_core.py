@@ -243,7 +243,10 @@ def direction(gen: np.random.Generator, shape: tuple[int, ...] = ()) -> Any:
 # calling the student's code
 # ---------------------------------------------------------------------------------------------
 class CallCounter:
-    """Wrap a function; count its calls and keep their arguments (``.calls``)."""
+    """Wrap a function; count its calls and keep their arguments (``.calls``). Over the channel
+    the kernel can only call it (``channel_opaque``)."""
+
+    channel_opaque = True
 
     def __init__(self, fn: Callable[..., Any]):
         self.fn = fn

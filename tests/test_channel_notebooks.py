@@ -1,0 +1,79 @@
+"""Every assignment graded through the channel (course.channel), the checks in this process and
+the notebook's code in a plain subprocess kernel: the solution notebook earns every grade cell,
+the released (blank) notebook none, and the cost per notebook is printed."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from assignment_utils import release_notebook, source_notebook
+from test_channel import HarnessKernel
+
+AIDS = ("01_finite_differences", "02_forward_mode", "03_reverse_mode", "04_matrix_adjoints",
+        "05_second_order_and_memory")
+_CHECK_CALL = re.compile(r"\bcheck\.((?:hidden_)?t\d+_\d+)\s*\(")
+
+
+def package_of(nb: nbformat.NotebookNode) -> str:
+    for cell in nb.cells:
+        m = re.search(r"import course\.checks\.(\w+) as check", cell.source)
+        if m:
+            return m.group(1)
+    raise AssertionError("no checks package imported")
+
+
+def grade_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def grade_through_channel(nb: nbformat.NotebookNode, tmp: Path,
+                          locked: dict[str, nbformat.NotebookNode] | None = None
+                          ) -> dict[str, Any]:
+    """Run ``nb``'s code cells in a harness kernel; grade cells (their source from ``locked``, as
+    nbgrader's autograde restores them) scored by the checker: ``{grade_id: CellVerdict}``."""
+    kernel = HarnessKernel(package_of(nb), tmp)
+    verdicts: dict[str, Any] = {}
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                gid = meta["grade_id"]
+                src = (locked or {}).get(gid, cell).source
+                expected = tuple(dict.fromkeys(_CHECK_CALL.findall(src)))
+                verdicts[gid], _ = kernel.run(src, gid.split("-")[0], expected)
+            else:
+                kernel.run(cell.source)
+    finally:
+        kernel.close()
+    return verdicts
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_solution_earns_every_grade_cell(aid: str, tmp_path: Path, capsys: Any) -> None:
+    t0 = time.perf_counter()
+    verdicts = grade_through_channel(source_notebook(aid), tmp_path)
+    elapsed = time.perf_counter() - t0
+    assert verdicts and len(verdicts) == len(grade_cells(source_notebook(aid)))
+    failed = {g: v.messages for g, v in verdicts.items() if not v.passed}
+    assert not failed, failed
+    for v in verdicts.values():
+        assert any(r.startswith("hidden_") for r in v.ran) and not v.kernel_lost
+    with capsys.disabled():
+        print(f"\n{aid}: graded through the channel in {elapsed:.2f} s")
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_blank_release_earns_nothing(aid: str, tmp_path: Path) -> None:
+    verdicts = grade_through_channel(release_notebook(aid), tmp_path,
+                                     locked=grade_cells(source_notebook(aid)))
+    assert verdicts and not [g for g, v in verdicts.items() if v.passed]
+    for v in verdicts.values():
+        assert v.messages and not v.kernel_lost
