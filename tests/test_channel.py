@@ -83,6 +83,12 @@ class HarnessKernel:
         verdict = self.checker.end_cell(self.index)
         return (verdict if task else None), reply
 
+    @property
+    def round_trips(self) -> int:
+        """Requests the checker served and sent (each one round trip over the socket)."""
+        ep = self.checker.endpoint
+        return 0 if ep is None else ep.served + ep.requests
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.stdin.close()

@@ -38,7 +38,7 @@ def grade_through_channel(nb: nbformat.NotebookNode, tmp: Path,
     """Run ``nb``'s code cells in a harness kernel; grade cells (their source from ``locked``, as
     nbgrader's autograde restores them) scored by the checker: ``{grade_id: CellVerdict}``."""
     kernel = HarnessKernel(package_of(nb), tmp)
-    verdicts: dict[str, Any] = {}
+    verdicts: dict[str, Any] = {"round trips": 0}
     try:
         for cell in nb.cells:
             if cell.cell_type != "code":
@@ -52,6 +52,7 @@ def grade_through_channel(nb: nbformat.NotebookNode, tmp: Path,
             else:
                 kernel.run(cell.source)
     finally:
+        verdicts["round trips"] = kernel.round_trips
         kernel.close()
     return verdicts
 
@@ -61,19 +62,21 @@ def test_solution_earns_every_grade_cell(aid: str, tmp_path: Path, capsys: Any) 
     t0 = time.perf_counter()
     verdicts = grade_through_channel(source_notebook(aid), tmp_path)
     elapsed = time.perf_counter() - t0
+    trips = verdicts.pop("round trips")
     assert verdicts and len(verdicts) == len(grade_cells(source_notebook(aid)))
     failed = {g: v.messages for g, v in verdicts.items() if not v.passed}
     assert not failed, failed
     for v in verdicts.values():
         assert any(r.startswith("hidden_") for r in v.ran) and not v.kernel_lost
     with capsys.disabled():
-        print(f"\n{aid}: graded through the channel in {elapsed:.2f} s")
+        print(f"\n{aid}: graded through the channel in {elapsed:.2f} s, {trips} round trips")
 
 
 @pytest.mark.parametrize("aid", AIDS)
 def test_blank_release_earns_nothing(aid: str, tmp_path: Path) -> None:
     verdicts = grade_through_channel(release_notebook(aid), tmp_path,
                                      locked=grade_cells(source_notebook(aid)))
+    verdicts.pop("round trips")
     assert verdicts and not [g for g, v in verdicts.items() if v.passed]
     for v in verdicts.values():
         assert v.messages and not v.kernel_lost

@@ -25,7 +25,8 @@ PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "finite_differences": ((), ("numpy",)),
     "forward_mode": ((), ("numpy",)),
     "reverse_mode": ((), ("numpy",)),
-    "matrix_adjoints": ((), ("numpy", "scipy")),
+    # the kernel counts its factorisations and solves on the checker's request (_watch)
+    "matrix_adjoints": (("course/checks/matrix_adjoints/_watch.py",), ("numpy", "scipy")),
     # the setup cell imports grad, jvp, vjp: the students' toolkit (first-order forward and
     # reverse mode, no answer of a task), run in the kernel from its read-only source
     "second_order": (("course/checks/_graph.py", "course/checks/second_order/_toolkit.py"),
