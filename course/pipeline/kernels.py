@@ -97,6 +97,17 @@ class SandboxKernelManager(AsyncKernelManager):
                              connection_file=box.connection_file, inbox=box.inbox, env=box.env,
                              channel_dir=box.channel_dir, scratch_mb=box.scratch_mb)
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        """Launch with a scrubbed environment: bubblewrap's own init process (the box's PID 1)
+        keeps the environment it was started with, readable in the box as /proc/1/environ, so
+        ``bwrap`` gets only ``PATH`` (the kernel's variables are ``--setenv`` arguments);
+        without a box, the kernel gets the allow-list itself."""
+        if self.box is not None:
+            allowed = {k: os.environ[k] for k in bwrap.ENV_ALLOWED if k in os.environ}
+            kw["env"] = {"PATH": "/usr/bin:/bin"} if self.box.sealed else {
+                **allowed, "PATH": "/usr/bin:/bin", **self.box.env}
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
     @property
     def pid(self) -> int | None:
         proc = getattr(self.provisioner, "process", None)
