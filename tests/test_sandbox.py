@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -292,3 +293,70 @@ def test_correct_05_solution_keeps_its_points_on_a_busy_machine(tmp_path: Path) 
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     o = json.loads((work / "course-state.json").read_text())[f"full/{SECOND}"]
     assert o["score"] == o["max_score"], (o["tasks"], o["messages"])
+
+
+# ---------------------------------------------------------------------------------------------
+# without a kernel: the view, the command line, the channel's verdicts
+# ---------------------------------------------------------------------------------------------
+def test_view_holds_only_declared_packages_and_no_answers(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from course.pipeline import view
+
+    entries = view.site_entries(("numpy", "jax", "reference_impl"))
+    tops = {e.split("-")[0].split(".")[0] for e in entries}
+    assert {"numpy", "ipykernel", "zmq", "IPython"} <= tops, sorted(tops)
+    assert not tops & {"jax", "jaxlib", "scipy", "torch", "autograd", "reference_impl"}
+    monkeypatch.setattr(view, "channel_ready", lambda package: True)
+    v = view.kernel_view(PACKAGE)
+    if v.legacy:
+        pytest.skip("course.channel has no kernel_view for this package yet")
+    dests = [d for _, d in v.binds]
+    assert not any(d.endswith(("_hidden.py", "_reference.py")) for d in dests), dests
+    assert not any("/reference_impl" in d or "/solutions" in d or "/tests" in d for d in dests)
+    assert str(ROOT / "course" / "pipeline" / "sandbox.py") in dests
+
+
+def test_command_line_seals_every_namespace(tmp_path: Path) -> None:
+    from course.pipeline import bwrap
+    from course.pipeline.view import kernel_view
+
+    for name in ("ipc", "inbox"):
+        (tmp_path / name).mkdir()
+    cmd = bwrap.command(["python"], view=kernel_view(None), ipc_dir=tmp_path / "ipc",
+                        connection_file=tmp_path / "k.json", inbox=tmp_path / "inbox",
+                        env={"X": "1"})
+    for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+                 "--cap-drop", "--remount-ro"):
+        assert flag in cmd, flag
+    assert cmd[cmd.index("--uid") + 1] == "1000"
+    assert ["--setenv", "X", "1"] == cmd[cmd.index("X") - 1:cmd.index("X") + 2]
+    sources = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--ro-bind", "--bind")]
+    assert not any(s in ("/", "/etc", "/root", "/home", str(ROOT)) for s in sources), sources
+
+
+def test_only_the_channel_verdict_scores_a_grade_cell() -> None:
+    channel = pytest.importorskip("course.channel")
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+    from nbgrader.utils import determine_grade
+
+    from course.pipeline.executor import SandboxExecute
+
+    def cell(*outputs: Any) -> Any:
+        c = new_code_cell("check.t1_1(f)")
+        c.metadata["nbgrader"] = {"grade": True, "grade_id": "t1_1-x", "points": 5,
+                                  "solution": False, "locked": True}
+        c.outputs = list(outputs)
+        return c
+
+    nb = new_notebook(cells=[
+        cell(new_output("stream", name="stderr", text="a warning\n"),
+             new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[])),
+        cell(new_output("stream", name="stdout", text="✓ all tests passed\n"),
+             new_output("execute_result", data={"text/plain": "5"}, execution_count=1)),
+        cell()])
+    ok = channel.CellVerdict(True, ("t1_1",), (), False)
+    bad = channel.CellVerdict(False, ("t1_1",), ("t1_1: wrong value",), False)
+    SandboxExecute._decide_channel(None, nb, {0: ok, 1: bad})  # cell 2: no verdict
+    assert [determine_grade(c)[0] for c in nb.cells] == [5, 0, 0]
+    assert "t1_1: wrong value" in nb.cells[1].outputs[-1]["evalue"]
+    assert "a warning" in nb.cells[0].outputs[0]["text"]
