@@ -23,11 +23,8 @@ __all__ = ["Call", "Watch"]
 
 def _is_proxy(fn: Any) -> bool:
     """``fn`` is the channel's proxy of a kernel's object (the grader's checker)."""
-    try:
-        from course.channel.endpoint import Proxy
-    except ImportError:  # the student distribution may have no channel
-        return False
-    return isinstance(fn, Proxy)
+    endpoint = sys.modules.get("course.channel.endpoint")  # never imported here: no channel,
+    return endpoint is not None and isinstance(fn, endpoint.Proxy)  # no proxies
 
 #: routines that factorise a matrix (O(n³)); a call from inside another one is not counted
 _FACTORISING = {
