@@ -125,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --scheduler: nbgrader's gradebook as a SQLAlchemy URL "
                         "(postgresql://…) shared by the workers (default: WORKDIR/gradebook.db, "
                         "for workers sharing this file system)")
+    g.add_argument("--db-url-file", type=Path, default=None, metavar="FILE",
+                   help="with --scheduler: read the URL from FILE (its first line), so that a "
+                        "password never appears on a command line (ps, /proc/PID/cmdline)")
     _limits_args(g, 60)
 
     rep = sub.add_parser("report", help="statistics and plots from the gradebook",
@@ -211,6 +214,10 @@ def _run(a: argparse.Namespace) -> int:
         opts = Options(a.submissions, a.workdir, a.assignment, a.student, a.jobs, _limits(a),
                        a.force, zygote=not a.no_fork_server, due=a.due, late=a.late_penalty,
                        unsafe_no_sandbox=a.unsafe_no_sandbox)
+        if a.db_url_file is not None:
+            from .cluster.credentials import read_url_file
+
+            a.db_url = read_url_file(a.db_url_file)
         if a.db_url and not a.scheduler:
             print("course autograde: --db-url needs --scheduler (a local run uses the work "
                   "dir's gradebook: WORKDIR/gradebook.db, or the database that a cluster run "

@@ -207,7 +207,13 @@ def test_the_work_dir_names_its_gradebook_and_course_report_reads_it(runs: Runs)
     assert named.read_text().strip().startswith("postgresql") and not (
         runs.cluster / "gradebook.db").exists()
     assert named.stat().st_mode & 0o077 == 0
-    assert named.read_text().strip() in (runs.cluster / "nbgrader_config.py").read_text()
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = (runs.cluster / "nbgrader_config.py").read_text()
+    url = named.read_text().strip()
+    assert str(named) in config and url not in config, "the config reads the URL, never holds it"
+    loaded = PyFileConfigLoader("nbgrader_config.py", path=str(runs.cluster)).load_config()
+    assert loaded.CourseDirectory.db_url == url
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     reports = []
     for work in (runs.local, runs.cluster):
@@ -309,3 +315,98 @@ def test_a_worker_lost_for_good_costs_only_its_submission() -> None:
 
     out = _outcome(Lost(), "alice", AIDS[0], None)  # type: ignore[arg-type]
     assert out.status == "error" and "died" in out.error and out.student == "alice"
+
+
+def _sandboxed() -> str:
+    """Why kernels on this machine's workers are not sealed ("" if they are)."""
+    try:
+        from course.pipeline.bwrap import sandbox_status
+    except ImportError:
+        return "BOXA's bubblewrap sandbox (course.pipeline.bwrap) is not in this tree yet"
+    sealed, why = sandbox_status()
+    return "" if sealed else f"bubblewrap cannot seal kernels here: {why}"
+
+
+PROBE = '''\
+import os, socket
+reached = []
+def attempt(name, fn):
+    try:
+        fn()
+        reached.append(name)
+    except Exception:
+        pass
+attempt("scheduler", lambda: socket.create_connection(("127.0.0.1", {sport}), timeout=3))
+def database():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(3)
+    s.connect({pgsock!r})
+attempt("database", database)
+attempt("database-tcp", lambda: socket.create_connection(("127.0.0.1", 5432), timeout=3))
+def udp():
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"PROBE", ("127.0.0.1", {uport}))
+attempt("udp", udp)
+texts = [repr(dict(os.environ))]
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        for part in ("cmdline", "environ"):
+            try:
+                raw = open(f"/proc/{{pid}}/{{part}}", "rb").read()
+                texts.append(raw.decode("utf-8", "replace"))
+            except OSError:
+                pass
+print("REACHED", [n for n in reached if n != "udp"])
+print("SEEN", [t for t in texts if "DECOY" in t or "postgres" in t])
+'''
+
+
+@pytest.mark.skipif(bool(_sandboxed()), reason=_sandboxed() or "sealed")
+def test_a_kernel_on_a_worker_reaches_no_socket_and_no_credentials(
+        services: tuple[str, DaskProcesses], tmp_path: Path) -> None:
+    """A kernel graded on a Dask worker: no connection to the scheduler, to PostgreSQL (its
+    socket or TCP), nothing at a UDP listener on the host's loopback; the database password
+    (in the task, and planted in another process's command line and environment) appears in no
+    notebook or feedback."""
+    import socket
+    from urllib.parse import parse_qs, urlsplit
+
+    import nbformat
+
+    from course.authoring.demo import _solution_cells
+
+    url, dask = services
+    db = create_database(url, "probe")
+    password = urlsplit(db).password or ""
+    assert len(password) >= 16, "the loopback PostgreSQL has a password"
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    pgsock = parse_qs(urlsplit(db).query)["host"][0] + "/.s.PGSQL.5432"
+    assert Path(pgsock).exists()
+    decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)",
+                              f"DECOY-{password}"], env={**os.environ, "DECOY": password})
+    try:
+        nb = nbformat.read(ROOT / "assignments" / AIDS[0] / f"{AIDS[0]}.ipynb", as_version=4)
+        nb.cells[_solution_cells(nb)[0]].source = PROBE.format(
+            sport=int(dask.address.rsplit(":", 1)[1]), pgsock=pgsock,
+            uport=listener.getsockname()[1])
+        (tmp_path / "subs" / "probe" / AIDS[0]).mkdir(parents=True)
+        nbformat.write(nb, str(tmp_path / "subs" / "probe" / AIDS[0] / f"{AIDS[0]}.ipynb"))
+        out = autograde_on_cluster(Options(tmp_path / "subs", tmp_path / "work", limits=LIMITS,
+                                           out=_Sink()), dask.address, db)
+    finally:
+        decoy.kill()
+        decoy.wait()
+    assert [o.status for o in out] == ["graded"], out[0].error
+    graded = (tmp_path / "work" / "autograded" / "probe" / AIDS[0] / f"{AIDS[0]}.ipynb")
+    text = graded.read_text(encoding="utf-8")
+    assert "REACHED []" in text, re.findall(r"REACHED[^\\]*\]", text)
+    assert "SEEN" in text, "the probe ran"
+    try:
+        got = listener.recv(64)
+    except TimeoutError:
+        got = b""
+    assert got == b"", "a datagram reached the host's loopback"
+    for path in (tmp_path / "work").rglob("*"):
+        if path.is_file() and path.name != "gradebook-url":
+            assert password not in path.read_text(encoding="utf-8", errors="replace"), path

@@ -69,6 +69,10 @@ def test_unsafe_student_ids_are_refused_one_line_each(tmp_path: Path) -> None:
     assert not (tmp_path / "w" / "gradebook.db").exists(), "nothing may be graded"
     r = course("autograde", subs, "-w", tmp_path / "w", "-s", "x" * 300)
     assert r.returncode == 2 and "longer than the file system allows" in r.stderr, r.stderr
+    (tmp_path / "roster.csv").write_text("id,name\nalice,Alice A\n*,Everyone\n")
+    r = course("roster", tmp_path / "roster.csv", "-w", tmp_path / "w2")
+    assert r.returncode == 2 and "refused student id '*'" in r.stderr, r.stderr
+    assert not (tmp_path / "w2" / "gradebook.db").exists()
     assert unsafe_id("Иванов_Пётр") == "" and unsafe_id("a/b") and unsafe_id("..") \
         and unsafe_id(".git") and unsafe_id("a\x1bb") and unsafe_id("я" * 128)
 

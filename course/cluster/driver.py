@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..pipeline.autograde import Options, Outcome
+from .credentials import scrub
 from .plan import Plan, make_plan
 from .shipping import hold, write_products
 from .worker import grade_task
@@ -110,8 +111,9 @@ def _outcome(fut: Any, sid: str, aid: str, plan: Plan) -> Outcome:
             "every worker that graded this submission died (a notebook that crashes its "
             "worker process?); the rest of the class is unaffected"))
     except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
         return Outcome(sid, aid, status="error",
-                       error=f"{type(exc).__name__}: {str(exc)[:300]}")
+                       error=(scrub(text, plan.db_url) if plan is not None else text)[:300])
     write_products(products, plan.workdir)
     plan.graded_by[(sid, aid)] = f"{products.worker} pid {products.pid}"
     return products.outcome
@@ -146,10 +148,9 @@ def _run(plan: Plan, client: Any, say: Callable[[str], None]) -> None:
         if pending:
             with contextlib.suppress(Exception):  # the scheduler may be gone
                 client.cancel(list(pending))
-            for fut in pending:
+            for fut in pending:  # still "pending" (with its fingerprint) in plan.outcomes
                 sid, aid = futures[fut]
-                plan.outcomes[(sid, aid)] = Outcome(sid, aid, status="pending",
-                                                    error="not graded: the run was stopped")
+                plan.outcomes[(sid, aid)].error = "not graded: the run was stopped"
         with contextlib.suppress(Exception):
             kits.release()
 
@@ -168,16 +169,14 @@ def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | No
     :class:`~course.cluster.plan.Plan` before the tasks start (tests, benchmarks)."""
     say = _sayer(opts)
     plan = make_plan(opts, db_url, say)
-    if plan is None:
-        return []
     if on_plan is not None:
         on_plan(plan)
     own = client is None
-    if own:
-        from distributed import Client
-
-        client = Client(scheduler_address, timeout=60)
     try:
+        if own:
+            from distributed import Client
+
+            client = Client(scheduler_address, timeout=60)
         workers = len(client.nthreads())
         say(f"{len(plan.outcomes)} submissions of {len(plan.aids)} assignment(s): "
             f"{len(plan.tasks)} to grade, {len(plan.outcomes) - len(plan.tasks)} unchanged; "
@@ -196,5 +195,6 @@ def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | No
                 raise
         return plan.finish(say, workers)
     finally:
-        if own:
+        if own and client is not None:
             client.close()
+        plan.close()

@@ -110,6 +110,8 @@ class GradeTask:
     ta_root: str = ""
     #: top-level files of the TA's work dir that change the grading (the late policy)
     settings: Files = field(default_factory=dict)
+    #: grade even where this worker's kernel sandbox does not work (the TA's explicit choice)
+    unsafe_no_sandbox: bool = False
 
 
 @dataclass

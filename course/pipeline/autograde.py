@@ -114,16 +114,16 @@ def grader_fingerprint(root: Path, assignment: str, limits: Limits) -> str:
     (or package) it imports, the grading machinery, the limits (files hashed streamed)."""
     h = hashlib.sha256(json.dumps(asdict(limits), sort_keys=True).encode())
     course_dir = Path(__file__).resolve().parents[1]
-    files = [p for p in sorted((root / "solutions" / assignment).rglob("*")) if p.is_file()]
-    for nb in [p for p in files if p.suffix == ".ipynb"]:
+    source = root / "solutions" / assignment
+    files = [(source, p) for p in sorted(source.rglob("*")) if p.is_file()]
+    for nb in [p for _, p in files if p.suffix == ".ipynb"]:
         for mod in sorted(set(re.findall(r"import course\.checks\.(\w+)", nb.read_text()))):
-            files += _sources(course_dir / "checks" / mod) + _sources(
-                course_dir / "checks" / f"{mod}.py")
+            files += [(course_dir, p) for p in _sources(course_dir / "checks" / mod)
+                      + _sources(course_dir / "checks" / f"{mod}.py")]
     for m in _MACHINERY:
-        files += _sources(course_dir / m)
-    for p in files:
-        h.update(str(p.relative_to(course_dir.parent) if p.is_relative_to(course_dir.parent)
-                     else p.name).encode() + b"\0")
+        files += [(course_dir, p) for p in _sources(course_dir / m)]
+    for base, p in files:  # names relative to their folder: the same on every machine
+        h.update(p.relative_to(base).as_posix().encode() + b"\0")
         hash_file(h, p)
     return h.hexdigest()
 
@@ -279,6 +279,10 @@ def prepare_run(opts: Options, on_workdir: Callable[[Path], None] | None = None)
     from .gradebook import prepare_workdir, set_late_policy
     from .request import writable_workdir
 
+    if opts.unsafe_no_sandbox and "unsafe_no_sandbox" in Limits.__dataclass_fields__:
+        from dataclasses import replace
+
+        opts.limits = replace(opts.limits, unsafe_no_sandbox=True)  # the executor's switch
     root = Path(opts.root or repo_root()).resolve()
     check_ids("assignment", opts.assignments, assignment_ids(root))
     check_safe_ids("student", opts.students)

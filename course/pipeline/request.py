@@ -100,13 +100,13 @@ def unsafe_id(name: str, max_bytes: int = 255) -> str:
     return ""
 
 
-def check_safe_ids(kind: str, ids: Iterable[str], where: str = "") -> None:
-    """Refuse the ids :func:`unsafe_id` rejects: one line per refused id, nothing graded."""
+def check_safe_ids(kind: str, ids: Iterable[str], where: str = "",
+                   then: str = "nothing was graded: rename or remove the folder(s)") -> None:
+    """Refuse the ids :func:`unsafe_id` rejects: one line per refused id, then ``then``."""
     refused = [(i, why) for i in sorted(set(ids)) if (why := unsafe_id(i))]
     if refused:
         lines = [f"refused {kind} id {i!r}{where}: {why}" for i, why in refused]
-        raise UsageError("\n".join(lines) + f"\nnothing was graded: rename or remove "
-                         f"{'this folder' if len(refused) == 1 else 'these folders'}")
+        raise UsageError("\n".join([*lines, then]))
 
 
 class RunLock:
@@ -142,27 +142,11 @@ class RunLock:
 
 
 def sandbox_problem() -> str:
-    """Why the kernel sandbox (bubblewrap, :mod:`course.pipeline.bwrap` or
-    :mod:`course.pipeline.sandbox`) cannot work on this machine, or "" if it can — asked of
-    the sandbox's own probe when it offers one (``sandbox_problem()`` → text, or
-    ``sandbox_works()``/``sandbox_available()`` → bool or (bool, why)); without a probe, ""
-    (the in-process sandbox, which needs nothing, is used)."""
-    import importlib
-
-    for module in ("course.pipeline.bwrap", "course.pipeline.sandbox"):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        for name in ("sandbox_problem", "sandbox_works", "sandbox_available"):
-            probe = getattr(mod, name, None)
-            if not callable(probe):
-                continue
-            answer = probe()
-            if isinstance(answer, tuple):
-                ok, why = answer[0], " ".join(map(str, answer[1:]))
-                return "" if ok else (why or "its probe failed")
-            if isinstance(answer, bool):
-                return "" if answer else f"{module}.{name}() is False"
-            return str(answer or "")
-    return ""
+    """Why the kernel sandbox (bubblewrap: :func:`course.pipeline.bwrap.sandbox_status`) cannot
+    work on this machine, or "" if it can (or if this tree has no such sandbox)."""
+    try:
+        from .bwrap import sandbox_status
+    except ImportError:
+        return ""
+    sealed, why = sandbox_status()
+    return "" if sealed else (why or "bubblewrap cannot run here")
