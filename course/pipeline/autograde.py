@@ -70,7 +70,7 @@ class Options:
     force: bool = False
     root: Path | None = None
     out: TextIO | None = None
-    zygote: bool = True  # start kernels from a pre-imported fork server (Linux)
+    zygote: bool = True  # unused: the fork server was removed (kept for older callers)
     due: datetime | None = None  # the assignments' due date (nbgrader's LateSubmissionPlugin)
     late: str | None = None  # late penalty: "zero", "none" or a percentage per started day
     #: grade even where the kernel sandbox (bubblewrap) does not work here: the TA's choice
@@ -420,9 +420,9 @@ def init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ..
                 zygote: bool = True, scratch: str = "", parent: int = 0,
                 own_signals: bool = True) -> None:
     """Set up a grading process: its grader on ``workdir`` (kernels' scratch folders under
-    ``scratch``), the fork server. ``parent``: die with that process. ``own_signals``: this
-    process's SIGINT/SIGTERM are the grader's (a local worker); False in a Dask worker, whose
-    signals are Dask's (and whose tasks run outside the main thread)."""
+    ``scratch``; ``zygote`` is ignored: no fork server). ``parent``: die with that process.
+    ``own_signals``: this process's SIGINT/SIGTERM are the grader's (a local worker); False in
+    a Dask worker, whose signals are Dask's (and whose tasks run outside the main thread)."""
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -434,8 +434,8 @@ def init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ..
         die_with_parent(parent)
     if own_signals:
         # Ctrl-C is the parent's to handle; it ends workers with SIGTERM: leave through
-        # SystemExit, so that the kernel in use is shut down and the fork server (atexit) goes
-        # with it, and never fall back to the blank release on the way out
+        # SystemExit, so that the kernel in use is shut down, and never fall back to the blank
+        # release on the way out
         def stop(*_: Any) -> None:
             _WORKER["stopping"] = True
             sys.exit(143)
@@ -451,31 +451,12 @@ def init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ..
         grader.config.SandboxExecute.scratch_root = scratch
         grader.api = make_api(grader.config)
     _WORKER["grader"] = grader
-    if zygote:
-        import atexit
-
-        from .execution import start_zygote
-
-        modules = {f"course.checks.{m}" for aid in prepared for nb in
-                   (Path(root) / "solutions" / aid).glob("*.ipynb")
-                   for m in re.findall(r"import course\.checks\.(\w+)", nb.read_text())}
-        logs = Path(workdir) / "logs"
-        logs.mkdir(exist_ok=True)
-        proc = start_zygote(tuple(sorted(modules)), logs / f"zygote-{os.getpid()}.log")
-        if proc is not None:
-            atexit.register(lambda: (proc.kill(), proc.wait()))  # reaped: its CPU time counts
-            _WORKER["zygote"] = proc
 
 
 def stop_worker() -> None:
-    """Stop this process's fork server (before a new :func:`init_worker` in the same
+    """Forget this process's grading set-up (before a new :func:`init_worker` in the same
     process, e.g. a Dask worker given a new run)."""
-    proc = _WORKER.pop("zygote", None)
-    os.environ.pop("COURSE_ZYGOTE", None)
-    if proc is not None:
-        with contextlib.suppress(Exception):
-            proc.kill()
-            proc.wait(5)
+    _WORKER.pop("grader", None)
 
 
 def _grade(assignment: str, student: str) -> Outcome:
@@ -517,15 +498,11 @@ def grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
         text = "".join(traceback.format_exception_only(exc)).strip()
     if _WORKER.get("stopping"):
         raise SystemExit(143)
-    zygote = os.environ.pop("COURSE_ZYGOTE", None)
-    try:  # once more, with a kernel started the usual way
+    try:  # once more: a transient failure (a database lock, a kernel slow to start)
         return _grade(assignment, student)
     except Exception as exc:
-        text += "\n\nsecond attempt, without the fork server:\n" + "".join(
+        text += "\n\nsecond attempt:\n" + "".join(
             traceback.format_exception_only(exc)).strip()
-    finally:
-        if zygote:
-            os.environ["COURSE_ZYGOTE"] = zygote
     if _WORKER.get("stopping"):
         raise SystemExit(143)
     why = text.splitlines()[-1][:300]

@@ -172,8 +172,12 @@ def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str
             return f"{p.parent.name}.zip:{p.name}"
 
     findings = []
-    rivals = [p for p in candidates if p != best and work[p] > 0
-              and p.read_bytes() != best.read_bytes()]
+    def sha(p: Path) -> str:
+        h = hashlib.sha256()
+        hash_file(h, p)
+        return h.hexdigest()
+
+    rivals = [p for p in candidates if p != best and work[p] > 0 and sha(p) != sha(best)]
     if rivals:
         listed = ", ".join(f"{where(p)} ({work[p]} tasks with code)" for p in [best, *rivals])
         findings.append(Finding("submission", "flag", (
