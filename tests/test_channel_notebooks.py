@@ -33,11 +33,14 @@ def grade_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
 
 
 def grade_through_channel(nb: nbformat.NotebookNode, tmp: Path,
-                          locked: dict[str, nbformat.NotebookNode] | None = None
-                          ) -> dict[str, Any]:
+                          locked: dict[str, nbformat.NotebookNode] | None = None,
+                          tasks: set[str] | None = None, view: bool = False,
+                          outputs: list[str] | None = None) -> dict[str, Any]:
     """Run ``nb``'s code cells in a harness kernel; grade cells (their source from ``locked``, as
-    nbgrader's autograde restores them) scored by the checker: ``{grade_id: CellVerdict}``."""
-    kernel = HarnessKernel(package_of(nb), tmp)
+    nbgrader's autograde restores them; only ``tasks`` if given) scored by the checker:
+    ``{grade_id: CellVerdict}``. ``view``: the sandbox's file view simulated; ``outputs``
+    collects what the cells printed and raised."""
+    kernel = HarnessKernel(package_of(nb), tmp, view=view)
     verdicts: dict[str, Any] = {"round trips": 0}
     try:
         for cell in nb.cells:
@@ -46,11 +49,15 @@ def grade_through_channel(nb: nbformat.NotebookNode, tmp: Path,
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade"):
                 gid = meta["grade_id"]
+                if tasks is not None and gid.split("-")[0] not in tasks:
+                    continue
                 src = (locked or {}).get(gid, cell).source
                 expected = tuple(dict.fromkeys(_CHECK_CALL.findall(src)))
-                verdicts[gid], _ = kernel.run(src, gid.split("-")[0], expected)
+                verdicts[gid], reply = kernel.run(src, gid.split("-")[0], expected)
             else:
-                kernel.run(cell.source)
+                _, reply = kernel.run(cell.source)
+            if outputs is not None and reply:
+                outputs += [reply.get("out") or "", reply.get("err") or ""]
     finally:
         verdicts["round trips"] = kernel.round_trips
         kernel.close()

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .codec import ChannelError
 from .endpoint import ChannelLost, Endpoint, Policy
 
@@ -55,6 +57,14 @@ class _Cell:
     messages: list[str] = field(default_factory=list)
 
 
+#: attribute names never served by the checker: files, pickles, raw memory, submodules
+DENIED = frozenset({
+    "tofile", "dump", "dumps", "load", "loads", "save", "savez", "savez_compressed", "savetxt",
+    "loadtxt", "genfromtxt", "fromfile", "fromregex", "memmap", "DataSource", "lib", "ctypes",
+    "ctypeslib", "testing", "f2py", "show_config", "show_runtime", "info", "get_include",
+    "open", "system", "popen", "base", "data", "__globals__"})
+
+
 class CheckerPolicy(Policy):
     """Call and public attributes of handed-over objects only (see the module's docstring)."""
 
@@ -65,10 +75,15 @@ class CheckerPolicy(Policy):
         return isinstance(obj, self._OPAQUE) or bool(getattr(type(obj), "channel_opaque", False))
 
     def type_of(self, obj: Any) -> type | None:
-        return None if self._opaque(obj) else super().type_of(obj)
+        """Only the course's own classes (not arrays: ``type(a)(shape)`` would allocate)."""
+        cls = type(obj)
+        if self._opaque(obj) or issubclass(cls, np.ndarray) or not str(
+                cls.__module__).startswith(("course.", "reference_impl")):
+            return None
+        return cls
 
     def check_attr(self, obj: Any, name: str, write: bool) -> None:
-        if not _PUBLIC.match(name):
+        if not _PUBLIC.match(name) or name in DENIED:
             raise AttributeError(f"{name!r}: the checker's objects show public attributes only")
         if self._opaque(obj):
             raise AttributeError(f"{name!r}: the checker's functions can only be called")

@@ -51,6 +51,7 @@ __all__ = [
     "fmt",
     "forbid_reference",
     "is_dual",
+    "remote_active",
     "remote_mode",
     "rng",
     "student_call",
@@ -199,6 +200,11 @@ class _Remote(threading.local):
 
 
 _REMOTE = _Remote()
+
+
+def remote_active() -> bool:
+    """Whether this check runs in the grader's checker (the student's objects are proxies)."""
+    return _REMOTE.active
 
 
 @contextlib.contextmanager

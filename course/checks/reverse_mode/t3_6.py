@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from .._core import (
     diagnose,
     direction,
     fail,
+    remote_active,
     rng,
     student_call,
     substituted,
@@ -44,6 +46,12 @@ class _Tally:
         self.transcendental: list[str] = []
 
 
+def _denied() -> frozenset[str]:
+    from course.channel.checker import DENIED  # only in the grader's checker
+
+    return DENIED
+
+
 class _CountingNumpy:
     """NumPy for the student's backward pass, counting its transcendental functions."""
 
@@ -52,6 +60,10 @@ class _CountingNumpy:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(np, name)
+        if remote_active() and (isinstance(value, types.ModuleType) or name in _denied()):
+            # in the grader's checker, np is served to the kernel: no files, no submodules
+            raise AttributeError(f"np.{name} is not available to the backward pass while it is "
+                                 "graded / np.{name} недоступна обратному проходу при проверке")
         if name in _TRANSCENDENTAL:
             self.tally.transcendental.append(name)
         return value  # products are counted by the tracked arrays themselves
