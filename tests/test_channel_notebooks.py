@@ -87,3 +87,27 @@ def test_blank_release_earns_nothing(aid: str, tmp_path: Path) -> None:
     assert verdicts and not [g for g, v in verdicts.items() if v.passed]
     for v in verdicts.values():
         assert v.messages and not v.kernel_lost
+
+
+def _mutants(task_prefix: str) -> list[Any]:
+    from assignment_utils import MUTANTS
+
+    return [m for ms in MUTANTS.values() for m in ms if m.task.startswith(task_prefix)]
+
+
+@pytest.mark.parametrize("mutant", _mutants("t5_5"), ids=lambda m: m.name)
+def test_checkpointing_mutants_fail_over_the_channel(mutant: Any, tmp_path: Path) -> None:
+    """5.5's stored states are counted by the checker: the states stay there, the kernel holds
+    handles, released when it drops them."""
+    from assignment_utils import mutated_notebook
+
+    aid = "05_second_order_and_memory"
+    verdicts = grade_through_channel(mutated_notebook(aid, mutant), tmp_path,
+                                     tasks={"t5_4", "t5_5"}, view=True)
+    verdicts.pop("round trips")
+    by_task = {g.split("-")[0]: v for g, v in verdicts.items()}
+    assert by_task["t5_4"].passed and not by_task["t5_5"].passed, by_task
+    flat = " ".join(" ".join(by_task["t5_5"].messages).split())
+    expect = (["No module named 'reference_impl'"] if "reference_impl" in mutant.expect
+              else mutant.expect)  # the kernel's view has no reference_impl
+    assert any(" ".join(e.split()) in flat for e in expect), (expect, flat)

@@ -19,6 +19,7 @@ import os
 import re
 import socket
 import struct
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -122,7 +123,10 @@ class Endpoint:
         self.extra = extra or {}  # more ops: name -> fn(endpoint, header-args…)
         self.own: dict[int, Any] = {}      # handle -> own object lent to the peer
         self.own_ids: dict[int, int] = {}  # id(object) -> handle
-        self.proxies: dict[int, Proxy] = {}  # peer's handle -> its proxy here
+        # peer's handle -> its proxy here, weakly: a dropped proxy is released on the owner's
+        # side with the next message ("rel"), so the owner sees what the other side still holds
+        self.proxies: weakref.WeakValueDictionary[int, Proxy] = weakref.WeakValueDictionary()
+        self._released: list[int] = []
         self.classes: dict[int, type] = {}  # peer's class handle -> the proxies' class here
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -154,7 +158,11 @@ class Endpoint:
             return self.own[h]
         p = self.proxies.get(h)
         if p is None:
-            p = self.proxies[h] = _make_proxy(self._proxy_class(tid, name), self, h)
+            p = _make_proxy(self._proxy_class(tid, name), self, h)
+            self.proxies[h] = p
+            if h in self._released:  # lent again before its release was sent
+                self._released.remove(h)
+            weakref.finalize(p, self._released.append, h)
         return p
 
     def _proxy_class(self, tid: int | None, name: str) -> type:
@@ -176,12 +184,15 @@ class Endpoint:
         self.own_ids.clear()
         self.proxies.clear()
         self.classes.clear()
+        self._released.clear()
 
     # -- frames -----------------------------------------------------------------------------
     def send(self, header: dict[str, Any], **values: Any) -> None:
         enc = Encoder(self._handle)
         for k, v in values.items():
             header[k] = enc.encode(v)
+        if self._released:
+            header["rel"], self._released[:] = list(self._released), []
         self.sock.sendall(encode_frame(header, enc.buffers))
 
     def _recv_exact(self, n: int) -> bytes:
@@ -201,7 +212,12 @@ class Endpoint:
         (n,) = struct.unpack(">Q", self._recv_exact(8))
         if n > MAX_FRAME:
             raise ChannelError("a message larger than the channel allows")
-        return decode_frame(self._recv_exact(n))
+        header, buffers = decode_frame(self._recv_exact(n))
+        for h in header.get("rel", ()) if isinstance(header.get("rel"), list) else ():
+            obj = self.own.pop(h, None) if type(h) is int else None
+            if obj is not None and self.own_ids.get(id(obj)) == h:
+                del self.own_ids[id(obj)]
+        return header, buffers
 
     def value(self, x: Any, buffers: list[bytes]) -> Any:
         return decode(x, buffers, self._resolve)

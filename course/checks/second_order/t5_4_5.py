@@ -21,6 +21,7 @@ from .._core import (
     assert_close,
     direction,
     fail,
+    remote_active,
     rng,
     student_call,
     substituted,
@@ -31,6 +32,12 @@ from ._common import T4, T5, TOOLKIT  # noqa: F401
 from ._toolkit import grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
 
 (course_chain_vjp,) = reference_names(__package__, "course_chain_vjp")
+
+
+class _State(np.ndarray):
+    """A state returned by ``step`` while graded over the channel: not plain data, so it stays in
+    the checker and the kernel gets a handle (its weak reference then shows whether the student
+    still holds it)."""
 
 
 class Chain:
@@ -70,6 +77,8 @@ class Chain:
         self._sample()
         self.step_calls += 1
         y = np.tanh(self.Ws[k] @ np.asarray(x, dtype=float))
+        if remote_active():  # graded over the channel: the state stays here, the kernel holds
+            y = y.view(_State)  # a handle, released when the kernel drops it
         self._alive.append(weakref.ref(y))
         return y
 
