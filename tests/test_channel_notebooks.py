@@ -111,3 +111,29 @@ def test_checkpointing_mutants_fail_over_the_channel(mutant: Any, tmp_path: Path
     expect = (["No module named 'reference_impl'"] if "reference_impl" in mutant.expect
               else mutant.expect)  # the kernel's view has no reference_impl
     assert any(" ".join(e.split()) in flat for e in expect), (expect, flat)
+
+
+def _alternatives() -> list[tuple[str, str, str]]:
+    from alternatives_a import ALTERNATIVES as A
+    from alternatives_b import ALTERNATIVES as B
+
+    return [(aid, task, src) for (aid, task), src in {**A, **B}.items()]
+
+
+@pytest.mark.parametrize("aid, task, source", _alternatives(),
+                         ids=[f"{a}:{t}" for a, t, _ in _alternatives()])
+def test_alternative_solutions_keep_full_marks_over_the_channel(aid: str, task: str, source: str,
+                                                                tmp_path: Path) -> None:
+    """The alternatives of tests/alternatives_*.py, appended to the solution cell before their
+    task's grade cell, pass their visible and hidden checks over the channel too."""
+    import copy
+
+    nb = copy.deepcopy(source_notebook(aid))
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    grade = next(i for i, c in enumerate(cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(task + "-"))
+    cells[grade - 1].source += "\n" + source
+    verdicts = grade_through_channel(nb, tmp_path, tasks={task}, view=True)
+    verdicts.pop("round trips")
+    (v,) = verdicts.values()
+    assert v.passed and len(v.ran) == 2, (aid, task, v.messages)
