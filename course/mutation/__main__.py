@@ -35,7 +35,8 @@ def _one(args: tuple[str, str, float, bool]) -> dict[str, Any]:
     return {"assignment": aid, "task": task, **counts, "mutants": len(verdicts),
             "score": round(counts["killed"] / live, 4) if live else 1.0,
             "seconds": round(seconds, 1),
-            "survivors": [{"id": v.id, "what": v.description} for v in verdicts
+            "survivors": [{"id": v.id, "what": v.description,
+                           **({"wrapper": v.reason} if sem else {})} for v in verdicts
                           if v.status == "survived"],
             **({"killed_by": {v.id: v.reason for v in verdicts if v.status == "killed"}}
                if sem else {})}
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['task']:<8} {r['mutants']:>7} {r['killed']:>6} {r['survived']:>8} "
               f"{r['equivalent']:>6} {r['score']:>6.1%} {r['seconds']:>6.1f}")
         for s in r["survivors"]:
-            print(f"    survived {r['assignment']}/{r['task']}/{s['id']}: {s['what']}")
+            note = f" (wrapper {s['wrapper']})" if "wrapper" in s else ""
+            print(f"    survived {r['assignment']}/{r['task']}/{s['id']}: {s['what']}{note}")
     listed = semantic.equivalents() if a.semantic else equivalents()
     print(f"{len(rows)} tasks, {sum(r['mutants'] for r in rows)} mutants, "
           f"{len(listed)} listed equivalent, {total:.0f} s")

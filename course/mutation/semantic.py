@@ -18,8 +18,9 @@ arguments looked at afterwards, a non-default argument, forward and backward int
 ``swap-calls``      two adjacent independent statements that call something, in swapped order
 
 Which wrappers apply to a function is decided from a profile of the solution under its checks
-(:func:`profile_task`): ``mutate-arg`` needs an array/list/node argument, ``alias``,
-``accumulate`` and the caches need array or float results, ``reseed`` a generator argument, the
+(:func:`profile_task`): ``mutate-arg`` needs an array/list/node argument, ``alias`` array
+results, ``accumulate`` and ``cache-result`` array or float results, ``cache-inputs`` array
+arguments, ``reseed`` a generator argument, the
 returned-function ones a returned function. ``ignore-arg`` applies to every parameter with a
 default, whether or not the checks ever pass another value (that they do not is a finding).
 Ids are ``<operator>@<qualname>[:<variant>]`` (``swap-calls@<line>``): stable while the
@@ -132,17 +133,16 @@ def semantic_mutants(source: str, prof: dict[str, dict[str, Any]]) -> list[Mutan
         if not p.get("calls"):
             continue
         wrap = f"{name} = _S.{{op}}({name}, {name!r}{{extra}})"
-        if p["arrays_out"]:
-            for op, what in (("cache_result", "cache keyed by argument shapes"),
-                             ("alias", "returns a view of an internal buffer"),
-                             ("accumulate", "an accumulator never reset between calls")):
+        ops = [("cache_result", "cache keyed by argument shapes", p["arrays_out"]),
+               ("alias", "returns a view of an internal buffer", p["ndarray_out"]),
+               ("accumulate", "an accumulator never reset between calls", p["arrays_out"]),
+               ("cache_inputs", "reuses the first call's array arguments", p["arrays_in"]),
+               ("mutate_arg", "moves its first array/list/node argument in place",
+                p["movable"])]
+        for op, what, applies in ops:
+            if applies:
                 add(f"{op.replace('_', '-')}@{name}", f"{name}: {what}",
                     wrap.format(op=op, extra=""))
-        if p["movable"]:
-            add(f"cache-inputs@{name}", f"{name}: reuses the first call's array arguments",
-                wrap.format(op="cache_inputs", extra=""))
-            add(f"mutate-arg@{name}", f"{name}: moves its first array/list/node argument "
-                "in place", wrap.format(op="mutate_arg", extra=""))
         if p["rng"]:
             add(f"reseed@{name}", f"{name}: reseeds the generator on every call",
                 wrap.format(op="reseed", extra=""))

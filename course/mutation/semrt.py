@@ -270,7 +270,8 @@ def profile(fn: Fn, name: str) -> Fn:
     arguments, what it returns."""
     sig = inspect.signature(fn)
     rec = PROFILE.setdefault(name, {"calls": 0, "movable": False, "rng": False,
-                                    "arrays_out": False, "callable_out": False,
+                                    "arrays_in": False, "arrays_out": False,
+                                    "ndarray_out": False, "callable_out": False,
                                     "non_default": []})
 
     @functools.wraps(fn)
@@ -283,6 +284,8 @@ def profile(fn: Fn, name: str) -> Fn:
                 rec["movable"] = True
             if isinstance(v, np.random.Generator):
                 rec["rng"] = True
+            if isinstance(v, np.ndarray) and v.dtype.kind in "fc":
+                rec["arrays_in"] = True
         try:
             bound = sig.bind(*a, **k)
         except TypeError:
@@ -297,6 +300,7 @@ def profile(fn: Fn, name: str) -> Fn:
         leaves: list[Any] = []
         _map(out, lambda v, _p: leaves.append(v) or v)
         rec["arrays_out"] |= bool(leaves)
+        rec["ndarray_out"] |= any(isinstance(v, np.ndarray) for v in leaves)
         rec["callable_out"] |= (callable(out) and not isinstance(out, type)) or (
             isinstance(out, tuple) and any(callable(v) for v in out))
         return out
