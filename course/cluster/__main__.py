@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
     p.add_argument("--memory", type=int, default=4096, help="MiB per kernel")
     p.add_argument("--no-landlock", action="store_true")
-    p.add_argument("--no-fork-server", action="store_true")
+    p.add_argument("--db-wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long a fault of the database server is retried (default 60)")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade even on workers where the kernel sandbox does not work")
@@ -53,15 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(a.submissions, a.workdir, a.assignment, a.student,
                    limits=Limits(timeout=a.timeout, memory_mb=a.memory,
                                  landlock=not a.no_landlock),
-                   force=a.force, zygote=not a.no_fork_server, due=a.due,
+                   force=a.force, db_wait=a.db_wait, due=a.due,
                    late=a.late_penalty, unsafe_no_sandbox=a.unsafe_no_sandbox)
     from ..pipeline.request import UsageError
+    from .faults import DatabaseUnavailable
 
     try:
         outcomes = autograde_on_cluster(opts, a.scheduler, a.db_url)
     except UsageError as exc:
         print(f"python -m course.cluster: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as exc:  # the summary is printed; what was graded is saved
+        print(f"python -m course.cluster: stopped: {exc}", file=sys.stderr)
+        return 3
     if any(o.status == "pending" for o in outcomes):
         return 130  # interrupted: rerun the same command
     return 1 if any(o.status == "error" for o in outcomes) else 0

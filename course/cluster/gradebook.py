@@ -12,7 +12,8 @@ works; it creates its tables on first use (running ``alembic`` by name, hence
   finishing while a rerun starts) waits for the other instead of inserting the same
   submission twice; nbgrader's unique constraints (one submission per student × assignment, one
   grade per cell) and its find-or-update writes make a regrade an update, never a second row.
-  A lock held by a worker that dies goes with its connection.
+  A lock held by a worker that dies goes with its connection, and so does one whose server
+  restarted (the task then retries: :mod:`course.cluster.faults`).
 """
 
 from __future__ import annotations
@@ -64,11 +65,13 @@ def submission_lock(db_url: str, assignment: str, student: str) -> Iterator[None
             conn.commit()
             try:
                 yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+            finally:  # a connection the server dropped took its lock with it
+                with contextlib.suppress(Exception):
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
     finally:
-        engine.dispose()
+        with contextlib.suppress(Exception):
+            engine.dispose()
 
 
 def submission_counts(db_url: str) -> dict[tuple[str, str], int]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DaskProcesses", "create_database", "postgres"]
+__all__ = ["DaskProcesses", "create_database", "postgres", "start_postgres", "stop_postgres"]
 
 
 #: pg_hba.conf of :func:`postgres`: every connection, socket or TCP, needs the password
@@ -49,6 +49,27 @@ def postgres(folder: Path, password: str | None = None) -> Iterator[str]:
     finally:
         with contextlib.suppress(Exception):
             server.cleanup()
+
+
+def stop_postgres(folder: Path) -> None:
+    """Stop (``pg_ctl stop -m fast``) the server :func:`postgres` started in ``folder``, as a
+    crash or a restart of the database would (tests of the faults)."""
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(folder)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user,
+           timeout=60)
+
+
+def start_postgres(folder: Path) -> None:
+    """Start again the server of ``folder`` that :func:`stop_postgres` stopped (the same
+    socket, password and ``pg_hba.conf``)."""
+    import pgserver
+
+    server = pgserver.get_server(folder)
+    with server._lock:
+        server.ensure_postgres_running()
 
 
 def _require_password(server: Any, folder: Path, password: str) -> str:

@@ -73,9 +73,10 @@ class Plan:
     def save(self) -> None:
         self.run.save()
 
-    def finish(self, say: Callable[[str], None], workers: int) -> list[Outcome]:
+    def finish(self, say: Callable[[str], None], workers: int,
+               db_wait: float | None = None) -> list[Outcome]:
         """:meth:`Run.finish`: the state, ``grades.csv``, the summary; the outcomes, sorted."""
-        return self.run.finish(workers, " on the cluster")
+        return self.run.finish(workers, " on the cluster", db_wait)
 
     def close(self) -> None:
         self.run.close()
@@ -124,7 +125,7 @@ def make_plan(opts: Options, db_url: str | None, say: Callable[[str], None]) -> 
             tasks.append(GradeTask(
                 sid, aid, pack(workdir / "submitted" / sid / aid),
                 notes.read_bytes() if notes.is_file() else b"[]", opts.limits, url,
-                opts.zygote, str(workdir), str(root), settings,
+                opts.db_wait, str(workdir), str(root), settings,
                 unsafe_no_sandbox=opts.unsafe_no_sandbox))
         return Plan(run, url, kits, tasks)
     except BaseException:

@@ -104,7 +104,8 @@ class GradeTask:
     notes: bytes  # ``WORKDIR/notes/<student>/<assignment>.json``
     limits: Any  # :class:`course.pipeline.execution.Limits`
     db_url: str  # the shared gradebook (SQLAlchemy URL)
-    zygote: bool = True
+    #: seconds a database fault is retried before the task gives up (DatabaseUnavailable)
+    db_wait: float = 60.0
     #: the TA's work dir and repository root, for the paths written into the products
     ta_workdir: str = ""
     ta_root: str = ""

@@ -70,11 +70,12 @@ class Options:
     force: bool = False
     root: Path | None = None
     out: TextIO | None = None
-    zygote: bool = True  # unused: the fork server was removed (kept for older callers)
     due: datetime | None = None  # the assignments' due date (nbgrader's LateSubmissionPlugin)
     late: str | None = None  # late penalty: "zero", "none" or a percentage per started day
     #: grade even where the kernel sandbox (bubblewrap) does not work here: the TA's choice
     unsafe_no_sandbox: bool = False
+    #: cluster path: seconds a fault of the database server is retried before a clean stop
+    db_wait: float = 60.0
 
 
 @dataclass
@@ -189,14 +190,28 @@ class Run:
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.lock.__exit__()
 
-    def finish(self, workers: int, where: str = "") -> list[Outcome]:
+    def finish(self, workers: int, where: str = "", db_wait: float | None = None
+               ) -> list[Outcome]:
         """Save the state, export ``grades.csv``, read the scores back from the gradebook,
-        print the summary (with the missing students); the outcomes, sorted."""
+        print the summary (with the missing students); the outcomes, sorted. A database
+        that does not answer within ``db_wait`` seconds (default ``opts.db_wait``) leaves
+        ``grades.csv`` as it was, said in one line: the state and summary are still written."""
+        from ..cluster.faults import DatabaseUnavailable, retry_db
+
         for out in self.outcomes.values():
             record_state(self.state, out)
         self.save()
-        export_grades(self.workdir, self.root)  # the work dir names its gradebook
-        refresh_scores(self.workdir, self.outcomes)
+
+        def export() -> None:
+            export_grades(self.workdir, self.root)  # the work dir names its gradebook
+            refresh_scores(self.workdir, self.outcomes)
+
+        try:
+            retry_db(export, self.opts.db_wait if db_wait is None else db_wait,
+                     "exporting grades.csv")
+        except DatabaseUnavailable as exc:
+            self.say(f"grades.csv not exported: {exc}; the grades received are in "
+                     f"{self.workdir / 'course-state.json'} and the work dir")
         results = sorted(self.outcomes.values(), key=lambda o: (o.student, o.assignment))
         self.say(summary_table([o for o in results if o.status != "pending"], self.missing))
         graded = [o for o in results if o.status not in ("cached", "pending")]
@@ -302,7 +317,10 @@ def prepare_run(opts: Options, on_workdir: Callable[[Path], None] | None = None)
         run.aids = sorted({a for _, a, _ in found})
         run.state = load_state(workdir)
         run.fingerprints = {a: grader_fingerprint(root, a, opts.limits) for a in run.aids}
-        _prepare_assignments(run)
+        from ..cluster.faults import retry_db
+
+        retry_db(lambda: _prepare_assignments(run), opts.db_wait, "preparing the gradebook",
+                 run.say)
         policy = policy_fingerprint(workdir, run.aids)
         for sid, aid, folder in found:
             previous = run.state.get(f"{sid}/{aid}", {})
@@ -417,10 +435,9 @@ def die_with_parent(parent: int) -> None:
 
 
 def init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ...],
-                zygote: bool = True, scratch: str = "", parent: int = 0,
-                own_signals: bool = True) -> None:
+                scratch: str = "", parent: int = 0, own_signals: bool = True) -> None:
     """Set up a grading process: its grader on ``workdir`` (kernels' scratch folders under
-    ``scratch``; ``zygote`` is ignored: no fork server). ``parent``: die with that process.
+    ``scratch``). ``parent``: die with that process.
     ``own_signals``: this process's SIGINT/SIGTERM are the grader's (a local worker); False in
     a Dask worker, whose signals are Dask's (and whose tasks run outside the main thread)."""
     import warnings
@@ -476,7 +493,14 @@ def _grade(assignment: str, student: str) -> Outcome:
                 raise
             time.sleep(0.5 * (attempt + 1))
     with grading_env():
-        grader.api.generate_feedback(assignment, student, force=True)
+        res = grader.api.generate_feedback(assignment, student, force=True)
+    if not res.get("success"):
+        from ..cluster.faults import is_db_fault
+
+        failed = RuntimeError(f"generate_feedback {assignment}/{student} failed: "
+                              f"{res.get('error')}\n{str(res.get('log') or '')[-3000:]}")
+        if is_db_fault(failed):  # not a grade: the caller retries the whole submission
+            raise failed
     if is_flagged(result.findings):
         with Gradebook(grader.config.CourseDirectory.db_url) as gb:
             sub = gb.find_submission(assignment, student)
@@ -491,16 +515,23 @@ def grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
     """:func:`_grade`; if the grader itself fails, grade the blank release in the
     submission's place (0 points, flagged) so that the student still has a grade. That
     outcome has the status ``error``: never reused as a grade, the next run grades the
-    submission again. A worker being stopped never falls back."""
+    submission again. A worker being stopped never falls back, nor does a fault of the
+    database server (:func:`course.cluster.faults.is_db_fault`: raised for the caller)."""
+    from ..cluster.faults import is_db_fault
+
     try:
         return _grade(assignment, student)
     except Exception as exc:
+        if is_db_fault(exc):  # the database's fault, not the submission's: the caller retries
+            raise
         text = "".join(traceback.format_exception_only(exc)).strip()
     if _WORKER.get("stopping"):
         raise SystemExit(143)
     try:  # once more: a transient failure (a database lock, a kernel slow to start)
         return _grade(assignment, student)
     except Exception as exc:
+        if is_db_fault(exc):
+            raise
         text += "\n\nsecond attempt:\n" + "".join(
             traceback.format_exception_only(exc)).strip()
     if _WORKER.get("stopping"):
@@ -559,7 +590,7 @@ def _grade_locally(run: Run, jobs: int) -> None:
             pool = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
                                           initargs=(str(run.workdir), str(run.root),
                                                     run.opts.limits, tuple(run.aids),
-                                                    run.opts.zygote, str(run.scratch),
+                                                    str(run.scratch),
                                                     os.getpid()))
             futures = {pool.submit(grade_safely, aid, sid, str(run.workdir)): (sid, aid)
                        for sid, aid in pending}  # every worker starts here, in this thread
