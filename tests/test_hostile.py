@@ -192,18 +192,50 @@ def _task_ids(aid: str) -> list[str]:
             if c.metadata.get("nbgrader", {}).get("grade")]
 
 
+def _points(aid: str) -> dict[str, float]:
+    source = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", 4)
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+            for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def _on_channel(aid: str) -> bool:
+    """Whether ``aid`` is graded over the channel (docs/GRADING_CHANNEL.md says ``ready``)."""
+    from test_channel_notebooks import package_of
+
+    from course.pipeline.view import channel_ready
+
+    return channel_ready(package_of(nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", 4)))
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=[r.student for r in ROUTES])
 def test_route_costs_exactly_its_task(graded: Graded, route: Route) -> None:
+    """In the legacy mode the guard catches the route: the task scores 0, flagged. Over the
+    channel the route is impossible (the kernel has no reference, no hidden checks, no ledger;
+    a replaced stub runs no check): the task scores 0, or — where the route's code only failed
+    and the honest definition before it stayed — the honest code's points; never more, and the
+    hidden and reference parts appear nowhere in the feedback."""
     o = graded.state[f"{route.student}/{route.aid}"]
     ids = _task_ids(route.aid)
     lost = ids[route.task]
-    assert o["tasks"][lost] == 0, (route.student, o["tasks"], o["messages"])
+    feedback = (graded.work / "feedback" / route.student / route.aid / f"{route.aid}.html")
+    text = html.unescape(feedback.read_text(encoding="utf-8"))
     for gid in ids:
         if gid != lost:
             assert o["tasks"][gid] > 0, (route.student, gid, o["tasks"], o["messages"])
+    if _on_channel(route.aid):
+        full = _points(route.aid)[lost]
+        # the route's code failed where it reached for the course (its error in the feedback),
+        # or it only wraps the honest function and swallows what it tried, or reloads the stub
+        blocked = any(t in text for t in ("has no attribute", "No module named", "KeyError")) \
+            or "_honest" in route.code or "reload(" in route.code
+        assert o["tasks"][lost] == 0 or (o["tasks"][lost] == full and blocked), (
+            route.student, o["tasks"], o["messages"])
+        for line in _hidden_lines(route.aid):
+            assert line not in text, (route.student, line)
+        return
+    assert o["tasks"][lost] == 0, (route.student, o["tasks"], o["messages"])
     assert any(f["severity"] == "zero" for f in o["findings"]), o["findings"]
-    feedback = (graded.work / "feedback" / route.student / route.aid / f"{route.aid}.html")
-    assert route.message in html.unescape(feedback.read_text(encoding="utf-8"))
+    assert route.message in text
     assert route.student in graded.report
 
 
