@@ -117,7 +117,36 @@ def _swaps(source: str) -> list[Mutant]:
                 seg = " ".join((ast.get_source_segment(source, a) or "").split())[:50]
                 out.append(Mutant(f"swap-calls@{a.lineno}", f"swap-calls: `{seg}` and the next "
                                   f"statement (line {a.lineno})", text))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.BinOp) and node.lineno in lines and
+                all(any(isinstance(n, ast.Call) for n in ast.walk(side))
+                    for side in (node.left, node.right))):
+            continue
+        # (lambda r, l: l OP r)(RIGHT, LEFT): the right operand's calls run first
+        args = ast.arguments(posonlyargs=[], args=[ast.arg("_sem_r"), ast.arg("_sem_l")],
+                             kwonlyargs=[], kw_defaults=[], defaults=[])
+        body = ast.BinOp(ast.Name("_sem_l", ast.Load()), node.op, ast.Name("_sem_r", ast.Load()))
+        swapped = ast.Call(ast.Lambda(args, body), [node.right, node.left], [])
+        text = ast.unparse(_Swap(node, swapped).visit(ast.parse(ast.unparse(tree))))
+        seg = " ".join((ast.get_source_segment(source, node) or "").split())[:50]
+        out.append(Mutant(f"swap-calls@{node.lineno}:{node.col_offset}-"
+                          f"{node.end_lineno}:{node.end_col_offset}",
+                          f"swap-calls: the operands of `{seg}` evaluated right to left "
+                          f"(line {node.lineno})", text))
     return out
+
+
+class _Swap(ast.NodeTransformer):
+    """Replace the node that unparses like ``target`` (same position) by ``new``."""
+
+    def __init__(self, target: ast.BinOp, new: ast.AST):
+        self.dump, self.new, self.done = ast.dump(target), new, False
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        if not self.done and ast.dump(node) == self.dump:
+            self.done = True
+            return ast.fix_missing_locations(ast.copy_location(self.new, node))
+        return self.generic_visit(node)
 
 
 def semantic_mutants(source: str, prof: dict[str, dict[str, Any]]) -> list[Mutant]:

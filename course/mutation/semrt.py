@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FIRED", "PROFILE", "accumulate", "alias", "cache_inputs", "cache_result",
-           "ignore_default", "latest_closure", "mutate_arg", "profile", "reseed",
+           "identity", "ignore_default", "latest_closure", "mutate_arg", "profile", "reseed",
            "returned_once", "use_last_forward"]
 
 FIRED: set[str] = set()
@@ -52,6 +52,15 @@ def _map(x: Any, f: Callable[[Any, tuple], Any], path: tuple = ()) -> Any:
     if isinstance(x, dict):
         return {k: _map(v, f, (*path, k)) for k, v in x.items()}
     return x
+
+
+def identity(fn: Fn, name: str) -> Fn:
+    """The control: a wrapper that changes nothing (its mutant must survive)."""
+
+    @functools.wraps(fn)
+    def w(*a: Any, **k: Any) -> Any:
+        return fn(*a, **k)
+    return w
 
 
 def cache_result(fn: Fn, name: str) -> Fn:
