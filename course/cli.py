@@ -212,9 +212,11 @@ def _run(a: argparse.Namespace) -> int:
         return 0
     if a.command == "roster":
         from .pipeline.gradebook import import_roster
-        from .pipeline.request import writable_workdir
+        from .pipeline.request import RunLock, writable_workdir
 
-        ids = import_roster(writable_workdir(a.workdir), a.csv)
+        workdir = writable_workdir(a.workdir)
+        with RunLock(workdir, "course roster"):  # never beside a run grading into it
+            ids = import_roster(workdir, a.csv)
         from .authoring.nbgrader_setup import gradebook_url
 
         print(f"{len(ids)} students in {gradebook_url(a.workdir).split('@')[-1]}")

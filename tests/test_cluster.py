@@ -186,8 +186,7 @@ PRODUCTS = ("submitted", "autograded", "feedback", "notes", "logs")
 
 def _files(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for kind in PRODUCTS
-            for p in (folder / kind).rglob("*") if p.is_file()
-            and not p.name.startswith("zygote-")} | {
+            for p in (folder / kind).rglob("*") if p.is_file()} | {
         name for name in ("grades.csv", "grades-table.csv", "course-state.json",
                           "nbgrader_config.py", ".gitignore") if (folder / name).is_file()}
 

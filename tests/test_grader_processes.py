@@ -88,6 +88,13 @@ def test_a_second_run_on_a_work_dir_is_refused_naming_the_first(tmp_path: Path) 
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         with pytest.raises(UsageError, match=f"pid {os.getpid()}"):  # in-process too
             prepare_run(Options(subs, work, out=open(os.devnull, "w")))
+        (tmp_path / "roster.csv").write_text("id,name\nalice,Alice A\n")
+        r = course("roster", tmp_path / "roster.csv", "-w", work)  # nor a roster beside it
+        assert r.returncode == 2 and f"pid {os.getpid()}" in r.stderr, r.stdout + r.stderr
+        assert not (work / "gradebook.db").exists()
+    with RunLock(work, "course roster"):
+        r = course("autograde", subs, "-w", work)
+        assert r.returncode == 2 and f"another course roster (pid {os.getpid()})" in r.stderr
     with RunLock(work):  # released
         pass
 

@@ -6,10 +6,10 @@ unpacks the kits into a folder of the worker's own (``<dask local directory>/cou
 ``root/solutions/<id>`` and ``work/release/<id>``), checks that this worker's ``course`` package
 grades exactly as the TA's (the grader fingerprints must agree), and starts the grading
 machinery with the local path's own initializer
-(:func:`course.pipeline.autograde.init_worker`: the sandbox configuration, the limits, the
+(:func:`course.pipeline.workers.init_worker`: the sandbox configuration, the limits, the
 the process's signals stay Dask's), its gradebook pointed at the shared
 database. Each task then writes the submission into ``work/submitted/``, grades it with the
-local path's :func:`course.pipeline.autograde.grade_safely` (the same sandbox, integrity checks and
+local path's :func:`course.pipeline.workers.grade_safely` (the same sandbox, integrity checks and
 fallbacks) under the submission's database lock, and returns what that left in the work dir.
 """
 
@@ -89,7 +89,7 @@ def _start(task: GradeTask, root: Path, work: Path, aids: tuple[str, ...]) -> No
     The process's signals stay Dask's (``own_signals=False``); a machine whose kernel
     sandbox does not work grades nothing unless the TA allowed it (``--unsafe-no-sandbox``)."""
     from ..nbgrader_setup import grading_env, make_api
-    from ..pipeline import autograde as local
+    from ..pipeline import workers as local
     from ..pipeline.request import sandbox_problem
 
     problem = sandbox_problem()
@@ -120,7 +120,7 @@ def _address() -> str:
 
 
 def _grade(task: GradeTask, kits: dict[str, Kit]) -> Products:
-    from ..pipeline.autograde import Outcome, grade_safely
+    from ..pipeline.workers import Outcome, grade_safely
 
     root, work = _setup(task, kits)
     sid, aid = task.student, task.assignment

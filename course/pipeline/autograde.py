@@ -11,27 +11,23 @@
    grader's notes about it. A submission whose notebook, checks, limits and late policy have
    not changed since it was last *graded* is not graded again (``--force`` regrades;
    ``--student`` regrades those); an error of the grader is never reused.
-2. *Grade* (``--jobs`` worker processes, which die with this one: ``PR_SET_PDEATHSIG`` and a
-   watchdog that ends every process of the run): nbgrader's ``autograde`` with the sandboxed
-   pipeline of :mod:`course.execution`, then ``generate_feedback``; flagged submissions are
-   marked in the gradebook (``flagged``).
+2. *Grade* (:mod:`course.pipeline.workers`: ``--jobs`` worker processes, which die with this
+   one: ``PR_SET_PDEATHSIG`` and a watchdog that ends every process of the run): nbgrader's
+   ``autograde`` with the sandboxed pipeline of :mod:`course.execution`, then
+   ``generate_feedback``; flagged submissions are marked in the gradebook (``flagged``).
 3. *Finish* (:meth:`Run.finish`): ``course-state.json``, nbgrader's CSV export to
    ``grades.csv``, scores read back from the gradebook, and a summary table.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import shutil
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -40,9 +36,7 @@ from typing import Any, TextIO
 
 from ..authoring.nbgrader_setup import assignment_ids, grading_env, has_gradebook, repo_root
 from .execution import Limits
-from .findings import Finding
 from .gradebook import policy_fingerprint, refresh_scores, register_students
-from .integrity import is_flagged
 from .request import (
     RunLock,
     UsageError,
@@ -51,11 +45,32 @@ from .request import (
     missing_students,
     sandbox_problem,
 )
-from .results import TABLE, export_grades, load_state, record_state, save_state, summary_table
+from .results import (
+    TABLE,
+    Outcome,
+    export_grades,
+    load_state,
+    record_state,
+    save_state,
+    summary_table,
+)
 from .submissions import digest, discover, hash_file, preflight
+from .workers import (
+    RUN_ENV,
+    Watchdog,
+    die_with_parent,
+    grade_locally,
+    grade_safely,
+    init_worker,
+    stop_pool,
+    stop_worker,
+)
 
-__all__ = ["Options", "Outcome", "Run", "UsageError", "autograde", "discover", "export_grades",
-           "grader_fingerprint", "preflight", "prepare_run", "summary_table"]
+__all__ = ["RUN_ENV", "Options", "Outcome", "Run", "UsageError", "Watchdog", "autograde",
+           "die_with_parent", "discover", "export_grades", "grade_safely", "grader_fingerprint",
+           "init_worker", "preflight", "prepare_run", "stop_pool", "stop_worker",
+           "summary_table"]
+
 
 @dataclass
 class Options:
@@ -77,26 +92,6 @@ class Options:
     #: cluster path: seconds a fault of the database server is retried before a clean stop
     db_wait: float = 60.0
 
-
-@dataclass
-class Outcome:
-    """One graded (or reused) submission."""
-
-    student: str
-    assignment: str
-    score: float = 0.0
-    max_score: float = 0.0
-    tasks: dict[str, float] = field(default_factory=dict)
-    messages: dict[str, str] = field(default_factory=dict)
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    status: str = "graded"  # graded | cached | error | pending (interrupted)
-    fingerprint: str = ""
-    error: str = ""
-
-    @property
-    def flagged(self) -> bool:
-        return is_flagged(self.findings)
 
 
 #: the grading machinery (folders and files under ``course/``) every grade depends on
@@ -139,10 +134,6 @@ def _sayer(opts: Options) -> Callable[[str], None]:
         out.flush()
     return say
 
-
-def _bar(done: int, total: int, width: int = 24) -> str:
-    filled = round(width * done / max(total, 1))
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done:>{len(str(total))}}/{total}"
 
 
 @dataclass
@@ -356,273 +347,6 @@ def check_sandbox(opts: Options) -> None:
                      f"{problem}")
 
 
-# ---------------------------------------------------------------------------------------------
-# the grader's own processes: workers that die with the run, a watchdog for what they leave
-# ---------------------------------------------------------------------------------------------
-#: environment variable marking every process of a run (workers, fork servers, kernels that
-#: inherit it): what the :class:`Watchdog` ends
-RUN_ENV = "COURSE_RUN"
-_PR_SET_PDEATHSIG = 1
-_WORKER: dict[str, Any] = {}
-
-_WATCHDOG = r"""
-import os, signal, sys, time
-mark = b"\0" + sys.argv[1].encode() + b"\0"
-sys.stdin.buffer.read()  # end of file: the run ended, however it ended
-me = os.getpid()
-for _ in range(50):
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) != me:
-            try:
-                with open(f"/proc/{name}/environ", "rb") as f:
-                    if mark in b"\0" + f.read():
-                        found.append(int(name))
-            except OSError:
-                pass
-    if not found:
-        break
-    for pid in found:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    time.sleep(0.1)
-"""
-
-
-class Watchdog:
-    """A small process (``python -I``, its own session) that waits for the end of this one —
-    the end of its stdin pipe, which only this process holds — and then SIGKILLs every process
-    whose environment carries this run's mark (:data:`RUN_ENV`): what a killed worker's kernels
-    or fork server would leave. Linux (``/proc``); elsewhere a no-op."""
-
-    def __init__(self, run_id: str):
-        import subprocess
-
-        self.proc: Any = None
-        if not Path("/proc/self/environ").exists():
-            return
-        env = {k: v for k, v in os.environ.items() if k != RUN_ENV}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _WATCHDOG, f"{RUN_ENV}={run_id}"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=env, cwd="/", start_new_session=True)
-
-    def close(self, timeout: float = 30) -> None:
-        """End the run: the watchdog sweeps, then exits."""
-        if self.proc is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-            with contextlib.suppress(Exception):
-                self.proc.wait(timeout)
-
-
-def die_with_parent(parent: int) -> None:
-    """``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills this process the moment its parent
-    (the ``course`` process, pid ``parent``) ends, however it ends — a worker never grades on,
-    or writes the gradebook, after its run is gone. Linux only (elsewhere: nothing)."""
-    import ctypes
-    import signal
-
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
-    if os.getppid() != parent:  # the parent ended before the prctl
-        os._exit(1)
-
-
-def init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ...],
-                scratch: str = "", parent: int = 0, own_signals: bool = True) -> None:
-    """Set up a grading process: its grader on ``workdir`` (kernels' scratch folders under
-    ``scratch``). ``parent``: die with that process.
-    ``own_signals``: this process's SIGINT/SIGTERM are the grader's (a local worker); False in
-    a Dask worker, whose signals are Dask's (and whose tasks run outside the main thread)."""
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    import signal
-
-    from .grading import Grader
-
-    if parent:
-        die_with_parent(parent)
-    if own_signals:
-        # Ctrl-C is the parent's to handle; it ends workers with SIGTERM: leave through
-        # SystemExit, so that the kernel in use is shut down, and never fall back to the blank
-        # release on the way out
-        def stop(*_: Any) -> None:
-            _WORKER["stopping"] = True
-            sys.exit(143)
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, stop)
-    env = grading_env()
-    env.__enter__()  # for the worker's lifetime
-    grader = Grader(Path(workdir), Path(root), prepared=prepared, limits=limits)
-    if scratch:  # this run's own scratch folders
-        from ..authoring.nbgrader_setup import make_api
-
-        grader.config.SandboxExecute.scratch_root = scratch
-        grader.api = make_api(grader.config)
-    _WORKER["grader"] = grader
-
-
-def stop_worker() -> None:
-    """Forget this process's grading set-up (before a new :func:`init_worker` in the same
-    process, e.g. a Dask worker given a new run)."""
-    _WORKER.pop("grader", None)
-
-
-def _grade(assignment: str, student: str) -> Outcome:
-    """Autograde one submission and generate its feedback (in a worker)."""
-    from nbgrader.api import Gradebook
-
-    grader = _WORKER["grader"]
-    t0 = time.perf_counter()
-    error = ""
-    for attempt in range(4):
-        try:
-            result = grader.grade(assignment, student)
-            break
-        except Exception as exc:
-            error = "".join(traceback.format_exception_only(exc)).strip()
-            if "locked" not in error or attempt == 3:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-    with grading_env():
-        res = grader.api.generate_feedback(assignment, student, force=True)
-    if not res.get("success"):
-        from ..cluster.faults import is_db_fault
-
-        failed = RuntimeError(f"generate_feedback {assignment}/{student} failed: "
-                              f"{res.get('error')}\n{str(res.get('log') or '')[-3000:]}")
-        if is_db_fault(failed):  # not a grade: the caller retries the whole submission
-            raise failed
-    if is_flagged(result.findings):
-        with Gradebook(grader.config.CourseDirectory.db_url) as gb:
-            sub = gb.find_submission(assignment, student)
-            for nb in sub.notebooks:
-                nb.flagged = True
-            gb.db.commit()
-    return Outcome(student, assignment, result.score, result.max_score, result.tasks,
-                   result.messages, result.findings, time.perf_counter() - t0)
-
-
-def grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
-    """:func:`_grade`; if the grader itself fails, grade the blank release in the
-    submission's place (0 points, flagged) so that the student still has a grade. That
-    outcome has the status ``error``: never reused as a grade, the next run grades the
-    submission again. A worker being stopped never falls back, nor does a fault of the
-    database server (:func:`course.cluster.faults.is_db_fault`: raised for the caller)."""
-    from ..cluster.faults import is_db_fault
-
-    try:
-        return _grade(assignment, student)
-    except Exception as exc:
-        if is_db_fault(exc):  # the database's fault, not the submission's: the caller retries
-            raise
-        text = "".join(traceback.format_exception_only(exc)).strip()
-    if _WORKER.get("stopping"):
-        raise SystemExit(143)
-    try:  # once more: a transient failure (a database lock, a kernel slow to start)
-        return _grade(assignment, student)
-    except Exception as exc:
-        if is_db_fault(exc):
-            raise
-        text += "\n\nsecond attempt:\n" + "".join(
-            traceback.format_exception_only(exc)).strip()
-    if _WORKER.get("stopping"):
-        raise SystemExit(143)
-    why = text.splitlines()[-1][:300]
-    log = Path(workdir) / "logs" / f"{student}-{assignment}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(text)
-    release = Path(_WORKER["grader"].config.CourseDirectory.release_directory) / assignment
-    dest = Path(workdir) / "submitted" / student / assignment
-    for nb in release.glob("*.ipynb"):
-        shutil.copyfile(nb, dest / nb.name)
-    notes = Path(workdir) / "notes" / student / f"{assignment}.json"
-    notes.parent.mkdir(parents=True, exist_ok=True)
-    notes.write_text(json.dumps([Finding("submission", "flag", (
-        f"the grader could not process this submission ({why}); the blank assignment was "
-        f"graded in its place: 0 points / проверяющая система не смогла обработать это "
-        f"решение; вместо него проверено пустое задание: 0 баллов")).to_dict()]))
-    out = _grade(assignment, student)
-    out.error = why or "the grader failed"
-    out.status = "error"
-    return out
-
-
-
-def stop_pool(pool: cf.ProcessPoolExecutor, grace: float = 5.0) -> None:
-    """Cancel what has not started; end the workers (their kernels and fork servers go with
-    them: SIGTERM, then SIGKILL after ``grace`` seconds)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        with contextlib.suppress(Exception):
-            p.terminate()
-    deadline = time.monotonic() + grace
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-        if p.is_alive():
-            with contextlib.suppress(Exception):
-                p.kill()
-
-
-# ---------------------------------------------------------------------------------------------
-# the command: local worker processes
-# ---------------------------------------------------------------------------------------------
-def _grade_locally(run: Run, jobs: int) -> None:
-    """Grade ``run.todo`` in ``jobs`` spawned workers; Ctrl-C stops them (KeyboardInterrupt
-    propagates after the outcomes not reached are left ``pending``)."""
-    ctx = multiprocessing.get_context("spawn")
-    pending, done = list(run.todo), 0
-    for _round in range(2):  # a crashed worker process: the rest is retried once
-        if not pending:
-            break
-        saved = os.environ.get(RUN_ENV)
-        os.environ[RUN_ENV] = run.run_id  # inherited by the workers, their kernels and servers
-        try:
-            pool = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
-                                          initargs=(str(run.workdir), str(run.root),
-                                                    run.opts.limits, tuple(run.aids),
-                                                    str(run.scratch),
-                                                    os.getpid()))
-            futures = {pool.submit(grade_safely, aid, sid, str(run.workdir)): (sid, aid)
-                       for sid, aid in pending}  # every worker starts here, in this thread
-        finally:
-            if saved is None:
-                os.environ.pop(RUN_ENV, None)
-            else:
-                os.environ[RUN_ENV] = saved
-        pending = []
-        try:
-            for fut in cf.as_completed(futures):
-                sid, aid = futures[fut]
-                try:
-                    out = fut.result()
-                except cf.process.BrokenProcessPool:
-                    pending.append((sid, aid))
-                    continue
-                except Exception as exc:
-                    out = Outcome(sid, aid, status="error", error=str(exc)[:300])
-                run.record(out)
-                done += 1
-                run.say(f"{_bar(done, len(run.todo))}  {sid}/{aid}  {out.score:g}/"
-                        f"{out.max_score:g}  {out.seconds:.1f}s"
-                        + (" flagged" if out.flagged else "")
-                        + (f"  ERROR {out.error}" if out.error else ""))
-            pool.shutdown(wait=True)
-        except BaseException:
-            stop_pool(pool)
-            raise
-    for sid, aid in pending:
-        run.record(Outcome(sid, aid, status="error", error="the worker process crashed twice"))
-
 
 def autograde(opts: Options) -> list[Outcome]:
     """Grade ``opts.submissions`` into ``opts.workdir`` (see the module docstring). Ctrl-C
@@ -644,7 +368,7 @@ def autograde(opts: Options) -> list[Outcome]:
         if run.todo:
             watchdog = Watchdog(run.run_id)
             try:
-                _grade_locally(run, workers)
+                grade_locally(run, workers)
             except KeyboardInterrupt:
                 run.say("interrupted: cancelling the rest, stopping the kernels …")
             finally:
@@ -653,6 +377,3 @@ def autograde(opts: Options) -> list[Outcome]:
     finally:
         run.close()
 
-
-#: the names of earlier versions
-_init_worker, _grade_safely, _stop = init_worker, grade_safely, stop_pool

@@ -110,12 +110,14 @@ def check_safe_ids(kind: str, ids: Iterable[str], where: str = "",
 
 
 class RunLock:
-    """One ``course autograde`` per work dir: an exclusive ``flock`` on ``WORKDIR/.course-run.lock``
-    for the lifetime of the run (the kernel drops it when the process ends, however it ends).
-    The file names the holder's pid, which a refused second run reports."""
+    """One command writing a work dir at a time (``course autograde``, ``course roster``): an
+    exclusive ``flock`` on ``WORKDIR/.course-run.lock`` for the command's lifetime (the kernel
+    drops it when the process ends, however it ends). The file names the holder's pid and
+    command, which a refused second one reports."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, command: str = "course autograde"):
         self.path = Path(workdir) / LOCK
+        self.command = command
         self.fd: int | None = None
 
     def __enter__(self) -> RunLock:
@@ -125,13 +127,15 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            pid, _, command = os.read(fd, 128).decode(errors="replace").strip().partition(" ")
             os.close(fd)
-            raise UsageError(f"another course autograde (pid {holder}) is grading into "
+            command = command or "course autograde"
+            raise UsageError(f"another {command} (pid {pid or 'unknown'}) is "
+                             f"{'grading into' if 'autograde' in command else 'writing'} "
                              f"{self.path.parent}; wait for it to finish or stop it, or use "
                              f"another --workdir") from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{os.getpid()} {self.command}\n".encode())
         self.fd = fd
         return self
 

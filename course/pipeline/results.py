@@ -10,14 +10,33 @@ import json
 import os
 import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..authoring.nbgrader_setup import grading_env, make_config
+from .integrity import is_flagged
 
-if TYPE_CHECKING:
-    from .autograde import Outcome
+
+@dataclass
+class Outcome:
+    """One graded (or reused) submission."""
+
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    tasks: dict[str, float] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    status: str = "graded"  # graded | cached | error | pending (interrupted)
+    fingerprint: str = ""
+    error: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return is_flagged(self.findings)
 
 __all__ = ["STATE", "TABLE", "export_grades", "load_state", "record_state", "save_state",
            "summary_table"]
