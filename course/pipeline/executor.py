@@ -328,6 +328,7 @@ class SandboxExecute(Execute):
         self.timeout = wall
         dead: str | None = None
         tampered: int | None = None
+        kernel_cpu = 0.0
         verdicts: dict[int, Any] = {}
         stack = contextlib.ExitStack()
         try:
@@ -416,6 +417,9 @@ class SandboxExecute(Execute):
                         findings.append(Finding("tamper", "zero", "; ".join(changes[:3]) + more
                                                 + f" (from {_where(self.nb, index)} on / "
                                                   f"начиная с этой ячейки)", index))
+                # read before the box is killed: its processes are reaped inside it, so their
+                # CPU time never reaches the grader's own rusage
+                kernel_cpu = self.km.cpu_seconds()
         finally:
             stack.close()
             self.timeout = cpu_limit
@@ -428,7 +432,8 @@ class SandboxExecute(Execute):
             self._decide(nb, verdicts)
         self._apply(nb, findings)
         _set_findings(nb, findings, landlock=self.landlock, sandbox="bwrap" if box.sealed else
-                      "unsafe-no-sandbox", channel=channel is not None)
+                      "unsafe-no-sandbox", channel=channel is not None,
+                      kernel_cpu=round(kernel_cpu, 3))
         return nb, self.resources
 
     # --- verdicts ---------------------------------------------------------------------------------
@@ -512,6 +517,16 @@ class SandboxExecute(Execute):
                 continue
             v = verdicts.get(i)
             passed = v is not None and v.passed
+            errored = any(o.output_type == "error" for o in cell.get("outputs", []))
+            skipped = sorted(set(_expected(cell)) - set(v.ran)) if v is not None else []
+            if v is not None and not passed and skipped and not errored and not v.kernel_lost:
+                # the cell ran to its end without an error, yet a check its locked source
+                # calls never reached the checker: replaced or bypassed in the kernel
+                why = (f"the course's checks did not confirm this task ({', '.join(skipped)}: "
+                       f"never called; replaced or bypassed checks never earn points) / "
+                       f"проверки курса не подтвердили эту задачу ({', '.join(skipped)}: не "
+                       f"вызваны; подменённые или обойдённые проверки баллов не приносят)")
+                out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
             kept = []
             for o in cell.get("outputs", []):
                 if o.output_type in ("execute_result", "display_data"):
