@@ -224,12 +224,10 @@ NOT_YET_CAUGHT: set[str] = {
     "gradient-memo-w1",
     "jvp-cache-by-f",
     "sqrt-node-by-value",
-    "topo-visited-global",
     "mlp-backward-last-forward",
     "solve-bwd-last-forward",
     "dot-test-ignores-rtol",
     "values-vjp-out-buffer",
     "hvp-memo-by-x",
-    "hessian-buffer",
     "chain-states-by-n",
 }
