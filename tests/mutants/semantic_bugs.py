@@ -225,7 +225,6 @@ NOT_YET_CAUGHT: set[str] = {
     "jvp-cache-by-f",
     "sqrt-node-by-value",
     "mlp-backward-last-forward",
-    "solve-bwd-last-forward",
     "dot-test-ignores-rtol",
     "values-vjp-out-buffer",
     "hvp-memo-by-x",
