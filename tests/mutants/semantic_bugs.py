@@ -228,5 +228,4 @@ NOT_YET_CAUGHT: set[str] = {
     "dot-test-ignores-rtol",
     "values-vjp-out-buffer",
     "hvp-memo-by-x",
-    "chain-states-by-n",
 }

@@ -217,6 +217,9 @@ def _chain_case(task: Task, fn: Callable, name: str, n: int, d: int, seed: int,
 def t5_4(chain_vjp: Callable) -> None:
     """A chain of 6 steps on R⁵: the output, the cotangent, the order and count of calls."""
     _chain_case(T4, chain_vjp, "chain_vjp", 6, 5, 0)
+    # a second call on another chain of the same length: nothing may be kept from the first
+    _chain_case(T4, chain_vjp, "chain_vjp (second call, another chain of the same n: state "
+                               "kept between calls?)", 6, 5, 3)
 
 
 @task_check(T5, replaces=("chain_vjp",))
