@@ -224,7 +224,6 @@ NOT_YET_CAUGHT: set[str] = {
     "gradient-memo-w1",
     "jvp-cache-by-f",
     "sqrt-node-by-value",
-    "mlp-backward-last-forward",
     "dot-test-ignores-rtol",
     "values-vjp-out-buffer",
     "hvp-memo-by-x",
