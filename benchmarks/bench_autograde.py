@@ -3,6 +3,11 @@
 
     .venv/bin/python benchmarks/bench_autograde.py [--students 10] [--assignment ID …]
     .venv/bin/python benchmarks/bench_autograde.py --cluster [--students 6]
+    .venv/bin/python benchmarks/bench_autograde.py --jobs 2 --before COMMIT [--students 4]
+
+``--before COMMIT`` also grades the class with ``course autograde`` as it was at ``COMMIT``
+(``git archive`` into a temporary folder, first on ``PYTHONPATH``), in the same run: the cost of
+a change (issue 17: the bubblewrap box per kernel) next to plain nbgrader, on the same load.
 
 ``--cluster`` (needs the ``cluster`` and ``test`` extras) compares ``course autograde --jobs 2``
 with the Dask path (:mod:`course.cluster`) on a loopback cluster started here (``dask
@@ -67,6 +72,20 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _kernel_cpu(work: Path) -> float:
+    """CPU seconds of the kernels in bubblewrap boxes, as the executor read them from /proc
+    before killing each box (``metadata.course.kernel_cpu``): a box's processes are reaped
+    inside it, so they are missing from this process's RUSAGE_CHILDREN. 0 for older runs,
+    whose kernels are reaped by the workers and counted there."""
+    import json
+
+    total = 0.0
+    for nb in (work / "autograded").rglob("*.ipynb"):
+        meta = json.loads(nb.read_text()).get("metadata", {}).get("course") or {}
+        total += float(meta.get("kernel_cpu") or 0.0)
+    return total
+
+
 def _env() -> dict[str, str]:
     with grading_env():
         return dict(os.environ)
@@ -94,13 +113,18 @@ def plain_nbgrader(subs: Path, aids: list[str], work: Path
     return time.perf_counter() - t0, 0.0, _cpu() - c0
 
 
-def course_autograde(subs: Path, work: Path, jobs: int, timeout: int) -> tuple[float, float]:
+def course_autograde(subs: Path, work: Path, jobs: int, timeout: int, source: Path | None = None
+                     ) -> tuple[float, float]:
     """``course autograde`` on a fresh work folder: (total seconds, of which the fixed
-    prepare phase: ``generate_assignment`` per assignment and the preflight)."""
+    prepare phase: ``generate_assignment`` per assignment and the preflight). ``source``: a
+    copy of another version of the repository to run instead of this one."""
+    env = _env()
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     t0 = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs), "--jobs",
                           str(jobs), "--timeout", str(timeout), "--workdir", str(work)],
-                         cwd=ROOT, env=_env(), capture_output=True, text=True)
+                         cwd=source or ROOT, env=env, capture_output=True, text=True)
     total = time.perf_counter() - t0
     if run.returncode:
         raise RuntimeError(f"course autograde failed (kept {work}):\n{run.stdout[-3000:]}")
@@ -197,6 +221,8 @@ def main() -> None:
     p.add_argument("--timeout", type=int, default=60)
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 3],
                    help="worker counts for course autograde (default: 1 2 3)")
+    p.add_argument("--before", default="",
+                   help="also run course autograde as it was at this commit (same class)")
     p.add_argument("--cluster", action="store_true",
                    help="local --jobs 2 vs 1 and 2 Dask workers (see the module docstring)")
     a = p.parse_args()
@@ -212,16 +238,30 @@ def main() -> None:
         load0 = os.getloadavg()[0]
         runs = {}
         runs["nbgrader autograde (plain)"] = plain_nbgrader(subs, aids, base / "plain")
+        source = None
+        if a.before:
+            source = base / "before"
+            source.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", a.before],
+                                     check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
         for jobs in a.jobs:
+            if source is not None:
+                c0 = _cpu()
+                runs[f"before ({a.before[:8]}) --jobs {jobs}"] = (
+                    *course_autograde(subs, base / f"b{jobs}", jobs, a.timeout, source),
+                    _cpu() - c0 + _kernel_cpu(base / f"b{jobs}"))
             c0 = _cpu()
             runs[f"course autograde --jobs {jobs}"] = (
-                *course_autograde(subs, base / f"j{jobs}", jobs, a.timeout), _cpu() - c0)
+                *course_autograde(subs, base / f"j{jobs}", jobs, a.timeout),
+                _cpu() - c0 + _kernel_cpu(base / f"j{jobs}"))
         cores = os.cpu_count() or 1
         rows = []
         for name, (seconds, fixed, cpu) in runs.items():
             per = (seconds - fixed) / n
             rows.append({"run": name, "notebooks": n, "seconds": round(seconds, 1),
                          "fixed s": round(fixed, 1), "s/notebook": round(per, 2),
+                         "notebooks/s": round(n / seconds, 3),
                          "CPU s/notebook": round(cpu / n, 2),
                          "100x5 projected (min)": round((fixed + per * 500) / 60, 1),
                          "100x5 from CPU (min)": round((fixed + 500 * cpu / n / min(

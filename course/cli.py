@@ -12,7 +12,8 @@
     course demo [options]                   the whole workflow on a synthetic class
 
 A request that cannot be carried out (unknown ids, no submissions, an unusable work dir)
-prints one line and exits with status 2; Ctrl-C during autograde keeps what finished (130).
+prints one line and exits with status 2; Ctrl-C during autograde keeps what finished (130);
+a gradebook database that does not answer stops cleanly with one line (3).
 
 See docs/TA_GUIDE.md.
 """
@@ -64,8 +65,6 @@ def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
                    help="memory limit of each kernel, MiB (default: %(default)s)")
     p.add_argument("--no-landlock", action="store_true",
                    help="do not confine kernels with Landlock (the audit hook still applies)")
-    p.add_argument("--no-fork-server", action="store_true",
-                   help="start every kernel as a new Python process (slower)")
 
 
 def _limits(a: argparse.Namespace) -> object:
@@ -156,6 +155,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--late-penalty", default=None, metavar="POLICY",
                    help="'zero' (late scores 0), 'none', or a percentage lost per started "
                         "day late (e.g. 10); kept in the work dir for later runs")
+    g.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade even where the kernel sandbox (bubblewrap) does not work on this "
+                        "machine: student code then runs with the grader's rights; only for "
+                        "submissions you trust")
     g.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
                    help="grade on this Dask distributed cluster instead of local worker "
                         "processes (docs/CLUSTER.md; needs the 'cluster' extra)")
@@ -163,6 +166,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --scheduler: nbgrader's gradebook as a SQLAlchemy URL "
                         "(postgresql://…) shared by the workers (default: WORKDIR/gradebook.db, "
                         "for workers sharing this file system)")
+    g.add_argument("--db-url-file", type=Path, default=None, metavar="FILE",
+                   help="with --scheduler: read the URL from FILE (its first line), so that a "
+                        "password never appears on a command line (ps, /proc/PID/cmdline)")
+    g.add_argument("--db-wait", type=float, default=60.0, metavar="SECONDS",
+                   help="with --scheduler: how long a fault of the database server (a restart, "
+                        "refused connections) is retried before the run stops cleanly, saving "
+                        "what was graded (default: %(default)s)")
     _limits_args(g, 60)
 
     rep = sub.add_parser("report", help="statistics and plots from the gradebook",
@@ -247,6 +257,17 @@ def main(argv: list[str] | None = None) -> int:
     except PermissionError as exc:
         print(f"course {a.command}: permission denied: {exc.filename or exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from .cluster.faults import first_line, is_db_fault
+
+        if not is_db_fault(exc):
+            raise
+        # the gradebook's database did not answer (an autograde run has printed its summary
+        # and saved what was graded): one line, never a traceback
+        print(f"course {a.command}: stopped: "
+              f"{exc if type(exc).__name__ == 'DatabaseUnavailable' else first_line(exc)}; "
+              f"run the same command again once the database answers", file=sys.stderr)
+        return 3
 
 
 def _run(a: argparse.Namespace) -> int:
@@ -284,9 +305,11 @@ def _run(a: argparse.Namespace) -> int:
         return 0
     if a.command == "roster":
         from .pipeline.gradebook import import_roster
-        from .pipeline.request import writable_workdir
+        from .pipeline.request import RunLock, writable_workdir
 
-        ids = import_roster(writable_workdir(a.workdir), a.csv)
+        workdir = writable_workdir(a.workdir)
+        with RunLock(workdir, "course roster"):  # never beside a run grading into it
+            ids = import_roster(workdir, a.csv)
         from .authoring.nbgrader_setup import gradebook_url
 
         print(f"{len(ids)} students in {gradebook_url(a.workdir).split('@')[-1]}")
@@ -298,7 +321,12 @@ def _run(a: argparse.Namespace) -> int:
             print(f"course autograde: no folder {a.submissions}", file=sys.stderr)
             return 2
         opts = Options(a.submissions, a.workdir, a.assignment, a.student, a.jobs, _limits(a),
-                       a.force, zygote=not a.no_fork_server, due=a.due, late=a.late_penalty)
+                       a.force, due=a.due, late=a.late_penalty,
+                       unsafe_no_sandbox=a.unsafe_no_sandbox, db_wait=a.db_wait)
+        if a.db_url_file is not None:
+            from .cluster.credentials import read_url_file
+
+            a.db_url = read_url_file(a.db_url_file)
         if a.db_url and not a.scheduler:
             print("course autograde: --db-url needs --scheduler (a local run uses the work "
                   "dir's gradebook: WORKDIR/gradebook.db, or the database that a cluster run "
@@ -355,7 +383,7 @@ def _run(a: argparse.Namespace) -> int:
     from .authoring.demo import run_demo
 
     return run_demo(a.workdir, a.assignment, jobs=a.jobs, limits=_limits(a),
-                    all_cases=a.all_cases, zygote=not a.no_fork_server)
+                    all_cases=a.all_cases)
 
 
 if __name__ == "__main__":

@@ -192,18 +192,50 @@ def _task_ids(aid: str) -> list[str]:
             if c.metadata.get("nbgrader", {}).get("grade")]
 
 
+def _points(aid: str) -> dict[str, float]:
+    source = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", 4)
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+            for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def _on_channel(aid: str) -> bool:
+    """Whether ``aid`` is graded over the channel (docs/GRADING_CHANNEL.md says ``ready``)."""
+    from test_channel_notebooks import package_of
+
+    from course.pipeline.view import channel_ready
+
+    return channel_ready(package_of(nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", 4)))
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=[r.student for r in ROUTES])
 def test_route_costs_exactly_its_task(graded: Graded, route: Route) -> None:
+    """In the legacy mode the guard catches the route: the task scores 0, flagged. Over the
+    channel the route is impossible (the kernel has no reference, no hidden checks, no ledger;
+    a replaced stub runs no check): the task scores 0, or — where the route's code only failed
+    and the honest definition before it stayed — the honest code's points; never more, and the
+    hidden and reference parts appear nowhere in the feedback."""
     o = graded.state[f"{route.student}/{route.aid}"]
     ids = _task_ids(route.aid)
     lost = ids[route.task]
-    assert o["tasks"][lost] == 0, (route.student, o["tasks"], o["messages"])
+    feedback = (graded.work / "feedback" / route.student / route.aid / f"{route.aid}.html")
+    text = html.unescape(feedback.read_text(encoding="utf-8"))
     for gid in ids:
         if gid != lost:
             assert o["tasks"][gid] > 0, (route.student, gid, o["tasks"], o["messages"])
+    if _on_channel(route.aid):
+        full = _points(route.aid)[lost]
+        # the route's code failed where it reached for the course (its error in the feedback),
+        # or it only wraps the honest function and swallows what it tried, or reloads the stub
+        blocked = any(t in text for t in ("has no attribute", "No module named", "KeyError")) \
+            or "_honest" in route.code or "reload(" in route.code
+        assert o["tasks"][lost] == 0 or (o["tasks"][lost] == full and blocked), (
+            route.student, o["tasks"], o["messages"])
+        for line in _hidden_lines(route.aid):
+            assert line not in text, (route.student, line)
+        return
+    assert o["tasks"][lost] == 0, (route.student, o["tasks"], o["messages"])
     assert any(f["severity"] == "zero" for f in o["findings"]), o["findings"]
-    feedback = (graded.work / "feedback" / route.student / route.aid / f"{route.aid}.html")
-    assert route.message in html.unescape(feedback.read_text(encoding="utf-8"))
+    assert route.message in text
     assert route.student in graded.report
 
 
@@ -231,3 +263,235 @@ def test_students_own_run_shows_the_same_verdict(route: Route) -> None:
     with pytest.raises(CheckFailure, match=route.message.replace("scores 0", "scores 0")):
         for line in check_calls(route.aid)[task]:
             exec(line, ns)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 18: routes against a grade decided outside the student's process. Each is graded with
+# the checks in this process (the grader's checker) and the notebook in a subprocess kernel over
+# the channel, the sandbox's file view simulated (course.channel.kernel_view); the same
+# notebooks go through ``course autograde`` in the executor's channel mode.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChannelRoute:
+    name: str
+    aid: str
+    task: int  # the solution cell the code is appended to (and the task it must cost)
+    code: str
+    honest: bool = False  # the route changes nothing: the task keeps its points
+
+
+_FRAMES = ("import sys\n"
+           "def _steal(shape):\n"
+           "    f = {getframe}(1)\n"
+           "    while f is not None:\n"
+           "        for k, v in f.f_locals.items():\n"
+           "            if k in ('expected', 'ref', 'want') and \\\n"
+           "                    getattr(v, 'shape', None) == shape:\n"
+           "                return v\n"
+           "        f = f.f_back\n"
+           "    return None\n")
+CHANNEL_ROUTES = [
+    # frames: the expected value is computed in the checker, no frame of the kernel holds it
+    ChannelRoute("frames-getframe", "04_matrix_adjoints", 4, _FRAMES.format(
+        getframe="sys._getframe") + (
+        "def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n"
+        "    got = _steal((U.shape[0], Vt.shape[1]))\n"
+        "    return got if got is not None else 0 * U @ Vt\n")),
+    ChannelRoute("frames-getattr-getframe", "04_matrix_adjoints", 4, _FRAMES.format(
+        getframe="getattr(sys, '_getframe')") + (
+        "def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n"
+        "    got = _steal((U.shape[0], Vt.shape[1]))\n"
+        "    return got if got is not None else 0 * U @ Vt\n")),
+    ChannelRoute("frames-array-hook", "01_finite_differences", 0, _FRAMES.format(
+        getframe="sys._getframe") + (
+        "class _Lazy:\n"
+        "    def __init__(self, shape): self.shape = shape\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        import numpy\n"
+        "        got = _steal(self.shape)\n"
+        "        return numpy.zeros(self.shape) if got is None else got\n"
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    return _Lazy(x.shape)\n")),
+    # the check's counter, the counted function and the check's globals are out of reach
+    ChannelRoute("counter-reset", "01_finite_differences", 0, (
+        "_honest = fd_grad\n"
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    for _ in range(5):\n"
+        "        f(x)\n"
+        "    for reset in (lambda: f.calls.clear(), lambda: setattr(f, 'calls', []),\n"
+        "                  lambda: f.__dict__.clear()):\n"
+        "        try:\n"
+        "            reset()\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "    return _honest(f, x, eps, method)\n")),
+    ChannelRoute("uncounted-inner-function", "01_finite_differences", 0, (
+        "_honest = fd_grad\n"
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    inner = f\n"
+        "    for name in ('fn', '__wrapped__', '__func__'):\n"
+        "        try:\n"
+        "            inner = getattr(f, name)\n"
+        "            break\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "    inner(x)\n"
+        "    return _honest(f, x, eps, method)\n")),
+    ChannelRoute("raw-endpoint-extra-calls", "01_finite_differences", 0, (
+        "import course.channel.kernel as _K\n"
+        "_honest = fd_grad\n"
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    _K._CHANNEL[0].endpoint.request('call', h=f, a=(x,))\n"
+        "    return _honest(f, x, eps, method)\n")),
+    ChannelRoute("checker-globals", "01_finite_differences", 0, (
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    g = f.__globals__\n"
+        "    return g['rfd'].fd_grad(g['fun'], x, method, eps).value\n")),
+    # forging: the check replaced, the verdict printed, the ledger written
+    ChannelRoute("stub-replaced", "01_finite_differences", 0, (
+        "check.t1_1 = check.hidden_t1_1 = lambda *a, **k: None\n"
+        "def fd_grad(f, x, eps, method='central'):\n    return x * 0\n")),
+    ChannelRoute("verdict-printed", "02_forward_mode", 0, (
+        "import builtins\n"
+        "check.t2_1 = check.hidden_t2_1 = lambda *a: print('✓ Task 2.1: tests passed')\n"
+        "class Dual(Dual):\n"
+        "    def __mul__(self, o):\n"
+        "        return Dual(0.0, 0.0)\n")),
+    ChannelRoute("ledger-written", "01_finite_differences", 0, (
+        "try:\n"
+        "    from course.checks import _verdict\n"
+        "    _verdict.record('t1_1', 't1_1', True)\n"
+        "    _verdict.record('hidden_t1_1', 't1_1', True)\n"
+        "except Exception:\n"
+        "    pass\n"
+        "def fd_grad(f, x, eps, method='central'):\n    return x * 0\n")),
+    ChannelRoute("exception-hook", "01_finite_differences", 0, (
+        "import sys\n"
+        "sys.excepthook = lambda *a: None\n"
+        "try:\n"
+        "    exit._ip.set_custom_exc((BaseException,), lambda *a, **k: None)\n"
+        "except Exception:\n"
+        "    pass\n"
+        "def fd_grad(f, x, eps, method='central'):\n    return x * 0\n")),
+    ChannelRoute("forged-check-failure-class", "01_finite_differences", 0, (
+        "class CheckFailure(AssertionError):\n"
+        "    def _render_traceback_(self):\n"
+        "        return ['✓ passed']\n"
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    raise CheckFailure('✓ Task 1.1: visible tests passed')\n")),
+    # the reference and the hidden checks are not in the kernel's view
+    ChannelRoute("reference-import", "01_finite_differences", 0, (
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    from reference_impl import finite_diff\n"
+        "    return finite_diff.fd_grad(f, x, method, eps).value\n")),
+    ChannelRoute("hidden-module-import", "01_finite_differences", 0, (
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    import course.checks.finite_differences._reference as r\n"
+        "    return r.course_fd_grad(f, x, eps, method)\n")),
+    ChannelRoute("stub-private-reference", "01_finite_differences", 0, (
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    return check._reference.course_fd_grad(f, x, eps, method)\n")),
+    # positive evidence: NaN, inf and duck-typed results fail every comparison
+    ChannelRoute("nan-step", "01_finite_differences", 1, (
+        "import numpy as _np\n"
+        "def default_step(x, method='central'):\n"
+        "    return _np.full(_np.shape(x), _np.nan)\n")),
+    ChannelRoute("inf-step", "01_finite_differences", 1, (
+        "import numpy as _np\n"
+        "def default_step(x, method='central'):\n"
+        "    return _np.full(_np.shape(x), _np.inf)\n")),
+    ChannelRoute("duck-typed-step", "01_finite_differences", 1, (
+        "class _Agree:\n"
+        "    shape = ()\n"
+        "    def __eq__(self, o): return True\n"
+        "    def __lt__(self, o): return False\n"
+        "    def __gt__(self, o): return False\n"
+        "    def __le__(self, o): return True\n"
+        "    def __ge__(self, o): return True\n"
+        "    def __float__(self): return float('nan')\n"
+        "    def __bool__(self): return True\n"
+        "def default_step(x, method='central'):\n"
+        "    return _Agree()\n")),
+    ChannelRoute("duck-typed-gradient", "02_forward_mode", 3, (
+        "class _Agree:\n"
+        "    def __eq__(self, o): return True\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        raise TypeError('no')\n"
+        "def jvp(f, primals, tangents):\n"
+        "    return _Agree(), _Agree()\n")),
+    # a handle kept from one check and used in another, a check called from a free cell
+    ChannelRoute("handle-kept", "02_forward_mode", 3, (
+        "_kept = []\n"
+        "_jvp = jvp\n"
+        "def jvp(f, primals, tangents):\n"
+        "    _kept.append(f)\n"
+        "    return _jvp(_kept[0], primals, tangents)\n")),
+    # honest solutions that use the same features keep their points
+    ChannelRoute("honest-frames", "04_matrix_adjoints", 4, (
+        "import sys\n_svd_vjp = svd_vjp\n"
+        "def svd_vjp(*a):\n"
+        "    assert sys._getframe(0).f_code.co_name == 'svd_vjp'\n"
+        "    return _svd_vjp(*a)\n"), honest=True),
+    ChannelRoute("honest-hooks", "01_finite_differences", 0, (
+        "import sys\nsys.setprofile(None)\nsys.excepthook = sys.__excepthook__\n"
+        "_h = fd_grad\n"
+        "def fd_grad(f, x, eps, method='central'):\n"
+        "    return _h(f, x, eps, method)\n"), honest=True),
+    ChannelRoute("honest-duck-typed", "02_forward_mode", 3, (
+        "class _Vec:\n"
+        "    def __init__(self, a): self.a = np.asarray(a, dtype=float)\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        return self.a if dtype is None else self.a.astype(dtype)\n"
+        "_jvp = jvp\n"
+        "def jvp(f, primals, tangents):\n"
+        "    y, t = _jvp(f, primals, tangents)\n"
+        "    return y, _Vec(t)\n"), honest=True),
+]
+
+
+def _channel_notebook(route: ChannelRoute) -> nbformat.NotebookNode:
+    return _notebook(Route(route.name, route.aid, route.task, route.code, ""))
+
+
+def _hidden_lines(aid: str) -> list[str]:
+    """Distinctive lines of the hidden checks' source (must never reach a student)."""
+    from test_channel_notebooks import package_of
+
+    pkg = package_of(nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", 4))
+    text = (ROOT / "course" / "checks" / pkg / "_hidden.py").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines()
+            if len(line.strip()) > 40 and not line.strip().startswith(("#", '"', "from", "@"))
+            and "import" not in line][:40]
+
+
+@pytest.mark.parametrize("route", CHANNEL_ROUTES, ids=[r.name for r in CHANNEL_ROUTES])
+def test_channel_route(route: ChannelRoute, tmp_path: Path) -> None:
+    """Graded over the channel: the route's task scores 0 (an honest use keeps it), the task
+    graded before it keeps its points, and no line of the hidden checks reaches the kernel."""
+    from test_channel_notebooks import grade_through_channel
+
+    ids = _task_ids(route.aid)
+    target = ids[route.task].split("-")[0]
+    other = ids[route.task - 1 if route.task else 1].split("-")[0]
+    outputs: list[str] = []
+    source = nbformat.read(ROOT / "solutions" / route.aid / f"{route.aid}.ipynb", 4)
+    locked = {c.metadata["nbgrader"]["grade_id"]: c for c in source.cells  # as autograde does
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    verdicts = grade_through_channel(_channel_notebook(route), tmp_path, locked=locked,
+                                     tasks={target, other}, view=True, outputs=outputs)
+    verdicts.pop("round trips")
+    by_task = {g.split("-")[0]: v for g, v in verdicts.items()}
+    assert any(r.startswith("hidden_") for r in by_task[other].ran)
+    assert by_task[target].passed == route.honest, (route.name, by_task[target])
+    assert by_task[other].passed, (route.name, other, by_task[other])
+    seen = "\n".join(outputs + [m for v in verdicts.values() for m in v.messages])
+    for line in _hidden_lines(route.aid):
+        assert line not in seen, (route.name, line)
+
+
+def test_channel_routes_are_many_and_cover_the_kinds() -> None:
+    names = " ".join(r.name for r in CHANNEL_ROUTES)
+    for kind in ("frames", "counter", "ledger", "hook", "reference", "hidden", "nan", "duck",
+                 "stub", "handle", "honest"):
+        assert kind in names, kind
+    assert sum(not r.honest for r in CHANNEL_ROUTES) >= 18

@@ -350,8 +350,7 @@ def check_outcomes(cases: dict[str, Case], outcomes: Iterable[Any], release_dir:
 
 
 def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
-             limits: Any = None, all_cases: bool = False, root: Path | None = None,
-             zygote: bool = True) -> int:
+             limits: Any = None, all_cases: bool = False, root: Path | None = None) -> int:
     """``course demo``: release, build the class, autograde it in parallel, report."""
     import shutil
 
@@ -386,8 +385,7 @@ def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
     for c in cases.values():
         print(f"   {c.student:<22} {c.what}")
     print("3. course autograde (sandboxed, parallel)")
-    outcomes = autograde(Options(subs, workdir, jobs=jobs, limits=limits, root=root,
-                                 zygote=zygote))
+    outcomes = autograde(Options(subs, workdir, jobs=jobs, limits=limits, root=root))
     print("4. course report")
     text, path = main_report(workdir, root=root)
     print(text)

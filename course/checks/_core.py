@@ -23,15 +23,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import threading
 import warnings
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
 
 from ._diagnose import _as_float_array, diagnose
+from ._graph import topological_order
 from ._guard import caller_for, course_object, guarded, hand_over, offence
 from ._messages import FIRST_LINE, INDENT, detail, headline, student_frame, tag
 from ._static import FORBIDDEN_MODULES, forbid_reference
@@ -49,6 +51,8 @@ __all__ = [
     "fmt",
     "forbid_reference",
     "is_dual",
+    "remote_active",
+    "remote_mode",
     "rng",
     "student_call",
     "substituted",
@@ -154,6 +158,12 @@ def fail(task: Task, what: str, *, inputs: Mapping[str, Any] | None = None,
     raise CheckFailure("\n".join(lines))
 
 
+def _where(exc: BaseException) -> str | None:
+    """The student's line that raised ``exc`` (sent by the kernel when it came over the
+    channel)."""
+    return getattr(exc, "channel_where", None) or student_frame(exc.__traceback__)
+
+
 def _not_implemented(task: Task, exc: BaseException) -> str:
     return "\n".join(headline(task.number, f"not implemented yet / ещё не реализовано ({exc})"))
 
@@ -175,6 +185,36 @@ def assert_close(task: Task, what: str, obtained: Any, expected: Any, *,
     fail(task, _en_ru(task, f"wrong {what}", f"неверный результат: {what}"), inputs=inputs,
          expected=expected, obtained=obtained,
          diagnosis=diagnose(obtained, expected, rtol, atol), hint=hint)
+
+
+# ---------------------------------------------------------------------------------------------
+# the two transports: in the student's kernel (Validate) or in the grader's checker
+# ---------------------------------------------------------------------------------------------
+class _Remote(threading.local):
+    """Set while a check runs in the checker (:mod:`course.channel`) with the student's objects
+    as proxies: no guard and no static look (the kernel cannot reach the course's code), no
+    print (the kernel's stub prints ``said``)."""
+
+    active = False
+    said = ""
+
+
+_REMOTE = _Remote()
+
+
+def remote_active() -> bool:
+    """Whether this check runs in the grader's checker (the student's objects are proxies)."""
+    return _REMOTE.active
+
+
+@contextlib.contextmanager
+def remote_mode() -> Iterator[_Remote]:
+    """Run checks as the channel's checker does (see :class:`_Remote`)."""
+    _REMOTE.active, _REMOTE.said = True, ""
+    try:
+        yield _REMOTE
+    finally:
+        _REMOTE.active = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +249,10 @@ def direction(gen: np.random.Generator, shape: tuple[int, ...] = ()) -> Any:
 # calling the student's code
 # ---------------------------------------------------------------------------------------------
 class CallCounter:
-    """Wrap a function; count its calls and keep their arguments (``.calls``)."""
+    """Wrap a function; count its calls and keep their arguments (``.calls``). Over the channel
+    the kernel can only call it (``channel_opaque``)."""
+
+    channel_opaque = True
 
     def __init__(self, fn: Callable[..., Any]):
         self.fn = fn
@@ -237,6 +280,14 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
     absent (the student distribution has no ``_reference``), the student's own is used.
     """
     names = {k: v for k, v in names.items() if v is not None}
+    remote = getattr(fn, "_ch", None)
+    if _REMOTE.active and remote is not None:  # a proxy: the kernel rebinds, the versions stay here
+        token = remote.request("subst", h=fn, a=names)
+        try:
+            yield
+        finally:
+            remote.request("unsubst", a=token)
+        return
     g = getattr(fn, "__globals__", None)
     if g is None:
         init = getattr(fn, "__init__", None)
@@ -257,32 +308,15 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
                 g[k] = v
 
 
-def topological_order(output: Any, parents: Callable[[Any], Iterable[Any]]) -> list[Any]:
-    """Every node reachable from ``output``, once, each after its parents (iterative DFS;
-    ``parents(node)`` gives the order in which a node's parents are pushed)."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(output, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in parents(node) if id(p) not in seen)
-    return order
-
-
 def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
                  inputs: Mapping[str, Any] | None = None, hint: str | None = None,
                  **kwargs: Any) -> Any:
     """Call the student's ``fn`` with ``args`` (handed over: their course code may run, see
     :mod:`._guard`); an exception becomes a :class:`CheckFailure` with context."""
-    hand_over(args, kwargs)
     try:
+        if _REMOTE.active:
+            return fn(*args, **kwargs)
+        hand_over(args, kwargs)
         return caller_for(fn)(fn, *args, **kwargs)
     except CheckFailure:
         raise
@@ -292,7 +326,7 @@ def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
         fail(task, _en_ru(task, f"{what} raised {type(exc).__name__}: {exc}",
                           f"в вызове {what} возникло исключение {type(exc).__name__}"),
              inputs=inputs, hint=hint,
-             show_values=False, where=student_frame(exc.__traceback__))
+             show_values=False, where=_where(exc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,6 +347,8 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
         @functools.wraps(check)
         def wrapper(*student: Any) -> None:
             __tracebackhide__ = True  # IPython and pytest leave this frame out
+            if _REMOTE.active:
+                return _remote_check(task, hidden, check, student)
             message = None
             with guarded(*toolkit) as guard:
                 for obj in student:  # the course's own function or class given as the answer
@@ -334,7 +370,7 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
                     message = "\n".join([
                         *headline(task.number, f"the solution raised / решение выбросило "
                                   f"{type(exc).__name__}: {exc}"),
-                        detail("where", student_frame(exc.__traceback__) or "?")])
+                        detail("where", _where(exc) or "?")])
             # which code ran decides first; then the names the solution uses (a static look)
             static = None
             if not guard.hits:
@@ -346,11 +382,41 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
             record(check.__name__, task.id, message is None)
             if message is not None:
                 raise CheckFailure(message) from None  # no frames of the checks in feedback
-            part = ("скрытые тесты пройдены / hidden tests passed" if hidden
-                    else "видимые тесты пройдены / visible tests passed")
-            print(f"✓ {task.label}: {part}")
+            print(_passed(task, hidden))
             sys.stdout.flush()
 
         return wrapper
 
     return deco
+
+
+def _passed(task: Task, hidden: bool) -> str:
+    part = ("скрытые тесты пройдены / hidden tests passed" if hidden
+            else "видимые тесты пройдены / visible tests passed")
+    return f"✓ {task.label}: {part}"
+
+
+def _remote_check(task: Task, hidden: bool, check: Callable[..., None],
+                  student: tuple[Any, ...]) -> None:
+    """A check in the checker: the same check, its failures as :class:`CheckFailure`."""
+    __tracebackhide__ = True
+    message = None
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            check(*student)
+    except CheckFailure as exc:
+        message = str(exc)
+    except NotImplementedError as exc:
+        message = _not_implemented(task, exc)
+    except RecursionError:
+        message = "\n".join(headline(task.number, "infinite recursion in the solution "
+                                                  "/ бесконечная рекурсия в решении"))
+    except Exception as exc:
+        message = "\n".join([
+            *headline(task.number, f"the solution raised / решение выбросило "
+                                   f"{type(exc).__name__}: {exc}"),
+            detail("where", _where(exc) or "?")])
+    if message is not None:
+        raise CheckFailure(message) from None
+    _REMOTE.said = _passed(task, hidden)

@@ -16,7 +16,11 @@ Faults:
 * Ctrl-C, or the scheduler gone: the pending tasks are cancelled, every grade received so far
   is in ``course-state.json``, ``grades.csv`` is exported, and rerunning the same command
   grades the rest (the finished submissions are unchanged, so they are not graded again);
-* a notebook that crashes or exhausts its kernel: the sandbox's business, as locally.
+* a notebook that crashes or exhausts its kernel: the sandbox's business, as locally;
+* the database server restarting, refusing connections, aborting a transaction: each task
+  retries with backoff for ``opts.db_wait`` seconds (:mod:`course.cluster.faults`); past that
+  the task raises :class:`~course.cluster.faults.DatabaseUnavailable` and the run stops as on
+  Ctrl-C (grades received saved, summary printed) and raises it: one line for the TA.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..pipeline.autograde import Options, Outcome
+from .credentials import scrub
+from .faults import DatabaseUnavailable
 from .plan import Plan, make_plan
 from .shipping import hold, write_products
 from .worker import grade_task
@@ -105,13 +111,16 @@ def _outcome(fut: Any, sid: str, aid: str, plan: Plan) -> Outcome:
 
     try:
         products = fut.result()
+    except DatabaseUnavailable:
+        raise  # the run stops: this submission stays "pending"
     except KilledWorker:
         return Outcome(sid, aid, status="error", error=(
             "every worker that graded this submission died (a notebook that crashes its "
             "worker process?); the rest of the class is unaffected"))
     except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
         return Outcome(sid, aid, status="error",
-                       error=f"{type(exc).__name__}: {str(exc)[:300]}")
+                       error=(scrub(text, plan.db_url) if plan is not None else text)[:300])
     write_products(products, plan.workdir)
     plan.graded_by[(sid, aid)] = f"{products.worker} pid {products.pid}"
     return products.outcome
@@ -136,20 +145,27 @@ def _run(plan: Plan, client: Any, say: Callable[[str], None]) -> None:
             except TimeoutError:
                 progress.heartbeat()
                 continue
-            for fut in done:
+            fault: DatabaseUnavailable | None = None
+            for fut in done:  # every finished one is kept, then the run stops on a fault
                 sid, aid = futures[fut]
-                out = _outcome(fut, sid, aid, plan)
+                try:
+                    out = _outcome(fut, sid, aid, plan)
+                except DatabaseUnavailable as exc:
+                    fault = fault or exc
+                    plan.outcomes[(sid, aid)].error = "not graded: the database did not answer"
+                    continue
                 fut.release()
                 plan.record(out)
                 progress.finished(out)
+            if fault is not None:
+                raise fault
     finally:
         if pending:
             with contextlib.suppress(Exception):  # the scheduler may be gone
                 client.cancel(list(pending))
-            for fut in pending:
+            for fut in pending:  # still "pending" (with its fingerprint) in plan.outcomes
                 sid, aid = futures[fut]
-                plan.outcomes[(sid, aid)] = Outcome(sid, aid, status="pending",
-                                                    error="not graded: the run was stopped")
+                plan.outcomes[(sid, aid)].error = "not graded: the run was stopped"
         with contextlib.suppress(Exception):
             kits.release()
 
@@ -168,16 +184,14 @@ def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | No
     :class:`~course.cluster.plan.Plan` before the tasks start (tests, benchmarks)."""
     say = _sayer(opts)
     plan = make_plan(opts, db_url, say)
-    if plan is None:
-        return []
     if on_plan is not None:
         on_plan(plan)
     own = client is None
-    if own:
-        from distributed import Client
-
-        client = Client(scheduler_address, timeout=60)
     try:
+        if own:
+            from distributed import Client
+
+            client = Client(scheduler_address, timeout=60)
         workers = len(client.nthreads())
         say(f"{len(plan.outcomes)} submissions of {len(plan.aids)} assignment(s): "
             f"{len(plan.tasks)} to grade, {len(plan.outcomes) - len(plan.tasks)} unchanged; "
@@ -188,13 +202,17 @@ def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | No
                 _run(plan, client, say)
             except BaseException as exc:
                 left = sum(o.status == "pending" for o in plan.outcomes.values())
-                say(f"stopped ({type(exc).__name__}): {left} submission(s) not graded; the "
-                    f"grades received are saved; run the same command again to grade the rest")
-                results = plan.finish(say, workers)
+                why = f": {exc}" if isinstance(exc, DatabaseUnavailable) else ""
+                say(f"stopped ({type(exc).__name__}{why}): {left} submission(s) not graded; "
+                    f"the grades received are saved; run the same command again to grade the "
+                    f"rest")
+                results = plan.finish(say, workers, db_wait=0.0 if isinstance(
+                    exc, DatabaseUnavailable) else None)
                 if isinstance(exc, KeyboardInterrupt):
                     return results  # as locally: the rest has the status "pending"
                 raise
         return plan.finish(say, workers)
     finally:
-        if own:
+        if own and client is not None:
             client.close()
+        plan.close()

@@ -12,18 +12,17 @@ works; it creates its tables on first use (running ``alembic`` by name, hence
   finishing while a rerun starts) waits for the other instead of inserting the same
   submission twice; nbgrader's unique constraints (one submission per student × assignment, one
   grade per cell) and its find-or-update writes make a regrade an update, never a second row.
-  A lock held by a worker that dies goes with its connection.
+  A lock held by a worker that dies goes with its connection, and so does one whose server
+  restarted (the task then retries: :mod:`course.cluster.faults`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-__all__ = ["known_assignments", "register_students", "sqlalchemy_url",
-           "submission_counts", "submission_lock"]
+__all__ = ["sqlalchemy_url", "submission_counts", "submission_lock"]
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -66,35 +65,13 @@ def submission_lock(db_url: str, assignment: str, student: str) -> Iterator[None
             conn.commit()
             try:
                 yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+            finally:  # a connection the server dropped took its lock with it
+                with contextlib.suppress(Exception):
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
     finally:
-        engine.dispose()
-
-
-@contextlib.contextmanager
-def gradebook(db_url: str) -> Iterator[Any]:
-    """nbgrader's ``Gradebook`` on ``db_url`` (with ``alembic`` on PATH)."""
-    from nbgrader.api import Gradebook
-
-    from ..nbgrader_setup import grading_env
-
-    with grading_env(), Gradebook(sqlalchemy_url(db_url)) as gb:
-        yield gb
-
-
-def register_students(db_url: str, students: Iterable[str]) -> None:
-    """Create the students before the workers start (see the module docstring)."""
-    with gradebook(db_url) as gb:
-        for sid in sorted(set(students)):
-            gb.update_or_create_student(sid)
-
-
-def known_assignments(db_url: str) -> set[str]:
-    """The assignments the gradebook knows (``generate_assignment`` ran against it)."""
-    with gradebook(db_url) as gb:
-        return {a.name for a in gb.assignments}
+        with contextlib.suppress(Exception):
+            engine.dispose()
 
 
 def submission_counts(db_url: str) -> dict[tuple[str, str], int]:

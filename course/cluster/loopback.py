@@ -19,22 +19,93 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DaskProcesses", "create_database", "postgres"]
+__all__ = ["DaskProcesses", "create_database", "postgres", "start_postgres", "stop_postgres"]
+
+
+#: pg_hba.conf of :func:`postgres`: every connection, socket or TCP, needs the password
+HBA = """\
+# written by course.cluster.loopback: password (SCRAM-SHA-256) authentication for everyone
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
 
 
 @contextlib.contextmanager
-def postgres(folder: Path) -> Iterator[str]:
+def postgres(folder: Path, password: str | None = None) -> Iterator[str]:
     """A PostgreSQL server (``pgserver``: PostgreSQL's binaries as a wheel) with its data in
-    ``folder``, stopped afterwards; yields the URL of its ``postgres`` database (unix socket)."""
+    ``folder``, stopped afterwards; yields the URL of its ``postgres`` database (unix socket)
+    with the password of user ``postgres`` (``password``, or a random one). Authentication is
+    SCRAM-SHA-256 for every connection (``pgserver`` starts with ``trust``, which would let any
+    process that finds the socket in — a student's kernel among them — change the gradebook)."""
+    import secrets
+
     import pgserver
 
     folder.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(folder, cleanup_mode="stop")
     try:
-        yield server.get_uri()
+        yield _require_password(server, folder, password or secrets.token_urlsafe(24))
     finally:
         with contextlib.suppress(Exception):
             server.cleanup()
+
+
+def stop_postgres(folder: Path) -> None:
+    """Stop (``pg_ctl stop -m fast``) the server :func:`postgres` started in ``folder``, as a
+    crash or a restart of the database would (tests of the faults)."""
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(folder)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user,
+           timeout=60)
+
+
+def start_postgres(folder: Path) -> None:
+    """Start again the server of ``folder`` that :func:`stop_postgres` stopped (the same
+    socket, password and ``pg_hba.conf``)."""
+    import pgserver
+
+    server = pgserver.get_server(folder)
+    with server._lock:
+        server.ensure_postgres_running()
+
+
+def _require_password(server: Any, folder: Path, password: str) -> str:
+    """Set the password, switch ``pg_hba.conf`` to SCRAM, reload; check that the password is
+    now needed. Returns the URL with the password."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from .gradebook import sqlalchemy_url
+
+    if not password.replace("-", "").replace("_", "").isalnum():
+        raise ValueError("the database password: letters, digits, '-' and '_' only")
+    trusted = server.get_uri()  # postgresql://postgres:@/postgres?host=SOCKET_DIR
+    engine = create_engine(sqlalchemy_url(trusted), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET password_encryption = 'scram-sha-256'"))
+            conn.execute(text(f"ALTER USER postgres WITH PASSWORD '{password}'"))
+            hba = Path(conn.execute(text("SHOW hba_file")).scalar_one())
+            hba.write_text(HBA)  # in place: the file keeps its owner
+            conn.execute(text("SELECT pg_reload_conf()"))
+    finally:
+        engine.dispose()
+    url = trusted.replace("postgres:@", f"postgres:{password}@", 1)
+    probe = create_engine(sqlalchemy_url(trusted))
+    try:
+        for _ in range(50):  # the reload is asynchronous
+            try:
+                with probe.connect():
+                    pass
+            except OperationalError:
+                return url
+            time.sleep(0.1)
+    finally:
+        probe.dispose()
+    raise RuntimeError(f"PostgreSQL in {folder} still accepts connections without a password")
 
 
 def create_database(url: str, name: str) -> str:

@@ -104,12 +104,15 @@ class GradeTask:
     notes: bytes  # ``WORKDIR/notes/<student>/<assignment>.json``
     limits: Any  # :class:`course.pipeline.execution.Limits`
     db_url: str  # the shared gradebook (SQLAlchemy URL)
-    zygote: bool = True
+    #: seconds a database fault is retried before the task gives up (DatabaseUnavailable)
+    db_wait: float = 60.0
     #: the TA's work dir and repository root, for the paths written into the products
     ta_workdir: str = ""
     ta_root: str = ""
     #: top-level files of the TA's work dir that change the grading (the late policy)
     settings: Files = field(default_factory=dict)
+    #: grade even where this worker's kernel sandbox does not work (the TA's explicit choice)
+    unsafe_no_sandbox: bool = False
 
 
 @dataclass

@@ -6,10 +6,10 @@ unpacks the kits into a folder of the worker's own (``<dask local directory>/cou
 ``root/solutions/<id>`` and ``work/release/<id>``), checks that this worker's ``course`` package
 grades exactly as the TA's (the grader fingerprints must agree), and starts the grading
 machinery with the local path's own initializer
-(:func:`course.pipeline.autograde._init_worker`: the sandbox configuration, the limits, the
-fork server), its gradebook pointed at the shared database. Each task then writes the
-submission into ``work/submitted/``, grades it with the local path's
-:func:`course.pipeline.autograde._grade_safely` (the same sandbox, integrity checks and
+(:func:`course.pipeline.workers.init_worker`: the sandbox configuration, the limits, the
+the process's signals stay Dask's), its gradebook pointed at the shared
+database. Each task then writes the submission into ``work/submitted/``, grades it with the
+local path's :func:`course.pipeline.workers.grade_safely` (the same sandbox, integrity checks and
 fallbacks) under the submission's database lock, and returns what that left in the work dir.
 """
 
@@ -22,10 +22,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .credentials import password_of, scrub
+from .faults import DatabaseUnavailable, retry_db
 from .gradebook import sqlalchemy_url, submission_lock
 from .shipping import SUBMISSION_DIRS, GradeTask, Kit, Products, pack, unpack
 
-__all__ = ["GraderMismatch", "grade_task"]
+__all__ = ["GraderMismatch", "SandboxMissing", "grade_task"]
 
 _LOCK = threading.Lock()
 #: this process's grading set-up: its folder and what it was initialised for
@@ -61,7 +63,7 @@ def _setup(task: GradeTask, kits: dict[str, Kit]) -> tuple[Path, Path]:
     base = _PROCESS.setdefault("base", _base())
     root, work = base / "root", base / "work"
     key = (tuple(sorted((k.assignment, k.fingerprint) for k in kits.values())), task.limits,
-           task.zygote, task.db_url, tuple(sorted(task.settings.items())))
+           task.db_url, tuple(sorted(task.settings.items())))
     if _PROCESS.get("key") == key:
         return root, work
     work.mkdir(parents=True, exist_ok=True)
@@ -83,58 +85,29 @@ def _setup(task: GradeTask, kits: dict[str, Kit]) -> tuple[Path, Path]:
 
 
 def _start(task: GradeTask, root: Path, work: Path, aids: tuple[str, ...]) -> None:
-    """The local worker initializer on the worker's folders, gradebook at ``task.db_url``;
-    a fork server of an earlier initialisation is stopped first."""
+    """The local worker initializer on the worker's folders, gradebook at ``task.db_url``.
+    The process's signals stay Dask's (``own_signals=False``); a machine whose kernel
+    sandbox does not work grades nothing unless the TA allowed it (``--unsafe-no-sandbox``)."""
     from ..nbgrader_setup import grading_env, make_api
-    from ..pipeline import autograde as local
+    from ..pipeline import workers as local
+    from ..pipeline.request import sandbox_problem
 
-    _stop_fork_server()
+    problem = sandbox_problem()
+    if problem and not task.unsafe_no_sandbox:
+        raise SandboxMissing(f"worker {_address()}: the kernel sandbox (bubblewrap) does not "
+                             f"work here ({problem}); fix this worker, or pass "
+                             f"--unsafe-no-sandbox if you trust every submission")
+    local.stop_worker()
     work.mkdir(parents=True, exist_ok=True)
-    with _no_signal_handlers():
-        local._init_worker(str(work), str(root), task.limits, aids, task.zygote)
+    local.init_worker(str(work), str(root), task.limits, aids, own_signals=False)
     grader = local._WORKER["grader"]
     grader.config.CourseDirectory.db_url = sqlalchemy_url(task.db_url)
     with grading_env():
         grader.api = make_api(grader.config)  # nbgrader's API reads the URL when built
 
 
-def _no_signal_handlers() -> Any:
-    """The local initializer takes over SIGINT/SIGTERM of its worker process; a Dask task runs
-    in a thread of a process whose signals are Dask's (and Python allows handlers only in the
-    main thread), so it is kept from installing them there."""
-    import contextlib
-    import signal
-    from unittest import mock
-
-    if threading.current_thread() is threading.main_thread():
-        return contextlib.nullcontext()
-    return mock.patch.object(signal, "signal", lambda *args: None)
-
-
-def _stop_fork_server() -> None:
-    address = os.environ.pop("COURSE_ZYGOTE", None)
-    if not address:
-        return
-    try:
-        import psutil
-
-        for child in psutil.Process().children():
-            with _quiet():
-                if address in " ".join(child.cmdline()):
-                    child.kill()
-                    child.wait(5)
-    except ImportError:
-        pass
-
-
-class _quiet:
-    """Ignore a child that is already gone."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        return kind is not None and issubclass(kind, Exception)
+class SandboxMissing(RuntimeError):
+    """This worker cannot sandbox kernels, and the TA did not pass ``--unsafe-no-sandbox``."""
 
 
 def _address() -> str:
@@ -147,7 +120,7 @@ def _address() -> str:
 
 
 def _grade(task: GradeTask, kits: dict[str, Kit]) -> Products:
-    from ..pipeline.autograde import _grade_safely
+    from ..pipeline.workers import Outcome, grade_safely
 
     root, work = _setup(task, kits)
     sid, aid = task.student, task.assignment
@@ -160,17 +133,33 @@ def _grade(task: GradeTask, kits: dict[str, Kit]) -> Products:
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
     before = {p.name: p.stat().st_mtime_ns for p in logs.iterdir()}
-    with submission_lock(task.db_url, aid, sid):
-        outcome = _grade_safely(aid, sid, str(work))
+    retries: list[str] = []
+
+    def attempt() -> Outcome:
+        for kind in ("autograded", "feedback"):  # of a try the database interrupted
+            shutil.rmtree(work / kind / sid / aid, ignore_errors=True)
+        with submission_lock(task.db_url, aid, sid):
+            return grade_safely(aid, sid, str(work))
+
+    try:
+        outcome = retry_db(attempt, task.db_wait, f"grading {sid}/{aid}", retries.append)
+    except DatabaseUnavailable as exc:
+        raise DatabaseUnavailable(scrub(str(exc), task.db_url)) from None
+    if retries:  # a note in the run's logs: the database was waited for
+        (logs / f"{sid}-{aid}-database.log").write_text(
+            scrub("\n".join(retries), task.db_url) + "\n", encoding="utf-8")
+    outcome.error = scrub(outcome.error, task.db_url)
     rewrite = {str(work): task.ta_workdir or str(work), str(root): task.ta_root or str(root)}
+    if len(secret := password_of(task.db_url)) >= 4:  # never in what goes back
+        rewrite[secret] = "***"
     products = Products(sid, aid, outcome, worker=_address(), pid=os.getpid())
     for kind in SUBMISSION_DIRS:
         products.dirs[kind] = pack(work / kind / sid / aid, rewrite)
         shutil.rmtree(work / kind / sid / aid, ignore_errors=True)
     products.notes = notes.read_bytes() if notes.is_file() else None
     notes.unlink(missing_ok=True)
-    fresh = [p for p in logs.iterdir() if p.is_file() and not p.name.startswith("zygote-")
-             and before.get(p.name) != p.stat().st_mtime_ns]
+    fresh = [p for p in logs.iterdir()
+             if p.is_file() and before.get(p.name) != p.stat().st_mtime_ns]
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         for p in fresh:
             shutil.move(str(p), Path(tmp) / p.name)

@@ -23,12 +23,13 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import integrity
+from .bwrap import sandbox_status
 from .executor import NOTES_TITLE, SandboxExecute, _set_findings, findings_of
 from .feedback import feedback_exporter, feedback_preprocessor
 from .kernels import SandboxKernelManager, start_zygote
 
 __all__ = ["NOTES_TITLE", "Limits", "RestoreStructure", "SandboxExecute", "SandboxKernelManager",
-           "configure", "feedback_exporter", "findings_of", "start_zygote"]
+           "configure", "feedback_exporter", "findings_of", "sandbox_status", "start_zygote"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Limits:
     output_chars: int = 20_000
     grace: float = 5.0
     landlock: bool = True
+    unsafe_no_sandbox: bool = False  # grade without bubblewrap (only where it cannot run)
 
 
 def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Path,
@@ -60,6 +62,7 @@ def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Pat
     config.SandboxExecute.output_chars = limits.output_chars
     config.SandboxExecute.grace = limits.grace
     config.SandboxExecute.landlock = limits.landlock
+    config.SandboxExecute.unsafe_no_sandbox = limits.unsafe_no_sandbox
     config.SandboxExecute.scratch_root = str(scratch_root)
     config.SandboxExecute.notes_dir = str(notes_dir)
     config.SandboxExecute.unreadable = [str(p) for p in unreadable]

@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,12 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import integrity
+from .bwrap import sandbox_status
 from .confine import TAG
 from .findings import where_of as _where
 from .integrity import Finding
-from .kernels import SandboxKernelManager, _death_reason, _zygote_alive
+from .kernels import Box, SandboxKernelManager, _death_reason
+from .view import kernel_view
 
 _GUARD_TAG = "[course-guard]"  # course.checks._guard.TAG (not imported: no checks here)
 _NO_ANSWER = "the integrity probe got no answer / проверка целостности не получила ответа"
@@ -91,6 +94,64 @@ def _task_of(cell: Any) -> str:
     return str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).split("-")[0]
 
 
+def _timeout_error(limit: int) -> dict[str, Any]:
+    text = (f"{TAG} the cell ran longer than {limit} s of CPU time and was interrupted (an "
+            f"infinite loop?) / ячейка выполнялась дольше {limit} с процессорного времени и "
+            f"была прервана (бесконечный цикл?)")
+    return {"ename": "TimeoutError", "evalue": text, "traceback": [f"TimeoutError: {text}"]}
+
+
+def _expected(cell: Any) -> tuple[str, ...]:
+    """The checks a grade cell calls (``check.<name>(`` at the start of a line), as released:
+    nbgrader restored the locked cell's source from the gradebook before execution."""
+    return tuple(re.findall(r"^\s*check\.(\w+)\(", cell.source, re.M))
+
+
+class _CpuWatch(threading.Thread):
+    """Bounds each cell by the CPU seconds its kernel's process tree used (read on the host,
+    ``/proc/<pid>/stat``): past ``limit`` an interrupt, past ``limit + grace`` a kill. A cell
+    that waits without computing is left to the wall-clock backstop."""
+
+    def __init__(self, km: Any, limit: float, grace: float, period: float = 0.1):
+        super().__init__(name="course-cpu-watch", daemon=True)
+        self.km, self.limit, self.grace, self.period = km, limit, grace, period
+        self._stop = threading.Event()
+        self._cell: int | None = None
+        self._t0 = 0.0
+        self.fired: int | None = None
+        self.killed: int | None = None
+        self.peak = 0.0  # the largest CPU time a cell used, s
+
+    def begin(self, index: int) -> None:
+        self._t0 = self.km.cpu_seconds()
+        self.fired = self.killed = None
+        self._cell = index
+
+    def end(self) -> None:
+        cell, self._cell = self._cell, None
+        if cell is not None:
+            self.peak = max(self.peak, self.km.cpu_seconds() - self._t0)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.wait(self.period):
+            cell = self._cell
+            if cell is None:
+                continue
+            used = self.km.cpu_seconds() - self._t0
+            if self.fired != cell and used > self.limit:
+                self.fired = cell
+                with contextlib.suppress(Exception):
+                    pid = self.km.kernel_pid
+                    if pid is not None:
+                        os.kill(pid, 2)  # SIGINT: KeyboardInterrupt in the cell
+            elif self.fired == cell and self.killed != cell and used > self.limit + self.grace:
+                self.killed = cell
+                self.km.kill_now()
+
+
 class SandboxExecute(Execute):
     """nbgrader's ``Execute`` for untrusted notebooks (see the module docstring)."""
 
@@ -103,6 +164,10 @@ class SandboxExecute(Execute):
     notes_dir = Unicode("", help="the grader's notes about submissions (JSON)").tag(config=True)
     unreadable = List(Unicode(), help="folders the audit hook refuses to read").tag(config=True)
     keep_scratch = Bool(False).tag(config=True)
+    unsafe_no_sandbox = Bool(False, help="grade without bubblewrap (trusted work only)").tag(
+        config=True)
+    scratch_mb = Integer(256, help="size of the kernel's writable scratch (tmpfs), MiB").tag(
+        config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -168,18 +233,43 @@ class SandboxExecute(Execute):
                     f"{str(result.get('evalue', ''))[:200]}) / проверка целостности заблокирована"]
 
     # --- the run ---------------------------------------------------------------------------------
-    def _scratch(self, resources: dict) -> Path:
-        info = resources["nbgrader"]
-        root = Path(self.scratch_root or tempfile.gettempdir()) / info["student"] / \
-            info["assignment"]
-        if root.exists():
-            shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+    def _box(self, resources: dict, package: str | None) -> tuple[Box, list[Finding]]:
+        """The kernel's box: its read-only view for ``package`` and the submission's files,
+        copied as regular files (a symlink, device, fifo or socket is refused with a note)."""
+        sealed, why = sandbox_status()
+        if not sealed and not self.unsafe_no_sandbox:
+            raise RuntimeError(f"cannot seal the kernel ({why}); refusing to run untrusted code "
+                               f"(course autograde --unsafe-no-sandbox grades it unconfined)")
+        base = Path(self.scratch_root) if 0 < len(self.scratch_root) < 64 else None
+        if base is not None:  # a Unix socket's path has at most 107 bytes
+            base.mkdir(parents=True, exist_ok=True)
+        box = Box(kernel_view(package), sealed=sealed, scratch_mb=self.scratch_mb,
+                  root=Path(tempfile.mkdtemp(prefix="course-k-", dir=base)))
+        notes: list[Finding] = []
         src = Path(resources.get("metadata", {}).get("path") or ".")
-        for f in src.iterdir() if src.is_dir() else []:
-            if f.is_file() and f.suffix != ".ipynb":
-                shutil.copy(f, root / f.name)
-        return root
+        for folder, dirs, files in os.walk(src) if src.is_dir() else ():
+            rel = Path(folder).relative_to(src)
+            for name in sorted(files + [d for d in dirs if os.path.islink(Path(folder, d))]):
+                path = Path(folder, name)
+                if name.endswith(".ipynb") and rel == Path("."):
+                    continue
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    regular = os.fstat(fd).st_mode & 0o170000 == 0o100000
+                except OSError:
+                    fd, regular = -1, False
+                if not regular:
+                    if fd >= 0:
+                        os.close(fd)
+                    notes.append(Finding("submission", "flag", (
+                        f"{str(rel / name)!r} was not copied into the sandbox: not a regular "
+                        f"file (a symbolic link, device or fifo) / {str(rel / name)!r} не "
+                        f"скопирован: не обычный файл (ссылка, устройство или канал)")))
+                    continue
+                (box.inbox / rel).mkdir(parents=True, exist_ok=True)
+                with os.fdopen(fd, "rb") as fin, open(box.inbox / rel / name, "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+        return box, notes
 
     def _preflight_notes(self, resources: dict) -> list[Finding]:
         info = resources["nbgrader"]
@@ -200,43 +290,61 @@ class SandboxExecute(Execute):
         findings = self._preflight_notes(resources) + findings_of(nb)
         static = integrity.scan_notebook(nb)
         findings += static
-        scratch = self._scratch(resources)
-        resources.setdefault("metadata", {})["path"] = str(scratch)
-        self._key = secrets.token_bytes(32)
-        keyfile = Path(tempfile.mkstemp(prefix="key-", dir=scratch.parent)[1])
-        keyfile.write_bytes(self._key)
         code_cells = sum(c.cell_type == "code" for c in nb.cells)
         preload = sorted({m for c in nb.cells if _is_locked(c) and c.cell_type == "code"
                           for m in re.findall(r"^\s*import\s+(course\.checks\.\w+)", c.source,
                                               re.M)})
+        package = preload[0].rsplit(".", 1)[1] if preload else None
+        box, notes = self._box(resources, package)
+        findings += notes
+        self._box_ = box
+        resources.setdefault("metadata", {})["path"] = str(box.root)
+        channel = None
+        if not box.view.legacy and package:
+            from course.channel import Checker
+
+            box.channel_dir = box.root / "channel"
+            box.channel_dir.mkdir()
+            channel = Checker(package=package, socket_path=box.channel_dir / "c.sock")
+            channel.start()
+            box.env["COURSE_CHANNEL"] = "/run/course/channel/c.sock" if box.sealed else str(
+                box.channel_dir / "c.sock")
+        self._channel = channel
+        legacy = channel is None
+        self._key = secrets.token_bytes(32)
+        keyfile = box.ipc / "monitor.key"
+        if legacy:
+            keyfile.write_bytes(self._key)
         self.km = self.create_kernel_manager()
-        zygote = os.environ.get("COURSE_ZYGOTE", "")
-        self.km.zygote = zygote if zygote and _zygote_alive(zygote) else ""
+        self.km.box = box
+        self.km.pre_start_kernel_box()
         self.km.sandbox_args = [
             "--memory", str(self.memory_mb), "--cpu", str(int(self.timeout * (code_cells + 4))),
-            "--key-file", str(keyfile), "--preload", *preload,
-            "--unreadable", *self.unreadable, *([] if self.landlock else ["--no-landlock"])]
-        self.error_on_timeout = {
-            "ename": "TimeoutError",
-            "evalue": f"{TAG} the cell ran longer than {self.timeout} s and was interrupted "
-                      f"(an infinite loop?) / ячейка выполнялась дольше {self.timeout} с и "
-                      f"была прервана (бесконечный цикл?)",
-            "traceback": [f"TimeoutError: {TAG} the cell ran longer than {self.timeout} s / "
-                          f"ячейка выполнялась дольше {self.timeout} с"]}
+            *(["--key-file", str(keyfile), "--preload", *preload] if legacy else []),
+            *([] if self.landlock else ["--no-landlock"])]
+        cpu_limit = int(self.timeout)
+        self.error_on_timeout = _timeout_error(cpu_limit)
+        wall = max(5 * cpu_limit, cpu_limit + 60)  # the backstop: sleeping cells, a stuck kernel
+        self.timeout = wall
         dead: str | None = None
         tampered: int | None = None
-        verdicts: dict[int, list[tuple[str, str, bool]] | None] = {}
+        kernel_cpu = 0.0
+        verdicts: dict[int, Any] = {}
         stack = contextlib.ExitStack()
         try:
             logs = Path(self.scratch_root or tempfile.gettempdir()).parent / "logs"
             logs.mkdir(exist_ok=True)
-            log = open(logs / f"kernel-{scratch.parent.name}-{scratch.name}.log", "wb")
+            info = resources["nbgrader"]
+            log = open(logs / f"kernel-{info['student']}-{info['assignment']}.log", "wb")
             stack.callback(log.close)
-            with self.setup_kernel(cwd=str(scratch), stdout=subprocess.DEVNULL, stderr=log):
+            with self.setup_kernel(cwd=str(box.root), stdout=subprocess.DEVNULL, stderr=log):
+                watch = _CpuWatch(self.km, cpu_limit, self.grace)
+                watch.start()
+                stack.callback(watch.stop)
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 if info_msg:
                     self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-                baseline = self._probe("baseline")
+                baseline = self._probe("baseline") if legacy else []
                 if baseline:
                     findings.append(Finding("tamper", "zero", "; ".join(baseline), 0))
                     tampered = 0
@@ -248,27 +356,46 @@ class SandboxExecute(Execute):
                             cell.outputs = [_error("NotRun", f"{TAG} not run / не запущена: "
                                                              f"{dead}")]
                         continue
+                    if channel is not None:
+                        graded = _is_grade(cell)
+                        channel.begin_cell(index, _task_of(cell) if graded else None,
+                                           _expected(cell) if graded else ())
+                    watch.begin(index)
                     try:
                         self.execute_cell(cell, index, store_history=True)
                     except (DeadKernelError, CellTimeoutError) as exc:
-                        if isinstance(exc, CellTimeoutError):
+                        if isinstance(exc, CellTimeoutError) or watch.killed == index:
                             self.km.kill_now()
-                            dead = (f"ran longer than {self.timeout} s and the kernel ignored "
-                                    f"the interrupt; it was stopped / ячейка выполнялась дольше "
-                                    f"{self.timeout} с, ядро не ответило на прерывание и было "
-                                    f"остановлено ({_where(self.nb, index)})")
+                            dead = (f"ran longer than {cpu_limit} s of CPU time and the kernel "
+                                    f"ignored the interrupt; it was stopped / ячейка "
+                                    f"выполнялась дольше {cpu_limit} с процессорного времени, "
+                                    f"ядро не ответило на прерывание и было остановлено "
+                                    f"({_where(self.nb, index)})")
                         else:
                             dead = (_death_reason(self.km.exit_status, self.memory_mb)
                                     + f" ({_where(self.nb, index)})")
                         cell.outputs.append(_error("KernelDied", f"{TAG} {dead}"))
                         findings.append(Finding("crash", "info", dead, index))
+                        if channel is not None:
+                            verdicts[index] = channel.end_cell(index)
                         continue
+                    finally:
+                        watch.end()
+                    if watch.fired == index:  # interrupted for its CPU time: say so
+                        cell.outputs = [o for o in cell.outputs if not (
+                            o.output_type == "error" and o.get("ename") == "KeyboardInterrupt")]
+                        cell.outputs.append(new_output("error", **self.error_on_timeout))
+                    if channel is not None:
+                        verdicts[index] = channel.end_cell(index)
                     if any(o.get("ename") == "TimeoutError" for o in cell.outputs
                            if o.output_type == "error"):
                         findings.append(Finding("timeout", "info", (
-                            f"ran longer than {self.timeout} s and was interrupted / "
-                            f"выполнялась дольше {self.timeout} с и была прервана "
+                            f"ran longer than {cpu_limit} s of CPU time (or {wall} s in all) and "
+                            f"was interrupted / выполнялась дольше {cpu_limit} с процессорного "
+                            f"времени (или {wall} с всего) и была прервана "
                             f"({_where(self.nb, index)})"), index))
+                        if not legacy:
+                            continue
                         if self._probe("check") == [_NO_ANSWER]:
                             self.km.kill_now()
                             dead = (f"the kernel ignored the interrupt after a timeout and "
@@ -276,6 +403,8 @@ class SandboxExecute(Execute):
                                     f"тайм-аута и было остановлено ({_where(self.nb, index)})")
                             findings.append(Finding("crash", "info", dead, index))
                             continue
+                    if not legacy:
+                        continue
                     names = tuple(integrity.locked_module_names(cell.source)) \
                         if _is_locked(cell) else ()
                     changes = self._probe("locked" if _is_locked(cell) else "check", names)
@@ -288,16 +417,23 @@ class SandboxExecute(Execute):
                         findings.append(Finding("tamper", "zero", "; ".join(changes[:3]) + more
                                                 + f" (from {_where(self.nb, index)} on / "
                                                   f"начиная с этой ячейки)", index))
+                # read before the box is killed: its processes are reaped inside it, so their
+                # CPU time never reaches the grader's own rusage
+                kernel_cpu = self.km.cpu_seconds()
         finally:
             stack.close()
-            with contextlib.suppress(OSError):
-                keyfile.unlink()
+            self.timeout = cpu_limit
+            if channel is not None:
+                channel.close()
             if not self.keep_scratch:
-                shutil.rmtree(scratch, ignore_errors=True)
+                box.remove()
         findings += self._observe(nb)
-        findings += self._decide(nb, verdicts)
+        findings += self._decide_channel(nb, verdicts) if channel is not None else \
+            self._decide(nb, verdicts)
         self._apply(nb, findings)
-        _set_findings(nb, findings, landlock=self.landlock)
+        _set_findings(nb, findings, landlock=self.landlock, sandbox="bwrap" if box.sealed else
+                      "unsafe-no-sandbox", channel=channel is not None,
+                      kernel_cpu=round(kernel_cpu, 3))
         return nb, self.resources
 
     # --- verdicts ---------------------------------------------------------------------------------
@@ -366,6 +502,51 @@ class SandboxExecute(Execute):
                        f"подменённые или обойдённые проверки баллов не приносят)")
                 cell.outputs.append(_error("VerdictError", f"{TAG} {why}"))
                 out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
+        return out
+
+    def _decide_channel(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
+        """A grade cell graded over the channel scores only from the checker's
+        :class:`~course.channel.CellVerdict`: on a pass its kernel errors and stderr are kept as
+        stdout text (nbgrader would score either as 0), on a failure the verdict's messages
+        become its error output.
+        ``execute_result`` and ``display_data`` outputs are removed (nbgrader would score the
+        first as the grade)."""
+        out: list[Finding] = []
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not _is_grade(cell):
+                continue
+            v = verdicts.get(i)
+            passed = v is not None and v.passed
+            errored = any(o.output_type == "error" for o in cell.get("outputs", []))
+            skipped = sorted(set(_expected(cell)) - set(v.ran)) if v is not None else []
+            if v is not None and not passed and skipped and not errored and not v.kernel_lost:
+                # the cell ran to its end without an error, yet a check its locked source
+                # calls never reached the checker: replaced or bypassed in the kernel
+                why = (f"the course's checks did not confirm this task ({', '.join(skipped)}: "
+                       f"never called; replaced or bypassed checks never earn points) / "
+                       f"проверки курса не подтвердили эту задачу ({', '.join(skipped)}: не "
+                       f"вызваны; подменённые или обойдённые проверки баллов не приносят)")
+                out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
+            kept = []
+            for o in cell.get("outputs", []):
+                if o.output_type in ("execute_result", "display_data"):
+                    continue
+                if o.output_type == "error" and o.get("ename") == "CheckFailure":
+                    continue  # the kernel's copy of a failure: the verdict's text replaces it
+                if passed and o.output_type == "error":
+                    o = new_output("stream", name="stdout", text=(
+                        f"{o.get('ename')}: {o.get('evalue')}\n"))
+                elif passed and o.output_type == "stream" and o.get("name") == "stderr":
+                    o = new_output("stream", name="stdout", text=o.get("text", ""))
+                kept.append(o)
+            cell.outputs = kept
+            if passed:
+                continue
+            messages = list(v.messages) if v is not None else []
+            if not messages:
+                messages = ["the checker gave no verdict for this cell / проверка не вынесла "
+                            "вердикт по этой ячейке"]
+            cell.outputs.append(_error("CheckFailure", "\n".join(messages)))
         return out
 
     def _apply(self, nb: NotebookNode, findings: list[Finding]) -> None:

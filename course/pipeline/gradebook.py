@@ -21,7 +21,7 @@ from typing import Any
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Float
 
-from ..authoring.nbgrader_setup import gradebook_url, has_gradebook
+from ..authoring.nbgrader_setup import URL_FILE, gradebook_url, has_gradebook
 
 __all__ = ["CoursePenalty", "Grade", "apply_policy", "grades", "import_roster", "known_students",
            "open_gradebook", "policy_fingerprint", "prepare_workdir", "refresh_scores",
@@ -37,7 +37,7 @@ c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = "ad-course"
 c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = {release!r}
-c.CourseDirectory.db_url = {db!r}
+c.CourseDirectory.db_url = {db}
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "feedback"]
 c.Exchange.root = {exchange!r}
 {late}'''
@@ -103,12 +103,22 @@ def prepare_workdir(workdir: Path, root: Path) -> None:
     text = _NBGRADER_CONFIG.format(
         root=str(workdir.resolve()), source=str((root / "solutions").resolve()),
         release=str((workdir / "release").resolve()),
-        db=gradebook_url(workdir),
+        db=_db_line(workdir),
         exchange=str((workdir / "exchange").resolve()), late=extra)
     (workdir / "nbgrader_config.py").write_text(text)
     ignore = workdir / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# student work and grades: never commit this folder\n*\n")
+
+
+def _db_line(workdir: Path) -> str:
+    """The gradebook's URL as Python for ``nbgrader_config.py``: read from
+    ``WORKDIR/gradebook-url`` (mode 600) when the work dir names a database, whose URL may hold
+    a password that must not be copied into a file others can read."""
+    named = Path(workdir).resolve() / URL_FILE
+    if named.is_file():
+        return f"open({str(named)!r}, encoding='utf-8').read().strip()  # may hold a password"
+    return repr(gradebook_url(workdir))
 
 
 def open_gradebook(workdir: Path) -> Any:
@@ -145,6 +155,11 @@ def import_roster(workdir: Path, path: Path) -> list[str]:
     if id_key is None:
         raise ValueError(f"{path}: no column id, student_id, username or login "
                          f"(columns: {', '.join(keys)})")
+    from .request import check_safe_ids
+
+    check_safe_ids("student", [(row.get(id_key) or "").strip() for row in rows
+                               if (row.get(id_key) or "").strip()], f" (in {path})",
+                   "nothing was imported: correct the id(s) in the roster")
     ids = []
     Path(workdir).mkdir(parents=True, exist_ok=True)
     from ..authoring.nbgrader_setup import grading_env

@@ -1,25 +1,81 @@
-"""What a run leaves for the TA: ``grades.csv`` (nbgrader's export with a column per task),
-``grades-table.csv`` (students × assignments) and the summary table. Scores come from the
+"""What a run leaves for the TA: ``course-state.json`` (what each grade depends on, so that an
+unchanged submission is not graded again), ``grades.csv`` (nbgrader's export with a column per
+task), ``grades-table.csv`` (students × assignments) and the summary table. Scores come from the
 gradebook, so that a manual override in formgrader shows everywhere."""
 
 from __future__ import annotations
 
 import csv
+import json
+import os
 import textwrap
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..authoring.nbgrader_setup import grading_env, make_config
+from .integrity import is_flagged
 
-if TYPE_CHECKING:
-    from .autograde import Outcome
 
-__all__ = ["TABLE", "export_grades", "summary_table"]
+@dataclass
+class Outcome:
+    """One graded (or reused) submission."""
 
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    tasks: dict[str, float] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    status: str = "graded"  # graded | cached | error | pending (interrupted)
+    fingerprint: str = ""
+    error: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return is_flagged(self.findings)
+
+__all__ = ["STATE", "TABLE", "export_grades", "load_state", "record_state", "save_state",
+           "summary_table"]
+
+STATE = "course-state.json"
 TABLE = "grades-table.csv"
 #: width of the summary's notes column; longer notes wrap onto further lines, never cut
 NOTES_WIDTH = 100
+
+
+def load_state(workdir: Path) -> dict[str, Any]:
+    """``course-state.json`` of the work dir ({} if none yet)."""
+    path = Path(workdir) / STATE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def save_state(workdir: Path, state: dict[str, Any]) -> None:
+    """Write ``course-state.json`` atomically (a kill or a full disk never leaves half a file:
+    the previous state stays)."""
+    path = Path(workdir) / STATE
+    tmp = path.with_name(f".{STATE}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(state, indent=1, ensure_ascii=False, sort_keys=True),
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def record_state(state: dict[str, Any], out: Outcome) -> None:
+    """Remember ``out`` in ``state``: a grade (``graded``, ``cached``) with its fingerprint, so
+    that the next run reuses it; an error of the grader (a kernel that did not start, a lost
+    worker, a full disk, a database error: status ``error``) is forgotten, so that the next
+    run grades it again; ``pending`` (not reached) leaves what was there."""
+    key = f"{out.student}/{out.assignment}"
+    if out.status in ("graded", "cached") and out.fingerprint:
+        state[key] = {k: v for k, v in asdict(out).items() if k != "status"}
+    elif out.status != "pending":
+        state.pop(key, None)
 
 
 def export_grades(workdir: Path, root: Path | None = None, to: Path | None = None) -> Path:

@@ -1,55 +1,65 @@
-"""The grading kernel's sandbox: resource limits, a filesystem jail, and an integrity monitor.
+"""The grading kernel's bootstrap: it runs *inside* the kernel's box, before any student code.
 
-This module runs *inside* the kernel process that executes a student's notebook; the grader
-starts it as ``python -m course.pipeline.sandbox [options] -- <ipykernel arguments>`` (see
-:class:`course.pipeline.kernels.SandboxKernelManager`). Before any student code runs it
+The grader starts it as ``python -I -m course.pipeline.sandbox [options] -- <ipykernel
+arguments>`` (``-I``: no working directory, user site or ``PYTHON*`` variable on ``sys.path``,
+so a submitted ``json.py`` is never imported here), normally inside a bubblewrap box
+(:mod:`.bwrap`, :class:`course.pipeline.kernels.SandboxKernelManager`). It
 
-1. sets resource limits: address space (``--memory`` MiB, default 4096), file size, no core
-   dumps, a CPU-time backstop;
-2. confines the process with Landlock (Linux ≥ 5.13, no privileges needed), when the kernel
-   offers it: files can be written only under the scratch folder (the kernel's working
-   directory) and read only from the Python installation, the course's packages, system folders
-   and the scratch folder (not ``solutions/``, not the grader's work folder, not other
-   students' submissions); no TCP connections, no signals to processes outside the sandbox;
-3. installs an audit hook (PEP 578) that refuses, with a message naming the grader, writes
-   outside the scratch folder, starting processes, signalling other processes and sockets — the
-   same rules at the Python level, and the only ones where Landlock is missing;
-4. imports the checks named by the grader and snapshots the objects grading relies on
-   (:class:`Monitor`); the grader asks the monitor after every cell whether any of them changed.
+1. copies the submission's files (regular files, checked by the grader) from the read-only
+   inbox into the scratch folder and makes that the working directory;
+2. sets resource limits: address space (``--memory`` MiB), file size, processes, no core
+   dumps, a CPU-time backstop for the whole kernel (cells are bounded by CPU time from the
+   grader's side);
+3. without a box only (``--unsafe-no-sandbox``), confines the process with Landlock;
+4. installs the audit hook (PEP 578): it refuses, with a message naming the grader, writes
+   outside the scratch folder, starting processes, signals and sockets — inside the box these
+   would fail anyway or reach nothing; the hook's messages tell the TA what was tried;
+5. connects the grading channel when ``COURSE_CHANNEL`` is set
+   (``course.channel.kernel.connect_from_env``: the checks then run in the grader); otherwise
+   (the legacy mode) imports the checks and snapshots them for the integrity monitor
+   (:mod:`.monitor`);
+6. runs ipykernel.
 
-The parts live in :mod:`.confine` (limits, Landlock, audit hook), :mod:`.monitor` (the
-integrity monitor and the grader's probe) and :mod:`.forkserver` (kernels forked from a
-pre-imported server). Only the standard library is imported at module level: this file is the
-kernel's entry point.
+Only the standard library is imported at module level: this file is the kernel's entry point.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 
 from . import monitor as _monitor
 from .confine import TAG, _install_audit_hook, _landlock, _read_paths, _set_limits, landlock_abi
-from .forkserver import ZYGOTE_PRELOAD, proxy, zygote
 from .monitor import PROTECTED, Monitor, probe
 
-__all__ = ["PROTECTED", "TAG", "ZYGOTE_PRELOAD", "Monitor", "landlock_abi", "main", "probe",
-           "proxy", "zygote"]
+__all__ = ["PROTECTED", "TAG", "Monitor", "landlock_abi", "main", "probe"]
 _PRIVATE = (_install_audit_hook, _landlock, _read_paths, _set_limits)  # imported by the tests
 
 
+def _copy_inbox(inbox: str, scratch: str) -> None:
+    """Copy ``inbox`` (the submission's regular files, read-only) into ``scratch``."""
+    import shutil
+
+    if inbox and os.path.isdir(inbox):
+        shutil.copytree(inbox, scratch, symlinks=True, dirs_exist_ok=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m course.pipeline.sandbox [--memory MB] [--cpu S] [--preload MOD…] [--key-file F]
-    [--unreadable DIR…] [--readable DIR…] -- <ipykernel arguments>``."""
+    """``python -I -m course.pipeline.sandbox [--inbox D] [--scratch D] [--memory MB]
+    [--cpu S] [--preload MOD…] [--key-file F] [--no-landlock] -- <ipykernel arguments>``."""
     import argparse
 
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
     p = argparse.ArgumentParser(prog="python -m course.pipeline.sandbox")
+    p.add_argument("--inbox", default="", help="the submission's files, copied to the scratch")
+    p.add_argument("--scratch", default="", help="the working directory (default: the current)")
     p.add_argument("--memory", type=int, default=4096, help="address-space limit, MiB")
     p.add_argument("--cpu", type=int, default=0, help="CPU-time limit, s (0: none)")
     p.add_argument("--file-size", type=int, default=256, help="largest file, MiB")
+    p.add_argument("--processes", type=int, default=256, help="processes and threads")
     p.add_argument("--preload", nargs="*", default=[], help="modules to import and protect")
     p.add_argument("--key-file", default="", help="the monitor's key (deleted when read)")
     p.add_argument("--readable", nargs="*", default=[], help="extra readable folders")
@@ -59,12 +69,17 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv[:split])
     kernel_argv = argv[split + 1:]
 
+    if a.scratch:
+        os.makedirs(a.scratch, exist_ok=True)
+        os.chdir(a.scratch)
     scratch = os.path.realpath(os.getcwd())
+    _copy_inbox(a.inbox, scratch)
     for sub in ("tmp", "home"):
         os.makedirs(os.path.join(scratch, ".grader", sub), exist_ok=True)
     os.environ.update(TMPDIR=os.path.join(scratch, ".grader", "tmp"),
                       HOME=os.path.join(scratch, ".grader", "home"),
-                      IPYTHONDIR=os.path.join(scratch, ".grader", "ipython"))
+                      IPYTHONDIR=os.path.join(scratch, ".grader", "ipython"),
+                      MPLCONFIGDIR=os.path.join(scratch, ".grader", "mpl"))
     if a.key_file:
         with open(a.key_file, "rb") as f:
             _monitor.set_key(f.read())
@@ -78,31 +93,42 @@ def main(argv: list[str] | None = None) -> None:
         ports = [int(v) for k, v in info.items() if k.endswith("_port")]
 
     _set_limits(a.memory, a.cpu, a.file_size)
-    readable = _read_paths(a.readable + ([connection] if connection else []))
-    devnull = ["/dev/null"]
+    if a.processes > 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (a.processes, a.processes))
+    channel = None
+    if os.environ.get("COURSE_CHANNEL"):  # before the audit hook, which refuses sockets
+        from course.channel.kernel import connect_from_env
+
+        channel = connect_from_env()
+    writable = [scratch, "/dev/null"]
+    if connection and info.get("transport") == "ipc":
+        writable.append(os.path.dirname(str(info.get("ip"))))
     abi = 0
     if not a.no_landlock:
+        readable = _read_paths(a.readable + ([connection] if connection else []))
         try:
-            abi = _landlock(readable, [scratch, *devnull], [*ports, 0])  # 0: ephemeral
+            abi = _landlock(readable, writable, [*ports, 0])  # 0: ephemeral
         except OSError as exc:  # e.g. inside a container that blocks the syscalls
             print(f"{TAG} Landlock unavailable ({exc}); audit hook only", file=sys.stderr)
     os.environ["COURSE_SANDBOX_LANDLOCK"] = str(abi)
     unreadable = tuple(os.path.realpath(u) for u in a.unreadable)
-    _install_audit_hook((scratch, *devnull), unreadable)
+    _install_audit_hook((scratch, "/dev/null"), unreadable)
 
-    _monitor.start()
     import importlib
 
-    for name in ("numpy", "numpy.testing", "course", "course.checks", "course.checks._core",
-                 *a.preload):
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # a broken check module fails in the notebook, visibly
-            print(f"{TAG} could not preload {name}: {exc}", file=sys.stderr)
+    if channel is None:
+        _monitor.start()
+        for name in ("numpy", "numpy.testing", "course", "course.checks",
+                     "course.checks._core", *a.preload):
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # a broken check module fails in the notebook, visibly
+                print(f"{TAG} could not preload {name}: {exc}", file=sys.stderr)
 
     sys.argv = [sys.argv[0], *kernel_argv]
-    from ipykernel import kernelapp
+    from ipykernel import ipkernel, kernelapp  # noqa: F401 (imported before the next line)
 
+    sys.path.insert(0, "")  # the notebook may import its own modules, as in Jupyter
     kernelapp.launch_new_instance()
 
 
@@ -110,9 +136,4 @@ if __name__ == "__main__":
     # run as the module `course.pipeline.sandbox` (not `__main__`): the grader's probe finds it
     import course.pipeline.sandbox as _sandbox
 
-    if sys.argv[1:2] == ["--zygote"]:
-        _sandbox.zygote(sys.argv[2], sys.argv[3:])
-    elif sys.argv[1:2] == ["--proxy"]:
-        _sandbox.proxy(sys.argv[2], sys.argv[3:])
-    else:
-        _sandbox.main()
+    _sandbox.main()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,7 +15,21 @@ from typing import Any
 
 from .findings import Finding
 
-__all__ = ["choose", "digest", "discover", "preflight", "unpack_zips"]
+__all__ = ["choose", "digest", "discover", "hash_file", "is_regular", "preflight", "unpack_zips"]
+
+_CHUNK = 1 << 20
+
+
+def hash_file(h: Any, path: Path) -> None:
+    """Feed ``path``'s bytes to the hash ``h`` in 1 MiB pieces (a file is never read whole)."""
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file that is not a symbolic link (devices, fifos and links are refused)."""
+    return path.is_file() and not path.is_symlink()
 
 
 def discover(submissions: Path, assignments: Iterable[str] = (), students: Iterable[str] = ()
@@ -22,10 +37,11 @@ def discover(submissions: Path, assignments: Iterable[str] = (), students: Itera
     """``(student, assignment, folder)`` for ``SUBMISSIONS/<student>/<assignment>/``."""
     wanted_a, wanted_s = set(assignments), set(students)
     found = []
-    for sdir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()):
+    for sdir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()
+                       and not p.is_symlink()):
         if sdir.name.startswith(".") or (wanted_s and sdir.name not in wanted_s):
             continue
-        for adir in sorted(p for p in sdir.iterdir() if p.is_dir()):
+        for adir in sorted(p for p in sdir.iterdir() if p.is_dir() and not p.is_symlink()):
             if not adir.name.startswith(".") and (not wanted_a or adir.name in wanted_a):
                 found.append((sdir.name, adir.name, adir))
     return found
@@ -104,7 +120,7 @@ def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
 
     notebooks: list[Path] = []
     problems: list[str] = []
-    for z in sorted(folder.rglob("*.zip")):
+    for z in sorted(p for p in folder.rglob("*.zip") if is_regular(p)):
         target = dest / z.stem
         try:
             with zipfile.ZipFile(z) as zf:
@@ -129,7 +145,7 @@ def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
 
 def _candidates(folder: Path, unpacked: list[Path]) -> list[Path]:
     found = [p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-             and "__MACOSX" not in p.parts and not p.name.startswith(".")]
+             and "__MACOSX" not in p.parts and not p.name.startswith(".") and is_regular(p)]
     return sorted(found) + unpacked
 
 
@@ -156,8 +172,12 @@ def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str
             return f"{p.parent.name}.zip:{p.name}"
 
     findings = []
-    rivals = [p for p in candidates if p != best and work[p] > 0
-              and p.read_bytes() != best.read_bytes()]
+    def sha(p: Path) -> str:
+        h = hashlib.sha256()
+        hash_file(h, p)
+        return h.hexdigest()
+
+    rivals = [p for p in candidates if p != best and work[p] > 0 and sha(p) != sha(best)]
     if rivals:
         listed = ", ".join(f"{where(p)} ({work[p]} tasks with code)" for p in [best, *rivals])
         findings.append(Finding("submission", "flag", (
@@ -195,8 +215,15 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
     unpacked, problems = unpack_zips(folder, unpacked_dir)
     findings: list[Finding] = [Finding("submission", "flag", f"archive {p}") for p in problems]
     expected = sorted(p.name for p in (release_dir / assignment).glob("*.ipynb"))
+    odd = sorted(str(f.relative_to(folder)) for f in folder.rglob("*")
+                 if f.is_symlink() or not (f.is_dir() or f.is_file()))
+    if odd:
+        findings.append(Finding("submission", "flag", (
+            f"not regular files, ignored: {', '.join(odd[:10])}{' …' if len(odd) > 10 else ''} "
+            f"(symbolic links, devices, fifos) / не обычные файлы, пропущены: "
+            f"{', '.join(odd[:10])}")))
     for f in sorted(folder.rglob("*")):
-        if f.is_file() and f.suffix not in (".ipynb", ".zip") and f.stat().st_size < 10 << 20 \
+        if is_regular(f) and f.suffix not in (".ipynb", ".zip") and f.stat().st_size < 10 << 20 \
                 and not any(part.startswith(".") for part in f.relative_to(folder).parts):
             target = dest / f.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -234,9 +261,16 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
 
 
 def digest(folder: Path) -> str:
-    """A digest of everything under a submission folder (names and bytes)."""
+    """A digest of everything under a submission folder: names and bytes, streamed; a link is
+    hashed as its target's name, never followed."""
     h = hashlib.sha256()
     for f in sorted(folder.rglob("*")):
-        if f.is_file() and ".ipynb_checkpoints" not in f.parts:
-            h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
+        if ".ipynb_checkpoints" in f.parts:
+            continue
+        name = str(f.relative_to(folder)).encode("utf-8", "surrogateescape")
+        if f.is_symlink():
+            h.update(b"L" + name + b"\0" + os.fsencode(os.readlink(f)) + b"\0")
+        elif f.is_file():
+            h.update(b"F" + name + b"\0" + str(f.stat().st_size).encode() + b"\0")
+            hash_file(h, f)
     return h.hexdigest()

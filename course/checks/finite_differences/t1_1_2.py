@@ -228,7 +228,8 @@ def _step_cases(default_step: Callable, cases: Sequence[tuple[str, float]]) -> N
         ratios = np.array([r for r, _ in results])
         worst = int(np.argmax(ratios))
         geomean = float(np.exp(np.mean(np.log(ratios))))
-        if ratios[worst] > _STEP_MAX_RATIO or geomean > _STEP_MAX_GEOMEAN:
+        # positive evidence only: a NaN ratio (a NaN step, error) fails
+        if not (np.all(ratios <= _STEP_MAX_RATIO) and geomean <= _STEP_MAX_GEOMEAN):
             fail(T2, f"default_step(x, {method!r}) gives errors far above the best step: "
                      f"{results[worst][1]}; geometric mean over {len(cases)} functions "
                      f"{geomean:.3g}× (allowed: {_STEP_MAX_RATIO:g}× each, "

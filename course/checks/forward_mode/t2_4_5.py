@@ -165,6 +165,26 @@ def _jacfwd_case(jacfwd: Callable, label: str, build: Builder, shape: tuple[int,
              inputs=inputs, expected=n, obtained=f.count,
              hint="take the output's shape from the first pass instead of an extra call of f"
                   " / берите форму выхода из первого прохода, а не из лишнего вызова f")
+    # used as code is used: the same returned function at a second point, the first result kept
+    kept = np.array(got, dtype=float, copy=True)
+    x2 = uniform(g, shape, 0.2, 1.5)
+    inputs2 = {"f": label, "x (second call of the same jacobian)": x2}
+    with substituted(jacfwd, jvp=course_jvp, DualArray=DualBox):
+        got2 = student_call(T5, "jac = jacfwd(f); jac(x); jac(x2)", jac, x2, inputs=inputs2)
+    expected2 = np.asarray(ri.jacfwd(build(reference_ops, consts))(x2), dtype=float)
+    assert_close(T5, "Jacobian on the second call of the same jacfwd(f) (state kept between "
+                     "calls?)", got2, expected2, inputs=inputs2,
+                 hint="the function jacfwd returns must work every time it is called, at any x:"
+                      " keep no state from one call to the next / функция, которую возвращает "
+                      "jacfwd, должна работать при каждом вызове и в любой точке x: не храните "
+                      "состояние между вызовами")
+    if not np.array_equal(np.asarray(got, dtype=float), kept):
+        fail(T5, "the Jacobian returned by the first call changed when the function was called "
+                 "again: it shares memory with the function's state / матрица Якоби первого "
+                 "вызова изменилась при следующем вызове: она разделяет память с состоянием "
+                 "функции", inputs=inputs, show_values=False,
+             hint="return a new array on every call / возвращайте новый массив при каждом "
+                  "вызове")
 
 
 @task_check(T5, replaces=("jvp", "DualArray"))

@@ -3,13 +3,7 @@ comparisons."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import importlib
-import sys
-import types
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +13,9 @@ from .._core import (
     assert_close,
     fail,
 )
+from ._watch import Call, Watch
+
+__all__ = ["TASKS", "Call", "Watch"]
 
 TASKS = {
     "t4_1": Task("t4_1", "solve-jvp", "JVP of solve", "JVP решения линейной системы", 20),
@@ -35,106 +32,8 @@ T1, T2, T3, T4, T5 = TASKS.values()
 
 
 # ---------------------------------------------------------------------------------------------
-# counting factorisations and solves in the student's code
+# counting factorisations and solves in the student's code: _watch (also run by a graded kernel)
 # ---------------------------------------------------------------------------------------------
-#: routines that factorise a matrix (O(n³)); a call from inside another one is not counted
-_FACTORISING = {
-    "numpy.linalg": ("solve", "inv", "det", "slogdet", "lstsq", "pinv", "cholesky", "qr", "svd",
-                     "svdvals", "eig", "eigh", "eigvals", "eigvalsh", "tensorsolve", "tensorinv",
-                     "matrix_rank", "cond"),
-    "scipy.linalg": ("lu_factor", "lu", "solve", "inv", "det", "lstsq", "pinv", "pinvh",
-                     "cho_factor", "cholesky", "qr", "svd", "svdvals", "eig", "eigh", "ldl",
-                     "schur", "null_space", "orth"),
-}
-#: routines that solve with given factors (O(n²) per right-hand side)
-_SOLVING = {"scipy.linalg": ("lu_solve", "cho_solve", "solve_triangular")}
-
-
-@functools.cache
-def _watched_codes() -> dict[types.CodeType, tuple[str, str]]:
-    """``{code object: (kind, "numpy.linalg.solve")}`` of the routines above (decorators
-    unwrapped, so that the profile hook sees the function that does the work)."""
-    import inspect
-
-    codes: dict[types.CodeType, tuple[str, str]] = {}
-    for kind, table in (("factorisation", _FACTORISING), ("solve", _SOLVING)):
-        for module_name, names in table.items():
-            module = importlib.import_module(module_name)
-            for name in names:
-                fn = getattr(module, name, None)
-                code = getattr(inspect.unwrap(fn), "__code__", None) if fn else None
-                if code is not None:
-                    codes.setdefault(code, (kind, f"{module_name}.{name}"))
-    return codes
-
-
-@dataclass
-class Call:
-    """A watched call: ``kind`` ("factorisation" or "solve"), the routine, its arguments."""
-
-    kind: str
-    name: str
-    args: dict[str, Any]
-
-
-class Watch:
-    """Record the factorisations and solves made inside :meth:`wrap`-ped calls.
-
-    A profile hook (``sys.setprofile``) sees every Python-level call, however the routine was
-    reached (``np.linalg.solve``, ``from scipy.linalg import lu_factor``, the notebook's given
-    ``lu_factor``); only outermost watched calls count (``pinv`` calling ``svd`` is one). It
-    chains the hook already active (the run-time guard of :func:`student_call`).
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-
-    def of(self, kind: str) -> list[Call]:
-        return [c for c in self.calls if c.kind == kind]
-
-    @property
-    def factorisations(self) -> list[Call]:
-        return self.of("factorisation")
-
-    @property
-    def solves(self) -> list[Call]:
-        return self.of("solve")
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        outer = sys.getprofile()
-        codes = _watched_codes()
-        active: set[int] = set()
-
-        def profile(frame: types.FrameType, event: str, arg: Any) -> None:
-            if outer is not None:
-                outer(frame, event, arg)
-            found = codes.get(frame.f_code)
-            if found is None:
-                return
-            if event == "call":
-                if not active:
-                    self.calls.append(Call(found[0], found[1], dict(frame.f_locals)))
-                active.add(id(frame))
-            elif event == "return":
-                active.discard(id(frame))
-
-        sys.setprofile(profile)
-        try:
-            yield
-        finally:
-            sys.setprofile(outer)
-
-    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` with its calls watched."""
-
-        def watched(*args: Any, **kwargs: Any) -> Any:
-            with self.watching():
-                return fn(*args, **kwargs)
-
-        return watched
-
-
 def _names(calls: Sequence[Call]) -> str:
     return ", ".join(c.name for c in calls) or "none"
 

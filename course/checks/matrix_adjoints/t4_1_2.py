@@ -203,6 +203,19 @@ def _solve_vjp_case(solve_fwd: Callable, solve_bwd: Callable, n: int, k: int | N
              hint="solve with x̄ itself: lu_solve(lu, x_bar, trans=1)"
                   " / решайте с самим x̄: lu_solve(lu, x_bar, trans=1)")
     _unchanged(T2, "solve_bwd", {"x_bar": x_bar_given}, {"x_bar": x_bar}, inputs)
+    # interleaved: a second forward pass on another problem, then the first residuals again
+    A2, b2, _g2 = _solve_problem(T2, n, k, (seed, "second forward pass"), scale)
+    student_call(T2, "solve_fwd(A2, b2), a second forward pass", solve_fwd, A2.copy(),
+                 b2.copy(), inputs=inputs)
+    out = student_call(T2, "solve_bwd(residuals, x_bar) after a second solve_fwd(A2, b2)",
+                       solve_bwd, res, x_bar.copy(), inputs=inputs, hint=_VJP_HINT)
+    A_bar2, b_bar2 = _pair(T2, "solve_bwd", out, inputs, "(A_bar, b_bar)")
+    for name, got, ref in (("∂L/∂b", b_bar2, b_bar_ref), ("∂L/∂A", A_bar2, A_bar_ref)):
+        assert_close(T2, f"{name} from the first residuals, after a second solve_fwd(A2, b2) "
+                         "(state kept between calls?)", got, ref, inputs=inputs,
+                     hint="solve_bwd must use the residuals it is given, not those of the last "
+                          "forward pass / solve_bwd должна использовать данные residuals, "
+                          "переданные ей, а не данные последнего прямого прохода")
 
 
 @task_check(T2)

@@ -146,6 +146,19 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
                           "depth-first search): parents first, the output last"
                           " / добавляйте вершину только после всех её родителей (обратный порядок"
                           " обхода в глубину): сначала родители, выход последним")
+    again = student_call(T2, "topological_order(output), a second call on the same graph",
+                         topological_order, out, inputs=inputs)
+    again = list(again) if isinstance(again, (list, tuple)) else []
+    if sorted(map(id, again)) != sorted(map(id, got)):
+        fail(T2, f"a second call on the same graph returned {len(again)} nodes, the first "
+                 f"{len(got)}: state is kept between calls (a visited set that outlives the "
+                 f"call?) / второй вызов на том же графе вернул {len(again)} вершин, первый — "
+                 f"{len(got)}: состояние сохраняется между вызовами (множество посещённых "
+                 "вершин живёт дольше вызова?)", inputs=inputs, expected=shown,
+             obtained=_names(again),
+             hint="create the visited set and the order inside the function, on every call"
+                  " / создавайте множество посещённых и порядок внутри функции при каждом "
+                  "вызове")
 
 
 _LECTURE_GRAPH: Spec = [("w1", []), ("w2", []), ("v1", ["w1"]), ("v2", ["w2", "v1"]),

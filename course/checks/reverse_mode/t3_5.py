@@ -76,6 +76,31 @@ def _point(task: Task, label: str, seed: object, n: int) -> tuple[np.random.Gene
     return g, np.asarray(uniform(g, (n,), 0.5, 2.0), dtype=float)
 
 
+_AGAIN_HINT = ("what grad, vjp and jacrev return must work every time it is called, in any order: "
+               "record a fresh graph per call and keep no state between calls / то, что "
+               "возвращают grad, vjp и jacrev, должно работать при каждом вызове и в любом "
+               "порядке: новый граф на каждый вызов, без состояния между вызовами")
+
+
+def _again(maker: Callable, made: Callable, what: str, names: dict[str, Any], label: str,
+           x2: np.ndarray, expected: np.ndarray, first: Any, first_inputs: dict[str, Any]
+           ) -> None:
+    """Use the returned function again at another point; the first result must not change."""
+    kept = np.array(first, dtype=float, copy=True)
+    inputs = {"f": _Raw(label), "x (second call of the same function)": x2}
+    with substituted(maker, **names):
+        got = student_call(T5, f"{what}, called a second time", made, x2.copy(), inputs=inputs)
+    assert_close(T5, f"{what} on its second call (state kept between calls?)", got, expected,
+                 inputs=inputs, hint=_AGAIN_HINT)
+    if not np.array_equal(np.asarray(first, dtype=float), kept):
+        fail(T5, f"the result of the first {what} changed when it was called again: it shares "
+                 f"memory with the function's state / результат первого вызова {what} "
+                 "изменился при следующем вызове: он разделяет память с состоянием функции",
+             inputs=first_inputs, show_values=False,
+             hint="return a new array on every call / возвращайте новый массив при каждом "
+                  "вызове")
+
+
 def _grad_case(grad: Callable, label: str, build: VecBuilder, n: int, seed: object) -> None:
     _g, x = _point(T5, label, seed, n)
     inputs = {"f": _Raw(label), "x": x}
@@ -90,6 +115,9 @@ def _grad_case(grad: Callable, label: str, build: VecBuilder, n: int, seed: obje
                       " / оберните каждый x_i в Var, вызовите f и backward(out) по одному разу, "
                       "прочитайте x_i.adj; у неиспользуемого входа градиент 0")
     _count_passes(f, back, 1, 1, "grad(f)(x)", inputs)
+    x2 = np.asarray(uniform(_g, (n,), 0.5, 2.0), dtype=float)
+    _again(grad, gf, "grad(f)(x)", names, label, x2,
+           np.asarray(ri.grad(_reference_fn(build, n))(x2), dtype=float), got, inputs)
 
 
 def _count_passes(f: CallCounter, back: CallCounter, forward: int, backward: int, what: str,
@@ -140,6 +168,23 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
                               " / один обратный проход от скаляра s = Σ_i ct_i·y_i (вершины, "
                               "построенной на записанном графе) даёт Jᵀct = ∂s/∂x")
     _count_passes(f, back, 1, len(cts), "vjp(f, x) with two calls of pullback", inputs)
+    # interleaved: a second vjp at another point, then the first pullback again, then the second
+    x2 = np.asarray(uniform(g, (n,), 0.5, 2.0), dtype=float)
+    _y2, pull_ref2 = ri.vjp(ref, x2)
+    inputs2 = {"f": _Raw(label), "x": x, "x2 (a second vjp)": x2, "ct": cts[0]}
+    with substituted(vjp, **names):
+        res2 = student_call(T5, "vjp(f, x2)", vjp, f, x2.copy(), inputs=inputs2)
+        again = student_call(T5, "the first pullback(ct) after vjp(f, x2)", res[1],
+                             cts[0].copy(), inputs=inputs2)
+        assert_close(T5, "result of the first pullback(ct) = J(x)ᵀct, called after a second "
+                         "vjp(f, x2) (it must use its own graph, not the last one)", again,
+                     np.asarray(pull_ref(cts[0])[0]), inputs=inputs2, hint=_AGAIN_HINT)
+        if not (isinstance(res2, (tuple, list)) and len(res2) == 2 and callable(res2[1])):
+            fail(T5, "vjp(f, x2) must return a pair (y, pullback) / vjp(f, x2) должна вернуть "
+                     "пару (y, pullback)", inputs=inputs2, obtained=res2)
+        got2 = student_call(T5, "pullback of vjp(f, x2)", res2[1], cts[0].copy(), inputs=inputs2)
+    assert_close(T5, "result of the second vjp's pullback(ct) = J(x2)ᵀct", got2,
+                 np.asarray(pull_ref2(cts[0])[0]), inputs=inputs2, hint=_AGAIN_HINT)
 
 
 def _jacrev_case(jacrev: Callable, label: str, build: VecBuilder, n: int, seed: object) -> None:
@@ -159,6 +204,9 @@ def _jacrev_case(jacrev: Callable, label: str, build: VecBuilder, n: int, seed: 
                       "(иначе вход, не влияющий на выход i, сохранит сопряжённую переменную "
                       "прошлого прохода)")
     _count_passes(f, back, 1, m, f"jacrev(f)(x) for m = {m} outputs", inputs)
+    x2 = np.asarray(uniform(_g, (n,), 0.5, 2.0), dtype=float)
+    _again(jacrev, jac, "jacrev(f)(x)", names, label, x2,
+           np.asarray(ri.jacrev(_reference_fn(build, n))(x2), dtype=float), got, inputs)
 
 
 @task_check(T5, replaces=("Var", "backward", "topological_order"))

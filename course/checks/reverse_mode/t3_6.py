@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from .._core import (
     diagnose,
     direction,
     fail,
+    remote_active,
     rng,
     student_call,
     substituted,
@@ -44,6 +46,12 @@ class _Tally:
         self.transcendental: list[str] = []
 
 
+def _denied() -> frozenset[str]:
+    from course.channel.checker import DENIED  # only in the grader's checker
+
+    return DENIED
+
+
 class _CountingNumpy:
     """NumPy for the student's backward pass, counting its transcendental functions."""
 
@@ -52,6 +60,10 @@ class _CountingNumpy:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(np, name)
+        if remote_active() and (isinstance(value, types.ModuleType) or name in _denied()):
+            # in the grader's checker, np is served to the kernel: no files, no submodules
+            raise AttributeError(f"np.{name} is not available to the backward pass while it is "
+                                 "graded / np.{name} недоступна обратному проходу при проверке")
         if name in _TRANSCENDENTAL:
             self.tally.transcendental.append(name)
         return value  # products are counted by the tracked arrays themselves
@@ -142,12 +154,21 @@ def _forward_case(mlp_forward: Callable, b: int, sizes: Sequence[int], seed: obj
 
 
 def _backward_mlp_case(mlp_backward: Callable, b: int, sizes: Sequence[int],
-                       seed: object) -> None:
+                       seed: object, mlp_forward: Callable | None = None) -> None:
+    """With ``mlp_forward``: a forward pass on another input runs between storing ``vs`` and
+    the backward pass that uses them (forward and backward interleaved)."""
     X, Ws, V_bar, inputs = _mlp_inputs(seed, b, sizes)
     t = len(Ws)
     vs = [X]
     for W in Ws:
         vs.append(np.tanh(vs[-1] @ W))
+    if mlp_forward is not None:
+        student_call(T6, "mlp_forward(X2, Ws), another input, before mlp_backward(Ws, vs, …)",
+                     mlp_forward, 2.0 * X + 0.5, [W.copy() for W in Ws], inputs=inputs)
+        inputs = {**inputs, "before this call / перед вызовом": _Raw(
+            "mlp_forward(X2, Ws) on another input X2: mlp_backward must use the vs it is "
+            "given, not the last forward pass's / mlp_backward должна использовать "
+            "переданные ей vs, а не vs последнего прямого прохода")}
     tally = _Tally()
     args = ([_tracked(W, tally) for W in Ws], [_tracked(v, tally) for v in vs], V_bar.copy())
     counting = _CountingNumpy(tally)
@@ -226,4 +247,4 @@ def t3_6(mlp_forward: Callable, mlp_backward: Callable) -> None:
     """The lecture's network (b = 4, sizes 5-4-3-2) with a random cotangent."""
     for b, sizes in _MLP_VISIBLE:
         _forward_case(mlp_forward, b, sizes, "visible")
-        _backward_mlp_case(mlp_backward, b, sizes, "visible")
+        _backward_mlp_case(mlp_backward, b, sizes, "visible", mlp_forward)

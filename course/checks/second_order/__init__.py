@@ -36,6 +36,8 @@ __all__ = ["TASKS", "grad", "jvp", "t5_1", "t5_2", "t5_3", "t5_4", "t5_5", "tanh
 #: checks in ``_hidden`` (left out of the student distribution), loaded on first use
 HIDDEN = ("hidden_t5_1", "hidden_t5_2", "hidden_t5_3", "hidden_t5_4", "hidden_t5_5")
 __getattr__ = hidden_getattr(__name__, HIDDEN)
+#: what a graded kernel's stub of this module gives the setup cell (see course.channel.kernel)
+KERNEL_TOOLKIT = ("_toolkit", ("grad", "jvp", "vjp"))
 
 # One task's check per module: t5_1, t5_2, t5_3, t5_4_5 (5.4, 5.5); the students' toolkit in
 # _toolkit; the tasks and test functions in _common; the course's version of task 5.4, which 5.5 is

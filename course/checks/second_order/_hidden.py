@@ -83,7 +83,7 @@ def _statistics(hutchinson: Callable, X: np.ndarray, V: int, reps: int, seed: in
     tr, var1 = float(np.trace(X)), rademacher_variance(X)
     inputs = {"X": X, "num_probes": V, "repetitions": reps, "rng": f"default_rng({seed})"}
     bound = 4.5 * math.sqrt(var1 / (V * reps))
-    if abs(est.mean() - tr) > bound:
+    if not abs(est.mean() - tr) <= bound:  # NaN fails
         fail(T3, f"biased: the mean of {reps} estimates is {est.mean():.6g}, tr X = {tr:.6g} "
                  f"(allowed: ± {bound:.3g}, 4.5 standard errors of Var = 2(‖X‖_F² − Σ X_ii²)/V)"
                  f" / оценка смещена: среднее {reps} оценок равно {est.mean():.6g}, а tr X = "
@@ -106,7 +106,7 @@ def _statistics(hutchinson: Callable, X: np.ndarray, V: int, reps: int, seed: in
                   "каждого вектора новая выборка из rng")
     P = np.array([p for op in ops for p in op.probes])
     frac, k = float(np.mean(P == 1.0)), P.size
-    if abs(frac - 0.5) > 5 * math.sqrt(0.25 / k):
+    if not abs(frac - 0.5) <= 5 * math.sqrt(0.25 / k):
         fail(T3, f"{frac:.4f} of the probes' entries are +1, not ½"
                  f" / доля элементов +1 равна {frac:.4f}, а не ½", inputs=inputs,
              expected=0.5, obtained=frac, hint="each entry is +1 or −1 with probability ½"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from .._core import topological_order
+from .._graph import topological_order
 
 __all__ = ["Dual", "Traced", "Var", "grad", "jvp", "vjp"]
 

@@ -66,6 +66,22 @@ def _hessian_case(hessian_from_hvp: Callable, label: str, M: np.ndarray,
              expected=size, obtained=op.calls,
              hint="column j is hvp(e_j); take the shape from x, not from an extra product"
                   " / столбец j — это hvp(e_j); форму берите из x, а не из лишнего произведения")
+    # a second call with another operator: its result right, the first result unchanged
+    kept = np.array(got, dtype=float, copy=True)
+    op2 = _Operator(2.0 * M, shape)
+    got2 = student_call(T2, "hessian_from_hvp(hvp2, x), a second call", hessian_from_hvp, op2,
+                        x.copy() if isinstance(x, np.ndarray) else x, inputs=inputs)
+    assert_close(T2, "Hessian of a second call with another hvp (state kept between calls?)",
+                 got2, 2.0 * expected, inputs=inputs,
+                 hint="build H from the hvp you are given, every call / стройте H из данной "
+                      "hvp при каждом вызове")
+    if not np.array_equal(np.asarray(got, dtype=float), kept):
+        fail(T2, "the Hessian returned by the first call changed when hessian_from_hvp was "
+                 "called again: it shares memory with the function's state / гессиан первого "
+                 "вызова изменился при следующем вызове hessian_from_hvp: он разделяет память с "
+                 "состоянием функции", inputs=inputs, show_values=False,
+             hint="return a new array on every call / возвращайте новый массив при каждом "
+                  "вызове")
 
 
 _COLUMN_HINT = ("column j of the matrix is hvp(e_j): H[:, j] = hvp(e_j), not the row H[j, :]"

@@ -21,6 +21,7 @@ from .._core import (
     assert_close,
     direction,
     fail,
+    remote_active,
     rng,
     student_call,
     substituted,
@@ -31,6 +32,12 @@ from ._common import T4, T5, TOOLKIT  # noqa: F401
 from ._toolkit import grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
 
 (course_chain_vjp,) = reference_names(__package__, "course_chain_vjp")
+
+
+class _State(np.ndarray):
+    """A state returned by ``step`` while graded over the channel: not plain data, so it stays in
+    the checker and the kernel gets a handle (its weak reference then shows whether the student
+    still holds it)."""
 
 
 class Chain:
@@ -70,6 +77,8 @@ class Chain:
         self._sample()
         self.step_calls += 1
         y = np.tanh(self.Ws[k] @ np.asarray(x, dtype=float))
+        if remote_active():  # graded over the channel: the state stays here, the kernel holds
+            y = y.view(_State)  # a handle, released when the kernel drops it
         self._alive.append(weakref.ref(y))
         return y
 
@@ -208,6 +217,9 @@ def _chain_case(task: Task, fn: Callable, name: str, n: int, d: int, seed: int,
 def t5_4(chain_vjp: Callable) -> None:
     """A chain of 6 steps on R⁵: the output, the cotangent, the order and count of calls."""
     _chain_case(T4, chain_vjp, "chain_vjp", 6, 5, 0)
+    # a second call on another chain of the same length: nothing may be kept from the first
+    _chain_case(T4, chain_vjp, "chain_vjp (second call, another chain of the same n: state "
+                               "kept between calls?)", 6, 5, 3)
 
 
 @task_check(T5, replaces=("chain_vjp",))

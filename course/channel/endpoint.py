@@ -1,0 +1,476 @@
+"""One end of the channel: a handle table, proxies of the peer's objects, re-entrant requests.
+
+Both ends are the same :class:`Endpoint`; they differ in what they *serve* (a :class:`Policy`):
+the kernel serves every request on its own objects (the checker is trusted), the checker serves
+only the calls, public attributes and operators of the objects it handed over.
+
+A request is sent and then, until its reply comes, the endpoint serves the peer's requests (the
+checker calls a student function, which calls back a function the checker handed over, which
+calls a student method…): one socket, strictly nested, no threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import math
+import operator
+import os
+import re
+import socket
+import struct
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .codec import MAX_FRAME, ChannelError, Encoder, decode, decode_frame, encode_frame
+
+__all__ = ["DUNDERS", "ChannelLost", "Endpoint", "Policy", "Proxy", "RemoteError"]
+
+#: operators a proxy forwards (and their reflected forms), served with ``type(obj).<name>``
+BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+          "xor", "lshift", "rshift")
+DUNDERS = frozenset(
+    [f"__{n}__" for n in BINARY] + [f"__r{n}__" for n in BINARY]
+    + [f"__{n}__" for n in ("lt", "le", "gt", "ge", "eq", "ne", "neg", "pos", "abs", "invert")])
+#: other operations, served with builtins on the owner's side
+_BUILTINS: dict[str, Callable[..., Any]] = {
+    "len": len, "iter": iter, "next": next, "bool": bool, "float": float, "int": int,
+    "index": operator.index, "complex": complex, "getitem": operator.getitem,
+    "setitem": operator.setitem, "contains": operator.contains, "format": format,
+    "repr": repr, "str": str, "instancecheck": lambda cls, x: isinstance(x, cls),
+    "subclasscheck": lambda cls, c: issubclass(c, cls)}
+#: dunder attributes a proxy asks for (the rest are answered locally: NumPy's probes…)
+_NAMES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
+_STR_CAP = 4000
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
+
+
+class ChannelLost(BaseException):
+    """The peer went away mid-request (a check cannot catch it as the student's exception)."""
+
+
+class RemoteError(RuntimeError):
+    """An exception raised on the other side; its class is named as the original was."""
+
+
+_BUILTIN_ERRORS = {e.__name__: e for e in (
+    AttributeError, TypeError, ValueError, IndexError, KeyError, StopIteration, ZeroDivisionError,
+    ArithmeticError, FloatingPointError, OverflowError, NotImplementedError, RecursionError,
+    AssertionError, RuntimeError, LookupError, MemoryError)}
+_REMOTE_CLASSES: dict[str, type] = {}
+
+
+def remote_exception(kind: str, message: str, where: str = "") -> BaseException:
+    """A local exception standing for the peer's ``kind: message`` (no code of the peer runs);
+    ``channel_where`` is the peer's line that raised."""
+    if kind in _BUILTIN_ERRORS:
+        exc: BaseException = _BUILTIN_ERRORS[kind](message)
+    else:
+        if not _NAME.match(kind):
+            kind = "RemoteError"
+        cls = _REMOTE_CLASSES.get(kind)
+        if cls is None:
+            cls = _REMOTE_CLASSES[kind] = type(kind, (RemoteError,), {})
+        exc = cls(message)
+    exc.channel_where = where or None  # type: ignore[attr-defined]
+    return exc
+
+
+def _where(exc: BaseException) -> str:
+    """``file, line N (in fn): text`` of the last frame in ``exc``'s traceback outside here."""
+    here, found, tb = os.path.dirname(os.path.abspath(__file__)), None, exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not os.path.abspath(code.co_filename).startswith(here):
+            found = (code.co_filename, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+    if found is None:
+        return ""
+    text = linecache.getline(found[0], found[1]).strip()
+    where = f"{os.path.basename(found[0])}, line {found[1]}"
+    where += f" (in {found[2]})" if found[2] != "<module>" else ""
+    return f"{where}: {text}"[:_STR_CAP] if text else where
+
+
+class Policy:
+    """What an endpoint serves on its own objects. The default serves everything (the kernel)."""
+
+    def type_of(self, obj: Any) -> type | None:
+        """The class lent with ``obj`` (the peer's ``type(x)(…)`` constructs through it), or
+        None; never ``type`` itself, builtins' or function types."""
+        cls = type(obj)
+        if cls is type or cls.__module__ == "builtins" or isinstance(obj, type):
+            return None
+        return cls
+
+    def check_attr(self, obj: Any, name: str, write: bool) -> None:
+        """Raise AttributeError if ``name`` of ``obj`` may not be read (or written)."""
+
+    def check_call(self, obj: Any) -> None:
+        """Raise TypeError if ``obj`` may not be called."""
+
+
+class Endpoint:
+    """A socket, a table of own objects lent to the peer, and the peer's objects as proxies."""
+
+    def __init__(self, sock: socket.socket, policy: Policy | None = None,
+                 extra: dict[str, Callable[..., Any]] | None = None):
+        self.sock = sock
+        self.policy = policy or Policy()
+        self.extra = extra or {}  # more ops: name -> fn(endpoint, header-args…)
+        self.own: dict[int, Any] = {}      # handle -> own object lent to the peer
+        self.own_ids: dict[int, int] = {}  # id(object) -> handle
+        # peer's handle -> its proxy here, weakly: a dropped proxy is released on the owner's
+        # side with the next message ("rel"), so the owner sees what the other side still holds
+        self.proxies: weakref.WeakValueDictionary[int, Proxy] = weakref.WeakValueDictionary()
+        self._released: list[int] = []
+        self.classes: dict[int, type] = {}  # peer's class handle -> the proxies' class here
+        self._ids = itertools.count(1)
+        self._seq = itertools.count(1)
+        self.requests = 0   # sent (for the cost figures)
+        self.served = 0
+
+    # -- handles ----------------------------------------------------------------------------
+    def _lend(self, obj: Any) -> int:
+        h = self.own_ids.get(id(obj))
+        if h is None or self.own.get(h) is not obj:
+            h = next(self._ids)
+            self.own[h], self.own_ids[id(obj)] = obj, h
+        return h
+
+    def _handle(self, obj: Any) -> list[Any]:
+        if isinstance(obj, Proxy):
+            if object.__getattribute__(obj, "_ch") is not self:
+                raise ChannelError("an object of another channel")
+            return ["r", object.__getattribute__(obj, "_h")]
+        cls = self.policy.type_of(obj)
+        if cls is None:
+            return ["h", self._lend(obj)]
+        return ["h", self._lend(obj), self._lend(cls), str(cls.__name__)[:100]]
+
+    def _resolve(self, tag: str, h: int, tid: int | None = None, name: str = "") -> Any:
+        if tag == "r":
+            if h not in self.own:
+                raise ChannelError(f"a stale or unknown handle {h} (released after its check)")
+            return self.own[h]
+        p = self.proxies.get(h)
+        if p is None:
+            p = _make_proxy(self._proxy_class(tid, name), self, h)
+            self.proxies[h] = p
+            if h in self._released:  # lent again before its release was sent
+                self._released.remove(h)
+            weakref.finalize(p, self._released.append, h)
+        return p
+
+    def _proxy_class(self, tid: int | None, name: str) -> type:
+        """``Proxy`` or, for an object whose class was lent, one subclass per class: so
+        ``type(x)(…)`` constructs through the peer's class and ``type(x) is type(y)`` holds."""
+        if tid is None:
+            return Proxy
+        cls = self.classes.get(tid)
+        if cls is None:
+            name = name if _NAME.match(name) else "Proxy"
+            cls = self.classes[tid] = type(name, (Proxy,), {
+                "__slots__": (), "_peer_class": self._resolve("h", tid),
+                "__module__": "course.channel.proxy"})
+        return cls
+
+    def release_all(self) -> None:
+        """Forget every lent object and every proxy (at the end of a check, on both sides)."""
+        self.own.clear()
+        self.own_ids.clear()
+        self.proxies.clear()
+        self.classes.clear()
+        self._released.clear()
+
+    # -- frames -----------------------------------------------------------------------------
+    def send(self, header: dict[str, Any], **values: Any) -> None:
+        enc = Encoder(self._handle)
+        for k, v in values.items():
+            header[k] = enc.encode(v)
+        if self._released:
+            header["rel"], self._released[:] = list(self._released), []
+        self.sock.sendall(encode_frame(header, enc.buffers))
+
+    def _recv_exact(self, n: int) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            try:
+                chunk = self.sock.recv(min(n - got, 1 << 20))
+            except OSError as exc:
+                raise ChannelLost(f"the channel failed: {exc}") from None
+            if not chunk:
+                raise ChannelLost("the other side closed the channel (the kernel died?)")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def recv(self) -> tuple[dict[str, Any], list[bytes]]:
+        (n,) = struct.unpack(">Q", self._recv_exact(8))
+        if n > MAX_FRAME:
+            raise ChannelError("a message larger than the channel allows")
+        header, buffers = decode_frame(self._recv_exact(n))
+        for h in header.get("rel", ()) if isinstance(header.get("rel"), list) else ():
+            obj = self.own.pop(h, None) if type(h) is int else None
+            if obj is not None and self.own_ids.get(id(obj)) == h:
+                del self.own_ids[id(obj)]
+        return header, buffers
+
+    def value(self, x: Any, buffers: list[bytes]) -> Any:
+        return decode(x, buffers, self._resolve)
+
+    # -- requests ---------------------------------------------------------------------------
+    def request(self, op: str, **fields: Any) -> Any:
+        """Send the request ``op`` and serve the peer until its reply; the reply's value."""
+        seq = next(self._seq)
+        self.requests += 1
+        self.send({"q": op, "i": seq}, **fields)
+        while True:
+            header, buffers = self.recv()
+            if "q" in header:
+                self.serve(header, buffers)
+                continue
+            if header.get("re") != seq:
+                raise ChannelError("a reply out of order")
+            if "err" in header:
+                err = (*tuple(self.value(header["err"], buffers)), "", "", "")
+                kind, message, where = err[:3]
+                raise remote_exception(str(kind), str(message), str(where))
+            if header.get("ni"):
+                return NotImplemented
+            return self.value(header.get("ok"), buffers)
+
+    def serve(self, header: dict[str, Any], buffers: list[bytes]) -> None:
+        """Answer one request of the peer (its exceptions become an error reply)."""
+        self.served += 1
+        seq = header.get("i")
+        try:
+            result = self._dispatch(header, buffers)
+        except ChannelLost:
+            raise
+        except BaseException as exc:
+            self.send({"re": seq}, err=(type(exc).__name__, _short(exc), _where(exc)))
+            return
+        if result is NotImplemented:
+            self.send({"re": seq, "ni": 1})
+        else:
+            self.send({"re": seq}, ok=result)
+
+    def _dispatch(self, header: dict[str, Any], buffers: list[bytes]) -> Any:
+        op = header.get("q")
+        if op in self.extra:
+            return self.extra[op](self, header, buffers)
+        obj = self.value(header.get("h"), buffers)
+        if isinstance(obj, Proxy):
+            raise ChannelError(f"a request ({op}) about an object that is not this side's")
+        args = self.value(header.get("a", ["t"]), buffers)
+        pol = self.policy
+        if op == "call":
+            pol.check_call(obj)
+            kwargs = self.value(header.get("k", ["d"]), buffers)
+            if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+                raise ChannelError("malformed keyword arguments")
+            return obj(*args, **kwargs)
+        if op in ("getattr", "setattr", "hasattr"):
+            name = args[0] if args and isinstance(args[0], str) else ""
+            pol.check_attr(obj, name, op == "setattr")
+            if op == "setattr":
+                setattr(obj, name, args[1])
+                return None
+            return getattr(obj, name)
+        if op in DUNDERS:
+            fn = getattr(type(obj), op, None)
+            return NotImplemented if fn is None else fn(obj, *args)
+        if op in _BUILTINS:
+            out = _BUILTINS[op](obj, *args)
+            return out[:_STR_CAP] if op in ("repr", "str", "format") else out
+        if op == "array":
+            a = np.asarray(obj)
+            if a.dtype == object:
+                raise TypeError(f"{type(obj).__name__} is not an array of numbers")
+            return a
+        if op == "ufunc":
+            return _ufunc(obj, args, self.value(header.get("k", ["d"]), buffers))
+        raise ChannelError(f"an unknown request {op!r}")
+
+
+_UFUNC_BINARY = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "truediv",
+                 "true_divide": "truediv", "floor_divide": "floordiv", "remainder": "mod",
+                 "power": "pow", "matmul": "matmul"}
+_UFUNC_COMPARE = {"less": ("lt", "gt"), "less_equal": ("le", "ge"), "greater": ("gt", "lt"),
+                  "greater_equal": ("ge", "le"), "equal": ("eq", "eq"),
+                  "not_equal": ("ne", "ne")}
+_UFUNC_UNARY = {"negative": "neg", "positive": "pos", "absolute": "abs"}
+
+
+def _operator(obj: Any, name: str, inputs: list[Any]) -> Any:
+    """What Python's operators do for ``obj`` whose class opts out of ufuncs
+    (``__array_ufunc__ = None``): an array on the other side deferred to it."""
+    cls = type(obj)
+    if name in _UFUNC_UNARY and len(inputs) == 1:
+        return getattr(cls, f"__{_UFUNC_UNARY[name]}__")(obj)
+    if len(inputs) == 2 and (name in _UFUNC_BINARY or name in _UFUNC_COMPARE):
+        fwd, rev = ((_UFUNC_BINARY[name], "r" + _UFUNC_BINARY[name]) if name in _UFUNC_BINARY
+                    else _UFUNC_COMPARE[name])
+        a, b = inputs
+        dunder, other = (fwd, b) if a is obj else (rev, a)
+        fn = getattr(cls, f"__{dunder}__", None)
+        out = NotImplemented if fn is None else fn(obj, other)
+        if out is not NotImplemented:
+            return out
+    raise TypeError(f"operand {cls.__name__!r} does not support ufuncs (__array_ufunc__=None)")
+
+
+def _ufunc(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``np.<name>.<method>(*inputs)`` where one of the inputs is this side's ``obj``."""
+    name, method, *inputs = args
+    uf = getattr(np, name, None) if isinstance(name, str) and _NAME.match(name) else None
+    if not isinstance(uf, np.ufunc) or method not in ("__call__", "reduce", "accumulate",
+                                                      "outer"):
+        raise TypeError(f"not a NumPy ufunc: {name}.{method}")
+    if getattr(type(obj), "__array_ufunc__", False) is None and method == "__call__":
+        return _operator(obj, name, inputs)
+    kwargs = {k: v for k, v in kwargs.items() if k in ("axis", "dtype", "keepdims")}
+    return getattr(uf, method)(*inputs, **kwargs)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= _STR_CAP else text[:_STR_CAP] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# proxies: every Python operation is a request to the owner
+# ---------------------------------------------------------------------------------------------
+def _req(p: Proxy, op: str, *args: Any, **kwargs: Any) -> Any:
+    ch = object.__getattribute__(p, "_ch")
+    if ch.proxies.get(object.__getattribute__(p, "_h")) is not p:
+        raise ChannelError("an object of the other side used after its check ended")
+    if kwargs:
+        return ch.request(op, h=p, a=args, k=kwargs)
+    return ch.request(op, h=p, a=args)
+
+
+def _make_proxy(cls: type, ch: Endpoint, h: int) -> Proxy:
+    p = object.__new__(cls)
+    object.__setattr__(p, "_ch", ch)
+    object.__setattr__(p, "_h", h)
+    return p
+
+
+class Proxy:
+    """An object of the other side; operations on it are requests (see :class:`Endpoint`).
+    Calling the class of a proxy (``type(x)(value, tangent)``) calls the peer's class."""
+
+    __slots__ = ("__weakref__", "_ch", "_h")
+    __array_priority__ = 1000
+    _peer_class: Any = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls._peer_class is None:
+            raise TypeError("an object of the other side cannot be made here")
+        return cls._peer_class(*args, **kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # made by _make_proxy, or by the peer's class (see __new__)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__") and name not in _NAMES:  # probes
+            raise AttributeError(name)
+        return _req(self, "getattr", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _req(self, "setattr", name, value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _req(self, "call", *args, **kwargs)
+
+    def __hash__(self) -> int:
+        return hash((id(object.__getattribute__(self, "_ch")), object.__getattribute__(self, "_h")))
+
+    def __repr__(self) -> str:
+        try:
+            return str(_req(self, "repr"))
+        except Exception:
+            return "<object of the other side>"
+
+    def __str__(self) -> str:
+        return str(_req(self, "str"))
+
+    def __format__(self, spec: str) -> str:
+        return str(_req(self, "format", spec))
+
+    def __len__(self) -> int:
+        return int(_req(self, "len"))
+
+    def __iter__(self) -> Any:
+        return _req(self, "iter")
+
+    def __next__(self) -> Any:
+        return _req(self, "next")
+
+    def __getitem__(self, key: Any) -> Any:
+        return _req(self, "getitem", key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _req(self, "setitem", key, value)
+
+    def __contains__(self, item: Any) -> bool:
+        return bool(_req(self, "contains", item))
+
+    def __bool__(self) -> bool:
+        return bool(_req(self, "bool"))
+
+    def __float__(self) -> float:
+        return float(_req(self, "float"))
+
+    def __int__(self) -> int:
+        return int(_req(self, "int"))
+
+    def __index__(self) -> int:
+        return operator.index(_req(self, "index"))
+
+    def __complex__(self) -> complex:
+        return complex(_req(self, "complex"))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = _req(self, "array")
+        a = np.asarray(a)
+        return a if dtype is None else a.astype(dtype)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if kwargs.get("out") is not None:
+            return NotImplemented
+        return _req(self, "ufunc", ufunc.__name__, method, *inputs,
+                    **{k: v for k, v in kwargs.items() if k != "out"})
+
+    def __instancecheck__(self, instance: Any) -> bool:  # isinstance(x, <a proxied class>)
+        return bool(_req(self, "instancecheck", instance))
+
+    def __subclasscheck__(self, cls: Any) -> bool:
+        return bool(_req(self, "subclasscheck", cls))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("an object of the other side cannot be pickled or copied")
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        v = float(self)
+        return round(v) if ndigits is None else round(v, ndigits)
+
+    def __trunc__(self) -> int:
+        return math.trunc(float(self))
+
+
+def _forward(name: str) -> Callable[..., Any]:
+    def method(self: Proxy, *args: Any) -> Any:
+        return _req(self, name, *args)
+
+    method.__name__ = name
+    return method
+
+
+for _name in DUNDERS:
+    setattr(Proxy, _name, _forward(_name))

@@ -1,0 +1,470 @@
+"""The channel between the grader's checker and a student's kernel (course.channel), with a plain
+subprocess as the kernel (no sandbox): the wire format, proxies both ways, nested calls, counts
+kept in the checker, refusals, a kernel that dies mid-call, and the cost per call."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from course.channel import Checker, kernel_view
+from course.channel.codec import (
+    MAX_ITEMS,
+    ChannelError,
+    Encoder,
+    decode,
+    decode_frame,
+    encode_frame,
+)
+from course.checks._core import CallCounter, Task, assert_close, fail, student_call, task_check
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------------------------------------
+# the harness: a subprocess "kernel" that runs cells sent on stdin, connected to a Checker
+# ---------------------------------------------------------------------------------------------
+KERNEL = r"""
+import io, json, os, sys
+from course.channel.kernel import connect_from_env
+channel = connect_from_env()
+if os.environ.get("HARNESS_VIEW"):  # the sandbox's file view, simulated by an import blocker
+    import importlib.abc
+    from course.channel import kernel_view
+    allowed = {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+               for p in kernel_view(channel.package).files}
+    allowed.add("course.checks." + channel.package)
+    class _Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            top = name.split(".")[0]
+            if top in ("reference_impl", "jax", "jaxlib", "autograd", "torch") or (
+                    top == "course" and name not in allowed):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    sys.meta_path.insert(0, _Blocker())
+proto = os.fdopen(os.dup(1), "w")
+g = {"__name__": "__main__"}
+for line in sys.stdin:
+    msg = json.loads(line)
+    buf = io.StringIO()
+    sys.stdout = buf
+    try:
+        exec(compile(msg["src"], f"<cell {msg['i']}>", "exec"), g)
+        err = None
+    except BaseException as e:
+        err = f"{type(e).__name__}: {e}"
+    finally:
+        sys.stdout = sys.__stdout__
+    proto.write(json.dumps({"i": msg["i"], "err": err, "out": buf.getvalue()}) + "\n")
+    proto.flush()
+"""
+
+
+class HarnessKernel:
+    """A Checker and a plain subprocess kernel connected to it; :meth:`run` runs one cell."""
+
+    def __init__(self, package: str, tmp: Path, module: Any = None, view: bool = False):
+        self.checker = Checker(package, tmp / "channel.sock", module=module, lost_wait=5)
+        self.checker.start()
+        env = {**os.environ, "COURSE_CHANNEL": str(tmp / "channel.sock")}
+        if view:
+            env["HARNESS_VIEW"] = "1"
+        self.proc = subprocess.Popen([sys.executable, "-c", KERNEL], cwd=ROOT, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.index = 0
+
+    def run(self, src: str, task: str | None = None, expected: tuple[str, ...] = ()
+            ) -> tuple[Any, dict[str, Any] | None]:
+        """Run a cell; (the checker's verdict or None for an ungraded cell, the kernel's reply
+        or None if it died)."""
+        self.index += 1
+        self.checker.begin_cell(self.index, task, expected)
+        reply = None
+        try:
+            self.proc.stdin.write(json.dumps({"i": self.index, "src": src}) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            reply = json.loads(line) if line else None
+        except (BrokenPipeError, OSError):
+            pass
+        verdict = self.checker.end_cell(self.index)
+        return (verdict if task else None), reply
+
+    @property
+    def round_trips(self) -> int:
+        """Requests the checker served and sent (each one round trip over the socket)."""
+        ep = self.checker.endpoint
+        return 0 if ep is None else ep.served + ep.requests
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.checker.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the wire format
+# ---------------------------------------------------------------------------------------------
+def _round_trip(x: Any) -> Any:
+    enc = Encoder(lambda obj: pytest.fail(f"{obj!r} became a handle"))
+    frame = encode_frame({"v": enc.encode(x)}, enc.buffers)
+    header, buffers = decode_frame(frame[8:])
+    return decode(header["v"], buffers, lambda tag, *h: pytest.fail("a handle"))
+
+
+@pytest.mark.parametrize("x", [
+    None, True, False, 0, -7, 2**70, 1.5, -0.0, "ünïcode ∇", b"\x00\x01bytes", 3 - 4j,
+    (1, (2.0, "a")), [1, [2, [3]]], {"a": 1, 2: (3,), None: [4.5]}, (),
+    np.arange(6.0).reshape(2, 3), np.array([1 + 2j]), np.zeros((0, 3), dtype=np.int32),
+    np.array([True, False]), np.float64(2.5), np.int64(-3), np.float32(0.25),
+    np.arange(12, dtype=np.uint8).reshape(3, 4).T,  # not C-contiguous
+])
+def test_codec_round_trip(x: Any) -> None:
+    y = _round_trip(x)
+    assert type(y) is type(x)
+    if isinstance(x, np.ndarray):
+        assert y.dtype == x.dtype and y.shape == x.shape and np.array_equal(x, y)
+        assert y.flags.writeable and y.flags.owndata
+    else:
+        assert y == x
+
+
+def test_codec_non_finite_floats() -> None:
+    y = _round_trip((math.nan, math.inf, -math.inf, np.array([np.nan, np.inf])))
+    assert math.isnan(y[0]) and y[1] == math.inf and y[2] == -math.inf
+    assert np.isnan(y[3][0]) and np.isinf(y[3][1])
+
+
+def test_codec_hands_over_what_is_not_plain() -> None:
+    handed: list[Any] = []
+    enc = Encoder(lambda obj: handed.append(obj) or ["h", len(handed)])
+    enc.encode([len, np.array([object()], dtype=object), {1, 2}])
+    assert handed[0] is len and handed[1].dtype == object and handed[2] == {1, 2}
+
+
+def _decode_header(header: Any, buffers: list[bytes] = ()) -> Any:  # type: ignore[assignment]
+    return decode(header, list(buffers), lambda tag, *h: ("proxy", tag, h))
+
+
+@pytest.mark.parametrize("value, buffers", [
+    (["a", "object", [1], 0, 0], [b"\x00" * 8]),          # an object array
+    (["a", "|O", [1], 0, 0], [b"\x00" * 8]),
+    (["a", "V8", [1], 0, 0], [b"\x00" * 8]),              # void: arbitrary records
+    (["a", "float64", [3], 0, 0], [b"\x00" * 8]),         # bytes that do not match the shape
+    (["a", "float64", [-1], 0, 0], [b""]),
+    (["p", "cos\nsystem\n(S'echo hi'\ntR."], []),          # a pickle-like payload
+    (["__reduce__", "os.system", "id"], []),
+    ({"py/object": "os.system"}, []),                      # a jsonpickle-like payload
+    (["y", 5], []),                                        # a buffer that is not there
+    (["h", "1; import os"], []),
+    (["d", [["l", 1], 2]], []),                            # an unhashable key
+])
+def test_codec_refuses(value: Any, buffers: list[bytes]) -> None:
+    with pytest.raises(ChannelError):
+        _decode_header(value, buffers)
+
+
+def test_codec_refuses_oversized_and_deep() -> None:
+    enc = Encoder(lambda obj: ["h", 1])
+    with pytest.raises(ChannelError):
+        enc.encode(list(range(MAX_ITEMS + 1)))
+    nested: Any = 1
+    for _ in range(200):
+        nested = ["l", nested]
+    with pytest.raises(ChannelError):
+        _decode_header(nested)
+    with pytest.raises(ChannelError):
+        encode_frame({}, [b"\x00" * (65 * 2**20)])
+    with pytest.raises(ChannelError):
+        decode_frame(b"\xff\xff\xff\xff{}")
+    with pytest.raises(ChannelError):
+        decode_frame(b"\x00\x00\x00\x05[1,2]")  # a header that is not an object
+
+
+def test_kernel_view() -> None:
+    for package in ("finite_differences", "forward_mode", "reverse_mode", "matrix_adjoints",
+                    "second_order"):
+        view = kernel_view(package)
+        for path in view.files:
+            assert (ROOT / path).is_file(), path
+            assert not path.startswith("reference_impl") and "_hidden" not in path
+            assert "_reference" not in path
+            assert not any(path.startswith(f"course/checks/{package}/t") for _ in [0])
+        assert "numpy" in view.packages
+        assert not {"reference_impl", "jax", "jaxlib", "autograd", "torch"} & set(view.packages)
+    assert kernel_view("matrix_adjoints").packages == ("numpy", "scipy")
+    assert "course/checks/second_order/_toolkit.py" in kernel_view("second_order").files
+    with pytest.raises(NotImplementedError):
+        kernel_view("no_such_package")
+
+
+def test_the_stub_imports_nothing_of_the_checks(tmp_path: Path) -> None:
+    """In a connected kernel, ``import course.checks.second_order`` is the stub: only the files
+    of the kernel view are loaded (05's toolkit among them), no check, no reference_impl."""
+    k = HarnessKernel("second_order", tmp_path)
+    try:
+        _, reply = k.run(
+            "import sys\nimport course.checks.second_order as check\n"
+            "from course.checks.second_order import grad, jvp, vjp\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('course', 'reference_impl'))))")
+        loaded = set(reply["out"].strip()[2:-2].split("', '"))
+        allowed = {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+                   for p in kernel_view("second_order").files} | {"course.checks.second_order"}
+        assert loaded <= allowed, loaded - allowed
+        _, reply = k.run("print(grad(lambda x: (x * x).sum())(np.arange(3.0)))\n"
+                         "print(sorted(n for n in dir(check) if not n.startswith('_')))",)
+        assert reply["err"] is None or "np" in reply["err"]
+    finally:
+        k.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# a demo checks module: what a check does with the student's objects
+# ---------------------------------------------------------------------------------------------
+T = Task("t9_1", "demo", "demo", "демо", 10)
+T2 = Task("t9_2", "nested", "nested", "вложенные", 10)
+SEEN: dict[str, Any] = {}
+
+
+class Node:
+    """A course class handed over: the kernel may read/set public attributes and call methods."""
+
+    def __init__(self, value: float):
+        self.value = value
+        self.grad = 0.0
+        self._secret = "course-internal"
+
+    def apply(self, fn: Any) -> Any:
+        return fn(self)
+
+    def __mul__(self, other: Any) -> Node:
+        return Node(self.value * (other.value if isinstance(other, Node) else other))
+
+    __rmul__ = __mul__
+
+
+@task_check(T)
+def t9_1(fn: Any) -> None:
+    """fn(f, x) must return f(x) + f(2x), calling f exactly twice."""
+    f = CallCounter(lambda z: z * z)
+    x = np.arange(3.0)
+    got = student_call(T, "fn(f, x)", fn, f, x)
+    SEEN["got"], SEEN["count"] = got, f.count
+    assert_close(T, "fn(f, x)", got, x * x + 4 * x * x)
+    if f.count != 2:
+        fail(T, f"f called {f.count} times, not 2", show_values=False)
+
+
+@task_check(T2)
+def t9_2(make: Any) -> None:
+    """make(Node, cb) builds a Node, calls node.apply(cb) (which calls back the student), and
+    returns the result; the result must be a Node with value 6 and grad set to 1."""
+    out = student_call(T2, "make(Node, cb)", make, Node, lambda v: v * 2.0)
+    SEEN["out"] = out
+    if not isinstance(out, Node) or out.value != 6.0 or out.grad != 1.0:
+        fail(T2, "not a Node of value 6 with grad 1", obtained=out, expected="Node(6)")
+
+
+DEMO = types.SimpleNamespace(__all__=["t9_1", "t9_2"], HIDDEN=(), t9_1=t9_1, t9_2=t9_2)
+
+
+@pytest.fixture
+def kernel(tmp_path: Path) -> Any:
+    k = HarnessKernel("channel_demo", tmp_path, module=DEMO)
+    k.run("import numpy as np\nimport course.checks.channel_demo as check")
+    yield k
+    k.close()
+
+
+def test_checks_pass_and_counts_stay_in_the_checker(kernel: HarnessKernel) -> None:
+    v, reply = kernel.run("def fn(f, x):\n    return f(x) + f(2 * x)\ncheck.t9_1(fn)",
+                          "t9_1", ("t9_1",))
+    assert v.passed and v.ran == ("t9_1",) and not v.messages, v
+    assert reply["err"] is None and "✓" in reply["out"]
+    assert isinstance(SEEN["got"], np.ndarray) and SEEN["count"] == 2
+
+
+def test_a_wrong_answer_fails_with_the_message_the_student_sees(kernel: HarnessKernel) -> None:
+    v, reply = kernel.run("def fn(f, x):\n    return f(x) + f(x)\ncheck.t9_1(fn)", "t9_1",
+                          ("t9_1",))
+    assert not v.passed and "wrong fn(f, x)" in v.messages[0]
+    assert reply["err"].startswith("CheckFailure") and "wrong fn(f, x)" in reply["err"]
+
+
+def test_the_verdict_ignores_what_the_kernel_swallows_or_prints(kernel: HarnessKernel) -> None:
+    src = ("def fn(f, x):\n    return f(x)\n"
+           "try:\n    check.t9_1(fn)\nexcept BaseException:\n    pass\n"
+           "print('✓ Task 9.1: visible tests passed')")
+    v, reply = kernel.run(src, "t9_1", ("t9_1",))
+    assert reply["err"] is None and not v.passed
+
+
+def test_counting_cannot_be_reached_from_the_kernel(kernel: HarnessKernel) -> None:
+    """f's counter, the wrapped function and the check's globals are not reachable; an extra
+    call through the raw endpoint is counted like any other."""
+    src = """
+import course.channel.kernel as K
+found = []
+def fn(f, x):
+    for name in ("fn", "calls", "count", "__globals__", "__closure__", "_secret", "__class__",
+                 "__dict__", "__wrapped__", "__code__"):
+        try:
+            found.append((name, getattr(f, name)))
+        except Exception as e:
+            found.append((name, type(e).__name__))
+    ep = K._CHANNEL[0].endpoint
+    for op, a in [("getattr", ("fn",)), ("setattr", ("calls", [])), ("getattr", ("__globals__",))]:
+        try:
+            found.append((op, ep.request(op, h=f, a=a)))
+        except Exception as e:
+            found.append((op, type(e).__name__))
+    return f(x) + f(2 * x)
+check.t9_1(fn)
+print(found)
+"""
+    v, reply = kernel.run(src, "t9_1", ("t9_1",))
+    assert v.passed, v
+    out = reply["out"]
+    for name in ("fn", "calls", "count", "__globals__", "__closure__", "getattr", "setattr"):
+        assert f"('{name}', 'AttributeError')" in out, out
+    assert "AttributeError" in out and "function" not in out.replace("functions", "")
+    assert SEEN["count"] == 2 and "<lambda>" not in out
+
+
+def test_proxies_both_ways_and_nested_calls(kernel: HarnessKernel) -> None:
+    """The checker calls make (kernel), which builds a Node (checker) and calls node.apply(cb)
+    (checker), which calls the student's callback (kernel), which uses the node (checker)."""
+    src = """
+def make(Node, cb):
+    node = Node(1.5)
+    out = node.apply(lambda n: Node(cb(n.value)) * 2)
+    out.grad = 1.0
+    assert out.value == 6.0 and isinstance(out, Node) and type(out) is not Node
+    try:  # the checker lends the classes of the course only (this test's Node is not one)
+        type(out)(2.0)
+        raise SystemExit("a class lent")
+    except TypeError:
+        pass
+    for bad in ("_secret", "__dict__", "__globals__"):
+        try:
+            getattr(out, bad)
+            raise SystemExit("leak " + bad)
+        except AttributeError:
+            pass
+    return out
+check.t9_2(make)
+"""
+    v, reply = kernel.run(src, "t9_2", ("t9_2",))
+    assert v.passed, (v, reply)
+    assert isinstance(SEEN["out"], Node) and SEEN["out"].grad == 1.0  # the checker's own object
+
+
+def test_kernel_objects_as_proxies_in_the_checker(kernel: HarnessKernel) -> None:
+    """A result that is not plain data stays in the kernel: the checker sees a proxy whose
+    operators, __array__ and NumPy ufuncs are requests."""
+    src = """
+class Box:
+    def __init__(self, v): self.v = np.asarray(v, dtype=float)
+    def __array__(self, dtype=None, copy=None): return self.v
+    def __add__(self, o): return Box(self.v + np.asarray(o))
+    __radd__ = __add__
+    def __len__(self): return len(self.v)
+    def __getitem__(self, i): return float(self.v[i])
+def fn(f, x):
+    return Box(f(x) + f(2 * x))
+check.t9_1(fn)
+"""
+    v, _ = kernel.run(src, "t9_1", ("t9_1",))
+    assert v.passed, v
+    got = SEEN["got"]
+    assert type(got).__name__ == "Box"  # a proxy whose class is the kernel's, by name
+    with pytest.raises(ChannelError, match="after its check ended"):
+        np.asarray(got)  # released with the check
+
+
+def test_checks_count_only_in_their_cell(kernel: HarnessKernel) -> None:
+    kernel.run("def fn(f, x):\n    return f(x) + f(2 * x)")
+    _, reply = kernel.run("check.t9_1(fn)")  # a free cell
+    assert "own grade cell" in reply["err"]
+    v, _ = kernel.run("pass", "t9_1", ("t9_1",))
+    assert not v.passed and "did not run t9_1" in v.messages[0]
+    v, _ = kernel.run("check.t9_2(fn)", "t9_1", ("t9_1",))  # another task's check
+    assert not v.passed
+    v, _ = kernel.run("check.t9_1(fn)\ncheck.t9_1(lambda f, x: 0)", "t9_1", ("t9_1",))
+    assert not v.passed  # every call must pass
+
+
+def test_a_check_inside_a_check_and_stale_handles(kernel: HarnessKernel) -> None:
+    src = """
+kept = []
+def fn(f, x):
+    kept.append(f)
+    check.t9_1(fn)
+    return f(x) + f(2 * x)
+try:
+    check.t9_1(fn)
+except Exception as e:
+    print("first:", type(e).__name__)
+try:
+    kept[0](1.0)
+except Exception as e:
+    print("stale:", type(e).__name__, e)
+"""
+    v, reply = kernel.run(src, "t9_1", ("t9_1",))
+    assert not v.passed
+    assert "stale" in reply["out"] and "ChannelError" in reply["out"]
+
+
+def test_a_kernel_that_dies_mid_call(kernel: HarnessKernel) -> None:
+    src = "import os\ndef fn(f, x):\n    f(x)\n    os._exit(3)\ncheck.t9_1(fn)"
+    v, reply = kernel.run(src, "t9_1", ("t9_1",))
+    assert reply is None
+    assert not v.passed and v.kernel_lost and "kernel stopped" in v.messages[0]
+
+
+def test_malformed_message_fails_the_check(kernel: HarnessKernel) -> None:
+    src = """
+import course.channel.kernel as K
+ep = K._CHANNEL[0].endpoint
+def fn(f, x):
+    ep.sock.sendall(b"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x06\\x00\\x00\\x00\\x02[]")
+    return f(x) + f(2 * x)
+check.t9_1(fn)
+"""
+    v, _ = kernel.run(src, "t9_1", ("t9_1",))
+    assert not v.passed
+
+
+def test_cost_per_call(kernel: HarnessKernel, capsys: Any) -> None:
+    """The channel's cost: one round trip per call of a handed-over function (printed)."""
+    n = 300
+    src = f"""
+import time
+def fn(f, x):
+    t = time.perf_counter()
+    for _ in range({n}):
+        f(x)
+    fn.per_call = (time.perf_counter() - t) / {n}
+    return f(x) + f(2 * x)
+"""
+    kernel.run(src)
+    t0 = time.perf_counter()
+    v, _ = kernel.run("check.t9_1(fn)\nprint(f'{fn.per_call * 1e6:.0f}')", "t9_1", ("t9_1",))
+    assert not v.passed and "called 302 times" in v.messages[0]
+    _, reply = kernel.run("print(f'{fn.per_call * 1e6:.0f}')")
+    with capsys.disabled():
+        print(f"\nchannel: {float(reply['out']):.0f} us per call of a handed-over function "
+              f"(array of 3 floats, round trip); one check {time.perf_counter() - t0:.3f} s")
