@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .array import STATE, freeze
+
 __all__ = [
     "JVPTrace",
     "JVPTracer",
@@ -78,7 +80,12 @@ class Primitive:
             if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
                 top = a._trace
         if top is None:
-            return self.impl(*args, **params)
+            ans = self.impl(*args, **params)
+            if STATE.depth:  # inside a transformation: values stay plain NumPy arrays
+                return ans
+            if self.multiple_results:
+                return tuple(freeze(a, args) for a in ans)
+            return freeze(ans, args)  # called by the user: an immutable result
         return top.process(self, args, params)
 
     def __repr__(self) -> str:

@@ -30,8 +30,9 @@ from .contractions import matmul
 from .linalg_svd import DEGENERACY_RTOL, EighResult, SVDResult, eigh, svd
 
 __all__ = ["DEGENERACY_RTOL", "EighResult", "LUFactors", "LstsqResult", "QRResult", "SVDResult",
-           "SlogdetResult", "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power",
-           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "svd"]
+           "SlogdetResult", "cholesky", "cond", "det", "eigh", "eigvalsh", "inv", "lstsq",
+           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+           "svd"]
 
 
 def _mT(x: Any) -> Any:
@@ -54,6 +55,14 @@ class LUFactors:
 
     __slots__ = ("lu", "piv")
 
+    @classmethod
+    def pending(cls) -> LUFactors:
+        """Factors of a batch under ``vmap``: the batching rule of the primitive that receives
+        them (:func:`reference_impl.batching_linalg.stack_rule`) factorises the whole batch."""
+        self = cls.__new__(cls)
+        self.lu = self.piv = None
+        return self
+
     def __init__(self, a: np.ndarray):
         a = np.asarray(a, dtype=np.result_type(a, np.float64))
         with warnings.catch_warnings():  # exact singularity is reported by `singular` instead
@@ -72,7 +81,7 @@ class LUFactors:
 
     @property
     def singular(self) -> bool:
-        return bool(np.any(self.diag == 0))
+        return self.lu is not None and bool(np.any(self.diag == 0))
 
     def sign(self) -> np.ndarray:
         """sign(det A) = (−1)^(number of row swaps) · Π sign(U_ii)."""
@@ -130,7 +139,10 @@ lu_solve_p.vjp_full = _lu_solve_vjp
 
 
 def _factor(a: Any, name: str, allow_singular: bool = False) -> LUFactors:
-    lu = LUFactors(concrete(a))
+    c = concrete(a)
+    if isinstance(c, Tracer):  # a batch under vmap: factorised by the batching rule
+        return LUFactors.pending()
+    lu = LUFactors(c)
     if lu.singular and not allow_singular:
         raise np.linalg.LinAlgError(f"linalg.{name}: singular matrix (an exact zero pivot in its "
                                     "LU factorisation)")
@@ -208,7 +220,13 @@ def slogdet(a: Any) -> SlogdetResult:
     """``(sign, log|det A|)`` from one LU factorisation; the sign is piecewise constant."""
     _check_square(a, "slogdet")
     lu = _factor(a, "slogdet", allow_singular=True)
-    return SlogdetResult(lu.sign(), logabsdet_p(a, lu=lu))
+    return SlogdetResult(lu_sign_p(a, lu=lu), logabsdet_p(a, lu=lu))
+
+
+# sign(det A): piecewise constant, so its derivative is zero
+lu_sign_p = primitive("lu_sign", lambda a, lu: lu.sign())
+defjvp(lu_sign_p, lambda a_dot, ans, a, lu: np.zeros(shape_of(ans)))
+defvjp(lu_sign_p, lambda ct, ans, a, lu: np.zeros(shape_of(a)))
 
 
 def _cofactor(a: Any, d: Any, lu: LUFactors) -> Any:
@@ -389,9 +407,11 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 from .linalg_more import (  # noqa: E402
     LstsqResult,
     QRResult,
+    cond,
     eigvalsh,
     lstsq,
     matrix_power,
+    matrix_rank,
     multi_dot,
     pinv,
     qr,

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core import concrete, defjvp, defvjp, primitive, shape_of
+from ..core import Tracer, concrete, defjvp, defvjp, primitive, shape_of
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
@@ -185,8 +185,9 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> LstsqResult:
     tol = np.finfo(np.float64).eps * max(m, n) if rcond is None else rcond
     x = matmul(pinv(a, rtol=tol), b)
     s = svd(a, compute_uv=False)
-    sc = np.asarray(concrete(s))
-    rank = np.asarray(np.sum(sc > tol * np.max(sc, initial=0.0)))
+    sc = concrete(s)  # under vmap, a batch: its NumPy reductions are batched
+    rank = np.sum(sc > tol * np.max(sc, initial=0.0))
+    rank = rank if isinstance(rank, Tracer) else np.asarray(rank)
     if rank == n and m > n:
         res = b - matmul(a, x)
         resid = R.sum(res * res, axis=0)
@@ -224,3 +225,28 @@ def multi_dot(arrays: Any) -> Any:
     for x in arrays[1:]:
         out = matmul(out, x)
     return out
+
+
+def matrix_rank(M: Any, rtol: Any = None, *, tol: Any = None) -> Any:
+    """The number of singular values above ``rtol · σ_max`` (default ``rtol = ε·max(m, n)``);
+    an integer, not differentiable."""
+    s = np.linalg.svd(np.asarray(concrete(M), dtype=float), compute_uv=False)
+    if tol is not None:
+        return np.sum(s > tol, axis=-1)
+    r = np.finfo(np.float64).eps * max(shape_of(M)[-2:]) if rtol is None else rtol
+    return np.sum(s > np.asarray(r)[..., None] * np.max(s, axis=-1, keepdims=True, initial=0.0),
+                  axis=-1)
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """The condition number ``‖x‖ ‖x⁻¹‖``: ``σ_max/σ_min`` for ``p`` in (None, 2), ``σ_min/σ_max``
+    for −2 (from the singular values, differentiable), else with ``norm`` and ``inv``."""
+    if p in (None, 2, -2):
+        s = svd(x, compute_uv=False)
+        hi, lo = S.getitem(s, (Ellipsis, 0)), S.getitem(s, (Ellipsis, -1))
+        with np.errstate(divide="ignore"):
+            return hi / lo if p != -2 else lo / hi
+    from .linalg import norm
+
+    _check_square(x, "cond")
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
