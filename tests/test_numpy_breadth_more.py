@@ -98,3 +98,28 @@ def test_bincount_matches_jax():
     np.testing.assert_array_equal(rnp.bincount(x), jnp.bincount(x))
     np.testing.assert_array_equal(rnp.bincount(x, length=4), jnp.bincount(x, length=4))
     np.testing.assert_array_equal(rnp.bincount(x, minlength=8), jnp.bincount(x, minlength=8))
+
+
+def test_vectorize_matches_jax_and_differentiates():
+    def f(a, b):  # written for scalars
+        return a * b + rnp.sin(a)
+
+    def jf(a, b):
+        return a * b + jnp.sin(a)
+
+    a, b = _RNG.standard_normal((3, 1)), _RNG.standard_normal(4)
+    np.testing.assert_allclose(rnp.vectorize(f)(a, b), jnp.vectorize(jf)(a, b), rtol=1e-13)
+    g = ri.grad(lambda a: rnp.sum(rnp.vectorize(f)(a, b) ** 2))(a)
+    jg = jax.grad(lambda a: jnp.sum(jnp.vectorize(jf)(a, b) ** 2))(a)
+    np.testing.assert_allclose(g, jg, rtol=1e-12)
+
+    def mv(m, v):
+        return m @ v
+
+    ms, vs = _RNG.standard_normal((2, 5, 3, 4)), _RNG.standard_normal((5, 4))
+    got = rnp.vectorize(mv, signature="(m,n),(n)->(m)")(ms, vs)
+    want = jnp.vectorize(lambda m, v: m @ v, signature="(m,n),(n)->(m)")(ms, vs)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    assert got.shape == (2, 5, 3)
+    got = rnp.vectorize(lambda x, p: x ** p, excluded={1})(np.arange(4.0), 2)
+    np.testing.assert_allclose(got, np.arange(4.0) ** 2)

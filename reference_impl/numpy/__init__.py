@@ -37,6 +37,7 @@ from .breadth import (
     triu_indices,
     triu_indices_from,
     unique,
+    vectorize,
 )
 from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot
 from .elementwise import (

@@ -7,6 +7,7 @@
 * ``meshgrid``: each output is one input reshaped and broadcast (linear: the VJP sums back).
 * ``bincount(x, weights)``: a scatter-add of the weights at positions ``x`` (differentiable in
   the weights, not in the integer ``x``).
+* ``vectorize``: the function ``vmap``-ed over the broadcast loop dimensions (flattened).
 * ``unique``: integer and sorted outputs, not differentiable; with ``size=n`` the result is
   cut or padded to length ``n`` with ``fill_value`` (default: the smallest value), as in JAX.
 """
@@ -201,3 +202,60 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
                 res[j] = arr[:size] if len(arr) >= size else np.concatenate(
                     [arr, np.full(size - len(arr), pad, arr.dtype)])
     return res[0] if len(res) == 1 else tuple(res)
+
+
+# --- vectorize ----------------------------------------------------------------------------------
+def _parse_signature(signature: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """``'(m,n),(n)->(m)'`` → the core dimension names of each input and output."""
+    import re
+
+    def groups(text: str) -> list[tuple[str, ...]]:
+        found = re.findall(r"\(([^()]*)\)", text)
+        return [tuple(d.strip() for d in g.split(",") if d.strip()) for g in found]
+
+    if "->" not in signature:
+        raise ValueError(f"vectorize: not a valid gufunc signature: {signature!r}")
+    ins, outs = signature.split("->")
+    return groups(ins), groups(outs)
+
+
+def vectorize(pyfunc: Any, *, excluded: Any = frozenset(), signature: str | None = None) -> Any:
+    """``jnp.vectorize``: ``pyfunc`` written for one element (or for the core dimensions of
+    ``signature``) applied over the broadcast leading dimensions, with ``vmap`` (so it stays
+    differentiable and batched). Positions in ``excluded`` and keyword arguments are passed
+    through unchanged."""
+    import functools
+
+    in_core = _parse_signature(signature)[0] if signature else None
+
+    @functools.wraps(pyfunc)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        from ..batching import vmap
+        from ..tree_util import tree_map
+
+        pos = [i for i in range(len(args)) if i not in excluded]
+        cores = in_core if in_core is not None else [()] * len(pos)
+        if len(cores) != len(pos):
+            raise TypeError(f"vectorize: signature {signature!r} has {len(cores)} inputs, got "
+                            f"{len(pos)} vectorized arguments")
+        vals = [args[i] if isinstance(args[i], Tracer) else np.asarray(args[i]) for i in pos]
+        shapes = [shape_of(v) for v in vals]
+        loops = [s[:len(s) - len(c)] for s, c in zip(shapes, cores, strict=True)]
+        loop = np.broadcast_shapes(*loops) if loops else ()
+        size = int(np.prod(loop))
+
+        def call(*vs: Any) -> Any:
+            a = list(args)
+            for i, v in zip(pos, vs, strict=True):
+                a[i] = v
+            return pyfunc(*a, **kwargs)
+
+        if not loop:
+            return call(*vals)
+        flat = [S.reshape(S.broadcast_to(v, loop + s[len(s) - len(c):]),
+                          (size, *s[len(s) - len(c):]))
+                for v, s, c in zip(vals, shapes, cores, strict=True)]
+        out = vmap(call)(*flat)
+        return tree_map(lambda o: S.reshape(o, loop + shape_of(o)[1:]), out)
+
+    return wrapped
