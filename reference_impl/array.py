@@ -76,6 +76,12 @@ class Array(np.ndarray):
                             + _IMMUTABLE)
         super().__setitem__(idx, value)
 
+    def __array_wrap__(self, arr: np.ndarray, context: Any = None, return_scalar: bool = False
+                       ) -> Any:
+        if return_scalar:  # a full reduction gives a NumPy scalar, as for a plain ndarray
+            return arr[()]
+        return super().__array_wrap__(arr, context, return_scalar)
+
     def __repr__(self) -> str:
         return repr(self.view(np.ndarray))
 
