@@ -1,5 +1,5 @@
 """``qr``, ``pinv`` (primitives with hand-written adjoints), and ``eigvalsh``, ``lstsq``,
-``matrix_power``, ``multi_dot`` (compositions).
+``matrix_power``, ``multi_dot``, ``norm``, ``cond``, ``matrix_rank`` (compositions).
 
 QR (reduced, ``A = QR`` with ``A`` m×n, m ≥ n). JVP as JAX's ``qr_jvp_rule`` (Walter & Lehmann
 2018, "Algorithmic differentiation of linear algebra functions with application in optimum
@@ -246,7 +246,70 @@ def cond(x: Any, p: Any = None) -> Any:
         hi, lo = S.getitem(s, (Ellipsis, 0)), S.getitem(s, (Ellipsis, -1))
         with np.errstate(divide="ignore"):
             return hi / lo if p != -2 else lo / hi
-    from .linalg import norm
-
     _check_square(x, "cond")
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+# ----------------------------------------------------------------------------------------------
+# norm
+# ----------------------------------------------------------------------------------------------
+def _axes_tuple(nd: int, axis: Any) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(nd))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(int(a) % nd for a in axes)
+
+
+def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    if ord is None or ord == 2:
+        return E.sqrt(R.sum(x * x, axis=axes, keepdims=keepdims))
+    if ord == 1:
+        return R.sum(E.abs(x), axis=axes, keepdims=keepdims)
+    if ord == np.inf:
+        return R.max(E.abs(x), axis=axes, keepdims=keepdims)
+    if ord == -np.inf:
+        return R.min(E.abs(x), axis=axes, keepdims=keepdims)
+    if ord == 0:  # the number of non-zeros: piecewise constant
+        return np.sum(concrete(x) != 0, axis=axes, keepdims=keepdims).astype(float)
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm; pass a 2-tuple axis")
+    return R.sum(E.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    r, c = axes
+    nd = len(shape_of(x))
+    if ord is None or ord == "fro":
+        out = E.sqrt(R.sum(x * x, axis=axes, keepdims=True))
+    elif ord in (1, -1, np.inf, -np.inf):
+        inner, outer = (r, c) if ord in (1, -1) else (c, r)
+        sums = R.sum(E.abs(x), axis=inner, keepdims=True)
+        out = (R.max if ord > 0 else R.min)(sums, axis=outer, keepdims=True)
+    elif ord in ("nuc", 2, -2):
+        perm = [i for i in range(nd) if i not in axes] + [r, c]
+        s = svd(S.transpose(x, perm), compute_uv=False)
+        out = {"nuc": R.sum, 2: R.max, -2: R.min}[ord](s, axis=-1)
+        out = S.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
+    else:
+        raise ValueError(f"linalg.norm: invalid ord={ord!r} for a matrix norm")
+    return out if keepdims else S.squeeze(out, axes)
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """Vector and matrix norms as ``jnp.linalg.norm``.
+
+    Vectors: ``ord`` ∈ {None/2, 1, ∞, −∞, 0, p}. Matrices (2-D ``x`` or a 2-tuple ``axis``):
+    'fro' (``√Σx²``), 'nuc' (``Σσᵢ``), 2 (``σ_max``), −2 (``σ_min``), 1/−1 (max/min column
+    sum of ``|x|``), ∞/−∞ (max/min row sum). The spectral and nuclear norms go through
+    :func:`svd`: their gradients are ``U diag(∂L/∂σ) Vᵀ`` (``u₁v₁ᵀ`` for ord=2).
+    """
+    nd = len(shape_of(x))
+    if axis is None and ord is None:
+        return E.sqrt(R.sum(x * x, axis=None, keepdims=keepdims))
+    axes = _axes_tuple(nd, axis)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes, keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"linalg.norm: axis must name one or two axes, got {axis!r} for an array "
+                     f"of shape {shape_of(x)}")
