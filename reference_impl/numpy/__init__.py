@@ -16,7 +16,7 @@ import numpy as _np
 from ..array import freeze_namespace as _freeze_namespace
 from ..core import Tracer, concrete
 from ..core import bind as _bind
-from . import linalg
+from . import fft, linalg
 from .at import IndexUpdateHelper as _IndexUpdateHelper
 from .breadth import (
     bincount,
