@@ -343,7 +343,7 @@ COMPLEX_RULES = frozenset({
     "reshape", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "sum",
     "sum_to_shape", "take_along_axis", "tan", "tanh", "transpose", "where",
     "fftn", "ifftn", "rfftn", "irfftn", "scatter_add", "put_along_axis_add", "dynamic_slice",
-    "dynamic_update_slice"})
+    "dynamic_update_slice", "eig"})
 
 
 def _check_complex(prim: Primitive, vals: Sequence[Any], ans: Any) -> None:

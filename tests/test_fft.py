@@ -81,3 +81,46 @@ def test_errors_name_the_culprit() -> None:
         rnp.fft.rfft(x + 1j)
     with pytest.raises(ValueError, match="invalid number of FFT data points"):
         rnp.fft.fft(x, n=0)
+
+
+# --- linalg.eig ----------------------------------------------------------------------------------
+A = np.array([[0.5, -1.2, 0.3], [1.1, 0.2, -0.4], [0.0, 0.7, 1.5]])  # one complex pair
+
+
+def test_eig_values_match_jax_and_eigenvector_derivatives_are_opt_in() -> None:
+    w, v = rnp.linalg.eig(A)
+    jw, jv = jnp.linalg.eig(A)
+    np.testing.assert_allclose(w, jw, rtol=1e-12)
+    np.testing.assert_allclose(v, jv, rtol=1e-12, atol=1e-12)
+    with pytest.raises(NotImplementedError, match="enable_eigvec_derivs=True"):
+        ri.grad(lambda a: rnp.sum(rnp.abs(rnp.linalg.eig(a).eigenvectors)))(A)
+    with pytest.raises(NotImplementedError, match="enable_eigvec_derivs=True"):
+        ri.jvp(lambda a: rnp.linalg.eig(a).eigenvalues, (A,), (A,))
+    # reverse mode through the eigenvalues alone is exact, opt-in or not
+    loss = lambda lib, w: lib.sum(lib.real(w) ** 2 + lib.imag(w))  # noqa: E731
+    want = jax.grad(lambda a: loss(jnp, jnp.linalg.eigvals(a)))(A)
+    np.testing.assert_allclose(ri.grad(lambda a: loss(rnp, rnp.linalg.eig(a)[0]))(A), want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(ri.grad(lambda a: loss(rnp, rnp.linalg.eigvals(a)))(A), want,
+                               rtol=1e-10)
+
+
+def test_eig_with_eigenvector_derivatives_matches_jax_lax_eig_under_vmap() -> None:
+    a = np.stack([A, A.T + 0.3 * np.eye(3)])
+
+    def ours(a: np.ndarray) -> tuple:
+        f = lambda a: tuple(rnp.linalg.eig(a, enable_eigvec_derivs=True))  # noqa: E731
+        return ri.jvp(f, (a,), (a @ a,))[1]
+
+    def theirs(a: np.ndarray) -> tuple:
+        f = lambda a: tuple(jax.lax.linalg.eig(a, compute_left_eigenvectors=False,  # noqa: E731
+                                               enable_eigvec_derivs=True))
+        return jax.jvp(f, (a,), (a @ a,))[1]
+
+    for got, want in zip(ri.vmap(ours)(a), jax.vmap(theirs)(a), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_eig_names_a_non_square_input() -> None:
+    with pytest.raises(ValueError, match=r"linalg.eig: expected a square matrix.*\(2, 3\)"):
+        rnp.linalg.eig(np.ones((2, 3)))

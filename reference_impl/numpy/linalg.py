@@ -31,10 +31,10 @@ from . import shape_ops as S
 from .contractions import matmul
 from .linalg_svd import DEGENERACY_RTOL, EighResult, SVDResult, eigh, svd
 
-__all__ = ["DEGENERACY_RTOL", "EighResult", "LUFactors", "LstsqResult", "QRResult", "SVDResult",
-           "SlogdetResult", "cholesky", "cond", "det", "eigh", "eigvalsh", "inv", "lstsq",
-           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
-           "svd"]
+__all__ = ["DEGENERACY_RTOL", "EigResult", "EighResult", "LUFactors", "LstsqResult", "QRResult",
+           "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eig", "eigh", "eigvals",
+           "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
+           "qr", "slogdet", "solve", "svd"]
 
 
 def _mT(x: Any) -> Any:
@@ -339,6 +339,8 @@ def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> A
     l = cholesky_p(a)
     return _mT(l) if upper else l
 
+
+from .linalg_eig import EigResult, eig, eigvals  # noqa: E402
 
 # qr, pinv (primitives) and compositions; imported last, they use the solvers above
 from .linalg_more import (  # noqa: E402
