@@ -7,10 +7,6 @@ import pytest
 from autograd import test_util
 
 SKIP = {
-    # complex numbers: the engine is real-valued
-    "test_eig_real": "linalg.eig returns complex eigenpairs (real-valued engine)",
-    "test_eig_complex": "complex numbers: reference_impl is real-valued",
-    "test_eig_batched": "complex numbers: reference_impl is real-valued",
     "test_real_ic": "real_if_close is NumPy-only (not in jax.numpy)",
     # autograd-only helpers and behaviour
     "test_make_diagonal": "make_diagonal is autograd-only (not in jax.numpy)",
