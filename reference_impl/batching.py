@@ -34,6 +34,7 @@ from .api_util import (
     flatten_with_paths,
     fun_name,
 )
+from .array import transformation
 from .core import Primitive, Trace, Tracer, concrete, describe, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -170,6 +171,8 @@ class BatchTracer(Tracer):
             return _bn.elementwise(func, args, {})
         if name in _bn.REDUCTIONS and isinstance(args[0], BatchTracer):
             return _bn.reduction(func, args, kwargs)
+        if name in _bn.AXIS_FUNCTIONS and isinstance(args[0], BatchTracer):
+            return _bn.along_axis(func, args, kwargs)
         return _bn.per_example(func, args, kwargs)
 
 
@@ -262,7 +265,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name
             return _looped(fun, tree, leaves, axes, size, out_axes, name)
 
     vmapped.__name__ = f"vmap_{name}"
-    return vmapped
+    return transformation(vmapped)
 
 
 def _unbox(name: str, o: Any, ax: Any, trace: BatchTrace) -> Any:

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .batching import BatchTrace, BatchTracer, move
 from .batching_rules import _BY_PREFIX, _pad
 from .core import Primitive, concrete, defbatch, shape_of
@@ -104,8 +106,11 @@ def stack_rule(prim: Primitive) -> Callable[..., Any]:
         rank = max(ranks)
         args = [v if d is None else _pad(move(v, d, 0), rank)
                 for v, d in zip(vals, dims, strict=True)]
-        if "lu" in params and dims[0] is not None:  # the factors of a batch of matrices
-            params = dict(params, lu=L.LUFactors(concrete(args[0])))
+        if "lu" in params and (dims[0] is not None or params["lu"].lu is None):
+            lu = L.LUFactors(concrete(args[0]))  # the factors of a batch of matrices
+            if lu.singular and prim in _SOLVES:
+                raise np.linalg.LinAlgError(f"linalg: singular matrix in the batch ({prim.name})")
+            params = dict(params, lu=lu)
         ans = prim(*args, **params)
         return ans, ((0,) * len(ans) if prim.multiple_results else 0)
 
@@ -132,8 +137,9 @@ def body_rule(run: Callable[..., Any]) -> Callable[..., Any]:
 
 defbatch(C.matmul, _matmul_rule)
 defbatch(C.einsum_p, _einsum_rule)
-for _p in (L.lu_solve_p, L.logabsdet_p, L.det_p, L.solve_triangular_p, L.cholesky_p, LS.svd_p,
-           LS.eigh_p):
+_SOLVES = (L.lu_solve_p,)
+for _p in (L.lu_solve_p, L.logabsdet_p, L.det_p, L.lu_sign_p, L.solve_triangular_p, L.cholesky_p,
+           LS.svd_p, LS.eigh_p):
     defbatch(_p, stack_rule(_p))
 
 

@@ -25,6 +25,10 @@ NOT_DIFFERENTIABLE = frozenset({
 REDUCTIONS = frozenset({"sum", "prod", "max", "amax", "min", "amin", "any", "all", "mean",
                          "count_nonzero"})
 
+#: NumPy functions along one axis: (position of the axis argument, its default)
+AXIS_FUNCTIONS = {"argsort": (1, -1), "sort": (1, -1), "argmax": (1, None), "argmin": (1, None),
+                  "argpartition": (2, -1), "partition": (2, -1)}
+
 
 def strip(tree: Any) -> Any:
     leaves, td = tree_flatten(tree)
@@ -79,6 +83,23 @@ def reduction(func: Any, args: Any, kwargs: dict[str, Any]) -> BatchTracer:
     if not raw:
         return BatchTracer(trace, v if func.__name__ != "count_nonzero" else (v != 0) * 1, 0)
     return BatchTracer(trace, func(v, raw, *rest, **kwargs), 0)
+
+
+def along_axis(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    """``np.argsort(x, axis)``-like: the batch axis to the front, the axis shifted past it
+    (``axis=None``, the flattened example, becomes axis 1 of a ``(B, -1)`` reshape)."""
+    pos, default = AXIS_FUNCTIONS[func.__name__]
+    args, kwargs = list(args), dict(kwargs)
+    x = args[0]
+    axis = args.pop(pos) if len(args) > pos else kwargs.pop("axis", default)
+    v = move(x.val, x.bdim, 0)
+    if axis is None:
+        if kwargs.get("keepdims"):
+            return per_example(func, [x, *args[1:]], dict(kwargs, axis=None))
+        v, ax = v.reshape(shape_of(v)[0], -1), 1
+    else:
+        ax = int(axis) % x.ndim + 1
+    return BatchTracer(x._trace, func(v, *args[1:], axis=ax, **kwargs), 0)
 
 
 def per_example(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .array import STATE, freeze
+
 __all__ = [
     "JVPTrace",
     "JVPTracer",
@@ -78,7 +80,12 @@ class Primitive:
             if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
                 top = a._trace
         if top is None:
-            return self.impl(*args, **params)
+            ans = self.impl(*args, **params)
+            if STATE.depth:  # inside a transformation: values stay plain NumPy arrays
+                return ans
+            if self.multiple_results:
+                return tuple(freeze(a, args) for a in ans)
+            return freeze(ans, args)  # called by the user: an immutable result
         return top.process(self, args, params)
 
     def __repr__(self) -> str:
@@ -297,8 +304,14 @@ def _fit_tangent(t: Any, shape: tuple[int, ...]) -> Any:
     return broadcast_to(t, shape)
 
 
-def _fit_cotangent(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum a cotangent back to its argument's shape: the adjoint of broadcasting."""
+def _fit_cotangent(g: Any, shape: tuple[int, ...], arg: Any = None) -> Any:
+    """Sum a cotangent back to its argument's shape: the adjoint of broadcasting. A complex
+    cotangent of a real argument keeps its real part: the transpose of the embedding R -> C,
+    JAX's convention (``convert_element_type``'s transpose)."""
+    if arg is not None and np.iscomplexobj(concrete(g)) and not np.iscomplexobj(concrete(arg)):
+        from .numpy.elementwise_more import real
+
+        g = real(g)
     if shape_of(g) == shape:
         return g
     from .numpy import sum_to_shape
@@ -318,6 +331,31 @@ class JVPTracer(Tracer):
         self._trace = trace
         self.val = val
         self.tangent = tangent
+
+
+# Primitives whose rules are right at complex values in JAX's convention (holomorphic maps and
+# linear maps whose transposes do not conjugate; real/imag/conj/abs; the FFTs). Any other
+# primitive meeting a complex value under differentiation raises rather than risk a silently
+# wrong derivative (e.g. ``maximum``'s or ``eigh``'s rules assume real numbers).
+COMPLEX_RULES = frozenset({
+    "abs", "add", "broadcast_to", "concatenate", "conj", "cos", "cosh", "divide", "einsum",
+    "exp", "getitem", "imag", "log", "matmul", "multiply", "negative", "real", "reciprocal",
+    "reshape", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "sum",
+    "sum_to_shape", "take_along_axis", "tan", "tanh", "transpose", "where",
+    "fftn", "ifftn", "rfftn", "irfftn", "scatter_add", "put_along_axis_add", "dynamic_slice",
+    "dynamic_update_slice", "eig"})
+
+
+def _check_complex(prim: Primitive, vals: Sequence[Any], ans: Any) -> None:
+    if prim.name in COMPLEX_RULES:
+        return
+    outs = ans if prim.multiple_results else (ans,)
+    if any(np.iscomplexobj(concrete(v)) for v in (*vals, *outs)):
+        raise NotImplementedError(
+            f"{prim.name}: differentiating through '{prim.name}' at a complex value is not "
+            "supported (its rules are written for real numbers). Complex values are supported "
+            f"under differentiation by: {', '.join(sorted(COMPLEX_RULES))}; e.g. take abs() or "
+            "real() of the complex value before this operation")
 
 
 class JVPTrace(Trace):
@@ -340,6 +378,7 @@ class JVPTrace(Trace):
             vals.append(a)
             dots.append(None)
         ans = bind(prim, vals, params) if inner else prim.impl(*vals, **params)
+        _check_complex(prim, vals, ans)
         if prim.jvp_full is not None:
             ans_dot = prim.jvp_full(dots, ans, *vals, **params)
         else:
@@ -441,6 +480,7 @@ class VJPTrace(Trace):
                 inner = True
             vals.append(a)
         ans = bind(prim, vals, params) if inner else prim.impl(*vals, **params)
+        _check_complex(prim, vals, ans)
         idx = len(self.tape)
         keep = prim.residuals
         if keep is None:
@@ -491,7 +531,8 @@ class VJPTrace(Trace):
                 grads = prim.vjp_full(ct, entry.ans, *entry.args, **entry.params)
                 for argpos, parent in entry.parents:
                     _accumulate(cts, tape, parent,
-                                _fit_cotangent(grads[argpos], shape_of(entry.args[argpos])))
+                                _fit_cotangent(grads[argpos], shape_of(entry.args[argpos]),
+                                               entry.args[argpos]))
                 continue
             for argpos, parent in entry.parents:
                 rule = prim.vjps.get(argpos)
@@ -500,7 +541,8 @@ class VJPTrace(Trace):
 
                     raise missing_rule("VJP", prim, argpos, entry.args)
                 g = rule(ct, entry.ans, *entry.args, **entry.params)
-                _accumulate(cts, tape, parent, _fit_cotangent(g, shape_of(entry.args[argpos])))
+                _accumulate(cts, tape, parent, _fit_cotangent(g, shape_of(entry.args[argpos]),
+                                                             entry.args[argpos]))
         return [result.get(i) for i in inputs]
 
 

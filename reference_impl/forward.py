@@ -20,12 +20,14 @@ from .api_util import (
     replace_args,
     split_aux,
 )
+from .array import transformation
 from .core import JVPTrace, JVPTracer, concrete
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["jacfwd", "jvp", "linearize"]
 
 
+@transformation
 def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
         has_aux: bool = False) -> tuple[Any, ...]:
     """Evaluate ``fun(*primals)`` and its JVP ``J v`` along ``tangents``: ``(out, out_dot)``.
@@ -139,7 +141,7 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
         return (jac, fun(*args)[1]) if has_aux else jac
 
     jacfun.__name__ = f"jacfwd_{fun_name(fun)}"
-    return jacfun
+    return transformation(jacfun)
 
 
 def _stack_columns(cols: Any, out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Any:

@@ -258,7 +258,7 @@ class Graph:
             if ct is None or node.is_input:
                 continue
             for pos, p, g in self._vjp(node, ct):
-                g = _fit_cotangent(g, shape_of(node.args[pos]))
+                g = _fit_cotangent(g, shape_of(node.args[pos]), node.args[pos])
                 adj[p] = g if adj[p] is None else adj[p] + g  # fan-out: v̄_p += contribution
         adj = [np.zeros_like(n.value) if a is None else a for a, n in zip(adj, self.nodes,
                                                                           strict=True)]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .api_util import flatten_args, fun_name, normalize_argnums, replace_args, split_aux
+from .array import transformation
 from .core import VJPTrace, VJPTracer, concrete
 from .forward import _jacobian_tree, _zeros, jacfwd
 from .tree_util import tree_flatten, tree_map, tree_unflatten
@@ -53,6 +54,7 @@ def _pullback(fun: Callable[..., Any], primals: list[Any], cts: list[Any]) -> li
     return _backward(trace, list(out), list(cts), in_nodes, list(primals), consume=True)
 
 
+@transformation
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
         ) -> tuple[Any, ...]:
     """``(fun(*primals), vjp_fn)`` with ``vjp_fn(ct) = ctᵀ J`` (one cotangent per primal).
@@ -67,6 +69,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
         out, aux = split_aux(out, name)
     out_leaves, out_tree = tree_flatten(out)
 
+    @transformation
     def vjp_fn(ct: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
@@ -122,7 +125,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
             return (value, tree_map(lambda a: _unbox(a, trace), aux)), g
         return value, g
 
-    return value_and_grad_fun
+    return transformation(value_and_grad_fun)
 
 
 def _check_scalar(out: Any, name: str) -> None:
@@ -187,7 +190,7 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
         return jac
 
     jacfun.__name__ = f"jacrev_{fun_name(fun)}"
-    return jacfun
+    return transformation(jacfun)
 
 
 def _stack_rows(rows: Any, out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Any:
@@ -223,4 +226,4 @@ def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: 
         flatten_args(args, normalize_argnums(argnums, len(args), name), name)  # input checks
         return jac_of_jac(*args)
 
-    return hessian_fun
+    return transformation(hessian_fun)

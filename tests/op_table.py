@@ -347,6 +347,9 @@ OPS: list[OpSpec] = [
 from tests.op_table_breadth import BREADTH_OPS  # noqa: E402  (it uses the helpers above)
 
 OPS += BREADTH_OPS
+from tests.op_table_fft import FFT_OPS  # noqa: E402
+
+OPS += FFT_OPS
 OPS_BY_NAME = {s.name: s for s in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the table"
 ORDER2_OPS = [s for s in OPS if s.order2]

@@ -132,7 +132,7 @@ def test_primitive_without_vjp_rule() -> None:
     (np.sum, "numpy.sum", "reference_impl.numpy.sum"),
     (lambda x: np.linalg.norm(x), "numpy.linalg.norm", "reference_impl.numpy.linalg.norm"),
     (lambda x: np.add.reduce(x), "numpy.add.reduce", "reference_impl.numpy has no add.reduce"),
-    (lambda x: np.fft.fft(x), "numpy.fft.fft", "reference_impl.numpy has no fft.fft"),
+    (lambda x: np.fft.fft(x), "numpy.fft.fft", "reference_impl.numpy.fft.fft"),
 ])
 def test_plain_numpy_on_traced_value(call: Any, name: str, advice: str) -> None:
     for transform in (ri.grad, ri.jacfwd):

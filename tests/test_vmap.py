@@ -3,8 +3,8 @@
 Each op of ``tests/op_table.py`` is mapped over a batch of 3 examples (the drawn arguments and two
 permutations of their entries, so the domains and the distinctness of values are kept), with a
 batch axis drawn per argument among 0, the last axis and ``None`` (at least one argument
-mapped). The batched evaluation must not fall back to the example-by-example loop, except for
-the ops listed in ``LOOPED`` (with the reason).
+mapped). The batched evaluation must not fall back to the example-by-example loop
+(``LOOPED_FORWARD`` is empty: a fallback raises).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ jax.config.update("jax_enable_x64", True)
 EXAMPLES = max(2, settings().max_examples // 5)  # each example compiles JAX's vmap
 EXAMPLES_VJP = max(1, settings().max_examples // 15)
 RTOL = 1e-10
-# ops whose code asks NumPy for one array of a batch (np.asarray(concrete(x)) in
-# reference_impl.numpy: the sorting permutation gathered by take_along_axis, the rank in
-# lstsq): there vmap loops over the examples (correct, not vectorised)
-LOOPED_FORWARD = {"sort", "median", "partition", "lstsq"}
+# ops allowed to fall back to the example-by-example loop: none (every primitive of the op
+# table has a batching rule, and the sorting and LU-based ops no longer ask NumPy for one array
+# of a batch); a fallback is an error in both tests below
+LOOPED_FORWARD: set[str] = set()
 LOOPED_VJP = LOOPED_FORWARD
 
 

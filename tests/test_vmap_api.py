@@ -123,9 +123,17 @@ def test_custom_rules_and_checkpoint_under_vmap(rng: np.random.Generator) -> Non
 
 def test_loop_fallback_is_correct(rng: np.random.Generator) -> None:
     xs = rng.standard_normal((4, 3))
-    weights = np.array([3.0, 2.0, 1.0])  # sort's permutation is gathered example by example
+    xs[:2] = np.abs(xs[:2])
+    xs[2:] = -np.abs(xs[2:])
+
+    def f(x: Any) -> Any:  # Python control flow on a value that differs between examples
+        return rnp.sum(x * x) if rnp.sum(x) > 0 else rnp.sum(x)
+
     with pytest.warns(RuntimeWarning, match="example by example"):
-        out = ri.vmap(ri.grad(lambda x: rnp.sum(rnp.sort(x) * weights)))(xs)
+        out = ri.vmap(ri.grad(f))(xs)
+    close(out, np.where(xs.sum(axis=1, keepdims=True) > 0, 2 * xs, 1.0))
+    weights = np.array([3.0, 2.0, 1.0])  # sorting is batched now: no warning
+    out = ri.vmap(ri.grad(lambda x: rnp.sum(rnp.sort(x) * weights)))(xs)
     ranks = np.argsort(np.argsort(xs, axis=1), axis=1)
     close(out, weights[ranks])
     relu_grad = ri.vmap(ri.grad(lambda x: rnp.sum(ri.nn.relu(x) * x)))(xs)  # vectorised now

@@ -13,9 +13,32 @@ from typing import Any
 
 import numpy as _np
 
+from ..array import freeze_namespace as _freeze_namespace
 from ..core import Tracer, concrete
 from ..core import bind as _bind
-from . import linalg
+from . import fft, linalg
+from .at import IndexUpdateHelper as _IndexUpdateHelper
+from .breadth import (
+    bincount,
+    full_like,
+    identity,
+    meshgrid,
+    nanargmax,
+    nanargmin,
+    nanmax,
+    nanmean,
+    nanmin,
+    nanprod,
+    nanstd,
+    nansum,
+    nanvar,
+    tril_indices,
+    tril_indices_from,
+    triu_indices,
+    triu_indices_from,
+    unique,
+    vectorize,
+)
 from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot
 from .elementwise import (
     abs,
@@ -303,5 +326,18 @@ Tracer.diagonal = lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset
 Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2)
 Tracer.take = lambda self, indices, axis=None: take(self, indices, axis)
 Tracer.repeat = lambda self, repeats, axis=None: repeat(self, repeats, axis)
+Tracer.at = property(lambda self: _IndexUpdateHelper(self))
+
+
+def _no_item_assignment(self: Tracer, idx: Any, value: Any) -> None:
+    raise TypeError(f"'{type(self).__name__}' object does not support item assignment: traced "
+                    "arrays are immutable, like JAX arrays; instead of ``x[idx] = y`` write "
+                    "``x = x.at[idx].set(y)`` (or ``.add``, ``.multiply``, ``.min``, ``.max``)")
+
+
+Tracer.__setitem__ = _no_item_assignment
+
+# called by the user, every function returns immutable arrays (see reference_impl.array)
+_freeze_namespace(globals(), __name__)
 
 __all__ = [n for n in dir() if not n.startswith("_")]

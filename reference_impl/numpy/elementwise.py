@@ -73,9 +73,33 @@ defjvp(sign, lambda x_dot, ans, x: x_dot * 0.0)
 defvjp(sign, lambda ct, ans, x: ct * 0.0)
 
 # d|x|/dx = sign(x), with JAX's convention 1 at x = 0
+# at complex z: d|z| = Re(conj(z)·dz)/|z|, VJP ct·conj(z)/|z| (JAX's convention, lax.abs_p)
 absolute = primitive("abs", np.abs)
-defjvp(absolute, lambda x_dot, ans, x: x_dot * _pos_sign(x))
-defvjp(absolute, lambda ct, ans, x: ct * _pos_sign(x))
+
+
+def _nonzero_abs(x: Any) -> Any:
+    """``|x|`` with 0 replaced by 1: the derivative at ``z = 0`` is 0, as JAX's."""
+    return absolute(x) + np.where(concrete(x) == 0, 1.0, 0.0)
+
+
+def _abs_jvp(x_dot: Any, ans: Any, x: Any) -> Any:
+    if np.iscomplexobj(concrete(x)):
+        from .elementwise_more import conj, real
+
+        return real(conj(x) * x_dot) / _nonzero_abs(x)
+    return x_dot * _pos_sign(x)
+
+
+def _abs_vjp(ct: Any, ans: Any, x: Any) -> Any:
+    if np.iscomplexobj(concrete(x)):
+        from .elementwise_more import conj
+
+        return ct * conj(x) / _nonzero_abs(x)
+    return ct * _pos_sign(x)
+
+
+defjvp(absolute, _abs_jvp)
+defvjp(absolute, _abs_vjp)
 
 square = primitive("square", np.square)
 defjvp(square, lambda x_dot, ans, x: 2.0 * x * x_dot)

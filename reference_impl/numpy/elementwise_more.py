@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, defjvp, defresiduals, defvjp, primitive
+from ..core import concrete, defbatch, defjvp, defresiduals, defvjp, primitive
 from . import elementwise as E
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -187,25 +187,42 @@ def _real_only(name: str, x: Any) -> None:
                                   "is real-valued)")
 
 
+# Complex parts (JAX's rules, jax/_src/lax/lax.py: real_p, imag_p, conj_p). JAX's convention
+# for a complex cotangent is ``∂f/∂a − i ∂f/∂b`` at ``z = a + ib`` (no conjugation in the
+# transposes), so: real's VJP is ``ct + 0i``, imag's is ``−i·ct``, conj's is ``conj(ct)``.
+_real_p = primitive("real", np.real)
+defjvp(_real_p, lambda x_dot, ans, x: _real_p(x_dot))
+defvjp(_real_p, lambda ct, ans, x: ct + 0j)
+_imag_p = primitive("imag", np.imag)
+defjvp(_imag_p, lambda x_dot, ans, x: _imag_p(x_dot))
+defvjp(_imag_p, lambda ct, ans, x: ct * -1j)
+_conj_p = primitive("conj", np.conj)
+defjvp(_conj_p, lambda x_dot, ans, x: _conj_p(x_dot))
+defvjp(_conj_p, lambda ct, ans, x: _conj_p(ct))
+for _p in (_real_p, _imag_p, _conj_p):
+    defbatch(_p, lambda vals, dims, _p=_p: (_p(vals[0]), dims[0]))
+
+
+def _complex(x: Any) -> bool:
+    return np.iscomplexobj(concrete(x))
+
+
 def real(x: Any) -> Any:
-    """The real part: ``x`` itself for the real arrays of this package."""
-    _real_only("real", x)
-    return x
+    """The real part (``x`` itself for a real array)."""
+    return _real_p(x) if _complex(x) else x
 
 
 def conj(x: Any) -> Any:
-    """The complex conjugate: ``x`` itself for real arrays."""
-    _real_only("conj", x)
-    return x
+    """The complex conjugate (``x`` itself for a real array)."""
+    return _conj_p(x) if _complex(x) else x
 
 
 conjugate = conj
 
 
 def imag(x: Any) -> Any:
-    """The imaginary part of a real array: zeros (derivative 0)."""
-    _real_only("imag", x)
-    return x * 0.0
+    """The imaginary part (zeros, derivative 0, for a real array)."""
+    return _imag_p(x) if _complex(x) else x * 0.0
 
 
 def angle(x: Any, deg: bool = False) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Tracer, concrete, shape_of
+from ..core import Tracer, concrete, defbatch, defjvp, defresiduals, defvjp, primitive, shape_of
 from . import shape_ops as S
 
 
@@ -29,21 +29,77 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Any:
     return S.getitem(a, (slice(None),) * ax + (np.asarray(concrete(indices)),))
 
 
+def _grids(idx: Any, axis: int, nd: int) -> tuple[Any, ...]:
+    """The full index ``arr[grids]`` of ``take_along_axis``: ``idx`` on ``axis``, ranges
+    elsewhere (broadcast against each other)."""
+    return tuple(idx if d == axis else np.arange(n).reshape(
+        [-1 if k == d else 1 for k in range(nd)]) for d, n in enumerate(np.shape(idx)[:nd]))
+
+
+def _take_along_impl(arr: Any, idx: Any, axis: int) -> np.ndarray:
+    arr, idx = np.asarray(arr), np.asarray(idx)
+    shape = np.broadcast_shapes((*arr.shape[:axis], 1, *arr.shape[axis + 1:]),
+                                (*idx.shape[:axis], 1, *idx.shape[axis + 1:]))
+    idx = np.broadcast_to(idx, shape[:axis] + idx.shape[axis:axis + 1] + shape[axis + 1:])
+    return arr[_grids(idx, axis, arr.ndim)]
+
+
+def _put_along_add_impl(ct: Any, idx: Any, axis: int, shape: tuple[int, ...]) -> np.ndarray:
+    ct = np.asarray(ct)
+    out = np.zeros(shape, dtype=np.result_type(ct, np.float64))
+    idx = np.broadcast_to(np.asarray(idx), ct.shape)
+    np.add.at(out, _grids(idx, axis, len(shape)), ct)
+    return out
+
+
+# out[..., i, ...] = arr[..., idx[..., i, ...], ...]: linear in arr; the adjoint scatter-adds
+# (repeated indices accumulate). The indices are an argument, so vmap can batch them.
+take_along_axis_p = primitive("take_along_axis", _take_along_impl)
+defjvp(take_along_axis_p,
+       lambda x_dot, ans, arr, idx, axis: take_along_axis_p(x_dot, idx, axis=axis))
+defvjp(take_along_axis_p, lambda ct, ans, arr, idx, axis:
+       put_along_axis_add_p(ct, idx, axis=axis, shape=shape_of(arr)))
+defresiduals(take_along_axis_p, ans=False, args=(1,))
+
+put_along_axis_add_p = primitive("put_along_axis_add", _put_along_add_impl)
+defjvp(put_along_axis_add_p,
+       lambda ct_dot, ans, ct, idx, axis, shape: put_along_axis_add_p(ct_dot, idx, axis=axis,
+                                                                      shape=shape))
+defvjp(put_along_axis_add_p,
+       lambda ct, ans, c, idx, axis, shape: take_along_axis_p(ct, idx, axis=axis))
+defresiduals(put_along_axis_add_p, ans=False, args=(1,))
+
+
+def _along_axis_batch(vals: list[Any], dims: list[Any], axis: int, **params: Any
+                      ) -> tuple[Any, int]:
+    """Both operands with the batch axis in front; the axis shifted past it."""
+    from ..batching_rules import batch_size, to_front
+
+    size = batch_size(vals, dims)
+    x, idx = (to_front(v, d, size) for v, d in zip(vals, dims, strict=True))
+    if "shape" in params:
+        return put_along_axis_add_p(x, idx, axis=axis + 1, shape=(size, *params["shape"])), 0
+    return take_along_axis_p(x, idx, axis=axis + 1), 0
+
+
+defbatch(take_along_axis_p, _along_axis_batch)
+defbatch(put_along_axis_add_p, _along_axis_batch)
+
+
 def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
     """``out[..., i, ...] = arr[..., indices[..., i, ...], ...]`` (e.g. with ``argsort``)."""
-    idx = np.asarray(concrete(indices))
     if axis is None:
         arr, axis = S.ravel(arr), 0
+        indices = S.ravel(indices) if isinstance(indices, Tracer) else np.ravel(indices)
     shape = shape_of(arr)
     ax = _axis(axis, len(shape), "take_along_axis")
-    if idx.ndim != len(shape):
-        raise ValueError(f"take_along_axis: indices have {idx.ndim} dimensions but the array has "
-                         f"{len(shape)}")
-    grids = [idx if d == ax else np.arange(n).reshape([-1 if k == d else 1 for k in
-                                                       range(len(shape))])
-             for d, n in enumerate(shape)]
-    return S.getitem(arr, tuple(grids))
-
+    idx = concrete(indices)
+    if not isinstance(idx, Tracer):
+        idx = np.asarray(idx)
+    if len(shape_of(idx)) != len(shape):
+        raise ValueError(f"take_along_axis: indices have {len(shape_of(idx))} dimensions but "
+                         f"the array has {len(shape)}")
+    return take_along_axis_p(arr, idx, axis=ax)
 
 
 def concatenate(arrays: Any, axis: int | None = 0) -> Any:

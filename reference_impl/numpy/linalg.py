@@ -11,7 +11,9 @@ parameter, a residual the tape keeps. Its rules call ``lu_solve`` again with the
 (``trans=1`` solves with ``Aᵀ``), and ``lu_solve`` is itself differentiable in ``A`` and ``b``,
 so derivatives of derivatives never factorise again either. ``inv``, ``det`` and ``slogdet``
 are built on the same factors; ``cholesky`` uses differentiable triangular solves.
-``svd``, ``eigh`` and their degenerate-spectrum policy live in :mod:`.linalg_svd`.
+``svd``, ``eigh`` and their degenerate-spectrum policy live in :mod:`.linalg_svd`; ``qr``,
+``pinv``, ``lstsq``, ``norm`` and the other compositions in :mod:`.linalg_more`. Under ``vmap``
+the factors of a batch are computed by the batching rule (:meth:`LUFactors.pending`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from . import shape_ops as S
 from .contractions import matmul
 from .linalg_svd import DEGENERACY_RTOL, EighResult, SVDResult, eigh, svd
 
-__all__ = ["DEGENERACY_RTOL", "EighResult", "LUFactors", "LstsqResult", "QRResult", "SVDResult",
-           "SlogdetResult", "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power",
-           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "svd"]
+__all__ = ["DEGENERACY_RTOL", "EigResult", "EighResult", "LUFactors", "LstsqResult", "QRResult",
+           "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eig", "eigh", "eigvals",
+           "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
+           "qr", "slogdet", "solve", "svd"]
 
 
 def _mT(x: Any) -> Any:
@@ -54,6 +57,14 @@ class LUFactors:
 
     __slots__ = ("lu", "piv")
 
+    @classmethod
+    def pending(cls) -> LUFactors:
+        """Factors of a batch under ``vmap``: the batching rule of the primitive that receives
+        them (:func:`reference_impl.batching_linalg.stack_rule`) factorises the whole batch."""
+        self = cls.__new__(cls)
+        self.lu = self.piv = None
+        return self
+
     def __init__(self, a: np.ndarray):
         a = np.asarray(a, dtype=np.result_type(a, np.float64))
         with warnings.catch_warnings():  # exact singularity is reported by `singular` instead
@@ -72,7 +83,7 @@ class LUFactors:
 
     @property
     def singular(self) -> bool:
-        return bool(np.any(self.diag == 0))
+        return self.lu is not None and bool(np.any(self.diag == 0))
 
     def sign(self) -> np.ndarray:
         """sign(det A) = (−1)^(number of row swaps) · Π sign(U_ii)."""
@@ -130,7 +141,10 @@ lu_solve_p.vjp_full = _lu_solve_vjp
 
 
 def _factor(a: Any, name: str, allow_singular: bool = False) -> LUFactors:
-    lu = LUFactors(concrete(a))
+    c = concrete(a)
+    if isinstance(c, Tracer):  # a batch under vmap: factorised by the batching rule
+        return LUFactors.pending()
+    lu = LUFactors(c)
     if lu.singular and not allow_singular:
         raise np.linalg.LinAlgError(f"linalg.{name}: singular matrix (an exact zero pivot in its "
                                     "LU factorisation)")
@@ -208,7 +222,13 @@ def slogdet(a: Any) -> SlogdetResult:
     """``(sign, log|det A|)`` from one LU factorisation; the sign is piecewise constant."""
     _check_square(a, "slogdet")
     lu = _factor(a, "slogdet", allow_singular=True)
-    return SlogdetResult(lu.sign(), logabsdet_p(a, lu=lu))
+    return SlogdetResult(lu_sign_p(a, lu=lu), logabsdet_p(a, lu=lu))
+
+
+# sign(det A): piecewise constant, so its derivative is zero
+lu_sign_p = primitive("lu_sign", lambda a, lu: lu.sign())
+defjvp(lu_sign_p, lambda a_dot, ans, a, lu: np.zeros(shape_of(ans)))
+defvjp(lu_sign_p, lambda ct, ans, a, lu: np.zeros(shape_of(a)))
 
 
 def _cofactor(a: Any, d: Any, lu: LUFactors) -> Any:
@@ -320,79 +340,19 @@ def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> A
     return _mT(l) if upper else l
 
 
-# ----------------------------------------------------------------------------------------------
-# norm
-# ----------------------------------------------------------------------------------------------
-def _axes_tuple(nd: int, axis: Any) -> tuple[int, ...]:
-    if axis is None:
-        return tuple(range(nd))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    return tuple(int(a) % nd for a in axes)
-
-
-def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-    if ord is None or ord == 2:
-        return E.sqrt(R.sum(x * x, axis=axes, keepdims=keepdims))
-    if ord == 1:
-        return R.sum(E.abs(x), axis=axes, keepdims=keepdims)
-    if ord == np.inf:
-        return R.max(E.abs(x), axis=axes, keepdims=keepdims)
-    if ord == -np.inf:
-        return R.min(E.abs(x), axis=axes, keepdims=keepdims)
-    if ord == 0:  # the number of non-zeros: piecewise constant
-        return np.sum(concrete(x) != 0, axis=axes, keepdims=keepdims).astype(float)
-    if isinstance(ord, str):
-        raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm; pass a 2-tuple axis")
-    return R.sum(E.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
-
-
-def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-    r, c = axes
-    nd = len(shape_of(x))
-    if ord is None or ord == "fro":
-        out = E.sqrt(R.sum(x * x, axis=axes, keepdims=True))
-    elif ord in (1, -1, np.inf, -np.inf):
-        inner, outer = (r, c) if ord in (1, -1) else (c, r)
-        sums = R.sum(E.abs(x), axis=inner, keepdims=True)
-        out = (R.max if ord > 0 else R.min)(sums, axis=outer, keepdims=True)
-    elif ord in ("nuc", 2, -2):
-        perm = [i for i in range(nd) if i not in axes] + [r, c]
-        s = svd(S.transpose(x, perm), compute_uv=False)
-        out = {"nuc": R.sum, 2: R.max, -2: R.min}[ord](s, axis=-1)
-        out = S.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
-    else:
-        raise ValueError(f"linalg.norm: invalid ord={ord!r} for a matrix norm")
-    return out if keepdims else S.squeeze(out, axes)
-
-
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    """Vector and matrix norms as ``jnp.linalg.norm``.
-
-    Vectors: ``ord`` ∈ {None/2, 1, ∞, −∞, 0, p}. Matrices (2-D ``x`` or a 2-tuple ``axis``):
-    'fro' (``√Σx²``), 'nuc' (``Σσᵢ``), 2 (``σ_max``), −2 (``σ_min``), 1/−1 (max/min column
-    sum of ``|x|``), ∞/−∞ (max/min row sum). The spectral and nuclear norms go through
-    :func:`svd`: their gradients are ``U diag(∂L/∂σ) Vᵀ`` (``u₁v₁ᵀ`` for ord=2).
-    """
-    nd = len(shape_of(x))
-    if axis is None and ord is None:
-        return E.sqrt(R.sum(x * x, axis=None, keepdims=keepdims))
-    axes = _axes_tuple(nd, axis)
-    if len(axes) == 1:
-        return _vector_norm(x, ord, axes, keepdims)
-    if len(axes) == 2:
-        return _matrix_norm(x, ord, axes, keepdims)
-    raise ValueError(f"linalg.norm: axis must name one or two axes, got {axis!r} for an array "
-                     f"of shape {shape_of(x)}")
-
+from .linalg_eig import EigResult, eig, eigvals  # noqa: E402
 
 # qr, pinv (primitives) and compositions; imported last, they use the solvers above
 from .linalg_more import (  # noqa: E402
     LstsqResult,
     QRResult,
+    cond,
     eigvalsh,
     lstsq,
     matrix_power,
+    matrix_rank,
     multi_dot,
+    norm,
     pinv,
     qr,
 )

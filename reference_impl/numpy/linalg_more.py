@@ -1,5 +1,5 @@
 """``qr``, ``pinv`` (primitives with hand-written adjoints), and ``eigvalsh``, ``lstsq``,
-``matrix_power``, ``multi_dot`` (compositions).
+``matrix_power``, ``multi_dot``, ``norm``, ``cond``, ``matrix_rank`` (compositions).
 
 QR (reduced, ``A = QR`` with ``A`` m×n, m ≥ n). JVP as JAX's ``qr_jvp_rule`` (Walter & Lehmann
 2018, "Algorithmic differentiation of linear algebra functions with application in optimum
@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core import concrete, defjvp, defvjp, primitive, shape_of
+from ..core import Tracer, concrete, defjvp, defvjp, primitive, shape_of
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
@@ -185,8 +185,9 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> LstsqResult:
     tol = np.finfo(np.float64).eps * max(m, n) if rcond is None else rcond
     x = matmul(pinv(a, rtol=tol), b)
     s = svd(a, compute_uv=False)
-    sc = np.asarray(concrete(s))
-    rank = np.asarray(np.sum(sc > tol * np.max(sc, initial=0.0)))
+    sc = concrete(s)  # under vmap, a batch: its NumPy reductions are batched
+    rank = np.sum(sc > tol * np.max(sc, initial=0.0))
+    rank = rank if isinstance(rank, Tracer) else np.asarray(rank)
     if rank == n and m > n:
         res = b - matmul(a, x)
         resid = R.sum(res * res, axis=0)
@@ -224,3 +225,91 @@ def multi_dot(arrays: Any) -> Any:
     for x in arrays[1:]:
         out = matmul(out, x)
     return out
+
+
+def matrix_rank(M: Any, rtol: Any = None, *, tol: Any = None) -> Any:
+    """The number of singular values above ``rtol · σ_max`` (default ``rtol = ε·max(m, n)``);
+    an integer, not differentiable."""
+    s = np.linalg.svd(np.asarray(concrete(M), dtype=float), compute_uv=False)
+    if tol is not None:
+        return np.sum(s > tol, axis=-1)
+    r = np.finfo(np.float64).eps * max(shape_of(M)[-2:]) if rtol is None else rtol
+    return np.sum(s > np.asarray(r)[..., None] * np.max(s, axis=-1, keepdims=True, initial=0.0),
+                  axis=-1)
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """The condition number ``‖x‖ ‖x⁻¹‖``: ``σ_max/σ_min`` for ``p`` in (None, 2), ``σ_min/σ_max``
+    for −2 (from the singular values, differentiable), else with ``norm`` and ``inv``."""
+    if p in (None, 2, -2):
+        s = svd(x, compute_uv=False)
+        hi, lo = S.getitem(s, (Ellipsis, 0)), S.getitem(s, (Ellipsis, -1))
+        with np.errstate(divide="ignore"):
+            return hi / lo if p != -2 else lo / hi
+    _check_square(x, "cond")
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+# ----------------------------------------------------------------------------------------------
+# norm
+# ----------------------------------------------------------------------------------------------
+def _axes_tuple(nd: int, axis: Any) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(nd))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(int(a) % nd for a in axes)
+
+
+def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    if ord is None or ord == 2:
+        return E.sqrt(R.sum(x * x, axis=axes, keepdims=keepdims))
+    if ord == 1:
+        return R.sum(E.abs(x), axis=axes, keepdims=keepdims)
+    if ord == np.inf:
+        return R.max(E.abs(x), axis=axes, keepdims=keepdims)
+    if ord == -np.inf:
+        return R.min(E.abs(x), axis=axes, keepdims=keepdims)
+    if ord == 0:  # the number of non-zeros: piecewise constant
+        return np.sum(concrete(x) != 0, axis=axes, keepdims=keepdims).astype(float)
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm; pass a 2-tuple axis")
+    return R.sum(E.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    r, c = axes
+    nd = len(shape_of(x))
+    if ord is None or ord == "fro":
+        out = E.sqrt(R.sum(x * x, axis=axes, keepdims=True))
+    elif ord in (1, -1, np.inf, -np.inf):
+        inner, outer = (r, c) if ord in (1, -1) else (c, r)
+        sums = R.sum(E.abs(x), axis=inner, keepdims=True)
+        out = (R.max if ord > 0 else R.min)(sums, axis=outer, keepdims=True)
+    elif ord in ("nuc", 2, -2):
+        perm = [i for i in range(nd) if i not in axes] + [r, c]
+        s = svd(S.transpose(x, perm), compute_uv=False)
+        out = {"nuc": R.sum, 2: R.max, -2: R.min}[ord](s, axis=-1)
+        out = S.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
+    else:
+        raise ValueError(f"linalg.norm: invalid ord={ord!r} for a matrix norm")
+    return out if keepdims else S.squeeze(out, axes)
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """Vector and matrix norms as ``jnp.linalg.norm``.
+
+    Vectors: ``ord`` ∈ {None/2, 1, ∞, −∞, 0, p}. Matrices (2-D ``x`` or a 2-tuple ``axis``):
+    'fro' (``√Σx²``), 'nuc' (``Σσᵢ``), 2 (``σ_max``), −2 (``σ_min``), 1/−1 (max/min column
+    sum of ``|x|``), ∞/−∞ (max/min row sum). The spectral and nuclear norms go through
+    :func:`svd`: their gradients are ``U diag(∂L/∂σ) Vᵀ`` (``u₁v₁ᵀ`` for ord=2).
+    """
+    nd = len(shape_of(x))
+    if axis is None and ord is None:
+        return E.sqrt(R.sum(x * x, axis=None, keepdims=keepdims))
+    axes = _axes_tuple(nd, axis)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes, keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"linalg.norm: axis must name one or two axes, got {axis!r} for an array "
+                     f"of shape {shape_of(x)}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..array import STATE, Array, freeze
 from ..core import Tracer, concrete, defjvp_linear, defresiduals, defvjp, primitive, shape_of
 
 reshape_p = primitive("reshape", lambda x, shape: np.reshape(x, shape))
@@ -250,9 +251,15 @@ def array(x: Any, dtype: Any = None) -> Any:
 
 
 def asarray(x: Any, dtype: Any = None) -> Any:
+    """Like ``jnp.asarray``. Called by the user, it never hands back the caller's own (mutable)
+    array: a NumPy array is copied unless it is already an immutable engine result."""
     if isinstance(x, Tracer) or (isinstance(x, (list, tuple)) and _has_tracer(x)):
         return array(x)
-    return np.asarray(x, dtype=dtype)
+    if STATE.depth:  # inside a transformation: no copy
+        return np.asarray(x, dtype=dtype)
+    if type(x) is Array and not x.flags.writeable and (dtype is None or x.dtype == dtype):
+        return x
+    return freeze(np.array(x, dtype=dtype, copy=True))
 
 
 # linear maps: their VJPs read only shapes, so the tape keeps no values for them

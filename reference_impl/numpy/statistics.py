@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, defjvp_linear, defresiduals, defvjp, primitive, shape_of
+from ..core import Tracer, concrete, defjvp_linear, defresiduals, defvjp, primitive, shape_of
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
@@ -110,8 +110,15 @@ def median(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
             stable: bool = True, descending: bool = False) -> np.ndarray:
     """Indices that sort ``a`` (stable); an integer array, not differentiable."""
-    c = np.asarray(concrete(a))
+    c = _values(a)
     return np.argsort(-c if descending else c, axis=axis, kind="stable")
+
+
+def _values(a: Any) -> Any:
+    """The concrete values of ``a``: a NumPy array, or under ``vmap`` the batch (whose NumPy
+    functions are batched, :mod:`reference_impl.batching_numpy`)."""
+    c = concrete(a)
+    return c if isinstance(c, Tracer) else np.asarray(c)
 
 
 def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
@@ -130,16 +137,16 @@ def partition(a: Any, kth: int, axis: int = -1) -> Any:
     kth = int(kth) % n if n else 0
     idx = argsort(a, ax)
     order = np.concatenate([np.arange(kth + 1), np.arange(n - 1, kth, -1)])
-    return take_along_axis(a, np.take(idx, order, axis=ax), ax)
+    return take_along_axis(a, idx[(slice(None),) * ax + (order,)], ax)
 
 
 def argpartition(a: Any, kth: int, axis: int = -1) -> np.ndarray:
-    return np.argpartition(np.asarray(concrete(a)), kth, axis=axis)
+    return np.argpartition(_values(a), kth, axis=axis)
 
 
 def _arg_extremum(fn: Any) -> Any:
     def arg(a: Any, axis: int | None = None, out: Any = None, keepdims: bool = False) -> Any:
-        return fn(np.asarray(concrete(a)), axis=axis, keepdims=keepdims)
+        return fn(_values(a), axis=axis, keepdims=keepdims)
 
     arg.__name__ = fn.__name__
     arg.__doc__ = f"``np.{fn.__name__}`` of the concrete values: an integer array."

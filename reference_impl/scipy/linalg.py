@@ -1,4 +1,6 @@
-"""``reference_impl.scipy.linalg``: mirrors ``jax.scipy.linalg`` (``expm``).
+"""``reference_impl.scipy.linalg``: mirrors ``jax.scipy.linalg`` (``expm`` here; ``cholesky``,
+``cho_factor``/``cho_solve``, ``solve_triangular``, ``lu``, ``lu_factor``/``lu_solve`` in
+:mod:`.linalg_lu`).
 
 The matrix exponential's derivative is its Fréchet derivative ``L(A, E)``, read off the
 block-triangular identity (Mathias 1996; Al-Mohy & Higham 2009, "Computing the Fréchet
@@ -22,7 +24,8 @@ from ..core import defjvp, defvjp, primitive, shape_of
 from ..numpy import shape_ops as S
 from ..numpy.linalg import _check_square
 
-__all__ = ["expm", "expm_frechet"]
+__all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "expm_frechet", "lu", "lu_factor",
+           "lu_solve", "solve_triangular"]
 
 
 def _frechet(a: Any, e: Any) -> Any:
@@ -51,3 +54,15 @@ def expm_frechet(A: Any, E: Any, *, method: Any = None, compute_expm: bool = Tru
     _check_square(A, "expm_frechet")
     frechet = _frechet(A, E)
     return (expm(A), frechet) if compute_expm else frechet
+
+
+# the factorisations (Cholesky, LU) and triangular solves: imported last, they use the above
+from .linalg_lu import (  # noqa: E402
+    cho_factor,
+    cho_solve,
+    cholesky,
+    lu,
+    lu_factor,
+    lu_solve,
+    solve_triangular,
+)

@@ -8,6 +8,7 @@ import numpy as _onp
 from numpy import lib
 
 from reference_impl.numpy import *  # noqa: F403
+from reference_impl.numpy import fft
 
 # the alias's own linalg (with autograd's helpers), not the one the star import brought
 linalg = _importlib.import_module(__name__ + ".linalg")

@@ -1,0 +1,228 @@
+"""Immutable results, as in JAX: the arrays the engine hands back cannot be changed in place.
+
+NumPy arrays are mutable, so without care ``p -= lr * g; path.append(p)`` would store one array
+many times (JAX rebinds ``p`` to a new array), and ``rnp.asarray(x)`` would hand back the
+caller's own array, which a later ``x[0] = 1`` changes. The engine therefore returns
+:class:`Array`, a read-only ``numpy.ndarray`` subclass that behaves as an ndarray everywhere
+except that
+
+* ``a += b`` (and every other augmented assignment) *rebinds* ``a`` to ``a + b``, as in JAX;
+* ``a[idx] = v`` raises and says what to write instead, ``a = a.at[idx].set(v)``;
+* ``a.at[idx].set/add/multiply/min/max/get`` are JAX's out-of-place updates (differentiable);
+* its ``repr`` is NumPy's (``array([1., 2.])``).
+
+What is returned never shares memory with an array the caller can still write: a result that
+*is* an argument, or a view into one, is copied; a fresh result is only wrapped (a view, no
+copy). Inside a transformation (``grad``, ``vjp``, ``jvp``, ``vmap``) values stay plain NumPy
+arrays (no cost on the hot path); the transformation freezes its outputs when it returns.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["STATE", "Array", "freeze", "freeze_tree", "frozen_results", "transformation"]
+
+_IMMUTABLE = ("reference_impl arrays are immutable, like JAX arrays: instead of "
+              "``x[idx] = y`` write ``x = x.at[idx].set(y)`` (or ``.add``, ``.multiply``, "
+              "``.min``, ``.max``); for a mutable copy use ``numpy.array(x)``")
+
+
+class _State:
+    """``depth`` > 0 while a transformation runs: its intermediate values are not frozen."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+
+STATE = _State()
+
+
+def _rebinding(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def inplace(self: Array, other: Any) -> Any:
+        return op(self, other)
+
+    inplace.__name__ = f"__i{op.__name__.strip('_')}__"
+    inplace.__doc__ = "``a op= b`` rebinds ``a`` to a new array (JAX's semantics)."
+    return inplace
+
+
+class Array(np.ndarray):
+    """A read-only NumPy array returned by the engine (see the module docstring)."""
+
+    __iadd__ = _rebinding(np.ndarray.__add__)
+    __isub__ = _rebinding(np.ndarray.__sub__)
+    __imul__ = _rebinding(np.ndarray.__mul__)
+    __itruediv__ = _rebinding(np.ndarray.__truediv__)
+    __ifloordiv__ = _rebinding(np.ndarray.__floordiv__)
+    __imod__ = _rebinding(np.ndarray.__mod__)
+    __ipow__ = _rebinding(np.ndarray.__pow__)
+    __imatmul__ = _rebinding(np.ndarray.__matmul__)
+    __iand__ = _rebinding(np.ndarray.__and__)
+    __ior__ = _rebinding(np.ndarray.__or__)
+    __ixor__ = _rebinding(np.ndarray.__xor__)
+    __ilshift__ = _rebinding(np.ndarray.__lshift__)
+    __irshift__ = _rebinding(np.ndarray.__rshift__)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        if not self.flags.writeable:
+            raise TypeError(f"'{type(self).__name__}' object does not support item assignment: "
+                            + _IMMUTABLE)
+        super().__setitem__(idx, value)
+
+    def __array_wrap__(self, arr: np.ndarray, context: Any = None, return_scalar: bool = False
+                       ) -> Any:
+        if return_scalar:  # a full reduction gives a NumPy scalar, as for a plain ndarray
+            return arr[()]
+        return super().__array_wrap__(arr, context, return_scalar)
+
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))
+
+    def __reduce__(self) -> Any:  # pickles (and deep-copies) as a plain ndarray
+        return np.ndarray.__reduce__(np.array(self.view(np.ndarray)))
+
+    def __copy__(self) -> np.ndarray:
+        return np.array(self.view(np.ndarray))
+
+    def __deepcopy__(self, memo: Any) -> np.ndarray:
+        return np.array(self.view(np.ndarray))
+
+    @property
+    def at(self) -> Any:
+        """``x.at[idx].set(v)`` and friends: out-of-place updates (``jax.Array.at``)."""
+        from .numpy.at import IndexUpdateHelper
+
+        return IndexUpdateHelper(self)
+
+
+def _owner(a: np.ndarray) -> np.ndarray | None:
+    """The array whose memory ``a`` views, or ``None`` if that memory is immutable (a frozen
+    :class:`Array`: NumPy keeps the subclass in the ``base`` chain, so views stop there)."""
+    while True:
+        if type(a) is Array and not a.flags.writeable:
+            return None
+        b = a.base
+        if not isinstance(b, np.ndarray):
+            return a
+        a = b
+
+
+def _wrap(r: np.ndarray) -> Array:
+    v = r.view(Array)
+    v.flags.writeable = False
+    return v
+
+
+def freeze(r: Any, args: Any = ()) -> Any:
+    """``r`` as a frozen :class:`Array`; copied if it is, or views, an array among ``args``
+    (the caller's, which the caller may still write). Non-arrays pass through."""
+    t = type(r)
+    if t is not np.ndarray and t is not Array:
+        return r
+    if t is Array and not r.flags.writeable:
+        return r
+    if r.base is None:
+        for a in args:
+            if a is r:
+                return _wrap(r.copy())
+        return _wrap(r)
+    owner = _owner(r)
+    if owner is None:
+        return _wrap(r)
+    roots = {id(_owner(a)) for a in _arrays(args)}
+    if id(owner) in roots or owner.base is not None:  # the caller's, or foreign memory
+        return _wrap(r.copy())
+    return _wrap(r)
+
+
+def _arrays(tree: Any) -> list[np.ndarray]:
+    """The NumPy arrays among (nested tuples, lists and dicts of) ``tree``."""
+    out: list[np.ndarray] = []
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, np.ndarray):
+            out.append(t)
+        elif isinstance(t, (tuple, list)):
+            stack.extend(t)
+        elif isinstance(t, dict):
+            stack.extend(t.values())
+        elif hasattr(t, "__dict__") and not callable(t):
+            stack.extend(v for v in vars(t).values() if isinstance(v, (np.ndarray, tuple, list)))
+    return out
+
+
+def freeze_tree(tree: Any, args: Any = ()) -> Any:
+    """:func:`freeze` every array leaf of ``tree`` (a pytree), against the arrays in ``args``."""
+    if type(tree) in (float, int, bool, complex, np.float64):
+        return tree
+    if isinstance(tree, np.ndarray):
+        return freeze(tree, _arrays(args))
+    from .tree_util import tree_flatten, tree_unflatten
+
+    leaves, treedef = tree_flatten(tree)
+    if not any(isinstance(x, np.ndarray) and not (type(x) is Array and not x.flags.writeable)
+               for x in leaves):
+        return tree
+    user = _arrays(args)
+    return tree_unflatten(treedef, [freeze(x, user) for x in leaves])
+
+
+def transformation(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``fun`` as a transformed function (``grad(f)``, ``vmap(f)``, ``vjp_fn`` …): while
+    it runs the engine's values stay plain arrays; what it returns to the caller is frozen."""
+
+    @functools.wraps(fun)
+    def transformed(*args: Any, **kwargs: Any) -> Any:
+        state = STATE
+        state.depth += 1
+        try:
+            out = fun(*args, **kwargs)
+        finally:
+            state.depth -= 1
+        if state.depth:
+            return out
+        return freeze_tree(out, (args, kwargs))
+
+    return transformed
+
+
+def frozen_results(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a public array function: called by the user (not inside a transformation), its
+    array results are frozen (:func:`freeze`), copied where they alias an argument."""
+
+    @functools.wraps(fun)
+    def public(*args: Any, **kwargs: Any) -> Any:
+        out = fun(*args, **kwargs)
+        if STATE.depth:
+            return out
+        if isinstance(out, (tuple, list)):
+            user = _arrays((args, kwargs))
+            frozen = [freeze(o, user) for o in out]
+            if type(out) is list:
+                return frozen
+            return type(out)(*frozen) if hasattr(out, "_fields") else tuple(frozen)
+        return freeze(out, _arrays((args, kwargs)) if isinstance(out, np.ndarray) else ())
+
+    public.__wrapped_public__ = True  # type: ignore[attr-defined]
+    return public
+
+
+def freeze_namespace(namespace: dict[str, Any], module: str) -> None:
+    """Apply :func:`frozen_results` to every public plain function of ``namespace`` (a module's
+    ``globals()``) that is not a primitive (primitives freeze their own results)."""
+    import types
+
+    for name, value in list(namespace.items()):
+        if name.startswith("_") or not isinstance(value, types.FunctionType):
+            continue
+        if getattr(value, "__wrapped_public__", False):
+            continue
+        namespace[name] = frozen_results(value)
