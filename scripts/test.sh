@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Set up a virtual environment from the project files and run the whole test suite:
-# pytest on tests/ and nbval on every lecture notebook. Extra arguments replace the default
-# selection (e.g. `bash scripts/test.sh tests/test_transforms.py -x`).
+# Set up a virtual environment from the project files and run the whole test suite: the linters,
+# pytest on tests/ and nbval on every lecture notebook (this is what CI runs: .ci/run).
+#   bash scripts/test.sh            everything (lint, all tests, both languages' lectures)
+#   bash scripts/test.sh --fast     the maintainer's loop: lint and the tests not marked slow
+#   bash scripts/test.sh ARGS...    pytest with ARGS (e.g. tests/test_transforms.py -x -k grad)
+# The install step is skipped when .venv was installed from the same pyproject.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+stamp=.venv/.installed-from
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import course, pytest" 2>/dev/null; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
 export PATH="$PWD/.venv/bin:$PATH" JAX_PLATFORMS=cpu JAX_ENABLE_X64=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export IPYTHONDIR="$scratch/ipython" MPLCONFIGDIR="$scratch/mpl" JUPYTER_CONFIG_DIR="$scratch/jupyter" \
   JUPYTER_DATA_DIR="$scratch/jupyter-data" JUPYTER_RUNTIME_DIR="$scratch/jupyter-runtime"
+lint() {
+  .venv/bin/ruff check .
+  .venv/bin/ruff format --check .
+}
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  lint
+  exec .venv/bin/python -m pytest -n 2 --dist loadfile -q -m "not slow" tests "$@"
+fi
 if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest -q "$@"
 fi
 nbval=(--nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg)
-# The tests and the English lectures in the environment above, where the notebooks were executed.
 status=0
+lint || status=$?
+# The tests and the English lectures in the environment above, where the notebooks were executed.
 .venv/bin/python -m pytest -n 2 --dist loadfile -q tests lectures/en/*.ipynb "${nbval[@]}" || status=$?
 # The Russian lectures as a student's plain JupyterLab runs them on another CPU: none of the
 # variables above that a notebook could lean on (x64, one BLAS thread, hash seed), two BLAS
