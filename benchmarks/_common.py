@@ -18,8 +18,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                           + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "")
+    + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -51,16 +53,22 @@ def table(rows: Sequence[dict[str, Any]], title: str = "") -> str:
     lines = [title] if title else []
     lines.append("  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)))
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(fmt(r[k]).ljust(w) for k, w in zip(keys, widths, strict=True))
-              for r in rows]
+    lines += [
+        "  ".join(fmt(r[k]).ljust(w) for k, w in zip(keys, widths, strict=True)) for r in rows
+    ]
     return "\n".join(lines)
 
 
 def save(name: str, payload: dict[str, Any]) -> Path:
     """Write ``results/<name>.json`` with the machine description next to the figures."""
     RESULTS.mkdir(exist_ok=True)
-    payload = {"benchmark": name, "machine": platform.platform(), "cpus": os.cpu_count(),
-               "threads": 1, **payload}
+    payload = {
+        "benchmark": name,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "threads": 1,
+        **payload,
+    }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     return path

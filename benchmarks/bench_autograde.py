@@ -91,30 +91,43 @@ def _env() -> dict[str, str]:
         return dict(os.environ)
 
 
-def plain_nbgrader(subs: Path, aids: list[str], work: Path
-                   ) -> tuple[float, float, float]:
+def plain_nbgrader(subs: Path, aids: list[str], work: Path) -> tuple[float, float, float]:
     """``nbgrader generate_assignment`` (untimed), then one timed ``nbgrader autograde`` per
     assignment, as a TA would run it: (seconds, 0, CPU seconds)."""
     cfg = make_config(ROOT, work)
-    lines = [f"c.{section}.{key} = {value!r}" for section, traits in cfg.items()
-             for key, value in traits.items()]
+    lines = [
+        f"c.{section}.{key} = {value!r}"
+        for section, traits in cfg.items()
+        for key, value in traits.items()
+    ]
     work.mkdir(parents=True, exist_ok=True)
     (work / "nbgrader_config.py").write_text("c = get_config()\n" + "\n".join(lines) + "\n")
     shutil.copytree(subs, work / "submitted")
     env = _env()
     nbgrader = [sys.executable, "-m", "nbgrader"]
     for aid in aids:
-        subprocess.run([*nbgrader, "generate_assignment", aid, "--force"], cwd=work, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*nbgrader, "generate_assignment", aid, "--force"],
+            cwd=work,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     t0, c0 = time.perf_counter(), _cpu()
     for aid in aids:
-        subprocess.run([*nbgrader, "autograde", aid, "--force"], cwd=work, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*nbgrader, "autograde", aid, "--force"],
+            cwd=work,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     return time.perf_counter() - t0, 0.0, _cpu() - c0
 
 
-def course_autograde(subs: Path, work: Path, jobs: int, timeout: int, source: Path | None = None
-                     ) -> tuple[float, float]:
+def course_autograde(
+    subs: Path, work: Path, jobs: int, timeout: int, source: Path | None = None
+) -> tuple[float, float]:
     """``course autograde`` on a fresh work folder: (total seconds, of which the fixed
     prepare phase: ``generate_assignment`` per assignment and the preflight). ``source``: a
     copy of another version of the repository to run instead of this one."""
@@ -122,9 +135,25 @@ def course_autograde(subs: Path, work: Path, jobs: int, timeout: int, source: Pa
     if source is not None:
         env["PYTHONPATH"] = str(source)
     t0 = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs), "--jobs",
-                          str(jobs), "--timeout", str(timeout), "--workdir", str(work)],
-                         cwd=source or ROOT, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "course.cli",
+            "autograde",
+            str(subs),
+            "--jobs",
+            str(jobs),
+            "--timeout",
+            str(timeout),
+            "--workdir",
+            str(work),
+        ],
+        cwd=source or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     total = time.perf_counter() - t0
     if run.returncode:
         raise RuntimeError(f"course autograde failed (kept {work}):\n{run.stdout[-3000:]}")
@@ -132,8 +161,9 @@ def course_autograde(subs: Path, work: Path, jobs: int, timeout: int, source: Pa
     return total, float(m[1]) if m else 0.0
 
 
-def _cluster_run(subs: Path, work: Path, db: str, address: str, timeout: int
-                 ) -> tuple[float, float, list[Any]]:
+def _cluster_run(
+    subs: Path, work: Path, db: str, address: str, timeout: int
+) -> tuple[float, float, list[Any]]:
     """One ``autograde_on_cluster`` run: (seconds, of which the fixed prepare, the tasks)."""
     import io
 
@@ -143,8 +173,12 @@ def _cluster_run(subs: Path, work: Path, db: str, address: str, timeout: int
 
     plans: list[Any] = []
     t0 = time.perf_counter()
-    outs = autograde_on_cluster(Options(subs, work, limits=Limits(timeout=timeout),
-                                        out=io.StringIO()), address, db, on_plan=plans.append)
+    outs = autograde_on_cluster(
+        Options(subs, work, limits=Limits(timeout=timeout), out=io.StringIO()),
+        address,
+        db,
+        on_plan=plans.append,
+    )
     seconds = time.perf_counter() - t0
     errors = [o for o in outs if o.status == "error"]
     if errors:
@@ -174,7 +208,8 @@ def cluster_main(a: argparse.Namespace, aids: list[str], base: Path) -> None:
     n = a.students * len(aids)
     load0 = os.getloadavg()[0]
     runs: dict[str, tuple[float, float]] = {
-        "local --jobs 2": course_autograde(subs, base / "local", 2, a.timeout)}
+        "local --jobs 2": course_autograde(subs, base / "local", 2, a.timeout)
+    }
     pg = Path(tempfile.mkdtemp(prefix="bench-pg-"))  # PostgreSQL runs as another user if root
     overhead = 0.0
     try:
@@ -182,35 +217,67 @@ def cluster_main(a: argparse.Namespace, aids: list[str], base: Path) -> None:
             for workers in (1, 2):
                 with DaskProcesses(base / f"dask{workers}", workers) as dask:
                     db = create_database(url, f"bench{workers}")
-                    seconds, fixed, tasks = _cluster_run(subs, base / f"d{workers}", db,
-                                                         dask.address, a.timeout)
+                    seconds, fixed, tasks = _cluster_run(
+                        subs, base / f"d{workers}", db, dask.address, a.timeout
+                    )
                     runs[f"dask, {workers} worker(s)"] = (seconds, fixed)
                     if workers == 2:
                         overhead = _overhead(dask.address, tasks)
     finally:
         shutil.rmtree(pg, ignore_errors=True)
-    rows = [{"run": name, "notebooks": n, "seconds": round(sec, 1), "fixed s": round(fix, 1),
-             "notebooks/s": round(n / (sec - fix), 3),
-             "s/notebook/worker": round((sec - fix) / n * (2 if "2" in name else 1), 2)}
-            for name, (sec, fix) in runs.items()]
-    print(table(rows, f"autograde on Dask, {a.students} students × {len(aids)} assignments "
-                      f"({os.cpu_count()} cores, load {load0:.1f} → {os.getloadavg()[0]:.1f})"))
+    rows = [
+        {
+            "run": name,
+            "notebooks": n,
+            "seconds": round(sec, 1),
+            "fixed s": round(fix, 1),
+            "notebooks/s": round(n / (sec - fix), 3),
+            "s/notebook/worker": round((sec - fix) / n * (2 if "2" in name else 1), 2),
+        }
+        for name, (sec, fix) in runs.items()
+    ]
+    print(
+        table(
+            rows,
+            f"autograde on Dask, {a.students} students × {len(aids)} assignments "
+            f"({os.cpu_count()} cores, load {load0:.1f} → {os.getloadavg()[0]:.1f})",
+        )
+    )
     per_worker = rows[1]["s/notebook/worker"]  # one Dask worker: grading plus shipping
     fixed = max(r["fixed s"] for r in rows)
-    print(f"scheduling + shipping overhead: {overhead * 1000:.1f} ms per task (no-op tasks "
-          f"carrying a real submission there and back, 2 workers)")
+    print(
+        f"scheduling + shipping overhead: {overhead * 1000:.1f} ms per task (no-op tasks "
+        f"carrying a real submission there and back, 2 workers)"
+    )
     projection = []
     for machines in (1, 4, 16, 64):
         workers = machines * 16
         minutes = (fixed + 10_000 * per_worker / workers + 10_000 * overhead) / 60
-        projection.append({"machines (16 cores)": machines, "worker processes": workers,
-                           "10,000 notebooks (min)": round(minutes, 1)})
-    print(table(projection, f"projection: fixed {fixed:.0f} s + 10,000 × {per_worker:.2f} s / "
-                            f"workers + 10,000 × {overhead * 1000:.1f} ms serial overhead"))
-    path = save("bench_autograde_cluster", {
-        "students": a.students, "assignments": aids, "rows": rows,
-        "overhead_s_per_task": overhead, "projection": projection,
-        "load_average": [load0, os.getloadavg()[0]]})
+        projection.append(
+            {
+                "machines (16 cores)": machines,
+                "worker processes": workers,
+                "10,000 notebooks (min)": round(minutes, 1),
+            }
+        )
+    print(
+        table(
+            projection,
+            f"projection: fixed {fixed:.0f} s + 10,000 × {per_worker:.2f} s / "
+            f"workers + 10,000 × {overhead * 1000:.1f} ms serial overhead",
+        )
+    )
+    path = save(
+        "bench_autograde_cluster",
+        {
+            "students": a.students,
+            "assignments": aids,
+            "rows": rows,
+            "overhead_s_per_task": overhead,
+            "projection": projection,
+            "load_average": [load0, os.getloadavg()[0]],
+        },
+    )
     print(f"saved {path}")
 
 
@@ -219,12 +286,23 @@ def main() -> None:
     p.add_argument("--students", type=int, default=10)
     p.add_argument("--assignment", action="append", default=[])
     p.add_argument("--timeout", type=int, default=60)
-    p.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 3],
-                   help="worker counts for course autograde (default: 1 2 3)")
-    p.add_argument("--before", default="",
-                   help="also run course autograde as it was at this commit (same class)")
-    p.add_argument("--cluster", action="store_true",
-                   help="local --jobs 2 vs 1 and 2 Dask workers (see the module docstring)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3],
+        help="worker counts for course autograde (default: 1 2 3)",
+    )
+    p.add_argument(
+        "--before",
+        default="",
+        help="also run course autograde as it was at this commit (same class)",
+    )
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="local --jobs 2 vs 1 and 2 Dask workers (see the module docstring)",
+    )
     a = p.parse_args()
     aids = a.assignment or assignment_ids(ROOT)
     base = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
@@ -242,36 +320,66 @@ def main() -> None:
         if a.before:
             source = base / "before"
             source.mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", a.before],
-                                     check=True, capture_output=True).stdout
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", a.before], check=True, capture_output=True
+            ).stdout
             subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
         for jobs in a.jobs:
             if source is not None:
                 c0 = _cpu()
                 runs[f"before ({a.before[:8]}) --jobs {jobs}"] = (
                     *course_autograde(subs, base / f"b{jobs}", jobs, a.timeout, source),
-                    _cpu() - c0 + _kernel_cpu(base / f"b{jobs}"))
+                    _cpu() - c0 + _kernel_cpu(base / f"b{jobs}"),
+                )
             c0 = _cpu()
             runs[f"course autograde --jobs {jobs}"] = (
                 *course_autograde(subs, base / f"j{jobs}", jobs, a.timeout),
-                _cpu() - c0 + _kernel_cpu(base / f"j{jobs}"))
+                _cpu() - c0 + _kernel_cpu(base / f"j{jobs}"),
+            )
         cores = os.cpu_count() or 1
         rows = []
         for name, (seconds, fixed, cpu) in runs.items():
             per = (seconds - fixed) / n
-            rows.append({"run": name, "notebooks": n, "seconds": round(seconds, 1),
-                         "fixed s": round(fixed, 1), "s/notebook": round(per, 2),
-                         "notebooks/s": round(n / seconds, 3),
-                         "CPU s/notebook": round(cpu / n, 2),
-                         "100x5 projected (min)": round((fixed + per * 500) / 60, 1),
-                         "100x5 from CPU (min)": round((fixed + 500 * cpu / n / min(
-                             cores, int(name.split()[-1]) if "jobs" in name else 1)) / 60, 1)})
-        print(table(rows, f"autograde, {a.students} students × {len(aids)} assignments "
-                          f"({os.cpu_count()} cores, load {load0:.1f} → "
-                          f"{os.getloadavg()[0]:.1f})"))
-        path = save("bench_autograde", {"students": a.students, "assignments": aids,
-                                        "load_average": [load0, os.getloadavg()[0]],
-                                        "rows": rows})
+            rows.append(
+                {
+                    "run": name,
+                    "notebooks": n,
+                    "seconds": round(seconds, 1),
+                    "fixed s": round(fixed, 1),
+                    "s/notebook": round(per, 2),
+                    "notebooks/s": round(n / seconds, 3),
+                    "CPU s/notebook": round(cpu / n, 2),
+                    "100x5 projected (min)": round((fixed + per * 500) / 60, 1),
+                    "100x5 from CPU (min)": round(
+                        (
+                            fixed
+                            + 500
+                            * cpu
+                            / n
+                            / min(cores, int(name.split()[-1]) if "jobs" in name else 1)
+                        )
+                        / 60,
+                        1,
+                    ),
+                }
+            )
+        print(
+            table(
+                rows,
+                f"autograde, {a.students} students × {len(aids)} assignments "
+                f"({os.cpu_count()} cores, load {load0:.1f} → "
+                f"{os.getloadavg()[0]:.1f})",
+            )
+        )
+        path = save(
+            "bench_autograde",
+            {
+                "students": a.students,
+                "assignments": aids,
+                "load_average": [load0, os.getloadavg()[0]],
+                "rows": rows,
+            },
+        )
         print(f"saved {path}")
     except BaseException:
         print(f"kept {base}", file=sys.stderr)

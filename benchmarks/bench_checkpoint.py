@@ -73,18 +73,28 @@ def run(n: int, width: int, repeat: int) -> list[dict[str, Any]]:
     base_bytes, base_time = meters[0].peak_bytes, float(np.median(times[0]))
     for (policy, s), m, g, ts in zip(configs, meters, results, times, strict=True):
         same = np.array_equal(g[0], results[0][0]) and all(
-            np.array_equal(a, b) for a, b in zip(g[1], results[0][1], strict=True))
+            np.array_equal(a, b) for a, b in zip(g[1], results[0][1], strict=True)
+        )
         p = optimal_forward_steps(n, s) if policy == "binomial" else None
         seconds = float(np.median(ts))
-        rows.append({
-            "n": n, "policy": policy, "s": "-" if s is None else s,
-            "peak_arrays": m.peak_count, "peak_MiB": m.peak_bytes / 2**20,
-            "bytes_ratio": m.peak_bytes / base_bytes,
-            "bound_2.2sqrt(n)/n": 2.2 * math.sqrt(n) / n if policy == "sqrt" else "-",
-            "advances": m.advances, "p(n,s)": "-" if p is None else p,
-            "fwd_per_step": m.advances / n, "step_evals": m.step_evals,
-            "grad_s": seconds, "time_ratio": seconds / base_time, "bit_equal": same,
-        })
+        rows.append(
+            {
+                "n": n,
+                "policy": policy,
+                "s": "-" if s is None else s,
+                "peak_arrays": m.peak_count,
+                "peak_MiB": m.peak_bytes / 2**20,
+                "bytes_ratio": m.peak_bytes / base_bytes,
+                "bound_2.2sqrt(n)/n": 2.2 * math.sqrt(n) / n if policy == "sqrt" else "-",
+                "advances": m.advances,
+                "p(n,s)": "-" if p is None else p,
+                "fwd_per_step": m.advances / n,
+                "step_evals": m.step_evals,
+                "grad_s": seconds,
+                "time_ratio": seconds / base_time,
+                "bit_equal": same,
+            }
+        )
     return rows
 
 
@@ -94,20 +104,28 @@ def main() -> None:
     args = parser.parse_args()
     ns, width, repeat = ((16, 64), 64, 3) if args.quick else ((16, 64, 256), 512, 5)
     rows = [r for n in ns for r in run(n, width, repeat)]
-    print(table(rows, f"checkpoint_chain: tanh chain, width {width}, batch {BATCH}, float64, "
-                       "grad w.r.t. x_0 and all W_k (one thread)"))
+    print(
+        table(
+            rows,
+            f"checkpoint_chain: tanh chain, width {width}, batch {BATCH}, float64, "
+            "grad w.r.t. x_0 and all W_k (one thread)",
+        )
+    )
     big = [r for r in rows if r["n"] == max(ns)]
     sqrt_row = next(r for r in big if r["policy"] == "sqrt")
     checks = {
         "sqrt_bytes_ok": sqrt_row["bytes_ratio"] <= sqrt_row["bound_2.2sqrt(n)/n"],
         "sqrt_time_ok": sqrt_row["time_ratio"] <= 1.5,
-        "binomial_p_ok": all(r["advances"] == r["p(n,s)"] for r in rows
-                             if r["policy"] == "binomial"),
+        "binomial_p_ok": all(
+            r["advances"] == r["p(n,s)"] for r in rows if r["policy"] == "binomial"
+        ),
         "all_bit_equal": all(r["bit_equal"] for r in rows),
     }
     print("\n".join(f"{k}: {v}" for k, v in checks.items()))
-    path = save("checkpoint" + ("_quick" if args.quick else ""),
-                {"width": width, "batch": BATCH, "rows": rows, "checks": checks})
+    path = save(
+        "checkpoint" + ("_quick" if args.quick else ""),
+        {"width": width, "batch": BATCH, "rows": rows, "checks": checks},
+    )
     print(f"saved {path}")
 
 

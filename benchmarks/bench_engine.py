@@ -73,8 +73,7 @@ def _systems() -> dict[str, tuple[Any, Any, Any, Any]]:
     return systems
 
 
-def _steady(fns: dict[str, Callable[[], Any]], order: list[str], repeat: int
-            ) -> dict[str, float]:
+def _steady(fns: dict[str, Callable[[], Any]], order: list[str], repeat: int) -> dict[str, float]:
     """Median time of each ``fn()`` in a steady state: warmed up, then called ``repeat`` times
     in a row, as a training loop calls ``grad``.
 
@@ -88,8 +87,9 @@ def _steady(fns: dict[str, Callable[[], Any]], order: list[str], repeat: int
     return out
 
 
-def bench_mlp(repeat: int, reverse_order: bool = False
-              ) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def bench_mlp(
+    repeat: int, reverse_order: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
     params, x, y = init_mlp()
     fns: dict[str, Callable[[], Any]] = {}
     for name, (xp, lse, grad, _) in _systems().items():
@@ -110,11 +110,14 @@ def bench_mlp(repeat: int, reverse_order: bool = False
     rows = []
     for name in [*_systems(), "hand-written NumPy"]:
         t_f, t_g = t[f"{name} f"], t[f"{name} grad"]
-        rows.append({"system": name, "t_f_ms": 1e3 * t_f, "t_grad_ms": 1e3 * t_g,
-                     "grad/f": t_g / t_f})
+        rows.append(
+            {"system": name, "t_f_ms": 1e3 * t_f, "t_grad_ms": 1e3 * t_g, "grad/f": t_g / t_f}
+        )
     ours, hand = t["reference_impl grad"], t["hand-written NumPy grad"]
-    ratios = {"ours_grad/f": ours / t["reference_impl f"],
-              "ours_grad/hand_written_grad": ours / hand}
+    ratios = {
+        "ours_grad/f": ours / t["reference_impl f"],
+        "ours_grad/hand_written_grad": ours / hand,
+    }
     if "HIPS autograd grad" in t:
         ratios["ours_grad/autograd_grad"] = ours / t["HIPS autograd grad"]
     return rows, ratios
@@ -150,8 +153,15 @@ def bench_chain(repeat: int) -> list[dict[str, Any]]:
         t_plain = timeit(lambda f=f: f(0.3), repeat=reps)
         t_fwd = timeit(lambda f=f, jvp=jvp: jvp(f, (0.3,), (1.0,)), repeat=reps)
         t_rev = timeit(lambda f=f, grad=grad: grad(f)(0.3), repeat=reps)
-        rows.append({"system": name, "ops": n_ops, "plain_us/op": 1e6 * t_plain / n_ops,
-                     "forward_us/op": 1e6 * t_fwd / n_ops, "reverse_us/op": 1e6 * t_rev / n_ops})
+        rows.append(
+            {
+                "system": name,
+                "ops": n_ops,
+                "plain_us/op": 1e6 * t_plain / n_ops,
+                "forward_us/op": 1e6 * t_fwd / n_ops,
+                "reverse_us/op": 1e6 * t_rev / n_ops,
+            }
+        )
     return rows
 
 
@@ -178,12 +188,21 @@ def per_example_grad_numpy(params: Any, x: np.ndarray, y: np.ndarray) -> list[tu
 def bench_vmap(repeat: int) -> list[dict[str, Any]]:
     params, x, y = init_mlp()
     rows = []
-    t_hand = timeit(lambda: [a for wb in per_example_grad_numpy(params, x, y) for a in wb],
-                    repeat=repeat, warmup=1)
+    t_hand = timeit(
+        lambda: [a for wb in per_example_grad_numpy(params, x, y) for a in wb],
+        repeat=repeat,
+        warmup=1,
+    )
     t_hand_g = timeit(lambda: mlp_grad_numpy(params, x, y), repeat=repeat, warmup=1)
-    rows.append({"system": "hand-written NumPy", "t_vmap_grad_ms": 1e3 * t_hand,
-                 "t_grad_ms": 1e3 * t_hand_g, "vmap_grad/grad": t_hand / t_hand_g,
-                 "vmap_grad/hand-written": 1.0})
+    rows.append(
+        {
+            "system": "hand-written NumPy",
+            "t_vmap_grad_ms": 1e3 * t_hand,
+            "t_grad_ms": 1e3 * t_hand_g,
+            "vmap_grad/grad": t_hand / t_hand_g,
+            "vmap_grad/hand-written": 1.0,
+        }
+    )
     for name, (xp, lse, grad, _) in _systems().items():
         if name == "HIPS autograd":  # no vmap
             continue
@@ -199,12 +218,23 @@ def bench_vmap(repeat: int) -> list[dict[str, Any]]:
 
         vg = vmap(grad(per_example), in_axes=(None, 0, 0))
         g = grad(lambda p, xp=xp, lse=lse: mlp_loss(xp, lse, p, x, y))
-        t_v = timeit(lambda vg=vg, p=p_in: [np.asarray(a) for wb in vg(p, x, y) for a in wb],
-                     repeat=repeat, warmup=1)
-        t_g = timeit(lambda g=g, p=p_in: [np.asarray(a) for wb in g(p) for a in wb],
-                     repeat=repeat, warmup=1)
-        rows.append({"system": name, "t_vmap_grad_ms": 1e3 * t_v, "t_grad_ms": 1e3 * t_g,
-                     "vmap_grad/grad": t_v / t_g, "vmap_grad/hand-written": t_v / t_hand})
+        t_v = timeit(
+            lambda vg=vg, p=p_in: [np.asarray(a) for wb in vg(p, x, y) for a in wb],
+            repeat=repeat,
+            warmup=1,
+        )
+        t_g = timeit(
+            lambda g=g, p=p_in: [np.asarray(a) for wb in g(p) for a in wb], repeat=repeat, warmup=1
+        )
+        rows.append(
+            {
+                "system": name,
+                "t_vmap_grad_ms": 1e3 * t_v,
+                "t_grad_ms": 1e3 * t_g,
+                "vmap_grad/grad": t_v / t_g,
+                "vmap_grad/hand-written": t_v / t_hand,
+            }
+        )
     return rows
 
 
@@ -213,15 +243,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--only", choices=["mlp", "chain", "vmap"], default=None)
     ap.add_argument("--runs", type=int, default=4, help="whole-benchmark runs (median reported)")
-    ap.add_argument("--reuse-memory", action="store_true",
-                    help="glibc mallopt: reuse freed memory (no page faults) for every system")
+    ap.add_argument(
+        "--reuse-memory",
+        action="store_true",
+        help="glibc mallopt: reuse freed memory (no page faults) for every system",
+    )
     args = ap.parse_args(argv)
     if args.reuse_memory:
         _reuse_freed_memory()
     repeat = 3 if args.quick else 11
     runs = 1 if args.quick else args.runs
-    payload: dict[str, Any] = {"runs": runs, "repeat": repeat, "reuse_memory": args.reuse_memory,
-                               "load_average_before": os.getloadavg()[0]}
+    payload: dict[str, Any] = {
+        "runs": runs,
+        "repeat": repeat,
+        "reuse_memory": args.reuse_memory,
+        "load_average_before": os.getloadavg()[0],
+    }
     if args.only in (None, "mlp"):
         results = [bench_mlp(repeat, reverse_order=bool(k % 2)) for k in range(runs)]
         rows = _median_rows([r for r, _ in results])
@@ -237,14 +274,19 @@ def main(argv: list[str] | None = None) -> None:
         payload["chain"] = {"rows": rows}
     if args.only in (None, "vmap"):
         rows = _median_rows([bench_vmap(max(3, repeat // 3)) for _ in range(runs)])
-        print(table(rows, "Per-example gradients of the MLP, batch 256: vmap(grad) vs grad "
-                          "of the mean"))
+        print(
+            table(
+                rows, "Per-example gradients of the MLP, batch 256: vmap(grad) vs grad of the mean"
+            )
+        )
         print("  (256 per-example gradients = 1.4 GB written; JAX eager: jax.vmap(jax.grad))\n")
         payload["vmap"] = {"rows": rows}
     payload["load_average_after"] = os.getloadavg()[0]
-    print(f"1-min load average: {payload['load_average_before']:.2f} before, "
-          f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "
-          "reliable only when it stays well below 1)")
+    print(
+        f"1-min load average: {payload['load_average_before']:.2f} before, "
+        f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "
+        "reliable only when it stays well below 1)"
+    )
     name = "bench_engine" + ("_vmap" if args.only == "vmap" else "")
     path = save(name + ("_reuse_memory" if args.reuse_memory else ""), payload)
     print(f"wrote {path}", file=sys.stderr)

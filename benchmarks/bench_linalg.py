@@ -42,8 +42,9 @@ def _refactor_vjp(ct: Any, x: Any, a: Any, b: Any) -> list[Any]:
 
 
 def _counted_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return scipy.linalg.lu_solve(scipy.linalg.lu_factor(a, check_finite=False), b,
-                                 check_finite=False)
+    return scipy.linalg.lu_solve(
+        scipy.linalg.lu_factor(a, check_finite=False), b, check_finite=False
+    )
 
 
 refactor_solve_p = primitive("solve_refactorising", _counted_solve)
@@ -80,10 +81,19 @@ def bench_solve(n: int, k: int, repeat: int) -> list[dict[str, Any]]:
         t_grad = timeit(lambda solve=solve: ri.vjp(solve, a, b)[1](ct), repeat=repeat)
         with _CountLU() as count:
             ri.vjp(solve, a, b)[1](ct)
-        rows.append({"op": f"solve k={k}", "n": n, "variant": name,
-                     "numpy_ms": 1e3 * t_numpy, "fwd_ms": 1e3 * t_fwd, "bwd_ms": 1e3 * t_bwd,
-                     "bwd/fwd": t_bwd / t_fwd, "(fwd+bwd)/fwd": t_grad / t_fwd,
-                     "lu_factor": count.calls})
+        rows.append(
+            {
+                "op": f"solve k={k}",
+                "n": n,
+                "variant": name,
+                "numpy_ms": 1e3 * t_numpy,
+                "fwd_ms": 1e3 * t_fwd,
+                "bwd_ms": 1e3 * t_bwd,
+                "bwd/fwd": t_bwd / t_fwd,
+                "(fwd+bwd)/fwd": t_grad / t_fwd,
+                "lu_factor": count.calls,
+            }
+        )
     return rows
 
 
@@ -94,18 +104,29 @@ def bench_svd(n: int, repeat: int) -> list[dict[str, Any]]:
     rows = []
     cases = {
         "loss of s": (lambda a: rnp.linalg.svd(a, compute_uv=False), rng.standard_normal(n)),
-        "loss of U, s, V": (lambda a: tuple(rnp.linalg.svd(a, full_matrices=False)),
-                            (rng.standard_normal((n, n)), rng.standard_normal(n),
-                             rng.standard_normal((n, n)))),
+        "loss of U, s, V": (
+            lambda a: tuple(rnp.linalg.svd(a, full_matrices=False)),
+            (rng.standard_normal((n, n)), rng.standard_normal(n), rng.standard_normal((n, n))),
+        ),
     }
     for name, (f, ct) in cases.items():
         t_fwd = timeit(lambda f=f: f(a), repeat=repeat)
         _, vjp_fn = ri.vjp(f, a)
         t_bwd = timeit(lambda vjp_fn=vjp_fn, ct=ct: vjp_fn(ct), repeat=repeat)
         t_grad = timeit(lambda f=f, ct=ct: ri.vjp(f, a)[1](ct), repeat=repeat)
-        rows.append({"op": "svd", "n": n, "variant": name, "numpy_ms": 1e3 * t_numpy,
-                     "fwd_ms": 1e3 * t_fwd, "bwd_ms": 1e3 * t_bwd, "bwd/fwd": t_bwd / t_fwd,
-                     "(fwd+bwd)/fwd": t_grad / t_fwd, "lu_factor": 0})
+        rows.append(
+            {
+                "op": "svd",
+                "n": n,
+                "variant": name,
+                "numpy_ms": 1e3 * t_numpy,
+                "fwd_ms": 1e3 * t_fwd,
+                "bwd_ms": 1e3 * t_bwd,
+                "bwd/fwd": t_bwd / t_fwd,
+                "(fwd+bwd)/fwd": t_grad / t_fwd,
+                "lu_factor": 0,
+            }
+        )
     return rows
 
 

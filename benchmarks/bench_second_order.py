@@ -46,8 +46,12 @@ def paired(grad: Callable[[], Any], hvp: Callable[[], Any], repeat: int) -> dict
             fn()
             out.append(time.process_time() - t0)
     ratios = sorted(h / g for g, h in zip(tg, th, strict=True))
-    return {"grad ms": 1e3 * min(tg), "hvp ms": 1e3 * min(th),
-            "hvp/grad": min(th) / min(tg), "median pair ratio": ratios[len(ratios) // 2]}
+    return {
+        "grad ms": 1e3 * min(tg),
+        "hvp ms": 1e3 * min(th),
+        "hvp/grad": min(th) / min(tg),
+        "median pair ratio": ratios[len(ratios) // 2],
+    }
 
 
 def matmul_flops(fn: Callable[[], Any]) -> float | None:
@@ -73,8 +77,9 @@ def matmul_flops(fn: Callable[[], Any]) -> float | None:
     return total[0]
 
 
-def reference_impl_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
-                        ) -> list[dict[str, Any]]:
+def reference_impl_rows(
+    params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
+) -> list[dict[str, Any]]:
     import reference_impl as ri
     import reference_impl.numpy as rnp
     from reference_impl.second_order import hvp
@@ -88,17 +93,25 @@ def reference_impl_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repea
     f_grad = matmul_flops(g)
     rows = []
     for mode in ("fwd-over-rev", "rev-over-rev", "rev-over-fwd"):
+
         def h(mode: str = mode) -> Any:
             return hvp(loss, params, V, mode)
 
         f_hvp = matmul_flops(h)
-        rows.append({"system": "reference_impl", "hvp": mode, **paired(g, h, repeat),
-                     "flop ratio": f_hvp / f_grad if f_hvp and f_grad else float("nan")})
+        rows.append(
+            {
+                "system": "reference_impl",
+                "hvp": mode,
+                **paired(g, h, repeat),
+                "flop ratio": f_hvp / f_grad if f_hvp and f_grad else float("nan"),
+            }
+        )
     return rows
 
 
-def autograd_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
-                  ) -> list[dict[str, Any]]:
+def autograd_rows(
+    params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
+) -> list[dict[str, Any]]:
     import autograd
     import autograd.numpy as anp
     from autograd.scipy.special import logsumexp
@@ -108,17 +121,24 @@ def autograd_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
 
     def vdot_grad(p: Any) -> Any:  # ∇f(p) · v, summed over the (W, b) pairs
         gs = autograd.grad(loss)(p)
-        return sum(anp.sum(gW * vW) + anp.sum(gb * vb)
-                   for (gW, gb), (vW, vb) in zip(gs, V, strict=True))
+        return sum(
+            anp.sum(gW * vW) + anp.sum(gb * vb) for (gW, gb), (vW, vb) in zip(gs, V, strict=True)
+        )
 
     hvp = autograd.grad(vdot_grad)
-    return [{"system": "HIPS autograd", "hvp": "rev-over-rev",
-             **paired(lambda: autograd.grad(loss)(params), lambda: hvp(params), repeat),
-             "flop ratio": float("nan")}]
+    return [
+        {
+            "system": "HIPS autograd",
+            "hvp": "rev-over-rev",
+            **paired(lambda: autograd.grad(loss)(params), lambda: hvp(params), repeat),
+            "flop ratio": float("nan"),
+        }
+    ]
 
 
-def jax_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
-             ) -> list[dict[str, Any]]:
+def jax_rows(
+    params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
+) -> list[dict[str, Any]]:
     import jax
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
@@ -143,11 +163,15 @@ def jax_rows(params: Any, x: np.ndarray, y: np.ndarray, V: Any, repeat: int
         return float((cost[0] if isinstance(cost, list) else cost)["flops"])
 
     rows = []
-    for label, gfun, hfun in [("JAX eager", grad, hvp),
-                              ("JAX jit", jax.jit(grad), jax.jit(hvp))]:
-        rows.append({"system": label, "hvp": "fwd-over-rev",
-                     **paired(ready(lambda g=gfun: g(p)), ready(lambda h=hfun: h(p, v)), repeat),
-                     "flop ratio": float("nan")})
+    for label, gfun, hfun in [("JAX eager", grad, hvp), ("JAX jit", jax.jit(grad), jax.jit(hvp))]:
+        rows.append(
+            {
+                "system": label,
+                "hvp": "fwd-over-rev",
+                **paired(ready(lambda g=gfun: g(p)), ready(lambda h=hfun: h(p, v)), repeat),
+                "flop ratio": float("nan"),
+            }
+        )
     try:  # XLA's own count, after dead-code elimination (all FLOPs, not only matmuls)
         rows[-1]["flop ratio"] = xla_flops(hvp, p, v) / xla_flops(grad, p)
     except Exception:  # cost_analysis is best-effort in XLA
@@ -162,15 +186,24 @@ def main() -> None:
     params, x, y = init_mlp()
     rng = np.random.default_rng(1)
     V = [(rng.standard_normal(W.shape), rng.standard_normal(b.shape)) for W, b in params]
-    rows = (reference_impl_rows(params, x, y, V, args.repeat)
-            + autograd_rows(params, x, y, V, args.repeat)
-            + jax_rows(params, x, y, V, args.repeat))
-    print(table(rows, "MLP 784-512-512-10, batch 256, float64, one thread: HVP time / grad "
-                      "time (CPU time, fastest of the interleaved runs; flop ratio = matmul "
-                      "FLOPs of the HVP / of the grad; JAX jit: XLA's cost analysis)"))
+    rows = (
+        reference_impl_rows(params, x, y, V, args.repeat)
+        + autograd_rows(params, x, y, V, args.repeat)
+        + jax_rows(params, x, y, V, args.repeat)
+    )
+    print(
+        table(
+            rows,
+            "MLP 784-512-512-10, batch 256, float64, one thread: HVP time / grad "
+            "time (CPU time, fastest of the interleaved runs; flop ratio = matmul "
+            "FLOPs of the HVP / of the grad; JAX jit: XLA's cost analysis)",
+        )
+    )
     ours = {r["hvp"]: r["hvp/grad"] for r in rows if r["system"] == "reference_impl"}
-    print(f"\ntarget ≤ 2.2 — fwd-over-rev {ours['fwd-over-rev']:.2f}, "
-          f"rev-over-rev {ours['rev-over-rev']:.2f}, rev-over-fwd {ours['rev-over-fwd']:.2f}")
+    print(
+        f"\ntarget ≤ 2.2 — fwd-over-rev {ours['fwd-over-rev']:.2f}, "
+        f"rev-over-rev {ours['rev-over-rev']:.2f}, rev-over-fwd {ours['rev-over-fwd']:.2f}"
+    )
     path = save("bench_second_order", {"repeat": args.repeat, "rows": rows, "target": 2.2})
     print(f"saved {path}")
 

@@ -53,27 +53,47 @@ def main() -> None:
     for s, (name, lam) in enumerate(spectra(rng).items()):
         X = psd(rng, lam)
         for m in BUDGETS:
-            e = {meth: mean_relative_error(X, meth, m, (s, k, m))
-                 for k, meth in enumerate(METHODS)}
-            rows.append({"spectrum": name, "matvecs": m, "hutchinson": e["hutchinson"],
-                         "hutch++": e["hutch++"], "gain": e["hutchinson"] / e["hutch++"]})
-    print(table(rows, f"Mean relative trace error, n = {N}, {TRIALS} trials "
-                      "(gain = Hutchinson error / Hutch++ error)"))
+            e = {meth: mean_relative_error(X, meth, m, (s, k, m)) for k, meth in enumerate(METHODS)}
+            rows.append(
+                {
+                    "spectrum": name,
+                    "matvecs": m,
+                    "hutchinson": e["hutchinson"],
+                    "hutch++": e["hutch++"],
+                    "gain": e["hutchinson"] / e["hutch++"],
+                }
+            )
+    print(
+        table(
+            rows,
+            f"Mean relative trace error, n = {N}, {TRIALS} trials "
+            "(gain = Hutchinson error / Hutch++ error)",
+        )
+    )
     at300 = {r["spectrum"]: r for r in rows if r["matvecs"] == 300}
     targets = {"i^-2": 100.0, "i^-1": 5.0}
     verdicts = []
     for spec, need in targets.items():
         gain = at300[spec]["gain"]
-        verdicts.append({"spectrum": spec, "gain at 300": gain, "target": f">= {need:g}",
-                         "met": gain >= need})
+        verdicts.append(
+            {"spectrum": spec, "gain at 300": gain, "target": f">= {need:g}", "met": gain >= need}
+        )
     flat = at300["flat U[0.5,1.5]"]
-    verdicts.append({"spectrum": "flat U[0.5,1.5]", "gain at 300": flat["gain"],
-                     "target": "(expected < 1)", "met": flat["gain"] < 1})
+    verdicts.append(
+        {
+            "spectrum": "flat U[0.5,1.5]",
+            "gain at 300": flat["gain"],
+            "target": "(expected < 1)",
+            "met": flat["gain"] < 1,
+        }
+    )
     print()
     print(table(verdicts, "Targets at 300 matvecs"))
     print(f"\n{time.perf_counter() - t0:.1f} s")
-    path = save("bench_trace", {"n": N, "trials": TRIALS, "budgets": list(BUDGETS),
-                                "rows": rows, "targets": verdicts})
+    path = save(
+        "bench_trace",
+        {"n": N, "trials": TRIALS, "budgets": list(BUDGETS), "rows": rows, "targets": verdicts},
+    )
     print(f"saved {path}")
 
 

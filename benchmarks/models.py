@@ -14,12 +14,15 @@ SIZES = (784, 512, 512, 10)
 BATCH = 256
 
 
-def init_mlp(seed: int = 0, sizes: tuple[int, ...] = SIZES, batch: int = BATCH
-             ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+def init_mlp(
+    seed: int = 0, sizes: tuple[int, ...] = SIZES, batch: int = BATCH
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     """Parameters ``[(W, b), …]``, inputs ``x`` (batch × 784) and one-hot labels ``y``."""
     rng = np.random.default_rng(seed)
-    params = [(rng.standard_normal((m, n)) / np.sqrt(m), np.zeros(n))
-              for m, n in itertools.pairwise(sizes)]
+    params = [
+        (rng.standard_normal((m, n)) / np.sqrt(m), np.zeros(n))
+        for m, n in itertools.pairwise(sizes)
+    ]
     x = rng.standard_normal((batch, sizes[0]))
     y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
     return params, x, y

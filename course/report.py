@@ -125,17 +125,22 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
             stats = AssignmentStats(assignment.name, float(assignment.max_score))
             for sub in assignment.submissions:
                 sid = sub.student.id
-                stats.scores[sid] = max(0.0, float(sub.score) - float(
-                    sub.late_submission_penalty or 0))  # as grades.csv has it
+                stats.scores[sid] = max(
+                    0.0, float(sub.score) - float(sub.late_submission_penalty or 0)
+                )  # as grades.csv has it
                 for nb in sub.notebooks:
                     path = workdir / "autograded" / sid / assignment.name / f"{nb.name}.ipynb"
-                    messages = failure_messages(nbformat.read(str(path), as_version=4)) \
-                        if path.is_file() else {}
+                    messages = (
+                        failure_messages(nbformat.read(str(path), as_version=4))
+                        if path.is_file()
+                        else {}
+                    )
                     for grade in nb.grades:
                         if not grade.max_score:
                             continue
-                        t = stats.tasks.setdefault(grade.name,
-                                                   TaskStats(grade.name, float(grade.max_score)))
+                        t = stats.tasks.setdefault(
+                            grade.name, TaskStats(grade.name, float(grade.max_score))
+                        )
                         t.scores.append(float(grade.score))
                         if grade.score < grade.max_score and grade.name in messages:
                             if _not_implemented(messages[grade.name]):
@@ -147,19 +152,16 @@ def collect(workdir: Path, root: Path | None = None) -> ClassReport:
                     if nb.flagged:
                         stats.flagged.setdefault(sid, [])
                 findings = state.get(f"{sid}/{assignment.name}", {}).get("findings", [])
-                reasons = [f["message"] for f in findings
-                           if f.get("severity") in ("zero", "flag")]
+                reasons = [f["message"] for f in findings if f.get("severity") in ("zero", "flag")]
                 if reasons:
                     stats.flagged[sid] = reasons
             submitted = {sub.student.id for sub in assignment.submissions}
             stats.missing = sorted(s.id for s in gb.students if s.id not in submitted)
             stats.find_notes()
             out[assignment.name] = stats
-        names = {s.id: " ".join(p for p in (s.first_name, s.last_name) if p)
-                 for s in gb.students}
+        names = {s.id: " ".join(p for p in (s.first_name, s.last_name) if p) for s in gb.students}
     for path in sorted((workdir / "lms").glob("*.json")):  # the names the LMS gave
-        for sid, info in json.loads(path.read_text(encoding="utf-8")).get(
-                "students", {}).items():
+        for sid, info in json.loads(path.read_text(encoding="utf-8")).get("students", {}).items():
             names[sid] = names.get(sid) or info.get("name", "")
     return ClassReport(out, names={k: v for k, v in names.items() if v})
 
@@ -177,18 +179,23 @@ def write_plots(report: ClassReport, dest: Path) -> list[Path]:
         if not a.scores:
             continue
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        ax.hist(list(a.scores.values()), bins=10, range=(0, a.max_score or 1), color="#4878a8",
-                edgecolor="white")
-        ax.set(title=f"{name}: scores ({len(a.scores)} students)", xlabel="score",
-               ylabel="students")
+        ax.hist(
+            list(a.scores.values()),
+            bins=10,
+            range=(0, a.max_score or 1),
+            color="#4878a8",
+            edgecolor="white",
+        )
+        ax.set(
+            title=f"{name}: scores ({len(a.scores)} students)", xlabel="score", ylabel="students"
+        )
         fig.tight_layout()
         paths.append(dest / f"{name}-scores.png")
         fig.savefig(paths[-1], dpi=100)
         plt.close(fig)
         tasks = sorted(a.tasks.values(), key=lambda t: t.grade_id)
         fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * max(len(tasks), 1)))
-        ax.barh([t.grade_id for t in tasks], [100 * t.pass_rate for t in tasks],
-                color="#6a9f58")
+        ax.barh([t.grade_id for t in tasks], [100 * t.pass_rate for t in tasks], color="#6a9f58")
         ax.invert_yaxis()
         ax.set(xlim=(0, 100), xlabel="% of students with full points", title=f"{name}: tasks")
         fig.tight_layout()
@@ -201,8 +208,7 @@ def write_plots(report: ClassReport, dest: Path) -> list[Path]:
 
 def _cell(text: str, lang: str) -> str:
     """A message in a Markdown table cell: localized, each line its own (``<br>``)."""
-    return "<br>".join(line.strip() for line in localize(text, lang).split("\n")).replace(
-        "|", "/")
+    return "<br>".join(line.strip() for line in localize(text, lang).split("\n")).replace("|", "/")
 
 
 def failures(t: TaskStats, a: AssignmentStats) -> list[tuple[int, str, str | None]]:
@@ -219,47 +225,73 @@ def render(report: ClassReport, top: int = 3, lang: str = "both") -> str:
         if not s and not a.missing:
             continue
         why = say_("no submission, counted as 0 in grades.csv", "нет работы, 0 в grades.csv")
-        gone = (f"; **{len(a.missing)} {say_('missing', 'не сдали')}** ({why}): "
-                f"{', '.join(a.missing)}") if a.missing else \
-            f"; {say_('none missing', 'сдали все')}"
-        lines += [f"## {name}", "",
-                  f"{len(s) + len(a.missing)} {say_('students', 'студентов')}: {len(s)} "
-                  f"{say_('submitted', 'сдали')}{gone}.", ""]
+        gone = (
+            (
+                f"; **{len(a.missing)} {say_('missing', 'не сдали')}** ({why}): "
+                f"{', '.join(a.missing)}"
+            )
+            if a.missing
+            else f"; {say_('none missing', 'сдали все')}"
+        )
+        lines += [
+            f"## {name}",
+            "",
+            f"{len(s) + len(a.missing)} {say_('students', 'студентов')}: {len(s)} "
+            f"{say_('submitted', 'сдали')}{gone}.",
+            "",
+        ]
         if not s:
             continue
-        lines += [f"{say_('Submissions', 'Работы')}: {say_('mean', 'среднее')} "
-                  f"{statistics.mean(s):.1f}, {say_('median', 'медиана')} "
-                  f"{statistics.median(s):g} {say_('of', 'из')} {a.max_score:g}.", "",
-                  f"| {say_('task', 'задача')} | {say_('points', 'баллы')} | "
-                  f"{say_('mean', 'среднее')} | {say_('full points', 'полный балл')} | "
-                  f"{say_('not implemented', 'не реализовано')} | "
-                  f"{say_('most frequent wrong answers (reason first, whole)', 'частые ошибки')} |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"{say_('Submissions', 'Работы')}: {say_('mean', 'среднее')} "
+            f"{statistics.mean(s):.1f}, {say_('median', 'медиана')} "
+            f"{statistics.median(s):g} {say_('of', 'из')} {a.max_score:g}.",
+            "",
+            f"| {say_('task', 'задача')} | {say_('points', 'баллы')} | "
+            f"{say_('mean', 'среднее')} | {say_('full points', 'полный балл')} | "
+            f"{say_('not implemented', 'не реализовано')} | "
+            f"{say_('most frequent wrong answers (reason first, whole)', 'частые ошибки')} |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for t in sorted(a.tasks.values(), key=lambda t: t.grade_id):
-            fails = "<br>".join(
-                f"{n}× " + (say_(f"see note {note}", f"см. примечание {note}") if note
-                            else _cell(m, lang))
-                for n, m, note in failures(t, a)[:top]) or "—"
-            lines.append(f"| {t.grade_id} | {t.max_score:g} | "
-                         f"{statistics.mean(t.scores) if t.scores else 0:.1f} | "
-                         f"{100 * t.pass_rate:.0f}% | {t.not_implemented} | {fails} |")
+            fails = (
+                "<br>".join(
+                    f"{n}× "
+                    + (
+                        say_(f"see note {note}", f"см. примечание {note}")
+                        if note
+                        else _cell(m, lang)
+                    )
+                    for n, m, note in failures(t, a)[:top]
+                )
+                or "—"
+            )
+            lines.append(
+                f"| {t.grade_id} | {t.max_score:g} | "
+                f"{statistics.mean(t.scores) if t.scores else 0:.1f} | "
+                f"{100 * t.pass_rate:.0f}% | {t.not_implemented} | {fails} |"
+            )
         lines.append("")
         if a.notes:
             lines += [f"{say_('Notes', 'Примечания')}:", ""]
             for msg, note in sorted(a.notes.items(), key=lambda kv: int(kv[1])):
                 sids = sorted(report.who(sid) for sid, ms in a.notes_of.items() if msg in ms)
-                lines.append(f"{note}. ({', '.join(sids)}) " + localize(msg, lang).replace(
-                    "\n", "  \n   "))
+                lines.append(
+                    f"{note}. ({', '.join(sids)}) " + localize(msg, lang).replace("\n", "  \n   ")
+                )
             lines.append("")
         if a.flagged:
             lines += [f"{say_('Flagged for review', 'На проверку преподавателю')}:", ""]
             for sid, reasons in sorted(a.flagged.items()):
-                refs = [say_(f"see note {a.notes[m]}", f"см. примечание {a.notes[m]}")
-                        for m in a.notes_of.get(sid, [])]
-                lines.append(f"* **{report.who(sid)}** ({a.scores.get(sid, 0):g})"
-                             + (f": {', '.join(refs)}" if refs else ""))
-                for r in reasons or [say_("flagged in the gradebook",
-                                          "отмечено в журнале оценок")]:
+                refs = [
+                    say_(f"see note {a.notes[m]}", f"см. примечание {a.notes[m]}")
+                    for m in a.notes_of.get(sid, [])
+                ]
+                lines.append(
+                    f"* **{report.who(sid)}** ({a.scores.get(sid, 0):g})"
+                    + (f": {', '.join(refs)}" if refs else "")
+                )
+                for r in reasons or [say_("flagged in the gradebook", "отмечено в журнале оценок")]:
                     lines.append("  - " + localize(r, lang).replace("\n", "  \n    "))
             lines.append("")
     plots = [p.name for p in report.plots]
@@ -268,8 +300,9 @@ def render(report: ClassReport, top: int = 3, lang: str = "both") -> str:
     return "\n".join(lines)
 
 
-def main_report(workdir: Path, out: Path | None = None, root: Path | None = None, *,
-                lang: str = "both") -> tuple[str, Path]:
+def main_report(
+    workdir: Path, out: Path | None = None, root: Path | None = None, *, lang: str = "both"
+) -> tuple[str, Path]:
     """Collect, plot and write ``report.md`` and ``report.html``; return the Markdown and its
     path."""
     from .report_html import write_html

@@ -42,8 +42,14 @@ MARKER = re.compile(r"^<!-- (ru|en|code)(?: tags=([\w,-]+))? -->\s*$")
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 # What the notebooks see when executed: the same as tests/test_lectures.py (nbval) and CI.
-EXEC_ENV = {"JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1", "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+EXEC_ENV = {
+    "JAX_PLATFORMS": "cpu",
+    "JAX_ENABLE_X64": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+}
 
 
 def parse(path: Path) -> list[dict]:
@@ -52,8 +58,9 @@ def parse(path: Path) -> list[dict]:
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         m = MARKER.match(line)
         if m:
-            cells.append({"kind": m[1], "tags": m[2].split(",") if m[2] else [], "lines": [],
-                          "line": lineno})
+            cells.append(
+                {"kind": m[1], "tags": m[2].split(",") if m[2] else [], "lines": [], "line": lineno}
+            )
         elif cells:
             cells[-1]["lines"].append(line)
         elif line.strip():
@@ -96,8 +103,12 @@ def execute(nb: nbformat.NotebookNode, lang: str, timeout: int = 600) -> nbforma
 
     os.environ.update(EXEC_ENV)
     nb = copy.deepcopy(nb)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(HERE / lang)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(HERE / lang)}},
+    ).execute()
     for cell in nb.cells:  # execution counts and timings are noise in diffs
         cell.metadata.pop("execution", None)
     return nb
@@ -129,15 +140,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("names", nargs="*", help="lecture names (default: all in lectures/src)")
     ap.add_argument("--no-execute", action="store_true", help="regenerate cells only")
-    ap.add_argument("--lang", choices=LANGS, action="append",
-                    help="rebuild this language only (repeatable; default: both)")
+    ap.add_argument(
+        "--lang",
+        choices=LANGS,
+        action="append",
+        help="rebuild this language only (repeatable; default: both)",
+    )
     args = ap.parse_args(argv)
     names = args.names or sorted(p.stem for p in SRC.glob("*.md"))
     langs = tuple(args.lang) if args.lang else LANGS
     for name in names:
         secs = build(name, run=not args.no_execute, langs=langs)
-        print(f"{name} ({', '.join(langs)}): built"
-              + ("" if args.no_execute else f", executed in {secs:.1f} s"))
+        print(
+            f"{name} ({', '.join(langs)}): built"
+            + ("" if args.no_execute else f", executed in {secs:.1f} s")
+        )
     return 0
 
 

@@ -20,14 +20,18 @@ def fun_name(fun: Callable[..., Any]) -> str:
 def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
     """``argnums`` as a tuple of non-negative ints; negative ones count from the end, as in JAX."""
     nums = (argnums,) if not isinstance(argnums, (tuple, list)) else tuple(argnums)
-    if not nums or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
-                           for a in nums):
-        raise TypeError(f"{fname}: argnums must be an int or a non-empty tuple of ints, "
-                        f"got {argnums!r}")
+    if not nums or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums
+    ):
+        raise TypeError(
+            f"{fname}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}"
+        )
     for a in nums:
         if not -nargs <= a < nargs:
-            raise ValueError(f"{fname}: argnums={argnums!r} is out of range for a call with "
-                             f"{nargs} positional argument(s)")
+            raise ValueError(
+                f"{fname}: argnums={argnums!r} is out of range for a call with "
+                f"{nargs} positional argument(s)"
+            )
     return tuple(int(a) % nargs for a in nums)
 
 
@@ -55,8 +59,9 @@ def as_float_leaf(x: Any, fname: str, where: str) -> Any:
     return x
 
 
-def flatten_args(args: Sequence[Any], argnums: tuple[int, ...], fname: str
-                 ) -> tuple[list[Any], PyTreeDef]:
+def flatten_args(
+    args: Sequence[Any], argnums: tuple[int, ...], fname: str
+) -> tuple[list[Any], PyTreeDef]:
     """Flatten the differentiated arguments into checked float leaves."""
     leaves, tree = tree_flatten(tuple(args[i] for i in argnums))
     subtree_sizes = [tree_flatten(args[i])[1].num_leaves for i in argnums]
@@ -80,11 +85,17 @@ def split_aux(out: Any, fname: str) -> tuple[Any, Any]:
     """``(output, aux)`` from a function called with ``has_aux=True``; a clear error otherwise."""
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         v = concrete(out)
-        got = (f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list))
-               else f"one array of shape {np.shape(v)}" if isinstance(v, (np.ndarray, np.generic))
-               else f"a {type(out).__name__}")
-        raise TypeError(f"{fname} with has_aux=True: the function must return a pair "
-                        f"(output, aux), but it returned {got}")
+        got = (
+            f"a {type(out).__name__} of length {len(out)}"
+            if isinstance(out, (tuple, list))
+            else f"one array of shape {np.shape(v)}"
+            if isinstance(v, (np.ndarray, np.generic))
+            else f"a {type(out).__name__}"
+        )
+        raise TypeError(
+            f"{fname} with has_aux=True: the function must return a pair "
+            f"(output, aux), but it returned {got}"
+        )
     return out[0], out[1]
 
 
@@ -98,18 +109,21 @@ def plain_numpy_message(name: str, x: Tracer) -> str:
         available = hasattr(import_module(module), attr)
     except ImportError:
         available = False
-    advice = (f"Use reference_impl.numpy.{name} (import reference_impl.numpy as rnp; "
-              f"rnp.{name}) instead." if available else
-              f"reference_impl.numpy has no {name}: write it with reference_impl.numpy's "
-              "operations, or define a primitive with its rules (reference_impl.core.primitive, "
-              "defjvp, defvjp).")
-    return (f"numpy.{name} was called on a traced value ({describe(x)}) inside a function "
-            f"being differentiated; NumPy cannot differentiate it. {advice} "
-            "To read the value without its derivative, use reference_impl.concrete(x).")
+    advice = (
+        f"Use reference_impl.numpy.{name} (import reference_impl.numpy as rnp; rnp.{name}) instead."
+        if available
+        else f"reference_impl.numpy has no {name}: write it with reference_impl.numpy's "
+        "operations, or define a primitive with its rules (reference_impl.core.primitive, "
+        "defjvp, defvjp)."
+    )
+    return (
+        f"numpy.{name} was called on a traced value ({describe(x)}) inside a function "
+        f"being differentiated; NumPy cannot differentiate it. {advice} "
+        "To read the value without its derivative, use reference_impl.concrete(x)."
+    )
 
 
-def missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]
-                 ) -> NotImplementedError:
+def missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]) -> NotImplementedError:
     """The error for a primitive differentiated with respect to an argument it has no rule for."""
     shapes = ", ".join(describe(a) for a in args)
     register = "defjvp" if kind == "JVP" else "defvjp"
@@ -124,10 +138,11 @@ def missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]
 # --- vmap's in_axes / out_axes ----------------------------------------------------------------
 def check_spec(spec: Any, what: str, name: str) -> None:
     for leaf in _spec_leaves(spec):
-        if leaf is not None and (not isinstance(leaf, (int, np.integer))
-                                 or isinstance(leaf, bool)):
-            raise TypeError(f"vmap({name}): {what} must be an int, None, or a (nested) "
-                            f"container with those types as leaves, but got {spec!r}")
+        if leaf is not None and (not isinstance(leaf, (int, np.integer)) or isinstance(leaf, bool)):
+            raise TypeError(
+                f"vmap({name}): {what} must be an int, None, or a (nested) "
+                f"container with those types as leaves, but got {spec!r}"
+            )
 
 
 def _spec_leaves(spec: Any) -> list[Any]:
@@ -142,22 +157,24 @@ def broadcast_prefix(name: str, what: str, spec: Any, tree: Any) -> list[Any]:
     """One axis per leaf of ``tree``: ``spec`` is a pytree prefix of it (ints / None leaves)."""
     if spec is None or isinstance(spec, (int, np.integer)):
         return [spec] * len(tree_flatten(tree)[0])
-    ok = (isinstance(spec, (tuple, list)) and isinstance(tree, (tuple, list))
-          and len(spec) == len(tree) and (hasattr(spec, "_fields") == hasattr(tree, "_fields"))
-          ) or (isinstance(spec, dict) and isinstance(tree, dict)
-                and sorted(spec) == sorted(tree))
+    ok = (
+        isinstance(spec, (tuple, list))
+        and isinstance(tree, (tuple, list))
+        and len(spec) == len(tree)
+        and (hasattr(spec, "_fields") == hasattr(tree, "_fields"))
+    ) or (isinstance(spec, dict) and isinstance(tree, dict) and sorted(spec) == sorted(tree))
     if not ok:
-        raise ValueError(f"vmap({name}): {what} specification must be a tree prefix of the "
-                         f"corresponding value, got specification {spec!r} for value tree "
-                         f"{tree_flatten(tree)[1]}")
+        raise ValueError(
+            f"vmap({name}): {what} specification must be a tree prefix of the "
+            f"corresponding value, got specification {spec!r} for value tree "
+            f"{tree_flatten(tree)[1]}"
+        )
     if isinstance(spec, dict):
         return [a for k in sorted(tree) for a in broadcast_prefix(name, what, spec[k], tree[k])]
-    return [a for s, t in zip(spec, tree, strict=True)
-            for a in broadcast_prefix(name, what, s, t)]
+    return [a for s, t in zip(spec, tree, strict=True) for a in broadcast_prefix(name, what, s, t)]
 
 
-def flatten_with_paths(fun: Any, args: Any, kwargs: Any
-                        ) -> tuple[list[str], list[Any], PyTreeDef]:
+def flatten_with_paths(fun: Any, args: Any, kwargs: Any) -> tuple[list[str], list[Any], PyTreeDef]:
     """The leaves of ``(args, kwargs)`` and, for messages, a name for each (``x[1]['w']``)."""
     try:
         params = list(inspect.signature(fun).parameters)
@@ -185,8 +202,9 @@ def flatten_with_paths(fun: Any, args: Any, kwargs: Any
     return paths, leaves, tree
 
 
-def check_inputs(name: str, paths: list[str], leaves: list[Any], axes: list[Any],
-                  axis_size: int | None) -> tuple[list[Any], list[Any], int]:
+def check_inputs(
+    name: str, paths: list[str], leaves: list[Any], axes: list[Any], axis_size: int | None
+) -> tuple[list[Any], list[Any], int]:
     sizes: list[tuple[int, str]] = []
     out_leaves, out_axes = [], []
     for path, x, ax in zip(paths, leaves, axes, strict=True):
@@ -198,22 +216,26 @@ def check_inputs(name: str, paths: list[str], leaves: list[Any], axes: list[Any]
                 raise ValueError(
                     f"vmap({name}) was requested to map its argument {path} along axis {ax}, "
                     f"which implies that its rank should be at least {ax + 1 if ax >= 0 else -ax}"
-                    f", but is only {nd} (its shape is {shape_of(x)})")
+                    f", but is only {nd} (its shape is {shape_of(x)})"
+                )
             ax = int(ax) % nd
-            sizes.append((shape_of(x)[ax], f"axis {ax} of argument {path} of type "
-                                           f"{describe(x)}"))
+            sizes.append((shape_of(x)[ax], f"axis {ax} of argument {path} of type {describe(x)}"))
         out_leaves.append(x)
         out_axes.append(ax)
     if not sizes:
         if axis_size is None:
-            raise ValueError(f"vmap({name}) must have at least one non-None value in in_axes "
-                             "(or be given axis_size)")
+            raise ValueError(
+                f"vmap({name}) must have at least one non-None value in in_axes "
+                "(or be given axis_size)"
+            )
         return out_leaves, out_axes, int(axis_size)
     distinct = {n for n, _ in sizes} | ({axis_size} if axis_size is not None else set())
     if len(distinct) > 1:
         lines = [f"  * one axis had size {n}: {where}" for n, where in sizes]
         if axis_size is not None:
             lines.append(f"  * axis_size={axis_size}")
-        raise ValueError(f"vmap({name}) got inconsistent sizes for array axes to be mapped:\n"
-                         + ";\n".join(lines))
+        raise ValueError(
+            f"vmap({name}) got inconsistent sizes for array axes to be mapped:\n"
+            + ";\n".join(lines)
+        )
     return out_leaves, out_axes, sizes[0][0]

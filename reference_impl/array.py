@@ -27,9 +27,11 @@ import numpy as np
 
 __all__ = ["STATE", "Array", "freeze", "freeze_tree", "frozen_results", "transformation"]
 
-_IMMUTABLE = ("reference_impl arrays are immutable, like JAX arrays: instead of "
-              "``x[idx] = y`` write ``x = x.at[idx].set(y)`` (or ``.add``, ``.multiply``, "
-              "``.min``, ``.max``); for a mutable copy use ``numpy.array(x)``")
+_IMMUTABLE = (
+    "reference_impl arrays are immutable, like JAX arrays: instead of "
+    "``x[idx] = y`` write ``x = x.at[idx].set(y)`` (or ``.add``, ``.multiply``, "
+    "``.min``, ``.max``); for a mutable copy use ``numpy.array(x)``"
+)
 
 
 class _State:
@@ -72,12 +74,14 @@ class Array(np.ndarray):
 
     def __setitem__(self, idx: Any, value: Any) -> None:
         if not self.flags.writeable:
-            raise TypeError(f"'{type(self).__name__}' object does not support item assignment: "
-                            + _IMMUTABLE)
+            raise TypeError(
+                f"'{type(self).__name__}' object does not support item assignment: " + _IMMUTABLE
+            )
         super().__setitem__(idx, value)
 
-    def __array_wrap__(self, arr: np.ndarray, context: Any = None, return_scalar: bool = False
-                       ) -> Any:
+    def __array_wrap__(
+        self, arr: np.ndarray, context: Any = None, return_scalar: bool = False
+    ) -> Any:
         if return_scalar:  # a full reduction gives a NumPy scalar, as for a plain ndarray
             return arr[()]
         return super().__array_wrap__(arr, context, return_scalar)
@@ -168,8 +172,10 @@ def freeze_tree(tree: Any, args: Any = ()) -> Any:
     from .tree_util import tree_flatten, tree_unflatten
 
     leaves, treedef = tree_flatten(tree)
-    if not any(isinstance(x, np.ndarray) and not (type(x) is Array and not x.flags.writeable)
-               for x in leaves):
+    if not any(
+        isinstance(x, np.ndarray) and not (type(x) is Array and not x.flags.writeable)
+        for x in leaves
+    ):
         return tree
     user = _arrays(args)
     return tree_unflatten(treedef, [freeze(x, user) for x in leaves])

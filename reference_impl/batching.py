@@ -94,8 +94,10 @@ class BatchTracer(Tracer):
         return _dtype(self.val)
 
     def __repr__(self) -> str:
-        return (f"BatchTracer(level={self._trace.level}, {self._trace.axis_size} examples of "
-                f"{describe(self)})")
+        return (
+            f"BatchTracer(level={self._trace.level}, {self._trace.axis_size} examples of "
+            f"{describe(self)})"
+        )
 
     def without_derivatives(self) -> BatchTracer:
         """The same batch with the derivatives of lower levels dropped (``concrete``)."""
@@ -108,11 +110,15 @@ class BatchTracer(Tracer):
         x = move(c.val, c.bdim, 0)
         first = take(x, 0, 0)
         if not bool(np.all(np.equal(x, first))):
-            raise BatchedConversionError(self._trace, (
-                f"vmap: {what} of a batched value ({describe(self)} per example) whose examples "
-                "differ; one value per example is needed here (e.g. Python control flow or "
-                "np.asarray on a traced value). Write it with reference_impl.numpy (rnp.where "
-                "instead of if, for example)."))
+            raise BatchedConversionError(
+                self._trace,
+                (
+                    f"vmap: {what} of a batched value ({describe(self)} per example) whose examples "
+                    "differ; one value per example is needed here (e.g. Python control flow or "
+                    "np.asarray on a traced value). Write it with reference_impl.numpy (rnp.where "
+                    "instead of if, for example)."
+                ),
+            )
         return first
 
     def __bool__(self) -> bool:
@@ -203,22 +209,31 @@ class BatchTrace(Trace):
             shapes = ", ".join(describe(a) for a in args)
             raise NotImplementedError(
                 f"batching rule of {prim.name} not defined (vmap of {prim.name}({shapes})). "
-                "Register one with reference_impl.core.defbatch(<the primitive>, rule).")
+                "Register one with reference_impl.core.defbatch(<the primitive>, rule)."
+            )
         if getattr(rule, "needs_trace", False):
             ans, ans_dim = rule(self, vals, dims, **params)
         else:
             ans, ans_dim = rule(vals, dims, **params)
         if prim.multiple_results:
-            return tuple(a if d is None else BatchTracer(self, a, d)
-                         for a, d in zip(ans, ans_dim, strict=True))
+            return tuple(
+                a if d is None else BatchTracer(self, a, d)
+                for a, d in zip(ans, ans_dim, strict=True)
+            )
         return ans if ans_dim is None else BatchTracer(self, ans, ans_dim)
 
 
 # ----------------------------------------------------------------------------------------------
 # vmap
 # ----------------------------------------------------------------------------------------------
-def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = None,
-         axis_size: int | None = None, spmd_axis_name: Any = None) -> Callable[..., Any]:
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+) -> Callable[..., Any]:
     """``fun`` mapped over an axis of its arguments: ``vmap(f)(xs)[i] = f(xs[i])``, as
     ``jax.vmap``.
 
@@ -240,28 +255,35 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name
             raise ValueError(
                 f"vmap({name}): in_axes must be an int, None, or a tuple of entries "
                 f"corresponding to the positional arguments passed to the function, but got "
-                f"len(in_axes)={len(in_axes)}, len(args)={len(args)}")
+                f"len(in_axes)={len(in_axes)}, len(args)={len(args)}"
+            )
         per_arg = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
         paths, leaves, tree = flatten_with_paths(fun, args, kwargs)
-        axes = broadcast_prefix(name, "in_axes", (per_arg, {k: 0 for k in kwargs}),
-                                 (tuple(args), kwargs))
+        axes = broadcast_prefix(
+            name, "in_axes", (per_arg, {k: 0 for k in kwargs}), (tuple(args), kwargs)
+        )
         leaves, axes, size = check_inputs(name, paths, leaves, axes, axis_size)
         trace = BatchTrace(size)
         try:
-            boxed = [x if a is None else BatchTracer(trace, x, a)
-                     for x, a in zip(leaves, axes, strict=True)]
+            boxed = [
+                x if a is None else BatchTracer(trace, x, a)
+                for x, a in zip(leaves, axes, strict=True)
+            ]
             a, k = tree_unflatten(tree, boxed)
             out = fun(*a, **k)
             out_leaves, out_tree = tree_flatten(out)
             oaxes = broadcast_prefix(name, "out_axes", out_axes, out)
-            return tree_unflatten(out_tree, [_unbox(name, o, ax, trace) for o, ax in
-                                             zip(out_leaves, oaxes, strict=True)])
+            return tree_unflatten(
+                out_tree,
+                [_unbox(name, o, ax, trace) for o, ax in zip(out_leaves, oaxes, strict=True)],
+            )
         except BatchedConversionError as err:
             if err.trace is not trace or not LOOP_FALLBACK or size == 0:
                 raise
             FALLBACKS.append(f"{name}: {err}")
-            warnings.warn(f"vmap({name}) is evaluated example by example: {err}",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"vmap({name}) is evaluated example by example: {err}", RuntimeWarning, stacklevel=2
+            )
             return _looped(fun, tree, leaves, axes, size, out_axes, name)
 
     vmapped.__name__ = f"vmap_{name}"
@@ -275,8 +297,10 @@ def _unbox(name: str, o: Any, ax: Any, trace: BatchTrace) -> Any:
             raise ValueError(f"vmap({name}) has mapped output but out_axes is None")
         nd = o.ndim + 1
         if not -nd <= ax < nd:
-            raise ValueError(f"vmap({name}): out_axes={ax} is out of range for an output of "
-                             f"rank {nd - 1} (plus the batch axis)")
+            raise ValueError(
+                f"vmap({name}): out_axes={ax} is out of range for an output of "
+                f"rank {nd - 1} (plus the batch axis)"
+            )
         return move(o.val, o.bdim, ax % nd)
     if ax is None:
         return o
@@ -289,8 +313,15 @@ def _unbox(name: str, o: Any, ax: Any, trace: BatchTrace) -> Any:
     return broadcast_to(expand_dims(o, ax), (*s[:ax], trace.axis_size, *s[ax:]))
 
 
-def _looped(fun: Callable[..., Any], tree: PyTreeDef, leaves: list[Any], axes: list[Any],
-            size: int, out_axes: Any, name: str) -> Any:
+def _looped(
+    fun: Callable[..., Any],
+    tree: PyTreeDef,
+    leaves: list[Any],
+    axes: list[Any],
+    size: int,
+    out_axes: Any,
+    name: str,
+) -> Any:
     """The definition of vmap: ``fun`` on each example, the results stacked."""
     outs = []
     for b in range(size):

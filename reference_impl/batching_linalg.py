@@ -83,12 +83,14 @@ def _explicit(subscripts: str) -> tuple[list[str], str]:
     if not arrow:  # NumPy's implicit output: '...' then the letters used once, sorted
         letters = ins.replace(",", "").replace(".", "")
         out = ("..." if "..." in ins else "") + "".join(
-            sorted(c for c in set(letters) if letters.count(c) == 1))
+            sorted(c for c in set(letters) if letters.count(c) == 1)
+        )
     return ins.split(","), out
 
 
-def _einsum_rule(vals: list[Any], dims: list[Any], subscripts: str, **params: Any
-                 ) -> tuple[Any, int]:
+def _einsum_rule(
+    vals: list[Any], dims: list[Any], subscripts: str, **params: Any
+) -> tuple[Any, int]:
     inputs, out = _explicit(subscripts)
     z = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in subscripts)
     ins = [s if d is None else z + s for s, d in zip(inputs, dims, strict=True)]
@@ -104,8 +106,9 @@ def stack_rule(prim: Primitive) -> Callable[..., Any]:
     def rule(vals: list[Any], dims: list[Any], **params: Any) -> tuple[Any, Any]:
         ranks = _ranks(vals, dims)
         rank = max(ranks)
-        args = [v if d is None else _pad(move(v, d, 0), rank)
-                for v, d in zip(vals, dims, strict=True)]
+        args = [
+            v if d is None else _pad(move(v, d, 0), rank) for v, d in zip(vals, dims, strict=True)
+        ]
         if "lu" in params and (dims[0] is not None or params["lu"].lu is None):
             lu = L.LUFactors(concrete(args[0]))  # the factors of a batch of matrices
             if lu.singular and prim in _SOLVES:
@@ -121,14 +124,15 @@ def stack_rule(prim: Primitive) -> Callable[..., Any]:
 def body_rule(run: Callable[..., Any]) -> Callable[..., Any]:
     """``run(prim_params, *args)`` evaluates the primitive's function; here on batch tracers."""
 
-    def rule(trace: BatchTrace, vals: list[Any], dims: list[Any], **params: Any
-             ) -> tuple[Any, Any]:
-        boxed = [v if d is None else BatchTracer(trace, v, d)
-                 for v, d in zip(vals, dims, strict=True)]
+    def rule(trace: BatchTrace, vals: list[Any], dims: list[Any], **params: Any) -> tuple[Any, Any]:
+        boxed = [
+            v if d is None else BatchTracer(trace, v, d) for v, d in zip(vals, dims, strict=True)
+        ]
         outs = run(params, *boxed)
         ans = [o.val if isinstance(o, BatchTracer) and o._trace is trace else o for o in outs]
-        ans_dims = [o.bdim if isinstance(o, BatchTracer) and o._trace is trace else None
-                    for o in outs]
+        ans_dims = [
+            o.bdim if isinstance(o, BatchTracer) and o._trace is trace else None for o in outs
+        ]
         return tuple(ans), tuple(ans_dims)
 
     rule.needs_trace = True  # type: ignore[attr-defined]
@@ -138,8 +142,16 @@ def body_rule(run: Callable[..., Any]) -> Callable[..., Any]:
 defbatch(C.matmul, _matmul_rule)
 defbatch(C.einsum_p, _einsum_rule)
 _SOLVES = (L.lu_solve_p,)
-for _p in (L.lu_solve_p, L.logabsdet_p, L.det_p, L.lu_sign_p, L.solve_triangular_p, L.cholesky_p,
-           LS.svd_p, LS.eigh_p):
+for _p in (
+    L.lu_solve_p,
+    L.logabsdet_p,
+    L.det_p,
+    L.lu_sign_p,
+    L.solve_triangular_p,
+    L.cholesky_p,
+    LS.svd_p,
+    LS.eigh_p,
+):
     defbatch(_p, stack_rule(_p))
 
 
@@ -151,8 +163,11 @@ def _chain_rule() -> Callable[..., Any]:
 
 _chain_rule()
 # made per function: the rule is built for each primitive the first time it is batched
-_BY_PREFIX.update({
-    # checkpoint's impl refuses tracer outputs (closures); its function runs on the batch
-    "checkpoint[": lambda prim: body_rule(
-        lambda params, *a: prim.impl.__self__._flat(params["call"])(*a)),
-})
+_BY_PREFIX.update(
+    {
+        # checkpoint's impl refuses tracer outputs (closures); its function runs on the batch
+        "checkpoint[": lambda prim: body_rule(
+            lambda params, *a: prim.impl.__self__._flat(params["call"])(*a)
+        ),
+    }
+)

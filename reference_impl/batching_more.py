@@ -20,9 +20,26 @@ from .core import Primitive, defbatch
 __all__ = ["axis_rule"]
 
 ELEMENTWISE = {
-    "elementwise_more": ["arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "log2", "log10",
-                         "exp2", "cbrt", "floor", "ceil", "trunc", "rint", "_round_p",
-                         "arctan2", "remainder", "fmod", "sinc"],
+    "elementwise_more": [
+        "arcsin",
+        "arccos",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "log2",
+        "log10",
+        "exp2",
+        "cbrt",
+        "floor",
+        "ceil",
+        "trunc",
+        "rint",
+        "_round_p",
+        "arctan2",
+        "remainder",
+        "fmod",
+        "sinc",
+    ],
 }
 AXIS = {"statistics": ["cumsum_p"]}
 STACKS = {"linalg_more": ["qr_p", "pinv_p"], "..scipy.linalg": ["expm_p"]}

@@ -17,17 +17,46 @@ from .batching import BatchTrace, BatchTracer, _dtype, move, take
 from .core import Tracer, concrete, shape_of
 from .tree_util import tree_flatten, tree_unflatten
 
-NOT_DIFFERENTIABLE = frozenset({
-    "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "isfinite", "isnan",
-    "isinf", "signbit", "logical_and", "logical_or", "logical_not", "logical_xor", "sign",
-    "floor", "ceil", "rint", "trunc", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "invert"})
-REDUCTIONS = frozenset({"sum", "prod", "max", "amax", "min", "amin", "any", "all", "mean",
-                         "count_nonzero"})
+NOT_DIFFERENTIABLE = frozenset(
+    {
+        "less",
+        "less_equal",
+        "greater",
+        "greater_equal",
+        "equal",
+        "not_equal",
+        "isfinite",
+        "isnan",
+        "isinf",
+        "signbit",
+        "logical_and",
+        "logical_or",
+        "logical_not",
+        "logical_xor",
+        "sign",
+        "floor",
+        "ceil",
+        "rint",
+        "trunc",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_xor",
+        "invert",
+    }
+)
+REDUCTIONS = frozenset(
+    {"sum", "prod", "max", "amax", "min", "amin", "any", "all", "mean", "count_nonzero"}
+)
 
 #: NumPy functions along one axis: (position of the axis argument, its default)
-AXIS_FUNCTIONS = {"argsort": (1, -1), "sort": (1, -1), "argmax": (1, None), "argmin": (1, None),
-                  "argpartition": (2, -1), "partition": (2, -1)}
+AXIS_FUNCTIONS = {
+    "argsort": (1, -1),
+    "sort": (1, -1),
+    "argmax": (1, None),
+    "argmin": (1, None),
+    "argpartition": (2, -1),
+    "partition": (2, -1),
+}
 
 
 def strip(tree: Any) -> Any:
@@ -76,8 +105,11 @@ def reduction(func: Any, args: Any, kwargs: dict[str, Any]) -> BatchTracer:
     trace = x._trace
     axis = kwargs.pop("axis", rest.pop(0) if rest else None)
     nd = x.ndim
-    axes = tuple(range(nd)) if axis is None else (
-        (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
+    axes = (
+        tuple(range(nd))
+        if axis is None
+        else ((axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
+    )
     raw = tuple(int(a) % nd + 1 for a in axes) if nd else ()
     v = move(x.val, x.bdim, 0)
     if not raw:
@@ -108,8 +140,10 @@ def per_example(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     leaves, tree = tree_flatten((tuple(args), kwargs))
     results = []
     for b in range(trace.axis_size):
-        lv = [take(x.val, b, x.bdim) if isinstance(x, BatchTracer) and x._trace is trace else x
-              for x in leaves]
+        lv = [
+            take(x.val, b, x.bdim) if isinstance(x, BatchTracer) and x._trace is trace else x
+            for x in leaves
+        ]
         a, k = tree_unflatten(tree, lv)
         results.append(func(*a, **k))
     return stack_examples(results, trace, getattr(func, "__name__", "a NumPy function"))
@@ -129,8 +163,9 @@ def stack_examples(results: list[Any], trace: BatchTrace, what: str) -> Any:
         return BatchTracer(trace, np.stack([np.asarray(r) for r in results]), 0)
     if all(r == first for r in results):
         return first
-    raise TypeError(f"vmap: {what} returned {type(first).__name__} values that differ across "
-                    "the batch")
+    raise TypeError(
+        f"vmap: {what} returned {type(first).__name__} values that differ across the batch"
+    )
 
 
 def _meta_shape(func: Any, args: Any, kwargs: Any) -> Any:
@@ -146,7 +181,11 @@ def _meta_dtype(func: Any, args: Any, kwargs: Any) -> Any:
     return func(*[dummy(a) for a in args], **kwargs)
 
 
-METADATA = {"shape": _meta_shape, "ndim": _meta_shape, "size": _meta_shape,
-             "result_type": _meta_dtype, "iscomplexobj": _meta_dtype, "isrealobj": _meta_dtype}
-
-
+METADATA = {
+    "shape": _meta_shape,
+    "ndim": _meta_shape,
+    "size": _meta_shape,
+    "result_type": _meta_dtype,
+    "iscomplexobj": _meta_dtype,
+    "isrealobj": _meta_dtype,
+}

@@ -65,11 +65,14 @@ def elementwise_rule(prim: Primitive) -> Callable[..., Any]:
         batched = {d for d in dims if d is not None}
         if len(batched) == 1:  # the common case: no transposition at all
             d = batched.pop()
-            if all((r == rank) if dd is not None else (r == 0)
-                   for r, dd in zip(ranks, dims, strict=True)):
+            if all(
+                (r == rank) if dd is not None else (r == 0)
+                for r, dd in zip(ranks, dims, strict=True)
+            ):
                 return prim(*vals, **params), d
-        args = [v if d is None else _pad(move(v, d, 0), rank)
-                for v, d in zip(vals, dims, strict=True)]
+        args = [
+            v if d is None else _pad(move(v, d, 0), rank) for v, d in zip(vals, dims, strict=True)
+        ]
         return prim(*args, **params), 0
 
     return rule
@@ -79,8 +82,9 @@ def elementwise_rule(prim: Primitive) -> Callable[..., Any]:
 def reduction_rule(prim: Primitive) -> Callable[..., Any]:
     """``prim(x, axes, keepdims)``: the per-example ``axes`` renumbered around the batch axis."""
 
-    def rule(vals: list[Any], dims: list[Any], axes: tuple[int, ...], keepdims: bool,
-             **params: Any) -> tuple[Any, int]:
+    def rule(
+        vals: list[Any], dims: list[Any], axes: tuple[int, ...], keepdims: bool, **params: Any
+    ) -> tuple[Any, int]:
         (x,), (d,) = vals, dims
         raw = tuple(a + (a >= d) for a in axes)
         ans_dim = d if keepdims else d - sum(a < d for a in axes)
@@ -100,19 +104,18 @@ def _transpose_rule(vals: list[Any], dims: list[Any], axes: tuple[int, ...]) -> 
     return S.transpose_p(x, axes=(d, *[a + (a >= d) for a in axes])), 0
 
 
-def _broadcast_to_rule(vals: list[Any], dims: list[Any], shape: tuple[int, ...]
-                       ) -> tuple[Any, int]:
+def _broadcast_to_rule(vals: list[Any], dims: list[Any], shape: tuple[int, ...]) -> tuple[Any, int]:
     x = _pad(move(vals[0], dims[0], 0), len(shape))
     return S.broadcast_to_p(x, shape=(shape_of(x)[0], *shape)), 0
 
 
-def _sum_to_shape_rule(vals: list[Any], dims: list[Any], shape: tuple[int, ...]
-                       ) -> tuple[Any, int]:
+def _sum_to_shape_rule(vals: list[Any], dims: list[Any], shape: tuple[int, ...]) -> tuple[Any, int]:
     x = move(vals[0], dims[0], 0)
     s = shape_of(x)[1:]
     lead = len(s) - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and s[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and s[lead + i] != 1
+    )
     if axes:
         x = R.sum_p(x, axes=tuple(a + 1 for a in axes), keepdims=False)
     return S.reshape_p(x, shape=(shape_of(x)[0], *shape)), 0
@@ -132,8 +135,12 @@ def _index_parts(idx: Any, rank: int) -> tuple[tuple[Any, ...], int]:
     arrays = [i for i, p in enumerate(flat) if isinstance(p, (np.ndarray, list))]
     if not arrays:
         return tuple(flat), 0
-    advanced = [i for i, p in enumerate(flat) if isinstance(p, (np.ndarray, list))
-                or (isinstance(p, (int, np.integer)) and not isinstance(p, bool))]
+    advanced = [
+        i
+        for i, p in enumerate(flat)
+        if isinstance(p, (np.ndarray, list))
+        or (isinstance(p, (int, np.integer)) and not isinstance(p, bool))
+    ]
     if advanced == list(range(advanced[0], advanced[-1] + 1)):
         return tuple(flat), 0
     nd = len(np.broadcast_shapes(*[np.shape(flat[i]) for i in advanced]))
@@ -146,13 +153,13 @@ def _getitem_rule(vals: list[Any], dims: list[Any], idx: Any) -> tuple[Any, int]
     return S.getitem_p(x, idx=(slice(None), *parts)), ans_dim
 
 
-def _scatter_add_rule(vals: list[Any], dims: list[Any], idx: Any, shape: tuple[int, ...]
-                      ) -> tuple[Any, int]:
+def _scatter_add_rule(
+    vals: list[Any], dims: list[Any], idx: Any, shape: tuple[int, ...]
+) -> tuple[Any, int]:
     (ct,), (d,) = vals, dims
     size = shape_of(ct)[d]
     parts, where = _index_parts(idx, len(shape))
-    return S.scatter_add_p(move(ct, d, where), idx=(slice(None), *parts),
-                           shape=(size, *shape)), 0
+    return S.scatter_add_p(move(ct, d, where), idx=(slice(None), *parts), shape=(size, *shape)), 0
 
 
 def _concatenate_rule(vals: list[Any], dims: list[Any], axis: int) -> tuple[Any, int]:
@@ -163,9 +170,34 @@ def _concatenate_rule(vals: list[Any], dims: list[Any], axis: int) -> tuple[Any,
 
 
 # --- registration -------------------------------------------------------------------------------
-ELEMENTWISE = [E.negative, E.exp, E.log, E.log1p, E.expm1, E.sqrt, E.sin, E.cos, E.tan, E.tanh,
-               E.sinh, E.cosh, E.arctan, E.sign, E.absolute, E.square, E.reciprocal, E.logistic,
-               E.add, E.subtract, E.multiply, E.divide, E.power, E.maximum, E.minimum, E._where]
+ELEMENTWISE = [
+    E.negative,
+    E.exp,
+    E.log,
+    E.log1p,
+    E.expm1,
+    E.sqrt,
+    E.sin,
+    E.cos,
+    E.tan,
+    E.tanh,
+    E.sinh,
+    E.cosh,
+    E.arctan,
+    E.sign,
+    E.absolute,
+    E.square,
+    E.reciprocal,
+    E.logistic,
+    E.add,
+    E.subtract,
+    E.multiply,
+    E.divide,
+    E.power,
+    E.maximum,
+    E.minimum,
+    E._where,
+]
 REDUCTIONS = [R.sum_p, R.max_p, R.min_p, R.prod_p, R.logsumexp_p]
 
 for _p in ELEMENTWISE:

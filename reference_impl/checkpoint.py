@@ -35,8 +35,15 @@ from .core import Primitive, ShapeDtype, Tracer, VJPTrace, VJPTracer, concrete
 from .forward import jvp
 from .tree_util import PyTreeDef, tree_flatten, tree_leaves, tree_unflatten
 
-__all__ = ["Residual", "ResidualMeter", "checkpoint", "checkpoint_chain",
-           "print_saved_residuals", "remat", "saved_residuals"]
+__all__ = [
+    "Residual",
+    "ResidualMeter",
+    "checkpoint",
+    "checkpoint_chain",
+    "print_saved_residuals",
+    "remat",
+    "saved_residuals",
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,8 +113,7 @@ def live(thing: Any) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def recording(fun: Callable[..., Any], leaves: Sequence[Any], n_states: int = 0
-              ) -> Iterator[Taped]:
+def recording(fun: Callable[..., Any], leaves: Sequence[Any], n_states: int = 0) -> Iterator[Taped]:
     """Run ``fun(*leaves)`` (a list of outputs) on a fresh tape, live for meters in the block."""
     trace = VJPTrace()
     boxed = [trace.new_input(x) for x in leaves]
@@ -121,17 +127,20 @@ def pull(rec: Taped, cts: Sequence[Any]) -> list[Any]:
     """``ctᵀ J`` of a recorded function: the cotangents of its inputs (zeros where unused).
 
     Zero cotangents of plain outputs are skipped, as the plain tape never sees them."""
-    pairs = [(o.node, ct) for o, ct in zip(rec.outs, cts, strict=True)
-             if isinstance(o, VJPTracer) and o._trace is rec.trace
-             and (isinstance(ct, Tracer) or np.any(ct))]
+    pairs = [
+        (o.node, ct)
+        for o, ct in zip(rec.outs, cts, strict=True)
+        if isinstance(o, VJPTracer)
+        and o._trace is rec.trace
+        and (isinstance(ct, Tracer) or np.any(ct))
+    ]
     grads = rec.trace.backward(pairs, rec.nodes)
     return [zeros(x) if g is None else g for g, x in zip(grads, rec.inputs, strict=True)]
 
 
 def unboxed(rec: Taped) -> list[Any]:
     """The recorded function's outputs, without this tape's tracers."""
-    return [o.val if isinstance(o, VJPTracer) and o._trace is rec.trace else o
-            for o in rec.outs]
+    return [o.val if isinstance(o, VJPTracer) and o._trace is rec.trace else o for o in rec.outs]
 
 
 def zeros(x: Any) -> np.ndarray:
@@ -203,8 +212,10 @@ def print_saved_residuals(fun: Callable[..., Any], *args: Any) -> None:
     for r in found:
         print(f"{r.dtype}{list(r.shape)!s:<16} {r.kind:<12} {r.nbytes:>12,d} B  {r.source}")
     saved = [r for r in found if r.kind in _COUNTED]
-    print(f"{len(saved)} residuals, {sum(r.nbytes for r in saved):,d} bytes "
-          "(not counting inputs and constants)")
+    print(
+        f"{len(saved)} residuals, {sum(r.nbytes for r in saved):,d} bytes "
+        "(not counting inputs and constants)"
+    )
 
 
 class ResidualMeter:
@@ -244,8 +255,9 @@ class ResidualMeter:
         """Make the reverse-mode tapes recording these values visible to the meter."""
         for x in tree_leaves(values):
             while isinstance(x, Tracer):
-                if isinstance(x, VJPTracer) and all(x._trace is not getattr(r, "trace", None)
-                                                    for r in (*self._tapes, *_LIVE)):
+                if isinstance(x, VJPTracer) and all(
+                    x._trace is not getattr(r, "trace", None) for r in (*self._tapes, *_LIVE)
+                ):
                     self._tapes.append(Taped(x._trace, [], [], 0))
                 x = x.val
 
@@ -287,8 +299,10 @@ class ResidualMeter:
 # ----------------------------------------------------------------------------------------------
 def no_closure(name: str, outs: Sequence[Any]) -> None:
     if any(isinstance(o, Tracer) for o in outs):
-        raise TypeError(f"{name} closes over a value that is being differentiated; pass it as "
-                        "an argument instead (to checkpoint_chain: through params=…)")
+        raise TypeError(
+            f"{name} closes over a value that is being differentiated; pass it as "
+            "an argument instead (to checkpoint_chain: through params=…)"
+        )
 
 
 class _Call:
@@ -307,8 +321,9 @@ class _Checkpointed:
     def __init__(self, fun: Callable[..., Any]):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.prim = Primitive(f"checkpoint[{getattr(fun, '__name__', 'f')}]", self._impl,
-                              multiple_results=True)
+        self.prim = Primitive(
+            f"checkpoint[{getattr(fun, '__name__', 'f')}]", self._impl, multiple_results=True
+        )
         self.prim.vjp_full = self._vjp_rule
         self.prim.jvp_full = self._jvp_rule
 
@@ -373,9 +388,15 @@ def _as_apply(steps: Any, with_params: bool) -> Callable[..., Any]:
     return (lambda k, x, p: steps[k](x, p)) if with_params else (lambda k, x, p: steps[k](x))
 
 
-def checkpoint_chain(steps: Sequence[Callable[..., Any]] | Callable[..., Any], x0: Any,
-                     params: Sequence[Any] | None = None, *, policy: str = "sqrt",
-                     num_checkpoints: int | None = None, num_steps: int | None = None) -> Any:
+def checkpoint_chain(
+    steps: Sequence[Callable[..., Any]] | Callable[..., Any],
+    x0: Any,
+    params: Sequence[Any] | None = None,
+    *,
+    policy: str = "sqrt",
+    num_checkpoints: int | None = None,
+    num_steps: int | None = None,
+) -> Any:
     """``x_n`` of the chain ``x_{k+1} = step_k(x_k)``, differentiable on a memory budget.
 
     ``steps`` is a list of functions ``step_k(x)`` or one function ``step(k, x)`` with
@@ -393,8 +414,11 @@ def checkpoint_chain(steps: Sequence[Callable[..., Any]] | Callable[..., Any], x
 
     if policy not in ("none", "sqrt", "binomial"):
         raise ValueError(f"policy must be 'none', 'sqrt' or 'binomial', got {policy!r}")
-    n = len(steps) if not callable(steps) else (
-        num_steps if num_steps is not None else None if params is None else len(params))
+    n = (
+        len(steps)
+        if not callable(steps)
+        else (num_steps if num_steps is not None else None if params is None else len(params))
+    )
     if n is None:
         raise TypeError("checkpoint_chain: with a single step function, give num_steps")
     if params is not None and len(params) != n:

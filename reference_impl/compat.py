@@ -23,22 +23,41 @@ import numpy as np
 from .core import Tracer, VJPTrace, VJPTracer, concrete
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
-__all__ = ["block_until_ready", "config", "debug", "default_backend", "device_get",
-           "device_put", "devices", "make_jaxpr"]
+__all__ = [
+    "block_until_ready",
+    "config",
+    "debug",
+    "default_backend",
+    "device_get",
+    "device_put",
+    "devices",
+    "make_jaxpr",
+]
 
 
 _DEFAULTS: dict[str, Any] = {
-    "jax_enable_x64": True, "jax_platforms": "cpu", "jax_platform_name": "cpu",
-    "jax_disable_jit": False, "jax_debug_nans": False, "jax_debug_infs": False,
-    "jax_default_matmul_precision": None, "jax_numpy_rank_promotion": "allow",
-    "jax_threefry_partitionable": True, "jax_default_prng_impl": "threefry2x32",
-    "jax_log_compiles": False, "jax_traceback_filtering": "auto",
-    "jax_compilation_cache_dir": None, "jax_persistent_cache_min_compile_time_secs": 1.0,
-    "jax_numpy_dtype_promotion": "standard", "jax_legacy_prng_key": "allow",
+    "jax_enable_x64": True,
+    "jax_platforms": "cpu",
+    "jax_platform_name": "cpu",
+    "jax_disable_jit": False,
+    "jax_debug_nans": False,
+    "jax_debug_infs": False,
+    "jax_default_matmul_precision": None,
+    "jax_numpy_rank_promotion": "allow",
+    "jax_threefry_partitionable": True,
+    "jax_default_prng_impl": "threefry2x32",
+    "jax_log_compiles": False,
+    "jax_traceback_filtering": "auto",
+    "jax_compilation_cache_dir": None,
+    "jax_persistent_cache_min_compile_time_secs": 1.0,
+    "jax_numpy_dtype_promotion": "standard",
+    "jax_legacy_prng_key": "allow",
 }
-_FIXED = {"jax_threefry_partitionable": "reference_impl.random implements JAX's default "
-                                        "(partitionable) threefry scheme only",
-          "jax_default_prng_impl": "reference_impl.random implements threefry2x32 only"}
+_FIXED = {
+    "jax_threefry_partitionable": "reference_impl.random implements JAX's default "
+    "(partitionable) threefry scheme only",
+    "jax_default_prng_impl": "reference_impl.random implements threefry2x32 only",
+}
 
 
 class Config:
@@ -104,6 +123,7 @@ def default_backend() -> str:
 def _debug_print(fmt: str, *args: Any, ordered: bool = False, **kwargs: Any) -> None:
     """``print(fmt.format(*args, **kwargs))`` with the values inside traced arguments (under
     ``vmap`` the whole batch)."""
+
     def value(a: Any) -> Any:
         c = concrete(a)
         while isinstance(c, Tracer):  # a batch: print the stacked examples
@@ -122,8 +142,16 @@ debug = SimpleNamespace(print=_debug_print, callback=_debug_callback)
 
 
 # --- make_jaxpr -------------------------------------------------------------------------------
-_SHORT = {"float64": "f64", "float32": "f32", "int64": "i64", "int32": "i32", "bool": "bool",
-          "complex128": "c128", "uint32": "u32", "uint64": "u64"}
+_SHORT = {
+    "float64": "f64",
+    "float32": "f32",
+    "int64": "i64",
+    "int32": "i32",
+    "bool": "bool",
+    "complex128": "c128",
+    "uint32": "u32",
+    "uint64": "u64",
+}
 
 
 def _aval(x: Any) -> str:
@@ -145,8 +173,9 @@ class _Recorder(VJPTrace):
 
     def process(self, prim: Any, args: Any, params: dict[str, Any]) -> Any:
         out = super().process(prim, args, params)
-        self.tape[-1].args = [a.val if isinstance(a, Tracer) and a._trace is self else a
-                              for a in args]
+        self.tape[-1].args = [
+            a.val if isinstance(a, Tracer) and a._trace is self else a for a in args
+        ]
         return out
 
 
@@ -154,24 +183,28 @@ class Jaxpr:
     """The recorded program: ``invars``, one equation per primitive call, ``outvars``;
     ``str()`` prints it in JAX's notation, ``eqns`` lists ``(outs, primitive, ins, params)``."""
 
-    def __init__(self, invars: list[str], eqns: list[tuple[list[str], str, list[str], dict]],
-                 outvars: list[str]):
+    def __init__(
+        self,
+        invars: list[str],
+        eqns: list[tuple[list[str], str, list[str], dict]],
+        outvars: list[str],
+    ):
         self.invars, self.eqns, self.outvars = invars, eqns, outvars
 
     def __str__(self) -> str:
         lines = [f"{{ lambda ; {' '.join(self.invars)}. let"]
         for outs, name, ins, params in self.eqns:
             p = ", ".join(f"{k}={v!r}" for k, v in params.items())
-            lines.append(f"    {' '.join(outs)} = {name}{'[' + p + ']' if p else ''} "
-                         f"{' '.join(ins)}")
+            lines.append(
+                f"    {' '.join(outs)} = {name}{'[' + p + ']' if p else ''} {' '.join(ins)}"
+            )
         lines.append(f"  in ({', '.join(self.outvars)},) }}")
         return "\n".join(lines)
 
     __repr__ = __str__
 
 
-def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (), **_: Any
-               ) -> Callable[..., Jaxpr]:
+def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (), **_: Any) -> Callable[..., Jaxpr]:
     """``make_jaxpr(f)(*args)``: the primitives ``f(*args)`` runs, as a :class:`Jaxpr`.
 
     Recorded by running ``f`` once on the arguments (like ``jit``'s trace, except that values
@@ -211,8 +244,10 @@ def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (), **_: Any
                 var[key] = next(names)
                 outs.append(f"{var[key]}:{_aval(r)}")
             eqns.append((outs, entry.prim.name, ins, dict(entry.params)))
-        outvars = [var[o.node] if isinstance(o, VJPTracer) and o._trace is trace
-                   else _literal(o) for o in tree_flatten(out)[0]]
+        outvars = [
+            var[o.node] if isinstance(o, VJPTracer) and o._trace is trace else _literal(o)
+            for o in tree_flatten(out)[0]
+        ]
         return Jaxpr(invars, eqns, outvars)
 
     return traced

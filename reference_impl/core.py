@@ -60,8 +60,17 @@ class Primitive:
     (:mod:`reference_impl.batching`): ``dims[i]`` is the mapped axis of ``vals[i]`` or ``None``.
     """
 
-    __slots__ = ("batch", "impl", "jvp_full", "jvps", "multiple_results", "name", "residuals",
-                 "vjp_full", "vjps")
+    __slots__ = (
+        "batch",
+        "impl",
+        "jvp_full",
+        "jvps",
+        "multiple_results",
+        "name",
+        "residuals",
+        "vjp_full",
+        "vjps",
+    )
 
     def __init__(self, name: str, impl: Callable[..., Any], multiple_results: bool = False):
         self.name = name
@@ -111,8 +120,9 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
             prim.vjps[i] = rule
 
 
-def defresiduals(prim: Primitive, ans: bool,
-                 args: Sequence[int] | dict[int, Sequence[int]] = ()) -> None:
+def defresiduals(
+    prim: Primitive, ans: bool, args: Sequence[int] | dict[int, Sequence[int]] = ()
+) -> None:
     """Declare what the VJP rules of ``prim`` read: the output (``ans``) and the arguments at
     positions ``args``. The tape then keeps only these; of the others it keeps the shape and
     dtype (a :class:`ShapeDtype`). E.g. ``x + y`` needs nothing, ``tanh`` only its output,
@@ -187,7 +197,6 @@ class Tracer:
     __array_priority__ = 100
     _batched = False  # True for vmap's BatchTracer: its value is a whole batch
 
-
     @property
     def shape(self) -> tuple[int, ...]:
         return shape_of(concrete(self))
@@ -256,8 +265,9 @@ class Tracer:
         raise TypeError(plain_numpy_message(name, self))
 
 
-_METADATA_FUNCTIONS = frozenset({"shape", "ndim", "size", "result_type", "iscomplexobj",
-                                 "isrealobj"})
+_METADATA_FUNCTIONS = frozenset(
+    {"shape", "ndim", "size", "result_type", "iscomplexobj", "isrealobj"}
+)
 
 
 def concrete(x: Any) -> Any:
@@ -337,13 +347,51 @@ class JVPTracer(Tracer):
 # linear maps whose transposes do not conjugate; real/imag/conj/abs; the FFTs). Any other
 # primitive meeting a complex value under differentiation raises rather than risk a silently
 # wrong derivative (e.g. ``maximum``'s or ``eigh``'s rules assume real numbers).
-COMPLEX_RULES = frozenset({
-    "abs", "add", "broadcast_to", "concatenate", "conj", "cos", "cosh", "divide", "einsum",
-    "exp", "getitem", "imag", "log", "matmul", "multiply", "negative", "real", "reciprocal",
-    "reshape", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "sum",
-    "sum_to_shape", "take_along_axis", "tan", "tanh", "transpose", "where",
-    "fftn", "ifftn", "rfftn", "irfftn", "scatter_add", "put_along_axis_add", "dynamic_slice",
-    "dynamic_update_slice", "eig"})
+COMPLEX_RULES = frozenset(
+    {
+        "abs",
+        "add",
+        "broadcast_to",
+        "concatenate",
+        "conj",
+        "cos",
+        "cosh",
+        "divide",
+        "einsum",
+        "exp",
+        "getitem",
+        "imag",
+        "log",
+        "matmul",
+        "multiply",
+        "negative",
+        "real",
+        "reciprocal",
+        "reshape",
+        "sin",
+        "sinh",
+        "sqrt",
+        "square",
+        "stop_gradient",
+        "subtract",
+        "sum",
+        "sum_to_shape",
+        "take_along_axis",
+        "tan",
+        "tanh",
+        "transpose",
+        "where",
+        "fftn",
+        "ifftn",
+        "rfftn",
+        "irfftn",
+        "scatter_add",
+        "put_along_axis_add",
+        "dynamic_slice",
+        "dynamic_update_slice",
+        "eig",
+    }
+)
 
 
 def _check_complex(prim: Primitive, vals: Sequence[Any], ans: Any) -> None:
@@ -355,7 +403,8 @@ def _check_complex(prim: Primitive, vals: Sequence[Any], ans: Any) -> None:
             f"{prim.name}: differentiating through '{prim.name}' at a complex value is not "
             "supported (its rules are written for real numbers). Complex values are supported "
             f"under differentiation by: {', '.join(sorted(COMPLEX_RULES))}; e.g. take abs() or "
-            "real() of the complex value before this operation")
+            "real() of the complex value before this operation"
+        )
 
 
 class JVPTrace(Trace):
@@ -426,7 +475,7 @@ class ShapeDtype:
         self.shape = shape_of(x)
         if isinstance(x, (np.ndarray, np.generic, Tracer)):
             self.dtype = x.dtype
-        elif type(x) in _PY_DTYPES and not (type(x) is int and not -2**63 <= x < 2**63):
+        elif type(x) in _PY_DTYPES and not (type(x) is int and not -(2**63) <= x < 2**63):
             self.dtype = _PY_DTYPES[type(x)]
         else:
             self.dtype = np.result_type(x)
@@ -440,8 +489,14 @@ class TapeEntry:
 
     __slots__ = ("ans", "args", "params", "parents", "prim")
 
-    def __init__(self, prim: Primitive | None, args: list[Any], params: dict[str, Any],
-                 ans: Any, parents: list[tuple[int, Any]]):
+    def __init__(
+        self,
+        prim: Primitive | None,
+        args: list[Any],
+        params: dict[str, Any],
+        ans: Any,
+        parents: list[tuple[int, Any]],
+    ):
         self.prim = prim
         self.args = args
         self.params = params
@@ -490,14 +545,16 @@ class VJPTrace(Trace):
             if isinstance(read, dict):  # only the rules of the traced arguments will run
                 read = {j for i, _ in parents for j in read.get(i, ())}
             saved = [v if i in read else ShapeDtype(v) for i, v in enumerate(vals)]
-            self.tape.append(TapeEntry(prim, saved, params, ans if keep[0] else ShapeDtype(ans),
-                                       parents))
+            self.tape.append(
+                TapeEntry(prim, saved, params, ans if keep[0] else ShapeDtype(ans), parents)
+            )
         if prim.multiple_results:
             return tuple(VJPTracer(self, a, (idx, k)) for k, a in enumerate(ans))
         return VJPTracer(self, ans, idx)
 
-    def backward(self, outputs: Sequence[tuple[Any, Any]], inputs: Sequence[int],
-                 consume: bool = False) -> list[Any]:
+    def backward(
+        self, outputs: Sequence[tuple[Any, Any]], inputs: Sequence[int], consume: bool = False
+    ) -> list[Any]:
         """Given ``(node, ct)`` pairs for the outputs, return the cotangents of ``inputs``
         (``None`` where an input does not influence the outputs).
 
@@ -525,14 +582,20 @@ class VJPTrace(Trace):
                 continue
             prim = entry.prim
             if prim.multiple_results:
-                ct = tuple(_zeros_like(a) if c is None else c for c, a in zip(ct, entry.ans,
-                                                                             strict=True))
+                ct = tuple(
+                    _zeros_like(a) if c is None else c for c, a in zip(ct, entry.ans, strict=True)
+                )
             if prim.vjp_full is not None:
                 grads = prim.vjp_full(ct, entry.ans, *entry.args, **entry.params)
                 for argpos, parent in entry.parents:
-                    _accumulate(cts, tape, parent,
-                                _fit_cotangent(grads[argpos], shape_of(entry.args[argpos]),
-                                               entry.args[argpos]))
+                    _accumulate(
+                        cts,
+                        tape,
+                        parent,
+                        _fit_cotangent(
+                            grads[argpos], shape_of(entry.args[argpos]), entry.args[argpos]
+                        ),
+                    )
                 continue
             for argpos, parent in entry.parents:
                 rule = prim.vjps.get(argpos)
@@ -541,8 +604,12 @@ class VJPTrace(Trace):
 
                     raise missing_rule("VJP", prim, argpos, entry.args)
                 g = rule(ct, entry.ans, *entry.args, **entry.params)
-                _accumulate(cts, tape, parent, _fit_cotangent(g, shape_of(entry.args[argpos]),
-                                                             entry.args[argpos]))
+                _accumulate(
+                    cts,
+                    tape,
+                    parent,
+                    _fit_cotangent(g, shape_of(entry.args[argpos]), entry.args[argpos]),
+                )
         return [result.get(i) for i in inputs]
 
 

@@ -27,8 +27,9 @@ from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 __all__ = ["custom_gradient", "custom_jvp", "custom_vjp", "linear_transpose"]
 
 
-def _split_nondiff(args: tuple[Any, ...], nondiff: tuple[int, ...]
-                   ) -> tuple[list[Any], list[Any], Callable[[Any], list[Any]]]:
+def _split_nondiff(
+    args: tuple[Any, ...], nondiff: tuple[int, ...]
+) -> tuple[list[Any], list[Any], Callable[[Any], list[Any]]]:
     """The non-differentiated arguments, the others, and how to merge the others back."""
     n = len(args)
     fixed = [args[i % n] for i in nondiff]
@@ -52,8 +53,9 @@ class custom_jvp:
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.jvp: Callable[..., Any] | None = None
         self._out_tree: PyTreeDef | None = None
-        self.prim = Primitive(f"custom_jvp[{getattr(fun, '__name__', 'f')}]", self._impl,
-                              multiple_results=True)
+        self.prim = Primitive(
+            f"custom_jvp[{getattr(fun, '__name__', 'f')}]", self._impl, multiple_results=True
+        )
         self.prim.jvp_full = self._jvp_rule
         self.prim.vjp_full = self._vjp_rule
         self.prim.batch = self._batch_rule
@@ -66,10 +68,14 @@ class custom_jvp:
     def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
         """One rule per argument, ``jvp_i(t_i, ans, *primals)`` = argument i's share of the
         output tangent (``None``: the output does not depend on it); they are summed."""
+
         def jvp(primals: Any, tangents: Any) -> tuple[Any, Any]:
             ans = self.fun(*primals)
-            parts = [rule(t, ans, *primals) for rule, t in zip(jvps, tangents, strict=True)
-                     if rule is not None]
+            parts = [
+                rule(t, ans, *primals)
+                for rule, t in zip(jvps, tangents, strict=True)
+                if rule is not None
+            ]
             out_dot = parts[0] if parts else tree_map(lambda a: a * 0.0, ans)
             for p in parts[1:]:
                 out_dot = tree_map(lambda a, b: a + b, out_dot, p)
@@ -79,8 +85,9 @@ class custom_jvp:
 
     def __call__(self, *args: Any) -> Any:
         if self.jvp is None:
-            raise AttributeError(f"No JVP defined for custom_jvp function {self.prim.name} "
-                                 "using defjvp.")
+            raise AttributeError(
+                f"No JVP defined for custom_jvp function {self.prim.name} using defjvp."
+            )
         if self.nondiff_argnums:
             fixed, rest, merge = _split_nondiff(args, self.nondiff_argnums)
             inner = custom_jvp(lambda *d: self.fun(*merge(d)))
@@ -96,8 +103,10 @@ class custom_jvp:
         return tuple(out_leaves)
 
     def _user_jvp(self, leaves: Any, dots: Any, in_tree: PyTreeDef) -> list[Any]:
-        dots = [np.zeros(np.shape(concrete(x))) if d is None else d
-                for d, x in zip(dots, leaves, strict=True)]
+        dots = [
+            np.zeros(np.shape(concrete(x))) if d is None else d
+            for d, x in zip(dots, leaves, strict=True)
+        ]
         _, out_dot = self.jvp(tree_unflatten(in_tree, leaves), tree_unflatten(in_tree, dots))
         return tree_flatten(out_dot)[0]
 
@@ -111,9 +120,9 @@ class custom_jvp:
         zeros = [np.zeros(np.shape(concrete(x))) for x in leaves]
         return _pullback(lambda *t: self._user_jvp(leaves, list(t), in_tree), zeros, list(cts))
 
-
-    def _batch_rule(self, vals: list[Any], dims: list[Any], in_tree: PyTreeDef
-                    ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    def _batch_rule(
+        self, vals: list[Any], dims: list[Any], in_tree: PyTreeDef
+    ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
         # vmap: a custom_jvp of the batched function whose rule is the batched rule, so that
         # outer derivatives still use the user's JVP (as JAX batches custom_jvp)
         from .batching import vmap
@@ -125,8 +134,9 @@ class custom_jvp:
             return tuple(out_leaves)
 
         def flat_jvp(primals: Any, tangents: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-            out, out_dot = self.jvp(tree_unflatten(in_tree, list(primals)),
-                                    tree_unflatten(in_tree, list(tangents)))
+            out, out_dot = self.jvp(
+                tree_unflatten(in_tree, list(primals)), tree_unflatten(in_tree, list(tangents))
+            )
             return tuple(tree_flatten(out)[0]), tuple(tree_flatten(out_dot)[0])
 
         batched = custom_jvp(vmap(flat_fun, in_axes=axes))
@@ -153,8 +163,10 @@ class custom_vjp:
         self.prim.vjp_full = self._vjp_rule
 
         def no_jvp(*_: Any, **__: Any) -> Any:
-            raise TypeError(f"can't apply forward-mode autodiff (jvp) to a custom_vjp function "
-                            f"({name}); define it with custom_jvp instead")
+            raise TypeError(
+                f"can't apply forward-mode autodiff (jvp) to a custom_vjp function "
+                f"({name}); define it with custom_jvp instead"
+            )
 
         self.prim.jvp_full = no_jvp
         self.prim.batch = self._batch_rule
@@ -165,8 +177,9 @@ class custom_vjp:
 
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None:
-            raise AttributeError(f"No VJP defined for custom_vjp function {self.prim.name} "
-                                 "using defvjp.")
+            raise AttributeError(
+                f"No VJP defined for custom_vjp function {self.prim.name} using defvjp."
+            )
         if self._in_fwd:  # ``fwd`` may call the function itself, as in JAX's docs
             return self.fun(*args)
         if self.nondiff_argnums:
@@ -200,25 +213,33 @@ class custom_vjp:
         arg_cts = self.bwd(res, tree_unflatten(out_tree, list(cts[:n])))
         n_args = len(in_tree.children)
         if not isinstance(arg_cts, (tuple, list)) or len(arg_cts) != n_args:
-            got = (f"a {type(arg_cts).__name__} of length {len(arg_cts)}"
-                   if isinstance(arg_cts, (tuple, list)) else type(arg_cts).__name__)
-            raise TypeError(f"{self.prim.name}: bwd must return a tuple with one cotangent per "
-                            f"argument ({n_args}), got {got}")
+            got = (
+                f"a {type(arg_cts).__name__} of length {len(arg_cts)}"
+                if isinstance(arg_cts, (tuple, list))
+                else type(arg_cts).__name__
+            )
+            raise TypeError(
+                f"{self.prim.name}: bwd must return a tuple with one cotangent per "
+                f"argument ({n_args}), got {got}"
+            )
         flat: list[Any] = []
         for i, (ct, arg_tree) in enumerate(zip(arg_cts, in_tree.children, strict=True)):
-            arg_leaves = leaves[len(flat):len(flat) + arg_tree.num_leaves]
+            arg_leaves = leaves[len(flat) : len(flat) + arg_tree.num_leaves]
             if ct is None:  # None means a zero cotangent, as in JAX
                 flat += [np.zeros(np.shape(concrete(x))) for x in arg_leaves]
                 continue
             ct_leaves, ct_tree = tree_flatten(ct)
             if ct_tree != arg_tree:
-                raise ValueError(f"{self.prim.name}: bwd returned a cotangent of structure "
-                                 f"{ct_tree} for argument {i}, whose structure is {arg_tree}")
+                raise ValueError(
+                    f"{self.prim.name}: bwd returned a cotangent of structure "
+                    f"{ct_tree} for argument {i}, whose structure is {arg_tree}"
+                )
             flat += ct_leaves
         return self._add_residual_cotangents(flat, cts[n:], leaves, in_tree)
 
-    def _batch_rule(self, vals: list[Any], dims: list[Any], in_tree: PyTreeDef
-                    ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    def _batch_rule(
+        self, vals: list[Any], dims: list[Any], in_tree: PyTreeDef
+    ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
         # vmap: a custom_vjp whose fwd and bwd are the user's, batched; the cotangent of an
         # argument that is the same for all examples is summed over the batch
         from . import numpy as rnp
@@ -253,22 +274,28 @@ class custom_vjp:
 
         def bwd(res: Any, cts: Any) -> tuple[Any, ...]:
             grads = vmap(flat_bwd)(res, cts)
-            return tuple(g if d is not None or g is None else rnp.sum(g, axis=0)
-                         for g, d in zip(grads, axes, strict=True))
+            return tuple(
+                g if d is not None or g is None else rnp.sum(g, axis=0)
+                for g, d in zip(grads, axes, strict=True)
+            )
 
         batched.defvjp(vmap(flat_fwd, in_axes=axes), bwd)
         # the outputs and the residuals (the tape entry of this primitive keeps both)
         outs = batched.prim(*vals, in_tree=tree_flatten(tuple(vals))[1])
         return tuple(outs), (0,) * len(outs)
 
-    def _add_residual_cotangents(self, flat: list[Any], res_cts: Any, leaves: Any,
-                                 in_tree: PyTreeDef) -> list[Any]:
+    def _add_residual_cotangents(
+        self, flat: list[Any], res_cts: Any, leaves: Any, in_tree: PyTreeDef
+    ) -> list[Any]:
         """Higher order: the residuals are outputs of ``fwd`` as well, and when an outer
         derivative flows through ``bwd`` they receive cotangents. Those go back through ``fwd``
         itself, by ordinary reverse mode of ``x ↦ residuals(x)``. Zero in first-order use."""
         live = [k for k, c in enumerate(res_cts) if isinstance(c, Tracer) or np.any(c)]
-        diff = [i for i, x in enumerate(leaves)
-                if np.issubdtype(np.result_type(concrete(x)), np.inexact)]
+        diff = [
+            i
+            for i, x in enumerate(leaves)
+            if np.issubdtype(np.result_type(concrete(x)), np.inexact)
+        ]
         if not live or not diff:
             return flat
         from .reverse import _pullback
@@ -277,7 +304,7 @@ class custom_vjp:
             args = list(leaves)
             for i, x in zip(diff, xs, strict=True):
                 args[i] = x
-            res = self._impl(*args, in_tree=in_tree)[self._trees[0].num_leaves:]
+            res = self._impl(*args, in_tree=in_tree)[self._trees[0].num_leaves :]
             return [res[k] for k in live]
 
         extra = _pullback(residuals, [leaves[i] for i in diff], [res_cts[k] for k in live])
@@ -286,8 +313,7 @@ class custom_vjp:
         return flat
 
 
-def custom_gradient(fun: Callable[..., tuple[Any, Callable[[Any], Any]]]
-                    ) -> Callable[..., Any]:
+def custom_gradient(fun: Callable[..., tuple[Any, Callable[[Any], Any]]]) -> Callable[..., Any]:
     """``fun(*args) -> (value, vjp_fn)``, where ``vjp_fn(ct)`` returns the cotangents of the
     arguments (a tuple, or one value for one argument), as a function with that reverse rule.
 
@@ -306,8 +332,14 @@ def custom_gradient(fun: Callable[..., tuple[Any, Callable[[Any], Any]]]
             return ans, a
 
         def bwd(res: Any, ct: Any) -> tuple[Any, ...]:
-            rule = next((r for a, r in seen if len(a) == len(res)
-                         and all(x is y for x, y in zip(a, res, strict=True))), None)
+            rule = next(
+                (
+                    r
+                    for a, r in seen
+                    if len(a) == len(res) and all(x is y for x, y in zip(a, res, strict=True))
+                ),
+                None,
+            )
             if rule is None:
                 rule = fun(*res)[1]
             cts = rule(ct)
@@ -321,8 +353,9 @@ def custom_gradient(fun: Callable[..., tuple[Any, Callable[[Any], Any]]]
     return wrapped
 
 
-def linear_transpose(fun: Callable[..., Any], *primals: Any, reduce_axes: Any = ()
-                     ) -> Callable[[Any], tuple[Any, ...]]:
+def linear_transpose(
+    fun: Callable[..., Any], *primals: Any, reduce_axes: Any = ()
+) -> Callable[[Any], tuple[Any, ...]]:
     """The transpose of a linear ``fun``: ``ct ↦ (Aᵀct, …)``, one cotangent per argument
     (``primals`` give only shapes and dtypes). For a linear map the transpose is the VJP at any
     point; evaluated at zero, a function with ``fun(0) ≠ 0`` (not linear) is refused."""

@@ -51,8 +51,9 @@ def central_differences(f: Any, w: np.ndarray) -> np.ndarray:
     return g
 
 
-def mlp_loss(params: list[tuple[Any, Any]], x: Any, y: Any, xp: Any = rnp,
-             lse: Any = logsumexp) -> Any:
+def mlp_loss(
+    params: list[tuple[Any, Any]], x: Any, y: Any, xp: Any = rnp, lse: Any = logsumexp
+) -> Any:
     """Softmax cross-entropy of a tanh MLP: mean(logsumexp(z) − ⟨z, y⟩), z the last layer."""
     h = x
     for w, b in params[:-1]:
@@ -62,11 +63,14 @@ def mlp_loss(params: list[tuple[Any, Any]], x: Any, y: Any, xp: Any = rnp,
     return xp.mean(lse(z, axis=1) - xp.sum(z * y, axis=1))
 
 
-def mlp_problem(sizes: tuple[int, ...] = (4, 8, 3), batch: int = 5, seed: int = 0
-                ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+def mlp_problem(
+    sizes: tuple[int, ...] = (4, 8, 3), batch: int = 5, seed: int = 0
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    params = [(rng.normal(size=(m, n)) / np.sqrt(m), rng.normal(size=n) * 0.1)
-              for m, n in itertools.pairwise(sizes)]
+    params = [
+        (rng.normal(size=(m, n)) / np.sqrt(m), rng.normal(size=n) * 0.1)
+        for m, n in itertools.pairwise(sizes)
+    ]
     x = rng.normal(size=(batch, sizes[0]))
     y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], size=batch)]
     return params, x, y
@@ -115,15 +119,19 @@ def main(argv: list[str] | None = None) -> int:
 
     print("L(w1, w2) = w2·log w1 + √(w2·log w1) at (w1, w2) = (2, 3)\n")
     g = trace_graph(lecture_loss, *W)
-    print(f"Evaluation trace ({g.num_operations} operations), forward-mode tangents "
-          "(one pass per input)\nand reverse-mode adjoints (one pass for both):")
+    print(
+        f"Evaluation trace ({g.num_operations} operations), forward-mode tangents "
+        "(one pass per input)\nand reverse-mode adjoints (one pass for both):"
+    )
     print(g.table(wrt=["w1", "w2"], adjoints=True))
 
     exact = closed_form_gradient(*W)
     fwd = np.array([g.forward(k)["L"] for k in range(2)], dtype=float)
-    ways = {"graph, forward mode": fwd,
-            "graph, reverse mode": np.array(g.gradient(), dtype=float),
-            "reference_impl.grad": np.array(grad(lecture_loss, argnums=(0, 1))(*W), dtype=float)}
+    ways = {
+        "graph, forward mode": fwd,
+        "graph, reverse mode": np.array(g.gradient(), dtype=float),
+        "reference_impl.grad": np.array(grad(lecture_loss, argnums=(0, 1))(*W), dtype=float),
+    }
     jax = _import_jax()
     if jax is not None:
         L_jax = functools.partial(lecture_loss, xp=jax.numpy)
@@ -140,15 +148,19 @@ def main(argv: list[str] | None = None) -> int:
     fd_err = float(np.max(np.abs(fd - exact) / np.abs(exact)))
     print(f"  {'central differences':24s}{_vec(fd)}")
     ok &= ad_err <= AD_TOL and fd_err <= FD_TOL
-    print(f"  max relative difference from the closed form: AD {ad_err:.1e} (tolerance "
-          f"{AD_TOL:.0e}),\n  finite differences {fd_err:.1e} (tolerance {FD_TOL:.0e}): "
-          f"{'OK' if ok else 'FAILED'}")
+    print(
+        f"  max relative difference from the closed form: AD {ad_err:.1e} (tolerance "
+        f"{AD_TOL:.0e}),\n  finite differences {fd_err:.1e} (tolerance {FD_TOL:.0e}): "
+        f"{'OK' if ok else 'FAILED'}"
+    )
 
     mlp_err, ref, tol = mlp_check(jax)
     mlp_ok = mlp_err <= tol
     ok &= mlp_ok
-    print(f"\nMLP 4-8-3 (tanh, softmax cross-entropy, batch 5): {ref} = {mlp_err:.1e} "
-          f"(tolerance {tol:.0e}): {'OK' if mlp_ok else 'FAILED'}")
+    print(
+        f"\nMLP 4-8-3 (tanh, softmax cross-entropy, batch 5): {ref} = {mlp_err:.1e} "
+        f"(tolerance {tol:.0e}): {'OK' if mlp_ok else 'FAILED'}"
+    )
 
     if args.out:
         from matplotlib.figure import Figure

@@ -35,8 +35,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["METHODS", "CallCounter", "ErrorModel", "FDResult", "default_step", "fd_error_model",
-           "fd_grad", "fd_jacobian", "fd_jvp", "optimal_step"]
+__all__ = [
+    "METHODS",
+    "CallCounter",
+    "ErrorModel",
+    "FDResult",
+    "default_step",
+    "fd_error_model",
+    "fd_grad",
+    "fd_jacobian",
+    "fd_jvp",
+    "optimal_step",
+]
 
 METHODS = ("forward", "central", "complex")
 EPS_MACH = float(np.finfo(np.float64).eps)
@@ -91,14 +101,22 @@ def default_step(method: str, scale: Any = 1.0, eps_mach: float = EPS_MACH) -> A
     """The step the error model recommends, ``base · max(1, |scale|)``, with ``base`` equal to
     √ε_mach (forward), ε_mach^(1/3) (central) or 1e-20 (complex step). Works elementwise."""
     _check_method(method)
-    base = {"forward": np.sqrt(eps_mach), "central": np.cbrt(eps_mach),
-            "complex": COMPLEX_STEP}[method]
+    base = {"forward": np.sqrt(eps_mach), "central": np.cbrt(eps_mach), "complex": COMPLEX_STEP}[
+        method
+    ]
     return base * np.maximum(1.0, np.abs(scale))
 
 
-def fd_error_model(eps: Any, method: str = "central", *, f: float = 1.0, df: float = 1.0,
-                   d2f: float = 1.0, d3f: float = 1.0, eps_mach: float = EPS_MACH
-                   ) -> ErrorModel:
+def fd_error_model(
+    eps: Any,
+    method: str = "central",
+    *,
+    f: float = 1.0,
+    df: float = 1.0,
+    d2f: float = 1.0,
+    d3f: float = 1.0,
+    eps_mach: float = EPS_MACH,
+) -> ErrorModel:
     """Error bound of a scheme at step(s) ``eps``, given the magnitudes |f|, |f'|, |f''|, |f'''|.
 
     forward: ε|f''|/2 + 2ε_mach|f|/ε; central: ε²|f'''|/6 + ε_mach|f|/ε;
@@ -116,8 +134,9 @@ def fd_error_model(eps: Any, method: str = "central", *, f: float = 1.0, df: flo
     return ErrorModel(trunc, roundoff, trunc + roundoff)
 
 
-def optimal_step(method: str, *, f: float = 1.0, d2f: float = 1.0, d3f: float = 1.0,
-                 eps_mach: float = EPS_MACH) -> float:
+def optimal_step(
+    method: str, *, f: float = 1.0, d2f: float = 1.0, d3f: float = 1.0, eps_mach: float = EPS_MACH
+) -> float:
     """The step minimising :func:`fd_error_model`: 2√(ε_mach|f|/|f''|) (forward),
     (3ε_mach|f|/|f'''|)^(1/3) (central); for the complex step any tiny step (1e-20)."""
     _check_method(method)
@@ -128,8 +147,13 @@ def optimal_step(method: str, *, f: float = 1.0, d2f: float = 1.0, d3f: float = 
     return COMPLEX_STEP
 
 
-def fd_jvp(f: Callable[[np.ndarray], Any], x: Any, v: Any, method: str = "central",
-           eps: float | None = None) -> FDResult:
+def fd_jvp(
+    f: Callable[[np.ndarray], Any],
+    x: Any,
+    v: Any,
+    method: str = "central",
+    eps: float | None = None,
+) -> FDResult:
     """Directional derivative ``J_f(x)·v`` by one difference quotient along ``v``.
 
     Costs 2 calls (forward, central) or 1 (complex step). The default step is
@@ -146,8 +170,10 @@ def fd_jvp(f: Callable[[np.ndarray], Any], x: Any, v: Any, method: str = "centra
         x_norm = float(np.max(np.abs(x), initial=0.0))
         eps = float(default_step(method, x_norm, _eps_mach(x))) / (v_norm if v_norm > 0 else 1.0)
     if method != "complex" and v.size and np.array_equal(x + eps * v, x):
-        raise ValueError(f"fd_jvp: the step ε={eps:.3g} is below the spacing of floats at x: "
-                         "x + εv == x, so the difference quotient would be 0; use a larger eps")
+        raise ValueError(
+            f"fd_jvp: the step ε={eps:.3g} is below the spacing of floats at x: "
+            "x + εv == x, so the difference quotient would be 0; use a larger eps"
+        )
     if method == "complex":
         value = np.imag(np.asarray(fc(x + 1j * eps * v))) / eps
     elif method == "forward":
@@ -157,8 +183,9 @@ def fd_jvp(f: Callable[[np.ndarray], Any], x: Any, v: Any, method: str = "centra
     return FDResult(value, fc.n_calls, eps)
 
 
-def fd_jacobian(f: Callable[[np.ndarray], Any], x: Any, method: str = "central",
-                eps: Any = None) -> FDResult:
+def fd_jacobian(
+    f: Callable[[np.ndarray], Any], x: Any, method: str = "central", eps: Any = None
+) -> FDResult:
     """The Jacobian ∂f/∂x, one coordinate at a time; shape ``f(x).shape + x.shape``.
 
     Costs d + 1 calls (forward), 2d (central) or d (complex step) for ``x.size == d``. The
@@ -184,8 +211,10 @@ def fd_jacobian(f: Callable[[np.ndarray], Any], x: Any, method: str = "central",
         xp = flat.copy()
         xp[i] += h
         if xp[i] == flat[i]:
-            raise ValueError(f"fd_jacobian: the step ε={h:.3g} is below the spacing of floats at "
-                             f"x={flat[i]!r} (x + ε == x); use a larger eps")
+            raise ValueError(
+                f"fd_jacobian: the step ε={h:.3g} is below the spacing of floats at "
+                f"x={flat[i]!r} (x + ε == x); use a larger eps"
+            )
         if method == "forward":
             columns.append((np.asarray(fc(xp.reshape(x.shape))) - f0) / (xp[i] - flat[i]))
             continue
@@ -198,14 +227,17 @@ def fd_jacobian(f: Callable[[np.ndarray], Any], x: Any, method: str = "central",
     return FDResult(value.reshape(out_shape + x.shape), fc.n_calls, steps.reshape(x.shape))
 
 
-def fd_grad(f: Callable[[np.ndarray], Any], x: Any, method: str = "central",
-            eps: Any = None) -> FDResult:
+def fd_grad(
+    f: Callable[[np.ndarray], Any], x: Any, method: str = "central", eps: Any = None
+) -> FDResult:
     """The gradient ∇f(x) of a scalar function, with the shape of ``x`` (see :func:`fd_jacobian`:
     d + 1, 2d or d calls)."""
     result = fd_jacobian(f, x, method, eps)
     x_shape = np.shape(result.eps)
     out_shape = result.value.shape[: result.value.ndim - len(x_shape)]
     if out_shape != ():
-        raise ValueError(f"fd_grad needs a scalar function, but f(x) has shape {out_shape}; "
-                         "use fd_jacobian for vector-valued functions")
+        raise ValueError(
+            f"fd_grad needs a scalar function, but f(x) has shape {out_shape}; "
+            "use fd_jacobian for vector-valued functions"
+        )
     return result

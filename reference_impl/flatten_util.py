@@ -44,11 +44,13 @@ def ravel_pytree(pytree: Any) -> tuple[Any, Callable[[Any], Any]]:
 
     def unravel(vec: Any) -> Any:
         if shape_of(vec) != (int(bounds[-1]),):
-            raise ValueError(f"unravel: expected a 1-D array of length {int(bounds[-1])} (the "
-                             f"raveled pytree {treedef}), got shape {shape_of(vec)}")
+            raise ValueError(
+                f"unravel: expected a 1-D array of length {int(bounds[-1])} (the "
+                f"raveled pytree {treedef}), got shape {shape_of(vec)}"
+            )
         parts = []
         for a, b, s, dt in zip(bounds[:-1], bounds[1:], shapes, dtypes, strict=True):
-            part = rnp.reshape(vec[int(a):int(b)], s)
+            part = rnp.reshape(vec[int(a) : int(b)], s)
             if _dtype(part) != dt:
                 part = part.astype(dt)
             parts.append(part)

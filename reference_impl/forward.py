@@ -28,8 +28,9 @@ __all__ = ["jacfwd", "jvp", "linearize"]
 
 
 @transformation
-def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
-        has_aux: bool = False) -> tuple[Any, ...]:
+def jvp(
+    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
+) -> tuple[Any, ...]:
     """Evaluate ``fun(*primals)`` and its JVP ``J v`` along ``tangents``: ``(out, out_dot)``.
 
     With ``has_aux=True``, ``fun`` returns ``(out, aux)`` and the result is
@@ -37,13 +38,17 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     """
     name = fun_name(fun)
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError(f"jvp({name}): primals and tangents must be tuples or lists, got "
-                        f"{type(primals).__name__} and {type(tangents).__name__}")
+        raise TypeError(
+            f"jvp({name}): primals and tangents must be tuples or lists, got "
+            f"{type(primals).__name__} and {type(tangents).__name__}"
+        )
     p_leaves, p_tree = tree_flatten(tuple(primals))
     t_leaves, t_tree = tree_flatten(tuple(tangents))
     if p_tree != t_tree:
-        raise ValueError(f"jvp({name}): primals and tangents must have the same structure, got "
-                         f"{p_tree} and {t_tree}")
+        raise ValueError(
+            f"jvp({name}): primals and tangents must have the same structure, got "
+            f"{p_tree} and {t_tree}"
+        )
     trace = JVPTrace()
     boxed = []
     for k, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
@@ -51,12 +56,16 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         t = as_float_leaf(t, f"jvp({name})", f"tangent {k}")
         ps, ts = np.shape(concrete(p)), np.shape(concrete(t))
         if ps != ts:
-            raise ValueError(f"jvp({name}): primal {k} has shape {ps} but its tangent has shape "
-                             f"{ts}; each tangent must have its primal's shape")
+            raise ValueError(
+                f"jvp({name}): primal {k} has shape {ps} but its tangent has shape "
+                f"{ts}; each tangent must have its primal's shape"
+            )
         pd, td = np.result_type(concrete(p)), np.result_type(concrete(t))
         if pd != td:
-            raise TypeError(f"jvp({name}): primal {k} has dtype {pd} but its tangent has dtype "
-                            f"{td}; use a tangent of the same dtype")
+            raise TypeError(
+                f"jvp({name}): primal {k} has dtype {pd} but its tangent has dtype "
+                f"{td}; use a tangent of the same dtype"
+            )
         boxed.append(JVPTracer(trace, p, t))
     out = fun(*tree_unflatten(p_tree, boxed))
     if has_aux:
@@ -71,14 +80,14 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
             vals.append(o)
             dots.append(_zeros(o))
     if has_aux:
-        aux = tree_map(lambda a: a.val if isinstance(a, JVPTracer) and a._trace is trace else a,
-                       aux)
+        aux = tree_map(
+            lambda a: a.val if isinstance(a, JVPTracer) and a._trace is trace else a, aux
+        )
         return tree_unflatten(out_tree, vals), tree_unflatten(out_tree, dots), aux
     return tree_unflatten(out_tree, vals), tree_unflatten(out_tree, dots)
 
 
-def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
-              ) -> tuple[Any, ...]:
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(fun(*primals), t ↦ J t)`` (and ``aux`` with ``has_aux=True``).
 
     Unlike JAX, which evaluates ``fun`` once and keeps the linear map, each call of the linear
@@ -100,8 +109,9 @@ def _jacobian_tree(out_tree: PyTreeDef, in_tree: PyTreeDef, blocks: list[list[An
     return tree_unflatten(out_tree, [tree_unflatten(in_tree, row) for row in blocks])
 
 
-def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
-           ) -> Callable[..., Any]:
+def jacfwd(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """Jacobian by forward mode: the ``jvp`` along every input element at once (``vmap`` over
     the basis tangents), one column each."""
     name = f"jacfwd({fun_name(fun)})"
@@ -134,9 +144,15 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
             out_tree = trees[0]
             out_leaves = next(c for c in columns if c)
         out_shapes = [np.shape(concrete(o))[: None if not trees else -1] for o in out_leaves]
-        blocks = [[_stack_columns(columns[j][i] if columns[j] else [], out_shapes[i],
-                                  np.shape(concrete(x))) for j, x in enumerate(leaves)]
-                  for i in range(out_tree.num_leaves)]
+        blocks = [
+            [
+                _stack_columns(
+                    columns[j][i] if columns[j] else [], out_shapes[i], np.shape(concrete(x))
+                )
+                for j, x in enumerate(leaves)
+            ]
+            for i in range(out_tree.num_leaves)
+        ]
         jac = _jacobian_tree(out_tree, in_tree, blocks)
         return (jac, fun(*args)[1]) if has_aux else jac
 

@@ -35,8 +35,7 @@ from .tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["Graph", "GraphTrace", "GraphTracer", "Node", "trace_graph"]
 
-_INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
-          "matmul": "@"}
+_INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**", "matmul": "@"}
 
 
 @dataclass(eq=False)
@@ -89,7 +88,8 @@ class GraphTrace(Trace):
         if prim.multiple_results:
             raise NotImplementedError(
                 f"trace_graph: the primitive {prim.name} has several results (custom_jvp / "
-                "custom_vjp functions); the graph view handles single-result primitives only")
+                "custom_vjp functions); the graph view handles single-result primitives only"
+            )
         vals, parents = [], []
         for i, a in enumerate(args):
             if isinstance(a, GraphTracer) and a._trace is self:
@@ -98,13 +98,18 @@ class GraphTrace(Trace):
             else:
                 vals.append(a)
         ans = bind(prim, vals, params)
-        self.nodes.append(Node(len(self.nodes), "", prim.name, ans, prim, vals, dict(params),
-                               parents))
+        self.nodes.append(
+            Node(len(self.nodes), "", prim.name, ans, prim, vals, dict(params), parents)
+        )
         return GraphTracer(self, ans, len(self.nodes) - 1)
 
 
-def trace_graph(f: Callable[..., Any], *args: Any, input_names: Sequence[str] | None = None,
-                output_name: str | None = "L") -> Graph:
+def trace_graph(
+    f: Callable[..., Any],
+    *args: Any,
+    input_names: Sequence[str] | None = None,
+    output_name: str | None = "L",
+) -> Graph:
     """Run ``f(*args)`` once and return its computational graph of primitive operations.
 
     Inputs are named ``w1, w2, …`` (or ``input_names``), operations ``v1, v2, …`` in the order they
@@ -114,22 +119,29 @@ def trace_graph(f: Callable[..., Any], *args: Any, input_names: Sequence[str] | 
     """
     name = f"trace_graph({fun_name(f)})"
     leaves, tree = tree_flatten(args)
-    names = list(input_names) if input_names is not None else [
-        f"w{k + 1}" for k in range(len(leaves))]
+    names = (
+        list(input_names) if input_names is not None else [f"w{k + 1}" for k in range(len(leaves))]
+    )
     if len(names) != len(leaves):
         raise ValueError(f"{name}: {len(leaves)} input array(s) but {len(names)} input name(s)")
     trace = GraphTrace()
-    boxed = [trace.new_input(n, as_float_leaf(a, name, f"input {k} ({n})"))
-             for k, (n, a) in enumerate(zip(names, leaves, strict=True))]
+    boxed = [
+        trace.new_input(n, as_float_leaf(a, name, f"input {k} ({n})"))
+        for k, (n, a) in enumerate(zip(names, leaves, strict=True))
+    ]
     out = f(*tree_unflatten(tree, boxed))
     if not (isinstance(out, GraphTracer) and out._trace is trace):
-        raise ValueError(f"{name}: the function must return one array computed from its inputs "
-                         f"with reference_impl.numpy; it returned {type(out).__name__}")
+        raise ValueError(
+            f"{name}: the function must return one array computed from its inputs "
+            f"with reference_impl.numpy; it returned {type(out).__name__}"
+        )
     if trace.nodes[out.node].is_input:
-        raise ValueError(f"{name}: the function returned its input {names[out.node]} unchanged; "
-                         "there is no operation to show")
+        raise ValueError(
+            f"{name}: the function returned its input {names[out.node]} unchanged; "
+            "there is no operation to show"
+        )
     k = 0
-    for node in trace.nodes[len(leaves):]:
+    for node in trace.nodes[len(leaves) :]:
         if node.index == out.node and output_name is not None:
             node.name = output_name
         else:
@@ -137,8 +149,10 @@ def trace_graph(f: Callable[..., Any], *args: Any, input_names: Sequence[str] | 
             node.name = f"v{k}"
     all_names = [n.name for n in trace.nodes]
     if len(set(all_names)) != len(all_names):
-        raise ValueError(f"{name}: node names must be distinct, got {all_names}; choose other "
-                         "input_names / output_name")
+        raise ValueError(
+            f"{name}: node names must be distinct, got {all_names}; choose other "
+            "input_names / output_name"
+        )
     return Graph(trace.nodes, out.node, fun_name(f))
 
 
@@ -210,8 +224,10 @@ class Graph:
             if node.is_input:
                 seed = np.ones_like(node.value) if direction is None else np.asarray(direction)
                 if node.index == k and np.shape(seed) != np.shape(node.value):
-                    raise ValueError(f"direction has shape {np.shape(seed)} but input "
-                                     f"{node.name} has shape {np.shape(node.value)}")
+                    raise ValueError(
+                        f"direction has shape {np.shape(seed)} but input "
+                        f"{node.name} has shape {np.shape(node.value)}"
+                    )
                 dots.append(seed if node.index == k else np.zeros_like(node.value))
             else:
                 dots.append(_fit_tangent(self._jvp(node, dots), shape_of(node.value)))
@@ -229,8 +245,9 @@ class Graph:
         for pos, p in node.parents:
             rule = prim.jvps.get(pos)
             if rule is None:
-                raise NotImplementedError(f"JVP of {prim.name} with respect to argument {pos} "
-                                          "not defined")
+                raise NotImplementedError(
+                    f"JVP of {prim.name} with respect to argument {pos} not defined"
+                )
             term = rule(dots[p], node.value, *node.args, **node.params)
             total = term if total is None else total + term
         return total
@@ -245,12 +262,16 @@ class Graph:
         out = self.nodes[self.output]
         if cotangent is None:
             if np.shape(out.value) != ():
-                raise ValueError(f"the output {out.name} has shape {np.shape(out.value)}: pass "
-                                 "a cotangent of that shape (the default 1 is for scalars)")
+                raise ValueError(
+                    f"the output {out.name} has shape {np.shape(out.value)}: pass "
+                    "a cotangent of that shape (the default 1 is for scalars)"
+                )
             cotangent = np.ones((), np.result_type(out.value))
         if np.shape(cotangent) != np.shape(out.value):
-            raise ValueError(f"cotangent has shape {np.shape(cotangent)} but the output "
-                             f"{out.name} has shape {np.shape(out.value)}")
+            raise ValueError(
+                f"cotangent has shape {np.shape(cotangent)} but the output "
+                f"{out.name} has shape {np.shape(out.value)}"
+            )
         adj: list[Any] = [None] * len(self.nodes)
         adj[self.output] = cotangent
         for node in reversed(self.nodes):
@@ -260,8 +281,9 @@ class Graph:
             for pos, p, g in self._vjp(node, ct):
                 g = _fit_cotangent(g, shape_of(node.args[pos]), node.args[pos])
                 adj[p] = g if adj[p] is None else adj[p] + g  # fan-out: v̄_p += contribution
-        adj = [np.zeros_like(n.value) if a is None else a for a, n in zip(adj, self.nodes,
-                                                                          strict=True)]
+        adj = [
+            np.zeros_like(n.value) if a is None else a for a, n in zip(adj, self.nodes, strict=True)
+        ]
         return dict(zip(self.names, adj, strict=True))
 
     def _vjp(self, node: Node, ct: Any) -> list[tuple[int, int, Any]]:
@@ -274,8 +296,9 @@ class Graph:
         for pos, p in node.parents:
             rule = prim.vjps.get(pos)
             if rule is None:
-                raise NotImplementedError(f"VJP of {prim.name} with respect to argument {pos} "
-                                          "not defined")
+                raise NotImplementedError(
+                    f"VJP of {prim.name} with respect to argument {pos} not defined"
+                )
             out.append((pos, p, rule(ct, node.value, *node.args, **node.params)))
         return out
 
@@ -295,18 +318,22 @@ class Graph:
         return self.inputs[wrt]
 
     # --- tables -------------------------------------------------------------------------------
-    def to_rows(self, wrt: int | str | Sequence[int | str] | None = None,
-                adjoints: bool = False) -> list[dict[str, Any]]:
+    def to_rows(
+        self, wrt: int | str | Sequence[int | str] | None = None, adjoints: bool = False
+    ) -> list[dict[str, Any]]:
         """The evaluation trace as dicts (``name, op, parents, expression, value``), plus
         ``tangent_<w>`` (∂v_i/∂w for each input in ``wrt``) and ``adjoint`` (∂L/∂v_i)."""
-        tangents = {self.nodes[self._input_index(w)].name: self.forward(w)
-                    for w in _as_list(wrt)}
+        tangents = {self.nodes[self._input_index(w)].name: self.forward(w) for w in _as_list(wrt)}
         adj = self.backward() if adjoints else None
         rows = []
         for n in self.nodes:
-            row = {"name": n.name, "op": n.op,
-                   "parents": [self.nodes[p].name for _, p in n.parents],
-                   "expression": self.expression(n), "value": concrete(n.value)}
+            row = {
+                "name": n.name,
+                "op": n.op,
+                "parents": [self.nodes[p].name for _, p in n.parents],
+                "expression": self.expression(n),
+                "value": concrete(n.value),
+            }
             for w, dots in tangents.items():
                 row[f"tangent_{w}"] = concrete(dots[n.name])
             if adj is not None:
@@ -314,36 +341,48 @@ class Graph:
             rows.append(row)
         return rows
 
-    def table(self, wrt: int | str | Sequence[int | str] | None = None,
-              adjoints: bool = False) -> str:
+    def table(
+        self, wrt: int | str | Sequence[int | str] | None = None, adjoints: bool = False
+    ) -> str:
         """The evaluation trace ``v_i = expression = value`` as text, one line per node, with
         columns ∂v_i/∂w for the inputs ``wrt`` and ∂L/∂v_i if ``adjoints``."""
         rows = self.to_rows(wrt, adjoints)
-        keys = [k for k in rows[0] if k.startswith("tangent_")] + (["adjoint"] if adjoints
-                                                                    else [])
+        keys = [k for k in rows[0] if k.startswith("tangent_")] + (["adjoint"] if adjoints else [])
         out = self.nodes[self.output].name
         header = ["node", "expression", "value"] + [
-            f"∂{out}/∂v" if k == "adjoint" else f"∂v/∂{k[len('tangent_'):]}" for k in keys]
-        lines = [[r["name"], "" if r["op"] == "input" else r["expression"],
-                  format_value(r["value"])] + [format_value(r[k]) for k in keys] for r in rows]
+            f"∂{out}/∂v" if k == "adjoint" else f"∂v/∂{k[len('tangent_') :]}" for k in keys
+        ]
+        lines = [
+            [r["name"], "" if r["op"] == "input" else r["expression"], format_value(r["value"])]
+            + [format_value(r[k]) for k in keys]
+            for r in rows
+        ]
         widths = [max(len(x) for x in col) for col in zip(header, *lines, strict=True)]
-        fmt = [" | ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
-               for row in [header, *lines]]
+        fmt = [
+            " | ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+            for row in [header, *lines]
+        ]
         return "\n".join([fmt[0], "-" * len(fmt[0]), *fmt[1:]])
 
     def __repr__(self) -> str:
         ins = ", ".join(self.nodes[i].name for i in self.inputs)
-        return (f"<Graph of {self.name}({ins}): {self.num_operations} operations, output "
-                f"{self.nodes[self.output].name}>\n{self.table()}")
+        return (
+            f"<Graph of {self.name}({ins}): {self.num_operations} operations, output "
+            f"{self.nodes[self.output].name}>\n{self.table()}"
+        )
 
-    def draw(self, ax: Any = None, annotate: str | None = "values", step: int | None = None,
-             highlight: Sequence[str | tuple[str, str]] | str | None = None,
-             wrt: int | str = 0) -> Any:
+    def draw(
+        self,
+        ax: Any = None,
+        annotate: str | None = "values",
+        step: int | None = None,
+        highlight: Sequence[str | tuple[str, str]] | str | None = None,
+        wrt: int | str = 0,
+    ) -> Any:
         """Draw the graph with matplotlib; see :func:`reference_impl.graph_draw.draw_graph`."""
         from .graph_draw import draw_graph
 
-        return draw_graph(self, ax=ax, annotate=annotate, step=step, highlight=highlight,
-                          wrt=wrt)
+        return draw_graph(self, ax=ax, annotate=annotate, step=step, highlight=highlight, wrt=wrt)
 
 
 def format_value(x: Any, digits: int = 6) -> str:

@@ -44,6 +44,7 @@ def layout(graph: Graph) -> dict[int, tuple[float, float]]:
     for c in sorted(members):
         nodes, centre = members[c], 0.0
         if c > 0:  # near the parents' mean height, ordered top to bottom (then by index)
+
             def height(i: int) -> float:
                 ps = [y[p] for _, p in graph.nodes[i].parents]
                 return sum(ps) / len(ps)
@@ -85,8 +86,9 @@ def _edges(graph: Graph) -> list[tuple[int, int, float]]:
     return out
 
 
-def _highlighted(graph: Graph, highlight: Sequence[str | tuple[str, str]] | str | None
-                 ) -> tuple[set[int], set[tuple[int, int]]]:
+def _highlighted(
+    graph: Graph, highlight: Sequence[str | tuple[str, str]] | str | None
+) -> tuple[set[int], set[tuple[int, int]]]:
     if highlight is None:
         return set(), set()
     items = [highlight] if isinstance(highlight, str) else list(highlight)
@@ -100,10 +102,14 @@ def _highlighted(graph: Graph, highlight: Sequence[str | tuple[str, str]] | str 
     return nodes, edges
 
 
-def draw_graph(graph: Graph, ax: Any = None, annotate: str | None = "values",
-               step: int | None = None,
-               highlight: Sequence[str | tuple[str, str]] | str | None = None,
-               wrt: int | str = 0) -> Any:
+def draw_graph(
+    graph: Graph,
+    ax: Any = None,
+    annotate: str | None = "values",
+    step: int | None = None,
+    highlight: Sequence[str | tuple[str, str]] | str | None = None,
+    wrt: int | str = 0,
+) -> Any:
     """Draw ``graph`` on ``ax`` (a new figure if ``None``) and return the axes.
 
     ``annotate``: ``"values"`` (v_i), ``"tangents"`` (∂v_i/∂w_k for input ``wrt``, forward
@@ -116,8 +122,9 @@ def draw_graph(graph: Graph, ax: Any = None, annotate: str | None = "values",
     from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
     if annotate not in (None, "values", "tangents", "adjoints"):
-        raise ValueError(f"annotate must be 'values', 'tangents', 'adjoints' or None, got "
-                         f"{annotate!r}")
+        raise ValueError(
+            f"annotate must be 'values', 'tangents', 'adjoints' or None, got {annotate!r}"
+        )
     mode = "reverse" if annotate == "adjoints" else "forward"
     steps = graph.steps(mode)
     if step is not None and not 0 <= step < len(steps):
@@ -155,31 +162,59 @@ def draw_graph(graph: Graph, ax: Any = None, annotate: str | None = "values",
         kind = "input" if n.is_input else "output" if n.index == graph.output else "op"
         fill = _FILL["highlight"] if n.index in hl_nodes else _FILL[kind]
         width = 2.5 if n.index in hl_nodes else 1.2
-        style = dict(facecolor=fill, edgecolor="black", linewidth=width, zorder=2,
-                     gid=f"node:{n.name}")
+        style = dict(
+            facecolor=fill, edgecolor="black", linewidth=width, zorder=2, gid=f"node:{n.name}"
+        )
         if n.is_input:
-            patch = FancyBboxPatch((x - RADIUS, y - RADIUS), 2 * RADIUS, 2 * RADIUS,
-                                   boxstyle="round,pad=0.02", **style)
+            patch = FancyBboxPatch(
+                (x - RADIUS, y - RADIUS), 2 * RADIUS, 2 * RADIUS, boxstyle="round,pad=0.02", **style
+            )
         else:
             patch = Circle((x, y), RADIUS, **style)
         ax.add_patch(patch)
         patches[n.index] = patch
         ax.text(x, y, _label(n.name), ha="center", va="center", fontsize=12, zorder=3)
         if not n.is_input:
-            ax.text(x, y + RADIUS + 0.12, _INFIX.get(n.op, n.op), ha="center", va="bottom",
-                    fontsize=8, color="0.35", zorder=3)
+            ax.text(
+                x,
+                y + RADIUS + 0.12,
+                _INFIX.get(n.op, n.op),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="0.35",
+                zorder=3,
+            )
         if annotate is not None and n.name in shown:
             label = f"{text[n.name]}\n" if text[n.name] else ""
-            ax.text(x, y - RADIUS - 0.12, f"{label}= {_short(numbers[n.name])}",
-                    ha="center", va="top", fontsize=9, color=_TEXT[annotate], zorder=3)
+            ax.text(
+                x,
+                y - RADIUS - 0.12,
+                f"{label}= {_short(numbers[n.name])}",
+                ha="center",
+                va="top",
+                fontsize=9,
+                color=_TEXT[annotate],
+                zorder=3,
+            )
 
     for p, c, rad in _edges(graph):
         on = (p, c) in hl_edges or (c in current if mode == "forward" else p in current)
-        ax.add_patch(FancyArrowPatch(
-            pos[p], pos[c], patchA=patches[p], patchB=patches[c], arrowstyle="-|>",
-            mutation_scale=14, connectionstyle=f"arc3,rad={rad}", zorder=1,
-            color="#d95f02" if on else "0.3", linewidth=2.4 if on else 1.2,
-            gid=f"edge:{names[p]}->{names[c]}"))
+        ax.add_patch(
+            FancyArrowPatch(
+                pos[p],
+                pos[c],
+                patchA=patches[p],
+                patchB=patches[c],
+                arrowstyle="-|>",
+                mutation_scale=14,
+                connectionstyle=f"arc3,rad={rad}",
+                zorder=1,
+                color="#d95f02" if on else "0.3",
+                linewidth=2.4 if on else 1.2,
+                gid=f"edge:{names[p]}->{names[c]}",
+            )
+        )
 
     xs = [q[0] for q in pos.values()]
     ys = [q[1] for q in pos.values()]
@@ -187,9 +222,12 @@ def draw_graph(graph: Graph, ax: Any = None, annotate: str | None = "values",
     ax.set_ylim(min(ys) - 1.1, max(ys) + 1.0)
     ax.set_aspect("equal")
     ax.axis("off")
-    title = {None: "computational graph", "values": "forward pass: values",
-             "tangents": f"forward mode: ∂/∂{w_name}",
-             "adjoints": f"reverse mode: adjoints ∂{out_name}/∂v"}[annotate]
+    title = {
+        None: "computational graph",
+        "values": "forward pass: values",
+        "tangents": f"forward mode: ∂/∂{w_name}",
+        "adjoints": f"reverse mode: adjoints ∂{out_name}/∂v",
+    }[annotate]
     if step is not None:
         title += f" (step {step} of {len(steps) - 1})"
     ax.set_title(title)

@@ -44,12 +44,16 @@ def _check_carry(name: str, before: Any, after: Any) -> None:
     b_leaves, b_tree = tree_flatten(before)
     a_leaves, a_tree = tree_flatten(after)
     if b_tree != a_tree:
-        raise TypeError(f"{name}: the body function's carry output has structure {a_tree}, "
-                        f"but its input carry has structure {b_tree}; they must be the same")
+        raise TypeError(
+            f"{name}: the body function's carry output has structure {a_tree}, "
+            f"but its input carry has structure {b_tree}; they must be the same"
+        )
     for k, (b, a) in enumerate(zip(b_leaves, a_leaves, strict=True)):
         if shape_of(b) != shape_of(a):
-            raise TypeError(f"{name}: carry leaf {k} changed shape from {shape_of(b)} to "
-                            f"{shape_of(a)} in one step; the carry must keep its shapes")
+            raise TypeError(
+                f"{name}: carry leaf {k} changed shape from {shape_of(b)} to "
+                f"{shape_of(a)} in one step; the carry must keep its shapes"
+            )
 
 
 def _stack(rows: list[Any]) -> Any:
@@ -60,9 +64,15 @@ def _stack(rows: list[Any]) -> Any:
     return np.stack([np.asarray(r) for r in rows])
 
 
-def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
-         length: int | None = None, reverse: bool = False, unroll: int | bool = 1,
-         _split_transpose: bool = False) -> tuple[Any, Any]:
+def scan(
+    f: Callable[[Any, Any], tuple[Any, Any]],
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+    _split_transpose: bool = False,
+) -> tuple[Any, Any]:
     """Loop ``carry, y_i = f(carry, x_i)`` over the leading axis of the pytree ``xs``;
     returns ``(carry, ys)`` with the ``y_i`` stacked along a new leading axis.
 
@@ -72,13 +82,17 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     x_leaves, x_tree = tree_flatten(xs)
     lengths = {shape_of(x)[0] if shape_of(x) else None for x in x_leaves}
     if None in lengths:
-        raise ValueError("scan got an xs leaf with no leading axis (a scalar); every leaf of xs "
-                         "must be an array with a leading axis to scan over")
+        raise ValueError(
+            "scan got an xs leaf with no leading axis (a scalar); every leaf of xs "
+            "must be an array with a leading axis to scan over"
+        )
     if length is not None:
         lengths.add(int(length))
     if len(lengths) > 1:
-        raise ValueError(f"scan got inconsistent lengths: the leading axes of xs and length are "
-                         f"{sorted(lengths)}; they must all be equal")
+        raise ValueError(
+            f"scan got inconsistent lengths: the leading axes of xs and length are "
+            f"{sorted(lengths)}; they must all be equal"
+        )
     if not lengths:
         raise ValueError("scan got no xs to scan over and no length: pass length=n")
     n = lengths.pop()
@@ -89,27 +103,37 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
         x = tree_unflatten(x_tree, [x[i] for x in x_leaves]) if x_leaves else xs
         out = f(carry, x)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise TypeError("scan body function must return a pair (carry, y), got "
-                            f"{type(out).__name__}")
+            raise TypeError(
+                f"scan body function must return a pair (carry, y), got {type(out).__name__}"
+            )
         _check_carry("scan", carry, out[0])
         carry, ys[i] = out
     if n == 0:  # evaluate f once on zeros to learn the shapes of y (JAX traces abstractly)
         zeros = tree_map(lambda a: np.zeros(shape_of(a)[1:], np.result_type(concrete(a))), xs)
         _, y = f(init, zeros if x_leaves else xs)
-        return carry, tree_map(lambda a: np.zeros((0, *shape_of(a)), np.result_type(
-            concrete(a))), y)
+        return carry, tree_map(
+            lambda a: np.zeros((0, *shape_of(a)), np.result_type(concrete(a))), y
+        )
     y_trees = [tree_flatten(y) for y in ys]
     y_tree = y_trees[0][1]
     for k, (_, t) in enumerate(y_trees):
         if t != y_tree:
-            raise TypeError(f"scan: the body's y at step {k} has structure {t}, at step 0 "
-                            f"{y_tree}; it must be the same at every step")
+            raise TypeError(
+                f"scan: the body's y at step {k} has structure {t}, at step 0 "
+                f"{y_tree}; it must be the same at every step"
+            )
     columns = [_stack([leaves[j] for leaves, _ in y_trees]) for j in range(y_tree.num_leaves)]
     return carry, tree_unflatten(y_tree, columns)
 
 
-def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_val: Any,
-              *, unroll: Any = None) -> Any:
+def fori_loop(
+    lower: int,
+    upper: int,
+    body_fun: Callable[[int, Any], Any],
+    init_val: Any,
+    *,
+    unroll: Any = None,
+) -> Any:
     """``for i in range(lower, upper): val = body_fun(i, val)``; returns ``val``.
 
     The trip count is known, so it is differentiable in both modes (JAX lowers it to ``scan``).
@@ -133,10 +157,12 @@ def _on_tape(tree: Any) -> bool:
     return False
 
 
-_WHILE_REVERSE = ("Reverse-mode differentiation does not work for lax.while_loop: its trip "
-                  "count is not known in advance (as in JAX). Use lax.scan, or lax.fori_loop "
-                  "with a fixed trip count, to differentiate a loop in reverse mode; forward "
-                  "mode (jvp, jacfwd) works with while_loop.")
+_WHILE_REVERSE = (
+    "Reverse-mode differentiation does not work for lax.while_loop: its trip "
+    "count is not known in advance (as in JAX). Use lax.scan, or lax.fori_loop "
+    "with a fixed trip count, to differentiate a loop in reverse mode; forward "
+    "mode (jvp, jacfwd) works with while_loop."
+)
 
 
 def _batched(pred: Any) -> Any:
@@ -145,8 +171,9 @@ def _batched(pred: Any) -> Any:
     return c if isinstance(c, Tracer) else None
 
 
-def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any],
-               init_val: Any) -> Any:
+def while_loop(
+    cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any
+) -> Any:
     """``while cond_fun(val): val = body_fun(val)``; returns ``val``.
 
     Forward-mode differentiable; reverse mode raises ``ValueError`` as JAX does."""
@@ -175,8 +202,13 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any],
     return val
 
 
-def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
-         *operands: Any, operand: Any = None) -> Any:
+def cond(
+    pred: Any,
+    true_fun: Callable[..., Any],
+    false_fun: Callable[..., Any],
+    *operands: Any,
+    operand: Any = None,
+) -> Any:
     """``true_fun(*operands) if pred else false_fun(*operands)`` (``pred`` a scalar).
 
     Under ``vmap`` with a predicate that differs between examples, both branches run and the
@@ -198,16 +230,19 @@ def _select(masks: list[Any], outs: list[Any]) -> Any:
     trees = [tree_flatten(o) for o in outs]
     for k, (_, t) in enumerate(trees):
         if t != trees[0][1]:
-            raise TypeError(f"branch {k} returned structure {t}, branch 0 {trees[0][1]}; all "
-                            "branches must return the same structure")
+            raise TypeError(
+                f"branch {k} returned structure {t}, branch 0 {trees[0][1]}; all "
+                "branches must return the same structure"
+            )
     result = list(trees[-1][0])
     for mask, (leaves, _) in zip(masks[-2::-1], trees[-2::-1], strict=True):
         result = [where(mask, a, b) for a, b in zip(leaves, result, strict=True)]
     return tree_unflatten(trees[0][1], result)
 
 
-def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any,
-           operand: Any = None) -> Any:
+def switch(
+    index: Any, branches: Sequence[Callable[..., Any]], *operands: Any, operand: Any = None
+) -> Any:
     """``branches[clamp(index, 0, n − 1)](*operands)``, as ``lax.switch`` (the index is
     clamped, not wrapped). Under ``vmap`` with differing indices every branch runs and the
     result is selected per example."""

@@ -22,8 +22,13 @@ import numpy as np
 
 from .core import Tracer, concrete, defbatch, defjvp, defresiduals, defvjp, primitive, shape_of
 
-__all__ = ["dynamic_index_in_dim", "dynamic_slice", "dynamic_slice_in_dim",
-           "dynamic_update_slice", "stop_gradient"]
+__all__ = [
+    "dynamic_index_in_dim",
+    "dynamic_slice",
+    "dynamic_slice_in_dim",
+    "dynamic_update_slice",
+    "stop_gradient",
+]
 
 
 def _starts(shape: Sequence[int], starts: Sequence[Any], sizes: Sequence[int]) -> list[int]:
@@ -72,17 +77,22 @@ def _dynamic_slice_impl(x: Any, *starts: Any, sizes: tuple[int, ...]) -> np.ndar
 
 
 dynamic_slice_p = primitive("dynamic_slice", _dynamic_slice_impl)
-defjvp(dynamic_slice_p,
-       lambda x_dot, ans, x, *starts, sizes: dynamic_slice_p(x_dot, *starts, sizes=sizes),
-       *([_int_zero] * 32))
-defvjp(dynamic_slice_p,
-       lambda ct, ans, x, *starts, sizes: dynamic_update_slice_p(_zeros(x), ct, *starts),
-       *([_int_zero] * 32))
+defjvp(
+    dynamic_slice_p,
+    lambda x_dot, ans, x, *starts, sizes: dynamic_slice_p(x_dot, *starts, sizes=sizes),
+    *([_int_zero] * 32),
+)
+defvjp(
+    dynamic_slice_p,
+    lambda ct, ans, x, *starts, sizes: dynamic_update_slice_p(_zeros(x), ct, *starts),
+    *([_int_zero] * 32),
+)
 defresiduals(dynamic_slice_p, ans=False, args=range(1, 33))
 
 
-def _batched_index(xb: Any, starts: Sequence[Any], dims: Sequence[Any], sizes: Sequence[int]
-                   ) -> tuple[Any, ...]:
+def _batched_index(
+    xb: Any, starts: Sequence[Any], dims: Sequence[Any], sizes: Sequence[int]
+) -> tuple[Any, ...]:
     """An advanced index into ``xb`` (batch axis first) selecting each example's slice:
     ``xb[b, s_0[b] + i_0, s_1[b] + i_1, …]`` with every start clamped per example."""
     shape = shape_of(xb)
@@ -102,8 +112,9 @@ def _batched_index(xb: Any, starts: Sequence[Any], dims: Sequence[Any], sizes: S
     return tuple(idx)
 
 
-def _dynamic_slice_batch(vals: list[Any], dims: list[Any], sizes: tuple[int, ...]
-                         ) -> tuple[Any, int]:
+def _dynamic_slice_batch(
+    vals: list[Any], dims: list[Any], sizes: tuple[int, ...]
+) -> tuple[Any, int]:
     from .batching_rules import batch_size, to_front
     from .numpy.shape_ops import getitem_p
 
@@ -121,9 +132,11 @@ defbatch(dynamic_slice_p, _dynamic_slice_batch)
 def dynamic_slice(operand: Any, start_indices: Sequence[Any], slice_sizes: Sequence[int]) -> Any:
     """``operand[s_0 : s_0 + n_0, …]`` with run-time starts ``s`` (``lax.dynamic_slice``)."""
     if len(start_indices) != len(shape_of(operand)) or len(slice_sizes) != len(start_indices):
-        raise TypeError(f"dynamic_slice: operand of rank {len(shape_of(operand))} needs as "
-                        f"many start indices and slice sizes, got {len(start_indices)} and "
-                        f"{len(slice_sizes)}")
+        raise TypeError(
+            f"dynamic_slice: operand of rank {len(shape_of(operand))} needs as "
+            f"many start indices and slice sizes, got {len(start_indices)} and "
+            f"{len(slice_sizes)}"
+        )
     return dynamic_slice_p(operand, *start_indices, sizes=tuple(int(k) for k in slice_sizes))
 
 
@@ -158,14 +171,18 @@ def _dynamic_update_slice_impl(x: Any, u: Any, *starts: Any) -> np.ndarray:
 
 
 dynamic_update_slice_p = primitive("dynamic_update_slice", _dynamic_update_slice_impl)
-defjvp(dynamic_update_slice_p,
-       lambda x_dot, ans, x, u, *starts: dynamic_update_slice_p(x_dot, _zeros(u), *starts),
-       lambda u_dot, ans, x, u, *starts: dynamic_update_slice_p(_zeros(ans), u_dot, *starts),
-       *([_int_zero] * 32))
-defvjp(dynamic_update_slice_p,
-       lambda ct, ans, x, u, *starts: dynamic_update_slice_p(ct, _zeros(u), *starts),
-       lambda ct, ans, x, u, *starts: dynamic_slice_p(ct, *starts, sizes=shape_of(u)),
-       *([_int_zero] * 32))
+defjvp(
+    dynamic_update_slice_p,
+    lambda x_dot, ans, x, u, *starts: dynamic_update_slice_p(x_dot, _zeros(u), *starts),
+    lambda u_dot, ans, x, u, *starts: dynamic_update_slice_p(_zeros(ans), u_dot, *starts),
+    *([_int_zero] * 32),
+)
+defvjp(
+    dynamic_update_slice_p,
+    lambda ct, ans, x, u, *starts: dynamic_update_slice_p(ct, _zeros(u), *starts),
+    lambda ct, ans, x, u, *starts: dynamic_slice_p(ct, *starts, sizes=shape_of(u)),
+    *([_int_zero] * 32),
+)
 defresiduals(dynamic_update_slice_p, ans=False, args=range(2, 34))
 
 
@@ -188,9 +205,10 @@ defbatch(dynamic_update_slice_p, _dynamic_update_slice_batch)
 def dynamic_update_slice(operand: Any, update: Any, start_indices: Sequence[Any]) -> Any:
     """``operand`` with ``update`` written at run-time starts ``s``
     (``lax.dynamic_update_slice``); ``operand`` itself is unchanged."""
-    if len(start_indices) != len(shape_of(operand)) or len(shape_of(update)) != len(
-            start_indices):
-        raise TypeError(f"dynamic_update_slice: operand of rank {len(shape_of(operand))} and "
-                        f"update of rank {len(shape_of(update))} need one start index per axis, "
-                        f"got {len(start_indices)}")
+    if len(start_indices) != len(shape_of(operand)) or len(shape_of(update)) != len(start_indices):
+        raise TypeError(
+            f"dynamic_update_slice: operand of rank {len(shape_of(operand))} and "
+            f"update of rank {len(shape_of(update))} need one start index per axis, "
+            f"got {len(start_indices)}"
+        )
     return dynamic_update_slice_p(operand, update, *start_indices)

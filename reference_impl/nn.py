@@ -22,10 +22,34 @@ from .numpy.elementwise_more import logaddexp
 from .numpy.reductions import logsumexp
 from .scipy.special import erf
 
-__all__ = ["celu", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
-           "initializers", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "one_hot",
-           "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus",
-           "sparse_plus", "standardize", "swish", "tanh"]
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "initializers",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "one_hot",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "soft_sign",
+    "softmax",
+    "softplus",
+    "sparse_plus",
+    "standardize",
+    "swish",
+    "tanh",
+]
 
 tanh = E.tanh
 
@@ -151,8 +175,9 @@ def softmax(x: Any, axis: Any = -1) -> Any:
     return u / R.sum(u, axis=axis, keepdims=True)
 
 
-def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None,
-                epsilon: float = 1e-5) -> Any:
+def standardize(
+    x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, epsilon: float = 1e-5
+) -> Any:
     """``(x − mean) / √(variance + ε)`` along ``axis``, with ``variance = E[x²] − mean²``."""
     if mean is None:
         mean = R.mean(x, axis=axis, keepdims=True)

@@ -18,10 +18,25 @@ import numpy as np
 
 from . import random
 
-__all__ = ["constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-           "kaiming_normal", "kaiming_uniform", "lecun_normal", "lecun_uniform", "normal",
-           "ones", "truncated_normal", "uniform", "variance_scaling", "xavier_normal",
-           "xavier_uniform", "zeros"]
+__all__ = [
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "normal",
+    "ones",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
 
 Initializer = Callable[..., np.ndarray]
 
@@ -42,43 +57,55 @@ def ones(key: Any, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
 
 def constant(value: Any, dtype: Any = None) -> Initializer:
     """An initializer filling with ``value``."""
+
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         return np.full(tuple(shape), value, _dtype(dtype))
+
     return init
 
 
 def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
     """Uniform on ``[0, scale)``."""
+
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         dt = _dtype(dtype)
         return random.uniform(key, shape, dt) * dt.type(scale)
+
     return init
 
 
 def normal(stddev: float = 1e-2, dtype: Any = None) -> Initializer:
     """Normal with mean 0 and standard deviation ``stddev``."""
+
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         dt = _dtype(dtype)
         return random.normal(key, shape, dt) * dt.type(stddev)
+
     return init
 
 
-def truncated_normal(stddev: float = 1e-2, dtype: Any = None, lower: float = -2.0,
-                     upper: float = 2.0) -> Initializer:
+def truncated_normal(
+    stddev: float = 1e-2, dtype: Any = None, lower: float = -2.0, upper: float = 2.0
+) -> Initializer:
     """``stddev`` times a standard normal truncated to ``(lower, upper)``."""
+
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         dt = _dtype(dtype)
         return random.truncated_normal(key, lower, upper, shape, dt) * dt.type(stddev)
+
     return init
 
 
-def _fans(shape: tuple[int, ...], in_axis: Any, out_axis: Any, batch_axis: Any
-          ) -> tuple[float, float]:
+def _fans(
+    shape: tuple[int, ...], in_axis: Any, out_axis: Any, batch_axis: Any
+) -> tuple[float, float]:
     """Fan-in and fan-out of a weight tensor; other axes form the receptive field."""
     if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
-        raise ValueError(f"Can't compute input and output sizes of a {len(shape)}-dimensional "
-                         "weights tensor with default in_axis. Must be at least 2D or specify "
-                         "in_axis explicitly.")
+        raise ValueError(
+            f"Can't compute input and output sizes of a {len(shape)}-dimensional "
+            "weights tensor with default in_axis. Must be at least 2D or specify "
+            "in_axis explicitly."
+        )
 
     def size(axes: Any) -> int:
         return shape[axes] if isinstance(axes, int) else math.prod(shape[i] for i in axes)
@@ -88,16 +115,28 @@ def _fans(shape: tuple[int, ...], in_axis: Any, out_axis: Any, batch_axis: Any
     return n_in * receptive, n_out * receptive
 
 
-def variance_scaling(scale: float, mode: str, distribution: str, in_axis: Any = -2,
-                     out_axis: Any = -1, batch_axis: Any = (), dtype: Any = None) -> Initializer:
+def variance_scaling(
+    scale: float,
+    mode: str,
+    distribution: str,
+    in_axis: Any = -2,
+    out_axis: Any = -1,
+    batch_axis: Any = (),
+    dtype: Any = None,
+) -> Initializer:
     """Draws with variance ``scale / n``, ``n`` = fan-in, fan-out, their mean (``fan_avg``) or
     geometric mean (``fan_geo_avg``); ``distribution`` is ``truncated_normal``, ``normal`` or
     ``uniform``."""
+
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         shape, dt = tuple(int(d) for d in shape), _dtype(dtype)
         fan_in, fan_out = _fans(shape, in_axis, out_axis, batch_axis)
-        denominators = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
-                        "fan_geo_avg": (fan_in * fan_out) ** 0.5}
+        denominators = {
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+            "fan_avg": (fan_in + fan_out) / 2,
+            "fan_geo_avg": (fan_in * fan_out) ** 0.5,
+        }
         if mode not in denominators:
             raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
         variance = np.array(scale / denominators[mode], dtype=dt)
@@ -108,22 +147,25 @@ def variance_scaling(scale: float, mode: str, distribution: str, in_axis: Any = 
             return random.normal(key, shape, dt) * np.sqrt(variance)
         if distribution == "uniform":
             return random.uniform(key, shape, dt, -1) * np.sqrt(3 * variance)
-        raise ValueError(f"invalid distribution for variance scaling initializer: "
-                         f"{distribution}")
+        raise ValueError(f"invalid distribution for variance scaling initializer: {distribution}")
+
     return init
 
 
 def _named(scale: float, mode: str, distribution: str, doc: str) -> Callable[..., Initializer]:
-    def make(in_axis: Any = -2, out_axis: Any = -1, batch_axis: Any = (),
-             dtype: Any = None) -> Initializer:
+    def make(
+        in_axis: Any = -2, out_axis: Any = -1, batch_axis: Any = (), dtype: Any = None
+    ) -> Initializer:
         return variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis, dtype)
+
     make.__doc__ = doc
     return make
 
 
 glorot_uniform = _named(1.0, "fan_avg", "uniform", "Glorot/Xavier: uniform, var 2/(in+out).")
-glorot_normal = _named(1.0, "fan_avg", "truncated_normal",
-                       "Glorot/Xavier: truncated normal, var 2/(in+out).")
+glorot_normal = _named(
+    1.0, "fan_avg", "truncated_normal", "Glorot/Xavier: truncated normal, var 2/(in+out)."
+)
 lecun_uniform = _named(1.0, "fan_in", "uniform", "LeCun: uniform, var 1/fan_in.")
 lecun_normal = _named(1.0, "fan_in", "truncated_normal", "LeCun: truncated normal, var 1/fan_in.")
 he_uniform = _named(2.0, "fan_in", "uniform", "He/Kaiming: uniform, var 2/fan_in.")

@@ -25,9 +25,28 @@ import numpy as np
 
 from .random_erfinv import erf, erfinv, fma, log1p
 
-__all__ = ["PRNGKey", "bernoulli", "bits", "categorical", "choice", "exponential", "fold_in",
-           "gumbel", "key", "key_data", "laplace", "multivariate_normal", "normal", "permutation",
-           "rademacher", "randint", "split", "truncated_normal", "uniform", "wrap_key_data"]
+__all__ = [
+    "PRNGKey",
+    "bernoulli",
+    "bits",
+    "categorical",
+    "choice",
+    "exponential",
+    "fold_in",
+    "gumbel",
+    "key",
+    "key_data",
+    "laplace",
+    "multivariate_normal",
+    "normal",
+    "permutation",
+    "rademacher",
+    "randint",
+    "split",
+    "truncated_normal",
+    "uniform",
+    "wrap_key_data",
+]
 
 _U32 = np.uint32
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -37,8 +56,7 @@ def _rotl(x: np.ndarray, d: int) -> np.ndarray:
     return (x << _U32(d)) | (x >> _U32(32 - d))
 
 
-def threefry2x32(k1: Any, k2: Any, x1: np.ndarray, x2: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def threefry2x32(k1: Any, k2: Any, x1: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The threefry2x32 hash of counter pairs ``(x1, x2)`` under key ``(k1, k2)``: 20 rounds
     of ``x0 += x1; x1 = rotl(x1, r) ^ x0`` with the key schedule injected every 4 rounds."""
     ks = (_U32(k1), _U32(k2), _U32(k1) ^ _U32(k2) ^ _U32(0x1BD11BDA))
@@ -58,9 +76,11 @@ def _check_key(name: str, key: Any) -> np.ndarray:
 
     k = np.asarray(concrete(key))
     if k.shape != (2,) or k.dtype != np.uint32:
-        raise TypeError(f"random.{name}: expected a single key, a uint32 array of shape (2,) "
-                        f"(from random.PRNGKey, split or fold_in), got {k.dtype}{list(k.shape)}; "
-                        "to use many keys, loop over them or vmap")
+        raise TypeError(
+            f"random.{name}: expected a single key, a uint32 array of shape (2,) "
+            f"(from random.PRNGKey, split or fold_in), got {k.dtype}{list(k.shape)}; "
+            "to use many keys, loop over them or vmap"
+        )
     return k
 
 
@@ -94,8 +114,11 @@ def _iota_2x32(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
-    return (int(shape),) if np.ndim(shape) == 0 and not isinstance(shape, tuple) \
+    return (
+        (int(shape),)
+        if np.ndim(shape) == 0 and not isinstance(shape, tuple)
         else tuple(int(d) for d in shape)
+    )
 
 
 def split(key: Any, num: int | Sequence[int] = 2) -> np.ndarray:
@@ -150,8 +173,9 @@ def _float_dtype(name: str, dtype: Any) -> np.dtype:
     return dt
 
 
-def uniform(key: Any, shape: Sequence[int] = (), dtype: Any = None, minval: Any = 0.0,
-            maxval: Any = 1.0) -> Any:
+def uniform(
+    key: Any, shape: Sequence[int] = (), dtype: Any = None, minval: Any = 0.0, maxval: Any = 1.0
+) -> Any:
     """Uniform on ``[minval, maxval)``: ``max(minval, u·(maxval − minval) + minval)``, u ∈ [0, 1).
 
     Differentiable in ``minval`` and ``maxval``."""
@@ -177,8 +201,9 @@ def normal(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> np.ndarray
     return (dt.type(np.sqrt(2)) * erfinv(u)).astype(dt)
 
 
-def truncated_normal(key: Any, lower: Any, upper: Any, shape: Sequence[int] | None = None,
-                     dtype: Any = None) -> np.ndarray:
+def truncated_normal(
+    key: Any, lower: Any, upper: Any, shape: Sequence[int] | None = None, dtype: Any = None
+) -> np.ndarray:
     """Normal samples conditioned on ``lower < x < upper``: ``√2 · erfinv(u)``, u uniform on
     ``(erf(lower/√2), erf(upper/√2))``, clipped strictly inside the bounds."""
     dt = _float_dtype("truncated_normal", dtype)
@@ -208,15 +233,18 @@ def laplace(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> np.ndarra
     return (np.sign(u) * log1p(-np.abs(u))).astype(dt)
 
 
-def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Sequence[int] | None = None,
-                        dtype: Any = None) -> np.ndarray:
+def multivariate_normal(
+    key: Any, mean: Any, cov: Any, shape: Sequence[int] | None = None, dtype: Any = None
+) -> np.ndarray:
     """``mean + L z``, ``L`` the Cholesky factor of ``cov``, ``z`` standard normal of shape
     ``shape + (n,)`` (LAPACK's factor may differ from XLA's in the last bits)."""
     dt = _float_dtype("multivariate_normal", dtype)
     mean, cov = np.asarray(mean, dt), np.asarray(cov, dt)
     if mean.ndim < 1 or cov.ndim < 2 or cov.shape[-2:] != (mean.shape[-1],) * 2:
-        raise ValueError(f"multivariate_normal requires mean of shape (..., n) and cov of shape "
-                         f"(..., n, n), got {mean.shape} and {cov.shape}")
+        raise ValueError(
+            f"multivariate_normal requires mean of shape (..., n) and cov of shape "
+            f"(..., n, n), got {mean.shape} and {cov.shape}"
+        )
     if shape is None:
         shape = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
     z = normal(key, (*_shape(shape), mean.shape[-1]), dt)
@@ -232,8 +260,9 @@ def bernoulli(key: Any, p: Any = 0.5, shape: Sequence[int] | None = None) -> np.
     return uniform(key, shape, p.dtype) < p
 
 
-def randint(key: Any, shape: Sequence[int], minval: Any, maxval: Any,
-            dtype: Any = None) -> np.ndarray:
+def randint(
+    key: Any, shape: Sequence[int], minval: Any, maxval: Any, dtype: Any = None
+) -> np.ndarray:
     """Integers in ``[minval, maxval)``: two random words combined modulo the span
     (``(hi mod s)·(2^(n/2) mod s)² + lo mod s``, mod s), as JAX does."""
     dt = np.dtype(np.int64 if dtype is None else dtype)
@@ -292,8 +321,9 @@ def gumbel(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> np.ndarray
     return -np.log(-np.log(uniform(key, shape, dt, np.finfo(dt).tiny, 1.0)))
 
 
-def categorical(key: Any, logits: Any, axis: int = -1, shape: Sequence[int] | None = None,
-                replace: bool = True) -> np.ndarray:
+def categorical(
+    key: Any, logits: Any, axis: int = -1, shape: Sequence[int] | None = None, replace: bool = True
+) -> np.ndarray:
     """Samples of ``softmax(logits, axis)`` by the Gumbel-max trick:
     ``argmax(logits + gumbel)`` (without replacement: the top k of ``logits + gumbel``)."""
     from .core import concrete
@@ -302,23 +332,31 @@ def categorical(key: Any, logits: Any, axis: int = -1, shape: Sequence[int] | No
     axis = axis % lg.ndim
     batch = tuple(np.delete(lg.shape, axis))
     shape = batch if shape is None else _shape(shape)
-    prefix = shape[:len(shape) - len(batch)]
+    prefix = shape[: len(shape) - len(batch)]
     if replace:
-        gshape = list(shape[len(prefix):])
+        gshape = list(shape[len(prefix) :])
         gshape.insert(axis, lg.shape[axis])
         g = gumbel(key, (*prefix, *gshape), lg.dtype)
         return np.argmax(g + lg.reshape((1,) * len(prefix) + lg.shape), axis=len(prefix) + axis)
     n = math.prod(prefix)
     if n > lg.shape[axis]:
-        raise ValueError(f"Number of samples without replacement ({n}) cannot exceed number "
-                         f"of categories ({lg.shape[axis]}).")
+        raise ValueError(
+            f"Number of samples without replacement ({n}) cannot exceed number "
+            f"of categories ({lg.shape[axis]})."
+        )
     g = np.moveaxis(lg + gumbel(key, lg.shape, lg.dtype), axis, -1)
     top = np.argsort(-g, axis=-1, kind="stable")[..., :n].astype(np.int32)  # top_k's dtype
     return np.moveaxis(top, -1, 0).reshape(shape)
 
 
-def choice(key: Any, a: int | Any, shape: Sequence[int] = (), replace: bool = True,
-           p: Any = None, axis: int = 0) -> np.ndarray:
+def choice(
+    key: Any,
+    a: int | Any,
+    shape: Sequence[int] = (),
+    replace: bool = True,
+    p: Any = None,
+    axis: int = 0,
+) -> np.ndarray:
     """Samples from ``a`` (or ``arange(a)``): uniform ``randint`` indices; without replacement
     a permutation's prefix; with ``p``, inverse-CDF search (or Gumbel top-k without
     replacement)."""
@@ -333,20 +371,25 @@ def choice(key: Any, a: int | Any, shape: Sequence[int] = (), replace: bool = Tr
     if n <= 0:
         raise ValueError("a must be greater than 0 unless no samples are taken")
     if not replace and draws > n:
-        raise ValueError(f"Cannot take a larger sample (size {draws}) than population "
-                         f"(size {n}) when 'replace=False'")
+        raise ValueError(
+            f"Cannot take a larger sample (size {draws}) than population "
+            f"(size {n}) when 'replace=False'"
+        )
     if p is None and replace:
         ind = randint(k, shape, 0, n)
     elif p is None:
         perm = permutation(k, n if arr.ndim == 0 else arr, axis)
         result = np.take(perm, np.arange(draws), axis=axis)
-        return result.reshape(shape if arr.ndim == 0 else
-                              arr.shape[:axis] + shape + arr.shape[axis + 1:])
+        return result.reshape(
+            shape if arr.ndim == 0 else arr.shape[:axis] + shape + arr.shape[axis + 1 :]
+        )
     else:
         pa = np.asarray(p, dtype=np.result_type(p, np.float64))
         if pa.shape != (n,):
-            raise ValueError(f"p must be None or a 1D vector with the same size as "
-                             f"a.shape[axis]: p has shape {pa.shape}, a.shape[axis] is {n}")
+            raise ValueError(
+                f"p must be None or a 1D vector with the same size as "
+                f"a.shape[axis]: p has shape {pa.shape}, a.shape[axis] is {n}"
+            )
         if replace:
             cum = np.cumsum(pa)
             r = cum[-1] * (1 - uniform(k, shape, cum.dtype))
@@ -355,5 +398,6 @@ def choice(key: Any, a: int | Any, shape: Sequence[int] = (), replace: bool = Tr
             g = gumbel(k, (n,), pa.dtype) + np.log(pa)
             ind = np.argsort(-g, kind="stable")[:draws]
     result = ind if arr.ndim == 0 else np.take(arr, ind, axis=axis)
-    return result.reshape(shape if arr.ndim == 0 else
-                          arr.shape[:axis] + shape + arr.shape[axis + 1:])
+    return result.reshape(
+        shape if arr.ndim == 0 else arr.shape[:axis] + shape + arr.shape[axis + 1 :]
+    )

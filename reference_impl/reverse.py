@@ -22,8 +22,9 @@ from .tree_util import tree_flatten, tree_map, tree_unflatten
 __all__ = ["grad", "hessian", "jacrev", "value_and_grad", "vjp"]
 
 
-def _trace_call(fun: Callable[..., Any], leaves: list[Any], rebuild: Callable[[list[Any]], Any]
-                ) -> tuple[VJPTrace, list[int], Any]:
+def _trace_call(
+    fun: Callable[..., Any], leaves: list[Any], rebuild: Callable[[list[Any]], Any]
+) -> tuple[VJPTrace, list[int], Any]:
     """Run ``fun`` on tape-tracked copies of ``leaves``; return the trace, input nodes, output."""
     trace = VJPTrace()
     boxed = [trace.new_input(x) for x in leaves]
@@ -35,13 +36,24 @@ def _unbox(x: Any, trace: VJPTrace) -> Any:
     return x.val if isinstance(x, VJPTracer) and x._trace is trace else x
 
 
-def _backward(trace: VJPTrace, out_leaves: list[Any], cts: list[Any], in_nodes: list[int],
-              leaves: list[Any], consume: bool = False) -> list[Any]:
-    pairs = [(o.node, ct) for o, ct in zip(out_leaves, cts, strict=True)
-             if isinstance(o, VJPTracer) and o._trace is trace]
+def _backward(
+    trace: VJPTrace,
+    out_leaves: list[Any],
+    cts: list[Any],
+    in_nodes: list[int],
+    leaves: list[Any],
+    consume: bool = False,
+) -> list[Any]:
+    pairs = [
+        (o.node, ct)
+        for o, ct in zip(out_leaves, cts, strict=True)
+        if isinstance(o, VJPTracer) and o._trace is trace
+    ]
     grads = trace.backward(pairs, in_nodes, consume)
-    return [np.zeros(np.shape(concrete(x)), np.result_type(concrete(x))) if g is None else g
-            for g, x in zip(grads, leaves, strict=True)]
+    return [
+        np.zeros(np.shape(concrete(x)), np.result_type(concrete(x))) if g is None else g
+        for g, x in zip(grads, leaves, strict=True)
+    ]
 
 
 def _pullback(fun: Callable[..., Any], primals: list[Any], cts: list[Any]) -> list[Any]:
@@ -55,16 +67,14 @@ def _pullback(fun: Callable[..., Any], primals: list[Any], cts: list[Any]) -> li
 
 
 @transformation
-def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
-        ) -> tuple[Any, ...]:
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(fun(*primals), vjp_fn)`` with ``vjp_fn(ct) = ctᵀ J`` (one cotangent per primal).
 
     ``vjp_fn`` may be called many times: the tape is kept, so each call is only a backward pass.
     """
     name = f"vjp({fun_name(fun)})"
     leaves, in_tree = flatten_args(primals, tuple(range(len(primals))), name)
-    trace, in_nodes, out = _trace_call(fun, leaves,
-                                       lambda b: tree_unflatten(in_tree, b))
+    trace, in_nodes, out = _trace_call(fun, leaves, lambda b: tree_unflatten(in_tree, b))
     if has_aux:
         out, aux = split_aux(out, name)
     out_leaves, out_tree = tree_flatten(out)
@@ -73,8 +83,10 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
     def vjp_fn(ct: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
-            raise ValueError(f"{name}: the cotangent's structure {ct_tree} does not match the "
-                             f"output's structure {out_tree}")
+            raise ValueError(
+                f"{name}: the cotangent's structure {ct_tree} does not match the "
+                f"output's structure {out_tree}"
+            )
         for k, (c, o) in enumerate(zip(ct_leaves, out_leaves, strict=True)):
             _check_cotangent(c, o, f"{name}: cotangent {k}")
         grads = _backward(trace, out_leaves, ct_leaves, in_nodes, leaves)
@@ -93,17 +105,23 @@ def _check_cotangent(ct: Any, out: Any, where: str) -> None:
     """
     c, o = concrete(ct), concrete(out)
     if np.shape(c) != np.shape(o):
-        raise ValueError(f"{where} has shape {np.shape(c)}, but the output it belongs to has "
-                         f"shape {np.shape(o)}; pass one cotangent of the output's shape")
+        raise ValueError(
+            f"{where} has shape {np.shape(c)}, but the output it belongs to has "
+            f"shape {np.shape(o)}; pass one cotangent of the output's shape"
+        )
     cd, od = np.result_type(c), np.result_type(o)
     if np.issubdtype(od, np.inexact) and not (
-            np.issubdtype(cd, np.floating) or np.issubdtype(cd, od)):
-        raise ValueError(f"{where} has dtype {cd}, but the output it belongs to has dtype "
-                         f"{od}; pass a cotangent of dtype {od}")
+        np.issubdtype(cd, np.floating) or np.issubdtype(cd, od)
+    ):
+        raise ValueError(
+            f"{where} has dtype {cd}, but the output it belongs to has dtype "
+            f"{od}; pass a cotangent of dtype {od}"
+        )
 
 
-def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False) -> Callable[..., Any]:
+def value_and_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """``(f(x), ∇f(x))`` in one forward and one backward pass; ``f`` must return a scalar."""
     name = f"grad({fun_name(fun)})"
 
@@ -111,8 +129,10 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         nums = normalize_argnums(argnums, len(args), name)
         leaves, arg_tree = flatten_args(args, nums, name)
         trace, in_nodes, out = _trace_call(
-            lambda *a: fun(*a, **kwargs), leaves,
-            lambda b: replace_args(args, nums, tree_unflatten(arg_tree, b)))
+            lambda *a: fun(*a, **kwargs),
+            leaves,
+            lambda b: replace_args(args, nums, tree_unflatten(arg_tree, b)),
+        )
         if has_aux:
             out, aux = split_aux(out, name)
         _check_scalar(out, name)
@@ -131,19 +151,27 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 def _check_scalar(out: Any, name: str) -> None:
     v = concrete(out)
     if isinstance(v, (tuple, list, dict)) or np.shape(v) != ():
-        what = (f"a {type(v).__name__}" if isinstance(v, (tuple, list, dict))
-                else f"an array of shape {np.shape(v)}")
-        raise TypeError(f"{name}: grad requires a scalar output (shape ()), but the function "
-                        f"returned {what}. Reduce it to a scalar loss (rnp.sum, rnp.mean) or use "
-                        "jacrev / jacfwd / vjp for vector-valued functions.")
+        what = (
+            f"a {type(v).__name__}"
+            if isinstance(v, (tuple, list, dict))
+            else f"an array of shape {np.shape(v)}"
+        )
+        raise TypeError(
+            f"{name}: grad requires a scalar output (shape ()), but the function "
+            f"returned {what}. Reduce it to a scalar loss (rnp.sum, rnp.mean) or use "
+            "jacrev / jacfwd / vjp for vector-valued functions."
+        )
     dtype = np.result_type(v)
     if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"{name}: grad requires a real-valued float output, but the function "
-                        f"returned dtype {dtype}")
+        raise TypeError(
+            f"{name}: grad requires a real-valued float output, but the function "
+            f"returned dtype {dtype}"
+        )
 
 
-def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
-         ) -> Callable[..., Any]:
+def grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """``∇f``: the gradient of a scalar function with respect to the arguments ``argnums``."""
     vg = value_and_grad(fun, argnums, has_aux)
 
@@ -155,8 +183,9 @@ def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: boo
     return grad_fun
 
 
-def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
-           ) -> Callable[..., Any]:
+def jacrev(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """Jacobian by reverse mode: one forward pass, then the backward pass for every output
     element at once (``vmap`` of the pullback over the basis cotangents)."""
     name = f"jacrev({fun_name(fun)})"
@@ -166,7 +195,8 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
         leaves, arg_tree = flatten_args(args, nums, name)
         in_tree = arg_tree if isinstance(argnums, (tuple, list)) else arg_tree.children[0]
         trace, in_nodes, out = _trace_call(
-            fun, leaves, lambda b: replace_args(args, nums, tree_unflatten(arg_tree, b)))
+            fun, leaves, lambda b: replace_args(args, nums, tree_unflatten(arg_tree, b))
+        )
         if has_aux:
             out, aux = split_aux(out, name)
         out_leaves, out_tree = tree_flatten(out)
@@ -182,8 +212,12 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
                 return _backward(trace, out_leaves, cts, in_nodes, leaves)
 
             rows = _vmap_basis(pull, out_leaves[i], 0)
-            blocks.append([_stack_rows(rows[j] if rows else [], o_shape, in_shapes[j])
-                           for j in range(len(leaves))])
+            blocks.append(
+                [
+                    _stack_rows(rows[j] if rows else [], o_shape, in_shapes[j])
+                    for j in range(len(leaves))
+                ]
+            )
         jac = _jacobian_tree(out_tree, in_tree, blocks)
         if has_aux:
             return jac, tree_map(lambda a: _unbox(a, trace), aux)
@@ -216,8 +250,9 @@ def _vmap_basis(fun: Callable[[Any], list[Any]], x: Any, out_axis: int) -> list[
         return list(vmap(fun, out_axes=out_axis)(eye))
 
 
-def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
-            ) -> Callable[..., Any]:
+def hessian(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """``∇²f = jacfwd(jacrev(f))``: forward-over-reverse, as in JAX."""
     name = f"hessian({fun_name(fun)})"
     jac_of_jac = jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)

@@ -40,8 +40,15 @@ from .core import Primitive, Tracer
 from .forward import jvp
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
-__all__ = ["Action", "ChainRun", "beta", "chain_p", "optimal_forward_steps", "repetitions",
-           "revolve"]
+__all__ = [
+    "Action",
+    "ChainRun",
+    "beta",
+    "chain_p",
+    "optimal_forward_steps",
+    "repetitions",
+    "revolve",
+]
 
 
 def beta(s: int, t: int) -> int:
@@ -167,8 +174,15 @@ class ChainRun:
     pass); ``active`` is what the backward pass running now holds (for the meters).
     """
 
-    def __init__(self, apply: Callable[..., Any], n: int, policy: str, s: int,
-                 x_tree: PyTreeDef, p_trees: list[PyTreeDef | None]):
+    def __init__(
+        self,
+        apply: Callable[..., Any],
+        n: int,
+        policy: str,
+        s: int,
+        x_tree: PyTreeDef,
+        p_trees: list[PyTreeDef | None],
+    ):
         self.apply, self.n, self.policy, self.s = apply, n, policy, s
         self.x_tree, self.p_trees = x_tree, p_trees
         self.nx = x_tree.num_leaves
@@ -197,12 +211,17 @@ class ChainRun:
     def _eval(self, k: int, x: list[Any], leaves: Sequence[Any]) -> list[Any]:
         """``x_{k+1} = step_k(x_k)`` on lists of leaves."""
         p_tree = self.p_trees[k]
-        p = None if p_tree is None else tree_unflatten(
-            p_tree, leaves[self.p_start[k]:self.p_start[k + 1]])
+        p = (
+            None
+            if p_tree is None
+            else tree_unflatten(p_tree, leaves[self.p_start[k] : self.p_start[k + 1]])
+        )
         out, tree = tree_flatten(self.apply(k, tree_unflatten(self.x_tree, x), p))
         if tree != self.x_tree:
-            raise ValueError(f"step {k} returned a state of structure {tree}; the chain's "
-                             f"state has structure {self.x_tree}")
+            raise ValueError(
+                f"step {k} returned a state of structure {tree}; the chain's "
+                f"state has structure {self.x_tree}"
+            )
         return out
 
     def advance(self, k0: int, k1: int, x: list[Any], leaves: Sequence[Any]) -> list[Any]:
@@ -214,11 +233,11 @@ class ChainRun:
 
     def plain(self, *leaves: Any) -> list[Any]:
         """The whole chain, nothing stored (plain evaluation, forward mode)."""
-        return self.advance(0, self.n, list(leaves[:self.nx]), leaves)
+        return self.advance(0, self.n, list(leaves[: self.nx]), leaves)
 
     def taped_in_place(self, leaves: Sequence[Any]) -> list[Any]:
         """Policy "none": the steps on the caller's tape, which keeps every state."""
-        x = list(leaves[:self.nx])
+        x = list(leaves[: self.nx])
         for k in range(self.n):
             x = self._eval(k, x, leaves)
         count(taped_steps=self.n, step_evals=self.n)
@@ -229,7 +248,7 @@ class ChainRun:
         lo, hi = self.p_start[k0], self.p_start[k1]
 
         def segment(*boxed: Any) -> list[Any]:
-            xs, ps = list(boxed[:self.nx]), [None] * lo + list(boxed[self.nx:])
+            xs, ps = list(boxed[: self.nx]), [None] * lo + list(boxed[self.nx :])
             for k in range(k0, k1):
                 xs = self._eval(k, xs, ps)
             return xs
@@ -239,7 +258,7 @@ class ChainRun:
 
     def forward(self, leaves: Sequence[Any]) -> tuple[list[Any], _Sweep]:
         """The output, and what the backward pass will need."""
-        sweep = _Sweep(list(leaves[:self.nx]))
+        sweep = _Sweep(list(leaves[: self.nx]))
         if self.policy == "sqrt":  # store x_0, x_m, x_2m, … (m = segment length)
             x = sweep.current[1]
             for j, k0 in enumerate(range(0, self.n, self.segment)):
@@ -271,8 +290,8 @@ class ChainRun:
         def reverse(k0: int, k1: int, rec: Any, ct: list[Any]) -> list[Any]:
             sample()  # the recomputation tape is complete: a moment of peak memory
             g = pull(rec, ct)
-            grads[self.p_start[k0]:self.p_start[k1]] = g[self.nx:]
-            return g[:self.nx]
+            grads[self.p_start[k0] : self.p_start[k1]] = g[self.nx :]
+            return g[: self.nx]
 
         if self.policy == "sqrt":  # each segment once, last first; then drop its checkpoint
             for j in sorted(sweep.slots, reverse=True):
@@ -285,14 +304,14 @@ class ChainRun:
             ct = reverse(self.n - 1, self.n, sweep.pending, ct)  # firsturn, taped going forward
             sweep.pending = None
             start = next(i for i, a in enumerate(self.schedule) if a.kind == "firsturn")
-            for action in self.schedule[start + 1:]:
+            for action in self.schedule[start + 1 :]:
                 if action.kind != "youturn":
                     self._move(action, sweep, leaves)
                     continue
                 k = action.index
                 with self.taped(k, k + 1, sweep.current[1], leaves) as rec:
                     ct = reverse(k, k + 1, rec, ct)
-        grads[:self.nx] = ct
+        grads[: self.nx] = ct
         return [zeros(x) if g is None else g for g, x in zip(grads, leaves, strict=True)]
 
 

@@ -48,8 +48,9 @@ def _tree_vdot(a: Any, b: Any) -> Any:
     """Σ over leaves of Σ_i a_i b_i: the inner product of two pytrees."""
     a_leaves, _ = tree_flatten(a)
     b_leaves, _ = tree_flatten(b)
-    return reduce(lambda s, t: s + t,
-                  [rnp.vdot(x, y) for x, y in zip(a_leaves, b_leaves, strict=True)])
+    return reduce(
+        lambda s, t: s + t, [rnp.vdot(x, y) for x, y in zip(a_leaves, b_leaves, strict=True)]
+    )
 
 
 def _match_tangent(x: Any, v: Any) -> Any:
@@ -61,10 +62,15 @@ def _match_tangent(x: Any, v: Any) -> Any:
     out = []
     for k, (a, b) in enumerate(zip(x_leaves, v_leaves, strict=True)):
         if np.shape(concrete(a)) != np.shape(concrete(b)):
-            raise ValueError(f"hvp: leaf {k} of x has shape {np.shape(concrete(a))} but v's has "
-                             f"shape {np.shape(concrete(b))}")
-        out.append(b if isinstance(b, Tracer)
-                   else np.asarray(b, dtype=np.result_type(concrete(a), np.float64)))
+            raise ValueError(
+                f"hvp: leaf {k} of x has shape {np.shape(concrete(a))} but v's has "
+                f"shape {np.shape(concrete(b))}"
+            )
+        out.append(
+            b
+            if isinstance(b, Tracer)
+            else np.asarray(b, dtype=np.result_type(concrete(a), np.float64))
+        )
     return tree_unflatten(v_tree, out)
 
 
@@ -123,14 +129,25 @@ def hessian_from_hvp(f: Callable[[Any], Any], x: Any, mode: str = "fwd-over-rev"
     leaves, treedef = tree_flatten(x)
     shapes = [np.shape(leaf) for leaf in leaves]
     offsets = np.concatenate([[0], np.cumsum([int(np.prod(s)) for s in shapes])])
-    blocks = [[H[offsets[i]:offsets[i + 1], offsets[j]:offsets[j + 1]].reshape(si + sj)
-               for j, sj in enumerate(shapes)] for i, si in enumerate(shapes)]
+    blocks = [
+        [
+            H[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]].reshape(si + sj)
+            for j, sj in enumerate(shapes)
+        ]
+        for i, si in enumerate(shapes)
+    ]
     return _jacobian_tree(treedef, treedef, blocks)
 
 
-def hessian_trace(f: Callable[[Any], Any], x: Any, num_probes: int,
-                  rng: np.random.Generator, method: str = "hutchinson",
-                  dist: str = "rademacher", mode: str = "fwd-over-rev") -> TraceEstimate:
+def hessian_trace(
+    f: Callable[[Any], Any],
+    x: Any,
+    num_probes: int,
+    rng: np.random.Generator,
+    method: str = "hutchinson",
+    dist: str = "rademacher",
+    mode: str = "fwd-over-rev",
+) -> TraceEstimate:
     """tr ∇²f(x) from ``num_probes`` HVPs: Hutchinson (1989) or Hutch++ (Meyer et al. 2021).
 
     x may be a pytree (a network's parameters): probes are drawn on the flattened vector and
@@ -149,6 +166,6 @@ def hessian_trace(f: Callable[[Any], Any], x: Any, num_probes: int,
             e[j] = 1.0
             total += float(matvec(e)[j])
         return TraceEstimate(total, 0.0, n, "exact")
-    raise ValueError(f"hessian_trace: unknown method {method!r}; use 'hutchinson', 'hutchpp' "
-                     "or 'exact'")
-
+    raise ValueError(
+        f"hessian_trace: unknown method {method!r}; use 'hutchinson', 'hutchpp' or 'exact'"
+    )

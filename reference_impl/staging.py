@@ -15,9 +15,15 @@ from typing import Any
 __all__ = ["jit"]
 
 
-def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = (), donate_argnums: Any = (),
-        donate_argnames: Any = (), **options: Any) -> Any:
+def jit(
+    fun: Callable[..., Any] | None = None,
+    *,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    donate_argnums: Any = (),
+    donate_argnames: Any = (),
+    **options: Any,
+) -> Any:
     """``fun`` itself, wrapped (``jax.jit``'s signature; usable as ``@jit`` and
     ``@partial(jit, static_argnums=…)``). Nothing is compiled or cached."""
     for name, value in (("static_argnums", static_argnums), ("donate_argnums", donate_argnums)):
@@ -25,9 +31,14 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence
         if not all(isinstance(n, int) for n in nums):
             raise TypeError(f"jit: {name} must be an int or a sequence of ints, got {value!r}")
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums,
-                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
-                                 donate_argnames=donate_argnames, **options)
+        return functools.partial(
+            jit,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            donate_argnums=donate_argnums,
+            donate_argnames=donate_argnames,
+            **options,
+        )
     if not callable(fun):
         raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
 

@@ -66,7 +66,7 @@ def _unravel_like(tree: Any) -> Callable[[np.ndarray], Any]:
     def unravel(z: np.ndarray) -> Any:
         parts, k = [], 0
         for shape, size in zip(shapes, sizes, strict=True):
-            parts.append(z[k:k + size].reshape(shape))
+            parts.append(z[k : k + size].reshape(shape))
             k += size
         return tree_unflatten(treedef, parts)
 
@@ -77,24 +77,35 @@ def _norm(z: np.ndarray) -> float:
     return float(np.linalg.norm(z))
 
 
-def _fd_directional(f: Callable[..., Any], args: tuple, tangents: tuple,
-                    eps: float | None) -> np.ndarray:
+def _fd_directional(
+    f: Callable[..., Any], args: tuple, tangents: tuple, eps: float | None
+) -> np.ndarray:
     """J v by central differences on the flattened inputs and outputs."""
     unravel = _unravel_like(args)
-    result = fd_jvp(lambda z: _ravel(f(*unravel(z))), _ravel(args), _ravel(tangents),
-                    method="central", eps=eps)
+    result = fd_jvp(
+        lambda z: _ravel(f(*unravel(z))), _ravel(args), _ravel(tangents), method="central", eps=eps
+    )
     return result.value
 
 
 def _fail(name: str, what: str, order: int, mode: str, detail: str) -> None:
-    raise AssertionError(f"check_grads({name}): {what} (order {order}, mode '{mode}') is wrong: "
-                         f"{detail}")
+    raise AssertionError(
+        f"check_grads({name}): {what} (order {order}, mode '{mode}') is wrong: {detail}"
+    )
 
 
 # --- the checks --------------------------------------------------------------------------------
-def check_jvp(f: Callable[..., Any], args: Sequence[Any], *, eps: float | None = None,
-              rtol: float = 1e-5, atol: float = 1e-6, rng: np.random.Generator | None = None,
-              what: str = "JVP", order: int = 1) -> None:
+def check_jvp(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    eps: float | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    rng: np.random.Generator | None = None,
+    what: str = "JVP",
+    order: int = 1,
+) -> None:
     """Check ``jvp(f, args, v)`` against central differences along a random ``v``:
     ``‖J v − J v_FD‖∞ ≤ atol + rtol·‖J v_FD‖∞``; also the primal output against ``f(*args)``."""
     rng = np.random.default_rng(0) if rng is None else rng
@@ -104,24 +115,48 @@ def check_jvp(f: Callable[..., Any], args: Sequence[Any], *, eps: float | None =
     expected_out = _ravel(f(*args))
     got_out, got_dot = _ravel(out), _ravel(out_dot)
     if got_out.shape != expected_out.shape or not np.allclose(got_out, expected_out, rtol, atol):
-        _fail(name, f"{what} primal output", order, "fwd",
-              f"jvp returned {got_out} but f(*args) = {expected_out}")
+        _fail(
+            name,
+            f"{what} primal output",
+            order,
+            "fwd",
+            f"jvp returned {got_out} but f(*args) = {expected_out}",
+        )
     fd = _fd_directional(f, args, v, eps)
     if got_dot.shape != fd.shape:
-        _fail(name, what, order, "fwd", f"the tangent output has {got_dot.size} entries but "
-              f"the output has {fd.size}")
+        _fail(
+            name,
+            what,
+            order,
+            "fwd",
+            f"the tangent output has {got_dot.size} entries but the output has {fd.size}",
+        )
     diff = float(np.max(np.abs(got_dot - fd), initial=0.0))
     tol = atol + rtol * float(np.max(np.abs(fd), initial=0.0))
     if diff > tol:
         i = int(np.argmax(np.abs(got_dot - fd)))
-        _fail(name, what, order, "fwd",
-              f"J v by {what} = {got_dot[i]:.12g} but by central differences = {fd[i]:.12g} at "
-              f"output entry {i} (max difference {diff:.3g} > tolerance {tol:.3g})")
+        _fail(
+            name,
+            what,
+            order,
+            "fwd",
+            f"J v by {what} = {got_dot[i]:.12g} but by central differences = {fd[i]:.12g} at "
+            f"output entry {i} (max difference {diff:.3g} > tolerance {tol:.3g})",
+        )
 
 
-def check_vjp(f: Callable[..., Any], args: Sequence[Any], *, eps: float | None = None,
-              rtol: float = 1e-5, atol: float = 1e-6, rng: np.random.Generator | None = None,
-              against_jvp: bool = True, what: str = "VJP", order: int = 1) -> None:
+def check_vjp(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    eps: float | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    rng: np.random.Generator | None = None,
+    against_jvp: bool = True,
+    what: str = "VJP",
+    order: int = 1,
+) -> None:
     """Dot-product test ⟨u, J v⟩ = ⟨Jᵀu, v⟩ with random u, v: J v by central differences
     (tolerance atol + rtol·scale) and, if ``against_jvp``, by our ``jvp`` (tolerance
     √ε_mach·scale), where scale = ‖u‖‖J v‖ + ‖Jᵀu‖‖v‖ bounds both sides (Cauchy–Schwarz)."""
@@ -133,8 +168,13 @@ def check_vjp(f: Callable[..., Any], args: Sequence[Any], *, eps: float | None =
     ct = vjp_fn(u)
     u_flat, v_flat, ct_flat = _ravel(u), _ravel(v), _ravel(ct)
     if ct_flat.shape != v_flat.shape:
-        _fail(name, what, order, "rev", f"the cotangents have {ct_flat.size} entries but the "
-              f"inputs have {v_flat.size}")
+        _fail(
+            name,
+            what,
+            order,
+            "rev",
+            f"the cotangents have {ct_flat.size} entries but the inputs have {v_flat.size}",
+        )
     rhs = float(ct_flat @ v_flat)
     sides = [("central differences", _fd_directional(f, args, v, eps), rtol, atol)]
     if against_jvp:
@@ -143,16 +183,27 @@ def check_vjp(f: Callable[..., Any], args: Sequence[Any], *, eps: float | None =
         lhs = float(u_flat @ jv)
         tol = at + rt * (_norm(u_flat) * _norm(jv) + _norm(ct_flat) * _norm(v_flat))
         if not abs(lhs - rhs) <= tol:
-            _fail(name, what, order, "rev",
-                  f"dot-product test ⟨u, J v⟩ = {lhs:.12g} (J v by {source}) but "
-                  f"⟨Jᵀu, v⟩ = {rhs:.12g} (Jᵀu by {what}); difference {abs(lhs - rhs):.3g} > "
-                  f"tolerance {tol:.3g}")
+            _fail(
+                name,
+                what,
+                order,
+                "rev",
+                f"dot-product test ⟨u, J v⟩ = {lhs:.12g} (J v by {source}) but "
+                f"⟨Jᵀu, v⟩ = {rhs:.12g} (Jᵀu by {what}); difference {abs(lhs - rhs):.3g} > "
+                f"tolerance {tol:.3g}",
+            )
 
 
-def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
-                modes: Sequence[str] = ("fwd", "rev"), eps: float | None = None,
-                rtol: float = 1e-5, atol: float = 1e-6,
-                rng: np.random.Generator | None = None) -> None:
+def check_grads(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    order: int = 2,
+    modes: Sequence[str] = ("fwd", "rev"),
+    eps: float | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    rng: np.random.Generator | None = None,
+) -> None:
     """Check forward (``"fwd"``) and reverse (``"rev"``) mode derivatives of ``f(*args)`` up to
     ``order`` against central differences (and VJP against JVP when both modes are checked).
 
@@ -163,8 +214,9 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
         raise ValueError(f"check_grads: order must be ≥ 1, got {order}")
     unknown = set(modes) - {"fwd", "rev"}
     if unknown or not modes:
-        raise ValueError(f"check_grads: modes must be a non-empty subset of ('fwd', 'rev'), "
-                         f"got {tuple(modes)}")
+        raise ValueError(
+            f"check_grads: modes must be a non-empty subset of ('fwd', 'rev'), got {tuple(modes)}"
+        )
     rng = np.random.default_rng(0) if rng is None else rng
     opts = {"eps": eps, "rtol": rtol, "atol": atol, "rng": rng}
 
@@ -173,6 +225,7 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
             what = "JVP" + prefix
             check_jvp(f, args, what=what, order=k, **opts)
             if k < order:
+
                 def f_jvp(primals: tuple, tangents: tuple) -> Any:
                     return jvp(f, primals, tangents)
 
@@ -182,6 +235,7 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
             what = "VJP" + prefix
             check_vjp(f, args, against_jvp="fwd" in modes, what=what, order=k, **opts)
             if k < order:
+
                 def f_vjp(primals: tuple, ct: Any) -> Any:
                     return vjp(f, *primals)[1](ct)
 
@@ -191,8 +245,7 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     _check(f, tuple(args), 1, "")
 
 
-def dot_product_test(f: Callable[[Any], Any], x: Any, rng: np.random.Generator
-                     ) -> DotProductResult:
+def dot_product_test(f: Callable[[Any], Any], x: Any, rng: np.random.Generator) -> DotProductResult:
     """Both sides of ⟨u, J v⟩ = ⟨Jᵀu, v⟩ for ``f(x)`` with random u, v: J v by ``jvp``, Jᵀu by
     ``vjp``. Equal up to round-off when the rules agree; ``x`` may be a pytree."""
     v = _random_like(x, rng)

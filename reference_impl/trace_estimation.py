@@ -54,9 +54,14 @@ class CountedOperator:
     raises ``RuntimeError`` rather than silently costing more than the caller allowed.
     """
 
-    def __init__(self, matvec: Matvec | np.ndarray, n: int, budget: int,
-                 matmat: Callable[[np.ndarray], np.ndarray] | None = None,
-                 block_size: int = 64):
+    def __init__(
+        self,
+        matvec: Matvec | np.ndarray,
+        n: int,
+        budget: int,
+        matmat: Callable[[np.ndarray], np.ndarray] | None = None,
+        block_size: int = 64,
+    ):
         if isinstance(matvec, np.ndarray):  # a dense matrix: blocks are one BLAS call
             X = matvec
             matvec, matmat = (lambda v: X @ v), (lambda V: X @ V)
@@ -102,9 +107,14 @@ def _mean_and_stderr(samples: np.ndarray) -> tuple[float, float]:
     return mean, float(np.std(samples, ddof=1) / np.sqrt(samples.size))
 
 
-def hutchinson(matvec: Matvec | np.ndarray, n: int, num_probes: int,
-               rng: np.random.Generator, dist: str = "rademacher",
-               matmat: Callable[[np.ndarray], np.ndarray] | None = None) -> TraceEstimate:
+def hutchinson(
+    matvec: Matvec | np.ndarray,
+    n: int,
+    num_probes: int,
+    rng: np.random.Generator,
+    dist: str = "rademacher",
+    matmat: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> TraceEstimate:
     """Hutchinson's estimator: tr(X) ≈ (1/V) Σ_{i=1}^V v_iᵀ X v_i with V = ``num_probes``.
 
     ``matvec`` maps an n-vector to X v (or is X itself, a dense array); ``matmat``, if given,
@@ -118,9 +128,14 @@ def hutchinson(matvec: Matvec | np.ndarray, n: int, num_probes: int,
     return TraceEstimate(est, se, op.count, f"hutchinson-{dist}")
 
 
-def hutchpp(matvec: Matvec | np.ndarray, n: int, num_matvecs: int,
-            rng: np.random.Generator, dist: str = "rademacher",
-            matmat: Callable[[np.ndarray], np.ndarray] | None = None) -> TraceEstimate:
+def hutchpp(
+    matvec: Matvec | np.ndarray,
+    n: int,
+    num_matvecs: int,
+    rng: np.random.Generator,
+    dist: str = "rademacher",
+    matmat: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> TraceEstimate:
     """Hutch++ (Meyer et al. 2021, Algorithm 1) with exactly ``num_matvecs`` = m matvecs.
 
     k = ⌊m/3⌋ sketch probes S, Q = qr(X S) (k matvecs), the exact part tr(QᵀXQ) (k matvecs),

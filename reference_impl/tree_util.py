@@ -15,17 +15,31 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["PyTreeDef", "register_pytree_node", "register_pytree_node_class", "tree_all",
-           "tree_flatten", "tree_leaves", "tree_map", "tree_reduce", "tree_structure",
-           "tree_transpose", "tree_unflatten"]
+__all__ = [
+    "PyTreeDef",
+    "register_pytree_node",
+    "register_pytree_node_class",
+    "tree_all",
+    "tree_flatten",
+    "tree_leaves",
+    "tree_map",
+    "tree_reduce",
+    "tree_structure",
+    "tree_transpose",
+    "tree_unflatten",
+]
 
 #: registered node types: type -> (flatten, unflatten)
-_REGISTRY: dict[type, tuple[Callable[[Any], tuple[Iterable[Any], Any]],
-                            Callable[[Any, Iterable[Any]], Any]]] = {}
+_REGISTRY: dict[
+    type, tuple[Callable[[Any], tuple[Iterable[Any], Any]], Callable[[Any, Iterable[Any]], Any]]
+] = {}
 
 
-def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
-                         unflatten_func: Callable[[Any, Iterable[Any]], Any]) -> None:
+def register_pytree_node(
+    nodetype: type,
+    flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
+    unflatten_func: Callable[[Any, Iterable[Any]], Any],
+) -> None:
     """Make ``nodetype`` a pytree node: ``flatten_func(x) -> (children, aux_data)`` and
     ``unflatten_func(aux_data, children) -> x`` (``aux_data`` is static: hashable, compared)."""
     if nodetype in _REGISTRY or nodetype in (tuple, list, dict, type(None)):
@@ -61,8 +75,12 @@ class PyTreeDef:
         return tree_unflatten(self, leaves)
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, PyTreeDef) and self.kind == other.kind
-                and self.meta == other.meta and self.children == other.children)
+        return (
+            isinstance(other, PyTreeDef)
+            and self.kind == other.kind
+            and self.meta == other.meta
+            and self.children == other.children
+        )
 
     def __hash__(self) -> int:
         return hash((self.kind, str(self.meta), self.children))
@@ -74,8 +92,9 @@ class PyTreeDef:
             return "None"
         inner = ", ".join(map(repr, self.children))
         if self.kind == "dict":
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.meta, self.children,
-                                                              strict=True))
+            inner = ", ".join(
+                f"{k!r}: {c!r}" for k, c in zip(self.meta, self.children, strict=True)
+            )
             return "{" + inner + "}"
         if self.kind == "custom":
             return f"CustomNode({self.meta[0].__name__}[{self.meta[1]!r}], [{inner}])"
@@ -86,8 +105,9 @@ class PyTreeDef:
 _LEAF = PyTreeDef("leaf", None, ())
 
 
-def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None
-                 ) -> tuple[list[Any], PyTreeDef]:
+def tree_flatten(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[Any], PyTreeDef]:
     """Split a pytree into its list of leaves and its structure (dict keys in sorted order);
     a subtree for which ``is_leaf`` returns True is taken as one leaf."""
     leaves: list[Any] = []
@@ -103,11 +123,13 @@ def _flatten(tree: Any, leaves: list[Any], is_leaf: Callable[[Any], bool] | None
     node = _REGISTRY.get(type(tree))
     if node is not None:
         children, aux = node[0](tree)
-        return PyTreeDef("custom", (type(tree), aux),
-                         tuple(_flatten(c, leaves, is_leaf) for c in children))
+        return PyTreeDef(
+            "custom", (type(tree), aux), tuple(_flatten(c, leaves, is_leaf) for c in children)
+        )
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return PyTreeDef("namedtuple", type(tree),
-                         tuple(_flatten(c, leaves, is_leaf) for c in tree))
+        return PyTreeDef(
+            "namedtuple", type(tree), tuple(_flatten(c, leaves, is_leaf) for c in tree)
+        )
     if isinstance(tree, (tuple, list)):
         kind = "tuple" if isinstance(tree, tuple) else "list"
         return PyTreeDef(kind, None, tuple(_flatten(c, leaves, is_leaf) for c in tree))
@@ -161,8 +183,9 @@ def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> P
     return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_map(f: Callable[..., Any], tree: Any, *rest: Any,
-             is_leaf: Callable[[Any], bool] | None = None) -> Any:
+def tree_map(
+    f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
     """Apply ``f`` leaf-wise to one or more pytrees of the same structure."""
     leaves, td = tree_flatten(tree, is_leaf)
     others = []
@@ -177,8 +200,12 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any,
 _MISSING = object()
 
 
-def tree_reduce(function: Callable[[Any, Any], Any], tree: Any, initializer: Any = _MISSING,
-                is_leaf: Callable[[Any], bool] | None = None) -> Any:
+def tree_reduce(
+    function: Callable[[Any, Any], Any],
+    tree: Any,
+    initializer: Any = _MISSING,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> Any:
     """``functools.reduce(function, leaves(tree)[, initializer])``."""
     leaves = tree_leaves(tree, is_leaf)
     if initializer is _MISSING:
@@ -191,16 +218,20 @@ def tree_all(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> bool
     return all(tree_leaves(tree, is_leaf))
 
 
-def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef,
-                   pytree_to_transpose: Any) -> Any:
+def tree_transpose(
+    outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree_to_transpose: Any
+) -> Any:
     """An outer structure of inner structures turned into an inner of outers
     (``[(a, b), (c, d)] → ([a, c], [b, d])``)."""
     flat, treedef = tree_flatten(pytree_to_transpose)
     n_in, n_out = inner_treedef.num_leaves, outer_treedef.num_leaves
     if treedef.num_leaves != n_in * n_out:
-        raise TypeError(f"tree_transpose: the tree has {treedef.num_leaves} leaves, but the "
-                        f"outer structure {outer_treedef} of inner structures {inner_treedef} "
-                        f"has {n_out} × {n_in}")
-    rows = [flat[i * n_in:(i + 1) * n_in] for i in range(n_out)]
-    return tree_unflatten(inner_treedef, [tree_unflatten(outer_treedef, col)
-                                          for col in zip(*rows, strict=True)])
+        raise TypeError(
+            f"tree_transpose: the tree has {treedef.num_leaves} leaves, but the "
+            f"outer structure {outer_treedef} of inner structures {inner_treedef} "
+            f"has {n_out} × {n_in}"
+        )
+    rows = [flat[i * n_in : (i + 1) * n_in] for i in range(n_out)]
+    return tree_unflatten(
+        inner_treedef, [tree_unflatten(outer_treedef, col) for col in zip(*rows, strict=True)]
+    )

@@ -27,8 +27,16 @@ import numpy as np
 
 from .finite_diff import CallCounter, fd_grad
 
-__all__ = ["ESTIMATORS", "Trajectory", "ZOEstimate", "coordinate_estimator",
-           "gaussian_estimator", "gradient_descent", "sphere_estimator", "zo_gradient_descent"]
+__all__ = [
+    "ESTIMATORS",
+    "Trajectory",
+    "ZOEstimate",
+    "coordinate_estimator",
+    "gaussian_estimator",
+    "gradient_descent",
+    "sphere_estimator",
+    "zo_gradient_descent",
+]
 
 Loss = Callable[[np.ndarray], Any]
 
@@ -63,8 +71,9 @@ def _two_point(L: Loss, w: np.ndarray, v: np.ndarray, eps: float) -> float:
     return (float(L(w + eps * v)) - float(L(w - eps * v))) / (2 * eps)
 
 
-def _random_estimate(L: Loss, w: Any, eps: float, rng: np.random.Generator, batch: int,
-                     sphere: bool) -> ZOEstimate:
+def _random_estimate(
+    L: Loss, w: Any, eps: float, rng: np.random.Generator, batch: int, sphere: bool
+) -> ZOEstimate:
     if not isinstance(rng, np.random.Generator):
         raise TypeError("pass a seeded generator: rng=np.random.default_rng(seed)")
     if batch < 1:
@@ -82,22 +91,25 @@ def _random_estimate(L: Loss, w: Any, eps: float, rng: np.random.Generator, batc
     return ZOEstimate(total / batch, fc.n_calls)
 
 
-def sphere_estimator(L: Loss, w: Any, *, eps: float = 1e-6, rng: np.random.Generator,
-                     batch: int = 1) -> ZOEstimate:
+def sphere_estimator(
+    L: Loss, w: Any, *, eps: float = 1e-6, rng: np.random.Generator, batch: int = 1
+) -> ZOEstimate:
     """``G = d·(L(w+εv) − L(w−εv))/(2ε)·v``, v uniform on the unit sphere, averaged over
     ``batch`` directions (2·batch calls). E[G] = ∇L + O(ε²); E‖G‖² ≈ d‖∇L‖²/batch."""
     return _random_estimate(L, w, eps, rng, batch, sphere=True)
 
 
-def gaussian_estimator(L: Loss, w: Any, *, eps: float = 1e-6, rng: np.random.Generator,
-                       batch: int = 1) -> ZOEstimate:
+def gaussian_estimator(
+    L: Loss, w: Any, *, eps: float = 1e-6, rng: np.random.Generator, batch: int = 1
+) -> ZOEstimate:
     """``G = (L(w+εv) − L(w−εv))/(2ε)·v``, v ~ N(0, I) (no factor d: E[vvᵀ] = I), averaged over
     ``batch`` directions (2·batch calls). E[G] = ∇L + O(ε²); E‖G‖² ≈ (d+2)‖∇L‖²/batch."""
     return _random_estimate(L, w, eps, rng, batch, sphere=False)
 
 
-def coordinate_estimator(L: Loss, w: Any, *, eps: float = 1e-6,
-                         rng: np.random.Generator | None = None, batch: int = 1) -> ZOEstimate:
+def coordinate_estimator(
+    L: Loss, w: Any, *, eps: float = 1e-6, rng: np.random.Generator | None = None, batch: int = 1
+) -> ZOEstimate:
     """``G = Σ_i (L(w+εe_i) − L(w−εe_i))/(2ε)·e_i``: deterministic, error O(ε²) + round-off
     O(ε_mach|L|/ε) per coordinate, 2d calls. ``rng`` and ``batch`` are ignored (same signature
     as the random estimators)."""
@@ -116,10 +128,17 @@ def _step_size(lr: float | Callable[[int], float], k: int) -> float:
     return float(lr(k)) if callable(lr) else float(lr)
 
 
-def zo_gradient_descent(L: Loss, w0: Any, lr: float | Callable[[int], float], steps: int, *,
-                        estimator: str | Callable[..., ZOEstimate] = "sphere",
-                        rng: np.random.Generator | None = None, eps: float = 1e-6,
-                        batch: int = 1) -> Trajectory:
+def zo_gradient_descent(
+    L: Loss,
+    w0: Any,
+    lr: float | Callable[[int], float],
+    steps: int,
+    *,
+    estimator: str | Callable[..., ZOEstimate] = "sphere",
+    rng: np.random.Generator | None = None,
+    eps: float = 1e-6,
+    batch: int = 1,
+) -> Trajectory:
     """Gradient descent ``w_{k+1} = w_k − α_k G(w_k)`` with a zero-order estimate G.
 
     ``lr`` is α (a float) or a schedule ``k ↦ α_k``; ``estimator`` is a name from
@@ -128,8 +147,10 @@ def zo_gradient_descent(L: Loss, w0: Any, lr: float | Callable[[int], float], st
     """
     est = ESTIMATORS[estimator] if isinstance(estimator, str) else estimator
     if rng is None and est is not coordinate_estimator:
-        raise TypeError("zo_gradient_descent with a random estimator needs a seeded generator: "
-                        "rng=np.random.default_rng(seed)")
+        raise TypeError(
+            "zo_gradient_descent with a random estimator needs a seeded generator: "
+            "rng=np.random.default_rng(seed)"
+        )
     w = _as_float(w0).copy()
     losses, calls = [float(L(w))], [0]
     for k in range(steps):
@@ -140,8 +161,13 @@ def zo_gradient_descent(L: Loss, w0: Any, lr: float | Callable[[int], float], st
     return Trajectory(w, np.array(losses), np.array(calls))
 
 
-def gradient_descent(L: Loss, grad_L: Callable[[np.ndarray], Any], w0: Any,
-                     lr: float | Callable[[int], float], steps: int) -> Trajectory:
+def gradient_descent(
+    L: Loss,
+    grad_L: Callable[[np.ndarray], Any],
+    w0: Any,
+    lr: float | Callable[[int], float],
+    steps: int,
+) -> Trajectory:
     """Plain gradient descent ``w_{k+1} = w_k − α_k ∇L(w_k)`` with a given gradient function
     (e.g. ``reference_impl.grad(L)``); ``calls[k] = k`` gradient evaluations."""
     w = _as_float(w0).copy()

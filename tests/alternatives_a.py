@@ -1,6 +1,6 @@
-'''Alternative correct solutions of assignments 01 and 02, written differently from the instructor's
+"""Alternative correct solutions of assignments 01 and 02, written differently from the instructor's
 (other algorithms, vectorised instead of loops, recursion, helpers, dataclasses, a dict of helpers,
-docstrings that name JAX). Each value redefines the task's functions in the solved notebook.'''
+docstrings that name JAX). Each value redefines the task's functions in the solved notebook."""
 
 ALTERNATIVES = {
     ("01_finite_differences", "t1_1"): '''
@@ -15,7 +15,7 @@ def fd_grad(f, x, eps, method="central"):
     diffs = [f(x + e) - f(x - e) for e in basis]
     return (np.array(diffs, dtype=float) / (2 * eps)).reshape(x.shape)
 ''',
-    ("01_finite_differences", "t1_2"): '''
+    ("01_finite_differences", "t1_2"): """
 _TRUNC = {"forward": (1, 2.0), "central": (2, 6.0)}   # (power of eps, denominator)
 _ROUND = {"forward": 2.0, "central": 1.0}
 
@@ -35,8 +35,8 @@ def optimal_step(method, f_abs=1.0, M=1.0):
 def default_step(x, method):
     scale = np.where(np.abs(x) > 1.0, np.abs(x), 1.0)
     return optimal_step(method) * scale
-''',
-    ("01_finite_differences", "t1_3"): '''
+""",
+    ("01_finite_differences", "t1_3"): """
 def two_point_estimator(L, w, eps, rng):
     w = np.asarray(w, dtype=float)
     v = rng.standard_normal(w.shape)
@@ -53,8 +53,8 @@ def coordinate_estimator(L, w, eps):
         e[idx] = eps
         G[idx] = (L(w + e) - L(w - e)) / (2 * eps)
     return G
-''',
-    ("01_finite_differences", "t1_4"): '''
+""",
+    ("01_finite_differences", "t1_4"): """
 def _residuals(W, D):
     gram = W @ W.T
     sq = np.diag(gram)
@@ -71,8 +71,8 @@ def mds_grad(W, D):
     # ∂/∂W_k of Σ_ij R_ij²: 4 Σ_j (R_kj + R_jk)(W_k − W_j), R symmetric
     S = R + R.T
     return 4 * (np.sum(S, axis=1)[:, None] * W - S @ W)
-''',
-    ("01_finite_differences", "t1_5"): '''
+""",
+    ("01_finite_differences", "t1_5"): """
 import functools
 
 
@@ -92,7 +92,7 @@ def zo_gradient_descent(loss, W0, lr, n_calls, eps, rng):
 
 def step_sizes():
     return 2.5e-3, 4e-4
-''',
+""",
     ("02_forward_mode", "t2_1"): '''
 import dataclasses
 
@@ -162,7 +162,7 @@ def lecture_forward(w1, w2, w1_dot, w2_dot):
 def lecture_gradient(w1, w2):
     return tuple(lecture_forward(w1, w2, *e)["L"][1] for e in ((1.0, 0.0), (0.0, 1.0)))
 ''',
-    ("02_forward_mode", "t2_3"): '''
+    ("02_forward_mode", "t2_3"): """
 class DualArray:
     __array_ufunc__ = None
 
@@ -236,7 +236,7 @@ class DualArray:
 
 def as_dual_array(x):
     return x if isinstance(x, DualArray) else DualArray(x)
-''',
+""",
     ("02_forward_mode", "t2_4"): '''
 def jvp(f, primals, tangents):
     """jax.jvp's convention: returns (f(*primals), J·tangents)."""

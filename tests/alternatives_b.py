@@ -1,6 +1,6 @@
-'''Alternative correct solutions of assignments 03, 04 and 05, written differently from the
+"""Alternative correct solutions of assignments 03, 04 and 05, written differently from the
 instructor's (iterative instead of recursive, vectorised, helpers, a dict of rules, docstrings
-that name JAX or torch). Each value redefines the task's functions in the solved notebook.'''
+that name JAX or torch). Each value redefines the task's functions in the solved notebook."""
 
 ALTERNATIVES = {
     ("03_reverse_mode", "t3_1"): '''
@@ -73,7 +73,7 @@ def topological_order(output):
             order.append(node)
     return order
 ''',
-    ("03_reverse_mode", "t3_3"): '''
+    ("03_reverse_mode", "t3_3"): """
 def backward(output, cotangent=1.0):
     nodes = topological_order(output)
     adj = {id(n): 0.0 for n in nodes}
@@ -83,7 +83,7 @@ def backward(output, cotangent=1.0):
             adj[id(parent)] = adj[id(parent)] + adj[id(node)] * local
     for node in nodes:
         node.adj = adj[id(node)]
-''',
+""",
     ("03_reverse_mode", "t3_4"): '''
 def lecture_reverse(w1, w2, L_bar=1.0):
     """Reverse mode by hand (what jax.vjp does)."""
@@ -104,7 +104,7 @@ def lecture_gradient(w1, w2):
     t = lecture_reverse(w1, w2)
     return t["w1"][1], t["w2"][1]
 ''',
-    ("03_reverse_mode", "t3_5"): '''
+    ("03_reverse_mode", "t3_5"): """
 def _leaves(x):
     return [Var(v) for v in np.asarray(x, dtype=float)]
 
@@ -143,7 +143,7 @@ def jacrev(f):
             J[i] = _adjoints(xs)
         return J
     return jacobian
-''',
+""",
     ("03_reverse_mode", "t3_6"): '''
 def mlp_forward(X, Ws):
     out = [X]
@@ -162,14 +162,14 @@ def mlp_backward(Ws, vs, V_bar):
         g = np.dot(delta, W.T)
     return dWs, g
 ''',
-    ("04_matrix_adjoints", "t4_1"): '''
+    ("04_matrix_adjoints", "t4_1"): """
 def solve_jvp(primals, tangents):
     (A, b), (A_dot, b_dot) = primals, tangents
     factors = lu_factor(A)
     x = lu_solve(factors, b)
     rhs = b_dot - np.matmul(A_dot, x)
     return x, lu_solve(factors, rhs)
-''',
+""",
     ("04_matrix_adjoints", "t4_2"): '''
 def solve_fwd(A, b):
     factors = lu_factor(A)
@@ -184,7 +184,7 @@ def solve_bwd(residuals, x_bar):
     A_bar = -(b_bar.reshape(len(b_bar), -1) @ x.reshape(len(x), -1).T)
     return A_bar, b_bar
 ''',
-    ("04_matrix_adjoints", "t4_3"): '''
+    ("04_matrix_adjoints", "t4_3"): """
 def dot_product_test(jvp_fn, vjp_fn, primals, trials=3, rtol=1e-8, seed=0):
     gen = np.random.default_rng(seed)
     results = []
@@ -201,8 +201,8 @@ def dot_product_test(jvp_fn, vjp_fn, primals, trials=3, rtol=1e-8, seed=0):
         if not results[-1]:
             break
     return bool(all(results))
-''',
-    ("04_matrix_adjoints", "t4_4"): '''
+""",
+    ("04_matrix_adjoints", "t4_4"): """
 def svd_values_jvp(U, s, Vt, W_dot):
     k = len(s)
     return np.einsum("ik,ij,kj->k", U[:, :k], W_dot, Vt[:k])
@@ -211,8 +211,8 @@ def svd_values_jvp(U, s, Vt, W_dot):
 def svd_values_vjp(U, s, Vt, s_bar):
     k = len(s)
     return U[:, :k] @ np.diag(s_bar) @ Vt[:k]
-''',
-    ("04_matrix_adjoints", "t4_5"): '''
+""",
+    ("04_matrix_adjoints", "t4_5"): """
 def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):
     m, n, k = U.shape[0], Vt.shape[1], len(s)
     V, V_bar = Vt.T, Vt_bar.T
@@ -231,7 +231,7 @@ def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):
     W_bar += (np.eye(m) - U @ U.T) @ U_bar @ S_inv @ Vt
     W_bar += U @ S_inv @ V_bar.T @ (np.eye(n) - V @ V.T)
     return W_bar
-''',
+""",
     ("05_second_order_and_memory", "t5_1"): '''
 def hvp_fwd_over_rev(grad_f, x, v):
     """Forward over reverse, as jax.jvp(jax.grad(f), (x,), (v,))."""
@@ -243,22 +243,22 @@ def hvp_rev_over_rev(grad_f, x, v):
         return np.vdot(grad_f(y), v)
     return grad(scalar)(x)
 ''',
-    ("05_second_order_and_memory", "t5_2"): '''
+    ("05_second_order_and_memory", "t5_2"): """
 def hessian_from_hvp(hvp, x):
     shape = np.shape(x)
     n = int(np.prod(shape, dtype=int))
     cols = [np.ravel(hvp(np.eye(n)[j].reshape(shape))) for j in range(n)]
     return np.column_stack(cols).reshape(shape + shape) if n else np.zeros(shape + shape)
-''',
-    ("05_second_order_and_memory", "t5_3"): '''
+""",
+    ("05_second_order_and_memory", "t5_3"): """
 def hutchinson(matvec, n, num_probes, rng):
     probes = rng.integers(0, 2, size=(num_probes, n)) * 2.0 - 1.0
     samples = np.array([p @ matvec(p) for p in probes])
     mean = samples.sum() / num_probes
     var = ((samples - mean) ** 2).sum() / (num_probes - 1)
     return mean, np.sqrt(var / num_probes)
-''',
-    ("05_second_order_and_memory", "t5_4"): '''
+""",
+    ("05_second_order_and_memory", "t5_4"): """
 def chain_vjp(step, step_vjp, x0, n, xn_bar):
     def go(k, x):
         if k == n:
@@ -274,8 +274,8 @@ def chain_vjp(step, step_vjp, x0, n, xn_bar):
     for k in range(n - 1, -1, -1):
         g = step_vjp(k, states[k], g)
     return states[n], g
-''',
-    ("05_second_order_and_memory", "t5_5"): '''
+""",
+    ("05_second_order_and_memory", "t5_5"): """
 import math
 
 
@@ -296,5 +296,5 @@ def chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):
         for k in range(end - 1, start - 1, -1):
             g = step_vjp(k, seg.pop(), g)
     return x, g
-''',
+""",
 }

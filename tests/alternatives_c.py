@@ -1,11 +1,11 @@
-'''Alternative correct solutions that keep state (issue 22): caches keyed by everything the
+"""Alternative correct solutions that keep state (issue 22): caches keyed by everything the
 result depends on, preallocated workspaces whose results are copied out, bases and factors
 computed once per size, a closure memo per point. Each keeps full marks
-(``tests/test_semantic_alternatives.py``).'''
+(``tests/test_semantic_alternatives.py``)."""
 
 ALTERNATIVES = {
     # the basis of R^n made once per size and reused (never handed out)
-    ("02_forward_mode", "t2_5"): '''
+    ("02_forward_mode", "t2_5"): """
 _BASES = {}
 
 
@@ -23,9 +23,9 @@ def jacfwd(f):
         return np.stack(cols, axis=-1).reshape(cols[0].shape + x.shape)
 
     return jacobian
-''',
+""",
     # exp memoised by (value, tangent): correctly keyed
-    ("02_forward_mode", "t2_1"): '''
+    ("02_forward_mode", "t2_1"): """
 _EXP_MEMO = {}
 
 
@@ -38,9 +38,9 @@ def exp(x):
         _EXP_MEMO[key] = (e, e * x.tangent)
     e, t = _EXP_MEMO[key]
     return type(x)(e, t)
-''',
+""",
     # an explicit stack instead of recursion; state local to the call
-    ("03_reverse_mode", "t3_2"): '''
+    ("03_reverse_mode", "t3_2"): """
 def topological_order(output):
     order, seen, stack = [], {id(output)}, [(output, iter(output.parents))]
     while stack:
@@ -54,9 +54,9 @@ def topological_order(output):
             stack.pop()
             order.append(node)
     return order
-''',
+""",
     # the lecture's table memoised by (w1, w2, L_bar)
-    ("03_reverse_mode", "t3_4"): '''
+    ("03_reverse_mode", "t3_4"): """
 _TABLES = {}
 
 
@@ -66,9 +66,9 @@ def lecture_gradient(w1, w2):
         table = lecture_reverse(w1, w2, 1.0)
         _TABLES[key] = (table["w1"][1], table["w2"][1])
     return _TABLES[key]
-''',
+""",
     # the gradient memoised by (w1, w2): the passes are made once per point
-    ("02_forward_mode", "t2_2"): '''
+    ("02_forward_mode", "t2_2"): """
 _GRADS = {}
 
 
@@ -78,9 +78,9 @@ def lecture_gradient(w1, w2):
         _GRADS[key] = (lecture_forward(w1, w2, 1.0, 0.0)["L"][1],
                        lecture_forward(w1, w2, 0.0, 1.0)["L"][1])
     return _GRADS[key]
-''',
+""",
     # a workspace per shape for the differences; the result is a fresh array
-    ("01_finite_differences", "t1_4"): '''
+    ("01_finite_differences", "t1_4"): """
 _WORK = {}
 
 
@@ -99,9 +99,9 @@ def mds_grad(W, D):
     diff = _diffs(W)
     R = np.sum(diff**2, axis=-1) - D
     return 8 * np.einsum("kj,kjd->kd", R, diff)
-''',
+""",
     # the factorisation memoised by the bytes, shape and dtype of A
-    ("04_matrix_adjoints", "t4_1"): '''
+    ("04_matrix_adjoints", "t4_1"): """
 _FACTORS = {}
 
 
@@ -116,9 +116,9 @@ def solve_jvp(primals, tangents):
     lu = _FACTORS[key]
     x = lu_solve(lu, b)
     return x, lu_solve(lu, b_dot - A_dot @ x)
-''',
+""",
     # a preallocated output per shape, copied out
-    ("04_matrix_adjoints", "t4_4"): '''
+    ("04_matrix_adjoints", "t4_4"): """
 _OUT = {}
 
 
@@ -133,9 +133,9 @@ def svd_values_vjp(U, s, Vt, s_bar):
     out = _OUT.setdefault(shape, np.empty(shape))
     np.matmul(U[:, :k] * s_bar, Vt[:k], out=out)
     return out.copy()
-''',
+""",
     # one unit-vector buffer reused, every column copied into H
-    ("05_second_order_and_memory", "t5_2"): '''
+    ("05_second_order_and_memory", "t5_2"): """
 def hessian_from_hvp(hvp, x):
     x = np.asarray(x, dtype=float)
     n = x.size
@@ -145,9 +145,9 @@ def hessian_from_hvp(hvp, x):
         e.flat[j] = 1.0
         columns.append(np.array(hvp(e), dtype=float).reshape(n))
     return np.stack(columns, axis=1).reshape(x.shape + x.shape)
-''',
+""",
     # checkpoints in a list of (index, state), local to the call
-    ("05_second_order_and_memory", "t5_5"): '''
+    ("05_second_order_and_memory", "t5_5"): """
 def chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):
     s = max(1, int(np.ceil(np.sqrt(n))))
     saved = []
@@ -166,9 +166,9 @@ def chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):
         for k in range(stop - 1, start - 1, -1):
             x_bar = step_vjp(k, seg[k - start], x_bar)
     return x, x_bar
-''',
+""",
     # the forward states kept only for the current call; backward walks them in reverse
-    ("05_second_order_and_memory", "t5_4"): '''
+    ("05_second_order_and_memory", "t5_4"): """
 def chain_vjp(step, step_vjp, x0, n, xn_bar):
     states = [None] * (n + 1)
     states[0] = x0
@@ -178,9 +178,9 @@ def chain_vjp(step, step_vjp, x0, n, xn_bar):
     for k in range(n - 1, -1, -1):
         x_bar = step_vjp(k, states[k], x_bar)
     return states[n], x_bar
-''',
+""",
     # residuals as a dict holding the factors; a fresh array per call
-    ("04_matrix_adjoints", "t4_2"): '''
+    ("04_matrix_adjoints", "t4_2"): """
 def solve_fwd(A, b):
     factors = lu_factor(A)
     x = lu_solve(factors, b)
@@ -192,7 +192,7 @@ def solve_bwd(residuals, x_bar):
     x = residuals["x"]
     A_bar = -(b_bar[:, None] * x[None, :]) if x.ndim == 1 else -(b_bar @ x.T)
     return A_bar, b_bar
-''',
+""",
 }
 
 # correct alternatives the current checks fail (a regrade in the same kernel finds the memo
@@ -202,4 +202,3 @@ NOT_YET_ACCEPTED: set[tuple[str, str]] = {
     ("02_forward_mode", "t2_2"),
     ("03_reverse_mode", "t3_4"),
 }
-

@@ -74,8 +74,11 @@ def check_calls(aid: str) -> dict[str, list[str]]:
     for cell in source_notebook(aid).cells:
         if _is_test(cell):
             task = cell.metadata["nbgrader"]["grade_id"].split("-")[0]
-            calls[task] = [line.strip() for line in cell.source.splitlines()
-                           if line.strip().startswith("check.")]
+            calls[task] = [
+                line.strip()
+                for line in cell.source.splitlines()
+                if line.strip().startswith("check.")
+            ]
     return calls
 
 

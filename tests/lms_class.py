@@ -20,16 +20,24 @@ from course.authoring.demo import solved
 
 AID = "01_finite_differences"
 LONG = "Константин" + "о" * 110 + " Иванов-Петров"
-PEOPLE = {"Вера Смирнова": 101, "Пётр Иванов": 102, "John Smith": 103, "john-smith": 104,
-          LONG: 105}
-IDS = {"Вера Смирнова": "vera_smirnova_101", "Пётр Иванов": "pyotr_ivanov_102",
-       "John Smith": "john_smith_103", "john-smith": "john_smith_104"}
+PEOPLE = {"Вера Смирнова": 101, "Пётр Иванов": 102, "John Smith": 103, "john-smith": 104, LONG: 105}
+IDS = {
+    "Вера Смирнова": "vera_smirnova_101",
+    "Пётр Иванов": "pyotr_ivanov_102",
+    "John Smith": "john_smith_103",
+    "john-smith": "john_smith_104",
+}
 
 
 def course(*args: str | Path, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "course.cli", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @dataclass
@@ -43,9 +51,13 @@ class Graded:
 def _tampered(release: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> str:
     nb = solved(release, solution)
     setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(
-        "import course.checks as _c\nfor _n in dir(_c):\n    if _n.startswith('t1_'):\n"
-        "        setattr(_c, _n, lambda *a, **k: True)"))
+    nb.cells.insert(
+        setup + 1,
+        nbformat.v4.new_code_cell(
+            "import course.checks as _c\nfor _n in dir(_c):\n    if _n.startswith('t1_'):\n"
+            "        setattr(_c, _n, lambda *a, **k: True)"
+        ),
+    )
     return nbformat.writes(nb)
 
 

@@ -52,17 +52,28 @@ POS = _floats(0.2, 3.0)
 AWAY0 = st.one_of(_floats(-3.0, -0.3), _floats(0.3, 3.0))  # away from the kink / pole at 0
 GRID = st.integers(-6, 5).map(lambda i: 0.5 * i + 0.25)  # never equal to a multiple of 0.5
 HALVES = st.integers(-6, 6).map(lambda i: 0.5 * i)
-DOMAINS = {"real": REAL, "pos": POS, "away0": AWAY0, "tan": _floats(-1.2, 1.2),
-           "log1p": _floats(-0.7, 3.0), "exp": _floats(-3.0, 2.0), "prod": st.one_of(
-               _floats(-1.5, -0.6), _floats(0.6, 1.5)), "grid": GRID, "halves": HALVES,
-           "unit": _floats(-0.9, 0.9), "gt1": _floats(1.1, 3.0),
-           "unit01": _floats(0.05, 0.95)}
+DOMAINS = {
+    "real": REAL,
+    "pos": POS,
+    "away0": AWAY0,
+    "tan": _floats(-1.2, 1.2),
+    "log1p": _floats(-0.7, 3.0),
+    "exp": _floats(-3.0, 2.0),
+    "prod": st.one_of(_floats(-1.5, -0.6), _floats(0.6, 1.5)),
+    "grid": GRID,
+    "halves": HALVES,
+    "unit": _floats(-0.9, 0.9),
+    "gt1": _floats(1.1, 3.0),
+    "unit01": _floats(0.05, 0.95),
+}
 
 
-def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 3
-           ) -> st.SearchStrategy:
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-                            max_side=max_side)
+def shapes(
+    min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 3
+) -> st.SearchStrategy:
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
 def arr(shape: tuple[int, ...], domain: str = "real") -> st.SearchStrategy:
@@ -76,15 +87,17 @@ def unary(draw: st.DrawFn, domain: str = "real", min_dims: int = 0) -> Case:
 
 @st.composite
 def binary(draw: st.DrawFn, dx: str = "real", dy: str = "real") -> Case:
-    sx, sy = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
-                  ).input_shapes
+    sx, sy = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
+    ).input_shapes
     return Case((draw(arr(sx, dx)), draw(arr(sy, dy))), {})
 
 
 @st.composite
 def where_case(draw: st.DrawFn) -> Case:
-    sc, sx, sy = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)
-                      ).input_shapes
+    sc, sx, sy = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)
+    ).input_shapes
     return Case((draw(arr(sx)), draw(arr(sy))), {"cond": draw(hnp.arrays(bool, sc))})
 
 
@@ -101,8 +114,9 @@ def clip_case(draw: st.DrawFn, traced_bounds: bool) -> Case:
 def remainder_case(draw: st.DrawFn) -> Case:
     """``x = y (k + f)`` with ``f`` in [0.1, 0.9]: ``x / y`` stays away from the integers, where
     ``remainder`` jumps."""
-    sx, sy = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
-                  ).input_shapes
+    sx, sy = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
+    ).input_shapes
     y = draw(arr(sy, "away0"))
     k = draw(hnp.arrays(np.float64, sx, elements=st.integers(-2, 2).map(float)))
     f = draw(hnp.arrays(np.float64, sx, elements=_floats(0.1, 0.9)))
@@ -158,8 +172,23 @@ def lettered(draw: st.DrawFn, templates: list[str], einsum: bool = False) -> Cas
 
 MATMUL = ["n,n", "mn,n", "n,nk", "mn,nk", "bmn,nk", "n,bnk", "bmn,n", "b1mn,cnk", "bmn,bnk"]
 DOT = [",", "n,", ",mn", "n,n", "mn,n", "n,nk", "mn,nk", "amn,bnk", "mn,bnk", "amn,n"]
-EINSUM = ["ij,jk->ik", "ij,ij->", "i,j->ij", "bij,bjk->bik", "ijk,ik->j", "ij,j->i", "i,i->",
-          "ii,i->i", "ij,kj->", "ij->ji", "ii->", "ii->i", "ijk->ki", "ij,jk", "ij,ji"]
+EINSUM = [
+    "ij,jk->ik",
+    "ij,ij->",
+    "i,j->ij",
+    "bij,bjk->bik",
+    "ijk,ik->j",
+    "ij,j->i",
+    "i,i->",
+    "ii,i->i",
+    "ij,kj->",
+    "ij->ji",
+    "ii->",
+    "ii->i",
+    "ijk->ki",
+    "ij,jk",
+    "ij,ji",
+]
 
 
 # --- shape ops -----------------------------------------------------------------------------
@@ -173,8 +202,11 @@ def transpose_case(draw: st.DrawFn) -> Case:
 def reshape_case(draw: st.DrawFn) -> Case:
     shape = draw(shapes())
     n = int(np.prod(shape))
-    new = draw(st.sampled_from([(-1,), (1, -1), (n, 1), tuple(shape[::-1]), (-1, shape[-1])
-                                if shape else ()]))
+    new = draw(
+        st.sampled_from(
+            [(-1,), (1, -1), (n, 1), tuple(shape[::-1]), (-1, shape[-1]) if shape else ()]
+        )
+    )
     return Case((draw(arr(shape)),), {"shape": new})
 
 
@@ -218,11 +250,21 @@ def index_case(draw: st.DrawFn) -> Case:
     shape = draw(shapes(min_dims=2, min_side=2, max_side=4))
     n0, n1 = shape[0], shape[1]
     rep = np.array(draw(st.lists(st.integers(-n1, n1 - 1), min_size=1, max_size=5)))
-    idx = draw(st.sampled_from([
-        draw(st.integers(-n0, n0 - 1)), slice(1, 3), slice(None, None, -1), (slice(None), rep),
-        (None, 0), (Ellipsis, -1), np.array(draw(st.lists(st.booleans(), min_size=n0,
-                                                          max_size=n0))),
-        (np.array([0, n0 - 1, 0]), np.array([1, 0, 1])), (0, slice(None), None)]))
+    idx = draw(
+        st.sampled_from(
+            [
+                draw(st.integers(-n0, n0 - 1)),
+                slice(1, 3),
+                slice(None, None, -1),
+                (slice(None), rep),
+                (None, 0),
+                (Ellipsis, -1),
+                np.array(draw(st.lists(st.booleans(), min_size=n0, max_size=n0))),
+                (np.array([0, n0 - 1, 0]), np.array([1, 0, 1])),
+                (0, slice(None), None),
+            ]
+        )
+    )
     return Case((draw(arr(shape)),), {"idx": idx})
 
 
@@ -236,8 +278,7 @@ def diag_case(draw: st.DrawFn) -> Case:
 def trace_case(draw: st.DrawFn) -> Case:
     shape = draw(shapes(min_dims=2, max_dims=3))
     a1, a2 = draw(st.permutations(range(len(shape))))[:2]
-    return Case((draw(arr(shape)),), {"offset": draw(st.integers(-1, 1)), "axis1": a1,
-                                      "axis2": a2})
+    return Case((draw(arr(shape)),), {"offset": draw(st.integers(-1, 1)), "axis1": a1, "axis2": a2})
 
 
 @st.composite
@@ -248,48 +289,138 @@ def norm_case(draw: st.DrawFn) -> Case:
 
 
 # --- the table --------------------------------------------------------------------------------
-def _same(name: str, fn: Callable[..., Any], cases: st.SearchStrategy, order2: bool = False
-          ) -> OpSpec:
+def _same(
+    name: str, fn: Callable[..., Any], cases: st.SearchStrategy, order2: bool = False
+) -> OpSpec:
     """An op written with operators or methods only: the same code runs on both libraries."""
     return OpSpec(name, fn, fn, cases, order2)
 
 
-def _pair(name: str, cases: st.SearchStrategy, order2: bool = False, rmod: Any = rnp,
-          jmod: Any = jnp) -> OpSpec:
+def _pair(
+    name: str, cases: st.SearchStrategy, order2: bool = False, rmod: Any = rnp, jmod: Any = jnp
+) -> OpSpec:
     """``rnp.name`` next to ``jnp.name`` (or attributes of other modules)."""
     return OpSpec(name, getattr(rmod, name), getattr(jmod, name), cases, order2)
 
 
-UNARY = {"negative": "real", "exp": "exp", "log": "pos", "log1p": "log1p", "expm1": "exp",
-         "sqrt": "pos", "sin": "real", "cos": "real", "tan": "tan", "tanh": "real",
-         "sinh": "real", "cosh": "real", "arctan": "real", "abs": "away0", "sign": "away0",
-         "square": "real", "reciprocal": "away0"}
-ORDER2 = {"exp", "log", "sqrt", "tan", "tanh", "abs", "reciprocal", "power", "divide",
-          "maximum", "clip", "prod", "max", "logsumexp", "softmax", "log_softmax", "relu",
-          "sigmoid", "matmul", "einsum", "getitem", "norm", "x ** y", "where", "mean", "dot"}
+UNARY = {
+    "negative": "real",
+    "exp": "exp",
+    "log": "pos",
+    "log1p": "log1p",
+    "expm1": "exp",
+    "sqrt": "pos",
+    "sin": "real",
+    "cos": "real",
+    "tan": "tan",
+    "tanh": "real",
+    "sinh": "real",
+    "cosh": "real",
+    "arctan": "real",
+    "abs": "away0",
+    "sign": "away0",
+    "square": "real",
+    "reciprocal": "away0",
+}
+ORDER2 = {
+    "exp",
+    "log",
+    "sqrt",
+    "tan",
+    "tanh",
+    "abs",
+    "reciprocal",
+    "power",
+    "divide",
+    "maximum",
+    "clip",
+    "prod",
+    "max",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "matmul",
+    "einsum",
+    "getitem",
+    "norm",
+    "x ** y",
+    "where",
+    "mean",
+    "dot",
+}
 
 # functions of reference_impl/numpy/elementwise_more.py (their domains avoid poles and jumps)
-UNARY_MORE = {"arcsin": "unit", "arccos": "unit", "arcsinh": "real", "arccosh": "gt1",
-              "arctanh": "unit", "log2": "pos", "log10": "pos", "exp2": "exp", "cbrt": "away0",
-              "floor": "grid", "ceil": "grid", "trunc": "grid", "rint": "grid", "round": "grid",
-              "deg2rad": "real", "rad2deg": "real", "radians": "real", "degrees": "real",
-              "fabs": "away0", "sinc": "away0", "nan_to_num": "real", "real": "real",
-              "conj": "real", "imag": "real", "angle": "away0", "positive": "real"}
+UNARY_MORE = {
+    "arcsin": "unit",
+    "arccos": "unit",
+    "arcsinh": "real",
+    "arccosh": "gt1",
+    "arctanh": "unit",
+    "log2": "pos",
+    "log10": "pos",
+    "exp2": "exp",
+    "cbrt": "away0",
+    "floor": "grid",
+    "ceil": "grid",
+    "trunc": "grid",
+    "rint": "grid",
+    "round": "grid",
+    "deg2rad": "real",
+    "rad2deg": "real",
+    "radians": "real",
+    "degrees": "real",
+    "fabs": "away0",
+    "sinc": "away0",
+    "nan_to_num": "real",
+    "real": "real",
+    "conj": "real",
+    "imag": "real",
+    "angle": "away0",
+    "positive": "real",
+}
 # hypot: |x| ≠ |y| (JAX's max/min split its second derivative at ties; ours is exact there)
-BINARY_MORE = {"arctan2": ("away0", "away0"), "logaddexp": (), "logaddexp2": (),
-               "hypot": ("halves", "grid"), "fmax": ("grid", "halves"),
-               "fmin": ("grid", "halves"), "copysign": ("away0", "away0"),
-               "heaviside": ("away0", "real"), "float_power": ("pos", "real")}
-ORDER2_MORE = {"arcsin", "arccosh", "arctanh", "log2", "exp2", "cbrt", "arctan2", "logaddexp",
-               "hypot", "remainder", "sinc"}
+BINARY_MORE = {
+    "arctan2": ("away0", "away0"),
+    "logaddexp": (),
+    "logaddexp2": (),
+    "hypot": ("halves", "grid"),
+    "fmax": ("grid", "halves"),
+    "fmin": ("grid", "halves"),
+    "copysign": ("away0", "away0"),
+    "heaviside": ("away0", "real"),
+    "float_power": ("pos", "real"),
+}
+ORDER2_MORE = {
+    "arcsin",
+    "arccosh",
+    "arctanh",
+    "log2",
+    "exp2",
+    "cbrt",
+    "arctan2",
+    "logaddexp",
+    "hypot",
+    "remainder",
+    "sinc",
+}
 
 OPS: list[OpSpec] = [
     *[_pair(n, unary(d), n in ORDER2) for n, d in UNARY.items()],
     _same("-x", lambda x: -x, unary()),
-    *[_pair(n, binary(*d), n in ORDER2) for n, d in {
-        "add": (), "subtract": (), "multiply": (), "divide": ("real", "away0"),
-        "power": ("pos", "real"), "maximum": ("grid", "halves"),
-        "minimum": ("grid", "halves")}.items()],
+    *[
+        _pair(n, binary(*d), n in ORDER2)
+        for n, d in {
+            "add": (),
+            "subtract": (),
+            "multiply": (),
+            "divide": ("real", "away0"),
+            "power": ("pos", "real"),
+            "maximum": ("grid", "halves"),
+            "minimum": ("grid", "halves"),
+        }.items()
+    ],
     _same("x + y", lambda x, y: x + y, binary()),
     _same("x - y", lambda x, y: x - y, binary()),
     _same("x * y", lambda x, y: x * y, binary()),
@@ -297,20 +428,36 @@ OPS: list[OpSpec] = [
     _same("x ** y", lambda x, y: x**y, binary("pos", "real"), True),
     _same("x ** 3", lambda x: x**3, unary()),
     _same("x @ y", lambda x, y: x @ y, lettered(MATMUL)),
-    OpSpec("where", lambda x, y, cond: rnp.where(cond, x, y),
-           lambda x, y, cond: jnp.where(cond, x, y), where_case(), True),
-    OpSpec("clip", lambda x, lo, hi: rnp.clip(x, lo, hi), lambda x, lo, hi: jnp.clip(x, lo, hi),
-           clip_case(False), True),
+    OpSpec(
+        "where",
+        lambda x, y, cond: rnp.where(cond, x, y),
+        lambda x, y, cond: jnp.where(cond, x, y),
+        where_case(),
+        True,
+    ),
+    OpSpec(
+        "clip",
+        lambda x, lo, hi: rnp.clip(x, lo, hi),
+        lambda x, lo, hi: jnp.clip(x, lo, hi),
+        clip_case(False),
+        True,
+    ),
     OpSpec("clip(x, lo, hi) traced bounds", rnp.clip, jnp.clip, clip_case(True)),
     *[_pair(n, reduction(), n in ORDER2) for n in ("sum", "mean")],
     *[_pair(n, reduction(distinct=True), n in ORDER2) for n in ("max", "min")],
     _pair("prod", reduction("prod"), True),
-    _same("x.sum(axis, keepdims)", lambda x, axis, keepdims: x.sum(axis=axis, keepdims=keepdims),
-          reduction()),
+    _same(
+        "x.sum(axis, keepdims)",
+        lambda x, axis, keepdims: x.sum(axis=axis, keepdims=keepdims),
+        reduction(),
+    ),
     _pair("logsumexp", lse_case(False), True, rspecial, jax.scipy.special),
-    OpSpec("logsumexp(a, b=b)", lambda a, b, axis, keepdims: rspecial.logsumexp(
-        a, axis, b, keepdims), lambda a, b, axis, keepdims: jax.scipy.special.logsumexp(
-        a, axis, b, keepdims), lse_case(True)),
+    OpSpec(
+        "logsumexp(a, b=b)",
+        lambda a, b, axis, keepdims: rspecial.logsumexp(a, axis, b, keepdims),
+        lambda a, b, axis, keepdims: jax.scipy.special.logsumexp(a, axis, b, keepdims),
+        lse_case(True),
+    ),
     _pair("softmax", softmax_case(), True, rnn, jax.nn),
     _pair("log_softmax", softmax_case(), True, rnn, jax.nn),
     _pair("relu", unary("away0"), True, rnn, jax.nn),
@@ -320,8 +467,13 @@ OPS: list[OpSpec] = [
     _pair("vdot", lettered(["n,n", "mn,mn", "amn,amn"])),
     _pair("inner", lettered([",", "n,n", "mn,n", "mn,kn", "amn,n"])),
     _pair("outer", lettered(["m,n", "mk,n", ",n"])),
-    OpSpec("einsum", lambda *a, subscripts: rnp.einsum(subscripts, *a),
-           lambda *a, subscripts: jnp.einsum(subscripts, *a), lettered(EINSUM, True), True),
+    OpSpec(
+        "einsum",
+        lambda *a, subscripts: rnp.einsum(subscripts, *a),
+        lambda *a, subscripts: jnp.einsum(subscripts, *a),
+        lettered(EINSUM, True),
+        True,
+    ),
     _pair("transpose", transpose_case()),
     _same("x.T", lambda x: x.T, unary()),
     _pair("reshape", reshape_case()),
@@ -329,10 +481,18 @@ OPS: list[OpSpec] = [
     _pair("broadcast_to", broadcast_case()),
     _pair("expand_dims", expand_case()),
     _pair("squeeze", squeeze_case()),
-    OpSpec("concatenate", lambda x, y, axis: rnp.concatenate([x, y], axis),
-           lambda x, y, axis: jnp.concatenate([x, y], axis), join_case(False)),
-    OpSpec("stack", lambda x, y, axis: rnp.stack([x, y], axis),
-           lambda x, y, axis: jnp.stack([x, y], axis), join_case(True)),
+    OpSpec(
+        "concatenate",
+        lambda x, y, axis: rnp.concatenate([x, y], axis),
+        lambda x, y, axis: jnp.concatenate([x, y], axis),
+        join_case(False),
+    ),
+    OpSpec(
+        "stack",
+        lambda x, y, axis: rnp.stack([x, y], axis),
+        lambda x, y, axis: jnp.stack([x, y], axis),
+        join_case(True),
+    ),
     _same("getitem", lambda x, idx: x[idx], index_case(), True),
     _pair("diag", diag_case()),
     _pair("trace", trace_case()),

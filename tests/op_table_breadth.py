@@ -34,8 +34,9 @@ Case, OpSpec, arr, shapes, axis_for = T.Case, T.OpSpec, T.arr, T.shapes, T.axis_
 
 def _both(name: str, body: Any, cases: st.SearchStrategy, order2: bool = False) -> OpSpec:
     """``body(lib, *args, **params)`` run with ``lib = rnp`` and with ``lib = jnp``."""
-    return OpSpec(name, lambda *a, **p: body(rnp, *a, **p), lambda *a, **p: body(jnp, *a, **p),
-                  cases, order2)
+    return OpSpec(
+        name, lambda *a, **p: body(rnp, *a, **p), lambda *a, **p: body(jnp, *a, **p), cases, order2
+    )
 
 
 def _seeded(draw: st.DrawFn) -> np.random.Generator:
@@ -49,13 +50,16 @@ def stat_case(draw: st.DrawFn) -> Case:
     reduction, so that ddof=1 is defined."""
     shape = draw(shapes(min_dims=1, min_side=2))
     axis = draw(axis_for(len(shape)).filter(lambda a: a != ()))
-    return Case((draw(distinct_arrays(shape)),), {"axis": axis, "keepdims": draw(st.booleans()),
-                                                  "ddof": draw(st.integers(0, 1))})
+    return Case(
+        (draw(distinct_arrays(shape)),),
+        {"axis": axis, "keepdims": draw(st.booleans()), "ddof": draw(st.integers(0, 1))},
+    )
 
 
 @st.composite
-def along_axis(draw: st.DrawFn, distinct: bool = False, min_dims: int = 1,
-               allow_none: bool = False) -> Case:
+def along_axis(
+    draw: st.DrawFn, distinct: bool = False, min_dims: int = 1, allow_none: bool = False
+) -> Case:
     shape = draw(shapes(min_dims=min_dims, max_side=4))
     x = draw(distinct_arrays(shape)) if distinct else draw(arr(shape))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
@@ -69,8 +73,9 @@ def split_case(draw: st.DrawFn) -> Case:
     shape = draw(shapes(min_dims=1, min_side=2, max_side=5))
     axis = draw(st.integers(0, len(shape) - 1))
     n = shape[axis]
-    sections = draw(st.one_of(st.integers(1, n), st.lists(st.integers(0, n), max_size=3)
-                              .map(sorted)))
+    sections = draw(
+        st.one_of(st.integers(1, n), st.lists(st.integers(0, n), max_size=3).map(sorted))
+    )
     return Case((draw(arr(shape)),), {"sections": sections, "axis": axis})
 
 
@@ -99,8 +104,7 @@ def repeat_case(draw: st.DrawFn) -> Case:
 @st.composite
 def tile_case(draw: st.DrawFn) -> Case:
     x = draw(arr(draw(shapes(max_dims=2))))
-    return Case((x,), {"reps": tuple(draw(st.lists(st.integers(1, 3), min_size=1,
-                                                   max_size=3)))})
+    return Case((x,), {"reps": tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))})
 
 
 @st.composite
@@ -119,8 +123,10 @@ def rot90_case(draw: st.DrawFn) -> Case:
 def rollaxis_case(draw: st.DrawFn) -> Case:
     shape = draw(shapes(min_dims=1))
     nd = len(shape)
-    return Case((draw(arr(shape)),), {"axis": draw(st.integers(-nd, nd - 1)),
-                                      "start": draw(st.integers(-nd, nd))})
+    return Case(
+        (draw(arr(shape)),),
+        {"axis": draw(st.integers(-nd, nd - 1)), "start": draw(st.integers(-nd, nd))},
+    )
 
 
 @st.composite
@@ -129,8 +135,9 @@ def pad_case(draw: st.DrawFn) -> Case:
     widths = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape)
     mode = draw(st.sampled_from(["constant", "edge", "reflect", "symmetric", "wrap"]))
     if mode in ("reflect", "symmetric", "wrap"):
-        widths = tuple((min(b, n - 1), min(a, n - 1)) for (b, a), n in zip(widths, shape,
-                                                                          strict=True))
+        widths = tuple(
+            (min(b, n - 1), min(a, n - 1)) for (b, a), n in zip(widths, shape, strict=True)
+        )
     return Case((draw(arr(shape)),), {"pad_width": widths, "mode": mode})
 
 
@@ -170,7 +177,7 @@ def tensordot_case(draw: st.DrawFn) -> Case:
     rest = tuple(draw(shapes(max_dims=2)))
     if form == "int":
         k = draw(st.integers(0, len(sx)))
-        return Case((draw(arr(sx)), draw(arr(sx[len(sx) - k:] + rest))), {"axes": k})
+        return Case((draw(arr(sx)), draw(arr(sx[len(sx) - k :] + rest))), {"axes": k})
     k = 1 if form == "ints" else draw(st.integers(1, len(sx)))
     ax = draw(st.permutations(range(len(sx))))[:k]
     ay = draw(st.permutations(range(k + len(rest))))[:k]
@@ -190,8 +197,16 @@ def split_family_case(draw: st.DrawFn, name: str) -> Case:
     return Case((draw(arr(tuple(shape))),), {})
 
 
-EINSUM_MORE = ["...ij,...jk->...ik", "ij...,jk...->ik...", "...,...->...", "i...,i...",
-               "ij,jk,kl->il", "ijk,lji,lli->lki", "i,i,i->", "...i,...i->..."]
+EINSUM_MORE = [
+    "...ij,...jk->...ik",
+    "ij...,jk...->ik...",
+    "...,...->...",
+    "i...,i...",
+    "ij,jk,kl->il",
+    "ijk,lji,lli->lki",
+    "i,i,i->",
+    "...i,...i->...",
+]
 
 
 @st.composite
@@ -206,8 +221,9 @@ def einsum_more_case(draw: st.DrawFn) -> Case:
         if "..." in sub:  # a broadcast ellipsis: some of its dimensions may be 1
             mine = tuple(1 if draw(st.booleans()) else n for n in ell)
             pos = sub.index("...")
-            shape = (tuple(size[c] for c in sub[:pos]) + mine
-                     + tuple(size[c] for c in sub[pos + 3:]))
+            shape = (
+                tuple(size[c] for c in sub[:pos]) + mine + tuple(size[c] for c in sub[pos + 3 :])
+            )
         else:
             shape = tuple(size[c] for c in named)
         args.append(draw(arr(shape)))
@@ -257,8 +273,10 @@ def lstsq_case(draw: st.DrawFn) -> Case:
 @st.composite
 def linspace_case(draw: st.DrawFn) -> Case:
     shape = draw(shapes(max_dims=1))
-    return Case((draw(arr(shape)), draw(arr(shape))), {"num": draw(st.integers(1, 5)),
-                                                       "endpoint": draw(st.booleans())})
+    return Case(
+        (draw(arr(shape)), draw(arr(shape))),
+        {"num": draw(st.integers(1, 5)), "endpoint": draw(st.booleans())},
+    )
 
 
 def _shuffle(shape: tuple[int, ...], axis: int) -> np.ndarray:
@@ -268,13 +286,20 @@ def _shuffle(shape: tuple[int, ...], axis: int) -> np.ndarray:
 
 # --- the table --------------------------------------------------------------------------------
 def _stat(name: str) -> OpSpec:
-    return _both(name, lambda lib, x, axis, keepdims, ddof: getattr(lib, name)(
-        x, axis=axis, keepdims=keepdims, ddof=ddof), stat_case(), True)
+    return _both(
+        name,
+        lambda lib, x, axis, keepdims, ddof: getattr(lib, name)(
+            x, axis=axis, keepdims=keepdims, ddof=ddof
+        ),
+        stat_case(),
+        True,
+    )
 
 
 def _along(name: str, distinct: bool = False, **kw: Any) -> OpSpec:
-    return _both(name, lambda lib, x, axis: getattr(lib, name)(x, axis=axis),
-                 along_axis(distinct, **kw))
+    return _both(
+        name, lambda lib, x, axis: getattr(lib, name)(x, axis=axis), along_axis(distinct, **kw)
+    )
 
 
 def _stacker(name: str) -> OpSpec:
@@ -287,23 +312,39 @@ def _lstsq(lib: Any, a: Any, b: Any) -> Any:
 
 
 BREADTH_OPS: list[OpSpec] = [
-    _stat("var"), _stat("std"),
+    _stat("var"),
+    _stat("std"),
     _along("cumsum", allow_none=True),
-    _along("sort", True), _along("median", True),
+    _along("sort", True),
+    _along("median", True),
     _both("ptp", lambda lib, x, axis: lib.ptp(x, axis=axis), along_axis(True)),
-    _both("partition", lambda lib, x, axis: lib.partition(x, 1, axis=axis),
-          along_axis(True).filter(lambda c: c.args[0].shape[c.params["axis"]] > 1)),
-    _both("average", lambda lib, x, w, axis: lib.average(x, axis, w),
-          stat_case().map(lambda c: Case((c.args[0], np.abs(c.args[0]) + 0.5),
-                                         {"axis": c.params["axis"]}))),
-    _both("split", lambda lib, x, sections, axis: _weighted(lib, lib.array_split(
-        x, sections, axis)), split_case()),
-    *[_both(n, lambda lib, x, n=n: _weighted(lib, getattr(lib, n)(x, 2)), split_family_case(n))
-      for n in ("vsplit", "hsplit", "dsplit")],
+    _both(
+        "partition",
+        lambda lib, x, axis: lib.partition(x, 1, axis=axis),
+        along_axis(True).filter(lambda c: c.args[0].shape[c.params["axis"]] > 1),
+    ),
+    _both(
+        "average",
+        lambda lib, x, w, axis: lib.average(x, axis, w),
+        stat_case().map(
+            lambda c: Case((c.args[0], np.abs(c.args[0]) + 0.5), {"axis": c.params["axis"]})
+        ),
+    ),
+    _both(
+        "split",
+        lambda lib, x, sections, axis: _weighted(lib, lib.array_split(x, sections, axis)),
+        split_case(),
+    ),
+    *[
+        _both(n, lambda lib, x, n=n: _weighted(lib, getattr(lib, n)(x, 2)), split_family_case(n))
+        for n in ("vsplit", "hsplit", "dsplit")
+    ],
     *[_stacker(n) for n in ("vstack", "hstack", "dstack", "column_stack")],
     _both("append", lambda lib, x, y: lib.append(x, y), pair_same_rank()),
-    *[_both(n, lambda lib, x, n=n: getattr(lib, n)(x), T.unary())
-      for n in ("atleast_1d", "atleast_2d", "atleast_3d")],
+    *[
+        _both(n, lambda lib, x, n=n: getattr(lib, n)(x), T.unary())
+        for n in ("atleast_1d", "atleast_2d", "atleast_3d")
+    ],
     _both("roll", lambda lib, x, shift, axis: lib.roll(x, shift, axis), roll_case()),
     _both("repeat", lambda lib, x, repeats, axis: lib.repeat(x, repeats, axis), repeat_case()),
     _both("tile", lambda lib, x, reps: lib.tile(x, reps), tile_case()),
@@ -311,8 +352,7 @@ BREADTH_OPS: list[OpSpec] = [
     _both("flipud", lambda lib, x: lib.flipud(x), T.unary(min_dims=1)),
     _both("fliplr", lambda lib, x: lib.fliplr(x), T.unary(min_dims=2)),
     _both("rot90", lambda lib, x, k, axes: lib.rot90(x, k, axes), rot90_case()),
-    _both("rollaxis", lambda lib, x, axis, start: lib.rollaxis(x, axis, start),
-          rollaxis_case()),
+    _both("rollaxis", lambda lib, x, axis, start: lib.rollaxis(x, axis, start), rollaxis_case()),
     _both("triu", lambda lib, x, k: lib.triu(x, k), tri_case()),
     _both("tril", lambda lib, x, k: lib.tril(x, k), tri_case(), True),
     _both("pad", lambda lib, x, pad_width, mode: lib.pad(x, pad_width, mode), pad_case()),
@@ -320,38 +360,74 @@ BREADTH_OPS: list[OpSpec] = [
     _both("diff", lambda lib, x, axis, n: lib.diff(x, n, axis), diff_case()),
     _both("gradient", lambda lib, x, axis: lib.gradient(x, axis=axis), gradient_case()),
     _both("take", lambda lib, x, indices, axis: lib.take(x, indices, axis), take_case()),
-    _both("take_along_axis", lambda lib, x, axis: lib.take_along_axis(
-        x, _shuffle(np.shape(x), axis), axis), along_axis()),
-    _both("r_", lambda lib, x, y: lib.r_[x, y, 0.5], pair_same_rank(min_dims=1).filter(
-        lambda c: c.args[0].ndim == 1)),
-    _both("c_", lambda lib, x, y: lib.c_[x, y], pair_same_rank(min_dims=1).filter(
-        lambda c: c.args[0].ndim <= 2)),
-    _both("linspace", lambda lib, a, b, num, endpoint: lib.linspace(a, b, num, endpoint),
-          linspace_case()),
-    _both("tensordot", lambda lib, x, y, axes: lib.tensordot(x, y, axes), tensordot_case(),
-          True),
-    _both("einsum (ellipsis, 3 operands)", lambda lib, *a, subscripts: lib.einsum(
-        subscripts, *a), einsum_more_case(), True),
-    _both("einsum (sublists)", lambda lib, x, y: lib.einsum(x, [0, Ellipsis, 1], y, [1, 2],
-                                                            [Ellipsis, 0, 2]),
-          T.lettered(["mbn,nk", "mn,nk"])),
+    _both(
+        "take_along_axis",
+        lambda lib, x, axis: lib.take_along_axis(x, _shuffle(np.shape(x), axis), axis),
+        along_axis(),
+    ),
+    _both(
+        "r_",
+        lambda lib, x, y: lib.r_[x, y, 0.5],
+        pair_same_rank(min_dims=1).filter(lambda c: c.args[0].ndim == 1),
+    ),
+    _both(
+        "c_",
+        lambda lib, x, y: lib.c_[x, y],
+        pair_same_rank(min_dims=1).filter(lambda c: c.args[0].ndim <= 2),
+    ),
+    _both(
+        "linspace",
+        lambda lib, a, b, num, endpoint: lib.linspace(a, b, num, endpoint),
+        linspace_case(),
+    ),
+    _both("tensordot", lambda lib, x, y, axes: lib.tensordot(x, y, axes), tensordot_case(), True),
+    _both(
+        "einsum (ellipsis, 3 operands)",
+        lambda lib, *a, subscripts: lib.einsum(subscripts, *a),
+        einsum_more_case(),
+        True,
+    ),
+    _both(
+        "einsum (sublists)",
+        lambda lib, x, y: lib.einsum(x, [0, Ellipsis, 1], y, [1, 2], [Ellipsis, 0, 2]),
+        T.lettered(["mbn,nk", "mn,nk"]),
+    ),
     _both("kron", lambda lib, x, y: lib.kron(x, y), kron_case(), True),
     _both("cross", lambda lib, x, y, axis: lib.cross(x, y, axis=axis), cross_case(), True),
-    _both("qr", lambda lib, a: lib.concatenate([lib.ravel(m) for m in lib.linalg.qr(a)]),
-          matrix_case("tall"), True),
+    _both(
+        "qr",
+        lambda lib, a: lib.concatenate([lib.ravel(m) for m in lib.linalg.qr(a)]),
+        matrix_case("tall"),
+        True,
+    ),
     _both("pinv", lambda lib, a: lib.linalg.pinv(a), matrix_case("rect"), True),
     _both("eigvalsh", lambda lib, a: lib.linalg.eigvalsh(a), matrix_case("sym"), True),
-    _both("matrix_power", lambda lib, a, n: lib.linalg.matrix_power(a, n),
-          matrix_case("power"), True),
-    _both("multi_dot", lambda lib, x, y: lib.linalg.multi_dot([x, y, x.T]),
-          T.lettered(["mn,nn"])),
+    _both(
+        "matrix_power", lambda lib, a, n: lib.linalg.matrix_power(a, n), matrix_case("power"), True
+    ),
+    _both("multi_dot", lambda lib, x, y: lib.linalg.multi_dot([x, y, x.T]), T.lettered(["mn,nn"])),
     _both("lstsq", _lstsq, lstsq_case()),
     OpSpec("expm", rsl.expm, jsl.expm, matrix_case("small"), True),
-    *[OpSpec(n, getattr(rsp, n), getattr(jsp, n), T.unary(d), True) for n, d in {
-        "erf": "real", "erfc": "real", "gammaln": "pos", "digamma": "pos", "logit": "unit01",
-        "ndtr": "real"}.items()],
-    OpSpec("polygamma", lambda x, n: rsp.polygamma(n, x), lambda x, n: jsp.polygamma(n, x),
-           T.unary("pos").map(lambda c: Case(c.args, {"n": 1})), True),
-    *[OpSpec(n, getattr(rsp, n), getattr(jsp, n), T.binary("real", "pos"), True)
-      for n in ("xlogy", "xlog1py")],
+    *[
+        OpSpec(n, getattr(rsp, n), getattr(jsp, n), T.unary(d), True)
+        for n, d in {
+            "erf": "real",
+            "erfc": "real",
+            "gammaln": "pos",
+            "digamma": "pos",
+            "logit": "unit01",
+            "ndtr": "real",
+        }.items()
+    ],
+    OpSpec(
+        "polygamma",
+        lambda x, n: rsp.polygamma(n, x),
+        lambda x, n: jsp.polygamma(n, x),
+        T.unary("pos").map(lambda c: Case(c.args, {"n": 1})),
+        True,
+    ),
+    *[
+        OpSpec(n, getattr(rsp, n), getattr(jsp, n), T.binary("real", "pos"), True)
+        for n in ("xlogy", "xlog1py")
+    ],
 ]

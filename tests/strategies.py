@@ -16,8 +16,13 @@ def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4) -> st.Search
 
 
 @st.composite
-def arrays(draw: st.DrawFn, shape: tuple[int, ...] | None = None, positive: bool = False,
-           min_dims: int = 0, max_dims: int = 3) -> np.ndarray:
+def arrays(
+    draw: st.DrawFn,
+    shape: tuple[int, ...] | None = None,
+    positive: bool = False,
+    min_dims: int = 0,
+    max_dims: int = 3,
+) -> np.ndarray:
     """A float64 array with values in [-3, 3] (or [0.2, 3] when ``positive``)."""
     if shape is None:
         shape = draw(shapes(min_dims, max_dims))
@@ -26,8 +31,13 @@ def arrays(draw: st.DrawFn, shape: tuple[int, ...] | None = None, positive: bool
 
 
 @st.composite
-def distinct_arrays(draw: st.DrawFn, shape: tuple[int, ...] | None = None, gap: float = 1e-3,
-                    min_dims: int = 0, max_dims: int = 3) -> np.ndarray:
+def distinct_arrays(
+    draw: st.DrawFn,
+    shape: tuple[int, ...] | None = None,
+    gap: float = 1e-3,
+    min_dims: int = 0,
+    max_dims: int = 3,
+) -> np.ndarray:
     """Arrays whose entries are pairwise ≥ ``gap`` apart (no ties for max/min/sort-like ops)."""
     if shape is None:
         shape = draw(shapes(min_dims, max_dims))
@@ -44,8 +54,9 @@ seeds = st.integers(0, 2**32 - 1)
 
 def broadcastable_pair(max_dims: int = 3) -> st.SearchStrategy:
     """Two shapes that broadcast against each other."""
-    return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims,
-                                             min_side=1, max_side=4)
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=max_dims, min_side=1, max_side=4
+    )
 
 
 def well_conditioned(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -25,15 +25,20 @@ from course.nbgrader_setup import CODE_STUB, assignment_ids
 from course.pipeline.grading import Grader, Result
 
 ASSIGNMENTS = assignment_ids(ROOT)
-pytestmark = [pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet"),
-              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+pytestmark = [
+    pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+]
 
 
 def _check_module(aid: str):
     import importlib
 
-    setup = next(c for c in source_notebook(aid).cells
-                 if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup = next(
+        c
+        for c in source_notebook(aid).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"
+    )
     name = re.search(r"import (course\.checks\.\w+) as check", setup.source)[1]
     return importlib.import_module(name)
 
@@ -75,8 +80,9 @@ def test_release_is_what_nbgrader_generates(aid: str, regenerated: Path) -> None
         if rel.suffix == ".ipynb" and new != old:
             a, b = (nbformat.reads(x.decode(), as_version=4) for x in (new, old))
             for ca, cb in zip(a.cells, b.cells, strict=False):
-                assert (ca.source, ca.metadata) == (cb.source, cb.metadata), \
+                assert (ca.source, ca.metadata) == (cb.source, cb.metadata), (
                     f"{rel}: cell {ca.get('id')} drifted; {fix}"
+                )
         assert new == old, f"{rel} drifted; {fix}"
 
 
@@ -116,12 +122,15 @@ def test_release_hides_solutions_and_hidden_tests(aid: str) -> None:
 _graded: dict[str, dict[str, Result]] = {}
 
 
-def _graded_submissions(aid: str, grader: Grader, regenerated: Path,
-                        workdir: Path) -> dict[str, Result]:
+def _graded_submissions(
+    aid: str, grader: Grader, regenerated: Path, workdir: Path
+) -> dict[str, Result]:
     """Grade the solution, the blank release and the notebook mutants of ``aid`` (once)."""
     if aid not in _graded:
-        subs = {"solution": ROOT / "solutions" / aid / f"{aid}.ipynb",
-                "blank": regenerated / aid / f"{aid}.ipynb"}
+        subs = {
+            "solution": ROOT / "solutions" / aid / f"{aid}.ipynb",
+            "blank": regenerated / aid / f"{aid}.ipynb",
+        }
         for m in MUTANTS.get(aid, []):
             if m.notebook:
                 path = workdir / f"{aid}-{m.name}.ipynb"
@@ -133,8 +142,9 @@ def _graded_submissions(aid: str, grader: Grader, regenerated: Path,
 
 @pytest.fixture
 def graded(grader: Grader, regenerated: Path, tmp_path_factory: pytest.TempPathFactory):
-    return lambda aid: _graded_submissions(aid, grader, regenerated,
-                                           tmp_path_factory.mktemp("subs"))
+    return lambda aid: _graded_submissions(
+        aid, grader, regenerated, tmp_path_factory.mktemp("subs")
+    )
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
@@ -154,9 +164,15 @@ def test_blank_release_gets_zero(aid: str, graded) -> None:
         assert "not implemented yet" in msg, (gid, msg)
 
 
-@pytest.mark.parametrize("aid,mutant", [
-    pytest.param(aid, m, id=f"{aid}:{m.task}:{m.name}", marks=pytest.mark.task(m.task))
-    for aid in ASSIGNMENTS for m in MUTANTS.get(aid, []) if m.notebook])
+@pytest.mark.parametrize(
+    "aid,mutant",
+    [
+        pytest.param(aid, m, id=f"{aid}:{m.task}:{m.name}", marks=pytest.mark.task(m.task))
+        for aid in ASSIGNMENTS
+        for m in MUTANTS.get(aid, [])
+        if m.notebook
+    ],
+)
 def test_planted_bug_loses_its_task_only(aid: str, mutant, graded) -> None:
     r = graded(aid)[f"bug-{mutant.name}"]
     broken = {gid for gid in r.tasks if gid.split("-")[0] == mutant.task}

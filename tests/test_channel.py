@@ -77,12 +77,19 @@ class HarnessKernel:
         env = {**os.environ, "COURSE_CHANNEL": str(tmp / "channel.sock")}
         if view:
             env["HARNESS_VIEW"] = "1"
-        self.proc = subprocess.Popen([sys.executable, "-c", KERNEL], cwd=ROOT, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", KERNEL],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.index = 0
 
-    def run(self, src: str, task: str | None = None, expected: tuple[str, ...] = ()
-            ) -> tuple[Any, dict[str, Any] | None]:
+    def run(
+        self, src: str, task: str | None = None, expected: tuple[str, ...] = ()
+    ) -> tuple[Any, dict[str, Any] | None]:
         """Run a cell; (the checker's verdict or None for an ungraded cell, the kernel's reply
         or None if it died)."""
         self.index += 1
@@ -125,13 +132,34 @@ def _round_trip(x: Any) -> Any:
     return decode(header["v"], buffers, lambda tag, *h: pytest.fail("a handle"))
 
 
-@pytest.mark.parametrize("x", [
-    None, True, False, 0, -7, 2**70, 1.5, -0.0, "ünïcode ∇", b"\x00\x01bytes", 3 - 4j,
-    (1, (2.0, "a")), [1, [2, [3]]], {"a": 1, 2: (3,), None: [4.5]}, (),
-    np.arange(6.0).reshape(2, 3), np.array([1 + 2j]), np.zeros((0, 3), dtype=np.int32),
-    np.array([True, False]), np.float64(2.5), np.int64(-3), np.float32(0.25),
-    np.arange(12, dtype=np.uint8).reshape(3, 4).T,  # not C-contiguous
-])
+@pytest.mark.parametrize(
+    "x",
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**70,
+        1.5,
+        -0.0,
+        "ünïcode ∇",
+        b"\x00\x01bytes",
+        3 - 4j,
+        (1, (2.0, "a")),
+        [1, [2, [3]]],
+        {"a": 1, 2: (3,), None: [4.5]},
+        (),
+        np.arange(6.0).reshape(2, 3),
+        np.array([1 + 2j]),
+        np.zeros((0, 3), dtype=np.int32),
+        np.array([True, False]),
+        np.float64(2.5),
+        np.int64(-3),
+        np.float32(0.25),
+        np.arange(12, dtype=np.uint8).reshape(3, 4).T,  # not C-contiguous
+    ],
+)
 def test_codec_round_trip(x: Any) -> None:
     y = _round_trip(x)
     assert type(y) is type(x)
@@ -159,19 +187,22 @@ def _decode_header(header: Any, buffers: list[bytes] = ()) -> Any:  # type: igno
     return decode(header, list(buffers), lambda tag, *h: ("proxy", tag, h))
 
 
-@pytest.mark.parametrize("value, buffers", [
-    (["a", "object", [1], 0, 0], [b"\x00" * 8]),          # an object array
-    (["a", "|O", [1], 0, 0], [b"\x00" * 8]),
-    (["a", "V8", [1], 0, 0], [b"\x00" * 8]),              # void: arbitrary records
-    (["a", "float64", [3], 0, 0], [b"\x00" * 8]),         # bytes that do not match the shape
-    (["a", "float64", [-1], 0, 0], [b""]),
-    (["p", "cos\nsystem\n(S'echo hi'\ntR."], []),          # a pickle-like payload
-    (["__reduce__", "os.system", "id"], []),
-    ({"py/object": "os.system"}, []),                      # a jsonpickle-like payload
-    (["y", 5], []),                                        # a buffer that is not there
-    (["h", "1; import os"], []),
-    (["d", [["l", 1], 2]], []),                            # an unhashable key
-])
+@pytest.mark.parametrize(
+    "value, buffers",
+    [
+        (["a", "object", [1], 0, 0], [b"\x00" * 8]),  # an object array
+        (["a", "|O", [1], 0, 0], [b"\x00" * 8]),
+        (["a", "V8", [1], 0, 0], [b"\x00" * 8]),  # void: arbitrary records
+        (["a", "float64", [3], 0, 0], [b"\x00" * 8]),  # bytes that do not match the shape
+        (["a", "float64", [-1], 0, 0], [b""]),
+        (["p", "cos\nsystem\n(S'echo hi'\ntR."], []),  # a pickle-like payload
+        (["__reduce__", "os.system", "id"], []),
+        ({"py/object": "os.system"}, []),  # a jsonpickle-like payload
+        (["y", 5], []),  # a buffer that is not there
+        (["h", "1; import os"], []),
+        (["d", [["l", 1], 2]], []),  # an unhashable key
+    ],
+)
 def test_codec_refuses(value: Any, buffers: list[bytes]) -> None:
     with pytest.raises(ChannelError):
         _decode_header(value, buffers)
@@ -195,8 +226,13 @@ def test_codec_refuses_oversized_and_deep() -> None:
 
 
 def test_kernel_view() -> None:
-    for package in ("finite_differences", "forward_mode", "reverse_mode", "matrix_adjoints",
-                    "second_order"):
+    for package in (
+        "finite_differences",
+        "forward_mode",
+        "reverse_mode",
+        "matrix_adjoints",
+        "second_order",
+    ):
         view = kernel_view(package)
         for path in view.files:
             assert (ROOT / path).is_file(), path
@@ -219,13 +255,18 @@ def test_the_stub_imports_nothing_of_the_checks(tmp_path: Path) -> None:
         _, reply = k.run(
             "import sys\nimport course.checks.second_order as check\n"
             "from course.checks.second_order import grad, jvp, vjp\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('course', 'reference_impl'))))")
+            "print(sorted(m for m in sys.modules if m.startswith(('course', 'reference_impl'))))"
+        )
         loaded = set(reply["out"].strip()[2:-2].split("', '"))
-        allowed = {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-                   for p in kernel_view("second_order").files} | {"course.checks.second_order"}
+        allowed = {
+            p.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+            for p in kernel_view("second_order").files
+        } | {"course.checks.second_order"}
         assert loaded <= allowed, loaded - allowed
-        _, reply = k.run("print(grad(lambda x: (x * x).sum())(np.arange(3.0)))\n"
-                         "print(sorted(n for n in dir(check) if not n.startswith('_')))",)
+        _, reply = k.run(
+            "print(grad(lambda x: (x * x).sum())(np.arange(3.0)))\n"
+            "print(sorted(n for n in dir(check) if not n.startswith('_')))",
+        )
         assert reply["err"] is None or "np" in reply["err"]
     finally:
         k.close()
@@ -290,24 +331,28 @@ def kernel(tmp_path: Path) -> Any:
 
 
 def test_checks_pass_and_counts_stay_in_the_checker(kernel: HarnessKernel) -> None:
-    v, reply = kernel.run("def fn(f, x):\n    return f(x) + f(2 * x)\ncheck.t9_1(fn)",
-                          "t9_1", ("t9_1",))
+    v, reply = kernel.run(
+        "def fn(f, x):\n    return f(x) + f(2 * x)\ncheck.t9_1(fn)", "t9_1", ("t9_1",)
+    )
     assert v.passed and v.ran == ("t9_1",) and not v.messages, v
     assert reply["err"] is None and "✓" in reply["out"]
     assert isinstance(SEEN["got"], np.ndarray) and SEEN["count"] == 2
 
 
 def test_a_wrong_answer_fails_with_the_message_the_student_sees(kernel: HarnessKernel) -> None:
-    v, reply = kernel.run("def fn(f, x):\n    return f(x) + f(x)\ncheck.t9_1(fn)", "t9_1",
-                          ("t9_1",))
+    v, reply = kernel.run(
+        "def fn(f, x):\n    return f(x) + f(x)\ncheck.t9_1(fn)", "t9_1", ("t9_1",)
+    )
     assert not v.passed and "wrong fn(f, x)" in v.messages[0]
     assert reply["err"].startswith("CheckFailure") and "wrong fn(f, x)" in reply["err"]
 
 
 def test_the_verdict_ignores_what_the_kernel_swallows_or_prints(kernel: HarnessKernel) -> None:
-    src = ("def fn(f, x):\n    return f(x)\n"
-           "try:\n    check.t9_1(fn)\nexcept BaseException:\n    pass\n"
-           "print('✓ Task 9.1: visible tests passed')")
+    src = (
+        "def fn(f, x):\n    return f(x)\n"
+        "try:\n    check.t9_1(fn)\nexcept BaseException:\n    pass\n"
+        "print('✓ Task 9.1: visible tests passed')"
+    )
     v, reply = kernel.run(src, "t9_1", ("t9_1",))
     assert reply["err"] is None and not v.passed
 
@@ -466,5 +511,7 @@ def fn(f, x):
     assert not v.passed and "called 302 times" in v.messages[0]
     _, reply = kernel.run("print(f'{fn.per_call * 1e6:.0f}')")
     with capsys.disabled():
-        print(f"\nchannel: {float(reply['out']):.0f} us per call of a handed-over function "
-              f"(array of 3 floats, round trip); one check {time.perf_counter() - t0:.3f} s")
+        print(
+            f"\nchannel: {float(reply['out']):.0f} us per call of a handed-over function "
+            f"(array of 3 floats, round trip); one check {time.perf_counter() - t0:.3f} s"
+        )

@@ -14,8 +14,13 @@ import pytest
 from assignment_utils import release_notebook, source_notebook
 from test_channel import HarnessKernel
 
-AIDS = ("01_finite_differences", "02_forward_mode", "03_reverse_mode", "04_matrix_adjoints",
-        "05_second_order_and_memory")
+AIDS = (
+    "01_finite_differences",
+    "02_forward_mode",
+    "03_reverse_mode",
+    "04_matrix_adjoints",
+    "05_second_order_and_memory",
+)
 _CHECK_CALL = re.compile(r"\bcheck\.((?:hidden_)?t\d+_\d+)\s*\(")
 
 
@@ -28,14 +33,21 @@ def package_of(nb: nbformat.NotebookNode) -> str:
 
 
 def grade_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    }
 
 
-def grade_through_channel(nb: nbformat.NotebookNode, tmp: Path,
-                          locked: dict[str, nbformat.NotebookNode] | None = None,
-                          tasks: set[str] | None = None, view: bool = False,
-                          outputs: list[str] | None = None) -> dict[str, Any]:
+def grade_through_channel(
+    nb: nbformat.NotebookNode,
+    tmp: Path,
+    locked: dict[str, nbformat.NotebookNode] | None = None,
+    tasks: set[str] | None = None,
+    view: bool = False,
+    outputs: list[str] | None = None,
+) -> dict[str, Any]:
     """Run ``nb``'s code cells in a harness kernel; grade cells (their source from ``locked``, as
     nbgrader's autograde restores them; only ``tasks`` if given) scored by the checker:
     ``{grade_id: CellVerdict}``. ``view``: the sandbox's file view simulated; ``outputs``
@@ -81,8 +93,9 @@ def test_solution_earns_every_grade_cell(aid: str, tmp_path: Path, capsys: Any) 
 
 @pytest.mark.parametrize("aid", AIDS)
 def test_blank_release_earns_nothing(aid: str, tmp_path: Path) -> None:
-    verdicts = grade_through_channel(release_notebook(aid), tmp_path,
-                                     locked=grade_cells(source_notebook(aid)))
+    verdicts = grade_through_channel(
+        release_notebook(aid), tmp_path, locked=grade_cells(source_notebook(aid))
+    )
     verdicts.pop("round trips")
     assert verdicts and not [g for g, v in verdicts.items() if v.passed]
     for v in verdicts.values():
@@ -102,14 +115,16 @@ def test_checkpointing_mutants_fail_over_the_channel(mutant: Any, tmp_path: Path
     from assignment_utils import mutated_notebook
 
     aid = "05_second_order_and_memory"
-    verdicts = grade_through_channel(mutated_notebook(aid, mutant), tmp_path,
-                                     tasks={"t5_4", "t5_5"}, view=True)
+    verdicts = grade_through_channel(
+        mutated_notebook(aid, mutant), tmp_path, tasks={"t5_4", "t5_5"}, view=True
+    )
     verdicts.pop("round trips")
     by_task = {g.split("-")[0]: v for g, v in verdicts.items()}
     assert by_task["t5_4"].passed and not by_task["t5_5"].passed, by_task
     flat = " ".join(" ".join(by_task["t5_5"].messages).split())
-    expect = (["No module named 'reference_impl'"] if "reference_impl" in mutant.expect
-              else mutant.expect)  # the kernel's view has no reference_impl
+    expect = (
+        ["No module named 'reference_impl'"] if "reference_impl" in mutant.expect else mutant.expect
+    )  # the kernel's view has no reference_impl
     assert any(" ".join(e.split()) in flat for e in expect), (expect, flat)
 
 
@@ -120,18 +135,23 @@ def _alternatives() -> list[tuple[str, str, str]]:
     return [(aid, task, src) for (aid, task), src in {**A, **B}.items()]
 
 
-@pytest.mark.parametrize("aid, task, source", _alternatives(),
-                         ids=[f"{a}:{t}" for a, t, _ in _alternatives()])
-def test_alternative_solutions_keep_full_marks_over_the_channel(aid: str, task: str, source: str,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "aid, task, source", _alternatives(), ids=[f"{a}:{t}" for a, t, _ in _alternatives()]
+)
+def test_alternative_solutions_keep_full_marks_over_the_channel(
+    aid: str, task: str, source: str, tmp_path: Path
+) -> None:
     """The alternatives of tests/alternatives_*.py, appended to the solution cell before their
     task's grade cell, pass their visible and hidden checks over the channel too."""
     import copy
 
     nb = copy.deepcopy(source_notebook(aid))
     cells = [c for c in nb.cells if c.cell_type == "code"]
-    grade = next(i for i, c in enumerate(cells)
-                 if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(task + "-"))
+    grade = next(
+        i
+        for i, c in enumerate(cells)
+        if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(task + "-")
+    )
     cells[grade - 1].source += "\n" + source
     verdicts = grade_through_channel(nb, tmp_path, tasks={task}, view=True)
     verdicts.pop("round trips")

@@ -40,9 +40,14 @@ def test_solution_passes_every_check(solved: tuple[str, dict]) -> None:
         assert printed.count("✓") == 2, f"{aid} {task}: expected two pass lines, got {printed!r}"
 
 
-@pytest.mark.parametrize("aid,mutant", [
-    pytest.param(aid, m, id=f"{aid}:{m.task}:{m.name}", marks=pytest.mark.task(m.task))
-    for aid in ASSIGNMENTS for m in MUTANTS.get(aid, [])])
+@pytest.mark.parametrize(
+    "aid,mutant",
+    [
+        pytest.param(aid, m, id=f"{aid}:{m.task}:{m.name}", marks=pytest.mark.task(m.task))
+        for aid in ASSIGNMENTS
+        for m in MUTANTS.get(aid, [])
+    ],
+)
 def test_planted_bug_is_caught_in_its_task_only(aid: str, mutant) -> None:
     ns = solution_namespace(aid, mutant)
     with pytest.raises(CheckFailure) as info:
@@ -71,15 +76,18 @@ def test_every_task_has_planted_bugs(aid: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # _core
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("obtained,fragment", [
-    (lambda e: -e, "wrong sign"),
-    (lambda e: 2.5 * e, "off by a factor of 2.5"),
-    (lambda e: e.T, "transposed"),
-    (lambda e: np.zeros_like(e), "obtained zero"),
-    (lambda e: e[0], "not broadcast"),
-    (lambda e: e.reshape(-1), "wrong shape"),
-    (lambda e: e + np.eye(3) * 0.1, "entries differ"),
-])
+@pytest.mark.parametrize(
+    "obtained,fragment",
+    [
+        (lambda e: -e, "wrong sign"),
+        (lambda e: 2.5 * e, "off by a factor of 2.5"),
+        (lambda e: e.T, "transposed"),
+        (lambda e: np.zeros_like(e), "obtained zero"),
+        (lambda e: e[0], "not broadcast"),
+        (lambda e: e.reshape(-1), "wrong shape"),
+        (lambda e: e + np.eye(3) * 0.1, "entries differ"),
+    ],
+)
 def test_diagnose_names_the_pattern(obtained, fragment: str) -> None:
     e = np.random.default_rng(1).normal(size=(3, 3))
     if fragment == "not broadcast":
@@ -90,14 +98,21 @@ def test_diagnose_names_the_pattern(obtained, fragment: str) -> None:
 def test_assert_close_message_shows_input_expected_obtained_hint() -> None:
     task = _core.Task("t9_1", "demo", "demo", "демо", 10)
     with pytest.raises(CheckFailure) as info:
-        _core.assert_close(task, "tangent of log(x)", 1.0, 0.5, inputs={"x": 2.0},
-                           hint="check ∂v₁/∂w₁")
+        _core.assert_close(
+            task, "tangent of log(x)", 1.0, 0.5, inputs={"x": 2.0}, hint="check ∂v₁/∂w₁"
+        )
     msg = str(info.value)
     lines = msg.splitlines()
     assert lines[0] == "Task 9.1 / Задача 9.1: wrong tangent of log(x)", msg
-    for part in ("input / вход:", "x = 2", "expected / ожидалось: 0.5", "obtained / получено:  1",
-                 "off by a factor of 2", "hint / подсказка:     check ∂v₁/∂w₁",
-                 "Задача 9.1 (демо) / Task 9.1 (demo)"):
+    for part in (
+        "input / вход:",
+        "x = 2",
+        "expected / ожидалось: 0.5",
+        "obtained / получено:  1",
+        "off by a factor of 2",
+        "hint / подсказка:     check ∂v₁/∂w₁",
+        "Задача 9.1 (демо) / Task 9.1 (demo)",
+    ):
         assert part in msg, msg
     assert info.value._render_traceback_() == lines  # IPython shows the message only
     _core.assert_close(task, "ok", np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
@@ -129,7 +144,7 @@ _CHEATS = {
     "local-import": "def f(x):\n    import jax.numpy as jnp\n    return jnp.sin(x)\n",
     "helper": "def g(x):\n    return autograd.grad(x)\ndef f(x):\n    return g(x)\n",
     "closure": "import reference_impl\ndef make():\n    r = reference_impl\n"
-               "    def f(x):\n        return r.jvp(x)\n    return f\nf = make()\n",
+    "    def f(x):\n        return r.jvp(x)\n    return f\nf = make()\n",
     "method": "import jax\nclass f:\n    def go(self):\n        return jax.jvp\n",
     "checks": "import course.checks.forward_mode as c\ndef f(x):\n    return c.DualBox(x)\n",
     "object": "import reference_impl\nf = reference_impl.jvp\n",
@@ -147,9 +162,12 @@ def test_forbid_reference_catches(name: str) -> None:
 
 def test_forbid_reference_accepts_numpy_code_and_skips_replaced_names() -> None:
     ns: dict = {"__name__": "__student__"}
-    exec("import numpy as np\nimport jax\ndef jvp(f):\n    return jax.jvp\n"
-         "class D:\n    def __add__(self, o):\n        return np.add(self, o)\n"
-         "def jac(f):\n    return jvp(f), D(), np.linalg.norm\n", ns)
+    exec(
+        "import numpy as np\nimport jax\ndef jvp(f):\n    return jax.jvp\n"
+        "class D:\n    def __add__(self, o):\n        return np.add(self, o)\n"
+        "def jac(f):\n    return jvp(f), D(), np.linalg.norm\n",
+        ns,
+    )
     task = _core.Task("t9_1", "demo", "demo", "демо", 10)
     _core.forbid_reference(task, ns["D"])
     _core.forbid_reference(task, ns["jac"], skip=("jvp",))
@@ -187,8 +205,11 @@ def test_run_time_guard_catches_what_the_static_look_misses() -> None:
     import reference_impl  # noqa: F401  (so that sys.modules has it, as in a grading kernel)
 
     ns: dict = {"__name__": "__student__"}
-    exec("import sys\ndef f(x):\n    a = 'reference_'\n    m = sys.modules[a + 'impl']\n"
-         "    return getattr(m, 'grad')(lambda t: t * t)(x)\n", ns)
+    exec(
+        "import sys\ndef f(x):\n    a = 'reference_'\n    m = sys.modules[a + 'impl']\n"
+        "    return getattr(m, 'grad')(lambda t: t * t)(x)\n",
+        ns,
+    )
     task = _core.Task("t9_1", "demo", "demo", "демо", 10)
 
     @_core.task_check(task)
@@ -203,8 +224,10 @@ def test_run_time_guard_catches_what_the_static_look_misses() -> None:
 
 
 def test_headline_puts_the_reason_first_within_the_first_line() -> None:
-    reason = ("dot_product_test called jvp_fn 2 and vjp_fn 2 times for trials = 3: every trial "
-              "draws fresh directions and calls each once")
+    reason = (
+        "dot_product_test called jvp_fn 2 and vjp_fn 2 times for trials = 3: every trial "
+        "draws fresh directions and calls each once"
+    )
     lines = headline("4.3", reason)
     assert lines[0].startswith("Task 4.3 / Задача 4.3: dot_product_test called")
     assert len(lines[0]) <= FIRST_LINE and len(lines) == 2
@@ -214,8 +237,12 @@ def test_headline_puts_the_reason_first_within_the_first_line() -> None:
 
 def test_student_code_that_raises_is_shown_by_line() -> None:
     ns: dict = {"__name__": "__student__", "np": np}
-    exec(compile("def f(x):\n    y = x + 1\n    return np.zeros(2) @ np.ones(3)\n",
-                 "<cell 7>", "exec"), ns)
+    exec(
+        compile(
+            "def f(x):\n    y = x + 1\n    return np.zeros(2) @ np.ones(3)\n", "<cell 7>", "exec"
+        ),
+        ns,
+    )
     try:
         ns["f"](1.0)
     except ValueError as exc:

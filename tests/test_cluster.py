@@ -38,8 +38,11 @@ try:
     import distributed  # noqa: F401
     import pgserver  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    pytest.skip(f"the cluster path needs Dask distributed and pgserver "
-                f"(pip install -e '.[cluster,test]'): {exc}", allow_module_level=True)
+    pytest.skip(
+        f"the cluster path needs Dask distributed and pgserver "
+        f"(pip install -e '.[cluster,test]'): {exc}",
+        allow_module_level=True,
+    )
 
 from course.cluster import autograde_on_cluster
 from course.cluster.faults import DatabaseUnavailable
@@ -58,8 +61,18 @@ from course.pipeline.execution import Limits
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
 AIDS = ["01_finite_differences", "02_forward_mode"]
-CASES = {"full", "blank", "partial", "control-last", "segfault", "memory-bomb", "kill-grader",
-         "tamper-checks", "malformed", "renamed"}
+CASES = {
+    "full",
+    "blank",
+    "partial",
+    "control-last",
+    "segfault",
+    "memory-bomb",
+    "kill-grader",
+    "tamper-checks",
+    "malformed",
+    "renamed",
+}
 LIMITS = Limits(timeout=30, memory_mb=1024)
 #: the students of the interrupted run (one assignment)
 INTERRUPTED = ("blank", "control-last", "full", "malformed", "partial", "renamed")
@@ -128,20 +141,35 @@ def runs(tmp_path_factory: pytest.TempPathFactory, services: tuple[str, DaskProc
     db = create_database(url, "gradebook")
     local_out: list[Outcome] = []
     # the local run alongside (the same code: the tree may change between two runs)
-    local = threading.Thread(target=lambda: local_out.extend(autograde(Options(
-        subs, base / "local", jobs=2, limits=LIMITS, out=_Sink()))))
+    local = threading.Thread(
+        target=lambda: local_out.extend(
+            autograde(Options(subs, base / "local", jobs=2, limits=LIMITS, out=_Sink()))
+        )
+    )
     local.start()
     with dask.client() as client:
         out = _KillOnFirstResult(client, dask)
         plans: list[Any] = []
-        cluster_out = autograde_on_cluster(Options(subs, base / "cluster", limits=LIMITS, out=out),
-                                           dask.address, db, client=client,
-                                           on_plan=plans.append)
+        cluster_out = autograde_on_cluster(
+            Options(subs, base / "cluster", limits=LIMITS, out=out),
+            dask.address,
+            db,
+            client=client,
+            on_plan=plans.append,
+        )
     local.join()
-    return Runs(subs, base / "local", base / "cluster",
-                {(o.student, o.assignment): o for o in local_out},
-                {(o.student, o.assignment): o for o in cluster_out},
-                plans[0].graded_by, out.killed, submission_counts(db), "".join(out.lines), db)
+    return Runs(
+        subs,
+        base / "local",
+        base / "cluster",
+        {(o.student, o.assignment): o for o in local_out},
+        {(o.student, o.assignment): o for o in cluster_out},
+        plans[0].graded_by,
+        out.killed,
+        submission_counts(db),
+        "".join(out.lines),
+        db,
+    )
 
 
 class _Sink:
@@ -161,12 +189,16 @@ def test_grades_flags_and_messages_equal_a_local_run(runs: Runs) -> None:
     for key, local in runs.local_out.items():
         remote = runs.cluster_out[key]
         assert remote.status == local.status == "graded", (key, remote.error, local.error)
-        assert (remote.score, remote.max_score, remote.tasks) == \
-            (local.score, local.max_score, local.tasks), key
+        assert (remote.score, remote.max_score, remote.tasks) == (
+            local.score,
+            local.max_score,
+            local.tasks,
+        ), key
         assert remote.flagged == local.flagged and _findings(remote) == _findings(local), key
         assert remote.messages == local.messages, key
     assert {k for k, o in runs.cluster_out.items() if o.flagged} >= {
-        ("segfault", a) for a in AIDS} | {("tamper-checks", a) for a in AIDS}
+        ("segfault", a) for a in AIDS
+    } | {("tamper-checks", a) for a in AIDS}
     full = runs.cluster_out[("full", AIDS[0])]
     assert full.score == full.max_score > 0
 
@@ -185,10 +217,22 @@ PRODUCTS = ("submitted", "autograded", "feedback", "notes", "logs")
 
 
 def _files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for kind in PRODUCTS
-            for p in (folder / kind).rglob("*") if p.is_file()} | {
-        name for name in ("grades.csv", "grades-table.csv", "course-state.json",
-                          "nbgrader_config.py", ".gitignore") if (folder / name).is_file()}
+    return {
+        p.relative_to(folder).as_posix()
+        for kind in PRODUCTS
+        for p in (folder / kind).rglob("*")
+        if p.is_file()
+    } | {
+        name
+        for name in (
+            "grades.csv",
+            "grades-table.csv",
+            "course-state.json",
+            "nbgrader_config.py",
+            ".gitignore",
+        )
+        if (folder / name).is_file()
+    }
 
 
 def test_work_dir_and_feedback_as_a_local_run_leaves_them(runs: Runs) -> None:
@@ -203,8 +247,9 @@ def test_work_dir_and_feedback_as_a_local_run_leaves_them(runs: Runs) -> None:
     local_csv, cluster_csv = _csv(runs.local / "grades.csv"), _csv(runs.cluster / "grades.csv")
     columns = set(cluster_csv[0])
     assert columns == set(local_csv[0]) and {"student_id", "score", "t1_1-fd-grad"} <= columns
-    assert sorted(tuple(r[k] for k in sorted(columns)) for r in cluster_csv) == \
-        sorted(tuple(r[k] for k in sorted(columns)) for r in local_csv)
+    assert sorted(tuple(r[k] for k in sorted(columns)) for r in cluster_csv) == sorted(
+        tuple(r[k] for k in sorted(columns)) for r in local_csv
+    )
     assert _csv(runs.cluster / "grades-table.csv") == _csv(runs.local / "grades-table.csv")
 
 
@@ -217,8 +262,10 @@ def test_the_work_dir_names_its_gradebook_and_course_report_reads_it(runs: Runs)
     """``WORKDIR/gradebook-url`` (owner-only) names the PostgreSQL gradebook; nbgrader's
     config and ``course report`` use it, and the report equals the local run's."""
     named = runs.cluster / "gradebook-url"
-    assert named.read_text().strip().startswith("postgresql") and not (
-        runs.cluster / "gradebook.db").exists()
+    assert (
+        named.read_text().strip().startswith("postgresql")
+        and not (runs.cluster / "gradebook.db").exists()
+    )
     assert named.stat().st_mode & 0o077 == 0
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -230,8 +277,13 @@ def test_the_work_dir_names_its_gradebook_and_course_report_reads_it(runs: Runs)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     reports = []
     for work in (runs.local, runs.cluster):
-        run = subprocess.run([sys.executable, "-m", "course.cli", "report", "--workdir",
-                              str(work)], env=env, capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [sys.executable, "-m", "course.cli", "report", "--workdir", str(work)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         reports.append((work / "report" / "report.md").read_text())
     assert reports[0] == reports[1] and "tamper-checks" in reports[1]
@@ -251,8 +303,9 @@ def test_killed_worker_tasks_regraded_and_each_counted_once(runs: Runs) -> None:
         assert runs.cluster_out[(sid, aid)].status == "graded", key
 
 
-def test_interrupted_run_is_finished_by_a_rerun(runs: Runs, services: tuple[str, Any],
-                                                tmp_path: Path) -> None:
+def test_interrupted_run_is_finished_by_a_rerun(
+    runs: Runs, services: tuple[str, Any], tmp_path: Path
+) -> None:
     """SIGINT to the ``course`` process after 2 results, then the same command again (the
     rest is graded), and once more (nothing: unchanged submissions are not regraded)."""
     url, dask = services
@@ -260,13 +313,35 @@ def test_interrupted_run_is_finished_by_a_rerun(runs: Runs, services: tuple[str,
     subs, work = tmp_path / "submissions", tmp_path / "work"
     for sid in INTERRUPTED:
         shutil.copytree(runs.subs / sid / AIDS[0], subs / sid / AIDS[0])
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, "-m", "course.cluster", str(subs), "--scheduler",
-                             dask.address, "--db-url", db, "--workdir", str(work), "--timeout",
-                             str(LIMITS.timeout), "--memory", str(LIMITS.memory_mb)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "JAX_ENABLE_X64": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "course.cluster",
+            str(subs),
+            "--scheduler",
+            dask.address,
+            "--db-url",
+            db,
+            "--workdir",
+            str(work),
+            "--timeout",
+            str(LIMITS.timeout),
+            "--memory",
+            str(LIMITS.memory_mb),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     seen = []
     timer = threading.Timer(600, proc.kill)
     timer.start()
@@ -282,12 +357,14 @@ def test_interrupted_run_is_finished_by_a_rerun(runs: Runs, services: tuple[str,
     log = "".join(seen)
     assert proc.returncode == 130, log[-3000:]
     assert "run the same command again" in log, log[-3000:]
-    first = {k for k in json.loads((work / "course-state.json").read_text())
-             if not k.startswith("_")}
+    first = {
+        k for k in json.loads((work / "course-state.json").read_text()) if not k.startswith("_")
+    }
     assert 2 <= len(first) < len(INTERRUPTED), log[-3000:]
     plans: list[Any] = []
-    again = autograde_on_cluster(Options(subs, work, limits=LIMITS, out=_Sink()), dask.address,
-                                 db, on_plan=plans.append)
+    again = autograde_on_cluster(
+        Options(subs, work, limits=LIMITS, out=_Sink()), dask.address, db, on_plan=plans.append
+    )
     again_fps = {aid: kit.fingerprint for aid, kit in plans[0].kits.items()}
     cached = {f"{o.student}/{o.assignment}" for o in again if o.status == "cached"}
     graded = {f"{o.student}/{o.assignment}" for o in again if o.status == "graded"}
@@ -297,17 +374,28 @@ def test_interrupted_run_is_finished_by_a_rerun(runs: Runs, services: tuple[str,
     for o in again:
         local = runs.local_out[(o.student, o.assignment)]
         assert (o.score, o.tasks, o.flagged) == (local.score, local.tasks, local.flagged)
-    third = autograde_on_cluster(Options(subs, work, limits=LIMITS, out=_Sink()), dask.address,
-                                 db, on_plan=plans.append)
+    third = autograde_on_cluster(
+        Options(subs, work, limits=LIMITS, out=_Sink()), dask.address, db, on_plan=plans.append
+    )
     # (in a working tree being edited, the grader itself may have changed: then all regraded)
     unchanged = again_fps == {aid: kit.fingerprint for aid, kit in plans[1].kits.items()}
     assert {o.status for o in third} == ({"cached"} if unchanged else {"graded"})
     assert submission_counts(db) == {(s, AIDS[0]): 1 for s in INTERRUPTED}
     # a due date and a late penalty, as locally: "full" handed in 1.5 days late, 10 % a day
     (subs / "full" / AIDS[0] / "timestamp.txt").write_text("2026-12-02 12:00:00 UTC\n")
-    late = autograde_on_cluster(Options(subs, work, students=["full"], limits=LIMITS,
-                                        out=_Sink(), due=datetime(2026, 12, 1, tzinfo=UTC),
-                                        late="10"), dask.address, db)
+    late = autograde_on_cluster(
+        Options(
+            subs,
+            work,
+            students=["full"],
+            limits=LIMITS,
+            out=_Sink(),
+            due=datetime(2026, 12, 1, tzinfo=UTC),
+            late="10",
+        ),
+        dask.address,
+        db,
+    )
     assert [(o.student, o.status, o.score) for o in late] == [("full", "graded", 80.0)]
     rows = {r["student_id"]: r for r in _csv(work / "grades.csv")}
     assert float(rows["full"]["late_submission_penalty"]) == pytest.approx(20)
@@ -351,19 +439,22 @@ class _StopDatabaseOnFirstResult:
 
 def _wrong_scores(cases: dict[str, Any], outcomes: list[Outcome]) -> list[str]:
     """The cases' scores and flags that differ from what the demo's cases expect."""
-    return [p for p in check_outcomes(cases, outcomes, ROOT / "assignments")
-            if "in the messages" not in p]
+    return [
+        p
+        for p in check_outcomes(cases, outcomes, ROOT / "assignments")
+        if "in the messages" not in p
+    ]
 
 
 def _faulted_class(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     subs = tmp_path / "submissions"
-    cases = build_class(subs, AIDS[:1], root=ROOT, release_dir=ROOT / "assignments",
-                        cases=FAULTED)
+    cases = build_class(subs, AIDS[:1], root=ROOT, release_dir=ROOT / "assignments", cases=FAULTED)
     return subs, cases
 
 
-def test_postgres_restarted_mid_run_every_grade_right(services: tuple[str, DaskProcesses],
-                                                      tmp_path: Path) -> None:
+def test_postgres_restarted_mid_run_every_grade_right(
+    services: tuple[str, DaskProcesses], tmp_path: Path
+) -> None:
     """PostgreSQL stopped at the first result and started 4 s later: the tasks that met it
     retry with backoff (a note in the run's logs), and the run ends with every grade right,
     each submission once in the gradebook, grades.csv exported."""
@@ -373,8 +464,9 @@ def test_postgres_restarted_mid_run_every_grade_right(services: tuple[str, DaskP
     work = tmp_path / "work"
     out = _StopDatabaseOnFirstResult(down=4.0)
     with dask.client() as client:
-        outcomes = autograde_on_cluster(Options(subs, work, limits=LIMITS, out=out,
-                                                db_wait=60), dask.address, db, client=client)
+        outcomes = autograde_on_cluster(
+            Options(subs, work, limits=LIMITS, out=out, db_wait=60), dask.address, db, client=client
+        )
     log = "".join(out.lines)
     assert out.stopped_at and f"1/{len(FAULTED)} done" in out.stopped_at, log[-3000:]
     assert {o.status for o in outcomes} == {"graded"}, log[-3000:]
@@ -400,8 +492,8 @@ def _wait_for_a_grade(state: Path, then: Any, stop: threading.Event) -> None:
 
 
 def test_postgres_down_past_the_bound_stops_cleanly_and_a_rerun_grades_the_rest(
-        services: tuple[str, DaskProcesses], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    services: tuple[str, DaskProcesses], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``course autograde --db-wait 3`` with PostgreSQL stopped after the first grade and not
     started again: exit status 3, one line on stderr (no traceback), the summary printed, the
     grades received saved; the failed tasks are not recorded as graded, and once the database
@@ -415,12 +507,27 @@ def test_postgres_down_past_the_bound_stops_cleanly_and_a_rerun_grades_the_rest(
     url_file = tmp_path / "db-url"
     url_file.write_text(db + "\n")
     url_file.chmod(0o600)
-    argv = ["autograde", str(subs), "--workdir", str(work), "--scheduler", dask.address,
-            "--db-url-file", str(url_file), "--db-wait", "3", "--timeout",
-            str(LIMITS.timeout), "--memory", str(LIMITS.memory_mb)]
+    argv = [
+        "autograde",
+        str(subs),
+        "--workdir",
+        str(work),
+        "--scheduler",
+        dask.address,
+        "--db-url-file",
+        str(url_file),
+        "--db-wait",
+        "3",
+        "--timeout",
+        str(LIMITS.timeout),
+        "--memory",
+        str(LIMITS.memory_mb),
+    ]
     done = threading.Event()
-    watcher = threading.Thread(target=_wait_for_a_grade, args=(
-        work / "course-state.json", lambda: stop_postgres(PG_DATA[0]), done))
+    watcher = threading.Thread(
+        target=_wait_for_a_grade,
+        args=(work / "course-state.json", lambda: stop_postgres(PG_DATA[0]), done),
+    )
     watcher.start()
     try:
         status = main(argv)
@@ -458,8 +565,12 @@ def test_database_faults_are_told_from_other_errors() -> None:
 
     refused = OperationalError("connect", {}, Exception("connection refused"))
     assert is_db_fault(refused)
-    assert is_db_fault(RuntimeError("autograde a/b failed:\nsqlalchemy.exc.OperationalError: "
-                                    "(psycopg.OperationalError) server closed the connection"))
+    assert is_db_fault(
+        RuntimeError(
+            "autograde a/b failed:\nsqlalchemy.exc.OperationalError: "
+            "(psycopg.OperationalError) server closed the connection"
+        )
+    )
     assert not is_db_fault(OperationalError("x", {}, Exception("database is locked")))
     assert not is_db_fault(RuntimeError("NameError: name 'x' is not defined"))
     clock: list[float] = []
@@ -492,7 +603,7 @@ def _sandboxed() -> str:
     return "" if sealed else f"bubblewrap cannot seal kernels here: {why}"
 
 
-PROBE = '''\
+PROBE = """\
 import os, socket
 reached = []
 def attempt(name, fn):
@@ -522,12 +633,13 @@ for pid in os.listdir("/proc"):
                 pass
 print("REACHED", [n for n in reached if n != "udp"])
 print("SEEN", [t for t in texts if "DECOY" in t or "postgres" in t])
-'''
+"""
 
 
 @pytest.mark.skipif(bool(_sandboxed()), reason=_sandboxed() or "sealed")
 def test_a_kernel_on_a_worker_reaches_no_socket_and_no_credentials(
-        services: tuple[str, DaskProcesses], tmp_path: Path) -> None:
+    services: tuple[str, DaskProcesses], tmp_path: Path
+) -> None:
     """A kernel graded on a Dask worker: no connection to the scheduler, to PostgreSQL (its
     socket or TCP), nothing at a UDP listener on the host's loopback; the database password
     (in the task, and planted in another process's command line and environment) appears in no
@@ -548,22 +660,29 @@ def test_a_kernel_on_a_worker_reaches_no_socket_and_no_credentials(
     listener.settimeout(0.5)
     pgsock = parse_qs(urlsplit(db).query)["host"][0] + "/.s.PGSQL.5432"
     assert Path(pgsock).exists()
-    decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)",
-                              f"DECOY-{password}"], env={**os.environ, "DECOY": password})
+    decoy = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(300)", f"DECOY-{password}"],
+        env={**os.environ, "DECOY": password},
+    )
     try:
         nb = nbformat.read(ROOT / "assignments" / AIDS[0] / f"{AIDS[0]}.ipynb", as_version=4)
         nb.cells[_solution_cells(nb)[0]].source = PROBE.format(
-            sport=int(dask.address.rsplit(":", 1)[1]), pgsock=pgsock,
-            uport=listener.getsockname()[1])
+            sport=int(dask.address.rsplit(":", 1)[1]),
+            pgsock=pgsock,
+            uport=listener.getsockname()[1],
+        )
         (tmp_path / "subs" / "probe" / AIDS[0]).mkdir(parents=True)
         nbformat.write(nb, str(tmp_path / "subs" / "probe" / AIDS[0] / f"{AIDS[0]}.ipynb"))
-        out = autograde_on_cluster(Options(tmp_path / "subs", tmp_path / "work", limits=LIMITS,
-                                           out=_Sink()), dask.address, db)
+        out = autograde_on_cluster(
+            Options(tmp_path / "subs", tmp_path / "work", limits=LIMITS, out=_Sink()),
+            dask.address,
+            db,
+        )
     finally:
         decoy.kill()
         decoy.wait()
     assert [o.status for o in out] == ["graded"], out[0].error
-    graded = (tmp_path / "work" / "autograded" / "probe" / AIDS[0] / f"{AIDS[0]}.ipynb")
+    graded = tmp_path / "work" / "autograded" / "probe" / AIDS[0] / f"{AIDS[0]}.ipynb"
     text = graded.read_text(encoding="utf-8")
     assert "REACHED []" in text, re.findall(r"REACHED[^\\]*\]", text)
     assert "SEEN" in text, "the probe ran"

@@ -31,25 +31,42 @@ def jax():
 def api(jax: Any, engine: bool) -> SimpleNamespace:
     """The names a program uses, from JAX or from the engine."""
     if engine:
-        return SimpleNamespace(np=rnp, custom_jvp=ri.custom_jvp, custom_vjp=ri.custom_vjp,
-                               custom_gradient=custom_gradient, grad=ri.grad, jacfwd=ri.jacfwd,
-                               jacrev=ri.jacrev, linear_transpose=linear_transpose, vmap=ri.vmap)
-    return SimpleNamespace(np=jax.numpy, custom_jvp=jax.custom_jvp, custom_vjp=jax.custom_vjp,
-                           custom_gradient=jax.custom_gradient, grad=jax.grad,
-                           jacfwd=jax.jacfwd, jacrev=jax.jacrev,
-                           linear_transpose=jax.linear_transpose, vmap=jax.vmap)
+        return SimpleNamespace(
+            np=rnp,
+            custom_jvp=ri.custom_jvp,
+            custom_vjp=ri.custom_vjp,
+            custom_gradient=custom_gradient,
+            grad=ri.grad,
+            jacfwd=ri.jacfwd,
+            jacrev=ri.jacrev,
+            linear_transpose=linear_transpose,
+            vmap=ri.vmap,
+        )
+    return SimpleNamespace(
+        np=jax.numpy,
+        custom_jvp=jax.custom_jvp,
+        custom_vjp=jax.custom_vjp,
+        custom_gradient=jax.custom_gradient,
+        grad=jax.grad,
+        jacfwd=jax.jacfwd,
+        jacrev=jax.jacrev,
+        linear_transpose=jax.linear_transpose,
+        vmap=jax.vmap,
+    )
 
 
 def close(a: Any, b: Any, msg: str) -> None:
     import jax
 
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-11, atol=1e-13,
-                                   err_msg=msg)
+        np.testing.assert_allclose(
+            np.asarray(x), np.asarray(y), rtol=1e-11, atol=1e-13, err_msg=msg
+        )
 
 
 def fixed_point_program(m: SimpleNamespace) -> Any:
     """JAX's docs: a function argument passed through nondiff_argnums of custom_jvp."""
+
     @partial(m.custom_jvp, nondiff_argnums=(0,))
     def apply_twice(f, x):
         return f(f(x))
@@ -65,6 +82,7 @@ def fixed_point_program(m: SimpleNamespace) -> Any:
 
 def clip_program(m: SimpleNamespace) -> Any:
     """JAX's docs: gradient clipping with custom_vjp and the threshold in nondiff_argnums."""
+
     @partial(m.custom_vjp, nondiff_argnums=(1,))
     def clip_gradient(x, hi):
         return x
@@ -84,8 +102,10 @@ def defjvps_program(m: SimpleNamespace) -> Any:
     def f(x, y):
         return m.np.sin(x) * y
 
-    f.defjvps(lambda x_dot, ans, x, y: m.np.cos(x) * x_dot * y,
-              lambda y_dot, ans, x, y: m.np.sin(x) * y_dot * 2.0)  # a rule that is not f's own
+    f.defjvps(
+        lambda x_dot, ans, x, y: m.np.cos(x) * x_dot * y,
+        lambda y_dot, ans, x, y: m.np.sin(x) * y_dot * 2.0,
+    )  # a rule that is not f's own
     return lambda x: m.np.sum(f(x, x**2))
 
 
@@ -113,8 +133,11 @@ def test_custom_rule_programs_match_jax(jax, x) -> None:
         name = program.__name__
         close(ours(x), theirs(x), f"{name}: value")
         close(ri.grad(ours)(x), jax.grad(theirs)(x), f"{name}: grad")
-        close(ri.vmap(ri.grad(ours))(np.stack([x, x[::-1]])),
-              jax.vmap(jax.grad(theirs))(np.stack([x, x[::-1]])), f"{name}: vmap(grad)")
+        close(
+            ri.vmap(ri.grad(ours))(np.stack([x, x[::-1]])),
+            jax.vmap(jax.grad(theirs))(np.stack([x, x[::-1]])),
+            f"{name}: vmap(grad)",
+        )
         if program in FORWARD:
             close(ri.jacfwd(ours)(x), jax.jacfwd(theirs)(x), f"{name}: jacfwd")
 
@@ -142,6 +165,9 @@ def test_errors(jax) -> None:
         linear_transpose(lambda x: x + 1.0, np.zeros(2))
     f = ri.custom_vjp(lambda x, n: x * n, nondiff_argnums=(1,))
     f.defvjp(lambda x, n: (x * n, None), lambda n, res, g: (g * n, g))  # one cotangent too many
-    with pytest.raises(TypeError, match=r"bwd must return a tuple with one cotangent per "
-                                        r"argument \(1\), got a tuple of length 2"):
+    with pytest.raises(
+        TypeError,
+        match=r"bwd must return a tuple with one cotangent per "
+        r"argument \(1\), got a tuple of length 2",
+    ):
         ri.grad(lambda x: f(x, 3.0))(1.0)

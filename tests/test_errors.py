@@ -96,8 +96,9 @@ def test_vjp_cotangent_wrong_shape_dtype_structure() -> None:
     with raises(ValueError, "cotangent 1 has shape (2,)", "has shape ()"):
         vjp_fn2((np.ones(2), np.ones(2)))
     (g,) = vjp_fn(np.array([1.0, 2.0, 3.0]))  # a good cotangent still works after the errors
-    np.testing.assert_allclose(g, np.cos(1.0) * np.array([1.0, 2.0, 3.0]),
-                               err_msg="vjp_fn after rejected cotangents")
+    np.testing.assert_allclose(
+        g, np.cos(1.0) * np.array([1.0, 2.0, 3.0]), err_msg="vjp_fn after rejected cotangents"
+    )
 
 
 # --- a primitive without a rule ------------------------------------------------------------------
@@ -110,30 +111,44 @@ def _throwaway() -> Primitive:
 
 def test_primitive_without_jvp_rule() -> None:
     p = _throwaway()
-    assert ri.jvp(lambda x: p(x, 2.0), (1.0,), (1.0,))[1] == pytest.approx(2 * np.cos(1.0)), \
+    assert ri.jvp(lambda x: p(x, 2.0), (1.0,), (1.0,))[1] == pytest.approx(2 * np.cos(1.0)), (
         "the rule for argument 0 is registered and should be used"
-    with raises(NotImplementedError, "JVP of primitive 'mystery'", "argument 1",
-                "mystery(float64[], float64[3])", "defjvp"):
+    )
+    with raises(
+        NotImplementedError,
+        "JVP of primitive 'mystery'",
+        "argument 1",
+        "mystery(float64[], float64[3])",
+        "defjvp",
+    ):
         ri.jvp(lambda y: p(1.0, y), (np.ones(3),), (np.ones(3),))
 
 
 def test_primitive_without_vjp_rule() -> None:
     p = _throwaway()
-    with raises(NotImplementedError, "VJP of primitive 'mystery'", "argument 1",
-                "mystery(float64[2], float64[2])", "defvjp"):
+    with raises(
+        NotImplementedError,
+        "VJP of primitive 'mystery'",
+        "argument 1",
+        "mystery(float64[2], float64[2])",
+        "defvjp",
+    ):
         ri.grad(lambda x, y: rnp.sum(p(x, y)), argnums=1)(np.ones(2), np.ones(2))
     with raises(NotImplementedError, "VJP of primitive 'bare'", "argument 0"):
         ri.grad(lambda x: Primitive("bare", np.exp)(x))(0.5)
 
 
 # --- plain numpy on a traced value ---------------------------------------------------------------
-@pytest.mark.parametrize(("call", "name", "advice"), [
-    (np.sin, "numpy.sin", "reference_impl.numpy.sin"),
-    (np.sum, "numpy.sum", "reference_impl.numpy.sum"),
-    (lambda x: np.linalg.norm(x), "numpy.linalg.norm", "reference_impl.numpy.linalg.norm"),
-    (lambda x: np.add.reduce(x), "numpy.add.reduce", "reference_impl.numpy has no add.reduce"),
-    (lambda x: np.fft.fft(x), "numpy.fft.fft", "reference_impl.numpy.fft.fft"),
-])
+@pytest.mark.parametrize(
+    ("call", "name", "advice"),
+    [
+        (np.sin, "numpy.sin", "reference_impl.numpy.sin"),
+        (np.sum, "numpy.sum", "reference_impl.numpy.sum"),
+        (lambda x: np.linalg.norm(x), "numpy.linalg.norm", "reference_impl.numpy.linalg.norm"),
+        (lambda x: np.add.reduce(x), "numpy.add.reduce", "reference_impl.numpy has no add.reduce"),
+        (lambda x: np.fft.fft(x), "numpy.fft.fft", "reference_impl.numpy.fft.fft"),
+    ],
+)
 def test_plain_numpy_on_traced_value(call: Any, name: str, advice: str) -> None:
     for transform in (ri.grad, ri.jacfwd):
         with raises(TypeError, name, "traced value (float64[3])", "cannot differentiate", advice):
@@ -141,8 +156,9 @@ def test_plain_numpy_on_traced_value(call: Any, name: str, advice: str) -> None:
 
 
 def test_array_conversion_of_traced_value() -> None:
-    with raises(TypeError, "convert a traced value (float64[2])", "reference_impl.numpy",
-                "concrete(x)"):
+    with raises(
+        TypeError, "convert a traced value (float64[2])", "reference_impl.numpy", "concrete(x)"
+    ):
         ri.grad(lambda x: rnp.sum(np.asarray(x)))(np.ones(2))
     with raises(TypeError, "convert a traced value"):
         ri.grad(lambda x: rnp.sum(rnp.asarray(np.array([x[0], x[1]]))))(np.ones(2))
@@ -166,18 +182,23 @@ def test_argnums_out_of_range(transform: str) -> None:
 
 
 def test_negative_argnums_count_from_the_end() -> None:
-    g = ri.grad(lambda x, y: x * y ** 2, argnums=-1)(2.0, 3.0)
+    g = ri.grad(lambda x, y: x * y**2, argnums=-1)(2.0, 3.0)
     assert g == pytest.approx(12.0), f"argnums=-1 is the last argument: d(x y²)/dy = 12, got {g}"
 
 
 @pytest.mark.parametrize("transform", ["grad", "value_and_grad", "jacfwd", "jacrev"])
 def test_has_aux_with_a_non_pair(transform: str) -> None:
     f = getattr(ri, transform)
-    with raises(TypeError, f"{transform.replace('value_and_', '')}(<lambda>)", "has_aux=True",
-                "pair (output, aux)", "one array of shape ()"):
-        f(lambda x: rnp.sum(x ** 2), has_aux=True)(np.ones(2))
+    with raises(
+        TypeError,
+        f"{transform.replace('value_and_', '')}(<lambda>)",
+        "has_aux=True",
+        "pair (output, aux)",
+        "one array of shape ()",
+    ):
+        f(lambda x: rnp.sum(x**2), has_aux=True)(np.ones(2))
     with raises(TypeError, "has_aux=True", "tuple of length 3"):
-        f(lambda x: (rnp.sum(x ** 2), 1.0, 2.0), has_aux=True)(np.ones(2))
+        f(lambda x: (rnp.sum(x**2), 1.0, 2.0), has_aux=True)(np.ones(2))
 
 
 def test_vjp_jvp_linearize_has_aux_with_a_non_pair() -> None:
@@ -217,8 +238,9 @@ def test_custom_vjp_bwd_returning_wrong_structure() -> None:
     with raises(TypeError, "custom_vjp[f]", "bwd must return a tuple", "1"):
         ri.grad(f)(1.0)
     f.defvjp(lambda x: (x, None), lambda res, g: ((g, g),))
-    with raises(ValueError, "custom_vjp[f]", "structure (*, *,)", "argument 0",
-                "whose structure is *"):
+    with raises(
+        ValueError, "custom_vjp[f]", "structure (*, *,)", "argument 0", "whose structure is *"
+    ):
         ri.grad(f)(1.0)
 
 
@@ -237,8 +259,9 @@ def test_jit_is_a_documented_no_op() -> None:
     x = np.array([1.0, 2.0])
     assert g(x, 2) == h(x, 2) == 5.0 and calls == [2, 2]  # runs Python every time
     np.testing.assert_allclose(ri.grad(g)(x, 3), 3 * x**2)
-    np.testing.assert_allclose(ri.jit(ri.vmap(ri.grad(lambda v: rnp.sum(v**2))))(np.eye(2)),
-                               2 * np.eye(2))
+    np.testing.assert_allclose(
+        ri.jit(ri.vmap(ri.grad(lambda v: rnp.sum(v**2))))(np.eye(2)), 2 * np.eye(2)
+    )
     assert ri.jit(static_argnums=0)(f).__name__ == "f"
     with pytest.raises(TypeError, match="static_argnums must be an int"):
         ri.jit(f, static_argnums="n")

@@ -17,14 +17,17 @@ jax.config.update("jax_enable_x64", True)
 Z = np.array([1.0 + 2.0j, 0.5 - 1.0j, -0.3 + 0.0j])
 
 
-@pytest.mark.parametrize("name,body", [
-    ("abs(z)**2", lambda lib, z: lib.sum(lib.abs(z) ** 2)),
-    ("abs at 0", lambda lib, z: lib.sum(lib.abs(z * lib.array([1.0, 1.0, 0.0])))),
-    ("real, imag, conj", lambda lib, z: lib.sum(lib.real(z * z) + 3 * lib.imag(lib.conj(z)))),
-    ("abs(fft)", lambda lib, z: lib.sum(lib.abs(lib.fft.fft(z)))),
-    ("real(ifft(z) * exp(z))", lambda lib, z: lib.sum(lib.real(lib.fft.ifft(z) * lib.exp(z)))),
-    ("irfft", lambda lib, z: lib.sum(lib.fft.irfft(z) ** 2)),
-])
+@pytest.mark.parametrize(
+    "name,body",
+    [
+        ("abs(z)**2", lambda lib, z: lib.sum(lib.abs(z) ** 2)),
+        ("abs at 0", lambda lib, z: lib.sum(lib.abs(z * lib.array([1.0, 1.0, 0.0])))),
+        ("real, imag, conj", lambda lib, z: lib.sum(lib.real(z * z) + 3 * lib.imag(lib.conj(z)))),
+        ("abs(fft)", lambda lib, z: lib.sum(lib.abs(lib.fft.fft(z)))),
+        ("real(ifft(z) * exp(z))", lambda lib, z: lib.sum(lib.real(lib.fft.ifft(z) * lib.exp(z)))),
+        ("irfft", lambda lib, z: lib.sum(lib.fft.irfft(z) ** 2)),
+    ],
+)
 def test_grad_at_a_complex_input_is_jax_convention(name: str, body) -> None:
     got = ri.grad(lambda z: body(rnp, z))(Z)
     want = jax.grad(lambda z: body(jnp, z))(Z)
@@ -99,10 +102,12 @@ def test_eig_values_match_jax_and_eigenvector_derivatives_are_opt_in() -> None:
     # reverse mode through the eigenvalues alone is exact, opt-in or not
     loss = lambda lib, w: lib.sum(lib.real(w) ** 2 + lib.imag(w))  # noqa: E731
     want = jax.grad(lambda a: loss(jnp, jnp.linalg.eigvals(a)))(A)
-    np.testing.assert_allclose(ri.grad(lambda a: loss(rnp, rnp.linalg.eig(a)[0]))(A), want,
-                               rtol=1e-10)
-    np.testing.assert_allclose(ri.grad(lambda a: loss(rnp, rnp.linalg.eigvals(a)))(A), want,
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        ri.grad(lambda a: loss(rnp, rnp.linalg.eig(a)[0]))(A), want, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        ri.grad(lambda a: loss(rnp, rnp.linalg.eigvals(a)))(A), want, rtol=1e-10
+    )
 
 
 def test_eig_with_eigenvector_derivatives_matches_jax_lax_eig_under_vmap() -> None:
@@ -113,8 +118,13 @@ def test_eig_with_eigenvector_derivatives_matches_jax_lax_eig_under_vmap() -> No
         return ri.jvp(f, (a,), (a @ a,))[1]
 
     def theirs(a: np.ndarray) -> tuple:
-        f = lambda a: tuple(jax.lax.linalg.eig(a, compute_left_eigenvectors=False,  # noqa: E731
-                                               enable_eigvec_derivs=True))
+        f = lambda a: tuple(  # noqa: E731
+            jax.lax.linalg.eig(
+                a,
+                compute_left_eigenvectors=False,
+                enable_eigvec_derivs=True,
+            )
+        )
         return jax.jvp(f, (a,), (a @ a,))[1]
 
     for got, want in zip(ri.vmap(ours)(a), jax.vmap(theirs)(a), strict=True):

@@ -54,11 +54,13 @@ def test_fd_grad_within_error_model(x):
         bound = fd_error_model(res.eps, method, f=f_scale, d2f=2.0, d3f=1.0).total
         err = np.abs(res.value - exact)
         assert np.all(err <= 2 * bound), (
-            f"{method} differences at x={x}: errors {err} exceed twice the error model {bound}")
+            f"{method} differences at x={x}: errors {err} exceed twice the error model {bound}"
+        )
     res = fd_grad(phi_sum, x, "complex")
     err = float(np.max(np.abs(res.value - exact), initial=0.0))
     assert err <= 1e-13 * max(1.0, float(np.max(np.abs(exact), initial=0.0))), (
-        f"complex step at x={x}: max error {err:.3g}, expected round-off only (≤ 1e-13)")
+        f"complex step at x={x}: max error {err:.3g}, expected round-off only (≤ 1e-13)"
+    )
 
 
 def test_fd_jacobian_matches_jax(jax_x64, rng):
@@ -71,7 +73,8 @@ def test_fd_jacobian_matches_jax(jax_x64, rng):
         err = float(np.max(np.abs(res.value - expected)))
         assert res.value.shape == (3, 3), f"{method}: Jacobian shape {res.value.shape}, not (3, 3)"
         assert err <= tol * np.max(np.abs(expected)), (
-            f"{method} Jacobian differs from jax.jacfwd by {err:.3g} (tolerance {tol})")
+            f"{method} Jacobian differs from jax.jacfwd by {err:.3g} (tolerance {tol})"
+        )
 
 
 def test_fd_jvp_matches_jvp(rng):
@@ -86,7 +89,8 @@ def test_fd_jvp_matches_jvp(rng):
         res = fd_jvp(f, x, v, method)
         err = float(np.max(np.abs(res.value - exact)))
         assert err <= tol * np.max(np.abs(exact)), (
-            f"{method} fd_jvp differs from jvp by {err:.3g}: {res.value} vs {exact}")
+            f"{method} fd_jvp differs from jvp by {err:.3g}: {res.value} vs {exact}"
+        )
 
 
 @pytest.mark.parametrize("shape", [(), (4,), (2, 3)])
@@ -99,12 +103,14 @@ def test_call_counts(shape, rng):
         res = fd_grad(f, x, method)
         assert res.n_calls == len(calls) == expected[method], (
             f"fd_grad({method}) for d={d}: reported {res.n_calls} calls, made {len(calls)}, "
-            f"expected {expected[method]}")
+            f"expected {expected[method]}"
+        )
         f, calls = counted(phi_sum)
         res = fd_jvp(f, x, rng.standard_normal(shape), method)
         want = 1 if method == "complex" else 2
         assert res.n_calls == len(calls) == want, (
-            f"fd_jvp({method}): reported {res.n_calls} calls, made {len(calls)}, expected {want}")
+            f"fd_jvp({method}): reported {res.n_calls} calls, made {len(calls)}, expected {want}"
+        )
 
 
 def test_scalar_input_and_python_float_output():
@@ -123,15 +129,19 @@ def _rms_error(phi, dphi, xs, method, eps):
 @pytest.mark.parametrize("name", ["exp", "sin", "arctan"])
 @pytest.mark.parametrize("method", ["forward", "central"])
 def test_default_step_is_near_optimal(name, method):
-    phi, dphi = {"exp": (np.exp, np.exp), "sin": (np.sin, np.cos),
-                 "arctan": (np.arctan, lambda t: 1 / (1 + t * t))}[name]
+    phi, dphi = {
+        "exp": (np.exp, np.exp),
+        "sin": (np.sin, np.cos),
+        "arctan": (np.arctan, lambda t: 1 / (1 + t * t)),
+    }[name]
     xs = np.linspace(-1.0, 1.0, 41)  # the RMS over many points averages out lucky cancellations
     grid = np.logspace(-13, -1, 49)
     best = min(_rms_error(phi, dphi, xs, method, eps) for eps in grid)
     default = _rms_error(phi, dphi, xs, method, None)
     assert default <= 4 * best, (
         f"{method} differences of {name}: RMS error {default:.3g} with the default step, "
-        f"{best:.3g} with the best step on the grid")
+        f"{best:.3g} with the best step on the grid"
+    )
 
 
 @pytest.mark.parametrize("method", ["forward", "central"])
@@ -143,14 +153,16 @@ def test_error_model_predicts_both_regimes(method):
         model = fd_error_model(eps, method, f=np.exp(xs), d2f=np.exp(xs), d3f=np.exp(xs))
         ratio = np.abs(measured) / model.truncation
         assert np.all((ratio > 0.9) & (ratio < 1.1)), (
-            f"{method}, ε={eps}: measured/modelled truncation error = {ratio}")
+            f"{method}, ε={eps}: measured/modelled truncation error = {ratio}"
+        )
     # tiny steps: round-off dominates; the model bounds it, and it is not negligible
     eps = 1e-13
     measured = np.array([fd_jvp(np.exp, x, 1.0, method, eps).value - np.exp(x) for x in xs])
     model = fd_error_model(eps, method, f=np.exp(0.4), d2f=np.exp(0.4), d3f=np.exp(0.4))
     rms = float(np.sqrt(np.mean(measured**2)))
     assert model.total / 100 < rms <= float(model.total), (
-        f"{method}, ε={eps}: RMS round-off error {rms:.3g}, model {float(model.total):.3g}")
+        f"{method}, ε={eps}: RMS round-off error {rms:.3g}, model {float(model.total):.3g}"
+    )
 
 
 @pytest.mark.parametrize("method", ["forward", "central"])
@@ -160,10 +172,12 @@ def test_optimal_step_minimises_the_model(method):
     total = fd_error_model(grid, method, f=f, d2f=d2f, d3f=d3f).total
     h = optimal_step(method, f=f, d2f=d2f, d3f=d3f)
     assert abs(np.log(grid[np.argmin(total)] / h)) < 1e-3, (
-        f"{method}: grid minimum at {grid[np.argmin(total)]:.4g}, formula gives {h:.4g}")
+        f"{method}: grid minimum at {grid[np.argmin(total)]:.4g}, formula gives {h:.4g}"
+    )
     scale = {"forward": np.sqrt(EPS_MACH), "central": np.cbrt(EPS_MACH)}[method]
     assert default_step(method, 0.5) == scale and default_step(method, -4.0) == 4 * scale, (
-        f"{method}: default_step should be {scale:.3g}·max(1, |x|)")
+        f"{method}: default_step should be {scale:.3g}·max(1, |x|)"
+    )
 
 
 @pytest.mark.parametrize("h", [1e-20, 1e-150])

@@ -30,14 +30,21 @@ from course.pipeline.results import STATE, record_state
 from course.pipeline.submissions import digest, preflight
 
 AID = "01_finite_differences"
-pytestmark = [pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
-              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+pytestmark = [
+    pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+]
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
 
 def course(*args: str | Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "course.cli", *map(str, args)], env=ENV,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *map(str, args)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _release() -> nbformat.NotebookNode:
@@ -73,8 +80,14 @@ def test_unsafe_student_ids_are_refused_one_line_each(tmp_path: Path) -> None:
     r = course("roster", tmp_path / "roster.csv", "-w", tmp_path / "w2")
     assert r.returncode == 2 and "refused student id '*'" in r.stderr, r.stderr
     assert not (tmp_path / "w2" / "gradebook.db").exists()
-    assert unsafe_id("Иванов_Пётр") == "" and unsafe_id("a/b") and unsafe_id("..") \
-        and unsafe_id(".git") and unsafe_id("a\x1bb") and unsafe_id("я" * 128)
+    assert (
+        unsafe_id("Иванов_Пётр") == ""
+        and unsafe_id("a/b")
+        and unsafe_id("..")
+        and unsafe_id(".git")
+        and unsafe_id("a\x1bb")
+        and unsafe_id("я" * 128)
+    )
 
 
 def test_a_second_run_on_a_work_dir_is_refused_naming_the_first(tmp_path: Path) -> None:
@@ -99,8 +112,9 @@ def test_a_second_run_on_a_work_dir_is_refused_naming_the_first(tmp_path: Path) 
         pass
 
 
-def test_no_sandbox_is_refused_unless_the_ta_says_unsafe(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+def test_no_sandbox_is_refused_unless_the_ta_says_unsafe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(ag, "sandbox_problem", lambda: "no user namespaces")
     opts = Options(tmp_path, tmp_path / "w", out=open(os.devnull, "w"))
     with pytest.raises(UsageError, match=r"no user namespaces.*--unsafe-no-sandbox"):
@@ -153,8 +167,9 @@ def test_an_error_of_the_grader_is_never_reused_as_a_grade(tmp_path: Path) -> No
 # ---------------------------------------------------------------------------------------------
 # submissions: hashed streamed, links never followed
 # ---------------------------------------------------------------------------------------------
-def test_digest_streams_and_never_follows_links(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_digest_streams_and_never_follows_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "sub"
     folder.mkdir()
     big = folder / "data.bin"
@@ -246,9 +261,25 @@ def test_sigkill_of_course_leaves_no_process_and_no_later_write(tmp_path: Path) 
     solution = nbformat.read(ROOT / "solutions" / AID / f"{AID}.ipynb", as_version=4)
     subs, work = tmp_path / "subs", (tmp_path / "w").resolve()
     _class(subs, [f"s{i}" for i in range(6)], solved(_release(), solution))
-    proc = subprocess.Popen([sys.executable, "-m", "course.cli", "autograde", str(subs),
-                             "--workdir", str(work), "--jobs", "2", "--timeout", "30"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "course.cli",
+            "autograde",
+            str(subs),
+            "--workdir",
+            str(work),
+            "--jobs",
+            "2",
+            "--timeout",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:

@@ -27,7 +27,8 @@ def assert_close(a: object, b: object, what: str, tol: float = TOL) -> None:
     assert a.shape == b.shape, f"{what}: shape {a.shape}, expected {b.shape}"
     err = float(np.max(np.abs(a - b), initial=0.0))
     assert err <= tol * max(1.0, float(np.max(np.abs(b), initial=0.0))), (
-        f"{what}: max error {err:.2e}\ngot {a}\nexpected {b}")
+        f"{what}: max error {err:.2e}\ngot {a}\nexpected {b}"
+    )
 
 
 def mlp_layer(x, W):
@@ -162,8 +163,19 @@ def test_table_text() -> None:
     lines = g.table(wrt=["w1", "w2"], adjoints=True).splitlines()
     header = [c.strip() for c in lines[0].split("|")]
     assert header == ["node", "expression", "value", "∂v/∂w1", "∂v/∂w2", "∂L/∂v"], lines[0]
-    assert lines[4].split() == ["v1", "|", "log(w1)", "|", "0.693147", "|", "0.5", "|", "0", "|",
-                                "4.0402"], lines[4]
+    assert lines[4].split() == [
+        "v1",
+        "|",
+        "log(w1)",
+        "|",
+        "0.693147",
+        "|",
+        "0.5",
+        "|",
+        "0",
+        "|",
+        "4.0402",
+    ], lines[4]
     assert repr(g).startswith("<Graph of lecture_loss(w1, w2): 4 operations, output L>\n"), repr(g)
 
 
@@ -171,8 +183,15 @@ def test_rows_for_notebooks(arrays) -> None:
     g = trace_graph(mlp_layer, *arrays)
     rows = g.to_rows(wrt=0, adjoints=True)
     assert [r["name"] for r in rows] == g.names, "one row per node"
-    assert set(rows[2]) == {"name", "op", "parents", "expression", "value", "tangent_w1",
-                            "adjoint"}, rows[2].keys()
+    assert set(rows[2]) == {
+        "name",
+        "op",
+        "parents",
+        "expression",
+        "value",
+        "tangent_w1",
+        "adjoint",
+    }, rows[2].keys()
     assert rows[2]["parents"] == ["w2", "w1"] and rows[2]["op"] == "matmul", rows[2]
     assert_close(rows[-1]["adjoint"], 1.0, "∂L/∂L")
     assert_close(rows[0]["adjoint"], g.gradient()[0], "row adjoint of w1")
@@ -194,7 +213,8 @@ def test_draw_has_one_artist_per_node_and_edge(figure) -> None:
     assert sorted(node_patches(ax)) == sorted(g.names), f"node artists: {list(node_patches(ax))}"
     gids = sorted(p.get_gid() for p in edge_patches(ax))
     assert gids == ["edge:v1->L", "edge:v2->L", "edge:x->v1", "edge:x->v1", "edge:x->v2"], (
-        f"one arrow per use (x * x gives two), got {gids}")
+        f"one arrow per use (x * x gives two), got {gids}"
+    )
     texts = [t.get_text() for t in ax.texts]
     assert "= 0.49" in texts and "$x$" in texts, f"values and labels missing: {texts}"
 
@@ -222,13 +242,16 @@ def test_layout_is_layered_left_to_right() -> None:
     assert pos[0][1] > pos[1][1], "w1 above w2"
 
 
-@pytest.mark.parametrize(("annotate", "step", "shown", "current"), [
-    ("tangents", 0, ["w1", "w2"], ["w1", "w2"]),
-    ("tangents", 2, ["w1", "w2", "v1", "v2"], ["v2"]),
-    ("adjoints", 0, ["L"], ["L"]),
-    ("adjoints", 2, ["L", "v3", "v2"], ["v2"]),
-    ("adjoints", 4, ["L", "v3", "v2", "v1", "w1", "w2"], ["w1", "w2"]),
-])
+@pytest.mark.parametrize(
+    ("annotate", "step", "shown", "current"),
+    [
+        ("tangents", 0, ["w1", "w2"], ["w1", "w2"]),
+        ("tangents", 2, ["w1", "w2", "v1", "v2"], ["v2"]),
+        ("adjoints", 0, ["L"], ["L"]),
+        ("adjoints", 2, ["L", "v3", "v2"], ["v2"]),
+        ("adjoints", 4, ["L", "v3", "v2", "v1", "w1", "w2"], ["w1", "w2"]),
+    ],
+)
 def test_draw_step_by_step(figure, annotate, step, shown, current) -> None:
     """Figures 7–11 (forward) and 20–24 (reverse): annotate only what is known at that step,
     highlight the node being processed and the edges it uses."""
@@ -236,13 +259,18 @@ def test_draw_step_by_step(figure, annotate, step, shown, current) -> None:
     ax = g.draw(figure, annotate=annotate, step=step)
     notes = [t.get_text() for t in ax.texts if "\n= " in t.get_text()]
     assert len(notes) == len(shown), f"step {step}: annotations {notes}"
-    hot = sorted(n for n, p in node_patches(ax).items()
-                 if to_hex(p.get_facecolor()) == _FILL["highlight"])
+    hot = sorted(
+        n for n, p in node_patches(ax).items() if to_hex(p.get_facecolor()) == _FILL["highlight"]
+    )
     assert hot == sorted(current), f"step {step}: highlighted {hot}, expected {current}"
     hot_edges = sorted(p.get_gid() for p in edge_patches(ax) if p.get_linewidth() > 2)
     forward = annotate == "tangents"
-    expected = sorted(f"edge:{g.nodes[p].name}->{n.name}" for n in g.nodes for _, p in n.parents
-                      if (n.name if forward else g.nodes[p].name) in current)
+    expected = sorted(
+        f"edge:{g.nodes[p].name}->{n.name}"
+        for n in g.nodes
+        for _, p in n.parents
+        if (n.name if forward else g.nodes[p].name) in current
+    )
     assert hot_edges == expected, f"step {step}: highlighted edges {hot_edges}"
     assert f"step {step} of 4" in ax.get_title(), ax.get_title()
 
@@ -250,8 +278,9 @@ def test_draw_step_by_step(figure, annotate, step, shown, current) -> None:
 def test_draw_explicit_highlight(figure) -> None:
     g = trace_graph(lecture_loss, 2.0, 3.0)
     ax = g.draw(figure, annotate=None, highlight=["v3", ("v2", "L")])
-    hot = [n for n, p in node_patches(ax).items()
-           if to_hex(p.get_facecolor()) == _FILL["highlight"]]
+    hot = [
+        n for n, p in node_patches(ax).items() if to_hex(p.get_facecolor()) == _FILL["highlight"]
+    ]
     assert hot == ["v3"], f"highlighted nodes {hot}"
     hot_edges = [p.get_gid() for p in edge_patches(ax) if p.get_linewidth() > 2]
     assert hot_edges == ["edge:v2->L"], f"highlighted edges {hot_edges}"

@@ -77,8 +77,9 @@ def test_asarray_never_aliases_the_callers_array():
     r = rnp.reshape(x, (3, 1))
     t = rnp.transpose(x)
     x[0] = 100.0
-    assert a[0] == 1.0 and r[0, 0] == 1.0 and t[0] == 1.0, \
+    assert a[0] == 1.0 and r[0, 0] == 1.0 and t[0] == 1.0, (
         "a later write to the caller's array reached an array the engine returned"
+    )
     assert rnp.asarray(a) is a, "an immutable engine array needs no copy"
     assert isinstance(a, Array) and not a.flags.writeable
 
@@ -93,9 +94,13 @@ def test_transformations_do_not_hand_back_the_callers_arrays():
     x[:] = -1.0
     v[:] = -1.0
     ct[:] = -1.0
-    for name, arr, want in [("jvp value", out, [1.0, 2.0]), ("jvp tangent", out_dot, [0.5, -0.5]),
-                            ("vjp value", y, [1.0, 2.0]), ("vjp cotangent", x_bar, [3.0, 4.0]),
-                            ("vmap", batched, [1.0, 2.0])]:
+    for name, arr, want in [
+        ("jvp value", out, [1.0, 2.0]),
+        ("jvp tangent", out_dot, [0.5, -0.5]),
+        ("vjp value", y, [1.0, 2.0]),
+        ("vjp cotangent", x_bar, [3.0, 4.0]),
+        ("vmap", batched, [1.0, 2.0]),
+    ]:
         np.testing.assert_array_equal(arr, want, err_msg=f"{name} aliases the caller's array")
 
 
@@ -146,19 +151,24 @@ def test_at_matches_jax_value_and_vjp(name, idx, v):
         _, jpull = jax.vjp(lambda x: _update(x, name, idx, None), jnp.asarray(_X))
     else:
         _, pull = ri.vjp(lambda x, u: _update(x, name, idx, u), _X, np.asarray(v, float))
-        _, jpull = jax.vjp(lambda x, u: _update(x, name, idx, u), jnp.asarray(_X),
-                           jnp.asarray(v, float))
+        _, jpull = jax.vjp(
+            lambda x, u: _update(x, name, idx, u), jnp.asarray(_X), jnp.asarray(v, float)
+        )
     for k, (a, b) in enumerate(zip(pull(ct), jpull(jnp.asarray(ct)), strict=True)):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14,
-                                   err_msg=f"cotangent of argument {k} of .at[{idx}].{name}")
+        np.testing.assert_allclose(
+            a, b, rtol=1e-12, atol=1e-14, err_msg=f"cotangent of argument {k} of .at[{idx}].{name}"
+        )
 
 
 @pytest.mark.parametrize(("name", "idx", "v"), _UPDATES, ids=[u[0] for u in _UPDATES])
 def test_at_jvp_matches_jax(name, idx, v):
     rng = np.random.default_rng(7)
     x_dot = rng.standard_normal(_X.shape)
-    f = (lambda x: _update(x, name, idx, None)) if v is None else (
-        lambda x: _update(x, name, idx, v * 1.0))
+    f = (
+        (lambda x: _update(x, name, idx, None))
+        if v is None
+        else (lambda x: _update(x, name, idx, v * 1.0))
+    )
     _, got = ri.jvp(f, (_X,), (x_dot,))
     _, want = jax.jvp(f, (jnp.asarray(_X),), (jnp.asarray(x_dot),))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, err_msg=f"JVP of .{name}")

@@ -20,8 +20,10 @@ from course.authoring.demo import _solution_cells, solved
 from course.authoring.nbgrader_setup import assignment_ids
 
 AID = "01_finite_differences"
-pytestmark = [pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
-              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+pytestmark = [
+    pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+]
 
 
 def _inside(work: Path) -> list[int]:
@@ -48,10 +50,27 @@ def test_ctrl_c_saves_what_finished_and_a_rerun_grades_the_rest(tmp_path: Path) 
         (subs / sid / AID).mkdir(parents=True)
         nbformat.write(nb, str(subs / sid / AID / f"{AID}.ipynb"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [sys.executable, "-m", "course.cli", "autograde", str(subs), "--workdir", str(work),
-           "--jobs", "1", "--timeout", "20"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, start_new_session=True)  # its own group, as a terminal's
+    cmd = [
+        sys.executable,
+        "-m",
+        "course.cli",
+        "autograde",
+        str(subs),
+        "--workdir",
+        str(work),
+        "--jobs",
+        "1",
+        "--timeout",
+        "20",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )  # its own group, as a terminal's
     lines = []
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -48,8 +48,12 @@ def mlp_training(J: Any) -> Any:
     x = J.random.normal(k_data, (32, 4))
     y = jnp.sin(x @ jnp.array([1.0, -2.0, 0.5, 0.3])) + 0.1 * J.random.normal(k_noise, (32,))
     init = J.nn.initializers.glorot_normal()
-    params = {"w1": init(k_w1, (4, 16)), "b1": jnp.zeros(16),
-              "w2": J.random.normal(k_w2, (16,)) * 0.1, "b2": 0.0}
+    params = {
+        "w1": init(k_w1, (4, 16)),
+        "b1": jnp.zeros(16),
+        "w2": J.random.normal(k_w2, (16,)) * 0.1,
+        "b2": 0.0,
+    }
 
     def predict(p, x):
         return J.nn.gelu(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
@@ -78,8 +82,11 @@ def gaussian_process(J: Any) -> Any:
         k = amp * jnp.exp(-0.5 * d**2) + (noise + 1e-6) * jnp.eye(x.shape[0])
         chol = jnp.linalg.cholesky(k)
         alpha = jnp.linalg.solve(k, y)
-        return (0.5 * y @ alpha + jnp.sum(jnp.log(jnp.diag(chol)))
-                + 0.5 * x.shape[0] * jnp.log(2 * jnp.pi))
+        return (
+            0.5 * y @ alpha
+            + jnp.sum(jnp.log(jnp.diag(chol)))
+            + 0.5 * x.shape[0] * jnp.log(2 * jnp.pi)
+        )
 
     params = {"amp": 0.0, "ls": 0.0, "noise": -1.0}
 
@@ -94,8 +101,10 @@ def gaussian_process(J: Any) -> Any:
 def maml(J: Any) -> Any:
     jnp = J.numpy
     keys = J.random.split(J.random.PRNGKey(3), 3)
-    params = [(J.random.normal(keys[0], (1, 8)) * 0.5, jnp.zeros(8)),
-              (J.random.normal(keys[1], (8, 1)) * 0.5, jnp.zeros(1))]
+    params = [
+        (J.random.normal(keys[0], (1, 8)) * 0.5, jnp.zeros(8)),
+        (J.random.normal(keys[1], (8, 1)) * 0.5, jnp.zeros(1)),
+    ]
     amps = J.random.uniform(keys[2], (4,), minval=0.5, maxval=2.0)
     xs = jnp.linspace(-2.0, 2.0, 10)[None, :, None] * jnp.ones((4, 1, 1))
     ys = amps[:, None, None] * jnp.sin(xs)
@@ -136,15 +145,17 @@ def dp_sgd(J: Any) -> Any:
         return -(yi * J.nn.log_sigmoid(logit) + (1 - yi) * J.nn.log_sigmoid(-logit))
 
     per_example = J.vmap(J.grad(loss), in_axes=(None, 0, 0))(params, x, y)
-    norms = jnp.sqrt(sum(jnp.sum(g.reshape(16, -1) ** 2, axis=1)
-                         for g in J.tree.leaves(per_example)))
+    norms = jnp.sqrt(
+        sum(jnp.sum(g.reshape(16, -1) ** 2, axis=1) for g in J.tree.leaves(per_example))
+    )
     factor = jnp.minimum(1.0, 0.5 / (norms + 1e-12))
     clipped = J.tree.map(lambda g: g * factor.reshape((16,) + (1,) * (g.ndim - 1)), per_example)
     summed = J.tree.map(lambda g: jnp.sum(g, axis=0), clipped)
     leaves, tree = J.tree_util.tree_flatten(summed)
     noise_keys = J.random.split(k_noise, len(leaves))
-    noisy = [g + 0.3 * J.random.normal(k, jnp.shape(g)) for g, k in zip(leaves, noise_keys,
-                                                                        strict=True)]
+    noisy = [
+        g + 0.3 * J.random.normal(k, jnp.shape(g)) for g, k in zip(leaves, noise_keys, strict=True)
+    ]
     return per_example, J.tree_util.tree_unflatten(tree, noisy), norms
 
 
@@ -237,8 +248,10 @@ def pytree_params(J: Any) -> Any:
             return cls(*children)
 
     k1, k2 = J.random.split(J.random.PRNGKey(9))
-    layers = [Linear(J.random.normal(k1, (3, 5)) * 0.3, jnp.zeros(5)),
-              Linear(J.random.normal(k2, (5, 2)) * 0.3, jnp.ones(2))]
+    layers = [
+        Linear(J.random.normal(k1, (3, 5)) * 0.3, jnp.zeros(5)),
+        Linear(J.random.normal(k2, (5, 2)) * 0.3, jnp.ones(2)),
+    ]
     x = jnp.arange(12.0).reshape(4, 3) / 10.0
 
     def loss(ls):
@@ -296,8 +309,18 @@ def sampling(J: Any) -> Any:
     return dropped, draws, perm, idx, J.grad(nll, (0, 1))(0.2, -0.1)
 
 
-PROGRAMS = [mlp_training, gaussian_process, maml, dp_sgd, newton, attention, custom_rules,
-            pytree_params, rnn_control_flow, sampling]
+PROGRAMS = [
+    mlp_training,
+    gaussian_process,
+    maml,
+    dp_sgd,
+    newton,
+    attention,
+    custom_rules,
+    pytree_params,
+    rnn_control_flow,
+    sampling,
+]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.__name__ for p in PROGRAMS])
@@ -309,9 +332,11 @@ def test_script_boilerplate(jax, capsys) -> None:
     def script(J: Any) -> Any:
         J.config.update("jax_enable_x64", True)
         x = J.device_put(np.arange(3.0))
-        y = J.jit(lambda v: J.numpy.sum(v**2))(x).block_until_ready() \
-            if hasattr(J.jit(lambda v: v)(x), "block_until_ready") else \
-            J.block_until_ready(J.jit(lambda v: J.numpy.sum(v**2))(x))
+        y = (
+            J.jit(lambda v: J.numpy.sum(v**2))(x).block_until_ready()
+            if hasattr(J.jit(lambda v: v)(x), "block_until_ready")
+            else J.block_until_ready(J.jit(lambda v: J.numpy.sum(v**2))(x))
+        )
         J.debug.print("y = {y}", y=y)
         return J.device_get(y), J.block_until_ready({"a": x})
 
@@ -338,7 +363,8 @@ def test_make_jaxpr_lists_the_primitives() -> None:
         "    d:f64[3] = multiply c b\n"
         "    e:f64[3] = add d 2.0:f64[]\n"
         "    f:f64[] = sum[axes=(0,), keepdims=False] e\n"
-        "  in (f,) }"), str(jaxpr)
+        "  in (f,) }"
+    ), str(jaxpr)
     assert [e[1] for e in jaxpr.eqns] == ["sin", "multiply", "add", "sum"]
     unrolled = ri.make_jaxpr(lambda x: ri.lax.fori_loop(0, 3, lambda i, v: rnp.sin(v), x))(1.0)
     assert [e[1] for e in unrolled.eqns] == ["sin"] * 3, "loops are unrolled for the arguments"

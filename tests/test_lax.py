@@ -32,8 +32,7 @@ def close(ours: Any, theirs: Any, msg: str, rtol: float = 1e-10) -> None:
     lt, _ = jax.tree_util.tree_flatten(theirs)
     assert len(lo) == len(lt), f"{msg}: {len(lo)} leaves, JAX {len(lt)}"
     for a, b in zip(lo, lt, strict=True):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=1e-12,
-                                   err_msg=msg)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=1e-12, err_msg=msg)
 
 
 coefs = st.floats(-1.5, 1.5).map(lambda t: round(t, 3))  # no 1e-168: check_grads's tolerance
@@ -59,18 +58,24 @@ def test_scan_pytrees_values_and_gradients(jax, u, v, a, b, reverse) -> None:
     w, xs = {"a": a, "b": b}, {"u": u, "v": v}
     ours, theirs = rnn(ri.lax, rnp, reverse), rnn(jax.lax, jax.numpy, reverse)
     close(ours(w, xs), theirs(w, xs), "scan value")
-    close(ri.grad(ours, argnums=(0, 1))(w, xs), jax.grad(theirs, argnums=(0, 1))(w, xs),
-          "grad through scan")
+    close(
+        ri.grad(ours, argnums=(0, 1))(w, xs),
+        jax.grad(theirs, argnums=(0, 1))(w, xs),
+        "grad through scan",
+    )
     close(ri.jacfwd(ours)(w, xs), jax.jacfwd(theirs)(w, xs), "jacfwd through scan")
     check_grads(lambda wa, uu: ours({"a": wa, "b": b}, {"u": uu, "v": v}), (a, u), order=2)
 
 
 def test_scan_outputs_and_options(jax) -> None:
     xs = np.arange(6.0).reshape(3, 2)
-    step = lambda np_: (lambda c, x: (c + np_.sum(x), (c, x * 2)))  # noqa: E731
+    step = lambda np_: lambda c, x: (c + np_.sum(x), (c, x * 2))  # noqa: E731
     close(ri.lax.scan(step(rnp), 0.0, xs), jax.lax.scan(step(jax.numpy), 0.0, xs), "scan ys")
-    close(ri.lax.scan(step(rnp), 0.0, xs, reverse=True),
-          jax.lax.scan(step(jax.numpy), 0.0, xs, reverse=True), "reverse scan")
+    close(
+        ri.lax.scan(step(rnp), 0.0, xs, reverse=True),
+        jax.lax.scan(step(jax.numpy), 0.0, xs, reverse=True),
+        "reverse scan",
+    )
     count = lambda c, x: (c + 1, None)  # noqa: E731
     ours, theirs = ri.lax.scan(count, 0, None, length=4), jax.lax.scan(count, 0, None, length=4)
     assert ours[0] == theirs[0] == 4 and ours[1] is None and theirs[1] is None
@@ -110,8 +115,11 @@ def test_while_loop_forward_mode_and_the_reverse_mode_error(jax) -> None:
     x = np.array([1.0, 2.0])
     close(prog(ri.lax)(x), prog(jax.lax)(x), "while value")
     close(ri.jacfwd(prog(ri.lax))(x), jax.jacfwd(prog(jax.lax))(x), "while jacfwd")
-    with pytest.raises(ValueError, match=r"Reverse-mode differentiation does not work for "
-                                         r"lax\.while_loop.*lax\.scan.*fori_loop"):
+    with pytest.raises(
+        ValueError,
+        match=r"Reverse-mode differentiation does not work for "
+        r"lax\.while_loop.*lax\.scan.*fori_loop",
+    ):
         ri.grad(lambda v: rnp.sum(prog(ri.lax)(v)))(x)
     with pytest.raises(ValueError, match="Reverse-mode"):  # differentiated through a closure
         ri.grad(lambda w: ri.lax.while_loop(lambda v: v < 5.0, lambda v: v + w, 0.0))(1.0)
@@ -142,11 +150,12 @@ def test_vmap_of_control_flow_matches_jax_and_does_not_fall_back(jax, xs) -> Non
     def progs(lax, np_):
         return {
             "cond": lambda v: lax.cond(v > 0, lambda a: np_.sin(a), lambda a: a**2, v),
-            "switch": lambda v: lax.switch((v > -1) * 1 + (v > 1) * 1,
-                                           [np_.sin, np_.cos, lambda a: a * 3], v),
-            "while": lambda v: lax.while_loop(lambda c: c[0] < 4.0,
-                                              lambda c: (c[0] + np_.abs(c[1]) + 0.5, c[1] * 1.1),
-                                              (v, v))[1],
+            "switch": lambda v: lax.switch(
+                (v > -1) * 1 + (v > 1) * 1, [np_.sin, np_.cos, lambda a: a * 3], v
+            ),
+            "while": lambda v: lax.while_loop(
+                lambda c: c[0] < 4.0, lambda c: (c[0] + np_.abs(c[1]) + 0.5, c[1] * 1.1), (v, v)
+            )[1],
             "scan": lambda v: lax.scan(lambda c, x: (c * v + x, c), v, np_.arange(3.0))[1],
             "fori": lambda v: lax.fori_loop(0, 3, lambda k, c: c * v + k, v),
         }
@@ -157,18 +166,33 @@ def test_vmap_of_control_flow_matches_jax_and_does_not_fall_back(jax, xs) -> Non
         for name in ours:
             close(ri.vmap(ours[name])(xs), jax.vmap(theirs[name])(xs), f"vmap {name}")
             if name != "while":
-                close(ri.vmap(ri.grad(ours[name] if name not in ("scan",) else
-                                      (lambda v, f=ours[name]: rnp.sum(f(v)))))(xs),
-                      jax.vmap(jax.grad(theirs[name] if name not in ("scan",) else
-                                        (lambda v, f=theirs[name]: jax.numpy.sum(f(v)))))(xs),
-                      f"vmap(grad) {name}")
+                close(
+                    ri.vmap(
+                        ri.grad(
+                            ours[name]
+                            if name not in ("scan",)
+                            else (lambda v, f=ours[name]: rnp.sum(f(v)))
+                        )
+                    )(xs),
+                    jax.vmap(
+                        jax.grad(
+                            theirs[name]
+                            if name not in ("scan",)
+                            else (lambda v, f=theirs[name]: jax.numpy.sum(f(v)))
+                        )
+                    )(xs),
+                    f"vmap(grad) {name}",
+                )
 
 
 def test_map(jax) -> None:
     xs = {"a": np.arange(6.0).reshape(3, 2), "b": np.arange(3.0)}
-    f = lambda np_: (lambda d: np_.sum(d["a"]) * d["b"])  # noqa: E731
+    f = lambda np_: lambda d: np_.sum(d["a"]) * d["b"]  # noqa: E731
     close(ri.lax.map(f(rnp), xs), jax.lax.map(f(jax.numpy), xs), "lax.map")
-    close(ri.lax.map(f(rnp), xs, batch_size=2), jax.lax.map(f(jax.numpy), xs, batch_size=2),
-          "lax.map with batch_size")
+    close(
+        ri.lax.map(f(rnp), xs, batch_size=2),
+        jax.lax.map(f(jax.numpy), xs, batch_size=2),
+        "lax.map with batch_size",
+    )
     g = ri.grad(lambda a: rnp.sum(ri.lax.map(lambda r: rnp.sin(r) ** 2, a)))(xs["a"])
     np.testing.assert_allclose(g, np.sin(2 * xs["a"]), rtol=1e-12)

@@ -46,8 +46,11 @@ def test_dynamic_update_slice_value_jvp_vjp(starts):
     np.testing.assert_array_equal(got, want, err_msg=f"dynamic_update_slice at {starts}")
     f = lambda x, v: L.dynamic_update_slice(x, v, starts)  # noqa: E731
     jf = lambda x, v: jax.lax.dynamic_update_slice(x, v, starts)  # noqa: E731
-    tx, tu, ct = rng.standard_normal(_X.shape), rng.standard_normal(u.shape), \
-        rng.standard_normal(_X.shape)
+    tx, tu, ct = (
+        rng.standard_normal(_X.shape),
+        rng.standard_normal(u.shape),
+        rng.standard_normal(_X.shape),
+    )
     np.testing.assert_allclose(ri.jvp(f, (_X, u), (tx, tu))[1], jax.jvp(jf, (_X, u), (tx, tu))[1])
     for a, b in zip(ri.vjp(f, _X, u)[1](ct), jax.vjp(jf, _X, u)[1](ct), strict=True):
         np.testing.assert_allclose(a, b)
@@ -79,10 +82,18 @@ def test_vmap_batched_and_unbatched_starts():
     xs, us = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 2, 3))
     i = np.array([0, 3, -1])
     for name, f, jf, args in [
-        ("slice, starts batched", lambda x, k: L.dynamic_slice(x, (k, 1), (2, 3)),
-         lambda x, k: jax.lax.dynamic_slice(x, (k, 1), (2, 3)), (xs, i)),
-        ("update, starts batched", lambda x, u, k: L.dynamic_update_slice(x, u, (1, k)),
-         lambda x, u, k: jax.lax.dynamic_update_slice(x, u, (1, k)), (xs, us, i)),
+        (
+            "slice, starts batched",
+            lambda x, k: L.dynamic_slice(x, (k, 1), (2, 3)),
+            lambda x, k: jax.lax.dynamic_slice(x, (k, 1), (2, 3)),
+            (xs, i),
+        ),
+        (
+            "update, starts batched",
+            lambda x, u, k: L.dynamic_update_slice(x, u, (1, k)),
+            lambda x, u, k: jax.lax.dynamic_update_slice(x, u, (1, k)),
+            (xs, us, i),
+        ),
     ]:
         got = ri.vmap(f)(*args)
         want = jax.vmap(jf)(*args)
@@ -95,8 +106,9 @@ def test_vmap_batched_and_unbatched_starts():
     np.testing.assert_allclose(got, want, err_msg="update of a fixed operand")
     ct = rng.standard_normal((3, 2, 3))
     g = ri.vmap(lambda x, k, c: ri.vjp(lambda y: L.dynamic_slice(y, (k, 1), (2, 3)), x)[1](c)[0])
-    jg = jax.vmap(lambda x, k, c: jax.vjp(lambda y: jax.lax.dynamic_slice(y, (k, 1), (2, 3)),
-                                          x)[1](c)[0])
+    jg = jax.vmap(
+        lambda x, k, c: jax.vjp(lambda y: jax.lax.dynamic_slice(y, (k, 1), (2, 3)), x)[1](c)[0]
+    )
     np.testing.assert_allclose(g(xs, i, ct), jg(xs, i, ct), err_msg="vmap of the VJP")
 
 
@@ -111,8 +123,9 @@ def test_stop_gradient():
     np.testing.assert_allclose(ri.grad(f)(x), jax.grad(jf)(x))
     np.testing.assert_allclose(ri.hessian(f)(x), jax.hessian(jf)(x))
     np.testing.assert_allclose(ri.jvp(f, (x,), (x,))[1], jax.jvp(jf, (x,), (x,))[1])
-    np.testing.assert_allclose(ri.vmap(ri.grad(f))(np.stack([x, 2 * x])),
-                               jax.vmap(jax.grad(jf))(np.stack([x, 2 * x])))
+    np.testing.assert_allclose(
+        ri.vmap(ri.grad(f))(np.stack([x, 2 * x])), jax.vmap(jax.grad(jf))(np.stack([x, 2 * x]))
+    )
     tree = {"a": x, "b": (x, 3.0)}
     out = ri.grad(lambda t: rnp.sum(L.stop_gradient(t)["a"] * t["a"]))(tree)
     np.testing.assert_allclose(out["a"], x)

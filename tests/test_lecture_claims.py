@@ -25,8 +25,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = ROOT / "lectures"
-NOTEBOOKS = sorted(p.relative_to(LECTURES).as_posix()
-                   for lang in ("en", "ru") for p in (LECTURES / lang).glob("*.ipynb"))
+NOTEBOOKS = sorted(
+    p.relative_to(LECTURES).as_posix()
+    for lang in ("en", "ru")
+    for p in (LECTURES / lang).glob("*.ipynb")
+)
 
 IGNORED = {0.0, 1.0, 2.0}
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w])")
@@ -85,8 +88,11 @@ def violations(nb: nbformat.NotebookNode, lang: str, where: str) -> list[str]:
         shown = numbers(output_text(cell), lang)
         if not shown:
             continue
-        near = [j for j in (i - 1, i + 1, i + 2) if 0 <= j < len(cells)
-                and cells[j].cell_type == "markdown"]
+        near = [
+            j
+            for j in (i - 1, i + 1, i + 2)
+            if 0 <= j < len(cells) and cells[j].cell_type == "markdown"
+        ]
         quoted = set()
         for j in near:
             quoted |= numbers(cells[j].source, lang)
@@ -96,14 +102,18 @@ def violations(nb: nbformat.NotebookNode, lang: str, where: str) -> list[str]:
         tags = cell.metadata.get("tags", [])
         if "claims-exempt" in tags:
             if not EXEMPT.search(cell.source):
-                found.append(f"{where} cell {i}: tagged claims-exempt without a "
-                             f"'# claims-exempt: reason' comment")
+                found.append(
+                    f"{where} cell {i}: tagged claims-exempt without a "
+                    f"'# claims-exempt: reason' comment"
+                )
             continue
         if not ASSERT.search(cell.source):
             nums = ", ".join(_show(x) for x in common)
-            found.append(f"{where} cell {i}: prints {nums}, which the prose of cells "
-                         f"{near} quotes, but holds no assert (assert the claim, or tag the "
-                         f"cell claims-exempt with a '# claims-exempt: reason' comment)")
+            found.append(
+                f"{where} cell {i}: prints {nums}, which the prose of cells "
+                f"{near} quotes, but holds no assert (assert the claim, or tag the "
+                f"cell claims-exempt with a '# claims-exempt: reason' comment)"
+            )
     return found
 
 
@@ -111,8 +121,9 @@ def violations(nb: nbformat.NotebookNode, lang: str, where: str) -> list[str]:
 def test_quoted_numbers_are_asserted(rel: str) -> None:
     nb = nbformat.read(LECTURES / rel, as_version=4)
     found = violations(nb, rel.split("/")[0], f"lectures/{rel}")
-    assert not found, "numbers the prose quotes from an output must be asserted:\n" + \
-        "\n".join(found)
+    assert not found, "numbers the prose quotes from an output must be asserted:\n" + "\n".join(
+        found
+    )
 
 
 def _nb(cells: list[tuple[str, str, str, list[str]]]) -> nbformat.NotebookNode:
@@ -131,9 +142,13 @@ def _nb(cells: list[tuple[str, str, str, list[str]]]) -> nbformat.NotebookNode:
 
 
 def test_the_rule_can_fail() -> None:
-    nb = _nb([("md", "Count the passes.", "", []),
-              ("code", "print(passes)", "passes: 10\n", []),
-              ("md", "It took 10 passes.", "", [])])
+    nb = _nb(
+        [
+            ("md", "Count the passes.", "", []),
+            ("code", "print(passes)", "passes: 10\n", []),
+            ("md", "It took 10 passes.", "", []),
+        ]
+    )
     found = violations(nb, "en", "x.ipynb")
     assert len(found) == 1 and "x.ipynb cell 1" in found[0] and "prints 10" in found[0], found
     nb.cells[1].source = "assert passes == 10\nprint(passes)"
@@ -151,6 +166,12 @@ def test_what_the_rule_reads() -> None:
     assert numbers("<Figure size 640x480 with 1 Axes> at 0x7f3a12 shape (3, 4)", "en") == set()
     assert numbers("0 1 2 2.0 float64 w_1 x1 1e-08", "en") == {1e-8}
     # the rule is the same far from the cell: prose 3 cells after it is not read
-    nb = _nb([("code", "print(n)", "n = 7\n", []), ("md", "a", "", []), ("md", "b", "", []),
-              ("md", "7 passes", "", [])])
+    nb = _nb(
+        [
+            ("code", "print(n)", "n = 7\n", []),
+            ("md", "a", "", []),
+            ("md", "b", "", []),
+            ("md", "7 passes", "", []),
+        ]
+    )
     assert violations(nb, "en", "y") == []

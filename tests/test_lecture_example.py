@@ -41,11 +41,18 @@ def graph():
 def test_graph_is_the_lecture_graph(graph) -> None:
     ops = [(n.name, graph.expression(n)) for n in graph.nodes if not n.is_input]
     assert ops == [("v1", "log(w1)"), ("v2", "w2 * v1"), ("v3", "sqrt(v2)"), ("L", "v2 + v3")], (
-        f"the traced operations should be the lecture's four, in order; got {ops}")
+        f"the traced operations should be the lecture's four, in order; got {ops}"
+    )
     assert graph.num_operations == 4, f"N should be 4, got {graph.num_operations}"
     parents = {n.name: [graph.nodes[p].name for _, p in n.parents] for n in graph.nodes}
-    assert parents == {"w1": [], "w2": [], "v1": ["w1"], "v2": ["w2", "v1"], "v3": ["v2"],
-                       "L": ["v2", "v3"]}, f"wrong parents: {parents}"
+    assert parents == {
+        "w1": [],
+        "w2": [],
+        "v1": ["w1"],
+        "v2": ["w2", "v1"],
+        "v3": ["v2"],
+        "L": ["v2", "v3"],
+    }, f"wrong parents: {parents}"
 
 
 def test_values(graph) -> None:
@@ -106,18 +113,22 @@ def test_slide_erratum_for_dL_dw2(graph) -> None:
     close(adj["w2"], adj["v2"] * v1, "∂L/∂w2 = ∂L/∂v2 · v1")
     erratum = float(adj["v1"] * v1)
     assert abs(erratum - float(adj["w2"])) > 1.0, (
-        f"the slide's ∂L/∂v1 · v1 = {erratum} should differ from ∂L/∂w2 = {float(adj['w2'])}")
+        f"the slide's ∂L/∂v1 · v1 = {erratum} should differ from ∂L/∂w2 = {float(adj['w2'])}"
+    )
 
 
 def test_gradient_agrees_everywhere(graph, jax_x64) -> None:
     exact = demo.closed_form_gradient(W1, W2)
     ours = ri.grad(lecture_loss, argnums=(0, 1))(W1, W2)
-    theirs = jax_x64.grad(functools.partial(lecture_loss, xp=jax_x64.numpy),
-                          argnums=(0, 1))(W1, W2)
+    theirs = jax_x64.grad(functools.partial(lecture_loss, xp=jax_x64.numpy), argnums=(0, 1))(W1, W2)
     forward = [graph.forward(k)["L"] for k in range(2)]
     for k in range(2):
-        for what, g in (("graph reverse mode", graph.gradient()[k]), ("graph forward mode",
-                        forward[k]), ("reference_impl.grad", ours[k]), ("jax.grad", theirs[k])):
+        for what, g in (
+            ("graph reverse mode", graph.gradient()[k]),
+            ("graph forward mode", forward[k]),
+            ("reference_impl.grad", ours[k]),
+            ("jax.grad", theirs[k]),
+        ):
             close(g, exact[k], f"∂L/∂w{k + 1} from {what}", rtol=1e-13)
 
 
@@ -137,7 +148,13 @@ def test_formula_written_without_sharing_has_six_operations() -> None:
     each, and w1, w2 then fan out to two uses; the gradient is the same."""
     g = trace_graph(lambda w1, w2: w2 * rnp.log(w1) + rnp.sqrt(w2 * rnp.log(w1)), W1, W2)
     assert [n.op for n in g.nodes if not n.is_input] == [
-        "log", "multiply", "log", "multiply", "sqrt", "add"], f"got {g.table()}"
+        "log",
+        "multiply",
+        "log",
+        "multiply",
+        "sqrt",
+        "add",
+    ], f"got {g.table()}"
     exact = demo.closed_form_gradient(W1, W2)
     for k, gk in enumerate(g.gradient()):
         close(gk, exact[k], f"∂L/∂w{k + 1} with the unshared formula", rtol=1e-13)
@@ -149,12 +166,20 @@ def test_demo_prints_short_report_and_passes(capsys, tmp_path: Path) -> None:
     assert demo.main(["--out", str(out)]) == 0, "the demo's checks should pass"
     text = capsys.readouterr().out
     assert len(text.splitlines()) < 60, f"the demo prints {len(text.splitlines())} lines"
-    for expected in ("v1   | log(w1)", "v2   | w2 * v1", "v3   | sqrt(v2)", "L    | v2 + v3",
-                     "JAX grad (float64)", "central differences", "All checks passed."):
+    for expected in (
+        "v1   | log(w1)",
+        "v2   | w2 * v1",
+        "v3   | sqrt(v2)",
+        "L    | v2 + v3",
+        "JAX grad (float64)",
+        "central differences",
+        "All checks passed.",
+    ):
         assert expected in text, f"{expected!r} missing from the demo's output:\n{text}"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "--out should write a PNG file"
     assert demo.main([]) == 0 and capsys.readouterr().out == text.replace(
-        f"Figure of the graph with adjoints written to {out}\n", ""), "output not deterministic"
+        f"Figure of the graph with adjoints written to {out}\n", ""
+    ), "output not deterministic"
 
 
 def test_demo_runs_without_jax(capsys, monkeypatch) -> None:
@@ -172,7 +197,12 @@ def test_demo_fails_when_a_check_fails(capsys, monkeypatch) -> None:
 
 
 def test_demo_as_a_module() -> None:
-    proc = subprocess.run([sys.executable, "-m", "reference_impl.demo"], capture_output=True,
-                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "reference_impl.demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert "All checks passed." in proc.stdout, proc.stdout

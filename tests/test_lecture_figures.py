@@ -34,17 +34,80 @@ import build  # noqa: E402
 NAMES_SRC = sorted(p.stem for p in (ROOT / "lectures" / "src").glob("*.md"))
 
 #: Calls whose string arguments are drawn into a figure.
-LABEL_CALLS = {"set_xlabel", "set_ylabel", "set_zlabel", "set_title", "suptitle", "title",
-               "xlabel", "ylabel", "text", "figtext", "annotate", "legend", "set_xticklabels",
-               "set_yticklabels", "set_label", "supxlabel", "supylabel", "table", "bar_label"}
+LABEL_CALLS = {
+    "set_xlabel",
+    "set_ylabel",
+    "set_zlabel",
+    "set_title",
+    "suptitle",
+    "title",
+    "xlabel",
+    "ylabel",
+    "text",
+    "figtext",
+    "annotate",
+    "legend",
+    "set_xticklabels",
+    "set_yticklabels",
+    "set_label",
+    "supxlabel",
+    "supylabel",
+    "table",
+    "bar_label",
+}
 #: Keyword arguments that become figure text.
 LABEL_KWARGS = {"label", "title", "xlabel", "ylabel", "labels", "tick_label"}
 #: Proper names and symbols that read the same in both languages.
-NAMES = {"JAX", "NumPy", "SciPy", "reference_impl", "ri", "jnp", "rnp", "np", "jax", "SVD", "LU",
-         "HVP", "HVPs", "MLP", "Hutch", "Hutchinson", "FD", "AD", "jit", "vmap", "grad", "jvp",
-         "vjp", "jacfwd", "jacrev", "hessian", "ReLU", "relu", "tanh", "sin", "cos", "log", "exp",
-         "sqrt", "abs", "max", "softplus", "logsumexp", "eps", "float64", "float32", "Adam", "GD",
-         "revolve", "Newton", "Rademacher", "Gauss", "Gaussian"}
+NAMES = {
+    "JAX",
+    "NumPy",
+    "SciPy",
+    "reference_impl",
+    "ri",
+    "jnp",
+    "rnp",
+    "np",
+    "jax",
+    "SVD",
+    "LU",
+    "HVP",
+    "HVPs",
+    "MLP",
+    "Hutch",
+    "Hutchinson",
+    "FD",
+    "AD",
+    "jit",
+    "vmap",
+    "grad",
+    "jvp",
+    "vjp",
+    "jacfwd",
+    "jacrev",
+    "hessian",
+    "ReLU",
+    "relu",
+    "tanh",
+    "sin",
+    "cos",
+    "log",
+    "exp",
+    "sqrt",
+    "abs",
+    "max",
+    "softplus",
+    "logsumexp",
+    "eps",
+    "float64",
+    "float32",
+    "Adam",
+    "GD",
+    "revolve",
+    "Newton",
+    "Rademacher",
+    "Gauss",
+    "Gaussian",
+}
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 WORD = re.compile(r"[A-Za-zА-Яа-яЁё_]{3,}")  # identifiers such as reference_impl stay whole
 
@@ -71,8 +134,13 @@ def _is_tr(node: ast.AST) -> bool:
 
 
 def _label_args(call: ast.Call) -> list[ast.AST]:
-    name = call.func.attr if isinstance(call.func, ast.Attribute) else \
-        call.func.id if isinstance(call.func, ast.Name) else ""
+    name = (
+        call.func.attr
+        if isinstance(call.func, ast.Attribute)
+        else call.func.id
+        if isinstance(call.func, ast.Name)
+        else ""
+    )
     args = list(call.args) if name in LABEL_CALLS else []
     args += [k.value for k in call.keywords if k.arg in LABEL_KWARGS]
     return args
@@ -117,13 +185,17 @@ def problems(code: str) -> list[str]:
             for lit, text in _strings_outside_tr(arg):
                 words = _words(text)
                 if words:
-                    out.append(f"line {lit.lineno}: figure text {text!r} is not in tr(ru, en) "
-                               f"(words {words[:3]}); wrap it, or add a proper name to NAMES")
+                    out.append(
+                        f"line {lit.lineno}: figure text {text!r} is not in tr(ru, en) "
+                        f"(words {words[:3]}); wrap it, or add a proper name to NAMES"
+                    )
     for node in ast.walk(tree):
         text = _literal_text(node)
         if text and CYRILLIC.search(text) and id(node) not in russian:
-            out.append(f"line {node.lineno}: Cyrillic outside tr(): {text[:40]!r} "
-                       f"would reach the English notebook")
+            out.append(
+                f"line {node.lineno}: Cyrillic outside tr(): {text[:40]!r} "
+                f"would reach the English notebook"
+            )
     return out
 
 
@@ -138,13 +210,17 @@ def test_figures_speak_one_language(name: str) -> None:
 
 
 def test_the_check_can_fail() -> None:
-    bad = ('ax.set_xlabel("step size")\nax.plot(x, y, label="рус / eng")\n'
-           'ax.set_title(tr("Error", "Error"))\nprint("шаг")\n')
+    bad = (
+        'ax.set_xlabel("step size")\nax.plot(x, y, label="рус / eng")\n'
+        'ax.set_title(tr("Error", "Error"))\nprint("шаг")\n'
+    )
     found = problems(bad)
     assert len(found) == 5, found  # the double label breaks two rules
-    good = ('ax.set_xlabel(tr("шаг", "step"))\nax.plot(x, y, label="$\\\\varepsilon$")\n'
-            'ax.legend([tr("ошибка {k}", "error {k}") for k in ks])\nax.set_title("JAX")\n'
-            'ax.text(0, 0, f"{v:.1f}")\n')
+    good = (
+        'ax.set_xlabel(tr("шаг", "step"))\nax.plot(x, y, label="$\\\\varepsilon$")\n'
+        'ax.legend([tr("ошибка {k}", "error {k}") for k in ks])\nax.set_title("JAX")\n'
+        'ax.text(0, 0, f"{v:.1f}")\n'
+    )
     assert problems(good) == [], problems(good)
 
 

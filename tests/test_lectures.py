@@ -30,7 +30,8 @@ def test_same_notebooks_in_both_languages() -> None:
     ru = sorted(p.name for p in (LECTURES / "ru").glob("*.ipynb"))
     assert en == ru, f"lecture files differ between en and ru: {sorted(set(en) ^ set(ru))}"
     assert en == [f"{n}.ipynb" for n in NAMES], (
-        f"every source in lectures/src must have its notebooks and vice versa: {en} vs {NAMES}")
+        f"every source in lectures/src must have its notebooks and vice versa: {en} vs {NAMES}"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -52,9 +53,9 @@ def test_notebooks_match_their_source(name: str) -> None:
     for lang in build.LANGS:
         want = build.notebook(cells, lang, name).cells
         got = _cells(lang, name)
-        assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in got] == \
-            [(c.cell_type, c.source, c.metadata.get("tags")) for c in want], (
-            f"lectures/{lang}/{name}.ipynb is out of date: run python lectures/build.py {name}")
+        assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in got] == [
+            (c.cell_type, c.source, c.metadata.get("tags")) for c in want
+        ], f"lectures/{lang}/{name}.ipynb is out of date: run python lectures/build.py {name}"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -64,12 +65,14 @@ def test_committed_executed(name: str) -> None:
             if c.cell_type == "code" and c.source.strip():
                 assert c.execution_count is not None, (
                     f"lectures/{lang}/{name}.ipynb cell {i} was not executed: "
-                    f"run python lectures/build.py {name}")
+                    f"run python lectures/build.py {name}"
+                )
                 errors = [o for o in c.outputs if o.output_type == "error"]
                 tags = c.metadata.get("tags", [])
                 assert not errors or "raises-exception" in tags, (
                     f"lectures/{lang}/{name}.ipynb cell {i} raised "
-                    f"{errors[0].ename if errors else ''} without the raises-exception tag")
+                    f"{errors[0].ename if errors else ''} without the raises-exception tag"
+                )
 
 
 def test_source_format_errors_name_the_line(tmp_path: Path) -> None:
@@ -79,11 +82,13 @@ def test_source_format_errors_name_the_line(tmp_path: Path) -> None:
         build.parse(bad)
 
 
-def test_build_one_language_leaves_the_other(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_one_language_leaves_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "99_x.md").write_text(
-        "<!-- ru -->\nТекст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8")
+        "<!-- ru -->\nТекст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8"
+    )
     monkeypatch.setattr(build, "SRC", tmp_path / "src")
     monkeypatch.setattr(build, "HERE", tmp_path)
     assert build.main(["99_x", "--lang", "ru", "--no-execute"]) == 0
@@ -92,7 +97,8 @@ def test_build_one_language_leaves_the_other(tmp_path: Path,
     build.main(["99_x", "--no-execute"])
     en_before = (tmp_path / "en" / "99_x.ipynb").read_bytes()
     (tmp_path / "src" / "99_x.md").write_text(
-        "<!-- ru -->\nДругой текст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8")
+        "<!-- ru -->\nДругой текст\n<!-- en -->\nText\n<!-- code -->\nx = 1\n", encoding="utf-8"
+    )
     build.main(["99_x", "--lang", "ru", "--no-execute"])
     assert (tmp_path / "en" / "99_x.ipynb").read_bytes() == en_before
     ru = nbformat.read(tmp_path / "ru" / "99_x.ipynb", as_version=4)

@@ -45,16 +45,24 @@ def _unflatten_like(out: Any, leaves: list[np.ndarray]) -> Any:
     return leaves[0]
 
 
-def assert_close(ours: Any, theirs: Any, what: str, rtol: float = 1e-9, atol: float = 1e-10
-                 ) -> None:
+def assert_close(
+    ours: Any, theirs: Any, what: str, rtol: float = 1e-9, atol: float = 1e-10
+) -> None:
     a, b = _leaves(ours), _leaves(theirs)
     assert len(a) == len(b), f"{what}: {len(a)} outputs vs {len(b)}"
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
         np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=f"{what} (leaf {i})")
 
 
-def check_vs_jax(f: Any, fj: Any, args: tuple, rng: np.random.Generator, what: str,
-                 rtol: float = 1e-9, atol: float = 1e-10) -> None:
+def check_vs_jax(
+    f: Any,
+    fj: Any,
+    args: tuple,
+    rng: np.random.Generator,
+    what: str,
+    rtol: float = 1e-9,
+    atol: float = 1e-10,
+) -> None:
     """Values, JVP along random tangents and VJP of a random cotangent agree with JAX."""
     tangents = tuple(rng.standard_normal(np.shape(a)) for a in args)
     out, out_dot = ri.jvp(f, args, tangents)
@@ -63,12 +71,18 @@ def check_vs_jax(f: Any, fj: Any, args: tuple, rng: np.random.Generator, what: s
     assert_close(out_dot, out_dot_j, f"{what}: JVP", rtol, atol)
     ct_leaves = _like(out_j, rng)
     ct = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(out_j), ct_leaves)
-    assert_close(ri.vjp(f, *args)[1](_unflatten_like(out, ct_leaves)),
-                 jax.vjp(fj, *args)[1](ct), f"{what}: VJP", rtol, atol)
+    assert_close(
+        ri.vjp(f, *args)[1](_unflatten_like(out, ct_leaves)),
+        jax.vjp(fj, *args)[1](ct),
+        f"{what}: VJP",
+        rtol,
+        atol,
+    )
 
 
-def check_fd(f: Any, args: tuple, rng: np.random.Generator, what: str, h: float = 1e-6,
-             rtol: float = 1e-6) -> None:
+def check_fd(
+    f: Any, args: tuple, rng: np.random.Generator, what: str, h: float = 1e-6, rtol: float = 1e-6
+) -> None:
     """Central differences along a random direction v: the JVP, and ⟨c, J v⟩ = ⟨Jᵀc, v⟩."""
     v = tuple(rng.standard_normal(np.shape(a)) for a in args)
     plus = _leaves(f(*[a + h * d for a, d in zip(args, v, strict=True)]))
@@ -77,14 +91,20 @@ def check_fd(f: Any, args: tuple, rng: np.random.Generator, what: str, h: float 
     out, out_dot = ri.jvp(f, args, v)
     scale = max(1.0, *(np.max(np.abs(x)) for x in fd))
     for i, (x, y) in enumerate(zip(_leaves(out_dot), fd, strict=True)):
-        np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * scale,
-                                   err_msg=f"{what}: JVP vs central differences (output {i})")
+        np.testing.assert_allclose(
+            x,
+            y,
+            rtol=rtol,
+            atol=rtol * scale,
+            err_msg=f"{what}: JVP vs central differences (output {i})",
+        )
     c = _like(out, rng)
     grads = ri.vjp(f, *args)[1](_unflatten_like(out, c))
     lhs = sum(float(np.vdot(ci, fi)) for ci, fi in zip(c, fd, strict=True))
     rhs = sum(float(np.vdot(g, d)) for g, d in zip(_leaves(grads), v, strict=True))
-    assert abs(lhs - rhs) <= rtol * max(1.0, abs(lhs)) * 10, \
+    assert abs(lhs - rhs) <= rtol * max(1.0, abs(lhs)) * 10, (
         f"{what}: dot-product test ⟨c, J v⟩ = {lhs!r} (FD) but ⟨Jᵀ c, v⟩ = {rhs!r}"
+    )
 
 
 # --- solve ------------------------------------------------------------------------------------
@@ -105,11 +125,17 @@ def test_solve_finite_differences(n: int, k: int, seed: int) -> None:
     check_fd(rnp.linalg.solve, (a, b), rng, f"solve n={n} k={k}")
 
 
-@pytest.mark.parametrize("a_shape,b_shape", [
-    ((2, 3, 3), (3,)), ((2, 3, 3), (3, 4)), ((4, 1, 3, 3), (2, 3, 1)),
-])
-def test_solve_batched_matches_jax(a_shape: tuple, b_shape: tuple, rng: np.random.Generator
-                                   ) -> None:
+@pytest.mark.parametrize(
+    "a_shape,b_shape",
+    [
+        ((2, 3, 3), (3,)),
+        ((2, 3, 3), (3, 4)),
+        ((4, 1, 3, 3), (2, 3, 1)),
+    ],
+)
+def test_solve_batched_matches_jax(
+    a_shape: tuple, b_shape: tuple, rng: np.random.Generator
+) -> None:
     n = a_shape[-1]
     a = rng.standard_normal(a_shape) + n * np.eye(n)
     b = rng.standard_normal(b_shape)
@@ -123,8 +149,12 @@ def test_solve_many_right_hand_sides(rng: np.random.Generator) -> None:
     check_vs_jax(rnp.linalg.solve, jnp.linalg.solve, (a, b), rng, "solve with 50 RHS")
     c = rng.standard_normal((n, k))
     ga, gb = ri.grad(lambda a, b: rnp.sum(c * rnp.linalg.solve(a, b)), argnums=(0, 1))(a, b)
-    cols = [ri.grad(lambda a, bj, j=j: rnp.vdot(c[:, j], rnp.linalg.solve(a, bj)),
-                    argnums=(0, 1))(a, b[:, j]) for j in range(k)]
+    cols = [
+        ri.grad(lambda a, bj, j=j: rnp.vdot(c[:, j], rnp.linalg.solve(a, bj)), argnums=(0, 1))(
+            a, b[:, j]
+        )
+        for j in range(k)
+    ]
     assert_close(ga, sum(g for g, _ in cols), "Ā of 50 RHS = Σ of the per-column Ā")
     assert_close(gb, np.stack([g for _, g in cols], axis=1), "b̄ of 50 RHS column by column")
 
@@ -153,8 +183,9 @@ def count_lu(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_solve_backward_reuses_the_factorisation(count_lu: list[int],
-                                                 rng: np.random.Generator) -> None:
+def test_solve_backward_reuses_the_factorisation(
+    count_lu: list[int], rng: np.random.Generator
+) -> None:
     n = 5
     a, b, c = well_conditioned(rng, n), rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
 
@@ -214,8 +245,10 @@ def test_solve_second_order_matches_jax(n: int, seed: int) -> None:
 FUNCS = {
     "inv": (rnp.linalg.inv, jnp.linalg.inv),
     "det": (rnp.linalg.det, jnp.linalg.det),
-    "logabsdet": (lambda a: rnp.linalg.slogdet(a).logabsdet,
-                  lambda a: jnp.linalg.slogdet(a).logabsdet),
+    "logabsdet": (
+        lambda a: rnp.linalg.slogdet(a).logabsdet,
+        lambda a: jnp.linalg.slogdet(a).logabsdet,
+    ),
 }
 
 
@@ -251,10 +284,16 @@ def test_slogdet_sign_and_vjp_formula(rng: np.random.Generator) -> None:
     assert sign == sign_np == -1.0, f"sign {sign}, NumPy says {sign_np}"
     assert_close(logabs, logabs_np, "log|det A|")
     ct = rng.standard_normal()
-    assert_close(ri.vjp(lambda a: rnp.linalg.slogdet(a)[1], a)[1](ct)[0],
-                 ct * np.linalg.inv(a).T, "VJP of log|det| = ct·A⁻ᵀ")
-    assert_close(ri.vjp(rnp.linalg.det, a)[1](ct)[0],
-                 ct * np.linalg.det(a) * np.linalg.inv(a).T, "VJP of det = ct·det·A⁻ᵀ")
+    assert_close(
+        ri.vjp(lambda a: rnp.linalg.slogdet(a)[1], a)[1](ct)[0],
+        ct * np.linalg.inv(a).T,
+        "VJP of log|det| = ct·A⁻ᵀ",
+    )
+    assert_close(
+        ri.vjp(rnp.linalg.det, a)[1](ct)[0],
+        ct * np.linalg.det(a) * np.linalg.inv(a).T,
+        "VJP of det = ct·det·A⁻ᵀ",
+    )
 
 
 @jax.jit
@@ -269,15 +308,17 @@ def test_slogdet_second_order_matches_jax(n: int, seed: int) -> None:
     hvp = ri.jvp(ri.grad(lambda a: rnp.linalg.slogdet(a)[1]), (a,), (v,))[1]
     hvp_j = _logdet_hvp_j(a, v)
     assert_close(hvp, hvp_j, "HVP of log|det| (= −A⁻ᵀ Vᵀ A⁻ᵀ)", rtol=1e-8)
-    assert_close(hvp, -np.linalg.inv(a).T @ v.T @ np.linalg.inv(a).T, "HVP = −A⁻ᵀ Vᵀ A⁻ᵀ",
-                 rtol=1e-8)
+    assert_close(
+        hvp, -np.linalg.inv(a).T @ v.T @ np.linalg.inv(a).T, "HVP = −A⁻ᵀ Vᵀ A⁻ᵀ", rtol=1e-8
+    )
 
 
 def test_slogdet_and_det_hessians_match_jax(rng: np.random.Generator) -> None:
     a, v = well_conditioned(rng, 3), rng.standard_normal((3, 3))
     hess = ri.hessian(lambda a: rnp.linalg.slogdet(a)[1])(a)
-    assert_close(hess, jax.hessian(lambda a: jnp.linalg.slogdet(a)[1])(a), "Hessian of log|det|",
-                 rtol=1e-8)
+    assert_close(
+        hess, jax.hessian(lambda a: jnp.linalg.slogdet(a)[1])(a), "Hessian of log|det|", rtol=1e-8
+    )
     d2 = ri.jvp(ri.grad(rnp.linalg.det), (a,), (v,))[1]
     assert_close(d2, jax.jvp(jax.grad(jnp.linalg.det), (a,), (v,))[1], "HVP of det", rtol=1e-8)
 
@@ -315,8 +356,9 @@ def test_det_gradient_at_singular_matrices(kind: str, rng: np.random.Generator) 
 def test_cholesky_matches_jax(n: int, seed: int) -> None:
     """Non-symmetric tangents and cotangents: both sides symmetrise the input as JAX does."""
     rng = np.random.default_rng(seed)
-    check_vs_jax(rnp.linalg.cholesky, jnp.linalg.cholesky, (spd(rng, n),), rng,
-                 f"cholesky n={n}", rtol=1e-8)
+    check_vs_jax(
+        rnp.linalg.cholesky, jnp.linalg.cholesky, (spd(rng, n),), rng, f"cholesky n={n}", rtol=1e-8
+    )
 
 
 @given(n=sizes, seed=seeds)
@@ -327,12 +369,16 @@ def test_cholesky_finite_differences(n: int, seed: int) -> None:
 
 
 def test_cholesky_upper_batched_and_gradient_symmetric(rng: np.random.Generator) -> None:
-    check_vs_jax(lambda a: rnp.linalg.cholesky(a, upper=True),
-                 lambda a: jnp.linalg.cholesky(a, upper=True), (spd(rng, 4),), rng,
-                 "cholesky upper", rtol=1e-8)
+    check_vs_jax(
+        lambda a: rnp.linalg.cholesky(a, upper=True),
+        lambda a: jnp.linalg.cholesky(a, upper=True),
+        (spd(rng, 4),),
+        rng,
+        "cholesky upper",
+        rtol=1e-8,
+    )
     a = np.stack([spd(rng, 4) for _ in range(3)])
-    check_vs_jax(rnp.linalg.cholesky, jnp.linalg.cholesky, (a,), rng, "batched cholesky",
-                 rtol=1e-8)
+    check_vs_jax(rnp.linalg.cholesky, jnp.linalg.cholesky, (a,), rng, "batched cholesky", rtol=1e-8)
     g = ri.vjp(rnp.linalg.cholesky, a[0])[1](rng.standard_normal((4, 4)))[0]
     assert_close(g, g.T, "the cholesky gradient is symmetric (input symmetrised)")
 
@@ -364,18 +410,32 @@ def test_cholesky_second_order_matches_jax(rng: np.random.Generator) -> None:
 @pytest.mark.parametrize("ord", [None, 1, 2, 3, np.inf, -np.inf, 0.5])
 def test_vector_norms_match_jax(ord: Any, rng: np.random.Generator) -> None:
     x = rng.standard_normal(6)
-    check_vs_jax(lambda x: rnp.linalg.norm(x, ord), lambda x: jnp.linalg.norm(x, ord), (x,), rng,
-                 f"vector norm ord={ord}")
+    check_vs_jax(
+        lambda x: rnp.linalg.norm(x, ord),
+        lambda x: jnp.linalg.norm(x, ord),
+        (x,),
+        rng,
+        f"vector norm ord={ord}",
+    )
 
 
-@pytest.mark.parametrize("ord,shape", [
-    *[(o, (4, 3)) for o in (None, "fro", 1, -1, np.inf, -np.inf)],
-    *[(o, s) for o in ("nuc", 2, -2) for s in ((4, 4), (5, 3), (3, 5))]])
-def test_matrix_norms_match_jax_and_fd(ord: Any, shape: tuple, rng: np.random.Generator
-                                       ) -> None:
+@pytest.mark.parametrize(
+    "ord,shape",
+    [
+        *[(o, (4, 3)) for o in (None, "fro", 1, -1, np.inf, -np.inf)],
+        *[(o, s) for o in ("nuc", 2, -2) for s in ((4, 4), (5, 3), (3, 5))],
+    ],
+)
+def test_matrix_norms_match_jax_and_fd(ord: Any, shape: tuple, rng: np.random.Generator) -> None:
     x = rng.standard_normal(shape)
-    check_vs_jax(lambda x: rnp.linalg.norm(x, ord), lambda x: jnp.linalg.norm(x, ord), (x,), rng,
-                 f"matrix norm ord={ord} {shape}", rtol=1e-8)
+    check_vs_jax(
+        lambda x: rnp.linalg.norm(x, ord),
+        lambda x: jnp.linalg.norm(x, ord),
+        (x,),
+        rng,
+        f"matrix norm ord={ord} {shape}",
+        rtol=1e-8,
+    )
     check_fd(lambda x: rnp.linalg.norm(x, ord), (x,), rng, f"matrix norm ord={ord} {shape}")
 
 
@@ -383,9 +443,14 @@ def test_matrix_norms_match_jax_and_fd(ord: Any, shape: tuple, rng: np.random.Ge
 def test_matrix_norm_axis_and_keepdims(ord: Any, rng: np.random.Generator) -> None:
     x = rng.standard_normal((3, 2, 4))
     for keep in (False, True):
-        check_vs_jax(lambda x, keep=keep: rnp.linalg.norm(x, ord, axis=(0, 2), keepdims=keep),
-                     lambda x, keep=keep: jnp.linalg.norm(x, ord, axis=(0, 2), keepdims=keep),
-                     (x,), rng, f"norm ord={ord} axis=(0, 2) keepdims={keep}", rtol=1e-8)
+        check_vs_jax(
+            lambda x, keep=keep: rnp.linalg.norm(x, ord, axis=(0, 2), keepdims=keep),
+            lambda x, keep=keep: jnp.linalg.norm(x, ord, axis=(0, 2), keepdims=keep),
+            (x,),
+            rng,
+            f"norm ord={ord} axis=(0, 2) keepdims={keep}",
+            rtol=1e-8,
+        )
 
 
 # --- errors -----------------------------------------------------------------------------------

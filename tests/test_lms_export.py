@@ -24,16 +24,18 @@ def test_moodle_grading_worksheet_and_feedback_zip(work: Graded) -> None:
     r = course("export", "moodle", "-w", work.work, "-a", AID, "--lang", "en")
     assert r.returncode == 0, r.stderr
     rows = _rows(work.work / "export" / f"moodle-{AID}-grades.csv")
-    assert rows[0][:6] == ["Identifier", "Full name", "Email address", "Status", "Grade",
-                           "Maximum Grade"] and rows[0][-1] == "Feedback comments"
+    assert (
+        rows[0][:6]
+        == ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade"]
+        and rows[0][-1] == "Feedback comments"
+    )
     by_id = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert set(by_id) == {f"Participant {uid}" for uid in PEOPLE.values()}
     vera, pyotr = by_id["Participant 101"], by_id["Participant 102"]
     assert vera["Full name"] == "Вера Смирнова" and vera["Grade"] == "100.00"
     assert pyotr["Full name"] == "Пётр Иванов" and pyotr["Grade"] == "40.00"
     assert by_id["Participant 105"]["Full name"] == LONG
-    assert vera["Maximum Grade"] == "100.00" and "t1_1-fd-grad: 20/20" in vera[
-        "Feedback comments"]
+    assert vera["Maximum Grade"] == "100.00" and "t1_1-fd-grad: 20/20" in vera["Feedback comments"]
     with zipfile.ZipFile(work.work / "export" / f"moodle-{AID}-feedback.zip") as zf:
         names = zf.namelist()
         assert f"Вера Смирнова_101_assignsubmission_file_/feedback-{AID}.html" in names
@@ -61,14 +63,21 @@ def test_canvas_without_matching_ids_says_who_is_left_out(work: Graded, tmp_path
         zf.writestr(f"ивановаанна_5001_6001_{AID}.ipynb", "{}")
     r = course("import", "canvas", src, "-a", AID, "--to", tmp_path / "subs", "-w", work.work)
     assert r.returncode == 0 and "ivanovaanna_5001" in r.stdout, r.stderr
-    r = course("export", "canvas", "-w", work.work, "-a", AID, "--column",
-               "Конечные разности (777)")
+    r = course(
+        "export", "canvas", "-w", work.work, "-a", AID, "--column", "Конечные разности (777)"
+    )
     assert r.returncode == 0, r.stderr
     assert "graded but not in the canvas import" in r.stdout and "vera_smirnova_101" in r.stdout
     assert "imported but not graded" in r.stdout and "ivanovaanna_5001" in r.stdout
     rows = _rows(work.work / "export" / f"canvas-{AID}-grades.csv")
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
-                       "Конечные разности (777)"]
+    assert rows[0] == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Section",
+        "Конечные разности (777)",
+    ]
     assert rows[1][0] == "Points Possible" and len(rows) == 2
 
 
@@ -76,15 +85,28 @@ def test_canvas_with_roster_ids(work: Graded, tmp_path) -> None:
     """With a roster that names the graded ids, a Canvas download maps onto them and the
     export writes Canvas's user ids and the download's file prefixes."""
     roster = tmp_path / "roster.csv"
-    roster.write_text("id,canvas_id\n" + "".join(
-        f"{work.ids[n]},{7000 + PEOPLE[n]}\n" for n in PEOPLE), encoding="utf-8")
+    roster.write_text(
+        "id,canvas_id\n" + "".join(f"{work.ids[n]},{7000 + PEOPLE[n]}\n" for n in PEOPLE),
+        encoding="utf-8",
+    )
     src = tmp_path / "canvas.zip"
     with zipfile.ZipFile(src, "w") as zf:
         for name, uid in PEOPLE.items():
             lms = 7000 + uid
             zf.writestr(f"{name.replace(' ', '').lower()}_{lms}_{9000 + uid}_{AID}.ipynb", "{}")
-    r = course("import", "canvas", src, "-a", AID, "--to", tmp_path / "subs", "--roster",
-               roster, "-w", work.work)
+    r = course(
+        "import",
+        "canvas",
+        src,
+        "-a",
+        AID,
+        "--to",
+        tmp_path / "subs",
+        "--roster",
+        roster,
+        "-w",
+        work.work,
+    )
     assert r.returncode == 0, r.stderr
     r = course("export", "canvas", "-w", work.work, "-a", AID)
     assert r.returncode == 0, r.stderr

@@ -26,8 +26,13 @@ assert len(LONG) >= 130
 
 def course(*args: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "course.cli", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 class _Legacy(zipfile.ZipInfo):
@@ -38,14 +43,14 @@ class _Legacy(zipfile.ZipInfo):
         return self.filename.encode("cp437"), self.flag_bits & ~0x800
 
 
-def _zip(path: Path, entries: dict[str, str | bytes], *, utf8: bool = True,
-         encoding: str = "utf-8") -> Path:
+def _zip(
+    path: Path, entries: dict[str, str | bytes], *, utf8: bool = True, encoding: str = "utf-8"
+) -> Path:
     """A zip; names without the UTF-8 flag are written in ``encoding`` (as a Russian Windows
     archiver writes cp866)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries.items():
-            info = zipfile.ZipInfo(name) if utf8 else _Legacy(
-                name.encode(encoding).decode("cp437"))
+            info = zipfile.ZipInfo(name) if utf8 else _Legacy(name.encode(encoding).decode("cp437"))
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     if not utf8:
@@ -79,13 +84,23 @@ def test_decode_names_detects_cp866_and_cp1251() -> None:
 def test_moodle_folders_russian_names_unique_ids(tmp_path: Path) -> None:
     """Every Cyrillic name gets its own readable id; John Smith and john-smith stay two
     students; the ids are remembered for export."""
-    people = {"Вера Смирнова": 101, "Пётр Иванов": 102, "John Smith": 103, "john-smith": 104,
-              LONG: 105}
-    src = _zip(tmp_path / "moodle.zip", {
-        f"{name}_{uid}_assignsubmission_file_/{AID}.ipynb": NB.replace("[]", f'[], "u": {uid}')
-        for name, uid in people.items()})
-    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs",
-               "-w", tmp_path / "grading")
+    people = {
+        "Вера Смирнова": 101,
+        "Пётр Иванов": 102,
+        "John Smith": 103,
+        "john-smith": 104,
+        LONG: 105,
+    }
+    src = _zip(
+        tmp_path / "moodle.zip",
+        {
+            f"{name}_{uid}_assignsubmission_file_/{AID}.ipynb": NB.replace("[]", f'[], "u": {uid}')
+            for name, uid in people.items()
+        },
+    )
+    r = course(
+        "import", "moodle", src, "-a", AID, "--to", tmp_path / "subs", "-w", tmp_path / "grading"
+    )
     assert r.returncode == 0, r.stderr
     ids = _ids(tmp_path / "subs")
     assert {"vera_smirnova_101", "pyotr_ivanov_102", "john_smith_103", "john_smith_104"} <= ids
@@ -97,19 +112,25 @@ def test_moodle_folders_russian_names_unique_ids(tmp_path: Path) -> None:
     assert "5 submission(s)" in r.stdout, r.stdout
     kept = json.loads((tmp_path / "grading" / "lms" / f"moodle-{AID}.json").read_text())
     assert kept["students"]["vera_smirnova_101"]["name"] == "Вера Смирнова"
-    assert kept["students"]["vera_smirnova_101"]["prefix"] == \
-        "Вера Смирнова_101_assignsubmission_file_"
+    assert (
+        kept["students"]["vera_smirnova_101"]["prefix"]
+        == "Вера Смирнова_101_assignsubmission_file_"
+    )
 
 
 def test_moodle_flat_layout_and_cp866_zip(tmp_path: Path) -> None:
     """The flat layout is read; a zip without the UTF-8 flag written in cp866 decodes to the
     real names, with a note."""
-    src = _zip(tmp_path / "flat.zip", {
-        f"Вера Смирнова_201_assignsubmission_file_{AID}.ipynb": NB,
-        f"Пётр Иванов_202_assignsubmission_file_{AID}.ipynb": NB,
-    }, utf8=False, encoding="cp866")
-    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs",
-               "-w", tmp_path / "w")
+    src = _zip(
+        tmp_path / "flat.zip",
+        {
+            f"Вера Смирнова_201_assignsubmission_file_{AID}.ipynb": NB,
+            f"Пётр Иванов_202_assignsubmission_file_{AID}.ipynb": NB,
+        },
+        utf8=False,
+        encoding="cp866",
+    )
+    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs", "-w", tmp_path / "w")
     assert r.returncode == 0, r.stderr
     assert _ids(tmp_path / "subs") == {"vera_smirnova_201", "pyotr_ivanov_202"}
     assert (tmp_path / "subs" / "vera_smirnova_201" / AID / f"{AID}.ipynb").is_file()
@@ -119,22 +140,50 @@ def test_moodle_flat_layout_and_cp866_zip(tmp_path: Path) -> None:
 
 
 def test_roster_mapping_two_users_to_one_id_is_an_error(tmp_path: Path) -> None:
-    src = _zip(tmp_path / "m.zip", {
-        f"John Smith_301_assignsubmission_file_/{AID}.ipynb": NB,
-        f"john-smith_302_assignsubmission_file_/{AID}.ipynb": NB})
+    src = _zip(
+        tmp_path / "m.zip",
+        {
+            f"John Smith_301_assignsubmission_file_/{AID}.ipynb": NB,
+            f"john-smith_302_assignsubmission_file_/{AID}.ipynb": NB,
+        },
+    )
     roster = tmp_path / "roster.csv"
-    roster.write_text("id,name,email\njsmith,John Smith,js@example.org\n"
-                      "jsmith,john-smith,js2@example.org\n", encoding="utf-8")
-    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs", "--roster",
-               roster, "-w", tmp_path / "w")
+    roster.write_text(
+        "id,name,email\njsmith,John Smith,js@example.org\njsmith,john-smith,js2@example.org\n",
+        encoding="utf-8",
+    )
+    r = course(
+        "import",
+        "moodle",
+        src,
+        "-a",
+        AID,
+        "--to",
+        tmp_path / "subs",
+        "--roster",
+        roster,
+        "-w",
+        tmp_path / "w",
+    )
     assert r.returncode == 2, r.stdout
     assert "John Smith_301" in r.stderr and "john-smith_302" in r.stderr, r.stderr
     assert "jsmith" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "subs").exists(), "nothing written"
     # a roster that tells them apart: its ids
     roster.write_text("id,name,moodle_id\njsmith,John Smith,301\njsmith2,x,302\n")
-    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs", "--roster",
-               roster, "-w", tmp_path / "w")
+    r = course(
+        "import",
+        "moodle",
+        src,
+        "-a",
+        AID,
+        "--to",
+        tmp_path / "subs",
+        "--roster",
+        roster,
+        "-w",
+        tmp_path / "w",
+    )
     assert r.returncode == 0, r.stderr
     assert _ids(tmp_path / "subs") == {"jsmith", "jsmith2"}
 
@@ -158,15 +207,15 @@ def test_bad_entries_are_skipped_one_line_each_the_rest_imported(tmp_path: Path)
         zf.writestr("x_1_2_..", "dots")
         zf.writestr("../evil_405_5005_a.ipynb", NB)
         zf.writestr("bomb_406_5006_big.ipynb", b"0" * (300 << 20))  # 300 MiB → ~300 KiB
-    r = course("import", "canvas", src, "-a", AID, "--to", tmp_path / "subs",
-               "-w", tmp_path / "w")
+    r = course("import", "canvas", src, "-a", AID, "--to", tmp_path / "subs", "-w", tmp_path / "w")
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     ids = _ids(tmp_path / "subs")
     assert "smirnovavera_401" in ids and "ivanovpyotr_402" in ids, ids
     assert any(i.endswith("_403") and i.startswith("konstantin") for i in ids), ids
-    assert (tmp_path / "subs" / "ivanovpyotr_402" / AID / f"{AID}.ipynb").is_file(), \
+    assert (tmp_path / "subs" / "ivanovpyotr_402" / AID / f"{AID}.ipynb").is_file(), (
         "Canvas's -1 suffix removed"
+    )
     skipped = [line for line in r.stdout.splitlines() if line.startswith("skipped: ")]
     reasons = "\n".join(skipped)
     assert len(skipped) == 5, r.stdout
@@ -185,11 +234,11 @@ def test_zip_bomb_total_refused_before_writing(tmp_path: Path, declared: int) ->
     src = tmp_path / "bomb.zip"
     with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as zf:
         for k in range(12):  # 12 × 100 MiB of zeros: ≈ 1.2 GiB declared, ≈ 1.2 MB on disk
-            zf.writestr(f"Вера Смирнова_{500 + k}_assignsubmission_file_/z{k}.bin",
-                        b"\0" * (100 << 20))
+            zf.writestr(
+                f"Вера Смирнова_{500 + k}_assignsubmission_file_/z{k}.bin", b"\0" * (100 << 20)
+            )
     assert src.stat().st_size < 4 << 20
-    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs",
-               "-w", tmp_path / "w")
+    r = course("import", "moodle", src, "-a", AID, "--to", tmp_path / "subs", "-w", tmp_path / "w")
     assert r.returncode == 2 and "MiB" in r.stderr and "zip bomb" in r.stderr, r.stderr
     assert not (tmp_path / "subs").exists()
 
@@ -204,8 +253,7 @@ def test_folder_source_never_follows_symlinks(tmp_path: Path) -> None:
     (secret / "answers.ipynb").write_text("SECRET")
     (good / "linked").symlink_to(secret)
     (good / "file-link.ipynb").symlink_to(secret / "answers.ipynb")
-    r = course("import", "moodle", dl, "-a", AID, "--to", tmp_path / "subs",
-               "-w", tmp_path / "w")
+    r = course("import", "moodle", dl, "-a", AID, "--to", tmp_path / "subs", "-w", tmp_path / "w")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "subs" / "vera_smirnova_601" / AID
     assert sorted(p.name for p in out.rglob("*")) == [f"{AID}.ipynb"]
@@ -215,6 +263,11 @@ def test_folder_source_never_follows_symlinks(tmp_path: Path) -> None:
 def test_help_shows_layouts() -> None:
     r = course("import", "--help")
     assert r.returncode == 0
-    for text in ("assignsubmission_file_/", "assignsubmission_file_03_reverse_mode.ipynb",
-                 "_LATE_", "subs/vera_smirnova_1234/03_reverse_mode/", "GOST 7.79-2000"):
+    for text in (
+        "assignsubmission_file_/",
+        "assignsubmission_file_03_reverse_mode.ipynb",
+        "_LATE_",
+        "subs/vera_smirnova_1234/03_reverse_mode/",
+        "GOST 7.79-2000",
+    ):
         assert text in r.stdout, text

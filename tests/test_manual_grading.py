@@ -23,8 +23,11 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Graded:
 
 def _score(path: Path, sid: str, column: str) -> str:
     with open(path, newline="", encoding="utf-8") as f:
-        return next(r[column] for r in csv.DictReader(f)
-                    if r.get("student_id") == sid and r.get("assignment", AID) == AID)
+        return next(
+            r[column]
+            for r in csv.DictReader(f)
+            if r.get("student_id") == sid and r.get("assignment", AID) == AID
+        )
 
 
 def test_manual_grade_reaches_csv_and_feedback(work: Graded) -> None:
@@ -36,8 +39,9 @@ def test_manual_grade_reaches_csv_and_feedback(work: Graded) -> None:
     before = page.read_text(encoding="utf-8")
     with grading_env(), Gradebook(gradebook_url(work.work)) as gb:
         sub = gb.find_submission(AID, sid)
-        grade = next(g for nb in sub.notebooks for g in nb.grades
-                     if g.max_score and g.score < g.max_score)
+        grade = next(
+            g for nb in sub.notebooks for g in nb.grades if g.max_score and g.score < g.max_score
+        )
         task, points = grade.name, float(grade.max_score)
         grade.manual_score = points  # what formgrader writes
         gb.db.commit()
@@ -74,11 +78,15 @@ def test_config_names_the_right_command_and_the_course_exporter(work: Graded) ->
 
 
 def test_feedback_in_both_languages_puts_each_on_its_own_line(work: Graded) -> None:
-    r = course("feedback", "-w", work.work, "-a", AID, "--lang", "both",
-               "-s", work.ids["john-smith"])
+    r = course(
+        "feedback", "-w", work.work, "-a", AID, "--lang", "both", "-s", work.ids["john-smith"]
+    )
     assert r.returncode == 0 and "1 feedback page" in r.stdout, r.stdout + r.stderr
-    page = html.unescape((work.work / "feedback" / work.ids["john-smith"] / AID /
-                          f"{AID}.html").read_text(encoding="utf-8"))
+    page = html.unescape(
+        (work.work / "feedback" / work.ids["john-smith"] / AID / f"{AID}.html").read_text(
+            encoding="utf-8"
+        )
+    )
     en, ru = "this task scores 0", "задача оценена в 0"
     lines = page.splitlines()
     assert any(en in line for line in lines) and any(ru in line for line in lines)

@@ -24,13 +24,23 @@ PER_TASK = 2  # mutants per task in the fast subset
 
 
 def test_operators_edit_only_the_solution_lines() -> None:
-    src = ("def f(x, n):\n    y = x - 1\n    ### BEGIN SOLUTION\n    s = 0\n"
-           "    for i in range(n):\n        s += max(x[i], 2) * 2\n    return s - y\n"
-           "    ### END SOLUTION\n")
+    src = (
+        "def f(x, n):\n    y = x - 1\n    ### BEGIN SOLUTION\n    s = 0\n"
+        "    for i in range(n):\n        s += max(x[i], 2) * 2\n    return s - y\n"
+        "    ### END SOLUTION\n"
+    )
     assert solution_lines(src) == {4, 5, 6, 7}
     found = {m.id.split("@")[0] for m in mutants(src)}
-    assert {"binop", "swap-operands", "drop-term", "augassign", "loop-once", "delete",
-            "constant", "swap-args"} <= found, found
+    assert {
+        "binop",
+        "swap-operands",
+        "drop-term",
+        "augassign",
+        "loop-once",
+        "delete",
+        "constant",
+        "swap-args",
+    } <= found, found
     assert not any(m.id.endswith("@2:8") or "@2:" in m.id for m in mutants(src))
     ids = [m.id for m in mutants(src)]
     assert len(ids) == len(set(ids)) and ids == [m.id for m in mutants(src)]  # stable
@@ -59,13 +69,15 @@ def test_equivalent_mutants_are_current(aid: str, task: str) -> None:
     for mid in _by_task(list(EQUIVALENT))[(aid, task)]:
         assert mid in generated, f"{aid}/{task}/{mid}: no longer generated; update equivalent.json"
         status, reason = run_mutant(cells, ns, generated[mid].source)
-        assert status == "survived", (f"{aid}/{task}/{mid} is killed now ({reason}): remove it "
-                                      "from equivalent.json")
+        assert status == "survived", (
+            f"{aid}/{task}/{mid} is killed now ({reason}): remove it from equivalent.json"
+        )
 
 
 def _subset(aid: str, task: str) -> list[str]:
-    ids = [m.id for m in mutants(TASKS[(aid, task)].source)
-           if f"{aid}/{task}/{m.id}" not in EQUIVALENT]
+    ids = [
+        m.id for m in mutants(TASKS[(aid, task)].source) if f"{aid}/{task}/{m.id}" not in EQUIVALENT
+    ]
     ids.sort(key=lambda i: zlib.crc32(f"{aid}/{task}/{i}".encode()))
     return ids[:PER_TASK]
 

@@ -13,9 +13,26 @@ import reference_impl.numpy as rnp
 from reference_impl.testing import check_grads
 from tests.strategies import arrays
 
-ELEMENTWISE = ["relu", "relu6", "sigmoid", "softplus", "sparse_plus", "soft_sign", "silu",
-               "swish", "log_sigmoid", "elu", "celu", "selu", "leaky_relu", "hard_tanh",
-               "hard_sigmoid", "hard_silu", "gelu", "tanh"]
+ELEMENTWISE = [
+    "relu",
+    "relu6",
+    "sigmoid",
+    "softplus",
+    "sparse_plus",
+    "soft_sign",
+    "silu",
+    "swish",
+    "log_sigmoid",
+    "elu",
+    "celu",
+    "selu",
+    "leaky_relu",
+    "hard_tanh",
+    "hard_sigmoid",
+    "hard_silu",
+    "gelu",
+    "tanh",
+]
 SMOOTH = ["sigmoid", "softplus", "silu", "log_sigmoid", "gelu", "tanh"]  # C² everywhere
 FAST = settings(max_examples=6, database=None, phases=(Phase.generate,))
 
@@ -43,8 +60,11 @@ def test_activations_values_and_derivatives(jax, x) -> None:
             close(ri.vmap(ri.grad(ours))(v), jax.vmap(jax.grad(theirs))(v), f"nn.{name}' at {v}")
             close(ri.jacfwd(ours)(v), jax.jacfwd(theirs)(v), f"jacfwd nn.{name} at {v}")
     close(ri.nn.gelu(x, approximate=False), jax.nn.gelu(x, approximate=False), "exact gelu")
-    close(ri.grad(lambda v: rnp.sum(ri.nn.gelu(v, False)))(x),
-          jax.grad(lambda v: jax.numpy.sum(jax.nn.gelu(v, False)))(x), "exact gelu'")
+    close(
+        ri.grad(lambda v: rnp.sum(ri.nn.gelu(v, False)))(x),
+        jax.grad(lambda v: jax.numpy.sum(jax.nn.gelu(v, False)))(x),
+        "exact gelu'",
+    )
     close(ri.nn.leaky_relu(x, 0.3), jax.nn.leaky_relu(x, 0.3), "leaky_relu slope 0.3")
     close(ri.nn.elu(x, 0.5), jax.nn.elu(x, 0.5), "elu alpha 0.5")
     for name in SMOOTH:
@@ -60,9 +80,12 @@ def test_softmax_family(jax, x, axis) -> None:
         ours, theirs = getattr(ri.nn, name), getattr(jax.nn, name)
         close(ours(x, axis=axis), theirs(x, axis=axis), f"{name}(axis={axis})")
         w = rng.normal(size=np.shape(theirs(x, axis=axis)))  # a random cotangent
-        close(ri.grad(lambda v, f=ours, w=w: rnp.sum(f(v, axis=axis) * w))(x),
-              jax.grad(lambda v, f=theirs, w=w: jax.numpy.sum(f(v, axis=axis) * w))(x),
-              f"grad {name}(axis={axis})", rtol=1e-10)
+        close(
+            ri.grad(lambda v, f=ours, w=w: rnp.sum(f(v, axis=axis) * w))(x),
+            jax.grad(lambda v, f=theirs, w=w: jax.numpy.sum(f(v, axis=axis) * w))(x),
+            f"grad {name}(axis={axis})",
+            rtol=1e-10,
+        )
         check_grads(lambda v, f=ours: f(v, axis=axis), (x,), order=2)
     close(ri.vmap(ri.nn.softmax)(x), jax.vmap(jax.nn.softmax)(x), "vmap softmax")
     close(ri.nn.glu(x, axis=1), jax.nn.glu(x, axis=1), "glu")
@@ -77,18 +100,32 @@ def test_softmax_of_large_logits_is_finite(jax) -> None:
 def test_one_hot(jax) -> None:
     idx = np.array([[0, 2], [3, -1]])
     for axis in (-1, 0, 1):
-        close(ri.nn.one_hot(idx, 3, axis=axis), jax.nn.one_hot(idx, 3, axis=axis),
-              f"one_hot axis {axis}")
+        close(
+            ri.nn.one_hot(idx, 3, axis=axis),
+            jax.nn.one_hot(idx, 3, axis=axis),
+            f"one_hot axis {axis}",
+        )
     assert ri.nn.one_hot(idx, 3, dtype=np.float32).dtype == np.float32
 
 
-INITS = ["glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal", "he_uniform",
-         "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal"]
+INITS = [
+    "glorot_uniform",
+    "glorot_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "lecun_uniform",
+    "lecun_normal",
+]
 
 
 @settings(max_examples=4, database=None, phases=(Phase.generate,))
-@given(seed=st.integers(0, 2**32 - 1),
-       shape=st.sampled_from([(3, 4), (5, 2), (3, 3, 2, 4), (7, 1)]))
+@given(
+    seed=st.integers(0, 2**32 - 1), shape=st.sampled_from([(3, 4), (5, 2), (3, 3, 2, 4), (7, 1)])
+)
 def test_initializers_same_numbers_as_jax(jax, seed, shape) -> None:
     k, jk = ri.random.PRNGKey(seed), jax.random.PRNGKey(seed)
     I, J = ri.nn.initializers, jax.nn.initializers
@@ -96,15 +133,21 @@ def test_initializers_same_numbers_as_jax(jax, seed, shape) -> None:
         a, b = getattr(I, name)()(k, shape), np.asarray(getattr(J, name)()(jk, shape))
         assert a.shape == b.shape and a.dtype == b.dtype, f"{name}: {a.shape} vs {b.shape}"
         close(a, b, f"initializers.{name}(){shape}", rtol=1e-14)
-    for ours, theirs, what in [(I.normal(0.3), J.normal(0.3), "normal"),
-                               (I.uniform(0.5), J.uniform(0.5), "uniform"),
-                               (I.truncated_normal(2.0), J.truncated_normal(2.0), "trunc"),
-                               (I.variance_scaling(0.7, "fan_out", "normal"),
-                                J.variance_scaling(0.7, "fan_out", "normal"), "fan_out"),
-                               (I.variance_scaling(1.3, "fan_geo_avg", "uniform", in_axis=0,
-                                                   out_axis=1),
-                                J.variance_scaling(1.3, "fan_geo_avg", "uniform", in_axis=0,
-                                                   out_axis=1), "fan_geo_avg")]:
+    for ours, theirs, what in [
+        (I.normal(0.3), J.normal(0.3), "normal"),
+        (I.uniform(0.5), J.uniform(0.5), "uniform"),
+        (I.truncated_normal(2.0), J.truncated_normal(2.0), "trunc"),
+        (
+            I.variance_scaling(0.7, "fan_out", "normal"),
+            J.variance_scaling(0.7, "fan_out", "normal"),
+            "fan_out",
+        ),
+        (
+            I.variance_scaling(1.3, "fan_geo_avg", "uniform", in_axis=0, out_axis=1),
+            J.variance_scaling(1.3, "fan_geo_avg", "uniform", in_axis=0, out_axis=1),
+            "fan_geo_avg",
+        ),
+    ]:
         close(ours(k, shape), theirs(jk, shape), f"initializers.{what}", rtol=1e-14)
     close(I.zeros(k, shape), J.zeros(jk, shape), "zeros")
     close(I.ones(k, shape), J.ones(jk, shape), "ones")

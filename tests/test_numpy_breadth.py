@@ -30,13 +30,21 @@ AT_JUMPS = [  # (name, ours, JAX's, arguments): on the jumps and ties themselves
     ("round at halves", rnp.round, jnp.round, (_a(-1.5, 0.5, 2.5, 0.2),)),
     ("trunc", rnp.trunc, jnp.trunc, (_a(-1.0, -0.5, 0.0, 1.7),)),
     ("sinc at 0", rnp.sinc, jnp.sinc, (_a(0.0, 0.5, -1.25),)),
-    ("remainder where x/y is an integer", rnp.remainder, jnp.remainder,
-     (_a(2.0, -3.0, 0.0, 1.5), _a(1.0, 1.5, 2.0, -0.5))),
+    (
+        "remainder where x/y is an integer",
+        rnp.remainder,
+        jnp.remainder,
+        (_a(2.0, -3.0, 0.0, 1.5), _a(1.0, 1.5, 2.0, -0.5)),
+    ),
     ("sort with ties", rnp.sort, jnp.sort, (_a(2.0, 1.0, 2.0, -1.0, 1.0),)),
     ("median with ties", rnp.median, jnp.median, (_a(2.0, 1.0, 2.0, 2.0),)),
     ("fmax at ties", rnp.fmax, jnp.fmax, (_a(1.0, 2.0, 3.0), _a(1.0, 0.0, 3.0))),
-    ("clip with a_min/a_max", lambda x: rnp.clip(x, a_min=0.1, a_max=1.1),
-     lambda x: jnp.clip(x, 0.1, 1.1), (_a(-1.0, 0.5, 2.0),)),
+    (
+        "clip with a_min/a_max",
+        lambda x: rnp.clip(x, a_min=0.1, a_max=1.1),
+        lambda x: jnp.clip(x, 0.1, 1.1),
+        (_a(-1.0, 0.5, 2.0),),
+    ),
 ]
 
 
@@ -48,14 +56,15 @@ def test_jumps_and_ties_match_jax(name: str, rf: Any, jf: Any, args: tuple, rng)
     out, out_dot = ri.jvp(rf, args, t)
     assert_close(out, j_out, f"{name}: primal")
     assert_close(out_dot, j_dot, f"{name}: JVP")
-    for k, (ct, j_ct) in enumerate(zip(ri.vjp(rf, *args)[1](u), jax.vjp(jf, *args)[1](u),
-                                       strict=True)):
+    for k, (ct, j_ct) in enumerate(
+        zip(ri.vjp(rf, *args)[1](u), jax.vjp(jf, *args)[1](u), strict=True)
+    ):
         assert_close(ct, j_ct, f"{name}: VJP, argument {k}")
 
 
 def test_sinc_second_derivative_at_zero_is_exact() -> None:
     """sinc''(0) = −π²/3 (its Maclaurin series), also through the derivative rule."""
-    assert_close(ri.grad(ri.grad(rnp.sinc))(0.0), -np.pi**2 / 3, "sinc''(0)")
+    assert_close(ri.grad(ri.grad(rnp.sinc))(0.0), -(np.pi**2) / 3, "sinc''(0)")
 
 
 @pytest.mark.parametrize("fn", [rnp.argmax, rnp.argmin, rnp.argsort])
@@ -76,8 +85,11 @@ def test_comparisons_and_logical_tests_have_zero_gradients() -> None:
     x, y = _a(1.0, 2.0, 3.0), _a(2.0, 2.0, 1.0)
 
     def f(x: Any, y: Any) -> Any:
-        return rnp.sum(rnp.where(rnp.logical_and(x <= y, rnp.isfinite(x)), x, 0.0)) + rnp.sum(
-            x > y) + 0.0 * rnp.all(x > 0)
+        return (
+            rnp.sum(rnp.where(rnp.logical_and(x <= y, rnp.isfinite(x)), x, 0.0))
+            + rnp.sum(x > y)
+            + 0.0 * rnp.all(x > 0)
+        )
 
     gx, gy = ri.grad(f, argnums=(0, 1))(x, y)
     assert_close(gx, _a(1.0, 1.0, 0.0), "d/dx through a mask")
@@ -103,12 +115,18 @@ ERRORS = [
     (lambda: rnp.split(np.ones(5), 2), ValueError, r"length 5 .* 2 equal sections"),
     (lambda: rnp.pad(np.ones(3), 1, mode="median"), NotImplementedError, r"mode='median'"),
     (lambda: rnp.einsum("i,i->i", *[np.ones(2)] * 3), ValueError, r"names 2 operands, got 3"),
-    (lambda: rnp.tensordot(np.ones((2, 3)), np.ones(3), axes=([0, 1], [0])), ValueError,
-     r"pair 2 axes of x with 1 of y"),
+    (
+        lambda: rnp.tensordot(np.ones((2, 3)), np.ones(3), axes=([0, 1], [0])),
+        ValueError,
+        r"pair 2 axes of x with 1 of y",
+    ),
     (lambda: rnp.cross(np.ones(4), np.ones(3)), ValueError, r"2 or 3 components, got 4"),
     (lambda: rnp.roll(np.ones(3), 1, axis=2), ValueError, r"roll: axis 2 is out of bounds"),
-    (lambda: ri.grad(lambda a: rnp.sum(rnp.linalg.qr(a).R))(np.ones((2, 3))),
-     NotImplementedError, r"qr not defined for a matrix of shape \(2, 3\)"),
+    (
+        lambda: ri.grad(lambda a: rnp.sum(rnp.linalg.qr(a).R))(np.ones((2, 3))),
+        NotImplementedError,
+        r"qr not defined for a matrix of shape \(2, 3\)",
+    ),
     (lambda: rnp.angle(np.ones(2) + 1j), NotImplementedError, r"angle: complex numbers"),
     (lambda: rnp.linalg.matrix_power(np.ones((2, 3)), 2), ValueError, r"matrix_power.*\(2, 3\)"),
 ]

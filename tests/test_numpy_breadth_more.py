@@ -55,9 +55,12 @@ def test_value_and_vjp_match_jax(name):
 def test_vmap_matches_jax(name):
     f, x = DIFFERENTIABLE[name]
     xs = np.stack([x, x + 0.5, 1.5 * x])
-    np.testing.assert_allclose(ri.vmap(lambda a: f(a, rnp))(xs),
-                               jax.vmap(lambda a: f(a, jnp))(jnp.asarray(xs)),
-                               rtol=1e-11, err_msg=f"vmap({name})")
+    np.testing.assert_allclose(
+        ri.vmap(lambda a: f(a, rnp))(xs),
+        jax.vmap(lambda a: f(a, jnp))(jnp.asarray(xs)),
+        rtol=1e-11,
+        err_msg=f"vmap({name})",
+    )
 
 
 @settings(deadline=None, max_examples=15)
@@ -77,8 +80,10 @@ def test_index_constructors_and_identity():
     np.testing.assert_array_equal(rnp.triu_indices_from(_M, 1)[1], jnp.triu_indices_from(_M, 1)[1])
     np.testing.assert_array_equal(rnp.identity(3), jnp.identity(3))
     assert rnp.linalg.matrix_rank(np.ones((3, 3))) == jnp.linalg.matrix_rank(jnp.ones((3, 3))) == 1
-    np.testing.assert_array_equal(rnp.linalg.matrix_rank(np.stack([_M, np.ones((4, 4))])),
-                                  jnp.linalg.matrix_rank(jnp.stack([_M, jnp.ones((4, 4))])))
+    np.testing.assert_array_equal(
+        rnp.linalg.matrix_rank(np.stack([_M, np.ones((4, 4))])),
+        jnp.linalg.matrix_rank(jnp.stack([_M, jnp.ones((4, 4))])),
+    )
 
 
 @pytest.mark.parametrize("size", [None, 2, 6])
@@ -89,8 +94,9 @@ def test_unique_matches_jax(size):
     want = jnp.unique(x, size=size, **flags)
     for k, (a, b) in enumerate(zip(got, want, strict=True)):
         np.testing.assert_array_equal(np.ravel(a), np.ravel(b), err_msg=f"output {k}, size={size}")
-    np.testing.assert_array_equal(rnp.unique(x, size=7, fill_value=-1),
-                                  jnp.unique(x, size=7, fill_value=-1))
+    np.testing.assert_array_equal(
+        rnp.unique(x, size=7, fill_value=-1), jnp.unique(x, size=7, fill_value=-1)
+    )
 
 
 def test_bincount_matches_jax():
@@ -121,5 +127,5 @@ def test_vectorize_matches_jax_and_differentiates():
     want = jnp.vectorize(lambda m, v: m @ v, signature="(m,n),(n)->(m)")(ms, vs)
     np.testing.assert_allclose(got, want, rtol=1e-13)
     assert got.shape == (2, 5, 3)
-    got = rnp.vectorize(lambda x, p: x ** p, excluded={1})(np.arange(4.0), 2)
+    got = rnp.vectorize(lambda x, p: x**p, excluded={1})(np.arange(4.0), 2)
     np.testing.assert_allclose(got, np.arange(4.0) ** 2)

@@ -94,8 +94,9 @@ def test_matches_jax(spec: OpSpec, data: st.DataObject) -> None:
 _JITTED: dict[tuple[str, str, str], Callable[..., Any]] = {}
 
 
-def _jitted(kind: str, spec: OpSpec, case: Case, make: Callable[[Callable[..., Any]], Any]
-            ) -> Callable[..., Any]:
+def _jitted(
+    kind: str, spec: OpSpec, case: Case, make: Callable[[Callable[..., Any]], Any]
+) -> Callable[..., Any]:
     key = (kind, spec.name, repr(sorted(case.params.items())))
     if key not in _JITTED:
         _JITTED[key] = jax.jit(make(bind(spec, case)[1]))
@@ -104,6 +105,7 @@ def _jitted(kind: str, spec: OpSpec, case: Case, make: Callable[[Callable[..., A
 
 def jax_first_order(spec: OpSpec, case: Case) -> Callable[..., Any]:
     """``(args, tangents, u) ↦ (f(args), J·tangents, uᵀJ)`` computed by JAX."""
+
     def make(jf: Callable[..., Any]) -> Callable[..., Any]:
         def first_order(args: tuple, tangents: tuple, u: Any) -> tuple[Any, Any, Any]:
             _, j_dot = jax.jvp(jf, args, tangents)
@@ -149,8 +151,9 @@ def test_dot_product_and_finite_differences(spec: OpSpec, data: st.DataObject) -
     minus = rf(*[a - FD_H * t for a, t in zip(case.args, v, strict=True)])
     fd = (np.asarray(plus) - np.asarray(minus)) / (2 * FD_H)
     floor = FD_RTOL * (1.0 + float(np.max(np.abs(out), initial=0.0)))
-    np.testing.assert_allclose(jv, fd, rtol=FD_RTOL, atol=floor,
-                               err_msg=f"{what}: JVP vs central finite difference")
+    np.testing.assert_allclose(
+        jv, fd, rtol=FD_RTOL, atol=floor, err_msg=f"{what}: JVP vs central finite difference"
+    )
 
 
 @pytest.mark.parametrize("spec", ORDER2_OPS, ids=lambda s: s.name)
@@ -173,16 +176,17 @@ def test_second_order(spec: OpSpec, data: st.DataObject) -> None:
     j_g, j_hv = jax_hvp(spec, case)(case.args, v, u)
 
     def g_dot_v(*a: Any) -> Any:
-        return sum(rnp.sum(gk * vk) for gk, vk in zip(ri.grad(phi_r, argnums=nums)(*a), v,
-                                                     strict=True))
+        return sum(
+            rnp.sum(gk * vk) for gk, vk in zip(ri.grad(phi_r, argnums=nums)(*a), v, strict=True)
+        )
 
     hv_rr = ri.grad(g_dot_v, argnums=nums)(*case.args)
     for k in nums:
         assert_close(g[k], j_g[k], f"{what}: gradient of <u, f>, argument {k}")
-        assert_close(hv[k], j_hv[k], f"{what}: forward-over-reverse H v, argument {k}",
-                     rtol=1e-9)
-        assert_close(hv_rr[k], j_hv[k], f"{what}: reverse-over-reverse H v, argument {k}",
-                     rtol=1e-9)
+        assert_close(hv[k], j_hv[k], f"{what}: forward-over-reverse H v, argument {k}", rtol=1e-9)
+        assert_close(
+            hv_rr[k], j_hv[k], f"{what}: reverse-over-reverse H v, argument {k}", rtol=1e-9
+        )
 
 
 def test_table_covers_the_issue() -> None:
@@ -206,36 +210,75 @@ def _a(*values: Any) -> np.ndarray:
 
 _M = _a([1.0, 2.0, 2.0], [3.0, 3.0, 3.0], [-1.0, 0.0, -1.0])
 KINKS = [  # (name, ours, JAX's, arguments)
-    ("max, ties split evenly", lambda x: rnp.max(x, axis=1), lambda x: jax.numpy.max(x, axis=1),
-     (_M,)),
-    ("min keepdims, ties", lambda x: rnp.min(x, axis=0, keepdims=True),
-     lambda x: jax.numpy.min(x, axis=0, keepdims=True), (_M,)),
+    (
+        "max, ties split evenly",
+        lambda x: rnp.max(x, axis=1),
+        lambda x: jax.numpy.max(x, axis=1),
+        (_M,),
+    ),
+    (
+        "min keepdims, ties",
+        lambda x: rnp.min(x, axis=0, keepdims=True),
+        lambda x: jax.numpy.min(x, axis=0, keepdims=True),
+        (_M,),
+    ),
     ("max of all, ties", rnp.max, jax.numpy.max, (_a(1.0, 2.0, 2.0),)),
     ("maximum at ties", rnp.maximum, jax.numpy.maximum, (_a(1.0, 2.0, 3.0), _a(1.0, 0.0, 3.0))),
     ("minimum at ties", rnp.minimum, jax.numpy.minimum, (_a(1.0, 2.0, 3.0), _a(1.0, 0.0, 3.0))),
-    ("clip at its bounds", lambda x: rnp.clip(x, -1.0, 1.0), lambda x: jax.numpy.clip(x, -1.0, 1.0),
-     (_a(-1.0, 0.0, 1.0, 2.0, -3.0),)),
-    ("clip, traced bounds at the boundary", rnp.clip, jax.numpy.clip,
-     (_a(-1.0, 1.0, 0.0), _a(-1.0, -2.0, -1.0), _a(2.0, 1.0, 1.0))),
+    (
+        "clip at its bounds",
+        lambda x: rnp.clip(x, -1.0, 1.0),
+        lambda x: jax.numpy.clip(x, -1.0, 1.0),
+        (_a(-1.0, 0.0, 1.0, 2.0, -3.0),),
+    ),
+    (
+        "clip, traced bounds at the boundary",
+        rnp.clip,
+        jax.numpy.clip,
+        (_a(-1.0, 1.0, 0.0), _a(-1.0, -2.0, -1.0), _a(2.0, 1.0, 1.0)),
+    ),
     ("abs at 0", rnp.abs, jax.numpy.abs, (_a(0.0, -1.0, 2.0),)),
     ("relu at 0", ri.nn.relu, jax.nn.relu, (_a(0.0, -1.0, 2.0),)),
     ("sign at 0", rnp.sign, jax.numpy.sign, (_a(0.0, -1.0, 2.0),)),
     ("prod with one zero", rnp.prod, jax.numpy.prod, (_a(0.0, 2.0, 3.0),)),
     ("prod with two zeros", rnp.prod, jax.numpy.prod, (_a(0.0, 2.0, 0.0, -1.5),)),
-    ("prod with zeros along an axis", lambda x: rnp.prod(x, axis=1),
-     lambda x: jax.numpy.prod(x, axis=1), (_a([0.0, 2.0, 0.0], [3.0, 0.0, 1.0], [1.0, 2.0, 3.0]),)),
-    ("prod with zeros over axes (0, 2)", lambda x: rnp.prod(x, axis=(0, 2), keepdims=True),
-     lambda x: jax.numpy.prod(x, axis=(0, 2), keepdims=True),
-     (_a([[0.0, 2.0], [3.0, 1.0]], [[1.0, 1.5], [0.0, 2.0]]),)),
-    ("power, traced exponent, base 0", rnp.power, jax.numpy.power,
-     (_a(0.0, 2.0, 0.5), _a(2.0, 0.5, -1.5))),
+    (
+        "prod with zeros along an axis",
+        lambda x: rnp.prod(x, axis=1),
+        lambda x: jax.numpy.prod(x, axis=1),
+        (_a([0.0, 2.0, 0.0], [3.0, 0.0, 1.0], [1.0, 2.0, 3.0]),),
+    ),
+    (
+        "prod with zeros over axes (0, 2)",
+        lambda x: rnp.prod(x, axis=(0, 2), keepdims=True),
+        lambda x: jax.numpy.prod(x, axis=(0, 2), keepdims=True),
+        (_a([[0.0, 2.0], [3.0, 1.0]], [[1.0, 1.5], [0.0, 2.0]]),),
+    ),
+    (
+        "power, traced exponent, base 0",
+        rnp.power,
+        jax.numpy.power,
+        (_a(0.0, 2.0, 0.5), _a(2.0, 0.5, -1.5)),
+    ),
     ("x ** 0 at 0 (integer exponent)", lambda x: x**0, lambda x: x**0, (_a(0.0, 1.0),)),
-    ("x ** int array with zeros", lambda x: x ** np.array([0, 2, 3]),
-     lambda x: x ** np.array([0, 2, 3]), (_a(0.0, 0.0, 2.0),)),
-    ("logsumexp with -inf", lambda x: rnp.logsumexp(x, axis=0),
-     lambda x: jax.scipy.special.logsumexp(x, axis=0), (_a([-np.inf, 1.0], [0.0, 2.0]),)),
-    ("sqrt of a sum of squares (norm)", rnp.linalg.norm, jax.numpy.linalg.norm,
-     (_a([3.0, 0.0], [0.0, 4.0]),)),
+    (
+        "x ** int array with zeros",
+        lambda x: x ** np.array([0, 2, 3]),
+        lambda x: x ** np.array([0, 2, 3]),
+        (_a(0.0, 0.0, 2.0),),
+    ),
+    (
+        "logsumexp with -inf",
+        lambda x: rnp.logsumexp(x, axis=0),
+        lambda x: jax.scipy.special.logsumexp(x, axis=0),
+        (_a([-np.inf, 1.0], [0.0, 2.0]),),
+    ),
+    (
+        "sqrt of a sum of squares (norm)",
+        rnp.linalg.norm,
+        jax.numpy.linalg.norm,
+        (_a([3.0, 0.0], [0.0, 4.0]),),
+    ),
 ]
 
 
@@ -266,9 +309,10 @@ def test_kinks_ties_and_zeros_match_jax(name: str, rf: Any, jf: Any, args: tuple
 
 def test_hessian_of_prod_with_a_zero_and_of_max_with_ties() -> None:
     """Whole Hessians, not only products with a vector, where the naive rules divide by 0."""
-    for f, jf, x in [(rnp.prod, jax.numpy.prod, _a(0.0, 2.0, 3.0)),
-                     (lambda x: rnp.max(x) ** 2, lambda x: jax.numpy.max(x) ** 2,
-                      _a(1.0, 2.0, 2.0))]:
+    for f, jf, x in [
+        (rnp.prod, jax.numpy.prod, _a(0.0, 2.0, 3.0)),
+        (lambda x: rnp.max(x) ** 2, lambda x: jax.numpy.max(x) ** 2, _a(1.0, 2.0, 2.0)),
+    ]:
         assert_close(ri.hessian(f)(x), jax.jit(jax.hessian(jf))(x), f"Hessian at {x}")
 
 
@@ -286,12 +330,20 @@ def test_abs_and_relu_second_derivatives_at_zero() -> None:
         assert_close(got, want, f"first and second derivative of {jf.__name__} at 0")
 
 
-@pytest.mark.parametrize("name, f, jf", [
-    ("tanh", rnp.tanh, jax.numpy.tanh), ("log", rnp.log, jax.numpy.log),
-    ("2 ** x", lambda x: 2.0**x, lambda x: 2.0**x),
-    ("x ** x", lambda x: x**x, lambda x: x**x),
-    ("sin(x) * exp(x)", lambda x: rnp.sin(x) * rnp.exp(x), lambda x: jax.numpy.sin(x)
-     * jax.numpy.exp(x))])
+@pytest.mark.parametrize(
+    "name, f, jf",
+    [
+        ("tanh", rnp.tanh, jax.numpy.tanh),
+        ("log", rnp.log, jax.numpy.log),
+        ("2 ** x", lambda x: 2.0**x, lambda x: 2.0**x),
+        ("x ** x", lambda x: x**x, lambda x: x**x),
+        (
+            "sin(x) * exp(x)",
+            lambda x: rnp.sin(x) * rnp.exp(x),
+            lambda x: jax.numpy.sin(x) * jax.numpy.exp(x),
+        ),
+    ],
+)
 def test_third_derivatives_match_jax(name: str, f: Any, jf: Any) -> None:
     """grad∘grad∘grad and forward-over-reverse-over-reverse on scalars."""
     for x in (0.7, 1.9):
@@ -304,9 +356,12 @@ def test_third_derivatives_match_jax(name: str, f: Any, jf: Any) -> None:
 # --- NumPy arrays meeting traced values -------------------------------------------------------
 _C = _a([0.5, -1.0, 2.0], [1.5, 0.25, -0.75])
 MIXED = [  # ndarray OP tracer reaches Tracer.__array_ufunc__ and is routed to our primitives
-    ("ndarray + x", lambda x: _C + x, None), ("ndarray - x", lambda x: _C - x, None),
-    ("ndarray * x", lambda x: _C * x, None), ("ndarray / x", lambda x: _C / x, None),
-    ("ndarray ** x", lambda x: np.abs(_C) ** x, None), ("ndarray @ x", lambda x: _C @ x, None),
+    ("ndarray + x", lambda x: _C + x, None),
+    ("ndarray - x", lambda x: _C - x, None),
+    ("ndarray * x", lambda x: _C * x, None),
+    ("ndarray / x", lambda x: _C / x, None),
+    ("ndarray ** x", lambda x: np.abs(_C) ** x, None),
+    ("ndarray @ x", lambda x: _C @ x, None),
     ("float64 * x", lambda x: np.float64(1.5) * x, None),
     ("np.maximum(ndarray, x)", lambda x: np.maximum(_C, x), lambda x: jax.numpy.maximum(_C, x)),
     ("np.add(ndarray, x)", lambda x: np.add(_C, x), lambda x: jax.numpy.add(_C, x)),
@@ -334,15 +389,20 @@ def test_comparisons_of_ndarray_and_tracer_give_plain_masks() -> None:
     assert_close(ri.grad(f)(_a(1.0, 1.0, 1.0)), _a(1.0, 1.0, 0.0), "grad through a mask")
 
 
-@pytest.mark.parametrize("fn", [np.sin, np.exp, np.tanh, np.sum, np.linalg.norm, np.asarray,
-                                lambda x: np.sqrt(x, out=None)],
-                         ids=["sin", "exp", "tanh", "sum", "linalg.norm", "asarray", "sqrt(out)"])
+@pytest.mark.parametrize(
+    "fn",
+    [np.sin, np.exp, np.tanh, np.sum, np.linalg.norm, np.asarray, lambda x: np.sqrt(x, out=None)],
+    ids=["sin", "exp", "tanh", "sum", "linalg.norm", "asarray", "sqrt(out)"],
+)
 @pytest.mark.parametrize("transform", ["grad", "jvp"])
 def test_plain_numpy_on_a_traced_value_raises(fn: Any, transform: str) -> None:
     """A plain NumPy function cannot see derivatives: a TypeError pointing to rnp."""
     f = lambda x: rnp.sum(fn(x))  # noqa: E731
-    with pytest.raises(TypeError, match=r"traced value.*reference_impl\.numpy|reference_impl"
-                                        r"\.numpy.*traced"):
+    with pytest.raises(
+        TypeError,
+        match=r"traced value.*reference_impl\.numpy|reference_impl"
+        r"\.numpy.*traced",
+    ):
         if transform == "grad":
             ri.grad(f)(_a(0.5, 1.0))
         else:
@@ -360,8 +420,11 @@ def test_logsumexp_weights_and_signs_match_jax(rng) -> None:
     """JAX's signature ``logsumexp(a, axis, b, keepdims, return_sign)``, differentiated in a, b."""
     a = rng.standard_normal((2, 3))
     u = rng.standard_normal(2)
-    for b, sign in [(_a([1.0, 0.5, 2.0], [0.75, 1.0, 0.25]), False),
-                    (_a([1.0, -3.0, 2.0], [-0.5, 1.0, 0.25]), True)]:
+    for b, sign in [
+        (_a([1.0, 0.5, 2.0], [0.75, 1.0, 0.25]), False),
+        (_a([1.0, -3.0, 2.0], [-0.5, 1.0, 0.25]), True),
+    ]:
+
         def f(a: Any, b: Any, lse: Any = rnp.logsumexp, sign: bool = sign) -> Any:
             out = lse(a, 1, b, False, sign)
             return out[0] if sign else out

@@ -38,12 +38,14 @@ def close(ours: Any, theirs: Any, msg: str) -> None:
     """Same containers (namedtuple types included), same shapes, values equal to 1e-10."""
     if isinstance(theirs, dict):
         assert isinstance(ours, dict) and sorted(ours) == sorted(theirs), (
-            f"{msg}: expected dict with keys {sorted(theirs)}, got {ours!r}")
+            f"{msg}: expected dict with keys {sorted(theirs)}, got {ours!r}"
+        )
         for k in theirs:
             close(ours[k], theirs[k], f"{msg}[{k!r}]")
     elif isinstance(theirs, (tuple, list)):
         assert type(ours) is type(theirs) and len(ours) == len(theirs), (
-            f"{msg}: expected {type(theirs).__name__} of length {len(theirs)}, got {ours!r}")
+            f"{msg}: expected {type(theirs).__name__} of length {len(theirs)}, got {ours!r}"
+        )
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
             close(a, b, f"{msg}[{i}]")
     elif theirs is None:
@@ -56,8 +58,9 @@ def close(ours: Any, theirs: Any, msg: str) -> None:
 
 
 # --- tree_util against jax.tree_util -------------------------------------------------------------
-leaves_st = st.one_of(st.floats(-3, 3), st.integers(-3, 3).map(lambda n: np.full((2,), n * 0.5)),
-                      st.none())
+leaves_st = st.one_of(
+    st.floats(-3, 3), st.integers(-3, 3).map(lambda n: np.full((2,), n * 0.5)), st.none()
+)
 trees_st = st.recursive(
     leaves_st,
     lambda children: st.one_of(
@@ -92,10 +95,12 @@ def test_tree_map_matches_jax(jax, tree: Any, seed: int) -> None:
 
 
 def test_dict_keys_are_sorted_like_jax() -> None:
-    assert tree_leaves({"b": 1.0, "a": 2.0, "c": {"z": 3.0, "y": 4.0}}) == [2.0, 1.0, 4.0, 3.0], \
+    assert tree_leaves({"b": 1.0, "a": 2.0, "c": {"z": 3.0, "y": 4.0}}) == [2.0, 1.0, 4.0, 3.0], (
         "dict leaves must come in sorted key order, as in JAX"
-    assert repr(tree_structure({"b": 1.0, "a": (2.0, None)})) == "{'a': (*, None,), 'b': *}", \
+    )
+    assert repr(tree_structure({"b": 1.0, "a": (2.0, None)})) == "{'a': (*, None,), 'b': *}", (
         "PyTreeDef repr"
+    )
 
 
 def test_structure_errors() -> None:
@@ -112,9 +117,14 @@ def test_structure_errors() -> None:
 
 # --- transformations on pytrees ------------------------------------------------------------------
 def params_tree(rng: np.random.Generator) -> dict[str, Any]:
-    return {"layers": [(rng.standard_normal((3, 2)), rng.standard_normal(2)),
-                       (rng.standard_normal((2, 1)), rng.standard_normal(1))],
-            "scale": rng.standard_normal(()), "p": Point(rng.standard_normal(2), 0.5)}
+    return {
+        "layers": [
+            (rng.standard_normal((3, 2)), rng.standard_normal(2)),
+            (rng.standard_normal((2, 1)), rng.standard_normal(1)),
+        ],
+        "scale": rng.standard_normal(()),
+        "p": Point(rng.standard_normal(2), 0.5),
+    }
 
 
 def model(xp: Any, params: dict[str, Any], x: Any) -> Any:
@@ -122,18 +132,22 @@ def model(xp: Any, params: dict[str, Any], x: Any) -> Any:
     for W, b in params["layers"]:
         h = xp.tanh(h @ W + b)
     p = params["p"]
-    return xp.sum(h ** 2) * params["scale"] + xp.sum(p.x * p.y)
+    return xp.sum(h**2) * params["scale"] + xp.sum(p.x * p.y)
 
 
 def test_grad_of_nested_params(jax, rng: np.random.Generator) -> None:
     params, x = params_tree(rng), rng.standard_normal((4, 3))
-    close(ri.grad(lambda p: model(rnp, p, x))(params),
-          jax.grad(lambda p: model(jax.numpy, p, x))(params),
-          "grad wrt a dict of lists of tuples and a namedtuple")
-    ours = ri.value_and_grad(lambda p, z: (model(rnp, p, z), {"h": z[0]}), (0, 1),
-                             has_aux=True)(params, x)
-    theirs = jax.value_and_grad(lambda p, z: (model(jax.numpy, p, z), {"h": z[0]}), (0, 1),
-                                has_aux=True)(params, x)
+    close(
+        ri.grad(lambda p: model(rnp, p, x))(params),
+        jax.grad(lambda p: model(jax.numpy, p, x))(params),
+        "grad wrt a dict of lists of tuples and a namedtuple",
+    )
+    ours = ri.value_and_grad(lambda p, z: (model(rnp, p, z), {"h": z[0]}), (0, 1), has_aux=True)(
+        params, x
+    )
+    theirs = jax.value_and_grad(
+        lambda p, z: (model(jax.numpy, p, z), {"h": z[0]}), (0, 1), has_aux=True
+    )(params, x)
     close(ours, theirs, "value_and_grad, argnums=(0, 1), pytree aux")
 
 
@@ -143,26 +157,37 @@ def test_grad_with_none_and_empty_containers(jax) -> None:
     def f(xp: Any, t: Any) -> Any:
         return t["w"] ** 2 * t["t"][0]
 
-    close(ri.grad(lambda t: f(rnp, t))(tree), jax.grad(lambda t: f(jax.numpy, t))(tree),
-          "None and empty containers are kept in the gradient's structure")
+    close(
+        ri.grad(lambda t: f(rnp, t))(tree),
+        jax.grad(lambda t: f(jax.numpy, t))(tree),
+        "None and empty containers are kept in the gradient's structure",
+    )
 
 
 def f_tree(xp: Any, d: Any) -> Any:
     """dict in, [array, {'b': scalar, 'a': matrix}] out."""
-    return [xp.sin(d["x"]) * d["y"][0], {"b": xp.sum(d["x"] ** 2),
-                                         "a": xp.outer(d["x"], d["y"][1])}]
+    return [
+        xp.sin(d["x"]) * d["y"][0],
+        {"b": xp.sum(d["x"] ** 2), "a": xp.outer(d["x"], d["y"][1])},
+    ]
 
 
 @pytest.mark.parametrize("jac", ["jacfwd", "jacrev"])
 def test_jacobian_layout_matches_jax(jax, jac: str, rng: np.random.Generator) -> None:
     d = {"y": (rng.standard_normal(()), rng.standard_normal(2)), "x": rng.standard_normal(3)}
-    close(getattr(ri, jac)(lambda t: f_tree(rnp, t))(d),
-          getattr(jax, jac)(lambda t: f_tree(jax.numpy, t))(d),
-          f"{jac}: output tree of input trees, each block of shape out.shape + in.shape")
+    close(
+        getattr(ri, jac)(lambda t: f_tree(rnp, t))(d),
+        getattr(jax, jac)(lambda t: f_tree(jax.numpy, t))(d),
+        f"{jac}: output tree of input trees, each block of shape out.shape + in.shape",
+    )
     p = Point(rng.standard_normal(2), rng.standard_normal(2))
-    close(getattr(ri, jac)(lambda q, s: Point(q.x * q.y * s, rnp.sum(q.x) * s), (0, 1))(p, 2.0),
-          getattr(jax, jac)(lambda q, s: Point(q.x * q.y * s, jax.numpy.sum(q.x) * s),
-                            (0, 1))(p, 2.0), f"{jac}: namedtuples and argnums=(0, 1)")
+    close(
+        getattr(ri, jac)(lambda q, s: Point(q.x * q.y * s, rnp.sum(q.x) * s), (0, 1))(p, 2.0),
+        getattr(jax, jac)(lambda q, s: Point(q.x * q.y * s, jax.numpy.sum(q.x) * s), (0, 1))(
+            p, 2.0
+        ),
+        f"{jac}: namedtuples and argnums=(0, 1)",
+    )
 
 
 def test_hessian_of_dict_input(jax, rng: np.random.Generator) -> None:
@@ -171,15 +196,21 @@ def test_hessian_of_dict_input(jax, rng: np.random.Generator) -> None:
     def f(xp: Any, t: Any) -> Any:
         return xp.sum(xp.sin(t["a"]) * t["b"] ** 2) + xp.prod(t["a"])
 
-    close(ri.hessian(lambda t: f(rnp, t))(d), jax.hessian(lambda t: f(jax.numpy, t))(d),
-          "hessian of a dict input: dict of dicts of blocks")
+    close(
+        ri.hessian(lambda t: f(rnp, t))(d),
+        jax.hessian(lambda t: f(jax.numpy, t))(d),
+        "hessian of a dict input: dict of dicts of blocks",
+    )
 
 
 def test_jvp_vjp_linearize_on_pytrees(jax, rng: np.random.Generator) -> None:
     d = {"y": (rng.standard_normal(()), rng.standard_normal(2)), "x": rng.standard_normal(3)}
     t = tree_map(lambda a: rng.standard_normal(np.shape(a)), d)
-    close(ri.jvp(lambda z: f_tree(rnp, z), (d,), (t,)),
-          jax.jvp(lambda z: f_tree(jax.numpy, z), (d,), (t,)), "jvp with dict primals/tangents")
+    close(
+        ri.jvp(lambda z: f_tree(rnp, z), (d,), (t,)),
+        jax.jvp(lambda z: f_tree(jax.numpy, z), (d,), (t,)),
+        "jvp with dict primals/tangents",
+    )
     out, vjp_fn = ri.vjp(lambda z: f_tree(rnp, z), d)
     _, vjp_j = jax.vjp(lambda z: f_tree(jax.numpy, z), d)
     ct = tree_map(lambda a: rng.standard_normal(np.shape(a)), out)
@@ -212,13 +243,15 @@ class Pair:
         self.a, self.b = a, b
 
 
-ri.tree_util.register_pytree_node(Pair, lambda p: ((p.b, p.a), "ba"),
-                                  lambda aux, ch: Pair(ch[1], ch[0]))
+ri.tree_util.register_pytree_node(
+    Pair, lambda p: ((p.b, p.a), "ba"), lambda aux, ch: Pair(ch[1], ch[0])
+)
 
 
 @pytest.fixture(scope="module")
 def jax_nodes(jax):
     """The same classes registered with JAX (twins, so that the two registries do not clash)."""
+
     @jax.tree_util.register_pytree_node_class
     class JAffine(Affine):
         pass
@@ -226,11 +259,13 @@ def jax_nodes(jax):
     class JPair(Pair):
         pass
 
-    jax.tree_util.register_pytree_node(JPair, lambda p: ((p.b, p.a), "ba"),
-                                       lambda aux, ch: JPair(ch[1], ch[0]))
+    jax.tree_util.register_pytree_node(
+        JPair, lambda p: ((p.b, p.a), "ba"), lambda aux, ch: JPair(ch[1], ch[0])
+    )
     ri.tree_util.register_pytree_node_class(JAffine)
-    ri.tree_util.register_pytree_node(JPair, lambda p: ((p.b, p.a), "ba"),
-                                      lambda aux, ch: JPair(ch[1], ch[0]))
+    ri.tree_util.register_pytree_node(
+        JPair, lambda p: ((p.b, p.a), "ba"), lambda aux, ch: JPair(ch[1], ch[0])
+    )
     return JAffine, JPair
 
 
@@ -240,13 +275,15 @@ def test_registered_nodes_flatten_like_jax(jax, jax_nodes) -> None:
     leaves, td = tree_flatten(tree)
     jleaves, jtd = jax.tree_util.tree_flatten(tree)
     assert leaves == jleaves or all(a is b for a, b in zip(leaves, jleaves, strict=True)), (
-        f"leaves of a tree with registered nodes: {leaves} vs JAX {jleaves}")
+        f"leaves of a tree with registered nodes: {leaves} vs JAX {jleaves}"
+    )
     assert td.num_leaves == jtd.num_leaves and td.num_nodes == jtd.num_nodes, f"{td} vs {jtd}"
     back = tree_unflatten(td, [2 * np.asarray(x) for x in leaves])
     assert isinstance(back["l"][0], JAffine) and back["l"][0].name == "first"
     assert isinstance(back["l"][1], JPair) and back["l"][1].b[0] == 4.0
-    assert tree_structure(JAffine(1.0, 2.0, "a")) != tree_structure(JAffine(1.0, 2.0, "b")), \
+    assert tree_structure(JAffine(1.0, 2.0, "a")) != tree_structure(JAffine(1.0, 2.0, "b")), (
         "the static aux data is part of the structure"
+    )
     with pytest.raises(ValueError, match="Duplicate custom PyTreeDef type registration"):
         ri.tree_util.register_pytree_node(Pair, lambda p: ((), None), lambda a, c: Pair(0, 0))
 
@@ -279,13 +316,17 @@ def test_tree_namespace_reduce_transpose_is_leaf(jax) -> None:
     assert ri.tree.unflatten(td, leaves) == tree and ri.tree.structure(tree) == td
     is_leaf = lambda v: isinstance(v, list)  # noqa: E731
     assert ri.tree.leaves(tree, is_leaf=is_leaf) == jax.tree.leaves(tree, is_leaf=is_leaf)
-    close(ri.tree.map(len, tree, is_leaf=lambda v: isinstance(v, (list, dict))),
-          jax.tree.map(len, tree, is_leaf=lambda v: isinstance(v, (list, dict))), "is_leaf map")
+    close(
+        ri.tree.map(len, tree, is_leaf=lambda v: isinstance(v, (list, dict))),
+        jax.tree.map(len, tree, is_leaf=lambda v: isinstance(v, (list, dict))),
+        "is_leaf map",
+    )
     rows = [(1.0, {"s": 2.0}), (3.0, {"s": 4.0}), (5.0, {"s": 6.0})]
     outer, inner = ri.tree.structure([0, 0, 0]), ri.tree.structure((0, {"s": 0}))
     ours = ri.tree.transpose(outer, inner, rows)
-    theirs = jax.tree.transpose(jax.tree.structure([0, 0, 0]), jax.tree.structure((0, {"s": 0})),
-                                rows)
+    theirs = jax.tree.transpose(
+        jax.tree.structure([0, 0, 0]), jax.tree.structure((0, {"s": 0})), rows
+    )
     assert ours == theirs == ([1.0, 3.0, 5.0], {"s": [2.0, 4.0, 6.0]}), f"{ours} vs {theirs}"
     with pytest.raises(TypeError, match="tree_transpose: the tree has 6 leaves"):
         ri.tree.transpose(outer, ri.tree.structure((0, 0, 0)), rows)

@@ -34,8 +34,10 @@ def same(ours: Any, theirs: Any, what: str) -> None:
     assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype}, JAX {theirs.dtype}"
     assert ours.shape == theirs.shape, f"{what}: shape {ours.shape}, JAX {theirs.shape}"
     bad = np.flatnonzero(ours.ravel() != theirs.ravel())
-    assert bad.size == 0, (f"{what}: {bad.size} of {ours.size} elements differ, first at "
-                           f"{bad[0]}: {ours.ravel()[bad[0]]!r} vs JAX {theirs.ravel()[bad[0]]!r}")
+    assert bad.size == 0, (
+        f"{what}: {bad.size} of {ours.size} elements differ, first at "
+        f"{bad[0]}: {ours.ravel()[bad[0]]!r} vs JAX {theirs.ravel()[bad[0]]!r}"
+    )
 
 
 def ulps(a: np.ndarray, b: Any) -> np.ndarray:
@@ -62,20 +64,32 @@ def test_bits_and_uniform_bit_for_bit(jr, seed: int, shape: tuple[int, ...]) -> 
     same(rr.bits(k, shape), jr.bits(jk, shape), "bits, default dtype")
     same(rr.uniform(k, shape), jr.uniform(jk, shape), f"uniform {shape}")
     same(rr.uniform(k, shape, np.float32), jr.uniform(jk, shape, np.float32), "uniform f32")
-    same(rr.uniform(k, shape, minval=-2, maxval=3.5),
-         jr.uniform(jk, shape, minval=-2, maxval=3.5), "uniform on [-2, 3.5)")
+    same(
+        rr.uniform(k, shape, minval=-2, maxval=3.5),
+        jr.uniform(jk, shape, minval=-2, maxval=3.5),
+        "uniform on [-2, 3.5)",
+    )
 
 
 @settings(max_examples=6)
 @given(seed=seeds, lo=st.integers(-50, 50), span=st.integers(-3, 2**40))
 def test_randint_bit_for_bit(jr, seed: int, lo: int, span: int) -> None:
     k, jk = rr.PRNGKey(seed), jr.PRNGKey(seed)
-    same(rr.randint(k, (3, 4), lo, lo + span), jr.randint(jk, (3, 4), lo, lo + span),
-         f"randint [{lo}, {lo + span})")
-    same(rr.randint(k, (6,), lo, lo + 7, np.int8), jr.randint(jk, (6,), lo, lo + 7, np.int8),
-         "randint int8")
-    same(rr.randint(k, (6,), lo, lo + 9, np.int32), jr.randint(jk, (6,), lo, lo + 9, np.int32),
-         "randint int32")
+    same(
+        rr.randint(k, (3, 4), lo, lo + span),
+        jr.randint(jk, (3, 4), lo, lo + span),
+        f"randint [{lo}, {lo + span})",
+    )
+    same(
+        rr.randint(k, (6,), lo, lo + 7, np.int8),
+        jr.randint(jk, (6,), lo, lo + 7, np.int8),
+        "randint int8",
+    )
+    same(
+        rr.randint(k, (6,), lo, lo + 9, np.int32),
+        jr.randint(jk, (6,), lo, lo + 9, np.int32),
+        "randint int32",
+    )
 
 
 @settings(max_examples=6)
@@ -85,23 +99,38 @@ def test_bernoulli_permutation_choice(jr, seed: int, p: float, n: int) -> None:
 
     k, jk = rr.PRNGKey(seed), jr.PRNGKey(seed)
     same(rr.bernoulli(k, p, (n,)), jr.bernoulli(jk, p, (n,)), f"bernoulli({p})")
-    same(rr.bernoulli(k, np.full((2, 3), p)), jr.bernoulli(jk, jnp.full((2, 3), p)),
-         "bernoulli with an array p")
+    same(
+        rr.bernoulli(k, np.full((2, 3), p)),
+        jr.bernoulli(jk, jnp.full((2, 3), p)),
+        "bernoulli with an array p",
+    )
     same(rr.permutation(k, n), jr.permutation(jk, n), f"permutation({n})")
     x = np.arange(3.0 * n).reshape(3, n)
     for axis in (0, 1):
         same(rr.permutation(k, x, axis), jr.permutation(jk, x, axis), f"permutation axis {axis}")
-        same(rr.permutation(k, x, axis, independent=True),
-             jr.permutation(jk, x, axis, independent=True), "independent permutation")
+        same(
+            rr.permutation(k, x, axis, independent=True),
+            jr.permutation(jk, x, axis, independent=True),
+            "independent permutation",
+        )
     same(rr.choice(k, n, (5,)), jr.choice(jk, n, (5,)), "choice with replacement")
     m = min(n, 4)
-    same(rr.choice(k, n, (m,), replace=False), jr.choice(jk, n, (m,), replace=False),
-         "choice without replacement")
+    same(
+        rr.choice(k, n, (m,), replace=False),
+        jr.choice(jk, n, (m,), replace=False),
+        "choice without replacement",
+    )
     prob = np.arange(1.0, n + 1) / np.sum(np.arange(1.0, n + 1))
-    same(rr.choice(k, x, (2, 2), p=prob, axis=1), jr.choice(jk, x, (2, 2), p=prob, axis=1),
-         "choice with p")
-    same(rr.choice(k, n, (m,), replace=False, p=prob),
-         jr.choice(jk, n, (m,), replace=False, p=prob), "choice with p, no replacement")
+    same(
+        rr.choice(k, x, (2, 2), p=prob, axis=1),
+        jr.choice(jk, x, (2, 2), p=prob, axis=1),
+        "choice with p",
+    )
+    same(
+        rr.choice(k, n, (m,), replace=False, p=prob),
+        jr.choice(jk, n, (m,), replace=False, p=prob),
+        "choice with p, no replacement",
+    )
 
 
 def test_permutation_of_a_large_array_takes_two_rounds(jr) -> None:
@@ -116,22 +145,30 @@ def test_categorical_bit_for_bit(jr, seed: int, rows: int, cols: int) -> None:
     logits = np.random.default_rng(abs(seed) % 2**32).normal(size=(rows, cols))
     same(rr.categorical(k, logits), jr.categorical(jk, logits), "categorical")
     same(rr.categorical(k, logits, axis=0), jr.categorical(jk, logits, axis=0), "axis 0")
-    same(rr.categorical(k, logits, shape=(3, rows)), jr.categorical(jk, logits, shape=(3, rows)),
-         "categorical with a sample shape")
-    same(rr.categorical(k, logits, shape=(2, rows), replace=False),
-         jr.categorical(jk, logits, shape=(2, rows), replace=False), "without replacement")
+    same(
+        rr.categorical(k, logits, shape=(3, rows)),
+        jr.categorical(jk, logits, shape=(3, rows)),
+        "categorical with a sample shape",
+    )
+    same(
+        rr.categorical(k, logits, shape=(2, rows), replace=False),
+        jr.categorical(jk, logits, shape=(2, rows), replace=False),
+        "without replacement",
+    )
 
 
 def test_normal_and_truncated_normal_within_a_few_ulp(jr) -> None:
     n, jn = rr.normal(rr.PRNGKey(7), (20000,)), np.asarray(jr.normal(jr.PRNGKey(7), (20000,)))
     d = ulps(n, jn)
     assert n.dtype == jn.dtype and d.max() <= 4 and np.mean(d == 0) > 0.99, (
-        f"normal: {np.mean(d == 0):.4f} identical, max {d.max()} ulp")
+        f"normal: {np.mean(d == 0):.4f} identical, max {d.max()} ulp"
+    )
     t = rr.truncated_normal(rr.PRNGKey(1), -1.0, 2.0, (5000,))
     jt = np.asarray(jr.truncated_normal(jr.PRNGKey(1), -1.0, 2.0, (5000,)))
     d = ulps(t, jt)
     assert d.max() <= 4 and np.mean(d == 0) > 0.98, (
-        f"truncated_normal: {np.mean(d == 0):.4f} identical, max {d.max()} ulp")
+        f"truncated_normal: {np.mean(d == 0):.4f} identical, max {d.max()} ulp"
+    )
     assert np.all((t > -1.0) & (t < 2.0)), "truncated_normal left its bounds"
     assert np.isclose(np.std(rr.normal(rr.PRNGKey(0), (20000,))), 1.0, atol=0.03)
 
@@ -178,16 +215,23 @@ def test_errors_name_the_problem() -> None:
 def test_rademacher_exponential_laplace_multivariate_normal(jr) -> None:
     k, jk = rr.PRNGKey(5), jr.PRNGKey(5)
     same(rr.rademacher(k, (40,)), jr.rademacher(jk, (40,)), "rademacher")
-    same(rr.rademacher(k, (3, 2), np.float64), jr.rademacher(jk, (3, 2), np.float64),
-         "rademacher float64")
+    same(
+        rr.rademacher(k, (3, 2), np.float64),
+        jr.rademacher(jk, (3, 2), np.float64),
+        "rademacher float64",
+    )
     for name in ("exponential", "laplace"):
         ours, theirs = getattr(rr, name)(k, (4000,)), np.asarray(getattr(jr, name)(jk, (4000,)))
         d = ulps(ours, theirs)
         assert d.max() <= 2 and np.mean(d == 0) > 0.98, (
-            f"{name}: {np.mean(d == 0):.4f} identical, max {d.max()} ulp")
+            f"{name}: {np.mean(d == 0):.4f} identical, max {d.max()} ulp"
+        )
     cov, mean = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0])
-    np.testing.assert_allclose(rr.multivariate_normal(k, mean, cov, (5,)),
-                               jr.multivariate_normal(jk, mean, cov, (5,)), rtol=1e-13,
-                               err_msg="multivariate_normal")
+    np.testing.assert_allclose(
+        rr.multivariate_normal(k, mean, cov, (5,)),
+        jr.multivariate_normal(jk, mean, cov, (5,)),
+        rtol=1e-13,
+        err_msg="multivariate_normal",
+    )
     with pytest.raises(ValueError, match="cov of shape"):
         rr.multivariate_normal(k, mean, np.eye(3))

@@ -60,8 +60,9 @@ def _report(work: Graded, *lang: str) -> tuple[str, str]:
     r = course("report", "-w", work.work, *lang)
     assert r.returncode == 0, r.stderr
     out = work.work / "report"
-    return (out / "report.md").read_text(encoding="utf-8"), \
-        (out / "report.html").read_text(encoding="utf-8")
+    return (out / "report.md").read_text(encoding="utf-8"), (out / "report.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_html_is_self_contained_with_sortable_tables(work: Graded) -> None:
@@ -76,8 +77,10 @@ def test_html_is_self_contained_with_sortable_tables(work: Graded) -> None:
     assert "table.sortable th" in script and "addEventListener" in script
     text = "".join(p.text)
     # the order a TA reads: the class at a glance, wrong answers by reason, flagged
-    glance, reasons, flagged = (text.index(s) for s in (
-        "submitted / сдали", "Wrong answers by reason", "Flagged for review"))
+    glance, reasons, flagged = (
+        text.index(s)
+        for s in ("submitted / сдали", "Wrong answers by reason", "Flagged for review")
+    )
     assert glance < reasons < flagged
     students = text.split("Students / Студенты")[1].split("Tasks / Задачи")[0]
     for name, sid in work.ids.items():
@@ -89,11 +92,13 @@ def test_both_languages_on_their_own_lines_and_a_long_note_once(work: Graded) ->
     md, page = _report(work, "--lang", "both")
     text = "".join(Page(page).text)
     for body in (md, text):
-        assert body.count(TAMPER_RU) == 1 and body.count(TAMPER_EN) == 1, \
+        assert body.count(TAMPER_RU) == 1 and body.count(TAMPER_EN) == 1, (
             "the tamper message is a note stated once, not in every task row"
+        )
         lines = body.splitlines()
-        assert not any(TAMPER_EN in line and TAMPER_RU in line for line in lines), \
+        assert not any(TAMPER_EN in line and TAMPER_RU in line for line in lines), (
             "English and Russian on separate lines"
+        )
         assert body.count("see note 1") >= 5, "the five task rows refer to the note"
     full = next(line for line in md.splitlines() if TAMPER_RU in line)
     assert full.rstrip().endswith("(ячейка 3))"), f"not cut: {full!r}"
@@ -117,15 +122,19 @@ def test_language_is_chosen_and_kept(work: Graded) -> None:
 def test_localize_splits_pairs_and_leaves_formulas() -> None:
     from course.lms.lang import localize
 
-    tamper = ("IntegrityError: [course-sandbox] this task scores 0 / задача оценена в 0: "
-              "checks modified / проверки изменены (setattr(_c, …) / вызывает setattr(_c, …) "
-              "(cell 3 / ячейка 3))")
-    assert localize(tamper, "en") == ("IntegrityError: [course-sandbox] this task scores 0: "
-                                      "checks modified (setattr(_c, …) (cell 3))")
-    assert localize(tamper, "ru") == ("IntegrityError: задача оценена в 0: проверки изменены "
-                                      "(вызывает setattr(_c, …) (ячейка 3))")
-    assert localize(tamper, "both").split("\n") == [localize(tamper, "en"),
-                                                    localize(tamper, "ru")]
+    tamper = (
+        "IntegrityError: [course-sandbox] this task scores 0 / задача оценена в 0: "
+        "checks modified / проверки изменены (setattr(_c, …) / вызывает setattr(_c, …) "
+        "(cell 3 / ячейка 3))"
+    )
+    assert localize(tamper, "en") == (
+        "IntegrityError: [course-sandbox] this task scores 0: "
+        "checks modified (setattr(_c, …) (cell 3))"
+    )
+    assert localize(tamper, "ru") == (
+        "IntegrityError: задача оценена в 0: проверки изменены (вызывает setattr(_c, …) (ячейка 3))"
+    )
+    assert localize(tamper, "both").split("\n") == [localize(tamper, "en"), localize(tamper, "ru")]
     rule = "quotient rule: (a / b)' = (a'·b − a·b') / b² / правило частного"
     assert localize(rule, "en") == "quotient rule: (a / b)' = (a'·b − a·b') / b²"
     assert localize("d log x = dx / x", "ru") == "d log x = dx / x", "a formula is no pair"
@@ -137,34 +146,54 @@ def test_localize_splits_pairs_and_leaves_formulas() -> None:
 
 
 def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or \
-        shutil.which("google-chrome")
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
 @pytest.mark.skipif(_chromium() is None, reason="no Chromium on PATH (CI has none)")
 def test_in_a_headless_browser(work: Graded, tmp_path: Path) -> None:
     _report(work, "--lang", "both")
     page = work.work / "report" / "report.html"
-    base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr", "--v=0"]
+    base = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     shot = tmp_path / "report.png"
-    r = subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,2400",
-                        page.as_uri()], capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [*base, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert shot.is_file() and shot.stat().st_size > 20_000, r.stderr[-2000:]
-    console = [line for line in r.stderr.splitlines() if "CONSOLE" in line or
-               "Uncaught" in line]
+    console = [line for line in r.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == [], console
     # a click on the "mean" header of the tasks table sorts its rows by that column
     probe = tmp_path / "probe.html"
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", (
-        "<script>var t = document.querySelector('table.sortable.tasks');"
-        "t.tHead.rows[0].cells[2].click();"
-        "document.body.setAttribute('data-order', Array.from(t.tBodies[0].rows)"
-        ".map(function (r) { return r.cells[2].textContent; }).join(','));</script></body>")),
-        encoding="utf-8")
-    r = subprocess.run([*base, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
-                       timeout=180)
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</body>",
+            (
+                "<script>var t = document.querySelector('table.sortable.tasks');"
+                "t.tHead.rows[0].cells[2].click();"
+                "document.body.setAttribute('data-order', Array.from(t.tBodies[0].rows)"
+                ".map(function (r) { return r.cells[2].textContent; }).join(','));</script></body>"
+            ),
+        ),
+        encoding="utf-8",
+    )
+    r = subprocess.run(
+        [*base, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=180
+    )
     order = re.search(r'data-order="([^"]*)"', r.stdout)
     assert order, r.stderr[-2000:]
     values = [float(v) for v in order[1].split(",")]

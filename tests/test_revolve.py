@@ -33,8 +33,9 @@ def simulate(actions: list[Action], l: int, s: int) -> dict[str, int]:
             slots[a.slot] = current
             most_slots = max(most_slots, len(slots))
         elif a.kind == "restore":
-            assert slots.get(a.slot) == a.index, f"restore of x_{a.index} from slot {a.slot}, " \
-                                                 f"which holds {slots.get(a.slot)}"
+            assert slots.get(a.slot) == a.index, (
+                f"restore of x_{a.index} from slot {a.slot}, which holds {slots.get(a.slot)}"
+            )
             current = a.index
         elif a.kind == "advance":
             assert a.index == current and a.steps > 0, f"advance {a} while holding x_{current}"
@@ -56,8 +57,10 @@ def dynamic_program(l: int, s: int) -> int:
         return 0
     best = l * (l - 1) // 2  # every turn restarts from x_0
     if s > 1:
-        best = min(best, min(m + dynamic_program(l - m, s - 1) + dynamic_program(m, s)
-                             for m in range(1, l)))
+        best = min(
+            best,
+            min(m + dynamic_program(l - m, s - 1) + dynamic_program(m, s) for m in range(1, l)),
+        )
     return best
 
 
@@ -87,25 +90,28 @@ def test_closed_form_special_cases() -> None:
 @pytest.mark.parametrize("s", range(1, 7))
 def test_closed_form_equals_dynamic_program(s: int) -> None:
     for l in range(1, 61):
-        assert optimal_forward_steps(l, s) == dynamic_program(l, s), \
-            f"p({l}, {s}) = {optimal_forward_steps(l, s)}, the recursion gives " \
+        assert optimal_forward_steps(l, s) == dynamic_program(l, s), (
+            f"p({l}, {s}) = {optimal_forward_steps(l, s)}, the recursion gives "
             f"{dynamic_program(l, s)}"
+        )
 
 
 @pytest.mark.parametrize("s", range(1, 7))
 def test_schedule_is_legal_and_optimal_for_all_small_pairs(s: int) -> None:
     for l in range(1, 61):
         counts = simulate(list(revolve(l, s)), l, s)
-        assert counts["advances"] == optimal_forward_steps(l, s), \
+        assert counts["advances"] == optimal_forward_steps(l, s), (
             f"l={l}, s={s}: {counts['advances']} advances, p = {optimal_forward_steps(l, s)}"
+        )
         assert counts["slots"] <= s, f"l={l}, s={s}: {counts['slots']} states stored"
 
 
 @given(st.integers(1, 600), st.integers(1, 40))
 def test_schedule_is_optimal_for_larger_pairs(l: int, s: int) -> None:
     counts = simulate(list(revolve(l, s)), l, s)
-    assert counts["advances"] == optimal_forward_steps(l, s), \
+    assert counts["advances"] == optimal_forward_steps(l, s), (
         f"l={l}, s={s}: {counts['advances']} advances, p = {optimal_forward_steps(l, s)}"
+    )
     assert counts["slots"] <= min(s, l), f"l={l}, s={s}: {counts['slots']} states stored"
 
 

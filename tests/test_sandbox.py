@@ -42,26 +42,32 @@ VICTIMS = ("victim-a", "victim-b", "victim-c")
 pytestmark = [
     pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
     pytest.mark.skipif(not sandbox_status()[0], reason=f"no sandbox: {sandbox_status()[1]}"),
-    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+]
 
 _LIBC = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
 ATTACKS = {
-    "prlimit": _LIBC + (
+    "prlimit": _LIBC
+    + (
         "class RL(ctypes.Structure):\n"
         "    _fields_ = [('cur', ctypes.c_ulong), ('max', ctypes.c_ulong)]\n"
         "pids = [int(p) for p in os.listdir('/proc') if p.isdigit()]\n"
         "hit = [p for p in pids if p != os.getpid()\n"
         "       and libc.prlimit64(p, 0, ctypes.byref(RL(1, 1)), None) == 0]\n"
-        "print('PRLIMIT visible', pids, 'set', hit)"),
-    "daemon": _LIBC + (
+        "print('PRLIMIT visible', pids, 'set', hit)"
+    ),
+    "daemon": _LIBC
+    + (
         "pid = libc.fork()\n"
         "if pid == 0:\n"
         "    libc.setsid()\n"
         f"    libc.prctl(15, {DAEMON.encode()!r}, 0, 0, 0)\n"
         "    while True:\n"
         "        libc.sleep(1)\n"
-        "print('DAEMON forked', pid)"),
-    "sockets": _LIBC + (
+        "print('DAEMON forked', pid)"
+    ),
+    "sockets": _LIBC
+    + (
         "class UN(ctypes.Structure):\n"
         "    _fields_ = [('family', ctypes.c_ushort), ('path', ctypes.c_char * 108)]\n"
         "class IN(ctypes.Structure):\n"
@@ -74,7 +80,8 @@ ATTACKS = {
         "    print('UNIX', path, r, ctypes.get_errno())\n"
         "fd = libc.socket(2, 2, 0)\n"
         "sa = IN(2, ((UDP_PORT & 255) << 8) | (UDP_PORT >> 8), 0x0100007F, b'')\n"
-        "print('UDP', libc.sendto(fd, b'PING', 4, 0, ctypes.byref(sa), 16), ctypes.get_errno())"),
+        "print('UDP', libc.sendto(fd, b'PING', 4, 0, ctypes.byref(sa), 16), ctypes.get_errno())"
+    ),
     "secrets": (
         "import glob, os\n"
         "print('ENV', dict(os.environ))\n"
@@ -83,16 +90,20 @@ ATTACKS = {
         "    try:\n"
         "        print(p, open(p, 'rb').read()[:3000])\n"
         "    except Exception as e:\n"
-        "        print(p, type(e).__name__)"),
-    "reader": _LIBC + (
+        "        print(p, type(e).__name__)"
+    ),
+    "reader": _LIBC
+    + (
         "for p in READ_PATHS:\n"
         "    try:\n"
         "        print('READ', p, open(p).read()[:4000])\n"
         "    except Exception as e:\n"
         "        print('NOREAD', p, type(e).__name__)\n"
-        "    print('LIBC OPEN', p, libc.open(p.encode(), 0))"),
+        "    print('LIBC OPEN', p, libc.open(p.encode(), 0))"
+    ),
     "symlink": "print('LINK', open('secret.txt').read())",
-    "immutable": _LIBC + (
+    "immutable": _LIBC
+    + (
         "import array, fcntl\n"
         "open('keep.txt', 'w').write('x')\n"
         "fd = os.open('keep.txt', os.O_RDONLY)\n"
@@ -100,7 +111,8 @@ ATTACKS = {
         "    fcntl.ioctl(fd, 0x40086602, array.array('l', [0x10]))\n"
         "    print('IMMUTABLE set')\n"
         "except OSError as e:\n"
-        "    print('IMMUTABLE refused', e)"),
+        "    print('IMMUTABLE refused', e)"
+    ),
     "json-shadow": "import json\nprint('JSON', json.__file__)",
 }
 
@@ -123,8 +135,11 @@ class Run:
         return nbformat.read(self.work / "autograded" / student / AID / f"{AID}.ipynb", 4)
 
     def outputs(self, student: str) -> str:
-        return "\n".join(str(o.get("text", "")) + str(o.get("evalue", "")) for c in
-                         self.notebook(student).cells for o in c.get("outputs", []))
+        return "\n".join(
+            str(o.get("text", "")) + str(o.get("evalue", ""))
+            for c in self.notebook(student).cells
+            for o in c.get("outputs", [])
+        )
 
 
 def _listeners(base: Path) -> tuple[socket.socket, socket.socket, socket.socket]:
@@ -143,9 +158,13 @@ def _listeners(base: Path) -> tuple[socket.socket, socket.socket, socket.socket]
 
 def course(*args: str | Path, env: dict | None = None) -> subprocess.CompletedProcess:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run([sys.executable, "-m", "course.cli", *map(str, args)],
-                          env={**os.environ, "PATH": path, **(env or {})},
-                          capture_output=True, text=True, timeout=1200)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *map(str, args)],
+        env={**os.environ, "PATH": path, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +178,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     full = subs / "full"
     release = nbformat.read(ROOT / "assignments" / AID / f"{AID}.ipynb", as_version=4)
     solution = nbformat.read(ROOT / "solutions" / AID / f"{AID}.ipynb", as_version=4)
-    consts = (f"UNIX_PATH = {str(base / 'listener.sock').encode()!r}\n"
-              f"ABSTRACT = {ABSTRACT.encode()!r}\nUDP_PORT = {udp.getsockname()[1]}\n"
-              f"READ_PATHS = {_read_paths()!r}\n")
+    consts = (
+        f"UNIX_PATH = {str(base / 'listener.sock').encode()!r}\n"
+        f"ABSTRACT = {ABSTRACT.encode()!r}\nUDP_PORT = {udp.getsockname()[1]}\n"
+        f"READ_PATHS = {_read_paths()!r}\n"
+    )
     for student, code in ATTACKS.items():
         folder = subs / student / AID
         folder.mkdir(parents=True)
@@ -170,14 +191,26 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     (subs / "symlink" / AID / "secret.txt").symlink_to(secret_file)
     (subs / "json-shadow" / AID / "json.py").write_text(
         f"open({str(work / 'json-pwned.txt')!r}, 'w').write('pwned')\n"
-        f"open('/tmp/json-pwned-{TOKEN}', 'w').write('pwned')\n")
+        f"open('/tmp/json-pwned-{TOKEN}', 'w').write('pwned')\n"
+    )
     for v in VICTIMS:
         shutil.copytree(full, subs / v)
     shutil.rmtree(full)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1200)", TOKEN])
     try:
-        out = course("autograde", subs, "--jobs", 2, "--timeout", 30, "--memory", 2048,
-                     "--workdir", work, env={"COURSE_TEST_SECRET": TOKEN})
+        out = course(
+            "autograde",
+            subs,
+            "--jobs",
+            2,
+            "--timeout",
+            30,
+            "--memory",
+            2048,
+            "--workdir",
+            work,
+            env={"COURSE_TEST_SECRET": TOKEN},
+        )
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -189,8 +222,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 def _read_paths() -> list[str]:
     checks = ROOT / "course" / "checks" / PACKAGE
-    return ["/etc/shadow", str(checks / "_hidden.py"), str(checks / "_reference.py"),
-            str(ROOT / "solutions" / AID / f"{AID}.ipynb")]
+    return [
+        "/etc/shadow",
+        str(checks / "_hidden.py"),
+        str(checks / "_reference.py"),
+        str(ROOT / "solutions" / AID / f"{AID}.ipynb"),
+    ]
 
 
 def _score(r: Run, student: str) -> float:
@@ -239,8 +276,10 @@ def test_nothing_arrives_at_loopback_listeners(run: Run) -> None:
 
 def test_secret_token_appears_nowhere(run: Run) -> None:
     assert "ENV" in run.outputs("secrets")
-    for path in [*(run.work / "feedback").rglob("*.html"),
-                 *(run.work / "autograded").rglob("*.ipynb")]:
+    for path in [
+        *(run.work / "feedback").rglob("*.html"),
+        *(run.work / "autograded").rglob("*.ipynb"),
+    ]:
         assert TOKEN not in path.read_text("utf-8", errors="replace"), path
 
 
@@ -277,9 +316,13 @@ def test_submitted_json_module_is_never_imported_by_the_grader(run: Run) -> None
     assert "/scratch/json.py" not in line and line.endswith("json/__init__.py"), line
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "over the channel, 05's t5_3 check was reported lost (kernel interrupted or stopped) in "
-    "both runs on this machine at load 14-16; under investigation"))
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "over the channel, 05's t5_3 check was reported lost (kernel interrupted or stopped) in "
+        "both runs on this machine at load 14-16; under investigation"
+    ),
+)
 def test_correct_05_solution_keeps_its_points_on_a_busy_machine(tmp_path: Path) -> None:
     if SECOND not in assignment_ids(ROOT):
         pytest.skip("no assignment 05")
@@ -289,8 +332,9 @@ def test_correct_05_solution_keeps_its_points_on_a_busy_machine(tmp_path: Path) 
     try:
         # 10 CPU seconds per cell, as in test_untrusted: a correct 05 cell takes about 1 s of
         # CPU, and far longer than 10 s of wall-clock time on this machine beside the loops
-        out = course("autograde", subs, "--jobs", 1, "--timeout", 10, "--memory", 2048,
-                     "--workdir", work)
+        out = course(
+            "autograde", subs, "--jobs", 1, "--timeout", 10, "--memory", 2048, "--workdir", work
+        )
     finally:
         for p in loops:
             p.kill()
@@ -303,8 +347,7 @@ def test_correct_05_solution_keeps_its_points_on_a_busy_machine(tmp_path: Path) 
 # ---------------------------------------------------------------------------------------------
 # without a kernel: the view, the command line, the channel's verdicts
 # ---------------------------------------------------------------------------------------------
-def test_view_holds_only_declared_packages_and_no_answers(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_view_holds_only_declared_packages_and_no_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     from course.pipeline import view
 
     entries = view.site_entries(("numpy", "jax", "reference_impl"))
@@ -327,14 +370,25 @@ def test_command_line_seals_every_namespace(tmp_path: Path) -> None:
 
     for name in ("ipc", "inbox"):
         (tmp_path / name).mkdir()
-    cmd = bwrap.command(["python"], view=kernel_view(None), ipc_dir=tmp_path / "ipc",
-                        connection_file=tmp_path / "k.json", inbox=tmp_path / "inbox",
-                        env={"X": "1"})
-    for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-                 "--cap-drop", "--remount-ro"):
+    cmd = bwrap.command(
+        ["python"],
+        view=kernel_view(None),
+        ipc_dir=tmp_path / "ipc",
+        connection_file=tmp_path / "k.json",
+        inbox=tmp_path / "inbox",
+        env={"X": "1"},
+    )
+    for flag in (
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--cap-drop",
+        "--remount-ro",
+    ):
         assert flag in cmd, flag
     assert cmd[cmd.index("--uid") + 1] == "1000"
-    assert ["--setenv", "X", "1"] == cmd[cmd.index("X") - 1:cmd.index("X") + 2]
+    assert ["--setenv", "X", "1"] == cmd[cmd.index("X") - 1 : cmd.index("X") + 2]
     sources = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--ro-bind", "--bind")]
     assert not any(s in ("/", "/etc", "/root", "/home", str(ROOT)) for s in sources), sources
 
@@ -348,17 +402,30 @@ def test_only_the_channel_verdict_scores_a_grade_cell() -> None:
 
     def cell(*outputs: Any) -> Any:
         c = new_code_cell("check.t1_1(f)")
-        c.metadata["nbgrader"] = {"grade": True, "grade_id": "t1_1-x", "points": 5,
-                                  "solution": False, "locked": True}
+        c.metadata["nbgrader"] = {
+            "grade": True,
+            "grade_id": "t1_1-x",
+            "points": 5,
+            "solution": False,
+            "locked": True,
+        }
         c.outputs = list(outputs)
         return c
 
-    nb = new_notebook(cells=[
-        cell(new_output("stream", name="stderr", text="a warning\n"),
-             new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[])),
-        cell(new_output("stream", name="stdout", text="✓ all tests passed\n"),
-             new_output("execute_result", data={"text/plain": "5"}, execution_count=1)),
-        cell(), cell()])
+    nb = new_notebook(
+        cells=[
+            cell(
+                new_output("stream", name="stderr", text="a warning\n"),
+                new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[]),
+            ),
+            cell(
+                new_output("stream", name="stdout", text="✓ all tests passed\n"),
+                new_output("execute_result", data={"text/plain": "5"}, execution_count=1),
+            ),
+            cell(),
+            cell(),
+        ]
+    )
     ok = channel.CellVerdict(True, ("t1_1",), (), False)
     bad = channel.CellVerdict(False, ("t1_1",), ("t1_1: wrong value",), False)
     never = channel.CellVerdict(False, (), ("the cell did not run t1_1",), False)

@@ -30,14 +30,23 @@ _T = np.tril(_G) + 3 * np.eye(4)
 CASES = {
     "cholesky_lower": (lambda sl, xp, a, b: sl.cholesky(a, lower=True), _SPD, _B),
     "cholesky_upper": (lambda sl, xp, a, b: sl.cholesky(a), _SPD, _B),
-    "cho_solve_lower": (lambda sl, xp, a, b: sl.cho_solve(sl.cho_factor(a, lower=True), b),
-                        _SPD, _B),
+    "cho_solve_lower": (
+        lambda sl, xp, a, b: sl.cho_solve(sl.cho_factor(a, lower=True), b),
+        _SPD,
+        _B,
+    ),
     "cho_solve_upper": (lambda sl, xp, a, b: sl.cho_solve(sl.cho_factor(a), b[:, 0]), _SPD, _B),
     "solve_triangular": (lambda sl, xp, a, b: sl.solve_triangular(a, b, lower=True), _T, _B),
-    "solve_triangular_T": (lambda sl, xp, a, b: sl.solve_triangular(a.T, b[:, 1], trans="T"),
-                           _T, _B),
-    "solve_triangular_unit": (lambda sl, xp, a, b: sl.solve_triangular(
-        a, b, lower=True, unit_diagonal=True), _T, _B),
+    "solve_triangular_T": (
+        lambda sl, xp, a, b: sl.solve_triangular(a.T, b[:, 1], trans="T"),
+        _T,
+        _B,
+    ),
+    "solve_triangular_unit": (
+        lambda sl, xp, a, b: sl.solve_triangular(a, b, lower=True, unit_diagonal=True),
+        _T,
+        _B,
+    ),
     "lu_l": (lambda sl, xp, a, b: sl.lu(a)[1], _G, _B),
     "lu_u": (lambda sl, xp, a, b: sl.lu(a)[2], _G, _B),
     "lu_permute_l": (lambda sl, xp, a, b: sl.lu(a, permute_l=True)[0], _G, _B),
@@ -62,17 +71,22 @@ def test_value_vjp_jvp_match_jax(name):
     _, a, b = CASES[name]
     rng = np.random.default_rng(1)
     want = _theirs(name)(a, b)
-    np.testing.assert_allclose(_ours(name)(a, b), want, rtol=1e-11, atol=1e-12,
-                               err_msg=f"{name}: value")
+    np.testing.assert_allclose(
+        _ours(name)(a, b), want, rtol=1e-11, atol=1e-12, err_msg=f"{name}: value"
+    )
     ct = rng.standard_normal(np.shape(want))
     got = ri.vjp(_ours(name), a, b)[1](ct)
     exp = jax.vjp(_theirs(name), a, b)[1](jnp.asarray(ct))
     for k, (g, w) in enumerate(zip(got, exp, strict=True)):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11, err_msg=f"{name}: VJP arg {k}")
     ta, tb = rng.standard_normal(a.shape), rng.standard_normal(b.shape)
-    np.testing.assert_allclose(ri.jvp(_ours(name), (a, b), (ta, tb))[1],
-                               jax.jvp(_theirs(name), (a, b), (ta, tb))[1],
-                               rtol=1e-9, atol=1e-11, err_msg=f"{name}: JVP")
+    np.testing.assert_allclose(
+        ri.jvp(_ours(name), (a, b), (ta, tb))[1],
+        jax.jvp(_theirs(name), (a, b), (ta, tb))[1],
+        rtol=1e-9,
+        atol=1e-11,
+        err_msg=f"{name}: JVP",
+    )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -85,8 +99,9 @@ def test_vmap_matches_jax_without_fallback(name):
         got = ri.vmap(_ours(name))(a_s, b_s)
     finally:
         batching.LOOP_FALLBACK = saved
-    np.testing.assert_allclose(got, jax.vmap(_theirs(name))(a_s, b_s), rtol=1e-10, atol=1e-12,
-                               err_msg=f"vmap({name})")
+    np.testing.assert_allclose(
+        got, jax.vmap(_theirs(name))(a_s, b_s), rtol=1e-10, atol=1e-12, err_msg=f"vmap({name})"
+    )
 
 
 @settings(deadline=None, max_examples=10)

@@ -79,7 +79,8 @@ def test_hvp_matches_jax_hessian(jx, f, mode, seed):
     expected = jax_hessian(jx, f, x) @ v
     got = hvp(lambda y: f(RI, y), x, v, mode)
     assert rel_err(got, expected) < TOL, (
-        f"{f.__name__}, {mode}, x={x}, v={v}: hvp = {got}, jax.hessian(f)(x) @ v = {expected}")
+        f"{f.__name__}, {mode}, x={x}, v={v}: hvp = {got}, jax.hessian(f)(x) @ v = {expected}"
+    )
 
 
 def f_matrix(m, X):
@@ -107,8 +108,10 @@ def test_hvp_is_symmetric_bilinear(rng, mode):
 
 # --- a small MLP with pytree parameters --------------------------------------------------------
 def init_small_mlp(rng, sizes=(3, 4, 2), batch=5):
-    params = [(rng.standard_normal((m, n)) / np.sqrt(m), 0.1 * rng.standard_normal(n))
-              for m, n in itertools.pairwise(sizes)]
+    params = [
+        (rng.standard_normal((m, n)) / np.sqrt(m), 0.1 * rng.standard_normal(n))
+        for m, n in itertools.pairwise(sizes)
+    ]
     x = rng.standard_normal((batch, sizes[0]))
     y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
     return params, x, y
@@ -131,8 +134,13 @@ def mlp(jx):
     params, x, y = init_small_mlp(np.random.default_rng(3))
     flat, unravel = jax_ravel(params)
     H = np.asarray(jx.jax.jit(jx.jax.hessian(lambda p: mlp_loss(jx, unravel(p), x, y)))(flat))
-    return SimpleNamespace(params=params, loss=lambda p: mlp_loss(RI, p, x, y),
-                           jax_loss=lambda p: mlp_loss(jx, p, x, y), H=H, n=flat.size)
+    return SimpleNamespace(
+        params=params,
+        loss=lambda p: mlp_loss(RI, p, x, y),
+        jax_loss=lambda p: mlp_loss(jx, p, x, y),
+        H=H,
+        n=flat.size,
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -140,10 +148,12 @@ def test_hvp_mlp_pytree(mlp, rng, mode):
     v = tree_map(lambda p: rng.standard_normal(np.shape(p)), mlp.params)
     got = hvp(mlp.loss, mlp.params, v, mode)
     assert tree_flatten(got)[1] == tree_flatten(mlp.params)[1], (
-        f"{mode}: the HVP's structure {tree_flatten(got)[1]} is not the parameters'")
+        f"{mode}: the HVP's structure {tree_flatten(got)[1]} is not the parameters'"
+    )
     expected = mlp.H @ ravel_pytree(v)[0]
     assert rel_err(ravel_pytree(got)[0], expected) < TOL, (
-        f"{mode}: MLP hvp {ravel_pytree(got)[0]} vs jax {expected}")
+        f"{mode}: MLP hvp {ravel_pytree(got)[0]} vs jax {expected}"
+    )
 
 
 # --- the Hessian from HVPs ---------------------------------------------------------------------
@@ -154,7 +164,8 @@ def test_hessian_from_hvp_vector(jx, rng, f, mode):
     H = hessian_from_hvp(lambda y: f(RI, y), x, mode)
     assert rel_err(H, jax_hessian(jx, f, x)) < TOL, f"{f.__name__} {mode}: H differs from jax"
     assert rel_err(H, ri.hessian(lambda y: f(RI, y))(x)) < TOL, (
-        f"{f.__name__} {mode}: H differs from reference_impl.hessian")
+        f"{f.__name__} {mode}: H differs from reference_impl.hessian"
+    )
 
 
 def test_hessian_from_hvp_matrix_layout(jx, rng):
@@ -200,7 +211,8 @@ def test_ravel_pytree_round_trip(mlp):
 def test_hessian_trace_exact(mlp):
     res = hessian_trace(mlp.loss, mlp.params, 0, np.random.default_rng(0), method="exact")
     assert abs(res.estimate - np.trace(mlp.H)) < TOL * (1 + abs(np.trace(mlp.H))), (
-        f"exact trace {res.estimate} vs jax {np.trace(mlp.H)}")
+        f"exact trace {res.estimate} vs jax {np.trace(mlp.H)}"
+    )
     assert res.matvecs == mlp.n, f"exact trace used {res.matvecs} HVPs, expected n = {mlp.n}"
 
 
@@ -219,28 +231,37 @@ def test_hessian_trace_estimate_within_standard_errors(mlp, method, dist):
     assert res.matvecs == m, f"used {res.matvecs} HVPs, budget {m}"
     assert res.method.endswith(dist), f"asked for {dist} probes, got {res.method}"
     assert abs(res.estimate - exact) < 4 * res.stderr, (
-        f"{method}/{dist}: estimate {res.estimate:.5f} ± {res.stderr:.5f}, exact {exact:.5f}")
+        f"{method}/{dist}: estimate {res.estimate:.5f} ± {res.stderr:.5f}, exact {exact:.5f}"
+    )
     formula = hutchinson_stderr(mlp.H, m, dist)
     if method == "hutchinson":  # the reported error matches the formula (one sample of it)
         assert 0.5 * formula < res.stderr < 2 * formula, (
-            f"{dist}: reported stderr {res.stderr:.4f}, formula {formula:.4f}")
+            f"{dist}: reported stderr {res.stderr:.4f}, formula {formula:.4f}"
+        )
     else:  # deflating the top third of the spectrum must help a lot on a 26×26 Hessian
         assert 0 < res.stderr < 0.1 * formula, (
-            f"hutch++/{dist}: stderr {res.stderr:.2e} not ≪ Hutchinson's {formula:.2e}")
+            f"hutch++/{dist}: stderr {res.stderr:.2e} not ≪ Hutchinson's {formula:.2e}"
+        )
 
 
 def test_hessian_trace_unbiased_over_seeds(mlp):
     """Mean of 400 seeded 8-probe Hutchinson estimates within 4 standard errors of tr ∇²f."""
     exact = np.trace(mlp.H)
-    est = np.array([hessian_trace(mlp.loss, mlp.params, 8, np.random.default_rng([9, t])
-                                  ).estimate for t in range(400)])
+    est = np.array(
+        [
+            hessian_trace(mlp.loss, mlp.params, 8, np.random.default_rng([9, t])).estimate
+            for t in range(400)
+        ]
+    )
     se = est.std(ddof=1) / np.sqrt(est.size)
     assert 4 * se < 0.25 * abs(exact), f"check too loose: se {se:.3f}, trace {exact:.3f}"
     assert abs(est.mean() - exact) < 4 * se, (
-        f"mean estimate {est.mean():.4f} vs exact trace {exact:.4f} (se {se:.4f})")
+        f"mean estimate {est.mean():.4f} vs exact trace {exact:.4f} (se {se:.4f})"
+    )
     spread = hutchinson_stderr(mlp.H, 8, "rademacher")
     assert 0.8 * spread < est.std(ddof=1) < 1.25 * spread, (
-        f"spread of the estimates {est.std(ddof=1):.4f} vs the formula {spread:.4f}")
+        f"spread of the estimates {est.std(ddof=1):.4f} vs the formula {spread:.4f}"
+    )
 
 
 def test_hessian_trace_hutchpp_full_sketch_is_exact(mlp):

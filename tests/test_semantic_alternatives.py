@@ -51,7 +51,6 @@ def _twice(aid: str, task: str) -> str | None:
 def test_stateful_alternative_keeps_full_marks(aid: str, task: str) -> None:
     failure = _twice(aid, task)
     if (aid, task) in NOT_YET_ACCEPTED:
-        assert failure is not None, f"{aid} {task} is accepted now: remove it from " \
-                                    "NOT_YET_ACCEPTED"
+        assert failure is not None, f"{aid} {task} is accepted now: remove it from NOT_YET_ACCEPTED"
     else:
         assert failure is None, f"{aid} {task}: a correct alternative failed:\n{failure}"

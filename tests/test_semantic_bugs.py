@@ -18,7 +18,8 @@ from course.checks._core import CheckFailure
 from course.nbgrader_setup import assignment_ids
 
 _spec = importlib.util.spec_from_file_location(
-    "semantic_bugs", ROOT / "tests" / "mutants" / "semantic_bugs.py")
+    "semantic_bugs", ROOT / "tests" / "mutants" / "semantic_bugs.py"
+)
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 BUGS, NOT_YET_CAUGHT = _module.BUGS, _module.NOT_YET_CAUGHT
@@ -41,9 +42,14 @@ def test_bugs_cover_every_task() -> None:
     assert NOT_YET_CAUGHT <= set(names), sorted(NOT_YET_CAUGHT - set(names))
 
 
-@pytest.mark.parametrize("aid,bug", [
-    pytest.param(aid, b, id=f"{aid}:{b.task}:{b.name}", marks=pytest.mark.task(b.task))
-    for aid in sorted(BUGS) for b in BUGS[aid]])
+@pytest.mark.parametrize(
+    "aid,bug",
+    [
+        pytest.param(aid, b, id=f"{aid}:{b.task}:{b.name}", marks=pytest.mark.task(b.task))
+        for aid in sorted(BUGS)
+        for b in BUGS[aid]
+    ],
+)
 def test_semantic_bug_costs_its_task_only(aid: str, bug) -> None:
     ns = solution_namespace(aid, bug)
     number = bug.task[1:].replace("_", ".")

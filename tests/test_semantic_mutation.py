@@ -99,38 +99,60 @@ def test_backward_reads_the_last_forward() -> None:
 
 
 def test_targets_and_swaps() -> None:
-    src = ("class C:\n    def m(self, a=1):\n        ### BEGIN SOLUTION\n        return a\n"
-           "        ### END SOLUTION\n\n\ndef f(x, y=2):\n    ### BEGIN SOLUTION\n"
-           "    a = g(x)\n    b = h(y)\n    c = k(b)\n    return a + b + c - g(c) * h(a)\n"
-           "    ### END SOLUTION\n\n\ndef plain(x):\n    return x\n")
+    src = (
+        "class C:\n    def m(self, a=1):\n        ### BEGIN SOLUTION\n        return a\n"
+        "        ### END SOLUTION\n\n\ndef f(x, y=2):\n    ### BEGIN SOLUTION\n"
+        "    a = g(x)\n    b = h(y)\n    c = k(b)\n    return a + b + c - g(c) * h(a)\n"
+        "    ### END SOLUTION\n\n\ndef plain(x):\n    return x\n"
+    )
     assert targets(src) == [("C.m", ["a"]), ("f", ["y"])]
     # b = h(y) may move, c = k(b) not; g(c) * h(a) evaluated right to left
     assert [m.id for m in _swaps(src)] == ["swap-calls@10", "swap-calls@13:23-13:34"]
     env = {"g": lambda v: calls.append("g") or v, "h": lambda v: calls.append("h") or v}
     calls: list[str] = []
-    exec(_swaps("def t():\n    ### BEGIN SOLUTION\n    return g(2) * h(3)\n"
-                "    ### END SOLUTION\n")[0].source + "\nr = t()\n", env)
+    exec(
+        _swaps("def t():\n    ### BEGIN SOLUTION\n    return g(2) * h(3)\n    ### END SOLUTION\n")[
+            0
+        ].source
+        + "\nr = t()\n",
+        env,
+    )
     assert calls == ["h", "g"] and env["r"] == 6
-    prof = {"f": {"calls": 1, "movable": True, "rng": False, "arrays_in": True,
-                  "arrays_out": True, "ndarray_out": True, "callable_out": False,
-                  "non_default": []}}
+    prof = {
+        "f": {
+            "calls": 1,
+            "movable": True,
+            "rng": False,
+            "arrays_in": True,
+            "arrays_out": True,
+            "ndarray_out": True,
+            "callable_out": False,
+            "non_default": [],
+        }
+    }
     ids = {m.id for m in semantic_mutants(src, prof)}
-    assert {"cache-result@f", "alias@f", "mutate-arg@f", "ignore-arg@f:y",
-            "swap-calls@10"} <= ids
+    assert {"cache-result@f", "alias@f", "mutate-arg@f", "ignore-arg@f:y", "swap-calls@10"} <= ids
     assert not any("C.m" in i for i in ids)  # never called under the checks: no mutant
 
 
-@pytest.mark.parametrize("aid,task", [("01_finite_differences", "t1_5"),
-                                      ("02_forward_mode", "t2_1"), ("03_reverse_mode", "t3_5"),
-                                      ("04_matrix_adjoints", "t4_2"),
-                                      ("05_second_order_and_memory", "t5_5")])
+@pytest.mark.parametrize(
+    "aid,task",
+    [
+        ("01_finite_differences", "t1_5"),
+        ("02_forward_mode", "t2_1"),
+        ("03_reverse_mode", "t3_5"),
+        ("04_matrix_adjoints", "t4_2"),
+        ("05_second_order_and_memory", "t5_5"),
+    ],
+)
 def test_a_wrapper_that_changes_nothing_survives(aid: str, task: str) -> None:
     """The control: a kill is the wrapper's behaviour, not the wrapping (functions, methods,
     returned closures, a check's substitutions in the function's globals)."""
     cells = next(t for t in load_tasks(aid) if t.task == task)
     lines = [f"{n} = _S.identity({n}, {n!r})" for n, _ in targets(cells.source)]
-    got = _fork(cells, _namespace(cells), cells.source + _PRELUDE + "\n".join(lines) + "\n",
-                120.0, "fired")
+    got = _fork(
+        cells, _namespace(cells), cells.source + _PRELUDE + "\n".join(lines) + "\n", 120.0, "fired"
+    )
     assert got["status"] == "survived", got["reason"]
 
 
@@ -148,11 +170,13 @@ def test_equivalent_semantic_mutants_are_current(aid: str, task: str) -> None:
     ns = _namespace(cells)
     generated = {m.id: m for m in semantic_mutants(cells.source, profile_task(cells, ns))}
     for mid in _by_task(list(EQUIVALENT))[(aid, task)]:
-        assert mid in generated, f"{aid}/{task}/{mid}: no longer generated; update " \
-                                 "semantic_equivalent.json"
+        assert mid in generated, (
+            f"{aid}/{task}/{mid}: no longer generated; update semantic_equivalent.json"
+        )
         got = _fork(cells, ns, generated[mid].source, 60.0, "fired")
-        assert got["status"] == "survived", f"{aid}/{task}/{mid} is killed now " \
-                                            f"({got['reason']}): remove it from the list"
+        assert got["status"] == "survived", (
+            f"{aid}/{task}/{mid} is killed now ({got['reason']}): remove it from the list"
+        )
 
 
 def test_committed_semantic_results_cover_every_task() -> None:

@@ -23,7 +23,7 @@ from course.nbgrader_setup import assignment_ids
 
 LEFT_OUT = ("_hidden.py", "_reference.py")
 
-_RUNNER = r'''
+_RUNNER = r"""
 import contextlib, io, json, sys
 sys.path.insert(0, sys.argv[1])
 import nbformat
@@ -59,14 +59,15 @@ try:
 except HiddenTestsUnavailable as exc:
     result["hidden"] = str(exc)
 print(json.dumps(result))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def student_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("student")
-    shutil.copytree(ROOT / "course", base / "course",
-                    ignore=shutil.ignore_patterns("__pycache__", *LEFT_OUT))
+    shutil.copytree(
+        ROOT / "course", base / "course", ignore=shutil.ignore_patterns("__pycache__", *LEFT_OUT)
+    )
     left = [p for p in (base / "course").rglob("*.py") if p.name in LEFT_OUT]
     assert not left, left
     return base
@@ -75,8 +76,14 @@ def student_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("aid", assignment_ids(ROOT))
 def test_visible_checks_work_without_hidden_and_reference(student_copy: Path, aid: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(student_copy)}
-    run = subprocess.run([sys.executable, "-c", _RUNNER, str(student_copy), aid, str(ROOT)],
-                         capture_output=True, text=True, timeout=300, cwd=student_copy, env=env)
+    run = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(student_copy), aid, str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=student_copy,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["passed"] == result["visible"] > 0, result
@@ -86,12 +93,15 @@ def test_visible_checks_work_without_hidden_and_reference(student_copy: Path, ai
 
 
 def test_hidden_checks_load_lazily_in_the_full_package() -> None:
-    code = ("import sys, course.checks.second_order as c\n"
-            "assert 'course.checks.second_order._hidden' not in sys.modules\n"
-            "f = c.hidden_t5_3\n"
-            "assert 'course.checks.second_order._hidden' in sys.modules\n"
-            "assert f is c.hidden_t5_3 and f.__module__.endswith('_hidden')\n"
-            "assert 'hidden_t5_3' not in c.__all__ and 'hidden_t5_3' in c.HIDDEN\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=ROOT)
+    code = (
+        "import sys, course.checks.second_order as c\n"
+        "assert 'course.checks.second_order._hidden' not in sys.modules\n"
+        "f = c.hidden_t5_3\n"
+        "assert 'course.checks.second_order._hidden' in sys.modules\n"
+        "assert f is c.hidden_t5_3 and f.__module__.endswith('_hidden')\n"
+        "assert 'hidden_t5_3' not in c.__all__ and 'hidden_t5_3' in c.HIDDEN\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     assert run.returncode == 0, run.stderr[-2000:]

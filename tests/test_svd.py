@@ -35,8 +35,7 @@ def orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def with_singular_values(rng: np.random.Generator, m: int, n: int, s: Any = None
-                         ) -> np.ndarray:
+def with_singular_values(rng: np.random.Generator, m: int, n: int, s: Any = None) -> np.ndarray:
     """Q₁ diag(s) Q₂ᵀ; by default s_i = 1 + i/2 + U(0, 0.1): gaps ≥ 0.4, condition ≤ 4."""
     k = min(m, n)
     if s is None:
@@ -44,26 +43,28 @@ def with_singular_values(rng: np.random.Generator, m: int, n: int, s: Any = None
     return orthogonal(rng, m)[:, :k] @ np.diag(s) @ orthogonal(rng, n)[:, :k].T
 
 
-def assert_close(ours: Any, theirs: Any, what: str, rtol: float = 1e-8, atol: float = 1e-9
-                 ) -> None:
-    np.testing.assert_allclose(np.asarray(ri.concrete(ours)), np.asarray(theirs), rtol=rtol,
-                               atol=atol, err_msg=what)
+def assert_close(ours: Any, theirs: Any, what: str, rtol: float = 1e-8, atol: float = 1e-9) -> None:
+    np.testing.assert_allclose(
+        np.asarray(ri.concrete(ours)), np.asarray(theirs), rtol=rtol, atol=atol, err_msg=what
+    )
 
 
 def fd_directional(f: Any, a: np.ndarray, v: np.ndarray, h: float = 1e-6) -> float:
     return float((f(a + h * v) - f(a - h * v)) / (2 * h))
 
 
-def check_grad_fd(f: Any, a: np.ndarray, rng: np.random.Generator, what: str,
-                  rtol: float = 1e-6) -> np.ndarray:
+def check_grad_fd(
+    f: Any, a: np.ndarray, rng: np.random.Generator, what: str, rtol: float = 1e-6
+) -> np.ndarray:
     """⟨∇f, v⟩ against central differences along two random directions; returns ∇f."""
     g = np.asarray(ri.grad(f)(a))
     assert np.all(np.isfinite(g)), f"{what}: gradient not finite: {g}"
     for _ in range(2):
         v = rng.standard_normal(a.shape)
         fd = fd_directional(f, a, v)
-        assert abs(np.vdot(g, v) - fd) <= rtol * max(1.0, abs(fd)), \
+        assert abs(np.vdot(g, v) - fd) <= rtol * max(1.0, abs(fd)), (
             f"{what}: ⟨∇f, v⟩ = {np.vdot(g, v)!r} but central differences give {fd!r}"
+        )
     return g
 
 
@@ -75,16 +76,24 @@ def align(u: np.ndarray, u_ref: np.ndarray) -> np.ndarray:
 # --- losses that do not see the sign of a singular pair (u_i, v_i) ----------------------------
 def invariant_loss(a: Any, c1: Any, c2: Any, c3: Any, c4: Any) -> Any:
     u, s, vh = rnp.linalg.svd(a, full_matrices=False)
-    return (rnp.sum(c1 * u * u) + rnp.sum(c2 * vh * vh) + rnp.sum(c3 * (u @ vh))
-            + rnp.sum(c4 * rnp.sin(s)))
+    return (
+        rnp.sum(c1 * u * u)
+        + rnp.sum(c2 * vh * vh)
+        + rnp.sum(c3 * (u @ vh))
+        + rnp.sum(c4 * rnp.sin(s))
+    )
 
 
 @jax.jit
 def invariant_loss_grad_j(a: Any, c1: Any, c2: Any, c3: Any, c4: Any) -> Any:
     def loss(a: Any) -> Any:
         u, s, vh = jnp.linalg.svd(a, full_matrices=False)
-        return (jnp.sum(c1 * u * u) + jnp.sum(c2 * vh * vh) + jnp.sum(c3 * (u @ vh))
-                + jnp.sum(c4 * jnp.sin(s)))
+        return (
+            jnp.sum(c1 * u * u)
+            + jnp.sum(c2 * vh * vh)
+            + jnp.sum(c3 * (u @ vh))
+            + jnp.sum(c4 * jnp.sin(s))
+        )
 
     return jax.grad(loss)(a)
 
@@ -96,8 +105,12 @@ def svd_jvp_j(a: Any, a_dot: Any) -> Any:
 
 def _coefficients(rng: np.random.Generator, m: int, n: int) -> tuple[np.ndarray, ...]:
     k = min(m, n)
-    return (rng.standard_normal((m, k)), rng.standard_normal((k, n)),
-            rng.standard_normal((m, n)), rng.standard_normal(k))
+    return (
+        rng.standard_normal((m, k)),
+        rng.standard_normal((k, n)),
+        rng.standard_normal((m, n)),
+        rng.standard_normal(k),
+    )
 
 
 # --- SVD: generic inputs ----------------------------------------------------------------------
@@ -107,8 +120,9 @@ def test_singular_value_loss_is_the_lecture_formula(shape: tuple, seed: int) -> 
     rng = np.random.default_rng(seed)
     a = with_singular_values(rng, *shape)
     c = rng.standard_normal(min(shape))
-    g = check_grad_fd(lambda a: rnp.vdot(c, rnp.linalg.svd(a, compute_uv=False)), a, rng,
-                      f"⟨c, s⟩ {shape}")
+    g = check_grad_fd(
+        lambda a: rnp.vdot(c, rnp.linalg.svd(a, compute_uv=False)), a, rng, f"⟨c, s⟩ {shape}"
+    )
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     assert_close(g, (u * c) @ vh, f"∂⟨c, s⟩/∂W = U diag(c) Vᵀ, shape {shape}")
 
@@ -118,8 +132,9 @@ def test_svd_jvp_matches_jax(shape: tuple, seed: int) -> None:
     """Tangents of U, s and Vh against JAX's rule, after aligning the column signs."""
     rng = np.random.default_rng(seed)
     a, a_dot = with_singular_values(rng, *shape), rng.standard_normal(shape)
-    (u, _, _), (du, ds, dvh) = ri.jvp(lambda a: rnp.linalg.svd(a, full_matrices=False),
-                                      (a,), (a_dot,))
+    (u, _, _), (du, ds, dvh) = ri.jvp(
+        lambda a: rnp.linalg.svd(a, full_matrices=False), (a,), (a_dot,)
+    )
     (u_j, _, _), (du_j, ds_j, dvh_j) = svd_jvp_j(a, a_dot)
     d = align(u, np.asarray(u_j))
     assert_close(u * d, u_j, f"U {shape}")
@@ -133,8 +148,11 @@ def test_svd_vjp_matches_jax(shape: tuple, seed: int) -> None:
     rng = np.random.default_rng(seed)
     a = with_singular_values(rng, *shape)
     cs = _coefficients(rng, *shape)
-    assert_close(ri.grad(invariant_loss)(a, *cs), invariant_loss_grad_j(a, *cs),
-                 f"∇ of a sign-invariant loss of U, s, V, shape {shape}")
+    assert_close(
+        ri.grad(invariant_loss)(a, *cs),
+        invariant_loss_grad_j(a, *cs),
+        f"∇ of a sign-invariant loss of U, s, V, shape {shape}",
+    )
 
 
 @given(shape=fd_shapes, seed=seeds)
@@ -148,10 +166,15 @@ def test_svd_finite_differences(shape: tuple, seed: int) -> None:
     _, (du, ds, dvh) = ri.jvp(lambda a: rnp.linalg.svd(a, full_matrices=False), (a,), (v,))
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     fd = fd_directional(lambda a: invariant_loss(a, *cs), a, v)
-    lin = (np.sum(cs[0] * 2 * u * du) + np.sum(cs[1] * 2 * vh * dvh)
-           + np.sum(cs[2] * (du @ vh + u @ dvh)) + np.sum(cs[3] * np.cos(s) * ds))
-    assert abs(lin - fd) <= 1e-6 * max(1.0, abs(fd)), \
+    lin = (
+        np.sum(cs[0] * 2 * u * du)
+        + np.sum(cs[1] * 2 * vh * dvh)
+        + np.sum(cs[2] * (du @ vh + u @ dvh))
+        + np.sum(cs[3] * np.cos(s) * ds)
+    )
+    assert abs(lin - fd) <= 1e-6 * max(1.0, abs(fd)), (
         f"JVP of (U, s, Vh) pushed through the loss gives {lin!r}, differences {fd!r}"
+    )
 
 
 @given(shape=fd_shapes, seed=seeds)
@@ -165,25 +188,31 @@ def test_svd_rules_are_invariant_to_sign_flips(shape: tuple, seed: int) -> None:
     d = rng.choice([-1.0, 1.0], size=k)
     a_dot = rng.standard_normal(shape)
     du, ds, dvh = svd_p.jvp_full([a_dot], (u, s, vh), a, full_matrices=False)
-    du2, ds2, dvh2 = svd_p.jvp_full([a_dot], (u * d, s, d[:, None] * vh), a,
-                                    full_matrices=False)
+    du2, ds2, dvh2 = svd_p.jvp_full([a_dot], (u * d, s, d[:, None] * vh), a, full_matrices=False)
     assert_close(du2, du * d, "U̇ flips with U")
     assert_close(dvh2, d[:, None] * dvh, "V̇h flips with Vh")
     assert_close(ds2, ds, "ṡ does not flip")
-    cu, cs, cvh = (rng.standard_normal((m, k)), rng.standard_normal(k),
-                   rng.standard_normal((k, n)))
+    cu, cs, cvh = (rng.standard_normal((m, k)), rng.standard_normal(k), rng.standard_normal((k, n)))
     (g,) = svd_p.vjp_full((cu, cs, cvh), (u, s, vh), a, full_matrices=False)
-    (g2,) = svd_p.vjp_full((cu * d, cs, d[:, None] * cvh), (u * d, s, d[:, None] * vh), a,
-                           full_matrices=False)
+    (g2,) = svd_p.vjp_full(
+        (cu * d, cs, d[:, None] * cvh), (u * d, s, d[:, None] * vh), a, full_matrices=False
+    )
     assert_close(g2, g, "Ā is the same for the flipped SVD and flipped cotangents")
 
 
 def test_svd_batched_matches_jax(rng: np.random.Generator) -> None:
     a = np.stack([with_singular_values(rng, 4, 2) for _ in range(3)])
-    c1, c2, c3, c4 = (rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 2, 2)),
-                      rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 2)))
-    assert_close(ri.grad(invariant_loss)(a, c1, c2, c3, c4),
-                 invariant_loss_grad_j(a, c1, c2, c3, c4), "batched svd VJP")
+    c1, c2, c3, c4 = (
+        rng.standard_normal((3, 4, 2)),
+        rng.standard_normal((3, 2, 2)),
+        rng.standard_normal((3, 4, 2)),
+        rng.standard_normal((3, 2)),
+    )
+    assert_close(
+        ri.grad(invariant_loss)(a, c1, c2, c3, c4),
+        invariant_loss_grad_j(a, c1, c2, c3, c4),
+        "batched svd VJP",
+    )
     s_dot = ri.jvp(lambda a: rnp.linalg.svd(a, compute_uv=False), (a,), (c3,))[1]
     s_dot_j = jax.jvp(lambda a: jnp.linalg.svd(a, compute_uv=False), (a,), (c3,))[1]
     assert_close(s_dot, s_dot_j, "batched ṡ")
@@ -192,24 +221,31 @@ def test_svd_batched_matches_jax(rng: np.random.Generator) -> None:
 def _second_order_losses(lib: Any, c: Any) -> dict[str, Any]:
     return {
         "Σ s³": lambda a: lib.sum(lib.linalg.svd(a, compute_uv=False) ** 3),
-        "⟨C, U Vh⟩ + ‖A‖_*": lambda a: (lib.sum(c * (lambda r: r[0] @ r[2])(
-            lib.linalg.svd(a, full_matrices=False))) + lib.linalg.norm(a, "nuc")),
+        "⟨C, U Vh⟩ + ‖A‖_*": lambda a: (
+            lib.sum(c * (lambda r: r[0] @ r[2])(lib.linalg.svd(a, full_matrices=False)))
+            + lib.linalg.norm(a, "nuc")
+        ),
     }
 
 
 @pytest.mark.parametrize("name", ["Σ s³", "⟨C, U Vh⟩ + ‖A‖_*"])
 @pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 4)])
-def test_svd_second_order_matches_jax(name: str, shape: tuple, rng: np.random.Generator
-                                      ) -> None:
+def test_svd_second_order_matches_jax(name: str, shape: tuple, rng: np.random.Generator) -> None:
     """Forward over reverse and reverse over reverse: U and V's tangents enter Ā's tangent."""
-    a, v, c = with_singular_values(rng, *shape), rng.standard_normal(shape), \
-        rng.standard_normal(shape)
+    a, v, c = (
+        with_singular_values(rng, *shape),
+        rng.standard_normal(shape),
+        rng.standard_normal(shape),
+    )
     f, fj = _second_order_losses(rnp, c)[name], _second_order_losses(jnp, c)[name]
     hvp = ri.jvp(ri.grad(f), (a,), (v,))[1]
     assert_close(hvp, jax.jvp(jax.grad(fj), (a,), (v,))[1], f"{name} {shape}: HVP")
     rr = ri.grad(lambda a: rnp.vdot(ri.grad(f)(a), v))(a)
-    assert_close(rr, jax.grad(lambda a: jnp.vdot(jax.grad(fj)(a), v))(a),
-                 f"{name} {shape}: reverse over reverse")
+    assert_close(
+        rr,
+        jax.grad(lambda a: jnp.vdot(jax.grad(fj)(a), v))(a),
+        f"{name} {shape}: reverse over reverse",
+    )
 
 
 # --- SVD: repeated singular values ------------------------------------------------------------
@@ -222,8 +258,12 @@ def repeated(rng: np.random.Generator, rotate: bool) -> np.ndarray:
 @pytest.mark.parametrize("rotate", [False, True])
 def test_repeated_singular_values_losses_of_s(rotate: bool, rng: np.random.Generator) -> None:
     a = repeated(rng, rotate)
-    g = check_grad_fd(lambda a: rnp.sum(rnp.sin(rnp.linalg.svd(a, compute_uv=False))), a, rng,
-                      "Σ sin(s) at s = (3, 1, 1)")
+    g = check_grad_fd(
+        lambda a: rnp.sum(rnp.sin(rnp.linalg.svd(a, compute_uv=False))),
+        a,
+        rng,
+        "Σ sin(s) at s = (3, 1, 1)",
+    )
     u, s, vh = np.linalg.svd(a)
     assert_close(g, (u * np.cos(s)) @ vh, "U diag(cos s) Vᵀ at repeated s")
 
@@ -237,16 +277,19 @@ SUBSPACE_LOSSES = {  # functions of the subspaces of the cluster B = {1, 2}: exa
 
 @pytest.mark.parametrize("name", sorted(SUBSPACE_LOSSES))
 @pytest.mark.parametrize("rotate", [False, True])
-def test_repeated_singular_values_subspace_losses_are_exact(name: str, rotate: bool,
-                                                            rng: np.random.Generator) -> None:
+def test_repeated_singular_values_subspace_losses_are_exact(
+    name: str, rotate: bool, rng: np.random.Generator
+) -> None:
     """JAX returns NaN (exact ties) or a wrong finite value (ties up to rounding) here."""
     a, c = repeated(rng, rotate), rng.standard_normal((3, 3))
     sub = SUBSPACE_LOSSES[name]
-    g = check_grad_fd(lambda a: rnp.sum(c * sub(rnp.linalg.svd(a))), a, rng,
-                      f"{name} at s = (3, 1, 1)")
+    g = check_grad_fd(
+        lambda a: rnp.sum(c * sub(rnp.linalg.svd(a))), a, rng, f"{name} at s = (3, 1, 1)"
+    )
     g_j = np.asarray(jax.grad(lambda a: jnp.sum(c * sub(jnp.linalg.svd(a))))(a))
-    assert not np.allclose(g_j, g, atol=1e-4), \
+    assert not np.allclose(g_j, g, atol=1e-4), (
         f"JAX now gets {name} right at repeated singular values; update the docstring"
+    )
 
 
 def test_degenerate_gradient_is_not_a_function_of_the_cotangents() -> None:
@@ -275,25 +318,30 @@ def test_degenerate_gradient_is_not_a_function_of_the_cotangents() -> None:
     true2 = 2 * np.ones((3, 3)) - np.eye(3)
     rng = np.random.default_rng(0)
     for h, true in ((h1, true1), (h2, true2)):
+
         def loss(a: Any, h: Any = h) -> Any:
             return h(*rnp.linalg.svd(a))
 
         v = rng.standard_normal((3, 3))
         fd = fd_directional(loss, a, v, h=1e-5)
-        assert abs(fd - np.vdot(true, v)) <= 1e-6, \
+        assert abs(fd - np.vdot(true, v)) <= 1e-6, (
             f"{h.__name__}: differences {fd!r}, expected ⟨true ∇, v⟩ = {np.vdot(true, v)!r}"
-    assert_close(ri.grad(lambda a: h1(*rnp.linalg.svd(a)))(a),
-                 ri.grad(lambda a: h2(*rnp.linalg.svd(a)))(a), "same cotangents, same Ā")
+        )
+    assert_close(
+        ri.grad(lambda a: h1(*rnp.linalg.svd(a)))(a),
+        ri.grad(lambda a: h2(*rnp.linalg.svd(a)))(a),
+        "same cotangents, same Ā",
+    )
 
 
 @pytest.mark.parametrize("rotate", [False, True])
-def test_repeated_singular_values_reconstruction_policy(rotate: bool,
-                                                        rng: np.random.Generator) -> None:
+def test_repeated_singular_values_reconstruction_policy(
+    rotate: bool, rng: np.random.Generator
+) -> None:
     """sum(U diag(s) Vh) = sum(A): the true gradient is all ones; ours drops the in-cluster
     term ½(m_ij + m_ji), m = Uᵀ 1 V, exactly as documented, and stays finite."""
     a = repeated(rng, rotate)
-    g = np.asarray(ri.grad(lambda a: rnp.sum((lambda r: (r.U * r.S) @ r.Vh)(rnp.linalg.svd(a))))
-                   (a))
+    g = np.asarray(ri.grad(lambda a: rnp.sum((lambda r: (r.U * r.S) @ r.Vh)(rnp.linalg.svd(a))))(a))
     u, _, vh = np.linalg.svd(a)
     m = u.T @ np.ones((3, 3)) @ vh.T
     dropped = np.zeros((3, 3))
@@ -304,8 +352,7 @@ def test_repeated_singular_values_reconstruction_policy(rotate: bool,
         assert np.all(np.isnan(g_j)), "JAX gives NaN at exactly repeated singular values"
 
 
-def test_near_repeated_singular_values_keep_the_true_derivative(
-        rng: np.random.Generator) -> None:
+def test_near_repeated_singular_values_keep_the_true_derivative(rng: np.random.Generator) -> None:
     """A relative gap of 1e-7 is above the tolerance (1e-10): no term is dropped."""
     q, p = orthogonal(rng, 3), orthogonal(rng, 3)
     a = q @ np.diag([3.0, 1.0 + 1e-7, 1.0]) @ p.T
@@ -322,7 +369,8 @@ def test_gauge_dependent_loss_is_finite_at_repeated_values() -> None:
 def test_zero_matrix_gradients_are_finite(rng: np.random.Generator) -> None:
     c = rng.standard_normal((4, 3))
     g = ri.grad(lambda a: rnp.sum(c * (lambda r: r.U @ r.Vh)(rnp.linalg.svd(a, False))))(
-        np.zeros((4, 3)))
+        np.zeros((4, 3))
+    )
     assert np.all(np.isfinite(g)), f"all singular values 0: gradient not finite {g}"
 
 
@@ -420,16 +468,23 @@ def test_eigh_repeated_eigenvalues(rng: np.random.Generator) -> None:
     for a in (np.diag([1.0, 1.0, 2.0]), sym_with_eigenvalues(rng, [1.0, 1.0, 2.0])):
         c = rng.standard_normal((3, 3))
         check_grad_fd(lambda a: rnp.sum(rnp.sin(rnp.linalg.eigh(a)[0])), a, rng, "Σ sin(w)")
-        check_grad_fd(lambda a, c=c: rnp.sum(c * (lambda v: v[:, :2] @ v[:, :2].T)(
-            rnp.linalg.eigh(a)[1])), a, rng, "projector onto the eigenvalue-1 cluster")
+        check_grad_fd(
+            lambda a, c=c: rnp.sum(c * (lambda v: v[:, :2] @ v[:, :2].T)(rnp.linalg.eigh(a)[1])),
+            a,
+            rng,
+            "projector onto the eigenvalue-1 cluster",
+        )
         g = ri.grad(lambda a: rnp.sum(rnp.linalg.eigh(a)[1]))(a)
         assert np.all(np.isfinite(g)), f"gauge-dependent loss of V: not finite {g}"
 
 
 def test_eigh_batched_matches_jax(rng: np.random.Generator) -> None:
     a = np.stack([sym_with_eigenvalues(rng, [-1.0, 0.5, 2.0, 3.0]) for _ in range(2)])
-    cs = (rng.standard_normal((2, 4)), rng.standard_normal((2, 4, 4)),
-          rng.standard_normal((2, 4, 4)))
+    cs = (
+        rng.standard_normal((2, 4)),
+        rng.standard_normal((2, 4, 4)),
+        rng.standard_normal((2, 4, 4)),
+    )
     assert_close(ri.grad(eigh_loss)(a, *cs), eigh_loss_grad_j(a, *cs), "batched eigh VJP")
 
 

@@ -142,8 +142,11 @@ def test_failure_message_names_both_numbers(rng):
         check_vjp(sin_wrong_vjp, (x,), rng=rng)
     msg = str(info.value)
     assert "sin_wrong_vjp" in msg and "mode 'rev'" in msg, f"message lacks name/mode: {msg}"
-    found = re.search(r"⟨u, J v⟩ = (\S+) .* ⟨Jᵀu, v⟩ = (\S+) .*difference (\S+) > "
-                      r"tolerance (\S+)", msg)
+    found = re.search(
+        r"⟨u, J v⟩ = (\S+) .* ⟨Jᵀu, v⟩ = (\S+) .*difference (\S+) > "
+        r"tolerance (\S+)",
+        msg,
+    )
     assert found, f"expected ⟨u, J v⟩, ⟨Jᵀu, v⟩, difference and tolerance in: {msg}"
     lhs, rhs, diff, tol = (float(g) for g in found.groups())
     assert abs(abs(lhs - rhs) - diff) <= 1e-2 * diff and diff > tol, f"numbers inconsistent: {msg}"
@@ -158,7 +161,8 @@ def test_dot_product_test(rng):
     A = rng.standard_normal((3, 3)) + 3.0 * np.triu(np.ones((3, 3)), 1)
     lhs, rhs = dot_product_test(lambda z: matvec(A, z), x[:3], rng)
     assert abs(lhs - rhs) > 1e-3 * max(abs(lhs), abs(rhs)), (
-        f"a transposed VJP should break the dot-product test, got {lhs} and {rhs}")
+        f"a transposed VJP should break the dot-product test, got {lhs} and {rhs}"
+    )
 
 
 def test_invalid_arguments():

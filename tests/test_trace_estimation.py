@@ -46,15 +46,21 @@ class Counter:
 
 def trials(estimator, X: np.ndarray, budget: int, T: int, seed: int, **kw) -> tuple:
     """T independent seeded estimates; their values and reported standard errors."""
-    res = [estimator(X, X.shape[0], budget, np.random.default_rng([seed, t]), **kw)
-           for t in range(T)]
+    res = [
+        estimator(X, X.shape[0], budget, np.random.default_rng([seed, t]), **kw) for t in range(T)
+    ]
     return np.array([r.estimate for r in res]), np.array([r.stderr for r in res])
 
 
-@pytest.mark.parametrize("estimator,kw", [
-    (hutchinson, {"dist": "rademacher"}), (hutchinson, {"dist": "gaussian"}),
-    (hutchpp, {"dist": "rademacher"}), (hutchpp, {"dist": "gaussian"}),
-])
+@pytest.mark.parametrize(
+    "estimator,kw",
+    [
+        (hutchinson, {"dist": "rademacher"}),
+        (hutchinson, {"dist": "gaussian"}),
+        (hutchpp, {"dist": "rademacher"}),
+        (hutchpp, {"dist": "gaussian"}),
+    ],
+)
 def test_unbiased(X, estimator, kw):
     est, _ = trials(estimator, X, 12, 5000, seed=1, **kw)
     tr = np.trace(X)
@@ -62,7 +68,8 @@ def test_unbiased(X, estimator, kw):
     assert Z * se < 0.01 * tr, f"the check is too loose to see a 1% bias: se={se}, tr={tr}"
     assert abs(est.mean() - tr) < Z * se, (
         f"{estimator.__name__} {kw}: mean of {est.size} estimates {est.mean():.5f} differs from "
-        f"tr(X) = {tr:.5f} by more than {Z} standard errors ({se:.2e})")
+        f"tr(X) = {tr:.5f} by more than {Z} standard errors ({se:.2e})"
+    )
 
 
 @pytest.mark.parametrize("dist", ["rademacher", "gaussian"])
@@ -77,12 +84,14 @@ def test_hutchinson_variance_formula(X, dist):
     assert Z * se < 0.25 * expected, f"variance check too loose: se={se}, expected={expected}"
     assert abs(empirical - expected) < Z * se, (
         f"{dist}: empirical variance {empirical:.4f} vs formula {expected:.4f} "
-        f"(standard error {se:.4f})")
+        f"(standard error {se:.4f})"
+    )
     # the reported standard error is calibrated: E[stderr²] = Var(estimate)
     mean_se2 = np.mean(stderr**2)
     se_se2 = np.std(stderr**2, ddof=1) / np.sqrt(T)
     assert abs(mean_se2 - expected) < Z * se_se2 + Z * se, (
-        f"{dist}: mean reported stderr² {mean_se2:.4f} vs variance {expected:.4f}")
+        f"{dist}: mean reported stderr² {mean_se2:.4f} vs variance {expected:.4f}"
+    )
 
 
 def test_rademacher_variance_differs_from_gaussian(X):
@@ -96,7 +105,8 @@ def test_rademacher_exact_on_diagonal(rng):
     d = rng.uniform(-2.0, 5.0, 30)
     r = hutchinson(np.diag(d), 30, 7, rng)
     assert abs(r.estimate - d.sum()) < 1e-12 * np.abs(d).sum(), (
-        f"estimate {r.estimate} vs tr {d.sum()}")
+        f"estimate {r.estimate} vs tr {d.sum()}"
+    )
     assert r.stderr < 1e-12, f"stderr {r.stderr} should vanish on a diagonal matrix"
 
 
@@ -119,7 +129,8 @@ def test_hutchinson_not_exact_on_low_rank(rng):
     A = u @ u.T
     res = hutchinson(A, 100, 15, rng)
     assert abs(res.estimate - np.trace(A)) > 1e-3 * np.trace(A), (
-        f"Hutchinson happened to be exact: {res.estimate} vs {np.trace(A)}")
+        f"Hutchinson happened to be exact: {res.estimate} vs {np.trace(A)}"
+    )
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 10, 11, 31])
@@ -143,7 +154,8 @@ def test_matmat_blocks_give_the_same_estimate(X):
         a = est(c.matvec, 40, 31, np.random.default_rng(5))
         b = est(c.matvec, 40, 31, np.random.default_rng(5), matmat=c.matmat)
         assert abs(a.estimate - b.estimate) < 1e-10 * np.trace(X), (
-            f"{est.__name__}: {a.estimate} (matvec) vs {b.estimate} (matmat)")
+            f"{est.__name__}: {a.estimate} (matvec) vs {b.estimate} (matmat)"
+        )
 
 
 def test_counted_operator_refuses_to_exceed_budget(X):
@@ -168,8 +180,7 @@ def test_hutchpp_beats_hutchinson_on_decaying_spectrum_but_not_on_flat():
     rng = np.random.default_rng(11)
     n, m, T = 200, 60, 20
     errors = {}
-    for name, lam in [("decay", np.arange(1, n + 1) ** -2.0),
-                      ("flat", rng.uniform(0.5, 1.5, n))]:
+    for name, lam in [("decay", np.arange(1, n + 1) ** -2.0), ("flat", rng.uniform(0.5, 1.5, n))]:
         A = psd(rng, n, lam)
         tr = np.trace(A)
         for est in (hutchinson, hutchpp):
@@ -177,10 +188,12 @@ def test_hutchpp_beats_hutchinson_on_decaying_spectrum_but_not_on_flat():
             errors[name, est.__name__] = np.mean(np.abs(vals - tr)) / tr
     assert errors["decay", "hutchpp"] * 10 < errors["decay", "hutchinson"], (
         f"decaying spectrum: Hutch++ {errors['decay', 'hutchpp']:.2e} should be ≥ 10× more "
-        f"accurate than Hutchinson {errors['decay', 'hutchinson']:.2e}")
+        f"accurate than Hutchinson {errors['decay', 'hutchinson']:.2e}"
+    )
     assert errors["flat", "hutchpp"] > errors["flat", "hutchinson"], (
         f"flat spectrum: Hutch++ {errors['flat', 'hutchpp']:.2e} expected worse than "
-        f"Hutchinson {errors['flat', 'hutchinson']:.2e}")
+        f"Hutchinson {errors['flat', 'hutchinson']:.2e}"
+    )
 
 
 def test_probes_have_identity_second_moment():

@@ -40,7 +40,8 @@ def close(ours: Any, theirs: Any, msg: str, rtol: float = RTOL, atol: float = AT
             close(ours[k], theirs[k], f"{msg}[{k!r}]", rtol, atol)
     elif isinstance(theirs, (tuple, list)):
         assert type(ours) is type(theirs) and len(ours) == len(theirs), (
-            f"{msg}: expected {type(theirs).__name__} of length {len(theirs)}, got {ours!r}")
+            f"{msg}: expected {type(theirs).__name__} of length {len(theirs)}, got {ours!r}"
+        )
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
             close(a, b, f"{msg}[{i}]", rtol, atol)
     else:
@@ -63,7 +64,7 @@ def f_scalar(xp: Any, x: Any, y: Any) -> Any:
 
 def f_vector(xp: Any, x: Any) -> Any:
     """R^n → R^(n+1): elementwise map plus a reduction."""
-    return xp.concatenate([xp.sin(x) * xp.exp(0.3 * x), xp.reshape(xp.sum(x ** 2), (1,))])
+    return xp.concatenate([xp.sin(x) * xp.exp(0.3 * x), xp.reshape(xp.sum(x**2), (1,))])
 
 
 def f_matrix(xp: Any, a: Any) -> Any:
@@ -86,8 +87,13 @@ def test_grad_matches_finite_differences(x: np.ndarray, seed: int) -> None:
     v = np.random.default_rng(seed + 1).standard_normal(3)
     g = ri.grad(lambda a: f_scalar(rnp, a, y))(x)
     fd = central_diff(lambda a: f_scalar(np, a, y), x, v)
-    np.testing.assert_allclose(np.dot(g, v), fd, rtol=1e-6, atol=1e-7,
-                               err_msg=f"<grad f, v> vs central difference at x={x}")
+    np.testing.assert_allclose(
+        np.dot(g, v),
+        fd,
+        rtol=1e-6,
+        atol=1e-7,
+        err_msg=f"<grad f, v> vs central difference at x={x}",
+    )
 
 
 def test_grad_has_aux_returns_plain_aux(jax, rng: np.random.Generator) -> None:
@@ -109,13 +115,13 @@ def test_value_and_grad(jax, rng: np.random.Generator) -> None:
         ours = ri.value_and_grad(lambda a, b: f_scalar(rnp, a, b), argnums)(x, y)
         theirs = jax.value_and_grad(lambda a, b: f_scalar(jax.numpy, a, b), argnums)(x, y)
         close(ours, theirs, f"value_and_grad argnums={argnums}")
-    (v, aux), g = ri.value_and_grad(lambda a: (rnp.sum(a ** 3), a * 2.0), has_aux=True)(x)
-    close((v, aux, g), (np.sum(x ** 3), 2 * x, 3 * x ** 2), "value_and_grad has_aux closed form")
+    (v, aux), g = ri.value_and_grad(lambda a: (rnp.sum(a**3), a * 2.0), has_aux=True)(x)
+    close((v, aux, g), (np.sum(x**3), 2 * x, 3 * x**2), "value_and_grad has_aux closed form")
 
 
 def test_grad_passes_keyword_arguments(rng: np.random.Generator) -> None:
     x = rng.standard_normal(3)
-    g = ri.grad(lambda a, scale=1.0: scale * rnp.sum(a ** 2))(x, scale=3.0)
+    g = ri.grad(lambda a, scale=1.0: scale * rnp.sum(a**2))(x, scale=3.0)
     close(g, 6.0 * x, "grad with a keyword argument: d/dx 3·|x|² = 6x")
 
 
@@ -126,8 +132,13 @@ def test_jvp_against_jax_and_finite_differences(jax, x: np.ndarray, seed: int) -
     out, out_dot = ri.jvp(lambda a: f_vector(rnp, a), (x,), (v,))
     outj, out_dotj = jax.jvp(lambda a: f_vector(jax.numpy, a), (x,), (v,))
     close((out, out_dot), (outj, out_dotj), f"jvp of f_vector at x={x} along v={v}")
-    close(out_dot, central_diff(lambda a: f_vector(np, a), x, v), "jvp vs central difference",
-          rtol=1e-6, atol=1e-7)
+    close(
+        out_dot,
+        central_diff(lambda a: f_vector(np, a), x, v),
+        "jvp vs central difference",
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def test_jvp_has_aux(jax, rng: np.random.Generator) -> None:
@@ -159,15 +170,19 @@ def test_vjp_called_several_times_and_dot_product_test(jax, rng: np.random.Gener
         (xbar,) = vjp_fn(u)
         close(xbar, vjp_j(u)[0], f"vjp_fn call {k} with a random cotangent")
         jv = ri.jvp(lambda a: f_vector(rnp, a), (x,), (v,))[1]
-        np.testing.assert_allclose(np.dot(u, jv), np.dot(xbar, v), rtol=1e-10,
-                                   err_msg=f"dot-product test <u, J v> = <Jᵀu, v>, call {k}")
+        np.testing.assert_allclose(
+            np.dot(u, jv),
+            np.dot(xbar, v),
+            rtol=1e-10,
+            err_msg=f"dot-product test <u, J v> = <Jᵀu, v>, call {k}",
+        )
 
 
 def test_vjp_has_aux_and_tuple_output(jax, rng: np.random.Generator) -> None:
     x, y = rng.standard_normal(3), rng.standard_normal(2)
 
     def f(xp: Any, a: Any, b: Any) -> Any:
-        return (xp.sin(a), xp.sum(a) * b), {"n": xp.sum(a ** 2)}
+        return (xp.sin(a), xp.sum(a) * b), {"n": xp.sum(a**2)}
 
     out, vjp_fn, aux = ri.vjp(lambda a, b: f(rnp, a, b), x, y, has_aux=True)
     outj, vjp_j, auxj = jax.vjp(lambda a, b: f(jax.numpy, a, b), x, y, has_aux=True)
@@ -193,16 +208,23 @@ def test_linearize_matches_jax(jax, rng: np.random.Generator) -> None:
 @pytest.mark.parametrize("jac", ["jacfwd", "jacrev"])
 def test_jacobians_against_jax(jax, jac: str, rng: np.random.Generator) -> None:
     x, a = rng.standard_normal(3), rng.standard_normal((2, 3))
-    close(getattr(ri, jac)(lambda z: f_vector(rnp, z))(x),
-          getattr(jax, jac)(lambda z: f_vector(jax.numpy, z))(x), f"{jac} of R^3 → R^4")
-    close(getattr(ri, jac)(lambda z: f_matrix(rnp, z))(a),
-          getattr(jax, jac)(lambda z: f_matrix(jax.numpy, z))(a),
-          f"{jac} of R^(2×3) → R^(3×3): shape out + in")
+    close(
+        getattr(ri, jac)(lambda z: f_vector(rnp, z))(x),
+        getattr(jax, jac)(lambda z: f_vector(jax.numpy, z))(x),
+        f"{jac} of R^3 → R^4",
+    )
+    close(
+        getattr(ri, jac)(lambda z: f_matrix(rnp, z))(a),
+        getattr(jax, jac)(lambda z: f_matrix(jax.numpy, z))(a),
+        f"{jac} of R^(2×3) → R^(3×3): shape out + in",
+    )
     y = rng.standard_normal(3)
     for argnums in (1, (0, 1)):
-        close(getattr(ri, jac)(lambda p, q: rnp.sin(p) * q, argnums)(x, y),
-              getattr(jax, jac)(lambda p, q: jax.numpy.sin(p) * q, argnums)(x, y),
-              f"{jac} argnums={argnums}")
+        close(
+            getattr(ri, jac)(lambda p, q: rnp.sin(p) * q, argnums)(x, y),
+            getattr(jax, jac)(lambda p, q: jax.numpy.sin(p) * q, argnums)(x, y),
+            f"{jac} argnums={argnums}",
+        )
     ours = getattr(ri, jac)(lambda z: (rnp.sin(z), rnp.sum(z)), has_aux=True)(x)
     theirs = getattr(jax, jac)(lambda z: (jax.numpy.sin(z), jax.numpy.sum(z)), has_aux=True)(x)
     close(ours, theirs, f"{jac} has_aux: (jacobian, aux)")
@@ -210,16 +232,21 @@ def test_jacobians_against_jax(jax, jac: str, rng: np.random.Generator) -> None:
 
 def test_hessian_against_jax(jax, rng: np.random.Generator) -> None:
     x, y = rng.standard_normal(3), rng.standard_normal(3)
-    close(ri.hessian(lambda a: f_scalar(rnp, a, y))(x),
-          jax.hessian(lambda a: f_scalar(jax.numpy, a, y))(x), "hessian wrt x")
-    close(ri.hessian(lambda a, b: f_scalar(rnp, a, b), (0, 1))(x, y),
-          jax.hessian(lambda a, b: f_scalar(jax.numpy, a, b), (0, 1))(x, y),
-          "hessian argnums=(0, 1): nested tuple of blocks")
+    close(
+        ri.hessian(lambda a: f_scalar(rnp, a, y))(x),
+        jax.hessian(lambda a: f_scalar(jax.numpy, a, y))(x),
+        "hessian wrt x",
+    )
+    close(
+        ri.hessian(lambda a, b: f_scalar(rnp, a, b), (0, 1))(x, y),
+        jax.hessian(lambda a, b: f_scalar(jax.numpy, a, b), (0, 1))(x, y),
+        "hessian argnums=(0, 1): nested tuple of blocks",
+    )
 
 
 # --- nesting -------------------------------------------------------------------------------------
 def g_scalar(xp: Any, x: Any) -> Any:
-    return xp.sin(x) * xp.exp(x) / (2.0 + xp.cos(x)) + x ** 3
+    return xp.sin(x) * xp.exp(x) / (2.0 + xp.cos(x)) + x**3
 
 
 @given(x=st.floats(-2.0, 2.0))
@@ -245,9 +272,11 @@ def test_forward_over_reverse_hvp_and_jacobian_nesting(jax, rng: np.random.Gener
     rof = ri.grad(lambda a: rnp.vdot(ri.jvp(f(rnp), (a,), (v,))[1], 1.0))(x)
     close(rof, hvpj, "reverse-over-forward HVP grad(jvp(f))")
     h = jax.hessian(f(jax.numpy))(x)
-    for name, ours in (("jacfwd(jacrev)", ri.jacfwd(ri.jacrev(f(rnp)))(x)),
-                       ("jacrev(jacrev)", ri.jacrev(ri.jacrev(f(rnp)))(x)),
-                       ("jacrev(jacfwd)", ri.jacrev(ri.jacfwd(f(rnp)))(x))):
+    for name, ours in (
+        ("jacfwd(jacrev)", ri.jacfwd(ri.jacrev(f(rnp)))(x)),
+        ("jacrev(jacrev)", ri.jacrev(ri.jacrev(f(rnp)))(x)),
+        ("jacrev(jacfwd)", ri.jacrev(ri.jacfwd(f(rnp)))(x)),
+    ):
         close(ours, h, f"{name} equals JAX's Hessian")
     t3 = ri.jacfwd(ri.jacrev(ri.jacrev(lambda a: f_vector(rnp, a))))(x)
     t3j = jax.jacfwd(jax.jacrev(jax.jacrev(lambda a: f_vector(jax.numpy, a))))(x)
@@ -256,15 +285,19 @@ def test_forward_over_reverse_hvp_and_jacobian_nesting(jax, rng: np.random.Gener
 
 def test_perturbation_confusion() -> None:
     """d/dx [x · d/dy (x + y)] = 1 (Siskind & Pearlmutter 2005): a wrong engine answers 2."""
+
     def inner(x: Any) -> Any:
         return x * ri.grad(lambda y: x + y)(1.0)
 
-    for name, d in (("grad∘grad", ri.grad(inner)(3.0)),
-                    ("jvp∘jvp", ri.jvp(lambda x: x * ri.jvp(lambda y: x + y, (1.0,), (1.0,))[1],
-                                       (3.0,), (1.0,))[1]),
-                    ("jvp∘grad", ri.jvp(inner, (3.0,), (1.0,))[1]),
-                    ("grad∘jvp", ri.grad(lambda x: x * ri.jvp(lambda y: x * y, (1.0,),
-                                                              (1.0,))[1])(3.0) / 6.0)):
+    for name, d in (
+        ("grad∘grad", ri.grad(inner)(3.0)),
+        (
+            "jvp∘jvp",
+            ri.jvp(lambda x: x * ri.jvp(lambda y: x + y, (1.0,), (1.0,))[1], (3.0,), (1.0,))[1],
+        ),
+        ("jvp∘grad", ri.jvp(inner, (3.0,), (1.0,))[1]),
+        ("grad∘jvp", ri.grad(lambda x: x * ri.jvp(lambda y: x * y, (1.0,), (1.0,))[1])(3.0) / 6.0),
+    ):
         assert float(d) == pytest.approx(1.0, abs=1e-14), f"{name}: got {d}, expected 1"
 
 
@@ -279,6 +312,7 @@ def test_closed_over_outer_tracer_second_kind(jax) -> None:
 # --- custom rules --------------------------------------------------------------------------------
 def _log1pexp(xp: Any, custom_jvp: Any) -> Any:
     """JAX's docs example: log(1 + eˣ), whose naive derivative is inf/inf = nan for large x."""
+
     @custom_jvp
     def log1pexp(x: Any) -> Any:
         return xp.log(1.0 + xp.exp(x))
@@ -301,16 +335,23 @@ def test_custom_jvp_log1pexp(jax) -> None:
     for x in (-3.0, 0.5, 10.0):
         close(ri.jvp(ours, (x,), (0.7,)), jax.jvp(theirs, (x,), (0.7,)), f"custom_jvp jvp at {x}")
         close(ri.grad(ours)(x), jax.grad(theirs)(x), f"custom_jvp reverse mode at {x}")
-        close(ri.grad(ri.grad(ours))(x), jax.grad(jax.grad(theirs))(x),
-              f"custom_jvp grad-of-grad at {x} (σ'(x))")
-        close(ri.jvp(ri.grad(ours), (x,), (1.0,))[1], jax.grad(jax.grad(theirs))(x),
-              f"custom_jvp forward-over-reverse at {x}")
+        close(
+            ri.grad(ri.grad(ours))(x),
+            jax.grad(jax.grad(theirs))(x),
+            f"custom_jvp grad-of-grad at {x} (σ'(x))",
+        )
+        close(
+            ri.jvp(ri.grad(ours), (x,), (1.0,))[1],
+            jax.grad(jax.grad(theirs))(x),
+            f"custom_jvp forward-over-reverse at {x}",
+        )
     xs = np.array([-1.0, 0.0, 2.0])
     close(ri.jacrev(ours)(xs), jax.jacrev(theirs)(xs), "custom_jvp jacrev on a vector")
 
 
 def test_custom_jvp_rule_is_what_is_used() -> None:
     """A deliberately 'wrong' rule shows the user's JVP replaces differentiation of the body."""
+
     @ri.custom_jvp
     def f(x: Any, y: Any) -> Any:
         return x * y
@@ -326,6 +367,7 @@ def test_custom_jvp_rule_is_what_is_used() -> None:
 
 def _clip_gradient(xp: Any, custom_vjp: Any) -> Any:
     """JAX's docs example: the identity with its cotangent clipped to [lo, hi]."""
+
     @custom_vjp
     def clip_gradient(lo: Any, hi: Any, x: Any) -> Any:
         return x
@@ -348,8 +390,11 @@ def test_custom_vjp_clip_gradient(jax) -> None:
         gj = jax.grad(lambda z: theirs(-0.75, 0.75, jax.numpy.sin(z) * 3.0))(x)
         close(g, gj, f"custom_vjp clip_gradient at {x}")
     xs = np.array([0.1, 1.0, 2.0])
-    close(ri.jacrev(lambda z: ours(-1.0, 1.0, z * 3.0))(xs),
-          jax.jacrev(lambda z: theirs(-1.0, 1.0, z * 3.0))(xs), "custom_vjp under jacrev")
+    close(
+        ri.jacrev(lambda z: ours(-1.0, 1.0, z * 3.0))(xs),
+        jax.jacrev(lambda z: theirs(-1.0, 1.0, z * 3.0))(xs),
+        "custom_vjp under jacrev",
+    )
 
 
 def _sin_vjp(xp: Any, custom_vjp: Any) -> Any:
@@ -371,20 +416,24 @@ def _sin_vjp(xp: Any, custom_vjp: Any) -> Any:
 def test_custom_vjp_two_args_and_grad_of_grad(jax, rng: np.random.Generator) -> None:
     ours, theirs = _sin_vjp(rnp, ri.custom_vjp), _sin_vjp(jax.numpy, jax.custom_vjp)
     x, y = rng.standard_normal(3), rng.standard_normal(3)
-    close(ri.grad(lambda a, b: rnp.sum(ours(a, b)), (0, 1))(x, y),
-          jax.grad(lambda a, b: jax.numpy.sum(theirs(a, b)), (0, 1))(x, y),
-          "custom_vjp with two arguments")
+    close(
+        ri.grad(lambda a, b: rnp.sum(ours(a, b)), (0, 1))(x, y),
+        jax.grad(lambda a, b: jax.numpy.sum(theirs(a, b)), (0, 1))(x, y),
+        "custom_vjp with two arguments",
+    )
     for x0 in (0.3, -1.2):
-        close(ri.grad(ri.grad(lambda a: ours(a, 2.0)))(x0),
-              jax.grad(jax.grad(lambda a: theirs(a, 2.0)))(x0),
-              f"grad-of-grad through a custom_vjp whose bwd is differentiable, x={x0}")
+        close(
+            ri.grad(ri.grad(lambda a: ours(a, 2.0)))(x0),
+            jax.grad(jax.grad(lambda a: theirs(a, 2.0)))(x0),
+            f"grad-of-grad through a custom_vjp whose bwd is differentiable, x={x0}",
+        )
 
 
 # --- control flow, constants, unused inputs -------------------------------------------------------
 def test_python_control_flow_on_traced_values(jax) -> None:
     def f(xp: Any, x: Any) -> Any:
         if x > 0:
-            y = x ** 2
+            y = x**2
         else:
             y = -3.0 * x
         while y < 10.0:
@@ -392,26 +441,35 @@ def test_python_control_flow_on_traced_values(jax) -> None:
         return y
 
     for x in (0.5, -0.4, 2.0):
-        close(ri.grad(lambda z: f(rnp, z))(x), jax.grad(lambda z: f(jax.numpy, z))(x),
-              f"grad through if/while at x={x}")
-        close(ri.jvp(lambda z: f(rnp, z), (x,), (1.0,)),
-              jax.jvp(lambda z: f(jax.numpy, z), (x,), (1.0,)), f"jvp through if/while at {x}")
+        close(
+            ri.grad(lambda z: f(rnp, z))(x),
+            jax.grad(lambda z: f(jax.numpy, z))(x),
+            f"grad through if/while at x={x}",
+        )
+        close(
+            ri.jvp(lambda z: f(rnp, z), (x,), (1.0,)),
+            jax.jvp(lambda z: f(jax.numpy, z), (x,), (1.0,)),
+            f"jvp through if/while at {x}",
+        )
 
 
 def test_ndarray_op_tracer(jax, rng: np.random.Generator) -> None:
     a, m, x = rng.standard_normal(3), rng.standard_normal((3, 3)), rng.standard_normal(3)
 
     def f(xp: Any, z: Any) -> Any:
-        return xp.sum((a + z) * (a * z) - a / (1.0 + z ** 2) + (m @ z) * (z @ m) + (a - z) ** 2)
+        return xp.sum((a + z) * (a * z) - a / (1.0 + z**2) + (m @ z) * (z @ m) + (a - z) ** 2)
 
-    close(ri.grad(lambda z: f(rnp, z))(x), jax.grad(lambda z: f(jax.numpy, z))(x),
-          "ndarray OP tracer for + - * / @ (both sides)")
+    close(
+        ri.grad(lambda z: f(rnp, z))(x),
+        jax.grad(lambda z: f(jax.numpy, z))(x),
+        "ndarray OP tracer for + - * / @ (both sides)",
+    )
 
 
 def test_constant_outputs_have_zero_derivatives(jax) -> None:
     x = np.array([1.0, 2.0])
     assert ri.grad(lambda z: 3.0)(1.5) == 0.0, "grad of a constant should be 0"
-    close(ri.grad(lambda z: rnp.sum(x ** 2))(x), np.zeros(2), "grad of a closed-over constant")
+    close(ri.grad(lambda z: rnp.sum(x**2))(x), np.zeros(2), "grad of a closed-over constant")
     out, dot = ri.jvp(lambda z: (z * 2.0, 7.0), (1.0,), (0.5,))
     close((out, dot), ((2.0, 7.0), (1.0, 0.0)), "jvp: a constant output has tangent 0")
     close(ri.jacrev(lambda z: rnp.ones(3))(x), np.zeros((3, 2)), "jacrev of a constant")
@@ -431,8 +489,13 @@ def test_unused_inputs_get_zero_gradients(jax, rng: np.random.Generator) -> None
 def test_outputs_are_plain_values(rng: np.random.Generator) -> None:
     """Nothing a transformation returns is a tracer, even when the function closes over one."""
     x = rng.standard_normal(3)
-    results = [ri.grad(lambda a: rnp.sum(a ** 2))(x), ri.jvp(rnp.sin, (x,), (x,)),
-               ri.vjp(rnp.sin, x)[0], ri.jacfwd(rnp.sin)(x), ri.jacrev(rnp.sin)(x)]
+    results = [
+        ri.grad(lambda a: rnp.sum(a**2))(x),
+        ri.jvp(rnp.sin, (x,), (x,)),
+        ri.vjp(rnp.sin, x)[0],
+        ri.jacfwd(rnp.sin)(x),
+        ri.jacrev(rnp.sin)(x),
+    ]
     for k, r in enumerate(ri.tree_util.tree_leaves(results)):
         assert not isinstance(r, Tracer), f"result {k} is a tracer: {r!r}"
         assert isinstance(concrete(r), (np.ndarray, np.generic, float)), f"result {k}: {r!r}"

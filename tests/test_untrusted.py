@@ -31,14 +31,21 @@ FEW = ("full", "blank", "partial", "tamper-checks")
 # seconds per cell: the infinite loops wait this long; a correct 05 cell takes ~1 s on an idle
 # machine but went past 5 s on a 2-core machine running three test jobs at once
 TIMEOUT, MEMORY = 10, 2048
-pytestmark = [pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet"),
-              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+pytestmark = [
+    pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+]
 
 
 def course(*args: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "course.cli", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @dataclass
@@ -66,16 +73,20 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     build_class(subs, OTHERS, root=ROOT, release_dir=release, cases=FEW)
     for stale in (Path("/tmp/course-pwned.txt"),):
         stale.unlink(missing_ok=True)
-    run = course("autograde", subs, "--jobs", 2, "--timeout", TIMEOUT, "--memory", MEMORY,
-                 "--workdir", work)
+    run = course(
+        "autograde", subs, "--jobs", 2, "--timeout", TIMEOUT, "--memory", MEMORY, "--workdir", work
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     state = json.loads((work / "course-state.json").read_text())
     return Graded(subs, work, cases, state, run.stdout)
 
 
 def _scores(g: Graded, aid: str) -> dict[str, float]:
-    return {k.split("/")[0]: v["score"] for k, v in g.state.items()
-            if k.endswith(f"/{aid}") and not k.startswith("_")}
+    return {
+        k.split("/")[0]: v["score"]
+        for k, v in g.state.items()
+        if k.endswith(f"/{aid}") and not k.startswith("_")
+    }
 
 
 def _check_case(g: Graded, case: Case, aid: str) -> None:
@@ -114,8 +125,11 @@ def test_gradebook_marks_flagged_submissions(graded: Graded) -> None:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{graded.work / 'gradebook.db'}") as gb:
-        flagged = {sub.student.id for sub in gb.find_assignment(PRIMARY).submissions
-                   if any(nb.flagged for nb in sub.notebooks)}
+        flagged = {
+            sub.student.id
+            for sub in gb.find_assignment(PRIMARY).submissions
+            if any(nb.flagged for nb in sub.notebooks)
+        }
     assert flagged == {c.student for c in CASES if c.flagged}
 
 
@@ -124,14 +138,16 @@ def test_nothing_escaped_the_scratch_folders(graded: Graded) -> None:
     assert not list(graded.work.rglob("pwned.txt"))
     assert (graded.work / "gradebook.db").is_file()
     assert not (graded.work / "scratch").exists() or not any(
-        (graded.work / "scratch").rglob("my_scratch_file.txt"))
+        (graded.work / "scratch").rglob("my_scratch_file.txt")
+    )
 
 
 def test_huge_output_is_truncated(graded: Graded) -> None:
     path = graded.work / "autograded" / "huge-output" / PRIMARY / f"{PRIMARY}.ipynb"
     assert path.stat().st_size < 500_000
-    assert (graded.work / "feedback" / "huge-output" / PRIMARY / f"{PRIMARY}.html"
-            ).stat().st_size < 1_500_000
+    assert (
+        graded.work / "feedback" / "huge-output" / PRIMARY / f"{PRIMARY}.html"
+    ).stat().st_size < 1_500_000
 
 
 def test_summary_table_and_progress(graded: Graded) -> None:
@@ -158,8 +174,7 @@ def test_report(graded: Graded) -> None:
 
 def _snapshot(work: Path) -> dict[tuple[str, str], bytes]:
     """``{(assignment, what): bytes}``: autograded notebooks and grades.csv rows."""
-    out = {(p.parent.name, str(p)): p.read_bytes()
-           for p in (work / "autograded").rglob("*.ipynb")}
+    out = {(p.parent.name, str(p)): p.read_bytes() for p in (work / "autograded").rglob("*.ipynb")}
     for row in (work / "grades.csv").read_text().splitlines()[1:]:
         out[(row.split(",")[0], row)] = b""
     return out
@@ -193,26 +208,50 @@ def _edited_meanwhile(work: Path, before: dict[str, str]) -> set[str]:
 def test_second_run_changes_nothing(graded: Graded) -> None:
     prepared = dict(graded.state["_prepared"])
     before, scores = _snapshot(graded.work), _gradebook_scores(graded.work, set())
-    run = course("autograde", graded.subs, "--jobs", 2, "--timeout", TIMEOUT, "--memory",
-                 MEMORY, "--workdir", graded.work)
+    run = course(
+        "autograde",
+        graded.subs,
+        "--jobs",
+        2,
+        "--timeout",
+        TIMEOUT,
+        "--memory",
+        MEMORY,
+        "--workdir",
+        graded.work,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     edited = _edited_meanwhile(graded.work, prepared)
-    regraded = sum(1 for k in graded.state if not k.startswith("_")
-                   and k.split("/")[1] in edited)
+    regraded = sum(1 for k in graded.state if not k.startswith("_") and k.split("/")[1] in edited)
     assert f" {regraded} to grade" in run.stdout, (edited, run.stdout[:300])
     assert _without(_snapshot(graded.work), edited) == _without(before, edited)
     assert _gradebook_scores(graded.work, edited) == {
-        k: v for k, v in scores.items() if k[0] not in edited}
-    graded.state["_prepared"] = json.loads(
-        (graded.work / "course-state.json").read_text())["_prepared"]
+        k: v for k, v in scores.items() if k[0] not in edited
+    }
+    graded.state["_prepared"] = json.loads((graded.work / "course-state.json").read_text())[
+        "_prepared"
+    ]
 
 
 def test_one_student_is_regraded_alone(graded: Graded) -> None:
     scores = _gradebook_scores(graded.work, set())
     csv_before = (graded.work / "grades.csv").read_bytes()
-    run = course("autograde", graded.subs, "--jobs", 2, "--timeout", TIMEOUT, "--memory",
-                 MEMORY, "--workdir", graded.work, "--student", "partial", "--assignment",
-                 PRIMARY)
+    run = course(
+        "autograde",
+        graded.subs,
+        "--jobs",
+        2,
+        "--timeout",
+        TIMEOUT,
+        "--memory",
+        MEMORY,
+        "--workdir",
+        graded.work,
+        "--student",
+        "partial",
+        "--assignment",
+        PRIMARY,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "1 submissions of 1 assignment(s): 1 to grade" in run.stdout
     assert _gradebook_scores(graded.work, set()) == scores

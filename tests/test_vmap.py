@@ -55,13 +55,16 @@ def _close(got: Any, want: Any, what: str) -> None:
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=RTOL * scale, err_msg=what)
 
 
-def _batch(data: st.DataObject, spec: OpSpec, all_mapped: bool = False
-           ) -> tuple[Any, tuple, tuple, dict]:
+def _batch(
+    data: st.DataObject, spec: OpSpec, all_mapped: bool = False
+) -> tuple[Any, tuple, tuple, dict]:
     case = data.draw(spec.cases, label="case")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     n = len(case.args)
-    axes = [0 if all_mapped else data.draw(st.sampled_from([0, -1, None]), label=f"axis {i}")
-            for i in range(n)]
+    axes = [
+        0 if all_mapped else data.draw(st.sampled_from([0, -1, None]), label=f"axis {i}")
+        for i in range(n)
+    ]
     if all(a is None for a in axes):
         axes[data.draw(st.integers(0, n - 1), label="mapped")] = 0
     args = []

@@ -22,14 +22,19 @@ def mlp(xp: Any, params: Any, x: Any, y: Any) -> Any:
     """A per-example loss: tanh MLP, softmax cross-entropy for one input vector ``x``."""
     (w1, b1), (w2, b2) = params
     logits = xp.tanh(x @ w1 + b1) @ w2 + b2
-    return jax.scipy.special.logsumexp(logits) - xp.sum(logits * y) if xp is jnp else \
-        ri.scipy.special.logsumexp(logits) - xp.sum(logits * y)
+    return (
+        jax.scipy.special.logsumexp(logits) - xp.sum(logits * y)
+        if xp is jnp
+        else ri.scipy.special.logsumexp(logits) - xp.sum(logits * y)
+    )
 
 
 @pytest.fixture
 def problem(rng: np.random.Generator) -> tuple[Any, np.ndarray, np.ndarray]:
-    params = [(rng.standard_normal((4, 5)), rng.standard_normal(5)),
-              (rng.standard_normal((5, 3)), rng.standard_normal(3))]
+    params = [
+        (rng.standard_normal((4, 5)), rng.standard_normal(5)),
+        (rng.standard_normal((5, 3)), rng.standard_normal(3)),
+    ]
     return params, rng.standard_normal((6, 4)), np.eye(3)[rng.integers(0, 3, 6)]
 
 
@@ -43,7 +48,8 @@ def test_per_example_gradients(problem: Any) -> None:
     params, x, y = problem
     ours = ri.vmap(ri.grad(lambda p, a, b: mlp(rnp, p, a, b)), in_axes=(None, 0, 0))(params, x, y)
     theirs = jax.vmap(jax.grad(lambda p, a, b: mlp(jnp, p, a, b)), in_axes=(None, 0, 0))(
-        params, x, y)
+        params, x, y
+    )
     close(ours, theirs)
     assert np.shape(ours[0][0]) == (6, 4, 5)
     assert not batching.FALLBACKS or all("mlp" not in f for f in batching.FALLBACKS)
@@ -79,14 +85,14 @@ def test_hessian_through_vmap_and_jvp_of_vmap(rng: np.random.Generator) -> None:
     close(h2, jax.hessian(lambda x: jnp.sum(jax.vmap(lambda r: jnp.sum(jnp.tanh(r) ** 3))(x)))(xs))
     v = rng.standard_normal((3, 4))
     _out, out_dot = ri.jvp(ri.vmap(ri.grad(f)), (xs,), (v,))
-    close(out_dot, jax.jvp(jax.vmap(jax.grad(lambda x: jnp.sum(jnp.tanh(x) ** 3))), (xs,),
-                           (v,))[1])
+    close(out_dot, jax.jvp(jax.vmap(jax.grad(lambda x: jnp.sum(jnp.tanh(x) ** 3))), (xs,), (v,))[1])
 
 
 def test_nested_vmap_and_axes(rng: np.random.Generator) -> None:
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
-    dist = ri.vmap(ri.vmap(lambda u, v: rnp.sum((u - v) ** 2), in_axes=(None, 0)),
-                   in_axes=(0, None))(a, b)
+    dist = ri.vmap(
+        ri.vmap(lambda u, v: rnp.sum((u - v) ** 2), in_axes=(None, 0)), in_axes=(0, None)
+    )(a, b)
     close(dist, ((a[:, None] - b[None]) ** 2).sum(-1))
     out = ri.vmap(lambda u: rnp.outer(u, u), in_axes=-1, out_axes=-1)(a)
     close(out, np.einsum("ib,jb->ijb", a, a))
@@ -100,8 +106,7 @@ def test_pytrees_and_prefixes(rng: np.random.Generator) -> None:
         return {"y": p["w"] @ x * p["s"], "n": (rnp.sum(x), x)}
 
     ours = ri.vmap(f, in_axes=({"w": None, "s": None}, 0), out_axes={"y": 1, "n": 0})(tree, xs)
-    theirs = jax.vmap(f, in_axes=({"w": None, "s": None}, 0), out_axes={"y": 1, "n": 0})(
-        tree, xs)
+    theirs = jax.vmap(f, in_axes=({"w": None, "s": None}, 0), out_axes={"y": 1, "n": 0})(tree, xs)
     close(ours, theirs)
     close(ri.vmap(lambda x: (x, 2.0))(xs), jax.vmap(lambda x: (x, 2.0))(xs))
 
@@ -145,8 +150,11 @@ def test_errors_name_the_culprit() -> None:
     def f(x: Any, y: Any) -> Any:
         return x + y
 
-    with pytest.raises(ValueError, match=r"inconsistent sizes.*\n.*size 2: axis 0 of argument x"
-                                         r" of type float64\[2\];\n.*size 3: axis 0 of argument y"):
+    with pytest.raises(
+        ValueError,
+        match=r"inconsistent sizes.*\n.*size 2: axis 0 of argument x"
+        r" of type float64\[2\];\n.*size 3: axis 0 of argument y",
+    ):
         ri.vmap(f)(np.ones(2), np.ones(3))
     with pytest.raises(ValueError, match=r"argument y along axis 1.*rank should be at least 2"):
         ri.vmap(f, in_axes=(0, 1))(np.ones(2), np.ones(2))
@@ -169,6 +177,7 @@ def test_errors_name_the_culprit() -> None:
 
 def test_custom_rules_survive_vmap_under_outer_derivatives(rng: np.random.Generator) -> None:
     """grad(vmap(f)) uses f's custom rule, as JAX does (the rule is batched, not bypassed)."""
+
     @ri.custom_jvp
     def f(x: Any) -> Any:
         return rnp.sin(x)
@@ -184,8 +193,9 @@ def test_custom_rules_survive_vmap_under_outer_derivatives(rng: np.random.Genera
     g.defvjp(lambda x, w: (g(x, w), (x, w)), lambda res, ct: (3.0 * ct, ct * res[0]))
     xs, w = rng.standard_normal((3, 2)), rng.standard_normal(2)
     close(ri.grad(lambda x: rnp.sum(ri.vmap(f)(x)))(xs), np.full((3, 2), 2.0))
-    gx, gw = ri.grad(lambda x, v: rnp.sum(ri.vmap(g, in_axes=(0, None))(x, v)),
-                     argnums=(0, 1))(xs, w)
+    gx, gw = ri.grad(lambda x, v: rnp.sum(ri.vmap(g, in_axes=(0, None))(x, v)), argnums=(0, 1))(
+        xs, w
+    )
     close(gx, np.full((3, 2), 3.0))
     close(gw, xs.sum(0))
     close(ri.vmap(ri.grad(lambda x: rnp.sum(g(x, w))))(xs), np.full((3, 2), 3.0))

@@ -36,8 +36,10 @@ CASES = {
     "median": (lambda m, xp: xp.median(m[0], axis=1), (_X,)),
     "partition": (lambda m, xp: xp.partition(m[0], 2, axis=-1), (_X,)),
     "argmax": (lambda m, xp: xp.argmax(m[0], axis=0), (_X,)),
-    "take_along_axis": (lambda m, xp: xp.take_along_axis(
-        m[0], xp.argsort(m[0] ** 2, axis=1), axis=1), (_X,)),
+    "take_along_axis": (
+        lambda m, xp: xp.take_along_axis(m[0], xp.argsort(m[0] ** 2, axis=1), axis=1),
+        (_X,),
+    ),
     "lstsq": (lambda m, xp: xp.linalg.lstsq(m[0], m[1])[0], (_A, _B)),
 }
 
@@ -71,10 +73,12 @@ def test_vmap_of_vjp_random_cotangent(name):
     def theirs(c, *m):
         return jax.vjp(lambda *a: f(a, jnp), *m)[1](c)
 
-    for k, (g, w) in enumerate(zip(ri.vmap(ours)(ct, *args), jax.vmap(theirs)(ct, *args),
-                                   strict=True)):
-        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11,
-                                   err_msg=f"vmap(vjp({name})), argument {k}")
+    for k, (g, w) in enumerate(
+        zip(ri.vmap(ours)(ct, *args), jax.vmap(theirs)(ct, *args), strict=True)
+    ):
+        np.testing.assert_allclose(
+            g, w, rtol=1e-9, atol=1e-11, err_msg=f"vmap(vjp({name})), argument {k}"
+        )
 
 
 def test_singular_matrix_in_a_batch_is_reported():

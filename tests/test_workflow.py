@@ -27,15 +27,24 @@ from course.authoring.demo import solved
 from course.authoring.nbgrader_setup import assignment_ids
 
 AID = "01_finite_differences"
-pytestmark = [pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
-              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+pytestmark = [
+    pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+]
 
 
-def course(*args: str | Path, cwd: Path | None = None, timeout: int = 600
-           ) -> subprocess.CompletedProcess:
+def course(
+    *args: str | Path, cwd: Path | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "course.cli", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
 
 
 def notebooks() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
@@ -50,10 +59,12 @@ def write(path: Path, nb: nbformat.NotebookNode) -> Path:
     return path
 
 
-ROSTER = ("id,first_name,last_name,email\nalice,Alice,Liddell,alice@example.org\n"
-          "bob,Bob,Ivanov,bob@example.org\ncarol,Carol,C,c@example.org\n"
-          "dave,Dave,D,d@example.org\nerin,Erin,E,e@example.org\n"
-          "frank,Frank,F,f@example.org\nzoe,Zoe,Z,z@example.org\n")
+ROSTER = (
+    "id,first_name,last_name,email\nalice,Alice,Liddell,alice@example.org\n"
+    "bob,Bob,Ivanov,bob@example.org\ncarol,Carol,C,c@example.org\n"
+    "dave,Dave,D,d@example.org\nerin,Erin,E,e@example.org\n"
+    "frank,Frank,F,f@example.org\nzoe,Zoe,Z,z@example.org\n"
+)
 
 
 @dataclass
@@ -92,8 +103,20 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     (base / "roster.csv").write_text(ROSTER)
     r = course("roster", base / "roster.csv", "--workdir", work)
     assert r.returncode == 0, r.stderr
-    run = course("autograde", subs, "--workdir", work, "--jobs", 2, "--timeout", 30,
-                 "--due", "2026-12-01T00:00:00+00:00", "--late-penalty", 10)
+    run = course(
+        "autograde",
+        subs,
+        "--workdir",
+        work,
+        "--jobs",
+        2,
+        "--timeout",
+        30,
+        "--due",
+        "2026-12-01T00:00:00+00:00",
+        "--late-penalty",
+        10,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     state = json.loads((work / "course-state.json").read_text())
     return Graded(subs, work, run.stdout, state)
@@ -141,12 +164,23 @@ def test_formgrader_config_and_gitignore(graded: Graded) -> None:
     config = (graded.work / "nbgrader_config.py").read_text()
     assert "CoursePenalty" in config and str(graded.work.resolve()) in config
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    r = subprocess.run([sys.executable, "-m", "nbgrader", "db", "student", "list"], cwd=graded.work,
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "db", "student", "list"],
+        cwd=graded.work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert "zoe" in r.stdout + r.stderr and "alice" in r.stdout + r.stderr
     assert (graded.work / ".gitignore").read_text().strip().endswith("*")
-    ignored = subprocess.run(["git", "check-ignore", "grading/x", "course-demo/x"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=30)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "grading/x", "course-demo/x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert ignored.stdout.split() == ["grading/x", "course-demo/x"], ignored
 
 
@@ -163,10 +197,17 @@ def test_hidden_failure_is_one_line() -> None:
 
     from course.pipeline.feedback import hide_hidden_tests
 
-    cell = new_code_cell("check.t1_1(f)\n### BEGIN HIDDEN TESTS\ncheck.hidden_t1_1(f, 3)\n"
-                         "### END HIDDEN TESTS")
-    cell.outputs = [new_output("error", ename="CheckFailure", evalue="wrong for x = 3",
-                               traceback=["Cell In[7], line 3", "----> 3 check.hidden_t1_1(f, 3)"])]
+    cell = new_code_cell(
+        "check.t1_1(f)\n### BEGIN HIDDEN TESTS\ncheck.hidden_t1_1(f, 3)\n### END HIDDEN TESTS"
+    )
+    cell.outputs = [
+        new_output(
+            "error",
+            ename="CheckFailure",
+            evalue="wrong for x = 3",
+            traceback=["Cell In[7], line 3", "----> 3 check.hidden_t1_1(f, 3)"],
+        )
+    ]
     hide_hidden_tests(cell)
     assert "hidden_t1_1" not in cell.source + str(cell.outputs)
     assert "# hidden tests: failed: CheckFailure: wrong for x = 3" in cell.source
@@ -180,8 +221,9 @@ def test_manual_override_is_the_grade_everywhere(graded: Graded) -> None:
         grade = next(g for nb in sub.notebooks for g in nb.grades if g.max_score)
         grade.manual_score = float(grade.max_score) - 5
         gb.db.commit()
-    run = course("autograde", graded.subs, "--workdir", graded.work, "--jobs", 2,
-                 "--timeout", 30)  # due date and late penalty: kept from the first run
+    run = course(
+        "autograde", graded.subs, "--workdir", graded.work, "--jobs", 2, "--timeout", 30
+    )  # due date and late penalty: kept from the first run
     assert run.returncode == 0, run.stderr[-2000:]
     assert "0 to grade" in run.stdout
     line = next(x for x in run.stdout.splitlines() if x.startswith("alice "))
@@ -199,15 +241,29 @@ def test_unknown_ids_and_bad_work_dirs_give_one_line(tmp_path: Path) -> None:
     release, _ = notebooks()
     write(tmp_path / "subs" / "alice" / AID / f"{AID}.ipynb", release)
     cases = [
-        (("autograde", tmp_path / "subs", "-a", "03_reverse", "-w", tmp_path / "w"),
-         "unknown assignment 03_reverse", AID),
-        (("autograde", tmp_path / "subs", "-s", "zoe", "-w", tmp_path / "w"),
-         "unknown student zoe", "alice"),
+        (
+            ("autograde", tmp_path / "subs", "-a", "03_reverse", "-w", tmp_path / "w"),
+            "unknown assignment 03_reverse",
+            AID,
+        ),
+        (
+            ("autograde", tmp_path / "subs", "-s", "zoe", "-w", tmp_path / "w"),
+            "unknown student zoe",
+            "alice",
+        ),
         (("release", "07_nope"), "unknown assignment 07_nope", AID),
         (("report", "--workdir", tmp_path / "none"), "no work dir", ""),
         (("report", "--workdir", tmp_path / "subs"), "has no gradebook: nothing graded", ""),
-        (("autograde", tmp_path / "subs", "-w", tmp_path / "subs" / "alice" / AID / f"{AID}.ipynb"
-          / "w"), "cannot write to the work dir", ""),
+        (
+            (
+                "autograde",
+                tmp_path / "subs",
+                "-w",
+                tmp_path / "subs" / "alice" / AID / f"{AID}.ipynb" / "w",
+            ),
+            "cannot write to the work dir",
+            "",
+        ),
     ]
     for args, message, known in cases:
         r = course(*args)
@@ -222,8 +278,10 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
     release, _ = notebooks()
     text = nbformat.writes(release)
     moodle = tmp_path / "moodle"
-    for name in ("Ivan Ivanov_1234_assignsubmission_file_",
-                 "Анна Петрова_99_assignsubmission_file_"):
+    for name in (
+        "Ivan Ivanov_1234_assignsubmission_file_",
+        "Анна Петрова_99_assignsubmission_file_",
+    ):
         (moodle / name).mkdir(parents=True)
         (moodle / name / f"{AID}.ipynb").write_text(text)
     flat = tmp_path / "flat"
@@ -237,8 +295,9 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
         r = course("autograde", folder, "-w", tmp_path / "w")
         assert r.returncode == 2 and "no submissions found" in r.stderr, r.stderr
         assert hint in r.stderr and "<student_id>/<assignment_id>" in r.stderr, r.stderr
-    r = course("import", "moodle", moodle, "-a", AID, "--to", tmp_path / "in", "-w",
-               tmp_path / "lmsw")
+    r = course(
+        "import", "moodle", moodle, "-a", AID, "--to", tmp_path / "in", "-w", tmp_path / "lmsw"
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "in" / "ivan_ivanov_1234" / AID / f"{AID}.ipynb").is_file()
     canvas = tmp_path / "canvas.zip"
@@ -246,8 +305,19 @@ def test_wrong_layouts_are_explained_and_imported(tmp_path: Path) -> None:
         zf.writestr(f"ivanovivan_1234_5678_{AID}.ipynb", text)
         zf.writestr(f"petrovaanna_LATE_99_5679_{AID}-1.ipynb", text)
     (tmp_path / "roster.csv").write_text("id,name,canvas_id\nivan,Ivan Ivanov,1234\n")
-    r = course("import", "canvas", canvas, "-a", AID, "--to", tmp_path / "in2",
-               "--roster", tmp_path / "roster.csv", "-w", tmp_path / "lmsw")
+    r = course(
+        "import",
+        "canvas",
+        canvas,
+        "-a",
+        AID,
+        "--to",
+        tmp_path / "in2",
+        "--roster",
+        tmp_path / "roster.csv",
+        "-w",
+        tmp_path / "lmsw",
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "in2" / "ivan" / AID / f"{AID}.ipynb").is_file()
     assert (tmp_path / "in2" / "petrovaanna_99" / AID / f"{AID}.ipynb").is_file()
@@ -277,15 +347,24 @@ def test_student_distribution_has_no_solutions_or_hidden_checks(tmp_path: Path) 
     assert (dest / "lectures" / "ru").is_dir() and (dest / "reference_impl").is_dir()
     setup = (dest / "setup.sh").read_text()
     assert "labextension disable" in setup
-    assert '"fetchNews": "false"' in setup and "lab/settings/overrides.json" in setup, \
+    assert '"fetchNews": "false"' in setup and "lab/settings/overrides.json" in setup, (
         "no news pop-up in the student's JupyterLab"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    probe = ("import importlib, pkgutil, course.checks as c\n"
-             "for m in pkgutil.iter_modules(c.__path__):\n"
-             "    importlib.import_module('course.checks.' + m.name)\n"
-             f"assert c.__file__.startswith({str(dest)!r}), c.__file__\n")
-    r = subprocess.run([sys.executable, "-c", probe], cwd=dest, env=env, capture_output=True,
-                       text=True, timeout=120)
+    probe = (
+        "import importlib, pkgutil, course.checks as c\n"
+        "for m in pkgutil.iter_modules(c.__path__):\n"
+        "    importlib.import_module('course.checks.' + m.name)\n"
+        f"assert c.__file__.startswith({str(dest)!r}), c.__file__\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=dest,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "keep.txt").write_text("mine")
@@ -306,8 +385,9 @@ def test_summary_keeps_notes_whole() -> None:
     from course.pipeline.results import summary_table
 
     reason = "the course's checks did not confirm this task " * 6 + "END"
-    o = Outcome("alice", AID, 0, 100, findings=[{"kind": "tamper", "severity": "zero",
-                                                  "message": reason}])
+    o = Outcome(
+        "alice", AID, 0, 100, findings=[{"kind": "tamper", "severity": "zero", "message": reason}]
+    )
     text = summary_table([o], {AID: ["zoe"]})
     assert "END [tamper]" in text and all(len(x) < 180 for x in text.splitlines())
     assert "".join(x.strip() for x in text.splitlines()).count("confirm this task") == 6

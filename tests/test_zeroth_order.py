@@ -54,8 +54,7 @@ def second_moment(name, g):
 
 def draws(name, L, w, seed, n=N_DRAWS, batch=1):
     rng = np.random.default_rng(seed)
-    return np.array([ESTIMATORS[name](L, w, eps=1e-3, rng=rng, batch=batch).grad
-                     for _ in range(n)])
+    return np.array([ESTIMATORS[name](L, w, eps=1e-3, rng=rng, batch=batch).grad for _ in range(n)])
 
 
 @pytest.mark.parametrize("name", ["sphere", "gaussian"])
@@ -66,13 +65,15 @@ def test_random_estimators_are_unbiased(name, d):
     se = np.sqrt(covariance_diag(name, g) / N_DRAWS)
     z = np.abs(G.mean(axis=0) - g) / se
     assert np.all(z < Z_BOUND), (
-        f"{name}, d={d}: mean estimate {G.mean(axis=0)} vs gradient {g}; z-scores {z}")
+        f"{name}, d={d}: mean estimate {G.mean(axis=0)} vs gradient {g}; z-scores {z}"
+    )
     # the same test rejects the wrong normalisation: sphere without the factor d has mean g/d,
     # the Gaussian with an extra factor d has mean d·g
     wrong = G / d if name == "sphere" else G * d
     z_wrong = np.abs(wrong.mean(axis=0) - g) / se
     assert np.max(z_wrong) > 3 * Z_BOUND, (
-        f"{name}, d={d}: the wrongly normalised estimator is not rejected (z-scores {z_wrong})")
+        f"{name}, d={d}: the wrongly normalised estimator is not rejected (z-scores {z_wrong})"
+    )
 
 
 @pytest.mark.parametrize("name", ["sphere", "gaussian"])
@@ -95,7 +96,8 @@ def test_batch_divides_the_variance(name):
     se = err2.std() / np.sqrt(n)
     assert abs(err2.mean() - expected) < Z_BOUND * se, (
         f"{name}, batch={batch}: E‖G − g‖² ≈ {err2.mean():.4g}, theory {expected:.4g} "
-        f"(standard error {se:.2g})")
+        f"(standard error {se:.2g})"
+    )
 
 
 def test_estimators_on_a_smooth_function(rng):
@@ -122,17 +124,22 @@ def test_call_counts(shape, rng):
 
     w = rng.standard_normal(shape)
     d = w.size
-    for est, batch, want in ((sphere_estimator, 3, 6), (gaussian_estimator, 1, 2),
-                             (coordinate_estimator, 1, 2 * d)):
+    for est, batch, want in (
+        (sphere_estimator, 3, 6),
+        (gaussian_estimator, 1, 2),
+        (coordinate_estimator, 1, 2 * d),
+    ):
         calls.clear()
         res = est(L, w, rng=rng, batch=batch)
         assert res.n_calls == len(calls) == want, (
             f"{est.__name__}(batch={batch}), d={d}: reported {res.n_calls}, made {len(calls)}, "
-            f"expected {want}")
+            f"expected {want}"
+        )
         assert res.grad.shape == shape, f"{est.__name__}: gradient shape {res.grad.shape}"
     traj = zo_gradient_descent(L, w, 0.01, 7, estimator="gaussian", rng=rng, batch=2)
     assert traj.n_calls == 7 * 4 and list(traj.calls) == [4 * k for k in range(8)], (
-        f"zo_gradient_descent: calls per step {traj.calls}, expected 0, 4, …, 28")
+        f"zo_gradient_descent: calls per step {traj.calls}, expected 0, 4, …, 28"
+    )
     assert len(traj.losses) == 8, f"{len(traj.losses)} losses for 7 steps (expected 8)"
 
 
@@ -164,10 +171,10 @@ def test_curse_of_dimensionality():
             assert zo_runs[-1] < len(zo.losses), f"n={n}: zero-order GD did not reach {tol:.2g}"
         gd_steps[n], zo_per_n[n] = max(gd_runs), np.mean(zo_runs) / n
     assert max(gd_steps.values()) - min(gd_steps.values()) <= 3, (
-        f"GD iterations should not depend on n: {gd_steps}")
+        f"GD iterations should not depend on n: {gd_steps}"
+    )
     spread = max(zo_per_n.values()) / min(zo_per_n.values())
-    assert spread < 1.5, (
-        f"zero-order iterations divided by n should be about constant: {zo_per_n}")
+    assert spread < 1.5, f"zero-order iterations divided by n should be about constant: {zo_per_n}"
 
 
 def test_coordinate_descent_matches_gd_and_schedules(rng):
@@ -176,7 +183,8 @@ def test_coordinate_descent_matches_gd_and_schedules(rng):
     gd = gradient_descent(L, lambda w: A @ w + (ri.grad(L)(w) - A @ w), w0, lambda k: 0.1, 30)
     zo = zo_gradient_descent(L, w0, lambda k: 0.1, 30, estimator="coordinate", eps=1e-4)
     assert np.allclose(zo.losses, gd.losses, rtol=1e-8, atol=1e-10), (
-        f"coordinate estimator GD {zo.losses[-3:]} vs GD {gd.losses[-3:]}")
+        f"coordinate estimator GD {zo.losses[-3:]} vs GD {gd.losses[-3:]}"
+    )
     assert zo.n_calls == 30 * 8 and gd.n_calls == 30, f"calls {zo.n_calls}, {gd.n_calls}"
 
 

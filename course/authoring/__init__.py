@@ -26,5 +26,17 @@ from .notebook import (
     write,
 )
 
-__all__ = ["code", "from_text", "lint", "markdown", "new_notebook", "normalize", "read", "setup",
-           "solution", "tests", "to_text", "write"]
+__all__ = [
+    "code",
+    "from_text",
+    "lint",
+    "markdown",
+    "new_notebook",
+    "normalize",
+    "read",
+    "setup",
+    "solution",
+    "tests",
+    "to_text",
+    "write",
+]

@@ -43,8 +43,9 @@ def _meta(cell: Any) -> dict[str, Any]:
 
 
 def _solution_cells(nb: Any) -> list[int]:
-    return [i for i, c in enumerate(nb.cells) if _meta(c).get("solution") and
-            not _meta(c).get("grade")]
+    return [
+        i for i, c in enumerate(nb.cells) if _meta(c).get("solution") and not _meta(c).get("grade")
+    ]
 
 
 def _student_source(source: str) -> str:
@@ -76,8 +77,11 @@ def solved(release: Any, solution: Any, tasks: Iterable[int] | None = None) -> A
 
 
 def _setup_index(nb: Any) -> int:
-    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and
-                _meta(c).get("locked") and not _meta(c).get("grade"))
+    return next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and _meta(c).get("locked") and not _meta(c).get("grade")
+    )
 
 
 def _free_cell(nb: Any, code: str, after: int | None = None) -> Any:
@@ -135,24 +139,33 @@ def _skip_tests(rel: Any, sol: Any, ctx: dict[str, Any]) -> str:
 def _fake_pass(rel: Any, sol: Any, ctx: dict[str, Any]) -> str:
     nb = copy.deepcopy(rel)
     for i in reversed([i for i, c in enumerate(nb.cells) if _meta(c).get("grade")]):
-        nb.cells.insert(i + 1, nbformat.v4.new_code_cell(
-            'print("✓ all tests passed / все тесты пройдены")\n'
-            'print("Score: 100/100")'))
+        nb.cells.insert(
+            i + 1,
+            nbformat.v4.new_code_cell(
+                'print("✓ all tests passed / все тесты пройдены")\nprint("Score: 100/100")'
+            ),
+        )
     return _text(nb)
 
 
 def _plagiarise(rel: Any, sol: Any, ctx: dict[str, Any]) -> str:
     path = Path(ctx["root"]) / "solutions" / ctx["aid"] / f"{ctx['aid']}.ipynb"
-    return _text(_free_cell(rel, (
-        "import json\n"
-        "try:\n"
-        f"    _nb = json.load(open({str(path)!r}))\n"
-        "    for _c in _nb['cells']:\n"
-        "        if _c['cell_type'] == 'code' and not _c['metadata'].get('nbgrader', {})"
-        ".get('grade'):\n"
-        "            exec(''.join(_c['source']))\n"
-        "except Exception as e:\n"
-        "    print('no luck:', e)")))
+    return _text(
+        _free_cell(
+            rel,
+            (
+                "import json\n"
+                "try:\n"
+                f"    _nb = json.load(open({str(path)!r}))\n"
+                "    for _c in _nb['cells']:\n"
+                "        if _c['cell_type'] == 'code' and not _c['metadata'].get('nbgrader', {})"
+                ".get('grade'):\n"
+                "            exec(''.join(_c['source']))\n"
+                "except Exception as e:\n"
+                "    print('no luck:', e)"
+            ),
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,14 +176,22 @@ def _nb(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any, dict[str, Any]], s
 
 
 _LOOP = "while True:\n    pass"
-_STUBBORN = ("while True:  # ignores the interrupt\n    try:\n        while True:\n"
-             "            pass\n    except KeyboardInterrupt:\n        pass")
-_PATCH_CHECKS = ("for _n in dir(check):\n    if not _n.startswith('_'):\n"
-                 "        setattr(check, _n, lambda *a, **k: None)")
-_HIDDEN_PATCH = ("_m = globals()['che' + 'ck']\nfor _n in list(vars(_m)):\n"
-                 "    if _n[:1] in 'th':\n        setattr(_m, _n, lambda *a, **k: None)")
-_TRANSFORMER = ("get_ipython().input_transformers_cleanup.append(\n"
-                "    lambda lines: ['pass\\n'] if any('check.' in l for l in lines) else lines)")
+_STUBBORN = (
+    "while True:  # ignores the interrupt\n    try:\n        while True:\n"
+    "            pass\n    except KeyboardInterrupt:\n        pass"
+)
+_PATCH_CHECKS = (
+    "for _n in dir(check):\n    if not _n.startswith('_'):\n"
+    "        setattr(check, _n, lambda *a, **k: None)"
+)
+_HIDDEN_PATCH = (
+    "_m = globals()['che' + 'ck']\nfor _n in list(vars(_m)):\n"
+    "    if _n[:1] in 'th':\n        setattr(_m, _n, lambda *a, **k: None)"
+)
+_TRANSFORMER = (
+    "get_ipython().input_transformers_cleanup.append(\n"
+    "    lambda lines: ['pass\\n'] if any('check.' in l for l in lines) else lines)"
+)
 _WRITES = (
     "import os, shutil\n"
     "for _target in ['../../../pwned.txt', '/tmp/course-pwned.txt']:\n"
@@ -182,108 +203,315 @@ _WRITES = (
     "    os.remove('../../../gradebook.db')\n"
     "except OSError as e:\n"
     "    print('remove refused:', e)\n"
-    "open('my_scratch_file.txt', 'w').write('allowed')")
-_KILL = ("import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
-         "except OSError as e:\n    print('kill refused:', e)")
+    "open('my_scratch_file.txt', 'w').write('allowed')"
+)
+_KILL = (
+    "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+    "except OSError as e:\n    print('kill refused:', e)"
+)
 
 CASES: list[Case] = [
     Case("full", "complete, correct solution", "full", build=_nb(solved)),
-    Case("blank", "the untouched release", "zero", "not implemented yet",
-         build=lambda rel, sol, ctx: _text(rel)),
-    Case("partial", "first half of the tasks solved", "partial", "not implemented yet",
-         build=lambda rel, sol, ctx: _text(solved(rel, sol, range(
-             (len(_solution_cells(rel)) + 1) // 2)))),
-    Case("control-first", "control: the first solution cell is empty", "like:control-first",
-         build=_nb(lambda r, s: _replace(solved(r, s), 0, "pass"))),
-    Case("control-last", "control: the last solution cell is empty", "like:control-last",
-         build=_nb(lambda r, s: _replace(solved(r, s), -1, "pass"))),
-    Case("infinite-loop", "`while True: pass` in the first solution cell", "like:control-first",
-         "ran longer than", build=_nb(lambda r, s: _prefix(solved(r, s), 0, _LOOP))),
-    Case("stubborn-loop", "a loop that swallows KeyboardInterrupt, last solution cell",
-         "like:control-last", "ignored the interrupt",
-         build=_nb(lambda r, s: _prefix(solved(r, s), -1, _STUBBORN))),
-    Case("sys-exit", "`sys.exit(3)` in a cell of its own", "full", "SystemExit",
-         build=_nb(lambda r, s: _free_cell(solved(r, s), "import sys\nsys.exit(3)"))),
-    Case("os-exit", "`os._exit(0)` in the last solution cell", "like:control-last",
-         "exited with status 0",
-         build=_nb(lambda r, s: _prefix(solved(r, s), -1, "import os\nos._exit(0)"))),
-    Case("segfault", "`ctypes.string_at(0)` in the last solution cell", "like:control-last",
-         "SIGSEGV", True,
-         build=_nb(lambda r, s: _prefix(solved(r, s), -1, "import ctypes\nctypes.string_at(0)"))),
-    Case("memory-bomb", "allocates 1 GiB blocks until refused, first solution cell",
-         "like:control-first", "out of memory",
-         build=_nb(lambda r, s: _prefix(solved(r, s), 0, (
-             "_hog = []\nwhile True:\n    _hog.append(bytearray(2**30))")))),
-    Case("huge-output", "prints 200 000 lines and a 5-MB line", "full", "truncated",
-         build=_nb(lambda r, s: _free_cell(solved(r, s), (
-             "for _i in range(200_000):\n    print('spam', _i)\nprint('x' * 5_000_000)")))),
-    Case("malformed", "a file that is not JSON", "zero", "could not be read", True,
-         build=lambda rel, sol, ctx: '{"cells": [ this is not json'),
-    Case("renamed", "the notebook saved as <id>-Copy1.ipynb", "full", "was graded in its place",
-         True, build=_nb(solved), filename="{aid}-Copy1.ipynb"),
-    Case("missing", "no notebook in the folder, a README (flagged: never a silent 0)", "zero",
-         "no notebook", True,
-         build=lambda rel, sol, ctx: None),
-    Case("restructured", "a test cell deleted, setup duplicated, a solution cell moved, "
-         "points edited", "full", "was deleted", True, build=_restructured),
-    Case("skip-tests", "blank, test cells tagged skip-execution (plain nbgrader: 100)", "zero",
-         "tags", True, build=_skip_tests),
-    Case("fake-pass", "blank, prints fake 'all tests passed' lines", "zero",
-         "not implemented yet", build=_fake_pass),
-    Case("reference-import", "`import reference_impl` in the first solution cell",
-         "minus-first", "must not use", True,
-         build=_nb(lambda r, s: _suffix(solved(r, s), 0, "import reference_impl as _ri"))),
-    Case("reference-dunder", "`__import__('jax')` in the first solution cell", "minus-first",
-         "must not use", True,
-         build=_nb(lambda r, s: _suffix(solved(r, s), 0, "_j = __import__('jax')"))),
-    Case("reference-importlib", "`importlib.import_module('torch')`, first solution cell",
-         "minus-first", "must not use", True,
-         build=_nb(lambda r, s: _suffix(solved(r, s), 0, (
-             "import importlib\ntry:\n    _t = importlib.import_module('torch')\n"
-             "except ImportError:\n    _t = None")))),
-    Case("reference-sys-modules", "`sys.modules['reference_impl']`, first solution cell",
-         "minus-first", "must not use", True,
-         build=_nb(lambda r, s: _suffix(solved(r, s), 0, (
-             "import sys\n_ri = sys.modules.get('reference_impl')")))),
-    Case("tamper-checks", "blank; replaces every check with a no-op (plain nbgrader: 100)",
-         "zero", "IntegrityError", True,
-         build=_nb(lambda r, s: _free_cell(r, _PATCH_CHECKS))),
-    Case("tamper-hidden", "blank; the same through globals() and computed names", "zero",
-         "IntegrityError", True, build=_nb(lambda r, s: _free_cell(r, _HIDDEN_PATCH))),
-    Case("tamper-ipython", "blank; an IPython input transformer blanks the test cells "
-         "(plain nbgrader: 100)", "zero", "IntegrityError", True,
-         build=_nb(lambda r, s: _free_cell(r, _TRANSFORMER))),
-    Case("tamper-numpy", "solved; patches numpy.allclose and numpy.testing", "zero",
-         "IntegrityError", True,
-         build=_nb(lambda r, s: _free_cell(solved(r, s), (
-             "np.allclose = lambda *a, **k: True\n"
-             "np.testing.assert_allclose = lambda *a, **k: None")))),
-    Case("tamper-builtins", "solved; wraps builtins.isinstance", "zero", "IntegrityError", True,
-         build=_nb(lambda r, s: _free_cell(solved(r, s), (
-             "import builtins\n_isinstance = builtins.isinstance\n"
-             "builtins.isinstance = lambda o, t: _isinstance(o, t)")))),
-    Case("tamper-course", "solved; patches course.checks._core.assert_close", "zero",
-         "IntegrityError", True,
-         build=_nb(lambda r, s: _free_cell(solved(r, s), (
-             "import course.checks._core as _core\n"
-             "_core.assert_close = lambda *a, **k: None")))),
-    Case("write-outside", "solved; writes to the grader's folder and /tmp, removes the "
-         "gradebook", "full", "refused", True,
-         build=_nb(lambda r, s: _free_cell(solved(r, s), _WRITES))),
-    Case("read-solutions", "blank; reads and runs the instructor's solutions "
-         "(plain nbgrader: 100)", "zero", "not implemented yet", True, build=_plagiarise),
-    Case("kill-grader", "solved; sends SIGKILL to the grading process", "full", "refused", True,
-         build=_nb(lambda r, s: _free_cell(solved(r, s), _KILL))),
+    Case(
+        "blank",
+        "the untouched release",
+        "zero",
+        "not implemented yet",
+        build=lambda rel, sol, ctx: _text(rel),
+    ),
+    Case(
+        "partial",
+        "first half of the tasks solved",
+        "partial",
+        "not implemented yet",
+        build=lambda rel, sol, ctx: _text(
+            solved(rel, sol, range((len(_solution_cells(rel)) + 1) // 2))
+        ),
+    ),
+    Case(
+        "control-first",
+        "control: the first solution cell is empty",
+        "like:control-first",
+        build=_nb(lambda r, s: _replace(solved(r, s), 0, "pass")),
+    ),
+    Case(
+        "control-last",
+        "control: the last solution cell is empty",
+        "like:control-last",
+        build=_nb(lambda r, s: _replace(solved(r, s), -1, "pass")),
+    ),
+    Case(
+        "infinite-loop",
+        "`while True: pass` in the first solution cell",
+        "like:control-first",
+        "ran longer than",
+        build=_nb(lambda r, s: _prefix(solved(r, s), 0, _LOOP)),
+    ),
+    Case(
+        "stubborn-loop",
+        "a loop that swallows KeyboardInterrupt, last solution cell",
+        "like:control-last",
+        "ignored the interrupt",
+        build=_nb(lambda r, s: _prefix(solved(r, s), -1, _STUBBORN)),
+    ),
+    Case(
+        "sys-exit",
+        "`sys.exit(3)` in a cell of its own",
+        "full",
+        "SystemExit",
+        build=_nb(lambda r, s: _free_cell(solved(r, s), "import sys\nsys.exit(3)")),
+    ),
+    Case(
+        "os-exit",
+        "`os._exit(0)` in the last solution cell",
+        "like:control-last",
+        "exited with status 0",
+        build=_nb(lambda r, s: _prefix(solved(r, s), -1, "import os\nos._exit(0)")),
+    ),
+    Case(
+        "segfault",
+        "`ctypes.string_at(0)` in the last solution cell",
+        "like:control-last",
+        "SIGSEGV",
+        True,
+        build=_nb(lambda r, s: _prefix(solved(r, s), -1, "import ctypes\nctypes.string_at(0)")),
+    ),
+    Case(
+        "memory-bomb",
+        "allocates 1 GiB blocks until refused, first solution cell",
+        "like:control-first",
+        "out of memory",
+        build=_nb(
+            lambda r, s: _prefix(
+                solved(r, s), 0, ("_hog = []\nwhile True:\n    _hog.append(bytearray(2**30))")
+            )
+        ),
+    ),
+    Case(
+        "huge-output",
+        "prints 200 000 lines and a 5-MB line",
+        "full",
+        "truncated",
+        build=_nb(
+            lambda r, s: _free_cell(
+                solved(r, s),
+                ("for _i in range(200_000):\n    print('spam', _i)\nprint('x' * 5_000_000)"),
+            )
+        ),
+    ),
+    Case(
+        "malformed",
+        "a file that is not JSON",
+        "zero",
+        "could not be read",
+        True,
+        build=lambda rel, sol, ctx: '{"cells": [ this is not json',
+    ),
+    Case(
+        "renamed",
+        "the notebook saved as <id>-Copy1.ipynb",
+        "full",
+        "was graded in its place",
+        True,
+        build=_nb(solved),
+        filename="{aid}-Copy1.ipynb",
+    ),
+    Case(
+        "missing",
+        "no notebook in the folder, a README (flagged: never a silent 0)",
+        "zero",
+        "no notebook",
+        True,
+        build=lambda rel, sol, ctx: None,
+    ),
+    Case(
+        "restructured",
+        "a test cell deleted, setup duplicated, a solution cell moved, points edited",
+        "full",
+        "was deleted",
+        True,
+        build=_restructured,
+    ),
+    Case(
+        "skip-tests",
+        "blank, test cells tagged skip-execution (plain nbgrader: 100)",
+        "zero",
+        "tags",
+        True,
+        build=_skip_tests,
+    ),
+    Case(
+        "fake-pass",
+        "blank, prints fake 'all tests passed' lines",
+        "zero",
+        "not implemented yet",
+        build=_fake_pass,
+    ),
+    Case(
+        "reference-import",
+        "`import reference_impl` in the first solution cell",
+        "minus-first",
+        "must not use",
+        True,
+        build=_nb(lambda r, s: _suffix(solved(r, s), 0, "import reference_impl as _ri")),
+    ),
+    Case(
+        "reference-dunder",
+        "`__import__('jax')` in the first solution cell",
+        "minus-first",
+        "must not use",
+        True,
+        build=_nb(lambda r, s: _suffix(solved(r, s), 0, "_j = __import__('jax')")),
+    ),
+    Case(
+        "reference-importlib",
+        "`importlib.import_module('torch')`, first solution cell",
+        "minus-first",
+        "must not use",
+        True,
+        build=_nb(
+            lambda r, s: _suffix(
+                solved(r, s),
+                0,
+                (
+                    "import importlib\ntry:\n    _t = importlib.import_module('torch')\n"
+                    "except ImportError:\n    _t = None"
+                ),
+            )
+        ),
+    ),
+    Case(
+        "reference-sys-modules",
+        "`sys.modules['reference_impl']`, first solution cell",
+        "minus-first",
+        "must not use",
+        True,
+        build=_nb(
+            lambda r, s: _suffix(
+                solved(r, s), 0, ("import sys\n_ri = sys.modules.get('reference_impl')")
+            )
+        ),
+    ),
+    Case(
+        "tamper-checks",
+        "blank; replaces every check with a no-op (plain nbgrader: 100)",
+        "zero",
+        "IntegrityError",
+        True,
+        build=_nb(lambda r, s: _free_cell(r, _PATCH_CHECKS)),
+    ),
+    Case(
+        "tamper-hidden",
+        "blank; the same through globals() and computed names",
+        "zero",
+        "IntegrityError",
+        True,
+        build=_nb(lambda r, s: _free_cell(r, _HIDDEN_PATCH)),
+    ),
+    Case(
+        "tamper-ipython",
+        "blank; an IPython input transformer blanks the test cells (plain nbgrader: 100)",
+        "zero",
+        "IntegrityError",
+        True,
+        build=_nb(lambda r, s: _free_cell(r, _TRANSFORMER)),
+    ),
+    Case(
+        "tamper-numpy",
+        "solved; patches numpy.allclose and numpy.testing",
+        "zero",
+        "IntegrityError",
+        True,
+        build=_nb(
+            lambda r, s: _free_cell(
+                solved(r, s),
+                (
+                    "np.allclose = lambda *a, **k: True\n"
+                    "np.testing.assert_allclose = lambda *a, **k: None"
+                ),
+            )
+        ),
+    ),
+    Case(
+        "tamper-builtins",
+        "solved; wraps builtins.isinstance",
+        "zero",
+        "IntegrityError",
+        True,
+        build=_nb(
+            lambda r, s: _free_cell(
+                solved(r, s),
+                (
+                    "import builtins\n_isinstance = builtins.isinstance\n"
+                    "builtins.isinstance = lambda o, t: _isinstance(o, t)"
+                ),
+            )
+        ),
+    ),
+    Case(
+        "tamper-course",
+        "solved; patches course.checks._core.assert_close",
+        "zero",
+        "IntegrityError",
+        True,
+        build=_nb(
+            lambda r, s: _free_cell(
+                solved(r, s),
+                ("import course.checks._core as _core\n_core.assert_close = lambda *a, **k: None"),
+            )
+        ),
+    ),
+    Case(
+        "write-outside",
+        "solved; writes to the grader's folder and /tmp, removes the gradebook",
+        "full",
+        "refused",
+        True,
+        build=_nb(lambda r, s: _free_cell(solved(r, s), _WRITES)),
+    ),
+    Case(
+        "read-solutions",
+        "blank; reads and runs the instructor's solutions (plain nbgrader: 100)",
+        "zero",
+        "not implemented yet",
+        True,
+        build=_plagiarise,
+    ),
+    Case(
+        "kill-grader",
+        "solved; sends SIGKILL to the grading process",
+        "full",
+        "refused",
+        True,
+        build=_nb(lambda r, s: _free_cell(solved(r, s), _KILL)),
+    ),
 ]
 #: the demo's smaller class
-DEMO_CASES = ("full", "blank", "partial", "control-first", "control-last", "infinite-loop",
-              "os-exit",
-              "malformed", "missing", "renamed", "skip-tests", "tamper-checks",
-              "read-solutions")
+DEMO_CASES = (
+    "full",
+    "blank",
+    "partial",
+    "control-first",
+    "control-last",
+    "infinite-loop",
+    "os-exit",
+    "malformed",
+    "missing",
+    "renamed",
+    "skip-tests",
+    "tamper-checks",
+    "read-solutions",
+)
 
 
-def build_class(dest: Path, assignments: Iterable[str], *, root: Path, release_dir: Path,
-                cases: Iterable[str] | None = None) -> dict[str, Case]:
+def build_class(
+    dest: Path,
+    assignments: Iterable[str],
+    *,
+    root: Path,
+    release_dir: Path,
+    cases: Iterable[str] | None = None,
+) -> dict[str, Case]:
     """Write the submissions of ``cases`` (default: all) for ``assignments`` under ``dest``
     (``<student>/<assignment>/<notebook>``); return the cases by student."""
     chosen = [c for c in CASES if cases is None or c.student in set(cases)]
@@ -324,8 +552,7 @@ def expected_score(case: Case, release: Any, scores: dict[str, float]) -> float:
     raise ValueError(case.expect)
 
 
-def check_outcomes(cases: dict[str, Case], outcomes: Iterable[Any], release_dir: Path
-                   ) -> list[str]:
+def check_outcomes(cases: dict[str, Case], outcomes: Iterable[Any], release_dir: Path) -> list[str]:
     """Where the grades differ from what the cases expect (an empty list: all as expected)."""
     by_a: dict[str, dict[str, Any]] = {}
     for o in outcomes:
@@ -349,8 +576,15 @@ def check_outcomes(cases: dict[str, Case], outcomes: Iterable[Any], release_dir:
     return problems
 
 
-def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
-             limits: Any = None, all_cases: bool = False, root: Path | None = None) -> int:
+def run_demo(
+    workdir: Path,
+    assignments: Iterable[str] = (),
+    *,
+    jobs: int = 0,
+    limits: Any = None,
+    all_cases: bool = False,
+    root: Path | None = None,
+) -> int:
     """``course demo``: release, build the class, autograde it in parallel, report."""
     import shutil
 
@@ -379,8 +613,9 @@ def run_demo(workdir: Path, assignments: Iterable[str] = (), *, jobs: int = 0,
             grader.prepare(aid)
     release_dir = Path(grader.config.CourseDirectory.release_directory)
     subs = workdir / "submissions"
-    cases = build_class(subs, aids, root=root, release_dir=release_dir,
-                        cases=None if all_cases else DEMO_CASES)
+    cases = build_class(
+        subs, aids, root=root, release_dir=release_dir, cases=None if all_cases else DEMO_CASES
+    )
     print(f"2. a synthetic class in {subs}: {len(cases)} students × {len(aids)} assignment(s)")
     for c in cases.values():
         print(f"   {c.student:<22} {c.what}")

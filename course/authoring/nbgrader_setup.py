@@ -56,8 +56,11 @@ def repo_root() -> Path:
 def assignment_ids(root: Path | None = None) -> list[str]:
     """The assignments that have a source notebook ``solutions/<id>/<id>.ipynb``, sorted."""
     src = (root or repo_root()) / "solutions"
-    return sorted(p.name for p in src.iterdir() if (p / f"{p.name}.ipynb").is_file()) \
-        if src.is_dir() else []
+    return (
+        sorted(p.name for p in src.iterdir() if (p / f"{p.name}.ipynb").is_file())
+        if src.is_dir()
+        else []
+    )
 
 
 #: a one-line file in the work dir naming its gradebook's database (written by a cluster run
@@ -83,8 +86,13 @@ def has_gradebook(workdir: Path) -> bool:
     return (workdir / URL_FILE).is_file() or (workdir / "gradebook.db").is_file()
 
 
-def make_config(root: Path | None, workdir: Path, *, release_dir: Path | None = None,
-                timeout: int = DEFAULT_TIMEOUT) -> Any:
+def make_config(
+    root: Path | None,
+    workdir: Path,
+    *,
+    release_dir: Path | None = None,
+    timeout: int = DEFAULT_TIMEOUT,
+) -> Any:
     """A traitlets ``Config`` for nbgrader: the course's folders, stubs, timeouts and limits.
 
     ``workdir`` becomes nbgrader's course root (the gradebook and the submitted, autograded and
@@ -141,15 +149,18 @@ def course_feedback_config(config: Any, lang: str = "") -> Any:
     from ..pipeline.feedback import feedback_exporter, feedback_preprocessor
 
     config.GenerateFeedback.exporter_class = feedback_exporter()
-    config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
-                                             feedback_preprocessor()]
+    config.GenerateFeedback.preprocessors = [
+        GetGrades,
+        CSSHTMLHeaderPreprocessor,
+        feedback_preprocessor(),
+    ]
     if lang:
         config.StudentView.lang = lang
     return config
 
 
 _FORMGRADER_MARK = "# --- course: manual grading"
-_FORMGRADER_BLOCK = f'''{_FORMGRADER_MARK} (added by `course formgrader` / `course feedback`)
+_FORMGRADER_BLOCK = f"""{_FORMGRADER_MARK} (added by `course formgrader` / `course feedback`)
 # Manual grading: `course formgrader -w THIS_FOLDER`, or `jupyter lab` run in this folder, then
 # the /formgrader page (nbgrader 0.9.6 has no `nbgrader formgrader` command). After changing
 # grades: `course feedback -w THIS_FOLDER` writes grades.csv, grades-table.csv and the feedback.
@@ -163,7 +174,7 @@ try:
 except ImportError:  # not the course's environment: nbgrader's own feedback would be wrong
     raise RuntimeError("run formgrader from the course's environment (.venv/bin/jupyter lab): "
                        "Generate Feedback needs the course's exporter") from None
-'''
+"""
 
 
 def formgrader_config(workdir: Path) -> Path:
@@ -171,8 +182,10 @@ def formgrader_config(workdir: Path) -> Path:
     correct its first lines' advice (``nbgrader formgrader`` does not exist in 0.9.6)."""
     path = Path(workdir) / "nbgrader_config.py"
     text = path.read_text(encoding="utf-8") if path.is_file() else "c = get_config()  # noqa\n"
-    text = text.replace("e.g. `nbgrader formgrader` or `jupyter lab` here.",
-                        "e.g. `jupyter lab` here, then /formgrader.")
+    text = text.replace(
+        "e.g. `nbgrader formgrader` or `jupyter lab` here.",
+        "e.g. `jupyter lab` here, then /formgrader.",
+    )
     if _FORMGRADER_MARK not in text:
         text = text.rstrip("\n") + "\n\n" + _FORMGRADER_BLOCK
     path.write_text(text, encoding="utf-8")
@@ -192,8 +205,9 @@ def _check(result: dict[str, Any], what: str) -> None:
         raise RuntimeError(f"nbgrader {what} failed:\n{result.get('error')}\n{result.get('log')}")
 
 
-def build_release(ids: Sequence[str] | None, dest: Path, *, root: Path | None = None,
-                  workdir: Path | None = None) -> list[Path]:
+def build_release(
+    ids: Sequence[str] | None, dest: Path, *, root: Path | None = None, workdir: Path | None = None
+) -> list[Path]:
     """Run nbgrader's ``generate_assignment`` for ``ids`` and write normalised releases to
     ``dest/<id>/`` (replacing what was there). Returns the written notebooks.
 
@@ -215,8 +229,9 @@ def build_release(ids: Sequence[str] | None, dest: Path, *, root: Path | None = 
         for aid in ids:
             if not (root / "solutions" / aid).is_dir():
                 raise FileNotFoundError(f"no source folder solutions/{aid}")
-            _check(api.generate_assignment(aid, force=True, create=True),
-                   f"generate_assignment {aid}")
+            _check(
+                api.generate_assignment(aid, force=True, create=True), f"generate_assignment {aid}"
+            )
             out = Path(dest) / aid
             if out.exists():
                 shutil.rmtree(out)

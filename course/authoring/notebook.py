@@ -43,7 +43,8 @@ from nbformat import NotebookNode
 
 NBGRADER_SCHEMA = 3
 HEADER = re.compile(
-    r"^# %% (?P<kind>markdown|code|setup|solution|tests)(?P<args>(?: +\S+=\S+)*) *$")
+    r"^# %% (?P<kind>markdown|code|setup|solution|tests)(?P<args>(?: +\S+=\S+)*) *$"
+)
 TASK_ID = re.compile(r"^t(?P<a>\d+)_(?P<j>\d+)$")
 GRADE_ID = re.compile(r"^(?P<task>t\d+_\d+)-(?P<slug>[a-z0-9-]+)$")
 STUB = re.compile(r'raise NotImplementedError\("Task (?P<num>\d+\.\d+): (?P<title>[^"]+)"\)')
@@ -65,11 +66,22 @@ __all__ = [
 ]
 
 
-def _meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
-          points: float | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"grade": grade, "grade_id": grade_id, "locked": locked,
-                            "schema_version": NBGRADER_SCHEMA, "solution": solution,
-                            "task": False}
+def _meta(
+    grade_id: str,
+    *,
+    grade: bool = False,
+    solution: bool = False,
+    locked: bool = False,
+    points: float | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": NBGRADER_SCHEMA,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return meta
@@ -120,8 +132,17 @@ def new_notebook(cells: Iterable[NotebookNode]) -> NotebookNode:
 
 
 _CELL_META_KEEP = ("nbgrader", "tags", "deletable", "editable")
-_NBGRADER_KEEP = ("grade", "grade_id", "locked", "points", "schema_version", "solution", "task",
-                  "checksum", "cell_type")
+_NBGRADER_KEEP = (
+    "grade",
+    "grade_id",
+    "locked",
+    "points",
+    "schema_version",
+    "solution",
+    "task",
+    "checksum",
+    "cell_type",
+)
 
 
 def normalize(nb: NotebookNode) -> NotebookNode:
@@ -136,8 +157,9 @@ def normalize(nb: NotebookNode) -> NotebookNode:
     for n, cell in enumerate(nb.cells):
         meta = {k: cell.metadata[k] for k in _CELL_META_KEEP if k in cell.metadata}
         if "nbgrader" in meta:
-            meta["nbgrader"] = {k: meta["nbgrader"][k] for k in _NBGRADER_KEEP
-                                if k in meta["nbgrader"]}
+            meta["nbgrader"] = {
+                k: meta["nbgrader"][k] for k in _NBGRADER_KEEP if k in meta["nbgrader"]
+            }
         cell.metadata = meta
         gid = meta.get("nbgrader", {}).get("grade_id")
         cell.id = gid if gid else f"cell-{n}"
@@ -225,8 +247,9 @@ def from_text(text: str) -> NotebookNode:
 # ---------------------------------------------------------------------------------------------
 # lint: the course's conventions
 # ---------------------------------------------------------------------------------------------
-def lint(nb: NotebookNode, assignment: int, tasks: Mapping[str, Any] | None = None,
-         total: float = 100) -> list[str]:
+def lint(
+    nb: NotebookNode, assignment: int, tasks: Mapping[str, Any] | None = None, total: float = 100
+) -> list[str]:
     """Problems with a source notebook's conventions (an empty list when it follows them).
 
     For every test cell ``t<a>_<j>-<slug>``: the task belongs to assignment ``a``; the solution
@@ -247,8 +270,11 @@ def lint(nb: NotebookNode, assignment: int, tasks: Mapping[str, Any] | None = No
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id", "")
         src = cell.source
-        if cell.cell_type == "markdown" and re.search(r"[А-Яа-я]", src) and re.search(
-                r"\b(the|and|of)\b", src):
+        if (
+            cell.cell_type == "markdown"
+            and re.search(r"[А-Яа-я]", src)
+            and re.search(r"\b(the|and|of)\b", src)
+        ):
             if re.search(r"[А-Яа-я]", src).start() > re.search(r"\b(the|and|of)\b", src).start():
                 problems.append(f"{gid or 'markdown cell'}: English comes before Russian")
         if meta.get("solution"):
@@ -265,8 +291,10 @@ def lint(nb: NotebookNode, assignment: int, tasks: Mapping[str, Any] | None = No
             for block_end in re.finditer(r"### END SOLUTION\n(?P<next>.*)", src):
                 stub = STUB.search(block_end["next"])
                 if not stub or stub["num"] != num:
-                    problems.append(f"{gid}: the line after '### END SOLUTION' must be "
-                                    f'raise NotImplementedError("Task {num}: …")')
+                    problems.append(
+                        f"{gid}: the line after '### END SOLUTION' must be "
+                        f'raise NotImplementedError("Task {num}: …")'
+                    )
         if meta.get("grade"):
             m = GRADE_ID.match(gid)
             if not m:
@@ -297,16 +325,20 @@ def lint(nb: NotebookNode, assignment: int, tasks: Mapping[str, Any] | None = No
             problems.append(f"check module TASKS {listed} != notebook {graded}")
         for t, info in tasks.items():
             gid = getattr(info, "grade_id", None)
-            if gid and not any(c.metadata.get("nbgrader", {}).get("grade_id") == gid
-                               for c in nb.cells):
+            if gid and not any(
+                c.metadata.get("nbgrader", {}).get("grade_id") == gid for c in nb.cells
+            ):
                 problems.append(f"{t}: grade_id {gid!r} not in the notebook")
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m course.authoring export|import|lint``."""
-    p = argparse.ArgumentParser(prog="python -m course.authoring", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m course.authoring",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     ex = sub.add_parser("export", help="print a notebook in the text format")
     ex.add_argument("notebook")

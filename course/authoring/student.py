@@ -23,12 +23,18 @@ __all__ = ["EXCLUDED", "build_student", "forbidden_files"]
 EXCLUDED = ("_reference.py", "_hidden.py")
 MARKER = ".course-student-dist"
 #: nbgrader's instructor parts, switched off in the student's JupyterLab by setup.sh
-INSTRUCTOR_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                  "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:menu")
-INSTRUCTOR_SERVER = ("nbgrader.server_extensions.formgrader",
-                     "nbgrader.server_extensions.course_list")
+INSTRUCTOR_LAB = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:menu",
+)
+INSTRUCTOR_SERVER = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
 
-_PYPROJECT = '''\
+_PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
@@ -43,13 +49,20 @@ dependencies = ["numpy>=1.26", "scipy>=1.11", "matplotlib>=3.8", "jax>=0.4.30",
 
 [tool.setuptools.packages.find]
 include = ["reference_impl*", "course*"]
-'''
+"""
 
-_SERVER_OFF = json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER,
-                                                                            False)}})
-_NO_NEWS = json.dumps({"@jupyterlab/apputils-extension:notification": {
-    "fetchNews": "false", "checkForUpdates": False}})
-_SETUP = f'''\
+_SERVER_OFF = json.dumps(
+    {"ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER, False)}}
+)
+_NO_NEWS = json.dumps(
+    {
+        "@jupyterlab/apputils-extension:notification": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        }
+    }
+)
+_SETUP = f"""\
 #!/usr/bin/env bash
 # One-time setup: a virtual environment with JupyterLab and nbgrader's Validate button,
 # without the instructor's menus (formgrader, create assignment, course list).
@@ -66,9 +79,9 @@ echo '{_SERVER_OFF}' > .venv/etc/jupyter/jupyter_server_config.d/zz-course-stude
 mkdir -p .venv/share/jupyter/lab/settings
 echo '{_NO_NEWS}' > .venv/share/jupyter/lab/settings/overrides.json
 echo "ready: .venv/bin/jupyter lab   (run it in this folder)"
-'''
+"""
 
-_README = '''\
+_README = """\
 # Automatic differentiation — student materials / материалы для студентов
 
 ```bash
@@ -92,12 +105,15 @@ hidden test is one line, "hidden tests: passed" or "hidden tests: failed: <reaso
   запустите тест под ним, нажмите **Validate** и сдайте ноутбук. Пользоваться `reference_impl`,
   JAX, autograd и torch в решениях нельзя: такая задача получает 0 баллов. Скрытые тесты в
   отзыве — одна строка: «hidden tests: passed» или «hidden tests: failed: <причина>».
-'''
+"""
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in EXCLUDED or n == "__pycache__" or n.endswith(".pyc")
-            or n == ".ipynb_checkpoints"}
+    return {
+        n
+        for n in names
+        if n in EXCLUDED or n == "__pycache__" or n.endswith(".pyc") or n == ".ipynb_checkpoints"
+    }
 
 
 def build_student(dest: Path, root: Path) -> list[Path]:
@@ -106,8 +122,9 @@ def build_student(dest: Path, root: Path) -> list[Path]:
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         if not (dest / MARKER).is_file():
-            raise FileExistsError(f"{dest} exists and is not a student distribution; "
-                                  f"give an empty or new folder")
+            raise FileExistsError(
+                f"{dest} exists and is not a student distribution; give an empty or new folder"
+            )
         shutil.rmtree(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for sub in ("ru", "en", "data"):
@@ -118,7 +135,8 @@ def build_student(dest: Path, root: Path) -> list[Path]:
     (dest / "course").mkdir()
     shutil.copytree(root / "course" / "checks", dest / "course" / "checks", ignore=_ignore)
     (dest / "course" / "__init__.py").write_text(
-        '"""The course\'s visible checks (course.checks), as the assignments import them."""\n')
+        '"""The course\'s visible checks (course.checks), as the assignments import them."""\n'
+    )
     (dest / "pyproject.toml").write_text(_PYPROJECT)
     (dest / "setup.sh").write_text(_SETUP)
     (dest / "README.md").write_text(_README)
@@ -133,8 +151,11 @@ def build_student(dest: Path, root: Path) -> list[Path]:
 def forbidden_files(dest: Path) -> list[str]:
     """What must never reach students, if found under ``dest``: solutions, reference
     versions, hidden checks, solution or hidden-test markers in notebooks."""
-    bad = [str(p.relative_to(dest)) for p in Path(dest).rglob("*")
-           if p.name in EXCLUDED or "solutions" in p.relative_to(dest).parts]
+    bad = [
+        str(p.relative_to(dest))
+        for p in Path(dest).rglob("*")
+        if p.name in EXCLUDED or "solutions" in p.relative_to(dest).parts
+    ]
     for nb in Path(dest).rglob("*.ipynb"):
         text = nb.read_text(encoding="utf-8", errors="replace")
         if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text or "hidden_t" in text:

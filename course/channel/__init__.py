@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 __all__ = ["PACKAGES", "CellVerdict", "Checker", "KernelView", "kernel_view"]
 
-_CHANNEL_FILES = ("course/__init__.py", "course/checks/__init__.py",
-                  "course/channel/__init__.py", "course/channel/codec.py",
-                  "course/channel/endpoint.py", "course/channel/kernel.py",
-                  "course/channel/checker.py")
+_CHANNEL_FILES = (
+    "course/__init__.py",
+    "course/checks/__init__.py",
+    "course/channel/__init__.py",
+    "course/channel/codec.py",
+    "course/channel/endpoint.py",
+    "course/channel/kernel.py",
+    "course/channel/checker.py",
+)
 
 #: per checks package: (the extra course files its kernel imports, third-party import names)
 PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -29,8 +34,10 @@ PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "matrix_adjoints": (("course/checks/matrix_adjoints/_watch.py",), ("numpy", "scipy")),
     # the setup cell imports grad, jvp, vjp: the students' toolkit (first-order forward and
     # reverse mode, no answer of a task), run in the kernel from its read-only source
-    "second_order": (("course/checks/_graph.py", "course/checks/second_order/_toolkit.py"),
-                     ("numpy",)),
+    "second_order": (
+        ("course/checks/_graph.py", "course/checks/second_order/_toolkit.py"),
+        ("numpy",),
+    ),
 }
 
 

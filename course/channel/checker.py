@@ -33,8 +33,10 @@ __all__ = ["CellVerdict", "Checker", "CheckerPolicy"]
 
 _CHECK_NAME = re.compile(r"(hidden_)?t\d+_\d+\Z")
 _PUBLIC = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-LOST = ("the kernel stopped while the check was running (crash, memory or time limit)"
-        " / ядро остановилось во время проверки (сбой, предел памяти или времени)")
+LOST = (
+    "the kernel stopped while the check was running (crash, memory or time limit)"
+    " / ядро остановилось во время проверки (сбой, предел памяти или времени)"
+)
 
 
 @dataclass(frozen=True)
@@ -58,18 +60,55 @@ class _Cell:
 
 
 #: attribute names never served by the checker: files, pickles, raw memory, submodules
-DENIED = frozenset({
-    "tofile", "dump", "dumps", "load", "loads", "save", "savez", "savez_compressed", "savetxt",
-    "loadtxt", "genfromtxt", "fromfile", "fromregex", "memmap", "DataSource", "lib", "ctypes",
-    "ctypeslib", "testing", "f2py", "show_config", "show_runtime", "info", "get_include",
-    "open", "system", "popen", "base", "data", "__globals__"})
+DENIED = frozenset(
+    {
+        "tofile",
+        "dump",
+        "dumps",
+        "load",
+        "loads",
+        "save",
+        "savez",
+        "savez_compressed",
+        "savetxt",
+        "loadtxt",
+        "genfromtxt",
+        "fromfile",
+        "fromregex",
+        "memmap",
+        "DataSource",
+        "lib",
+        "ctypes",
+        "ctypeslib",
+        "testing",
+        "f2py",
+        "show_config",
+        "show_runtime",
+        "info",
+        "get_include",
+        "open",
+        "system",
+        "popen",
+        "base",
+        "data",
+        "__globals__",
+    }
+)
 
 
 class CheckerPolicy(Policy):
     """Call and public attributes of handed-over objects only (see the module's docstring)."""
 
-    _OPAQUE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-               types.BuiltinMethodType, types.ModuleType, type, staticmethod, classmethod)
+    _OPAQUE = (
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.MethodType,
+        types.BuiltinMethodType,
+        types.ModuleType,
+        type,
+        staticmethod,
+        classmethod,
+    )
 
     def _opaque(self, obj: Any) -> bool:
         return isinstance(obj, self._OPAQUE) or bool(getattr(type(obj), "channel_opaque", False))
@@ -77,8 +116,11 @@ class CheckerPolicy(Policy):
     def type_of(self, obj: Any) -> type | None:
         """Only the course's own classes (not arrays: ``type(a)(shape)`` would allocate)."""
         cls = type(obj)
-        if self._opaque(obj) or issubclass(cls, np.ndarray) or not str(
-                cls.__module__).startswith(("course.", "reference_impl")):
+        if (
+            self._opaque(obj)
+            or issubclass(cls, np.ndarray)
+            or not str(cls.__module__).startswith(("course.", "reference_impl"))
+        ):
             return None
         return cls
 
@@ -98,8 +140,9 @@ class CheckerPolicy(Policy):
 class Checker:
     """Run ``package``'s checks for one kernel connected at ``socket_path`` (see the module)."""
 
-    def __init__(self, package: str, socket_path: Path, *, lost_wait: float = 10.0,
-                 module: Any = None):
+    def __init__(
+        self, package: str, socket_path: Path, *, lost_wait: float = 10.0, module: Any = None
+    ):
         if not re.fullmatch(r"[a-z_]+", package):
             raise ValueError(f"not a checks package: {package!r}")
         self.package = package
@@ -126,8 +169,9 @@ class Checker:
         """Accept exactly one connection and serve it in a daemon thread."""
         if self._module is None:
             self._module = importlib.import_module(f"course.checks.{self.package}")
-        self._thread = threading.Thread(target=self._serve, name=f"checker-{self.package}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name=f"checker-{self.package}", daemon=True
+        )
         self._thread.start()
 
     def begin_cell(self, index: int, task: str | None, expected: tuple[str, ...] = ()) -> None:
@@ -153,8 +197,10 @@ class Checker:
                 messages.append(f"{self._running}: {LOST}")
             missing = [n for n in cell.expected if n not in cell.ran]
             if missing and not messages:
-                messages.append(f"the cell did not run {', '.join(missing)} "
-                                f"/ ячейка не запустила {', '.join(missing)}")
+                messages.append(
+                    f"the cell did not run {', '.join(missing)} "
+                    f"/ ячейка не запустила {', '.join(missing)}"
+                )
             passed = bool(cell.expected) and not missing and not cell.failed and not messages
             return CellVerdict(passed, tuple(cell.ran), tuple(messages), self._lost)
 
@@ -184,8 +230,9 @@ class Checker:
             self._conn, _ = self._listener.accept()
         except OSError:
             return
-        self.endpoint = ep = Endpoint(self._conn, CheckerPolicy(),
-                                      extra={"hello": self._hello, "check": self._check})
+        self.endpoint = ep = Endpoint(
+            self._conn, CheckerPolicy(), extra={"hello": self._hello, "check": self._check}
+        )
         try:
             while True:
                 header, buffers = ep.recv()
@@ -204,10 +251,16 @@ class Checker:
 
     def _hello(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
         mod = self._module
-        names = [n for n in (*getattr(mod, "__all__", ()), *getattr(mod, "HIDDEN", ()))
-                 if _CHECK_NAME.match(n)]
-        return {"package": self.package, "checks": names,
-                "toolkit": list(getattr(mod, "KERNEL_TOOLKIT", ()))}
+        names = [
+            n
+            for n in (*getattr(mod, "__all__", ()), *getattr(mod, "HIDDEN", ()))
+            if _CHECK_NAME.match(n)
+        ]
+        return {
+            "package": self.package,
+            "checks": names,
+            "toolkit": list(getattr(mod, "KERNEL_TOOLKIT", ())),
+        }
 
     def _fail(self, cell: _Cell, name: str, message: str) -> None:
         cell.failed.append(name)
@@ -225,8 +278,10 @@ class Checker:
             elif self._running is not None:
                 refused = f"called while {self._running} runs (a check inside a check)"
             elif cell is None or cell.task is None or name not in cell.expected:
-                refused = ("checks count only in their own grade cell / проверка засчитывается "
-                           "только в своей ячейке")
+                refused = (
+                    "checks count only in their own grade cell / проверка засчитывается "
+                    "только в своей ячейке"
+                )
             if refused:
                 if cell is not None and cell.task is not None:
                     self._fail(cell, str(name), f"{name}: {refused}")

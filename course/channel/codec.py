@@ -31,17 +31,42 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPES", "MAX_DEPTH", "MAX_FRAME", "MAX_ITEMS", "ChannelError", "Encoder", "decode",
-           "decode_frame", "encode_frame"]
+__all__ = [
+    "DTYPES",
+    "MAX_DEPTH",
+    "MAX_FRAME",
+    "MAX_ITEMS",
+    "ChannelError",
+    "Encoder",
+    "decode",
+    "decode_frame",
+    "encode_frame",
+]
 
 #: the dtypes an array may have on the wire (native byte order on both ends of the socket)
-DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                    "uint64", "float16", "float32", "float64", "complex64", "complex128"})
-MAX_FRAME = 64 * 2**20   #: bytes in one message (header and buffers)
-MAX_HEADER = 4 * 2**20   #: bytes of the JSON header
-MAX_ITEMS = 100_000      #: elements of all containers in one message
-MAX_DEPTH = 64           #: nesting of containers
-MAX_STR = 1_000_000      #: characters of one string
+DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+MAX_FRAME = 64 * 2**20  #: bytes in one message (header and buffers)
+MAX_HEADER = 4 * 2**20  #: bytes of the JSON header
+MAX_ITEMS = 100_000  #: elements of all containers in one message
+MAX_DEPTH = 64  #: nesting of containers
+MAX_STR = 1_000_000  #: characters of one string
 
 
 class ChannelError(Exception):
@@ -80,13 +105,20 @@ class Encoder:
         if t is tuple or t is list:
             return ["t" if t is tuple else "l", *(self.encode(v, depth + 1) for v in x)]
         if t is dict:
-            return ["d", *([self.encode(k, depth + 1), self.encode(v, depth + 1)]
-                           for k, v in x.items())]
+            return [
+                "d",
+                *([self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in x.items()),
+            ]
         if t is np.ndarray or isinstance(x, np.generic):
             a = np.asarray(x)
             if a.dtype.name in DTYPES:
-                return ["a", a.dtype.name, list(a.shape), self._buffer(a.tobytes(order="C")),
-                        int(t is not np.ndarray)]
+                return [
+                    "a",
+                    a.dtype.name,
+                    list(a.shape),
+                    self._buffer(a.tobytes(order="C")),
+                    int(t is not np.ndarray),
+                ]
         return self.handle(x)  # anything else stays where it is; the peer gets a proxy
 
 
@@ -109,7 +141,7 @@ def decode_frame(body: bytes) -> tuple[dict[str, Any], list[bytes]]:
     (n_head,) = struct.unpack(">I", body[:4])
     if n_head > MAX_HEADER or 4 + n_head > len(body):
         raise ChannelError("a malformed message: a bad header length")
-    head, rest = body[4:4 + n_head], body[4 + n_head:]
+    head, rest = body[4 : 4 + n_head], body[4 + n_head :]
     try:
         header = json.loads(head.decode("utf-8"), parse_constant=_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -120,10 +152,10 @@ def decode_frame(body: bytes) -> tuple[dict[str, Any], list[bytes]]:
     while pos < len(rest):
         if pos + 8 > len(rest):
             raise ChannelError("a malformed message: a truncated buffer length")
-        (n,) = struct.unpack(">Q", rest[pos:pos + 8])
+        (n,) = struct.unpack(">Q", rest[pos : pos + 8])
         if pos + 8 + n > len(rest):
             raise ChannelError("a malformed message: a truncated buffer")
-        buffers.append(rest[pos + 8:pos + 8 + n])
+        buffers.append(rest[pos + 8 : pos + 8 + n])
         pos += 8 + n
     return header, buffers
 
@@ -132,8 +164,13 @@ def _constant(name: str) -> float:
     return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
 
-def decode(x: Any, buffers: list[bytes], handle: Callable[[str, Any], Any],
-           depth: int = 0, count: list[int] | None = None) -> Any:
+def decode(
+    x: Any,
+    buffers: list[bytes],
+    handle: Callable[[str, Any], Any],
+    depth: int = 0,
+    count: list[int] | None = None,
+) -> Any:
     """The value of a header's JSON form; ``handle(tag, id)`` resolves ``"h"``/``"r"``."""
     count = [0] if count is None else count
     count[0] += 1
@@ -162,8 +199,12 @@ def decode(x: Any, buffers: list[bytes], handle: Callable[[str, Any], Any],
             return _array(body, buffers)
         if tag == "r" and len(body) == 1 and type(body[0]) is int:
             return handle(tag, body[0])
-        if tag == "h" and len(body) in (1, 3) and all(type(v) is int for v in body[:2]) and (
-                len(body) == 1 or type(body[2]) is str):
+        if (
+            tag == "h"
+            and len(body) in (1, 3)
+            and all(type(v) is int for v in body[:2])
+            and (len(body) == 1 or type(body[2]) is str)
+        ):
             return handle(tag, *body)
     except (TypeError, IndexError, ValueError) as exc:
         raise ChannelError(f"a malformed value ({tag!r}): {exc}") from None

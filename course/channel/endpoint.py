@@ -30,18 +30,45 @@ from .codec import MAX_FRAME, ChannelError, Encoder, decode, decode_frame, encod
 __all__ = ["DUNDERS", "ChannelLost", "Endpoint", "Policy", "Proxy", "RemoteError"]
 
 #: operators a proxy forwards (and their reflected forms), served with ``type(obj).<name>``
-BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
-          "xor", "lshift", "rshift")
+BINARY = (
+    "add",
+    "sub",
+    "mul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "pow",
+    "matmul",
+    "and",
+    "or",
+    "xor",
+    "lshift",
+    "rshift",
+)
 DUNDERS = frozenset(
-    [f"__{n}__" for n in BINARY] + [f"__r{n}__" for n in BINARY]
-    + [f"__{n}__" for n in ("lt", "le", "gt", "ge", "eq", "ne", "neg", "pos", "abs", "invert")])
+    [f"__{n}__" for n in BINARY]
+    + [f"__r{n}__" for n in BINARY]
+    + [f"__{n}__" for n in ("lt", "le", "gt", "ge", "eq", "ne", "neg", "pos", "abs", "invert")]
+)
 #: other operations, served with builtins on the owner's side
 _BUILTINS: dict[str, Callable[..., Any]] = {
-    "len": len, "iter": iter, "next": next, "bool": bool, "float": float, "int": int,
-    "index": operator.index, "complex": complex, "getitem": operator.getitem,
-    "setitem": operator.setitem, "contains": operator.contains, "format": format,
-    "repr": repr, "str": str, "instancecheck": lambda cls, x: isinstance(x, cls),
-    "subclasscheck": lambda cls, c: issubclass(c, cls)}
+    "len": len,
+    "iter": iter,
+    "next": next,
+    "bool": bool,
+    "float": float,
+    "int": int,
+    "index": operator.index,
+    "complex": complex,
+    "getitem": operator.getitem,
+    "setitem": operator.setitem,
+    "contains": operator.contains,
+    "format": format,
+    "repr": repr,
+    "str": str,
+    "instancecheck": lambda cls, x: isinstance(x, cls),
+    "subclasscheck": lambda cls, c: issubclass(c, cls),
+}
 #: dunder attributes a proxy asks for (the rest are answered locally: NumPy's probes…)
 _NAMES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
 _STR_CAP = 4000
@@ -56,10 +83,27 @@ class RemoteError(RuntimeError):
     """An exception raised on the other side; its class is named as the original was."""
 
 
-_BUILTIN_ERRORS = {e.__name__: e for e in (
-    AttributeError, TypeError, ValueError, IndexError, KeyError, StopIteration, ZeroDivisionError,
-    ArithmeticError, FloatingPointError, OverflowError, NotImplementedError, RecursionError,
-    AssertionError, RuntimeError, LookupError, MemoryError)}
+_BUILTIN_ERRORS = {
+    e.__name__: e
+    for e in (
+        AttributeError,
+        TypeError,
+        ValueError,
+        IndexError,
+        KeyError,
+        StopIteration,
+        ZeroDivisionError,
+        ArithmeticError,
+        FloatingPointError,
+        OverflowError,
+        NotImplementedError,
+        RecursionError,
+        AssertionError,
+        RuntimeError,
+        LookupError,
+        MemoryError,
+    )
+}
 _REMOTE_CLASSES: dict[str, type] = {}
 
 
@@ -116,12 +160,16 @@ class Policy:
 class Endpoint:
     """A socket, a table of own objects lent to the peer, and the peer's objects as proxies."""
 
-    def __init__(self, sock: socket.socket, policy: Policy | None = None,
-                 extra: dict[str, Callable[..., Any]] | None = None):
+    def __init__(
+        self,
+        sock: socket.socket,
+        policy: Policy | None = None,
+        extra: dict[str, Callable[..., Any]] | None = None,
+    ):
         self.sock = sock
         self.policy = policy or Policy()
         self.extra = extra or {}  # more ops: name -> fn(endpoint, header-args…)
-        self.own: dict[int, Any] = {}      # handle -> own object lent to the peer
+        self.own: dict[int, Any] = {}  # handle -> own object lent to the peer
         self.own_ids: dict[int, int] = {}  # id(object) -> handle
         # peer's handle -> its proxy here, weakly: a dropped proxy is released on the owner's
         # side with the next message ("rel"), so the owner sees what the other side still holds
@@ -130,7 +178,7 @@ class Endpoint:
         self.classes: dict[int, type] = {}  # peer's class handle -> the proxies' class here
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
-        self.requests = 0   # sent (for the cost figures)
+        self.requests = 0  # sent (for the cost figures)
         self.served = 0
 
     # -- handles ----------------------------------------------------------------------------
@@ -173,9 +221,15 @@ class Endpoint:
         cls = self.classes.get(tid)
         if cls is None:
             name = name if _NAME.match(name) else "Proxy"
-            cls = self.classes[tid] = type(name, (Proxy,), {
-                "__slots__": (), "_peer_class": self._resolve("h", tid),
-                "__module__": "course.channel.proxy"})
+            cls = self.classes[tid] = type(
+                name,
+                (Proxy,),
+                {
+                    "__slots__": (),
+                    "_peer_class": self._resolve("h", tid),
+                    "__module__": "course.channel.proxy",
+                },
+            )
         return cls
 
     def release_all(self) -> None:
@@ -297,12 +351,25 @@ class Endpoint:
         raise ChannelError(f"an unknown request {op!r}")
 
 
-_UFUNC_BINARY = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "truediv",
-                 "true_divide": "truediv", "floor_divide": "floordiv", "remainder": "mod",
-                 "power": "pow", "matmul": "matmul"}
-_UFUNC_COMPARE = {"less": ("lt", "gt"), "less_equal": ("le", "ge"), "greater": ("gt", "lt"),
-                  "greater_equal": ("ge", "le"), "equal": ("eq", "eq"),
-                  "not_equal": ("ne", "ne")}
+_UFUNC_BINARY = {
+    "add": "add",
+    "subtract": "sub",
+    "multiply": "mul",
+    "divide": "truediv",
+    "true_divide": "truediv",
+    "floor_divide": "floordiv",
+    "remainder": "mod",
+    "power": "pow",
+    "matmul": "matmul",
+}
+_UFUNC_COMPARE = {
+    "less": ("lt", "gt"),
+    "less_equal": ("le", "ge"),
+    "greater": ("gt", "lt"),
+    "greater_equal": ("ge", "le"),
+    "equal": ("eq", "eq"),
+    "not_equal": ("ne", "ne"),
+}
 _UFUNC_UNARY = {"negative": "neg", "positive": "pos", "absolute": "abs"}
 
 
@@ -313,8 +380,11 @@ def _operator(obj: Any, name: str, inputs: list[Any]) -> Any:
     if name in _UFUNC_UNARY and len(inputs) == 1:
         return getattr(cls, f"__{_UFUNC_UNARY[name]}__")(obj)
     if len(inputs) == 2 and (name in _UFUNC_BINARY or name in _UFUNC_COMPARE):
-        fwd, rev = ((_UFUNC_BINARY[name], "r" + _UFUNC_BINARY[name]) if name in _UFUNC_BINARY
-                    else _UFUNC_COMPARE[name])
+        fwd, rev = (
+            (_UFUNC_BINARY[name], "r" + _UFUNC_BINARY[name])
+            if name in _UFUNC_BINARY
+            else _UFUNC_COMPARE[name]
+        )
         a, b = inputs
         dunder, other = (fwd, b) if a is obj else (rev, a)
         fn = getattr(cls, f"__{dunder}__", None)
@@ -328,8 +398,7 @@ def _ufunc(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``np.<name>.<method>(*inputs)`` where one of the inputs is this side's ``obj``."""
     name, method, *inputs = args
     uf = getattr(np, name, None) if isinstance(name, str) and _NAME.match(name) else None
-    if not isinstance(uf, np.ufunc) or method not in ("__call__", "reduce", "accumulate",
-                                                      "outer"):
+    if not isinstance(uf, np.ufunc) or method not in ("__call__", "reduce", "accumulate", "outer"):
         raise TypeError(f"not a NumPy ufunc: {name}.{method}")
     if getattr(type(obj), "__array_ufunc__", False) is None and method == "__call__":
         return _operator(obj, name, inputs)
@@ -444,8 +513,14 @@ class Proxy:
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if kwargs.get("out") is not None:
             return NotImplemented
-        return _req(self, "ufunc", ufunc.__name__, method, *inputs,
-                    **{k: v for k, v in kwargs.items() if k != "out"})
+        return _req(
+            self,
+            "ufunc",
+            ufunc.__name__,
+            method,
+            *inputs,
+            **{k: v for k, v in kwargs.items() if k != "out"},
+        )
 
     def __instancecheck__(self, instance: Any) -> bool:  # isinstance(x, <a proxied class>)
         return bool(_req(self, "instancecheck", instance))

@@ -46,8 +46,9 @@ class KernelChannel:
     def __init__(self, sock: socket.socket):
         self._saved: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tokens = itertools.count(1)
-        self.endpoint = Endpoint(sock, extra={"subst": self._subst, "unsubst": self._unsubst,
-                                              "watch": self._watch})
+        self.endpoint = Endpoint(
+            sock, extra={"subst": self._subst, "unsubst": self._unsubst, "watch": self._watch}
+        )
         info = self.endpoint.request("hello")
         self.package: str = info["package"]
         self.checks: tuple[str, ...] = tuple(info["checks"])
@@ -94,7 +95,6 @@ class KernelChannel:
             else:
                 g[k] = v  # type: ignore[index]
 
-
     def _watch(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
         """Call a function under the package's ``_watch.Watch`` (04: factorisations and
         solves): ``(result, calls as plain data)``."""
@@ -119,8 +119,9 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         spec = importlib.machinery.ModuleSpec(fullname, self, is_package=True)
         import course.checks as parent
 
-        spec.submodule_search_locations = [os.path.join(p, self.channel.package)
-                                           for p in parent.__path__]
+        spec.submodule_search_locations = [
+            os.path.join(p, self.channel.package) for p in parent.__path__
+        ]
         return spec
 
     def create_module(self, spec: Any) -> types.ModuleType | None:
@@ -128,8 +129,10 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         ch = self.channel
-        module.__doc__ = (f"The checks of {ch.package}: they run in the grader, which calls your "
-                          "functions over a channel.")
+        module.__doc__ = (
+            f"The checks of {ch.package}: they run in the grader, which calls your "
+            "functions over a channel."
+        )
         for name in ch.checks:
             setattr(module, name, ch.stub(name))
         if ch.toolkit:  # e.g. ["_toolkit", ["grad", "jvp", "vjp"]]: given to the students

@@ -20,8 +20,16 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["FORBIDDEN_PACKAGES", "Codes", "collect", "genuine", "genuine_class", "guarded_dirs",
-           "own_dirs", "trust"]
+__all__ = [
+    "FORBIDDEN_PACKAGES",
+    "Codes",
+    "collect",
+    "genuine",
+    "genuine_class",
+    "guarded_dirs",
+    "own_dirs",
+    "trust",
+]
 
 #: packages whose code computes answers; ``course`` is guarded too (its reference versions)
 FORBIDDEN_PACKAGES = ("reference_impl", "jax", "jaxlib", "autograd", "torch")
@@ -78,8 +86,9 @@ class Codes:
         return same is not None and any(c is code for c in same)
 
 
-def _functions_in(obj: Any, depth: int = 0, seen: set[str] | None = None
-                  ) -> Iterator[types.FunctionType]:
+def _functions_in(
+    obj: Any, depth: int = 0, seen: set[str] | None = None
+) -> Iterator[types.FunctionType]:
     """Functions in a module attribute: functions (with the originals of decorated ones),
     methods and properties of classes, and functions kept in containers or in the attributes
     of the package's own objects (``_RULES = {"add": (2, lambda …)}``, a primitive's rules)."""
@@ -140,8 +149,7 @@ def genuine() -> Codes:
     (updated when new ones are imported; a module's code cannot change unnoticed: the grader's
     integrity monitor snapshots it)."""
     for name, module in list(sys.modules.items()):
-        if name in _SEEN_MODULES or module is None or name.split(".")[0] not in \
-                _TRUSTED_PACKAGES:
+        if name in _SEEN_MODULES or module is None or name.split(".")[0] not in _TRUSTED_PACKAGES:
             continue
         _SEEN_MODULES.add(name)
         try:
@@ -166,8 +174,10 @@ def trust(*objs: Any) -> None:
 
 #: library frames the course's own code runs through (``with`` on a generator context manager)
 _TRANSPARENT = Codes()
-for _f in (contextlib._GeneratorContextManager.__enter__,
-           contextlib._GeneratorContextManager.__exit__):
+for _f in (
+    contextlib._GeneratorContextManager.__enter__,
+    contextlib._GeneratorContextManager.__exit__,
+):
     _TRANSPARENT.add(_f.__code__)
 
 
@@ -175,8 +185,13 @@ for _f in (contextlib._GeneratorContextManager.__enter__,
 # what a check hands over
 # ---------------------------------------------------------------------------------------------
 def _global_names(code: types.CodeType) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ins.argval for ins in dis.get_instructions(code)
-                               if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
+    return tuple(
+        dict.fromkeys(
+            ins.argval
+            for ins in dis.get_instructions(code)
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+        )
+    )
 
 
 _NAMES: dict[types.CodeType, tuple[str, ...]] = {}
@@ -190,9 +205,12 @@ def _genuine_function(obj: Any) -> bool:
 def genuine_class(klass: type) -> bool:
     """A class whose every function is the course's own (a student's subclass is not; methods
     that ``dataclasses`` generates, from ``<string>`` and the standard library, do not count)."""
-    fns = [f for f in _functions_in(dict(vars(klass)))
-           if f.__code__.co_filename.startswith(_OWN_DIRS) or
-           not f.__code__.co_filename.startswith(("<string>", sys.prefix, sys.base_prefix))]
+    fns = [
+        f
+        for f in _functions_in(dict(vars(klass)))
+        if f.__code__.co_filename.startswith(_OWN_DIRS)
+        or not f.__code__.co_filename.startswith(("<string>", sys.prefix, sys.base_prefix))
+    ]
     return bool(fns) and all(f.__code__ in _GENUINE for f in fns)
 
 
@@ -251,5 +269,3 @@ def _all_codes(code: types.CodeType) -> Iterator[types.CodeType]:
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             yield from _all_codes(const)
-
-

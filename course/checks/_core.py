@@ -62,7 +62,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class Task:
     """A task of an assignment: ``Task("t2_1", "dual-numbers", "dual numbers", …, 20)``."""
@@ -118,8 +117,14 @@ def fmt(x: Any, width: int = 400) -> str:
     if isinstance(x, np.ndarray) and x.dtype != object:
         if x.ndim == 0:
             return _fmt_float(float(x)) if np.issubdtype(x.dtype, np.number) else repr(x)
-        body = np.array2string(x, precision=6, suppress_small=True, threshold=24,
-                               separator=", ", max_line_width=FIRST_LINE - INDENT)
+        body = np.array2string(
+            x,
+            precision=6,
+            suppress_small=True,
+            threshold=24,
+            separator=", ",
+            max_line_width=FIRST_LINE - INDENT,
+        )
         if x.ndim == 1 and "\n" not in body:
             return f"array(shape={x.shape}) " + body
         return f"array(shape={x.shape})\n" + body  # one row per line (see _messages.detail)
@@ -136,10 +141,18 @@ def _fmt_float(v: float) -> str:
     return text + ".0" if text.lstrip("-").isdigit() else text
 
 
-def fail(task: Task, what: str, *, inputs: Mapping[str, Any] | None = None,
-         expected: Any = None, obtained: Any = None, diagnosis: str | None = None,
-         hint: str | None = None, show_values: bool = True, where: str | None = None
-         ) -> NoReturn:
+def fail(
+    task: Task,
+    what: str,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    expected: Any = None,
+    obtained: Any = None,
+    diagnosis: str | None = None,
+    hint: str | None = None,
+    show_values: bool = True,
+    where: str | None = None,
+) -> NoReturn:
     """Raise a :class:`CheckFailure`: the reason first (see :mod:`._messages`), then the
     student's line that raised, the inputs, the values, a diagnosis, a hint, the task."""
     lines = headline(task.number, what)
@@ -174,17 +187,31 @@ def _en_ru(task: Task, en: str, ru: str) -> str:
     return f"{en}\n  / {ru}" if fits else f"{en} / {ru}"
 
 
-def assert_close(task: Task, what: str, obtained: Any, expected: Any, *,
-                 inputs: Mapping[str, Any] | None = None, hint: str | None = None,
-                 rtol: float = 1e-7, atol: float = 1e-9) -> None:
+def assert_close(
+    task: Task,
+    what: str,
+    obtained: Any,
+    expected: Any,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    hint: str | None = None,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+) -> None:
     """Fail unless ``obtained`` has the shape of ``expected`` and is close to it."""
     o = _as_float_array(obtained)
     e = np.asarray(expected, dtype=float)
     if o is not None and o.shape == e.shape and np.allclose(o, e, rtol=rtol, atol=atol):
         return
-    fail(task, _en_ru(task, f"wrong {what}", f"неверный результат: {what}"), inputs=inputs,
-         expected=expected, obtained=obtained,
-         diagnosis=diagnose(obtained, expected, rtol, atol), hint=hint)
+    fail(
+        task,
+        _en_ru(task, f"wrong {what}", f"неверный результат: {what}"),
+        inputs=inputs,
+        expected=expected,
+        obtained=obtained,
+        diagnosis=diagnose(obtained, expected, rtol, atol),
+        hint=hint,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,8 +253,9 @@ def rng(task: Task | str, salt: object = "") -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(f"{tid}:{salt}".encode()))
 
 
-def uniform(gen: np.random.Generator, shape: tuple[int, ...] = (), low: float = -2.0,
-            high: float = 2.0) -> Any:
+def uniform(
+    gen: np.random.Generator, shape: tuple[int, ...] = (), low: float = -2.0, high: float = 2.0
+) -> Any:
     """Uniform values; a Python float for ``shape == ()``."""
     a = gen.uniform(low, high, size=shape)
     return float(a) if shape == () else a
@@ -308,9 +336,15 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
                 g[k] = v
 
 
-def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
-                 inputs: Mapping[str, Any] | None = None, hint: str | None = None,
-                 **kwargs: Any) -> Any:
+def student_call(
+    task: Task,
+    what: str,
+    fn: Callable[..., Any],
+    *args: Any,
+    inputs: Mapping[str, Any] | None = None,
+    hint: str | None = None,
+    **kwargs: Any,
+) -> Any:
     """Call the student's ``fn`` with ``args`` (handed over: their course code may run, see
     :mod:`._guard`); an exception becomes a :class:`CheckFailure` with context."""
     try:
@@ -323,17 +357,26 @@ def student_call(task: Task, what: str, fn: Callable[..., Any], *args: Any,
     except NotImplementedError as exc:
         raise CheckFailure(_not_implemented(task, exc)) from None
     except Exception as exc:
-        fail(task, _en_ru(task, f"{what} raised {type(exc).__name__}: {exc}",
-                          f"в вызове {what} возникло исключение {type(exc).__name__}"),
-             inputs=inputs, hint=hint,
-             show_values=False, where=_where(exc))
+        fail(
+            task,
+            _en_ru(
+                task,
+                f"{what} raised {type(exc).__name__}: {exc}",
+                f"в вызове {what} возникло исключение {type(exc).__name__}",
+            ),
+            inputs=inputs,
+            hint=hint,
+            show_values=False,
+            where=_where(exc),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # the decorator of every check
 # ---------------------------------------------------------------------------------------------
-def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
-               ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+def task_check(
+    task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Wrap a check of ``task`` whose arguments are the student's objects (see module doc).
 
     ``replaces`` names the earlier tasks' globals that the check substitutes with the course's
@@ -364,13 +407,23 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
                 except NotImplementedError as exc:
                     message = _not_implemented(task, exc)
                 except RecursionError:
-                    message = "\n".join(headline(task.number, "infinite recursion in the "
-                                                  "solution / бесконечная рекурсия в решении"))
+                    message = "\n".join(
+                        headline(
+                            task.number,
+                            "infinite recursion in the solution / бесконечная рекурсия в решении",
+                        )
+                    )
                 except Exception as exc:
-                    message = "\n".join([
-                        *headline(task.number, f"the solution raised / решение выбросило "
-                                  f"{type(exc).__name__}: {exc}"),
-                        detail("where", _where(exc) or "?")])
+                    message = "\n".join(
+                        [
+                            *headline(
+                                task.number,
+                                f"the solution raised / решение выбросило "
+                                f"{type(exc).__name__}: {exc}",
+                            ),
+                            detail("where", _where(exc) or "?"),
+                        ]
+                    )
             # which code ran decides first; then the names the solution uses (a static look)
             static = None
             if not guard.hits:
@@ -391,13 +444,17 @@ def task_check(task: Task, hidden: bool = False, replaces: tuple[str, ...] = ()
 
 
 def _passed(task: Task, hidden: bool) -> str:
-    part = ("скрытые тесты пройдены / hidden tests passed" if hidden
-            else "видимые тесты пройдены / visible tests passed")
+    part = (
+        "скрытые тесты пройдены / hidden tests passed"
+        if hidden
+        else "видимые тесты пройдены / visible tests passed"
+    )
     return f"✓ {task.label}: {part}"
 
 
-def _remote_check(task: Task, hidden: bool, check: Callable[..., None],
-                  student: tuple[Any, ...]) -> None:
+def _remote_check(
+    task: Task, hidden: bool, check: Callable[..., None], student: tuple[Any, ...]
+) -> None:
     """A check in the checker: the same check, its failures as :class:`CheckFailure`."""
     __tracebackhide__ = True
     message = None
@@ -410,13 +467,21 @@ def _remote_check(task: Task, hidden: bool, check: Callable[..., None],
     except NotImplementedError as exc:
         message = _not_implemented(task, exc)
     except RecursionError:
-        message = "\n".join(headline(task.number, "infinite recursion in the solution "
-                                                  "/ бесконечная рекурсия в решении"))
+        message = "\n".join(
+            headline(
+                task.number, "infinite recursion in the solution / бесконечная рекурсия в решении"
+            )
+        )
     except Exception as exc:
-        message = "\n".join([
-            *headline(task.number, f"the solution raised / решение выбросило "
-                                   f"{type(exc).__name__}: {exc}"),
-            detail("where", _where(exc) or "?")])
+        message = "\n".join(
+            [
+                *headline(
+                    task.number,
+                    f"the solution raised / решение выбросило {type(exc).__name__}: {exc}",
+                ),
+                detail("where", _where(exc) or "?"),
+            ]
+        )
     if message is not None:
         raise CheckFailure(message) from None
     _REMOTE.said = _passed(task, hidden)

@@ -29,12 +29,15 @@ def diagnose(obtained: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-
         if o.ndim == 2 and o.shape == e.shape[::-1] and np.allclose(o.T, e, rtol, atol):
             return msg + ": the result is transposed / результат транспонирован"
         if o.size == e.size and np.allclose(o.reshape(e.shape), e, rtol, atol):
-            return msg + (": the right numbers in the wrong shape (reshape) / верные числа в "
-                          "неверной форме")
+            return msg + (
+                ": the right numbers in the wrong shape (reshape) / верные числа в неверной форме"
+            )
         try:
             if np.broadcast_shapes(o.shape, e.shape) == e.shape and o.size < e.size:
-                return msg + (": the tangent was not broadcast to the shape of the result / "
-                              "касательная не растянута до формы результата")
+                return msg + (
+                    ": the tangent was not broadcast to the shape of the result / "
+                    "касательная не растянута до формы результата"
+                )
         except ValueError:
             pass
         return msg
@@ -46,8 +49,10 @@ def diagnose(obtained: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-
 
     scale = float(np.max(np.abs(e))) if e.size else 0.0
     if scale > atol and np.allclose(o, 0.0, atol=atol):
-        return ("obtained zero: the tangent (or a term of it) was lost / получен ноль: "
-                "касательная (или её слагаемое) потеряна")
+        return (
+            "obtained zero: the tangent (or a term of it) was lost / получен ноль: "
+            "касательная (или её слагаемое) потеряна"
+        )
     if scale > atol and close(-o):
         return "wrong sign: obtained = −expected / неверный знак"
     if o.ndim == 2 and o.shape[0] == o.shape[1] and o.shape[0] > 1 and close(o.T):
@@ -59,13 +64,17 @@ def diagnose(obtained: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-
         simple = any(abs(k - c) < 1e-6 * abs(c) for c in (2, 3, 4, 0.5, 1 / 3, 0.25, -2, -0.5))
         if abs(k - 1) > 1e-6 and np.allclose(ratios, k, rtol=1e-6):
             if mask.sum() > 1 or simple:
-                return (f"off by a factor of {k:.6g} (obtained = {k:.6g} × expected) / "
-                        f"лишний множитель {k:.6g}")
+                return (
+                    f"off by a factor of {k:.6g} (obtained = {k:.6g} × expected) / "
+                    f"лишний множитель {k:.6g}"
+                )
             return f"obtained / expected = {k:.6g} / получено / ожидалось = {k:.6g}"
     if e.ndim >= 1 and e.size > 1:
         bad = np.argwhere(~np.isclose(o, e, rtol=rtol, atol=atol))
         if len(bad):
             idx = tuple(int(i) for i in bad[0])
-            return (f"{len(bad)} of {e.size} entries differ / не совпадают {len(bad)} из {e.size}; "
-                    f"the first at index {idx}: expected {e[idx]:.8g}, obtained {o[idx]:.8g}")
+            return (
+                f"{len(bad)} of {e.size} entries differ / не совпадают {len(bad)} из {e.size}; "
+                f"the first at index {idx}: expected {e[idx]:.8g}, obtained {o[idx]:.8g}"
+            )
     return None

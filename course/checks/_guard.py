@@ -51,8 +51,19 @@ from ._codes import (
     trust,
 )
 
-__all__ = ["FORBIDDEN_PACKAGES", "TAG", "GuardState", "active", "call_student", "caller_for",
-           "course_object", "guarded", "hand_over", "offence", "trust"]
+__all__ = [
+    "FORBIDDEN_PACKAGES",
+    "TAG",
+    "GuardState",
+    "active",
+    "call_student",
+    "caller_for",
+    "course_object",
+    "guarded",
+    "hand_over",
+    "offence",
+    "trust",
+]
 
 #: prefix of the guard's messages (the grader recognises them in feedback)
 TAG = "[course-guard]"
@@ -103,9 +114,11 @@ def _call_own(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 def caller_for(fn: Any) -> Callable[..., Any]:
     """:func:`call_student`, or a plain call for a closure the check made around the student's
     code (``lambda: est(L, w)``): that closure is the check's."""
-    if isinstance(fn, types.FunctionType) and (
-            "<l" in fn.__code__.co_qualname) and \
-            fn.__code__ in _GENUINE:
+    if (
+        isinstance(fn, types.FunctionType)
+        and ("<l" in fn.__code__.co_qualname)
+        and fn.__code__ in _GENUINE
+    ):
         return _call_own
     return call_student
 
@@ -135,13 +148,14 @@ def _describe(code: types.CodeType) -> str:
     path = code.co_filename
     for d in guarded_dirs():
         if path.startswith(d):
-            path = os.path.join(os.path.basename(os.path.dirname(d)), path[len(d):])
+            path = os.path.join(os.path.basename(os.path.dirname(d)), path[len(d) :])
             break
     return f"{code.co_qualname} ({path})"
 
 
-def _make_hook(state: GuardState, dirs: tuple[str, ...], real: Codes
-               ) -> Callable[[Any, str, Any], None]:
+def _make_hook(
+    state: GuardState, dirs: tuple[str, ...], real: Codes
+) -> Callable[[Any, str, Any], None]:
     allowed = state.allowed
     hits = state.hits
 
@@ -166,17 +180,24 @@ def _make_hook(state: GuardState, dirs: tuple[str, ...], real: Codes
         if code in allowed or code in gc_callbacks or trusted_caller(frame):
             return
         if code.co_filename.startswith(_OWN_DIRS) and code not in real:
-            hits.append(f"{_describe(code)}, compiled by the solution under the name of the "
-                        f"course's file / {_describe(code)}, скомпилировано решением под "
-                        f"именем файла курса")
+            hits.append(
+                f"{_describe(code)}, compiled by the solution under the name of the "
+                f"course's file / {_describe(code)}, скомпилировано решением под "
+                f"именем файла курса"
+            )
             return
         hits.append(_describe(code))
         if os.environ.get("COURSE_GUARD_DEBUG"):
             f = frame
             while f is not None:
                 c = f.f_code
-                print("  ", _describe(c), "allowed" if c in allowed else "",
-                      "real" if c in real else "", file=sys.stderr)
+                print(
+                    "  ",
+                    _describe(c),
+                    "allowed" if c in allowed else "",
+                    "real" if c in real else "",
+                    file=sys.stderr,
+                )
                 f = f.f_back
 
     gc_callbacks = Codes()  # the interpreter runs these (JAX registers one when imported)
@@ -195,8 +216,10 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         if caller.f_code is _THREAD_START and threading.getprofile() is state.hook:
             return  # a new thread receiving the guard's hook (threading.setprofile)
         if not state.hits:
-            state.hits.append(f"{event}() while the check ran (the guard was switched off) / "
-                              f"{event}() во время проверки (защита была отключена)")
+            state.hits.append(
+                f"{event}() while the check ran (the guard was switched off) / "
+                f"{event}() во время проверки (защита была отключена)"
+            )
 
 
 _AUDIT: list[bool] = []
@@ -210,8 +233,10 @@ def guarded(*provided: Any) -> Iterator[GuardState]:
     outer = active()
     if outer is not None:
         if not outer.hits:
-            outer.hits.append("a check of the course, called from the solution / проверка "
-                              "курса, вызванная из решения")
+            outer.hits.append(
+                "a check of the course, called from the solution / проверка "
+                "курса, вызванная из решения"
+            )
         yield outer
         return
     if not _AUDIT:
@@ -243,12 +268,21 @@ def offence(number: str, state: GuardState) -> str | None:
         return None
     from ._messages import detail, headline
 
-    return "\n".join([
-        *headline(number, f"{TAG} the solution ran code that computes answers for the course: "
-                          "this task scores 0"),
-        "  решение запустило код, вычисляющий ответы за него: задача оценена в 0",
-        detail("where", f"ran / запущено {state.hits[0]}"),
-        detail("hint", "a solution computes its own answers: reference_impl, jax, autograd, "
-                       "torch and the course's reference versions are off limits / решение "
-                       "вычисляет ответы само: reference_impl, jax, autograd, torch и эталоны "
-                       "курса использовать нельзя")])
+    return "\n".join(
+        [
+            *headline(
+                number,
+                f"{TAG} the solution ran code that computes answers for the course: "
+                "this task scores 0",
+            ),
+            "  решение запустило код, вычисляющий ответы за него: задача оценена в 0",
+            detail("where", f"ran / запущено {state.hits[0]}"),
+            detail(
+                "hint",
+                "a solution computes its own answers: reference_impl, jax, autograd, "
+                "torch and the course's reference versions are off limits / решение "
+                "вычисляет ответы само: reference_impl, jax, autograd, torch и эталоны "
+                "курса использовать нельзя",
+            ),
+        ]
+    )

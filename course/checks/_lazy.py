@@ -17,11 +17,18 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
 
-__all__ = ["HIDDEN_UNAVAILABLE", "HiddenTestsUnavailable", "hidden_getattr", "reference",
-           "reference_names"]
+__all__ = [
+    "HIDDEN_UNAVAILABLE",
+    "HiddenTestsUnavailable",
+    "hidden_getattr",
+    "reference",
+    "reference_names",
+]
 
-HIDDEN_UNAVAILABLE = ("hidden tests run only when the course grades your notebook\n"
-                      "  скрытые тесты запускаются только при проверке тетрадки курсом")
+HIDDEN_UNAVAILABLE = (
+    "hidden tests run only when the course grades your notebook\n"
+    "  скрытые тесты запускаются только при проверке тетрадки курсом"
+)
 
 
 class HiddenTestsUnavailable(RuntimeError):

@@ -44,8 +44,9 @@ def detail(key: str, text: str) -> str:
     width = max(FIRST_LINE - INDENT, 30)
     lines: list[str] = []
     for part in str(text).split("\n"):
-        lines += textwrap.wrap(part.rstrip(), width, break_long_words=False,
-                               break_on_hyphens=False) or [""]
+        lines += textwrap.wrap(
+            part.rstrip(), width, break_long_words=False, break_on_hyphens=False
+        ) or [""]
     return f"  {LABELS[key] + ':':<{WIDTH}} " + ("\n" + " " * INDENT).join(lines)
 
 
@@ -96,8 +97,9 @@ def student_frame(tb: types.TracebackType | None) -> str | None:
     found: Any = None
     while tb is not None:
         code = tb.tb_frame.f_code
-        if not os.path.abspath(code.co_filename).startswith(libs) or \
-                code.co_filename.startswith("<"):
+        if not os.path.abspath(code.co_filename).startswith(libs) or code.co_filename.startswith(
+            "<"
+        ):
             found = (code.co_filename, tb.tb_lineno, code.co_name)
         tb = tb.tb_next
     if found is None:

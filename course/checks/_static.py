@@ -47,8 +47,13 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
 
 def _global_names(code: types.CodeType) -> list[str]:
     """The global names a code object loads (``co_names`` also holds attribute names)."""
-    return list(dict.fromkeys(ins.argval for ins in dis.get_instructions(code)
-                              if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
+    return list(
+        dict.fromkeys(
+            ins.argval
+            for ins in dis.get_instructions(code)
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+        )
+    )
 
 
 def _imports(code: types.CodeType) -> list[str]:
@@ -76,8 +81,7 @@ def _functions_of(obj: Any) -> Iterator[Any]:
         yield vars(type(obj))["__call__"]
 
 
-def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()
-                   ) -> tuple[str, str] | None:
+def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()) -> tuple[str, str] | None:
     """Where ``obj`` (a class or function from the notebook) reaches a forbidden package
     (in English and in Russian)."""
     if id(obj) in seen:
@@ -91,8 +95,10 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()
         for base in obj.__mro__[1:]:
             if _forbidden_object(base):
                 base_name = f"{base.__module__}.{base.__name__}"
-                return (f"class {obj.__name__} derives from {base_name}",
-                        f"класс {obj.__name__} унаследован от {base_name}")
+                return (
+                    f"class {obj.__name__} derives from {base_name}",
+                    f"класс {obj.__name__} унаследован от {base_name}",
+                )
     for fn in _functions_of(obj):
         where = getattr(fn, "__qualname__", "?")
         g = getattr(fn, "__globals__", {})
@@ -108,10 +114,13 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()
                     continue
                 root = _forbidden_object(value)
                 if root:
-                    return (f"{where} uses {name!r}, which comes from {root}",
-                            f"{where} использует {name!r} из {root}")
+                    return (
+                        f"{where} uses {name!r}, which comes from {root}",
+                        f"{where} использует {name!r} из {root}",
+                    )
                 if getattr(value, "__module__", None) == fn.__module__ and (
-                        inspect.isfunction(value) or isinstance(value, type)):
+                    inspect.isfunction(value) or isinstance(value, type)
+                ):
                     found = _reference_use(value, seen, skip)
                     if found:
                         return found
@@ -122,8 +131,10 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()
                 continue
             root = _forbidden_object(value)
             if root:
-                return (f"{where} captures an object from {root}",
-                        f"{where} захватывает объект из {root}")
+                return (
+                    f"{where} captures an object from {root}",
+                    f"{where} захватывает объект из {root}",
+                )
             if inspect.isfunction(value) or isinstance(value, type):
                 found = _reference_use(value, seen, skip)
                 if found:
@@ -131,8 +142,10 @@ def _reference_use(obj: Any, seen: set[int], skip: tuple[str, ...] = ()
         for default in fn.__defaults__ or ():
             root = _forbidden_object(default)
             if root:
-                return (f"{where} has a default argument from {root}",
-                        f"у {where} значение аргумента по умолчанию взято из {root}")
+                return (
+                    f"{where} has a default argument from {root}",
+                    f"у {where} значение аргумента по умолчанию взято из {root}",
+                )
     return None
 
 
@@ -151,16 +164,29 @@ def forbid_reference(task: Any, *objs: Any, skip: tuple[str, ...] = ()) -> None:
             from ._messages import detail, headline
 
             mods = ", ".join(FORBIDDEN_MODULES[:5])
-            raise _failure()("\n".join([
-                *headline(task.number, f"the solution must not use {found[0]}; this task "
-                                       "scores 0"),
-                *textwrap.wrap(f"решение не должно использовать {mods} и проверки курса "
-                               f"({found[1]}): задача оценена в 0", 86,
-                               initial_indent="  ", subsequent_indent="  ",
-                               break_long_words=False),
-                detail("hint", f"{mods} and the course's checks are off limits: compute with "
-                               f"NumPy / {mods} и проверки курса использовать нельзя: "
-                               "считайте с помощью NumPy")]))
+            raise _failure()(
+                "\n".join(
+                    [
+                        *headline(
+                            task.number, f"the solution must not use {found[0]}; this task scores 0"
+                        ),
+                        *textwrap.wrap(
+                            f"решение не должно использовать {mods} и проверки курса "
+                            f"({found[1]}): задача оценена в 0",
+                            86,
+                            initial_indent="  ",
+                            subsequent_indent="  ",
+                            break_long_words=False,
+                        ),
+                        detail(
+                            "hint",
+                            f"{mods} and the course's checks are off limits: compute with "
+                            f"NumPy / {mods} и проверки курса использовать нельзя: "
+                            "считайте с помощью NumPy",
+                        ),
+                    ]
+                )
+            )
 
 
 def _failure() -> type:

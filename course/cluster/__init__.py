@@ -21,8 +21,13 @@ if TYPE_CHECKING:
     from ..pipeline.autograde import Options, Outcome
 
 
-def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | None,
-                         client: Any = None, on_plan: Any = None) -> list[Outcome]:
+def autograde_on_cluster(
+    opts: Options,
+    scheduler_address: str,
+    db_url: str | None,
+    client: Any = None,
+    on_plan: Any = None,
+) -> list[Outcome]:
     """See :func:`course.cluster.driver.autograde_on_cluster` (imported on first use, so that
     ``import course.cluster`` needs no Dask)."""
     from .driver import autograde_on_cluster as run

@@ -25,11 +25,13 @@ def read_url_file(path: Path) -> str:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValueError(f"cannot read the database URL from {path}: "
-                         f"{exc.strerror or exc}") from None
+        raise ValueError(
+            f"cannot read the database URL from {path}: {exc.strerror or exc}"
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"{path} may be read by other users (mode {stat.S_IMODE(mode):o}): "
-                         f"chmod 600 {path}")
+        raise ValueError(
+            f"{path} may be read by other users (mode {stat.S_IMODE(mode):o}): chmod 600 {path}"
+        )
     url = (text.strip().splitlines() or [""])[0].strip()
     if "://" not in url:
         raise ValueError(f"{path}: the first line is not a database URL (postgresql://…)")

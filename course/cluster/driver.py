@@ -46,6 +46,7 @@ def _sayer(opts: Options) -> Callable[[str], None]:
         out = opts.out or sys.stdout
         out.write(text + "\n")
         out.flush()
+
     return say
 
 
@@ -75,9 +76,14 @@ class Progress:
             return 0
         now = len(threads)
         if now != self.workers:
-            self.say(f"workers: {self.workers} → {now}"
-                     + (" (the tasks of a lost worker run again elsewhere)"
-                        if now < self.workers else ""))
+            self.say(
+                f"workers: {self.workers} → {now}"
+                + (
+                    " (the tasks of a lost worker run again elsewhere)"
+                    if now < self.workers
+                    else ""
+                )
+            )
             self.workers = now
         return sum(min(len(keys), threads.get(w, 1)) for w, keys in busy.items())
 
@@ -85,20 +91,24 @@ class Progress:
         width = 24
         filled = round(width * self.done / max(self.total, 1))
         elapsed = time.perf_counter() - self.t0
-        eta = (_duration(elapsed / self.done * (self.total - self.done))
-               if self.done else "?")
+        eta = _duration(elapsed / self.done * (self.total - self.done)) if self.done else "?"
         self.last = time.perf_counter()
-        return (f"[{'#' * filled}{'.' * (width - filled)}] {self.done:>{len(str(self.total))}}"
-                f"/{self.total} done, {self.running()} running, {self.failed} failed, "
-                f"{self.workers} worker(s), ETA {eta}" + (f"  {what}" if what else ""))
+        return (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done:>{len(str(self.total))}}"
+            f"/{self.total} done, {self.running()} running, {self.failed} failed, "
+            f"{self.workers} worker(s), ETA {eta}" + (f"  {what}" if what else "")
+        )
 
     def finished(self, out: Outcome) -> None:
         self.done += 1
         self.failed += out.status == "error"
         mark = " flagged" if out.flagged else ""
-        self.say(self.line(f"{out.student}/{out.assignment}  {out.score:g}/{out.max_score:g}  "
-                           f"{out.seconds:.1f}s{mark}"
-                           + (f"  ERROR {out.error}" if out.error else "")))
+        self.say(
+            self.line(
+                f"{out.student}/{out.assignment}  {out.score:g}/{out.max_score:g}  "
+                f"{out.seconds:.1f}s{mark}" + (f"  ERROR {out.error}" if out.error else "")
+            )
+        )
 
     def heartbeat(self) -> None:
         if time.perf_counter() - self.last > 30:
@@ -114,13 +124,23 @@ def _outcome(fut: Any, sid: str, aid: str, plan: Plan) -> Outcome:
     except DatabaseUnavailable:
         raise  # the run stops: this submission stays "pending"
     except KilledWorker:
-        return Outcome(sid, aid, status="error", error=(
-            "every worker that graded this submission died (a notebook that crashes its "
-            "worker process?); the rest of the class is unaffected"))
+        return Outcome(
+            sid,
+            aid,
+            status="error",
+            error=(
+                "every worker that graded this submission died (a notebook that crashes its "
+                "worker process?); the rest of the class is unaffected"
+            ),
+        )
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
-        return Outcome(sid, aid, status="error",
-                       error=(scrub(text, plan.db_url) if plan is not None else text)[:300])
+        return Outcome(
+            sid,
+            aid,
+            status="error",
+            error=(scrub(text, plan.db_url) if plan is not None else text)[:300],
+        )
     write_products(products, plan.workdir)
     plan.graded_by[(sid, aid)] = f"{products.worker} pid {products.pid}"
     return products.outcome
@@ -135,7 +155,9 @@ def _run(plan: Plan, client: Any, say: Callable[[str], None]) -> None:
     for task in plan.tasks:
         key = f"course-grade-{task.assignment}-{task.student}-{stamp}"
         futures[client.submit(grade_task, task, kits, key=key, pure=False, retries=0)] = (
-            task.student, task.assignment)
+            task.student,
+            task.assignment,
+        )
     progress = Progress(client, len(futures), say)
     pending = set(futures)
     try:
@@ -170,9 +192,13 @@ def _run(plan: Plan, client: Any, say: Callable[[str], None]) -> None:
             kits.release()
 
 
-def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | None,
-                         client: Any = None, on_plan: Callable[[Plan], None] | None = None
-                         ) -> list[Outcome]:
+def autograde_on_cluster(
+    opts: Options,
+    scheduler_address: str,
+    db_url: str | None,
+    client: Any = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> list[Outcome]:
     """Grade ``opts.submissions`` into ``opts.workdir`` on the Dask cluster at
     ``scheduler_address`` (``tcp://HOST:8786``; or an open ``client``), nbgrader's gradebook
     at ``db_url`` (``postgresql://…``; None: ``WORKDIR/gradebook.db``, for workers that share
@@ -193,21 +219,26 @@ def autograde_on_cluster(opts: Options, scheduler_address: str, db_url: str | No
 
             client = Client(scheduler_address, timeout=60)
         workers = len(client.nthreads())
-        say(f"{len(plan.outcomes)} submissions of {len(plan.aids)} assignment(s): "
+        say(
+            f"{len(plan.outcomes)} submissions of {len(plan.aids)} assignment(s): "
             f"{len(plan.tasks)} to grade, {len(plan.outcomes) - len(plan.tasks)} unchanged; "
             f"cluster {client.scheduler.address} with {workers} worker(s), timeout "
-            f"{opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB")
+            f"{opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB"
+        )
         if plan.tasks:
             try:
                 _run(plan, client, say)
             except BaseException as exc:
                 left = sum(o.status == "pending" for o in plan.outcomes.values())
                 why = f": {exc}" if isinstance(exc, DatabaseUnavailable) else ""
-                say(f"stopped ({type(exc).__name__}{why}): {left} submission(s) not graded; "
+                say(
+                    f"stopped ({type(exc).__name__}{why}): {left} submission(s) not graded; "
                     f"the grades received are saved; run the same command again to grade the "
-                    f"rest")
-                results = plan.finish(say, workers, db_wait=0.0 if isinstance(
-                    exc, DatabaseUnavailable) else None)
+                    f"rest"
+                )
+                results = plan.finish(
+                    say, workers, db_wait=0.0 if isinstance(exc, DatabaseUnavailable) else None
+                )
                 if isinstance(exc, KeyboardInterrupt):
                     return results  # as locally: the rest has the status "pending"
                 raise

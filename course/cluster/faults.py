@@ -24,14 +24,27 @@ DB_WAIT = 60.0
 #: what a fault of the server looks like in an error's text (nbgrader reports its converters'
 #: failures as text: the exception's type and message are in its log)
 _SIGNS = (
-    "operationalerror", "interfaceerror", "disconnectionerror", "could not connect",
-    "connection refused", "server closed the connection", "terminating connection",
-    "connection is closed", "the connection is closed", "connection to server",
-    "the database system is starting up", "the database system is shutting down",
-    "the database system is in recovery mode", "could not serialize access",
-    "serializationfailure", "deadlock detected", "adminshutdown", "is the server running",
+    "operationalerror",
+    "interfaceerror",
+    "disconnectionerror",
+    "could not connect",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "the connection is closed",
+    "connection to server",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "could not serialize access",
+    "serializationfailure",
+    "deadlock detected",
+    "adminshutdown",
+    "is the server running",
     "ssl connection has been closed",
-    "lost synchronization with server", "consuming input failed",
+    "lost synchronization with server",
+    "consuming input failed",
 )
 
 
@@ -52,9 +65,14 @@ def is_db_fault(exc: BaseException) -> bool:
         if isinstance(e, DatabaseUnavailable):
             return True
         names = {f"{c.__module__}.{c.__name__}" for c in type(e).__mro__}
-        if names & {"sqlalchemy.exc.OperationalError", "sqlalchemy.exc.InterfaceError",
-                    "sqlalchemy.exc.DisconnectionError", "psycopg.OperationalError",
-                    "psycopg.errors.SerializationFailure", "psycopg.errors.DeadlockDetected"}:
+        if names & {
+            "sqlalchemy.exc.OperationalError",
+            "sqlalchemy.exc.InterfaceError",
+            "sqlalchemy.exc.DisconnectionError",
+            "psycopg.OperationalError",
+            "psycopg.errors.SerializationFailure",
+            "psycopg.errors.DeadlockDetected",
+        }:
             return not _sqlite_lock(e)
         text = str(e).lower()
         if any(s in text for s in _SIGNS) and not _sqlite_lock(e):
@@ -75,9 +93,13 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {sign or (lines[0] if lines else '')}"[:200]
 
 
-def retry_db(fn: Callable[[], T], bound: float, what: str,
-             on_retry: Callable[[str], None] | None = None,
-             sleep: Callable[[float], None] = time.sleep) -> T:
+def retry_db(
+    fn: Callable[[], T],
+    bound: float,
+    what: str,
+    on_retry: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """``fn()``, run again after a database fault with backoff (0.5 s doubling, at most 5 s
     between tries) until ``bound`` seconds have passed since the first fault; then
     :class:`DatabaseUnavailable` naming ``what`` and the fault. Other errors propagate at once.
@@ -97,7 +119,8 @@ def retry_db(fn: Callable[[], T], bound: float, what: str,
             if now - start >= bound:
                 raise DatabaseUnavailable(
                     f"the gradebook database did not answer for {bound:g} s ({what}: "
-                    f"{first_line(exc)})") from None
+                    f"{first_line(exc)})"
+                ) from None
             if on_retry is not None:
                 on_retry(f"database fault ({what}: {first_line(exc)}); retrying in {delay:g} s")
             sleep(min(delay, max(0.05, start + bound - now)))

@@ -33,8 +33,8 @@ def sqlalchemy_url(url: str) -> str:
             try:
                 import psycopg2  # noqa: F401
             except ImportError:
-                return "postgresql+psycopg://" + url[len(scheme):]
-            return "postgresql://" + url[len(scheme):]
+                return "postgresql+psycopg://" + url[len(scheme) :]
+            return "postgresql://" + url[len(scheme) :]
     return url
 
 
@@ -83,9 +83,12 @@ def submission_counts(db_url: str) -> dict[tuple[str, str], int]:
     engine = create_engine(sqlalchemy_url(db_url), poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT s.student_id, a.name, count(*) FROM submitted_assignment s "
-                "JOIN assignment a ON a.id = s.assignment_id GROUP BY s.student_id, a.name"))
+            rows = conn.execute(
+                text(
+                    "SELECT s.student_id, a.name, count(*) FROM submitted_assignment s "
+                    "JOIN assignment a ON a.id = s.assignment_id GROUP BY s.student_id, a.name"
+                )
+            )
             return {(sid, aid): int(n) for sid, aid, n in rows}
     finally:
         engine.dispose()

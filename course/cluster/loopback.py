@@ -58,8 +58,7 @@ def stop_postgres(folder: Path) -> None:
     from pgserver._commands import pg_ctl
 
     server = pgserver.get_server(folder)
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user,
-           timeout=60)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
 def start_postgres(folder: Path) -> None:
@@ -133,16 +132,25 @@ class DaskProcesses:
         self.folder = Path(folder)
         self.n = workers
         bindir = str(Path(sys.executable).parent)
-        self.env = {**os.environ, **(env or {}),
-                    "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+        self.env = {
+            **os.environ,
+            **(env or {}),
+            "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        }
         self.dask = str(Path(bindir) / "dask")
         self.procs: list[subprocess.Popen[bytes]] = []
         self.address = ""
 
     def _start(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
         out = open(self.folder / log, "wb")
-        proc = subprocess.Popen([self.dask, *args], stdout=out, stderr=subprocess.STDOUT,
-                                env=self.env, cwd=self.folder, start_new_session=True)
+        proc = subprocess.Popen(
+            [self.dask, *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.folder,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -150,8 +158,19 @@ class DaskProcesses:
         self.folder.mkdir(parents=True, exist_ok=True)
         info = self.folder / "scheduler.json"
         info.unlink(missing_ok=True)
-        self._start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                     "--scheduler-file", str(info)], "scheduler.log")
+        self._start(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(info),
+            ],
+            "scheduler.log",
+        )
         deadline = time.monotonic() + 60
         while not info.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -163,9 +182,24 @@ class DaskProcesses:
 
     def add_worker(self, name: str) -> None:
         """Start one more worker process (under a nanny)."""
-        self._start(["worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                     "--name", name, "--no-dashboard", "--host", "127.0.0.1",
-                     "--local-directory", str(self.folder / name)], f"{name}.log")
+        self._start(
+            [
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--name",
+                name,
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+                "--local-directory",
+                str(self.folder / name),
+            ],
+            f"{name}.log",
+        )
 
     def client(self) -> Any:
         from distributed import Client

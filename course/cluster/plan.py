@@ -73,8 +73,9 @@ class Plan:
     def save(self) -> None:
         self.run.save()
 
-    def finish(self, say: Callable[[str], None], workers: int,
-               db_wait: float | None = None) -> list[Outcome]:
+    def finish(
+        self, say: Callable[[str], None], workers: int, db_wait: float | None = None
+    ) -> list[Outcome]:
         """:meth:`Run.finish`: the state, ``grades.csv``, the summary; the outcomes, sorted."""
         return self.run.finish(workers, " on the cluster", db_wait)
 
@@ -88,8 +89,10 @@ def _remember(workdir: Path, db_url: str, say: Callable[[str], None]) -> None:
     ``--db-url`` use the same database; the default SQLite file needs no such line."""
     named = workdir / URL_FILE
     if db_url == f"sqlite:///{workdir / 'gradebook.db'}":
-        say(f"no --db-url: the gradebook is {workdir / 'gradebook.db'}, which every worker "
-            f"must be able to open")
+        say(
+            f"no --db-url: the gradebook is {workdir / 'gradebook.db'}, which every worker "
+            f"must be able to open"
+        )
         named.unlink(missing_ok=True)
         return
     before = named.read_text(encoding="utf-8").strip() if named.is_file() else db_url
@@ -115,18 +118,38 @@ def make_plan(opts: Options, db_url: str | None, say: Callable[[str], None]) -> 
     run = prepare_run(opts, on_workdir=lambda workdir: _remember(workdir, url, say))
     try:
         workdir, root = run.workdir, run.root
-        kits = {aid: Kit(aid, run.fingerprints[aid], pack(root / "solutions" / aid),
-                         pack(run.release_dir / aid)) for aid in run.aids}
-        settings = {name: zlib.compress((workdir / name).read_bytes()) for name in SETTINGS
-                    if (workdir / name).is_file()}
+        kits = {
+            aid: Kit(
+                aid,
+                run.fingerprints[aid],
+                pack(root / "solutions" / aid),
+                pack(run.release_dir / aid),
+            )
+            for aid in run.aids
+        }
+        settings = {
+            name: zlib.compress((workdir / name).read_bytes())
+            for name in SETTINGS
+            if (workdir / name).is_file()
+        }
         tasks = []
         for sid, aid in run.todo:
             notes = workdir / "notes" / sid / f"{aid}.json"
-            tasks.append(GradeTask(
-                sid, aid, pack(workdir / "submitted" / sid / aid),
-                notes.read_bytes() if notes.is_file() else b"[]", opts.limits, url,
-                opts.db_wait, str(workdir), str(root), settings,
-                unsafe_no_sandbox=opts.unsafe_no_sandbox))
+            tasks.append(
+                GradeTask(
+                    sid,
+                    aid,
+                    pack(workdir / "submitted" / sid / aid),
+                    notes.read_bytes() if notes.is_file() else b"[]",
+                    opts.limits,
+                    url,
+                    opts.db_wait,
+                    str(workdir),
+                    str(root),
+                    settings,
+                    unsafe_no_sandbox=opts.unsafe_no_sandbox,
+                )
+            )
         return Plan(run, url, kits, tasks)
     except BaseException:
         run.close()

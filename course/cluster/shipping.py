@@ -40,7 +40,8 @@ def pack(folder: Path, rewrite: dict[str, str] | None = None) -> Files:
     for f in sorted(folder.rglob("*")):
         if f.is_file():
             out[f.relative_to(folder).as_posix()] = zlib.compress(
-                _rewritten(f.read_bytes(), rewrite), 6)
+                _rewritten(f.read_bytes(), rewrite), 6
+            )
     return out
 
 

@@ -62,8 +62,12 @@ def _setup(task: GradeTask, kits: dict[str, Kit]) -> tuple[Path, Path]:
 
     base = _PROCESS.setdefault("base", _base())
     root, work = base / "root", base / "work"
-    key = (tuple(sorted((k.assignment, k.fingerprint) for k in kits.values())), task.limits,
-           task.db_url, tuple(sorted(task.settings.items())))
+    key = (
+        tuple(sorted((k.assignment, k.fingerprint) for k in kits.values())),
+        task.limits,
+        task.db_url,
+        tuple(sorted(task.settings.items())),
+    )
     if _PROCESS.get("key") == key:
         return root, work
     work.mkdir(parents=True, exist_ok=True)
@@ -78,7 +82,8 @@ def _setup(task: GradeTask, kits: dict[str, Kit]) -> tuple[Path, Path]:
             raise GraderMismatch(
                 f"worker {_address()} grades {aid} differently from the TA's machine (grader "
                 f"fingerprint {mine[:12]} ≠ {kit.fingerprint[:12]}): install the same version "
-                f"of the course repository on every worker and restart them")
+                f"of the course repository on every worker and restart them"
+            )
     _start(task, root, work, tuple(sorted(kits)))
     _PROCESS["key"] = key
     return root, work
@@ -94,9 +99,11 @@ def _start(task: GradeTask, root: Path, work: Path, aids: tuple[str, ...]) -> No
 
     problem = sandbox_problem()
     if problem and not task.unsafe_no_sandbox:
-        raise SandboxMissing(f"worker {_address()}: the kernel sandbox (bubblewrap) does not "
-                             f"work here ({problem}); fix this worker, or pass "
-                             f"--unsafe-no-sandbox if you trust every submission")
+        raise SandboxMissing(
+            f"worker {_address()}: the kernel sandbox (bubblewrap) does not "
+            f"work here ({problem}); fix this worker, or pass "
+            f"--unsafe-no-sandbox if you trust every submission"
+        )
     local.stop_worker()
     work.mkdir(parents=True, exist_ok=True)
     local.init_worker(str(work), str(root), task.limits, aids, own_signals=False)
@@ -147,7 +154,8 @@ def _grade(task: GradeTask, kits: dict[str, Kit]) -> Products:
         raise DatabaseUnavailable(scrub(str(exc), task.db_url)) from None
     if retries:  # a note in the run's logs: the database was waited for
         (logs / f"{sid}-{aid}-database.log").write_text(
-            scrub("\n".join(retries), task.db_url) + "\n", encoding="utf-8")
+            scrub("\n".join(retries), task.db_url) + "\n", encoding="utf-8"
+        )
     outcome.error = scrub(outcome.error, task.db_url)
     rewrite = {str(work): task.ta_workdir or str(work), str(root): task.ta_root or str(root)}
     if len(secret := password_of(task.db_url)) >= 4:  # never in what goes back
@@ -158,8 +166,9 @@ def _grade(task: GradeTask, kits: dict[str, Kit]) -> Products:
         shutil.rmtree(work / kind / sid / aid, ignore_errors=True)
     products.notes = notes.read_bytes() if notes.is_file() else None
     notes.unlink(missing_ok=True)
-    fresh = [p for p in logs.iterdir()
-             if p.is_file() and before.get(p.name) != p.stat().st_mtime_ns]
+    fresh = [
+        p for p in logs.iterdir() if p.is_file() and before.get(p.name) != p.stat().st_mtime_ns
+    ]
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         for p in fresh:
             shutil.move(str(p), Path(tmp) / p.name)

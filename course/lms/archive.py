@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["LIMITS", "Entry", "Limits", "Listing", "TooLarge", "copy_entry", "decode_names",
-           "open_download"]
+__all__ = [
+    "LIMITS",
+    "Entry",
+    "Limits",
+    "Listing",
+    "TooLarge",
+    "copy_entry",
+    "decode_names",
+    "open_download",
+]
 
 
 @dataclass(frozen=True)
@@ -85,18 +93,22 @@ def decode_names(raw: list[bytes]) -> tuple[str, str | None]:
     try:
         for b in wide:
             b.decode("utf-8")
-        return "utf-8", (f"{len(wide)} zip name(s) without the UTF-8 flag read as UTF-8 "
-                         f"(they are valid UTF-8)")
+        return "utf-8", (
+            f"{len(wide)} zip name(s) without the UTF-8 flag read as UTF-8 (they are valid UTF-8)"
+        )
     except UnicodeDecodeError:
         pass
-    scores = {enc: sum(_cyrillic_score(b.decode(enc, "replace")) for b in wide)
-              for enc in _CANDIDATES}
+    scores = {
+        enc: sum(_cyrillic_score(b.decode(enc, "replace")) for b in wide) for enc in _CANDIDATES
+    }
     best = max(_CANDIDATES, key=lambda e: (scores[e], e == "cp437"))
     if scores[best] == 0:
         best = "cp437"
-    return best, (f"{len(wide)} zip name(s) without the UTF-8 flag read as {best} (detected "
-                  f"among {', '.join(_CANDIDATES)}; e.g. "
-                  f"{wide[0].decode(best, 'replace')!r})")
+    return best, (
+        f"{len(wide)} zip name(s) without the UTF-8 flag read as {best} (detected "
+        f"among {', '.join(_CANDIDATES)}; e.g. "
+        f"{wide[0].decode(best, 'replace')!r})"
+    )
 
 
 def _bad_path(parts: tuple[str, ...]) -> str | None:
@@ -118,15 +130,17 @@ def _zip_listing(zf: zipfile.ZipFile, limits: Limits) -> Listing:
         out.notes.append(note)
     declared = sum(i.file_size for i in infos)
     if declared > limits.total:
-        raise TooLarge(f"the download unpacks to {declared >> 20} MiB, more than the "
-                       f"{limits.total >> 20} MiB allowed (a zip bomb?); nothing was written")
+        raise TooLarge(
+            f"the download unpacks to {declared >> 20} MiB, more than the "
+            f"{limits.total >> 20} MiB allowed (a zip bomb?); nothing was written"
+        )
     named = []
     for i in infos:
-        name = i.filename if i.flag_bits & 0x800 else i.filename.encode("cp437").decode(
-            enc, "replace")
+        name = (
+            i.filename if i.flag_bits & 0x800 else i.filename.encode("cp437").decode(enc, "replace")
+        )
         named.append((i, tuple(p for p in name.replace("\\", "/").split("/")), name))
-    links = {parts for i, parts, _ in named
-             if stat.S_ISLNK(i.external_attr >> 16)}
+    links = {parts for i, parts, _ in named if stat.S_ISLNK(i.external_attr >> 16)}
     for info, parts, name in named:
         if name.endswith("/") or info.is_dir():
             continue
@@ -140,12 +154,17 @@ def _zip_listing(zf: zipfile.ZipFile, limits: Limits) -> Listing:
             link = next("/".join(parts[:k]) for k in range(1, len(parts)) if parts[:k] in links)
             reason = f"inside the symbolic link {link} (never followed)"
         elif info.file_size > limits.per_file:
-            reason = (f"{info.file_size >> 20} MiB unpacked, more than "
-                      f"{limits.per_file >> 20} MiB per file")
-        elif info.file_size > limits.ratio_from and \
-                info.file_size > limits.ratio * max(info.compress_size, 1):
-            reason = (f"compressed {info.file_size // max(info.compress_size, 1)} : 1, more "
-                      f"than {limits.ratio:g} : 1 (a zip bomb?)")
+            reason = (
+                f"{info.file_size >> 20} MiB unpacked, more than "
+                f"{limits.per_file >> 20} MiB per file"
+            )
+        elif info.file_size > limits.ratio_from and info.file_size > limits.ratio * max(
+            info.compress_size, 1
+        ):
+            reason = (
+                f"compressed {info.file_size // max(info.compress_size, 1)} : 1, more "
+                f"than {limits.ratio:g} : 1 (a zip bomb?)"
+            )
         if reason:
             out.skipped.append((name, reason))
             continue
@@ -183,8 +202,7 @@ def _dir_listing(root: Path, limits: Limits) -> Listing:
             elif not stat.S_ISREG(st.st_mode):
                 reason = "not a regular file"
             elif st.st_size > limits.per_file:
-                reason = (f"{st.st_size >> 20} MiB, more than {limits.per_file >> 20} MiB "
-                          f"per file")
+                reason = f"{st.st_size >> 20} MiB, more than {limits.per_file >> 20} MiB per file"
             if reason:
                 out.skipped.append(("/".join(parts), reason))
                 continue
@@ -220,8 +238,10 @@ def copy_entry(entry: Entry, target: Path, limits: Limits = LIMITS) -> int:
             while chunk := src.read(1 << 20):
                 written += len(chunk)
                 if written > limits.per_file:
-                    raise TooLarge(f"more than {limits.per_file >> 20} MiB unpacked (the zip "
-                                   f"header said {entry.size} bytes)")
+                    raise TooLarge(
+                        f"more than {limits.per_file >> 20} MiB unpacked (the zip "
+                        f"header said {entry.size} bytes)"
+                    )
                 dst.write(chunk)
     except BaseException:
         target.unlink(missing_ok=True)

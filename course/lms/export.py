@@ -39,9 +39,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Exported", "export"]
 
-MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade",
-                  "Maximum Grade", "Grade can be changed", "Last modified (submission)",
-                  "Last modified (grade)", "Feedback comments"]
+MOODLE_COLUMNS = [
+    "Identifier",
+    "Full name",
+    "Email address",
+    "Status",
+    "Grade",
+    "Maximum Grade",
+    "Grade can be changed",
+    "Last modified (submission)",
+    "Last modified (grade)",
+    "Feedback comments",
+]
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
@@ -59,7 +68,8 @@ def _imported(workdir: Path, lms: str, assignment: str) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} is missing: course export needs the LMS ids that course import keeps "
-            f"(course import {lms} DOWNLOAD -a {assignment} --to SUBMISSIONS -w {workdir})")
+            f"(course import {lms} DOWNLOAD -a {assignment} --to SUBMISSIONS -w {workdir})"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -72,13 +82,23 @@ def _scale(score: float, max_score: float, to: float | None) -> tuple[float, flo
 def _comment(g: Grade, lang: str) -> str:
     """The feedback comment: the points of each task (and the late penalty)."""
     tasks = "; ".join(f"{t}: {g.tasks[t]:g}/{g.task_max[t]:g}" for t in sorted(g.tasks))
-    late = " " + say(lang, f"Late penalty: {g.penalty:g}.",
-                     f"Штраф за опоздание: {g.penalty:g}.") if g.penalty else ""
+    late = (
+        " " + say(lang, f"Late penalty: {g.penalty:g}.", f"Штраф за опоздание: {g.penalty:g}.")
+        if g.penalty
+        else ""
+    )
     return f"{say(lang, 'Points per task', 'Баллы по задачам')}: {tasks}.{late}"
 
 
-def export(lms: str, workdir: Path, assignment: str, *, lang: str = "both",
-           scale_to: float | None = None, column: str | None = None) -> Exported:
+def export(
+    lms: str,
+    workdir: Path,
+    assignment: str,
+    *,
+    lang: str = "both",
+    scale_to: float | None = None,
+    column: str | None = None,
+) -> Exported:
     """Write the grade file and the feedback zip of ``assignment`` for ``lms``."""
     from ..pipeline.gradebook import grades, open_gradebook
 
@@ -92,12 +112,14 @@ def export(lms: str, workdir: Path, assignment: str, *, lang: str = "both",
         emails = {s.id: s.email or "" for s in gb.students}
     out = workdir / "export"
     out.mkdir(exist_ok=True)
-    result = Exported(out / f"{lms}-{assignment}-grades.csv",
-                      out / f"{lms}-{assignment}-feedback.zip")
+    result = Exported(
+        out / f"{lms}-{assignment}-grades.csv", out / f"{lms}-{assignment}-feedback.zip"
+    )
     missing = sorted(set(by_sid) - set(students))
     if missing:
-        result.notes.append(f"graded but not in the {lms} import (no LMS id), not exported: "
-                            + ", ".join(missing))
+        result.notes.append(
+            f"graded but not in the {lms} import (no LMS id), not exported: " + ", ".join(missing)
+        )
     ungraded = sorted(set(students) - set(by_sid))
     if ungraded:
         result.notes.append("imported but not graded, not exported: " + ", ".join(ungraded))
@@ -108,9 +130,20 @@ def export(lms: str, workdir: Path, assignment: str, *, lang: str = "both",
             w.writerow(MOODLE_COLUMNS)
             for sid, info, g in rows:
                 score, top = _scale(g.score, g.max_score, scale_to)
-                w.writerow([f"Participant {info['uid']}", info["name"], emails.get(sid, ""),
-                            "", f"{score:.2f}", f"{top:.2f}", "Yes", "", "",
-                            _comment(g, lang)])
+                w.writerow(
+                    [
+                        f"Participant {info['uid']}",
+                        info["name"],
+                        emails.get(sid, ""),
+                        "",
+                        f"{score:.2f}",
+                        f"{top:.2f}",
+                        "Yes",
+                        "",
+                        "",
+                        _comment(g, lang),
+                    ]
+                )
         else:
             title = column or assignment
             w.writerow([*CANVAS_COLUMNS, title])

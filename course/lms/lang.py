@@ -40,7 +40,7 @@ def _parts(text: str) -> list[str]:
         elif ch == ")" and depth:
             depth -= 1
             if depth == 0:
-                out.append(text[start:i + 1])
+                out.append(text[start : i + 1])
                 start = i + 1
     if start < len(text):
         out.append(text[start:])
@@ -53,13 +53,13 @@ def _segment(text: str, which: str) -> str:
     core = text.strip()
     if " / " not in core or not _CYR.search(core):
         return text
-    lead, trail = text[:len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
     bullet = re.match(r"^(?:[*-]|\d+\.|#+)\s+", core)
     if bullet:
-        lead, core = lead + bullet[0], core[bullet.end():]
+        lead, core = lead + bullet[0], core[bullet.end() :]
     mark = re.match(r"^(\*{1,2}|_)(?=\S)", core)
     if mark and core.endswith(mark[1]) and len(core) > 2 * len(mark[1]):  # *text / текст*
-        inner = _segment(core[len(mark[1]):-len(mark[1])], which)
+        inner = _segment(core[len(mark[1]) : -len(mark[1])], which)
         return lead + mark[1] + inner + mark[1] + trail
     pieces, depth, last = [], 0, 0
     i = 0
@@ -82,8 +82,12 @@ def _segment(text: str, which: str) -> str:
         return lead + " / ".join(pieces[j:] if which == "en" else pieces[:j]) + trail
     shared = ""  # a parenthesised note after a space, without Cyrillic: both sides' own
     last = _parts(pieces[-1])
-    if len(last) > 1 and last[-1].startswith("(") and not _CYR.search(last[-1]) and \
-            last[-2].endswith((" ", "\n")):
+    if (
+        len(last) > 1
+        and last[-1].startswith("(")
+        and not _CYR.search(last[-1])
+        and last[-2].endswith((" ", "\n"))
+    ):
         pieces[-1] = "".join(last[:-1]).rstrip()
         shared = " " + last[-1]
     side = " / ".join(pieces[:k] if which == "en" else pieces[k:])

@@ -13,8 +13,13 @@ from pathlib import Path
 __all__ = ["formgrader", "regenerate"]
 
 
-def regenerate(workdir: Path, assignments: Iterable[str] = (), students: Iterable[str] = (),
-               *, lang: str = "both") -> list[Path]:
+def regenerate(
+    workdir: Path,
+    assignments: Iterable[str] = (),
+    students: Iterable[str] = (),
+    *,
+    lang: str = "both",
+) -> list[Path]:
     """Feedback HTML of every graded submission (or those chosen) with the course's exporter
     in ``lang``, then ``grades.csv`` and ``grades-table.csv``; returns the pages written."""
     from ..authoring.nbgrader_setup import (
@@ -33,11 +38,16 @@ def regenerate(workdir: Path, assignments: Iterable[str] = (), students: Iterabl
         known = {a.name for a in gb.assignments}
         unknown = sorted(wanted_a - known)
         if unknown:
-            raise ValueError(f"unknown assignment(s) {', '.join(unknown)}; graded: "
-                             f"{', '.join(sorted(known)) or 'none'}")
-        pairs = [(a.name, sub.student.id) for a in gb.assignments for sub in a.submissions
-                 if (not wanted_a or a.name in wanted_a)
-                 and (not wanted_s or sub.student.id in wanted_s)]
+            raise ValueError(
+                f"unknown assignment(s) {', '.join(unknown)}; graded: "
+                f"{', '.join(sorted(known)) or 'none'}"
+            )
+        pairs = [
+            (a.name, sub.student.id)
+            for a in gb.assignments
+            for sub in a.submissions
+            if (not wanted_a or a.name in wanted_a) and (not wanted_s or sub.student.id in wanted_s)
+        ]
     config = course_feedback_config(apply_policy(make_config(None, workdir), workdir), lang)
     api = make_api(config)
     pages: list[Path] = []
@@ -65,12 +75,16 @@ def formgrader(workdir: Path, port: int = 8888, *, run: bool = True) -> int:
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     print(f"{path}: Generate Feedback uses the course's exporter")
-    print(f"manual grading: open the URL below and go to /formgrader (cd {workdir} && "
-          f"{' '.join(cmd)}); afterwards: course feedback -w {workdir}")
+    print(
+        f"manual grading: open the URL below and go to /formgrader (cd {workdir} && "
+        f"{' '.join(cmd)}); afterwards: course feedback -w {workdir}"
+    )
     if not run:
         return 0
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     os.chdir(workdir)
     os.execvpe(cmd[0], cmd, env)
     return 0  # not reached

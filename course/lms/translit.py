@@ -18,12 +18,45 @@ import unicodedata
 __all__ = ["slug", "transliterate"]
 
 _TABLE = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh", "з": "z",
-    "и": "i", "й": "j", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
-    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "x", "ц": "c", "ч": "ch", "ш": "sh",
-    "щ": "shh", "ъ": "``", "ы": "y'", "ь": "`", "э": "e'", "ю": "yu", "я": "ya",
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ё": "yo",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "j",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "x",
+    "ц": "c",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shh",
+    "ъ": "``",
+    "ы": "y'",
+    "ь": "`",
+    "э": "e'",
+    "ю": "yu",
+    "я": "ya",
     # Ukrainian, Belarusian (same standard)
-    "і": "i", "ї": "yi", "є": "ye", "ґ": "g`", "ў": "u`",
+    "і": "i",
+    "ї": "yi",
+    "є": "ye",
+    "ґ": "g`",
+    "ў": "u`",
 }
 _CZ_BEFORE = set("еиыйiі")
 
@@ -57,5 +90,5 @@ def slug(name: str, limit: int = 40) -> str:
     text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     if len(text) > limit:
         cut = text.rfind("_", limit // 2, limit + 1)
-        text = text[:cut if cut > 0 else limit].strip("_")
+        text = text[: cut if cut > 0 else limit].strip("_")
     return text

@@ -29,17 +29,24 @@ def _one(args: tuple[str, str, float, bool]) -> dict[str, Any]:
         verdicts, seconds = semantic.run_semantic_task(cells, limit_s=limit)
     else:
         verdicts, seconds = run_task(cells, limit_s=limit)
-    counts = {s: sum(v.status == s for v in verdicts) for s in ("killed", "survived",
-                                                                  "equivalent")}
+    counts = {s: sum(v.status == s for v in verdicts) for s in ("killed", "survived", "equivalent")}
     live = counts["killed"] + counts["survived"]
-    return {"assignment": aid, "task": task, **counts, "mutants": len(verdicts),
-            "score": round(counts["killed"] / live, 4) if live else 1.0,
-            "seconds": round(seconds, 1),
-            "survivors": [{"id": v.id, "what": v.description,
-                           **({"wrapper": v.reason} if sem else {})} for v in verdicts
-                          if v.status == "survived"],
-            **({"killed_by": {v.id: v.reason for v in verdicts if v.status == "killed"}}
-               if sem else {})}
+    return {
+        "assignment": aid,
+        "task": task,
+        **counts,
+        "mutants": len(verdicts),
+        "score": round(counts["killed"] / live, 4) if live else 1.0,
+        "seconds": round(seconds, 1),
+        "survivors": [
+            {"id": v.id, "what": v.description, **({"wrapper": v.reason} if sem else {})}
+            for v in verdicts
+            if v.status == "survived"
+        ],
+        **(
+            {"killed_by": {v.id: v.reason for v in verdicts if v.status == "killed"}} if sem else {}
+        ),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,13 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per mutant")
     p.add_argument("--goal", type=float, default=0.95, help="lowest acceptable score per task")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
-    p.add_argument("--semantic", action="store_true",
-                   help="the semantic mutants (course/mutation/semantic.py) instead of the AST "
-                        "ones; equivalents from semantic_equivalent.json")
+    p.add_argument(
+        "--semantic",
+        action="store_true",
+        help="the semantic mutants (course/mutation/semantic.py) instead of the AST "
+        "ones; equivalents from semantic_equivalent.json",
+    )
     a = p.parse_args(argv)
     aids = a.assignments or sorted(d.name for d in (ROOT / "solutions").iterdir() if d.is_dir())
-    jobs = [(aid, t.task, a.timeout, a.semantic) for aid in aids for t in load_tasks(aid)
-            if not a.task or t.task in a.task]
+    jobs = [
+        (aid, t.task, a.timeout, a.semantic)
+        for aid in aids
+        for t in load_tasks(aid)
+        if not a.task or t.task in a.task
+    ]
     start = time.perf_counter()
     if a.jobs > 1:
         with ProcessPoolExecutor(a.jobs) as pool:
@@ -64,20 +78,28 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows = [_one(j) for j in jobs]
     total = time.perf_counter() - start
-    print(f"{'task':<8} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} "
-          f"{'score':>6} {'s':>6}")
+    print(
+        f"{'task':<8} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} "
+        f"{'score':>6} {'s':>6}"
+    )
     for r in rows:
-        print(f"{r['task']:<8} {r['mutants']:>7} {r['killed']:>6} {r['survived']:>8} "
-              f"{r['equivalent']:>6} {r['score']:>6.1%} {r['seconds']:>6.1f}")
+        print(
+            f"{r['task']:<8} {r['mutants']:>7} {r['killed']:>6} {r['survived']:>8} "
+            f"{r['equivalent']:>6} {r['score']:>6.1%} {r['seconds']:>6.1f}"
+        )
         for s in r["survivors"]:
             note = f" (wrapper {s['wrapper']})" if "wrapper" in s else ""
             print(f"    survived {r['assignment']}/{r['task']}/{s['id']}: {s['what']}{note}")
     listed = semantic.equivalents() if a.semantic else equivalents()
-    print(f"{len(rows)} tasks, {sum(r['mutants'] for r in rows)} mutants, "
-          f"{len(listed)} listed equivalent, {total:.0f} s")
+    print(
+        f"{len(rows)} tasks, {sum(r['mutants'] for r in rows)} mutants, "
+        f"{len(listed)} listed equivalent, {total:.0f} s"
+    )
     if a.out:
-        a.out.write_text(json.dumps({"seconds": round(total, 1), "tasks": rows},
-                                    ensure_ascii=False, indent=1) + "\n")
+        a.out.write_text(
+            json.dumps({"seconds": round(total, 1), "tasks": rows}, ensure_ascii=False, indent=1)
+            + "\n"
+        )
     return 0 if all(r["score"] >= a.goal for r in rows) else 1
 
 

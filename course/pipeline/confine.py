@@ -66,17 +66,25 @@ def _landlock(read: Iterable[str], write: Iterable[str], bind_ports: Iterable[in
         return 0
     libc = _libc()
     read_rights = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
-    write_rights = _FS_WRITE_FILE | _FS_WRITE_DIR | (_FS_REFER if abi >= 2 else 0) | (
-        _FS_TRUNCATE if abi >= 3 else 0)
-    attr = _RulesetAttr(read_rights | write_rights, (_NET_BIND | _NET_CONNECT) if abi >= 4 else 0,
-                        (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0)
+    write_rights = (
+        _FS_WRITE_FILE
+        | _FS_WRITE_DIR
+        | (_FS_REFER if abi >= 2 else 0)
+        | (_FS_TRUNCATE if abi >= 3 else 0)
+    )
+    attr = _RulesetAttr(
+        read_rights | write_rights,
+        (_NET_BIND | _NET_CONNECT) if abi >= 4 else 0,
+        (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0,
+    )
     size = 8 if abi < 4 else 16 if abi < 6 else 24
     fd = libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if fd < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
     try:
-        file_rights = _FS_EXECUTE | _FS_READ_FILE | _FS_WRITE_FILE | (
-            _FS_TRUNCATE if abi >= 3 else 0)
+        file_rights = (
+            _FS_EXECUTE | _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0)
+        )
 
         def allow(path: str, rights: int) -> None:
             try:
@@ -113,16 +121,42 @@ def _landlock(read: Iterable[str], write: Iterable[str], bind_ports: Iterable[in
 # ---------------------------------------------------------------------------------------------
 # the audit hook
 # ---------------------------------------------------------------------------------------------
-_SPAWN_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                 "os.fork", "os.forkpty", "pty.spawn", "os.startfile"}
-_PATH_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.symlink", "os.link",
-                "os.truncate", "os.chmod", "os.chown", "os.utime", "shutil.rmtree",
-                "os.chflags", "os.setxattr", "os.removexattr", "os.lockf"}
+_SPAWN_EVENTS = {
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "os.startfile",
+}
+_PATH_EVENTS = {
+    "os.remove",
+    "os.rmdir",
+    "os.mkdir",
+    "os.rename",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "os.chmod",
+    "os.chown",
+    "os.utime",
+    "shutil.rmtree",
+    "os.chflags",
+    "os.setxattr",
+    "os.removexattr",
+    "os.lockf",
+}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 #: every event the hook acts on; all others return at once (the checks' own run-time guard
 #: alone raises hundreds of thousands of ``object.__getattr__`` events per notebook)
-_WATCHED = frozenset({"open", "os.kill", "os.killpg", "socket.connect", "socket.bind",
-                      "socket.sendto"} | _SPAWN_EVENTS | _PATH_EVENTS)
+_WATCHED = frozenset(
+    {"open", "os.kill", "os.killpg", "socket.connect", "socket.bind", "socket.sendto"}
+    | _SPAWN_EVENTS
+    | _PATH_EVENTS
+)
 
 
 def _inside(path: Any, roots: tuple[str, ...]) -> bool:
@@ -147,32 +181,49 @@ def _install_audit_hook(writable: tuple[str, ...], unreadable: tuple[str, ...]) 
         if event == "open":
             path, mode, flags = (*args, None, None, None)[:3]
             writing = (isinstance(flags, int) and flags & _WRITE_FLAGS) or (
-                isinstance(mode, str) and any(c in mode for c in "wax+"))
+                isinstance(mode, str) and any(c in mode for c in "wax+")
+            )
             if writing and not _inside(path, writable):
-                raise deny(f"{TAG} writing {os.fsdecode(path)!r} is not allowed: only the "
-                           f"scratch folder (the working directory) is writable while grading"
-                           f" / запись в {os.fsdecode(path)!r} запрещена: при проверке можно "
-                           f"писать только во временную папку (рабочий каталог)")
-            if unreadable and isinstance(path, (str, bytes, os.PathLike)) and _inside(
-                    path, unreadable) and not _inside(path, writable):
-                raise deny(f"{TAG} reading {os.fsdecode(path)!r} is not allowed while grading / "
-                           f"чтение {os.fsdecode(path)!r} при проверке запрещено")
+                raise deny(
+                    f"{TAG} writing {os.fsdecode(path)!r} is not allowed: only the "
+                    f"scratch folder (the working directory) is writable while grading"
+                    f" / запись в {os.fsdecode(path)!r} запрещена: при проверке можно "
+                    f"писать только во временную папку (рабочий каталог)"
+                )
+            if (
+                unreadable
+                and isinstance(path, (str, bytes, os.PathLike))
+                and _inside(path, unreadable)
+                and not _inside(path, writable)
+            ):
+                raise deny(
+                    f"{TAG} reading {os.fsdecode(path)!r} is not allowed while grading / "
+                    f"чтение {os.fsdecode(path)!r} при проверке запрещено"
+                )
         elif event in _PATH_EVENTS:
             for path in args[:2]:
                 if isinstance(path, (str, bytes, os.PathLike)) and not _inside(path, writable):
-                    raise deny(f"{TAG} {event} on {os.fsdecode(path)!r} is not allowed "
-                               f"outside the scratch folder / {event} для "
-                               f"{os.fsdecode(path)!r} запрещён вне временной папки")
+                    raise deny(
+                        f"{TAG} {event} on {os.fsdecode(path)!r} is not allowed "
+                        f"outside the scratch folder / {event} для "
+                        f"{os.fsdecode(path)!r} запрещён вне временной папки"
+                    )
         elif event in _SPAWN_EVENTS:
-            raise deny(f"{TAG} starting processes ({event}) is not allowed while grading / "
-                       f"запуск процессов ({event}) при проверке запрещён")
+            raise deny(
+                f"{TAG} starting processes ({event}) is not allowed while grading / "
+                f"запуск процессов ({event}) при проверке запрещён"
+            )
         elif event in ("os.kill", "os.killpg"):
             if event == "os.killpg" or (args and args[0] not in (me, 0)):
-                raise deny(f"{TAG} signalling other processes is not allowed while grading / "
-                           f"посылать сигналы другим процессам при проверке запрещено")
+                raise deny(
+                    f"{TAG} signalling other processes is not allowed while grading / "
+                    f"посылать сигналы другим процессам при проверке запрещено"
+                )
         elif event in ("socket.connect", "socket.bind", "socket.sendto"):
-            raise deny(f"{TAG} network access is not allowed while grading / "
-                       f"доступ к сети при проверке запрещён")
+            raise deny(
+                f"{TAG} network access is not allowed while grading / "
+                f"доступ к сети при проверке запрещён"
+            )
 
     sys.addaudithook(hook)
 
@@ -192,8 +243,21 @@ def _read_paths(extra: Iterable[str]) -> list[str]:
     """Where a grading kernel may read: Python, the course's packages, system folders."""
     import importlib.util
 
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             "/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev", "/opt"}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/bin",
+        "/etc",
+        "/proc",
+        "/sys",
+        "/dev",
+        "/opt",
+    }
     paths.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
     for pkg in ("course", "reference_impl"):
         spec = importlib.util.find_spec(pkg)

@@ -28,8 +28,18 @@ from .executor import NOTES_TITLE, SandboxExecute, _set_findings, findings_of
 from .feedback import feedback_exporter, feedback_preprocessor
 from .kernels import SandboxKernelManager, start_zygote
 
-__all__ = ["NOTES_TITLE", "Limits", "RestoreStructure", "SandboxExecute", "SandboxKernelManager",
-           "configure", "feedback_exporter", "findings_of", "sandbox_status", "start_zygote"]
+__all__ = [
+    "NOTES_TITLE",
+    "Limits",
+    "RestoreStructure",
+    "SandboxExecute",
+    "SandboxKernelManager",
+    "configure",
+    "feedback_exporter",
+    "findings_of",
+    "sandbox_status",
+    "start_zygote",
+]
 
 
 @dataclass(frozen=True)
@@ -44,16 +54,24 @@ class Limits:
     unsafe_no_sandbox: bool = False  # grade without bubblewrap (only where it cannot run)
 
 
-def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Path,
-              unreadable: tuple[Path, ...] = ()) -> Any:
+def configure(
+    config: Any,
+    limits: Limits,
+    *,
+    scratch_root: Path,
+    notes_dir: Path,
+    unreadable: tuple[Path, ...] = (),
+) -> Any:
     """Extend an nbgrader ``Config`` (from :func:`course.nbgrader_setup.make_config`) with the
     sandbox: our preprocessors in nbgrader's autograde pipeline and their limits."""
     from nbgrader.converters import Autograde
 
     traits = Autograde.class_traits()
     sanitize = [RestoreStructure, *traits["sanitize_preprocessors"].default()]
-    autograde = [SandboxExecute if p.__name__ == "Execute" else p
-                 for p in traits["autograde_preprocessors"].default()]
+    autograde = [
+        SandboxExecute if p.__name__ == "Execute" else p
+        for p in traits["autograde_preprocessors"].default()
+    ]
     config.Autograde.sanitize_preprocessors = sanitize
     config.Autograde.autograde_preprocessors = autograde
     config.Execute.timeout = limits.timeout
@@ -71,8 +89,11 @@ def configure(config: Any, limits: Limits, *, scratch_root: Path, notes_dir: Pat
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
-                                             feedback_preprocessor()]
+    config.GenerateFeedback.preprocessors = [
+        GetGrades,
+        CSSHTMLHeaderPreprocessor,
+        feedback_preprocessor(),
+    ]
     url = str(config.CourseDirectory.db_url)
     if url.startswith("sqlite:") and "timeout=" not in url:  # parallel workers share it
         config.CourseDirectory.db_url = url + ("&" if "?" in url else "?") + "timeout=120"
@@ -92,8 +113,9 @@ class RestoreStructure(NbGraderPreprocessor):
 
         info = resources["nbgrader"]
         release_dir = Path(self.config.CourseDirectory.release_directory)
-        release = nbformat.read(release_dir / info["assignment"] / f"{info['notebook']}.ipynb",
-                                as_version=4)
+        release = nbformat.read(
+            release_dir / info["assignment"] / f"{info['notebook']}.ipynb", as_version=4
+        )
         nb, findings = integrity.restore_structure(nb, release)
         _set_findings(nb, findings)
         return nb, resources

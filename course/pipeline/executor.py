@@ -65,8 +65,9 @@ set_findings = _set_findings
 # execution
 # ---------------------------------------------------------------------------------------------
 def _error(ename: str, evalue: str) -> NotebookNode:
-    return new_output("error", ename=ename, evalue=evalue,
-                      traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+    return new_output(
+        "error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"]
+    )
 
 
 def _is_grade(cell: Any) -> bool:
@@ -79,15 +80,19 @@ def _is_locked(cell: Any) -> bool:
 
 
 #: the grader's notes in Russian: what each kind of finding means
-KIND_RU = {"tamper": "проверки или библиотеки курса изменены, задача не засчитана",
-           "reference": "решение использует reference_impl, jax, autograd или torch",
-           "suspicious": "подозрительный код, его посмотрит преподаватель",
-           "structure": "структура ноутбука восстановлена по заданию",
-           "submission": "файл решения: что именно проверено",
-           "crash": "ядро Python упало, дальнейшие тесты не запускались",
-           "timeout": "ячейка выполнялась слишком долго и была прервана",
-           "memory": "не хватило памяти", "output": "вывод ячейки обрезан",
-           "exit": "вызван sys.exit()", "sandbox": "песочница запретила действие"}
+KIND_RU = {
+    "tamper": "проверки или библиотеки курса изменены, задача не засчитана",
+    "reference": "решение использует reference_impl, jax, autograd или torch",
+    "suspicious": "подозрительный код, его посмотрит преподаватель",
+    "structure": "структура ноутбука восстановлена по заданию",
+    "submission": "файл решения: что именно проверено",
+    "crash": "ядро Python упало, дальнейшие тесты не запускались",
+    "timeout": "ячейка выполнялась слишком долго и была прервана",
+    "memory": "не хватило памяти",
+    "output": "вывод ячейки обрезан",
+    "exit": "вызван sys.exit()",
+    "sandbox": "песочница запретила действие",
+}
 
 
 def _task_of(cell: Any) -> str:
@@ -95,9 +100,11 @@ def _task_of(cell: Any) -> str:
 
 
 def _timeout_error(limit: int) -> dict[str, Any]:
-    text = (f"{TAG} the cell ran longer than {limit} s of CPU time and was interrupted (an "
-            f"infinite loop?) / ячейка выполнялась дольше {limit} с процессорного времени и "
-            f"была прервана (бесконечный цикл?)")
+    text = (
+        f"{TAG} the cell ran longer than {limit} s of CPU time and was interrupted (an "
+        f"infinite loop?) / ячейка выполнялась дольше {limit} с процессорного времени и "
+        f"была прервана (бесконечный цикл?)"
+    )
     return {"ename": "TimeoutError", "evalue": text, "traceback": [f"TimeoutError: {text}"]}
 
 
@@ -159,15 +166,16 @@ class SandboxExecute(Execute):
     output_chars = Integer(20_000, help="characters of output kept per cell").tag(config=True)
     grace = Float(5.0, help="seconds an interrupted kernel has to respond").tag(config=True)
     landlock = Bool(True, help="confine the kernel with Landlock").tag(config=True)
-    scratch_root = Unicode("", help="where the per-submission scratch folders go").tag(
-        config=True)
+    scratch_root = Unicode("", help="where the per-submission scratch folders go").tag(config=True)
     notes_dir = Unicode("", help="the grader's notes about submissions (JSON)").tag(config=True)
     unreadable = List(Unicode(), help="folders the audit hook refuses to read").tag(config=True)
     keep_scratch = Bool(False).tag(config=True)
     unsafe_no_sandbox = Bool(False, help="grade without bubblewrap (trusted work only)").tag(
-        config=True)
+        config=True
+    )
     scratch_mb = Integer(256, help="size of the kernel's writable scratch (tmpfs), MiB").tag(
-        config=True)
+        config=True
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -181,17 +189,27 @@ class SandboxExecute(Execute):
             content["traceback"] = [str(t)[:4000] for t in content.get("traceback", [])][-60:]
             return super().output(outs, msg, display_id, cell_index)
         data = content.get("data")
-        size = sum(len(str(v)) for v in data.values()) if isinstance(data, dict) else len(
-            str(content.get("text", "")))
+        size = (
+            sum(len(str(v)) for v in data.values())
+            if isinstance(data, dict)
+            else len(str(content.get("text", "")))
+        )
         used = self._chars.get(cell_index, 0)
         self._chars[cell_index] = used + size
         if used + size <= self.output_chars:
             return super().output(outs, msg, display_id, cell_index)
         if cell_index not in self._truncated:
             self._truncated.add(cell_index)
-            outs.append(new_output("stream", name="stdout", text=(
-                f"\n… {TAG} output truncated: more than {self.output_chars} characters / вывод "
-                f"обрезан: больше {self.output_chars} символов\n")))
+            outs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=(
+                        f"\n… {TAG} output truncated: more than {self.output_chars} characters / вывод "
+                        f"обрезан: больше {self.output_chars} символов\n"
+                    ),
+                )
+            )
         return None
 
     def clear_output(self, outs: list, msg: dict, cell_index: int) -> None:
@@ -204,13 +222,16 @@ class SandboxExecute(Execute):
         """Ask the monitor what changed; the checks' verdicts since the last probe go to
         ``self._verdicts`` (None when the answer could not be trusted)."""
         nonce = secrets.token_hex(16)
-        expr = (f"__import__('sys').modules['course.pipeline.sandbox'].probe({kind!r}, {nonce!r}, "
-                f"{tuple(names)!r})")
+        expr = (
+            f"__import__('sys').modules['course.pipeline.sandbox'].probe({kind!r}, {nonce!r}, "
+            f"{tuple(names)!r})"
+        )
         saved = self.timeout
         self.timeout = max(int(self.grace), 2)
         try:
-            msg_id = self.kc.execute("", silent=True, store_history=False,
-                                     user_expressions={"probe": expr})
+            msg_id = self.kc.execute(
+                "", silent=True, store_history=False, user_expressions={"probe": expr}
+            )
             reply = self.wait_for_reply(msg_id)
         except DeadKernelError:
             return []  # the next cell reports the death
@@ -229,8 +250,10 @@ class SandboxExecute(Execute):
             self._verdicts = [tuple(v) for v in data["verdicts"]]
             return list(data["changes"])
         except Exception:
-            return [f"the integrity probe was blocked ({result.get('ename', 'no answer')}: "
-                    f"{str(result.get('evalue', ''))[:200]}) / проверка целостности заблокирована"]
+            return [
+                f"the integrity probe was blocked ({result.get('ename', 'no answer')}: "
+                f"{str(result.get('evalue', ''))[:200]}) / проверка целостности заблокирована"
+            ]
 
     # --- the run ---------------------------------------------------------------------------------
     def _box(self, resources: dict, package: str | None) -> tuple[Box, list[Finding]]:
@@ -238,13 +261,19 @@ class SandboxExecute(Execute):
         copied as regular files (a symlink, device, fifo or socket is refused with a note)."""
         sealed, why = sandbox_status()
         if not sealed and not self.unsafe_no_sandbox:
-            raise RuntimeError(f"cannot seal the kernel ({why}); refusing to run untrusted code "
-                               f"(course autograde --unsafe-no-sandbox grades it unconfined)")
+            raise RuntimeError(
+                f"cannot seal the kernel ({why}); refusing to run untrusted code "
+                f"(course autograde --unsafe-no-sandbox grades it unconfined)"
+            )
         base = Path(self.scratch_root) if 0 < len(self.scratch_root) < 64 else None
         if base is not None:  # a Unix socket's path has at most 107 bytes
             base.mkdir(parents=True, exist_ok=True)
-        box = Box(kernel_view(package), sealed=sealed, scratch_mb=self.scratch_mb,
-                  root=Path(tempfile.mkdtemp(prefix="course-k-", dir=base)))
+        box = Box(
+            kernel_view(package),
+            sealed=sealed,
+            scratch_mb=self.scratch_mb,
+            root=Path(tempfile.mkdtemp(prefix="course-k-", dir=base)),
+        )
         notes: list[Finding] = []
         src = Path(resources.get("metadata", {}).get("path") or ".")
         for folder, dirs, files in os.walk(src) if src.is_dir() else ():
@@ -261,10 +290,17 @@ class SandboxExecute(Execute):
                 if not regular:
                     if fd >= 0:
                         os.close(fd)
-                    notes.append(Finding("submission", "flag", (
-                        f"{str(rel / name)!r} was not copied into the sandbox: not a regular "
-                        f"file (a symbolic link, device or fifo) / {str(rel / name)!r} не "
-                        f"скопирован: не обычный файл (ссылка, устройство или канал)")))
+                    notes.append(
+                        Finding(
+                            "submission",
+                            "flag",
+                            (
+                                f"{str(rel / name)!r} was not copied into the sandbox: not a regular "
+                                f"file (a symbolic link, device or fifo) / {str(rel / name)!r} не "
+                                f"скопирован: не обычный файл (ссылка, устройство или канал)"
+                            ),
+                        )
+                    )
                     continue
                 (box.inbox / rel).mkdir(parents=True, exist_ok=True)
                 with os.fdopen(fd, "rb") as fin, open(box.inbox / rel / name, "wb") as fout:
@@ -278,8 +314,9 @@ class SandboxExecute(Execute):
             return []
         return [Finding.from_dict(d) for d in json.loads(path.read_text())]
 
-    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None
-                   ) -> tuple[NotebookNode, Any]:
+    def preprocess(
+        self, nb: NotebookNode, resources: Any = None, km: Any = None
+    ) -> tuple[NotebookNode, Any]:
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
@@ -291,9 +328,14 @@ class SandboxExecute(Execute):
         static = integrity.scan_notebook(nb)
         findings += static
         code_cells = sum(c.cell_type == "code" for c in nb.cells)
-        preload = sorted({m for c in nb.cells if _is_locked(c) and c.cell_type == "code"
-                          for m in re.findall(r"^\s*import\s+(course\.checks\.\w+)", c.source,
-                                              re.M)})
+        preload = sorted(
+            {
+                m
+                for c in nb.cells
+                if _is_locked(c) and c.cell_type == "code"
+                for m in re.findall(r"^\s*import\s+(course\.checks\.\w+)", c.source, re.M)
+            }
+        )
         package = preload[0].rsplit(".", 1)[1] if preload else None
         box, notes = self._box(resources, package)
         findings += notes
@@ -307,8 +349,9 @@ class SandboxExecute(Execute):
             box.channel_dir.mkdir()
             channel = Checker(package=package, socket_path=box.channel_dir / "c.sock")
             channel.start()
-            box.env["COURSE_CHANNEL"] = "/run/course/channel/c.sock" if box.sealed else str(
-                box.channel_dir / "c.sock")
+            box.env["COURSE_CHANNEL"] = (
+                "/run/course/channel/c.sock" if box.sealed else str(box.channel_dir / "c.sock")
+            )
         self._channel = channel
         legacy = channel is None
         self._key = secrets.token_bytes(32)
@@ -319,9 +362,13 @@ class SandboxExecute(Execute):
         self.km.box = box
         self.km.pre_start_kernel_box()
         self.km.sandbox_args = [
-            "--memory", str(self.memory_mb), "--cpu", str(int(self.timeout * (code_cells + 4))),
+            "--memory",
+            str(self.memory_mb),
+            "--cpu",
+            str(int(self.timeout * (code_cells + 4))),
             *(["--key-file", str(keyfile), "--preload", *preload] if legacy else []),
-            *([] if self.landlock else ["--no-landlock"])]
+            *([] if self.landlock else ["--no-landlock"]),
+        ]
         cpu_limit = int(self.timeout)
         self.error_on_timeout = _timeout_error(cpu_limit)
         wall = max(5 * cpu_limit, cpu_limit + 60)  # the backstop: sleeping cells, a stuck kernel
@@ -353,27 +400,35 @@ class SandboxExecute(Execute):
                         continue
                     if dead is not None:
                         if _is_grade(cell):
-                            cell.outputs = [_error("NotRun", f"{TAG} not run / не запущена: "
-                                                             f"{dead}")]
+                            cell.outputs = [
+                                _error("NotRun", f"{TAG} not run / не запущена: {dead}")
+                            ]
                         continue
                     if channel is not None:
                         graded = _is_grade(cell)
-                        channel.begin_cell(index, _task_of(cell) if graded else None,
-                                           _expected(cell) if graded else ())
+                        channel.begin_cell(
+                            index,
+                            _task_of(cell) if graded else None,
+                            _expected(cell) if graded else (),
+                        )
                     watch.begin(index)
                     try:
                         self.execute_cell(cell, index, store_history=True)
                     except (DeadKernelError, CellTimeoutError) as exc:
                         if isinstance(exc, CellTimeoutError) or watch.killed == index:
                             self.km.kill_now()
-                            dead = (f"ran longer than {cpu_limit} s of CPU time and the kernel "
-                                    f"ignored the interrupt; it was stopped / ячейка "
-                                    f"выполнялась дольше {cpu_limit} с процессорного времени, "
-                                    f"ядро не ответило на прерывание и было остановлено "
-                                    f"({_where(self.nb, index)})")
+                            dead = (
+                                f"ran longer than {cpu_limit} s of CPU time and the kernel "
+                                f"ignored the interrupt; it was stopped / ячейка "
+                                f"выполнялась дольше {cpu_limit} с процессорного времени, "
+                                f"ядро не ответило на прерывание и было остановлено "
+                                f"({_where(self.nb, index)})"
+                            )
                         else:
-                            dead = (_death_reason(self.km.exit_status, self.memory_mb)
-                                    + f" ({_where(self.nb, index)})")
+                            dead = (
+                                _death_reason(self.km.exit_status, self.memory_mb)
+                                + f" ({_where(self.nb, index)})"
+                            )
                         cell.outputs.append(_error("KernelDied", f"{TAG} {dead}"))
                         findings.append(Finding("crash", "info", dead, index))
                         if channel is not None:
@@ -382,31 +437,52 @@ class SandboxExecute(Execute):
                     finally:
                         watch.end()
                     if watch.fired == index:  # interrupted for its CPU time: say so
-                        cell.outputs = [o for o in cell.outputs if not (
-                            o.output_type == "error" and o.get("ename") == "KeyboardInterrupt")]
+                        cell.outputs = [
+                            o
+                            for o in cell.outputs
+                            if not (
+                                o.output_type == "error" and o.get("ename") == "KeyboardInterrupt"
+                            )
+                        ]
                         cell.outputs.append(new_output("error", **self.error_on_timeout))
                     if channel is not None:
                         verdicts[index] = channel.end_cell(index)
-                    if any(o.get("ename") == "TimeoutError" for o in cell.outputs
-                           if o.output_type == "error"):
-                        findings.append(Finding("timeout", "info", (
-                            f"ran longer than {cpu_limit} s of CPU time (or {wall} s in all) and "
-                            f"was interrupted / выполнялась дольше {cpu_limit} с процессорного "
-                            f"времени (или {wall} с всего) и была прервана "
-                            f"({_where(self.nb, index)})"), index))
+                    if any(
+                        o.get("ename") == "TimeoutError"
+                        for o in cell.outputs
+                        if o.output_type == "error"
+                    ):
+                        findings.append(
+                            Finding(
+                                "timeout",
+                                "info",
+                                (
+                                    f"ran longer than {cpu_limit} s of CPU time (or {wall} s in all) and "
+                                    f"was interrupted / выполнялась дольше {cpu_limit} с процессорного "
+                                    f"времени (или {wall} с всего) и была прервана "
+                                    f"({_where(self.nb, index)})"
+                                ),
+                                index,
+                            )
+                        )
                         if not legacy:
                             continue
                         if self._probe("check") == [_NO_ANSWER]:
                             self.km.kill_now()
-                            dead = (f"the kernel ignored the interrupt after a timeout and "
-                                    f"was stopped / ядро не ответило на прерывание после "
-                                    f"тайм-аута и было остановлено ({_where(self.nb, index)})")
+                            dead = (
+                                f"the kernel ignored the interrupt after a timeout and "
+                                f"was stopped / ядро не ответило на прерывание после "
+                                f"тайм-аута и было остановлено ({_where(self.nb, index)})"
+                            )
                             findings.append(Finding("crash", "info", dead, index))
                             continue
                     if not legacy:
                         continue
-                    names = tuple(integrity.locked_module_names(cell.source)) \
-                        if _is_locked(cell) else ()
+                    names = (
+                        tuple(integrity.locked_module_names(cell.source))
+                        if _is_locked(cell)
+                        else ()
+                    )
                     changes = self._probe("locked" if _is_locked(cell) else "check", names)
                     if _is_grade(cell):
                         verdicts[index] = self._verdicts
@@ -414,9 +490,17 @@ class SandboxExecute(Execute):
                         tampered = index
                         n = len(changes) - 3
                         more = f" and {n} more / и ещё {n}" if n > 0 else ""
-                        findings.append(Finding("tamper", "zero", "; ".join(changes[:3]) + more
-                                                + f" (from {_where(self.nb, index)} on / "
-                                                  f"начиная с этой ячейки)", index))
+                        findings.append(
+                            Finding(
+                                "tamper",
+                                "zero",
+                                "; ".join(changes[:3])
+                                + more
+                                + f" (from {_where(self.nb, index)} on / "
+                                f"начиная с этой ячейки)",
+                                index,
+                            )
+                        )
                 # read before the box is killed: its processes are reaped inside it, so their
                 # CPU time never reaches the grader's own rusage
                 kernel_cpu = self.km.cpu_seconds()
@@ -428,12 +512,20 @@ class SandboxExecute(Execute):
             if not self.keep_scratch:
                 box.remove()
         findings += self._observe(nb)
-        findings += self._decide_channel(nb, verdicts) if channel is not None else \
-            self._decide(nb, verdicts)
+        findings += (
+            self._decide_channel(nb, verdicts)
+            if channel is not None
+            else self._decide(nb, verdicts)
+        )
         self._apply(nb, findings)
-        _set_findings(nb, findings, landlock=self.landlock, sandbox="bwrap" if box.sealed else
-                      "unsafe-no-sandbox", channel=channel is not None,
-                      kernel_cpu=round(kernel_cpu, 3))
+        _set_findings(
+            nb,
+            findings,
+            landlock=self.landlock,
+            sandbox="bwrap" if box.sealed else "unsafe-no-sandbox",
+            channel=channel is not None,
+            kernel_cpu=round(kernel_cpu, 3),
+        )
         return nb, self.resources
 
     # --- verdicts ---------------------------------------------------------------------------------
@@ -443,30 +535,65 @@ class SandboxExecute(Execute):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            texts = [str(o.get("text", "")) + str(o.get("evalue", ""))
-                     for o in cell.get("outputs", [])]
-            refused = sorted({line.split(TAG, 1)[1].strip()[:400] for t in texts
-                              for line in t.splitlines() if TAG in line and "not allowed" in line})
-            refused += sorted({f"the system refused access to {m} / система отказала в "
-                               f"доступе к {m}" for t in texts
-                               for m in re.findall(r"\[Errno 13\] Permission denied: ('[^']*')",
-                                                   t)})
+            texts = [
+                str(o.get("text", "")) + str(o.get("evalue", "")) for o in cell.get("outputs", [])
+            ]
+            refused = sorted(
+                {
+                    line.split(TAG, 1)[1].strip()[:400]
+                    for t in texts
+                    for line in t.splitlines()
+                    if TAG in line and "not allowed" in line
+                }
+            )
+            refused += sorted(
+                {
+                    f"the system refused access to {m} / система отказала в доступе к {m}"
+                    for t in texts
+                    for m in re.findall(r"\[Errno 13\] Permission denied: ('[^']*')", t)
+                }
+            )
             for m in refused[:3]:
                 out.append(Finding("sandbox", "flag", f"refused: {m} ({_where(nb, i)})", i))
             if any(o.get("ename") == "SystemExit" for o in cell.get("outputs", [])):
-                out.append(Finding("exit", "info", (
-                    f"sys.exit() was called ({_where(nb, i)}): the kernel keeps running while "
-                    f"grading and the next cells were run / вызван sys.exit(): при проверке ядро "
-                    f"продолжает работать, и следующие ячейки были выполнены"), i))
+                out.append(
+                    Finding(
+                        "exit",
+                        "info",
+                        (
+                            f"sys.exit() was called ({_where(nb, i)}): the kernel keeps running while "
+                            f"grading and the next cells were run / вызван sys.exit(): при проверке ядро "
+                            f"продолжает работать, и следующие ячейки были выполнены"
+                        ),
+                        i,
+                    )
+                )
             if any(o.get("ename") == "MemoryError" for o in cell.get("outputs", [])) or any(
-                    "MemoryError" in t for t in texts):
-                out.append(Finding("memory", "info", (
-                    f"out of memory, the limit is {self.memory_mb} MiB / не хватило памяти, предел "
-                    f"{self.memory_mb} МиБ ({_where(nb, i)})"), i))
+                "MemoryError" in t for t in texts
+            ):
+                out.append(
+                    Finding(
+                        "memory",
+                        "info",
+                        (
+                            f"out of memory, the limit is {self.memory_mb} MiB / не хватило памяти, предел "
+                            f"{self.memory_mb} МиБ ({_where(nb, i)})"
+                        ),
+                        i,
+                    )
+                )
             if i in self._truncated:
-                out.append(Finding("output", "info", (
-                    f"output truncated to {self.output_chars} characters / вывод обрезан до "
-                    f"{self.output_chars} символов ({_where(nb, i)})"), i))
+                out.append(
+                    Finding(
+                        "output",
+                        "info",
+                        (
+                            f"output truncated to {self.output_chars} characters / вывод обрезан до "
+                            f"{self.output_chars} символов ({_where(nb, i)})"
+                        ),
+                        i,
+                    )
+                )
         return out
 
     def _decide(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
@@ -479,15 +606,24 @@ class SandboxExecute(Execute):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not _is_grade(cell):
                 continue
-            cell.outputs = [o for o in cell.get("outputs", [])
-                            if o.output_type not in ("execute_result", "display_data")]
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if o.output_type not in ("execute_result", "display_data")
+            ]
             if any(o.output_type == "error" for o in cell.outputs):
                 for o in cell.outputs:  # the run-time guard's verdict: flagged for the TA
                     if o.output_type == "error" and _GUARD_TAG in str(o.get("evalue", "")):
                         text = str(o.get("evalue", "")).split(_GUARD_TAG, 1)[1].strip()
-                        out.append(Finding("reference", "zero", (
-                            f"{text.split(', code that computes')[0]} ({_where(nb, i)})"), i,
-                            _task_of(cell)))
+                        out.append(
+                            Finding(
+                                "reference",
+                                "zero",
+                                (f"{text.split(', code that computes')[0]} ({_where(nb, i)})"),
+                                i,
+                                _task_of(cell),
+                            )
+                        )
                 continue
             required = set(re.findall(r"^check\.(\w+)\(", cell.source, re.M))
             records = verdicts.get(i)
@@ -495,11 +631,13 @@ class SandboxExecute(Execute):
             failed = {c for c, _t, ok in records or () if not ok}
             if records is None or failed or not required <= passed:
                 missing = sorted(required - passed) or sorted(failed)
-                why = (f"the course's checks did not confirm this task ({', '.join(missing)}: "
-                       f"{'failed' if failed else 'no verdict'}; replaced or bypassed checks "
-                       f"never earn points) / проверки курса не подтвердили эту задачу "
-                       f"({', '.join(missing)}: {'не пройдены' if failed else 'нет вердикта'}; "
-                       f"подменённые или обойдённые проверки баллов не приносят)")
+                why = (
+                    f"the course's checks did not confirm this task ({', '.join(missing)}: "
+                    f"{'failed' if failed else 'no verdict'}; replaced or bypassed checks "
+                    f"never earn points) / проверки курса не подтвердили эту задачу "
+                    f"({', '.join(missing)}: {'не пройдены' if failed else 'нет вердикта'}; "
+                    f"подменённые или обойдённые проверки баллов не приносят)"
+                )
                 cell.outputs.append(_error("VerdictError", f"{TAG} {why}"))
                 out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
         return out
@@ -522,10 +660,12 @@ class SandboxExecute(Execute):
             if v is not None and not passed and skipped and not errored and not v.kernel_lost:
                 # the cell ran to its end without an error, yet a check its locked source
                 # calls never reached the checker: replaced or bypassed in the kernel
-                why = (f"the course's checks did not confirm this task ({', '.join(skipped)}: "
-                       f"never called; replaced or bypassed checks never earn points) / "
-                       f"проверки курса не подтвердили эту задачу ({', '.join(skipped)}: не "
-                       f"вызваны; подменённые или обойдённые проверки баллов не приносят)")
+                why = (
+                    f"the course's checks did not confirm this task ({', '.join(skipped)}: "
+                    f"never called; replaced or bypassed checks never earn points) / "
+                    f"проверки курса не подтвердили эту задачу ({', '.join(skipped)}: не "
+                    f"вызваны; подменённые или обойдённые проверки баллов не приносят)"
+                )
                 out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
             kept = []
             for o in cell.get("outputs", []):
@@ -534,8 +674,9 @@ class SandboxExecute(Execute):
                 if o.output_type == "error" and o.get("ename") == "CheckFailure":
                     continue  # the kernel's copy of a failure: the verdict's text replaces it
                 if passed and o.output_type == "error":
-                    o = new_output("stream", name="stdout", text=(
-                        f"{o.get('ename')}: {o.get('evalue')}\n"))
+                    o = new_output(
+                        "stream", name="stdout", text=(f"{o.get('ename')}: {o.get('evalue')}\n")
+                    )
                 elif passed and o.output_type == "stream" and o.get("name") == "stderr":
                     o = new_output("stream", name="stdout", text=o.get("text", ""))
                 kept.append(o)
@@ -544,8 +685,10 @@ class SandboxExecute(Execute):
                 continue
             messages = list(v.messages) if v is not None else []
             if not messages:
-                messages = ["the checker gave no verdict for this cell / проверка не вынесла "
-                            "вердикт по этой ячейке"]
+                messages = [
+                    "the checker gave no verdict for this cell / проверка не вынесла "
+                    "вердикт по этой ячейке"
+                ]
             cell.outputs.append(_error("CheckFailure", "\n".join(messages)))
         return out
 
@@ -561,21 +704,33 @@ class SandboxExecute(Execute):
                     continue
                 if f.scope != "after" and _task_of(cell) != f.scope:
                     continue
-                why = ("the solution must not use reference_impl, jax, autograd or torch / решение "
-                       "не должно использовать reference_impl, jax, autograd или torch"
-                       if f.kind == "reference" else
-                       "the grader's checks or libraries were modified, so this test cannot be "
-                       "trusted / проверки или библиотеки курса были изменены, поэтому этому "
-                       "тесту нельзя доверять")
-                cell.outputs.append(_error("IntegrityError", (
-                    f"{TAG} this task scores 0 / задача оценена в 0: {why} ({f.message})")))
+                why = (
+                    "the solution must not use reference_impl, jax, autograd or torch / решение "
+                    "не должно использовать reference_impl, jax, autograd или torch"
+                    if f.kind == "reference"
+                    else "the grader's checks or libraries were modified, so this test cannot be "
+                    "trusted / проверки или библиотеки курса были изменены, поэтому этому "
+                    "тесту нельзя доверять"
+                )
+                cell.outputs.append(
+                    _error(
+                        "IntegrityError",
+                        (f"{TAG} this task scores 0 / задача оценена в 0: {why} ({f.message})"),
+                    )
+                )
         if findings:
             lines = [f"## {NOTES_TITLE}", ""]
             for f in findings:
                 ru = KIND_RU.get(f.kind, "")
-                lines.append(f"* {f.message} — **{f.kind}**" + (f" / {ru}" if ru else "") + (
-                    " — *flagged for the TA / передано преподавателю*"
-                    if f.severity in ("zero", "flag") else ""))
+                lines.append(
+                    f"* {f.message} — **{f.kind}**"
+                    + (f" / {ru}" if ru else "")
+                    + (
+                        " — *flagged for the TA / передано преподавателю*"
+                        if f.severity in ("zero", "flag")
+                        else ""
+                    )
+                )
             notes = new_markdown_cell("\n".join(lines))
             notes.metadata["course_notes"] = True
             nb.cells.insert(0, notes)

@@ -7,8 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["feedback_exporter", "feedback_preprocessor", "hide_hidden_tests", "offline_math",
-           "strip_mathjax"]
+__all__ = [
+    "feedback_exporter",
+    "feedback_preprocessor",
+    "hide_hidden_tests",
+    "offline_math",
+    "strip_mathjax",
+]
 
 
 def _template_cache() -> Any:
@@ -33,8 +38,7 @@ def _template_cache() -> Any:
 
 
 _IMG_NO_ALT = re.compile(r"<img(?![^>]*\balt=)")
-_FOCUSABLE = re.compile(
-    r'(<div class="[^"]*\bjp-(?:Cell-inputWrapper|OutputArea-output)\b[^"]*")')
+_FOCUSABLE = re.compile(r'(<div class="[^"]*\bjp-(?:Cell-inputWrapper|OutputArea-output)\b[^"]*")')
 
 
 def feedback_exporter() -> type:
@@ -61,11 +65,13 @@ def feedback_exporter() -> type:
 
                 info = nb.metadata.get("language_info", {})
                 lexer = info.get("pygments_lexer", info.get("name", None))
-                highlight = self.filters.get("highlight_code",
-                                             Highlight2HTML(pygments_lexer=lexer, parent=self))
+                highlight = self.filters.get(
+                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+                )
                 resources = self._init_resources(resources)
-                data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
-                                                  parent=self, resources=resources)
+                data_type = WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                )
             except (ImportError, AttributeError, TypeError):
                 html, resources = super().from_notebook_node(nb, resources, **kw)
                 return strip_mathjax(html), resources
@@ -73,7 +79,8 @@ def feedback_exporter() -> type:
             self.register_filter("filter_data_type", data_type)
             html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             html = _IMG_NO_ALT.sub(
-                '<img alt="No description has been provided for this image"', html)
+                '<img alt="No description has been provided for this image"', html
+            )
             return strip_mathjax(_FOCUSABLE.sub(r'\1 tabindex="0"', html)), resources
 
     return FeedbackExporter
@@ -112,11 +119,13 @@ def hide_hidden_tests(cell: Any) -> None:
             status = f"failed: {reason}"
             out["traceback"] = [f"hidden tests: failed: {reason}"]
         elif where is not None and where <= begin:
-            status = ("not run (a visible test above failed) / не запускались (не прошёл "
-                      "видимый тест выше)")
+            status = (
+                "not run (a visible test above failed) / не запускались (не прошёл "
+                "видимый тест выше)"
+            )
         elif where is None and status == passed:
             status = f"failed: {reason}"
-    cell.source = "\n".join([*lines[:begin], f"# hidden tests: {status}", *lines[end + 1:]])
+    cell.source = "\n".join([*lines[:begin], f"# hidden tests: {status}", *lines[end + 1 :]])
 
 
 def _to_mathml(tex: str, display: bool) -> str:
@@ -175,7 +184,8 @@ def feedback_preprocessor() -> type:
 
     class StudentView(Preprocessor):
         lang = Unicode("", help="ru, en or both (default: the work dir's, else both)").tag(
-            config=True)
+            config=True
+        )
 
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
@@ -195,21 +205,25 @@ def feedback_preprocessor() -> type:
                 cell.source = offline_math(cell.source)
             elif cell.cell_type == "code":
                 hide_hidden_tests(cell)
-                if lang != "both" or any(o.get("output_type") == "error"
-                                         for o in cell.get("outputs", [])):
+                if lang != "both" or any(
+                    o.get("output_type") == "error" for o in cell.get("outputs", [])
+                ):
                     _localize_outputs(cell, lang)
                     from ..lms.lang import localize
 
                     cell.source = "\n".join(
-                        localize(line, lang) if line.startswith("# hidden tests:")
-                        else line for line in cell.source.split("\n"))
+                        localize(line, lang) if line.startswith("# hidden tests:") else line
+                        for line in cell.source.split("\n")
+                    )
             return cell, resources
 
     return StudentView
 
 
-_WRAP = ("<style>pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; "
-         "overflow-wrap: anywhere; }</style>")
+_WRAP = (
+    "<style>pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; "
+    "overflow-wrap: anywhere; }</style>"
+)
 
 
 def strip_mathjax(html: str) -> str:

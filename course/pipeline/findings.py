@@ -30,20 +30,22 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
-        return cls(**{k: d[k] for k in ("kind", "severity", "message", "cell", "scope")
-                      if k in d})
+        return cls(**{k: d[k] for k in ("kind", "severity", "message", "cell", "scope") if k in d})
 
 
 def is_flagged(findings: Iterable[Finding | dict[str, Any]]) -> bool:
     """Whether a TA should look at the submission."""
-    return any((f.severity if isinstance(f, Finding) else f.get("severity")) in ("zero", "flag")
-               for f in findings)
+    return any(
+        (f.severity if isinstance(f, Finding) else f.get("severity")) in ("zero", "flag")
+        for f in findings
+    )
 
 
 def where_of(nb: Any, index: int) -> str:
     """``Task 3.4 / Задача 3.4, cell 16 / ячейка 16`` for a task's cells, else ``cell 16 /
     ячейка 16``, or ``cell 16 / ячейка 16, before Task 3.4 / перед задачей 3.4`` for a free
     cell."""
+
     def task(c: Any) -> str:
         gid = str(c.metadata.get("nbgrader", {}).get("grade_id", ""))
         m = re.match(r"t(\d+)_(\d+)", gid)
@@ -53,7 +55,7 @@ def where_of(nb: Any, index: int) -> str:
     own = task(nb.cells[index]) if index < len(nb.cells) else ""
     if own:
         return f"Task {own} / Задача {own}, {cell}"
-    nxt = next((t for c in nb.cells[index + 1:] if (t := task(c))), "")
+    nxt = next((t for c in nb.cells[index + 1 :] if (t := task(c))), "")
     return cell + (f", before Task {nxt} / перед задачей {nxt}" if nxt else "")
 
 

@@ -23,13 +23,25 @@ from traitlets import Float
 
 from ..authoring.nbgrader_setup import URL_FILE, gradebook_url, has_gradebook
 
-__all__ = ["CoursePenalty", "Grade", "apply_policy", "grades", "import_roster", "known_students",
-           "open_gradebook", "policy_fingerprint", "prepare_workdir", "refresh_scores",
-           "register_students", "set_due_date", "set_late_policy"]
+__all__ = [
+    "CoursePenalty",
+    "Grade",
+    "apply_policy",
+    "grades",
+    "import_roster",
+    "known_students",
+    "open_gradebook",
+    "policy_fingerprint",
+    "prepare_workdir",
+    "refresh_scores",
+    "register_students",
+    "set_due_date",
+    "set_late_policy",
+]
 
 CONFIG = "course-config.json"
 
-_NBGRADER_CONFIG = '''\
+_NBGRADER_CONFIG = """\
 # Written by `course autograde`: nbgrader's own tools (formgrader, export, …) on this folder.
 # Run them from this folder, e.g. `nbgrader formgrader` or `jupyter lab` here.
 c = get_config()  # noqa: F821
@@ -40,7 +52,7 @@ c.CourseDirectory.release_directory = {release!r}
 c.CourseDirectory.db_url = {db}
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "feedback"]
 c.Exchange.root = {exchange!r}
-{late}'''
+{late}"""
 
 
 class CoursePenalty(LateSubmissionPlugin):
@@ -49,10 +61,12 @@ class CoursePenalty(LateSubmissionPlugin):
     still gives 0 to any late submission."""
 
     percent_per_day = Float(0.0, help="percent of the score lost per started day late").tag(
-        config=True)
+        config=True
+    )
 
-    def late_submission_penalty(self, student_id: str, score: float,
-                                total_seconds_late: float) -> float | None:
+    def late_submission_penalty(
+        self, student_id: str, score: float, total_seconds_late: float
+    ) -> float | None:
         if self.penalty_method == "zero":
             return score
         if self.percent_per_day <= 0 or total_seconds_late <= 0:
@@ -96,15 +110,23 @@ def prepare_workdir(workdir: Path, root: Path) -> None:
     late = _policy(workdir).get("late")
     extra = ""
     if late:
-        extra = ("from course.pipeline.gradebook import CoursePenalty\n"
-                 "c.AssignLatePenalties.plugin_class = CoursePenalty\n" + (
-                     'c.CoursePenalty.penalty_method = "zero"\n' if late == "zero" else
-                     f"c.CoursePenalty.percent_per_day = {float(late)!r}\n"))
+        extra = (
+            "from course.pipeline.gradebook import CoursePenalty\n"
+            "c.AssignLatePenalties.plugin_class = CoursePenalty\n"
+            + (
+                'c.CoursePenalty.penalty_method = "zero"\n'
+                if late == "zero"
+                else f"c.CoursePenalty.percent_per_day = {float(late)!r}\n"
+            )
+        )
     text = _NBGRADER_CONFIG.format(
-        root=str(workdir.resolve()), source=str((root / "solutions").resolve()),
+        root=str(workdir.resolve()),
+        source=str((root / "solutions").resolve()),
         release=str((workdir / "release").resolve()),
         db=_db_line(workdir),
-        exchange=str((workdir / "exchange").resolve()), late=extra)
+        exchange=str((workdir / "exchange").resolve()),
+        late=extra,
+    )
     (workdir / "nbgrader_config.py").write_text(text)
     ignore = workdir / ".gitignore"
     if not ignore.exists():
@@ -150,16 +172,19 @@ def import_roster(workdir: Path, path: Path) -> list[str]:
     if not rows:
         raise ValueError(f"{path}: no rows (a header line and one line per student)")
     keys = {k.strip().lower(): k for k in rows[0] if k}
-    id_key = next((keys[k] for k in ("id", "student_id", "username", "login") if k in keys),
-                  None)
+    id_key = next((keys[k] for k in ("id", "student_id", "username", "login") if k in keys), None)
     if id_key is None:
-        raise ValueError(f"{path}: no column id, student_id, username or login "
-                         f"(columns: {', '.join(keys)})")
+        raise ValueError(
+            f"{path}: no column id, student_id, username or login (columns: {', '.join(keys)})"
+        )
     from .request import check_safe_ids
 
-    check_safe_ids("student", [(row.get(id_key) or "").strip() for row in rows
-                               if (row.get(id_key) or "").strip()], f" (in {path})",
-                   "nothing was imported: correct the id(s) in the roster")
+    check_safe_ids(
+        "student",
+        [(row.get(id_key) or "").strip() for row in rows if (row.get(id_key) or "").strip()],
+        f" (in {path})",
+        "nothing was imported: correct the id(s) in the roster",
+    )
     ids = []
     Path(workdir).mkdir(parents=True, exist_ok=True)
     from ..authoring.nbgrader_setup import grading_env
@@ -174,8 +199,9 @@ def import_roster(workdir: Path, path: Path) -> list[str]:
             if not (first or last) and "name" in keys:
                 first, _, last = (row[keys["name"]] or "").strip().partition(" ")
             email = row.get(keys.get("email", ""), "") or None
-            gb.update_or_create_student(sid, first_name=first.strip() or None,
-                                        last_name=last.strip() or None, email=email)
+            gb.update_or_create_student(
+                sid, first_name=first.strip() or None, last_name=last.strip() or None, email=email
+            )
             ids.append(sid)
     return ids
 
@@ -205,8 +231,13 @@ def grade_of(sub: Any) -> Grade:
     """One nbgrader ``SubmittedAssignment`` as a :class:`Grade`: score = max(0, points −
     late penalty); the points and maximum of each grade cell (task) that has points."""
     penalty = float(sub.late_submission_penalty or 0)
-    g = Grade(sub.student.id, sub.assignment.name, max(0.0, float(sub.score) - penalty),
-              float(sub.max_score), penalty)
+    g = Grade(
+        sub.student.id,
+        sub.assignment.name,
+        max(0.0, float(sub.score) - penalty),
+        float(sub.max_score),
+        penalty,
+    )
     for nb in sub.notebooks:
         for grade in nb.grades:
             if grade.max_score:

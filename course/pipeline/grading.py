@@ -69,8 +69,14 @@ def failure_messages(nb: Any) -> dict[str, str]:
 class Grader:
     """nbgrader's API on one work directory (one gradebook for all students)."""
 
-    def __init__(self, workdir: Path, root: Path | None = None, timeout: int = DEFAULT_TIMEOUT,
-                 prepared: tuple[str, ...] = (), limits: Any = None):
+    def __init__(
+        self,
+        workdir: Path,
+        root: Path | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        prepared: tuple[str, ...] = (),
+        limits: Any = None,
+    ):
         """``prepared``: assignments already in this gradebook (e.g. by a parent process), so
         that parallel workers do not all run ``generate_assignment``. ``limits``: a
         :class:`course.execution.Limits` to grade untrusted code in the sandbox (its timeout
@@ -85,10 +91,18 @@ class Grader:
         if limits is not None:
             from .execution import configure
 
-            configure(self.config, limits, scratch_root=self.workdir / "scratch",
-                      notes_dir=self.workdir / "notes",
-                      unreadable=(self.root / "solutions", self.root / ".git",
-                                  self.root / "tests", self.workdir))
+            configure(
+                self.config,
+                limits,
+                scratch_root=self.workdir / "scratch",
+                notes_dir=self.workdir / "notes",
+                unreadable=(
+                    self.root / "solutions",
+                    self.root / ".git",
+                    self.root / "tests",
+                    self.workdir,
+                ),
+            )
         self._known: set[str] = set(prepared)
         with grading_env():
             self.api = make_api(self.config)
@@ -133,8 +147,9 @@ class Grader:
         seconds = time.perf_counter() - t0
         if not res.get("success"):
             log = str(res.get("log") or "")[-3000:]
-            raise RuntimeError(f"autograde {assignment}/{student} failed:\n{res.get('error')}"
-                               f"\n{log}")
+            raise RuntimeError(
+                f"autograde {assignment}/{student} failed:\n{res.get('error')}\n{log}"
+            )
         result = self.scores(assignment, student)
         result.seconds = seconds
         result.log = res.get("log", "")
@@ -153,5 +168,6 @@ class Grader:
 
         with Gradebook(self.config.CourseDirectory.db_url) as gb:
             g = grade_of(gb.find_submission(assignment, student))
-        return Result(assignment, student, g.score, g.max_score, tasks=g.tasks,
-                      max_tasks=g.task_max)
+        return Result(
+            assignment, student, g.score, g.max_score, tasks=g.tasks, max_tasks=g.task_max
+        )

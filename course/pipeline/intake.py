@@ -27,20 +27,32 @@ from pathlib import Path
 from ..lms.archive import LIMITS, Limits, TooLarge, copy_entry, open_download
 from ..lms.translit import slug
 
-__all__ = ["EXPECTED_LAYOUT", "Imported", "explain_layout", "import_canvas", "import_download",
-           "import_moodle"]
+__all__ = [
+    "EXPECTED_LAYOUT",
+    "Imported",
+    "explain_layout",
+    "import_canvas",
+    "import_download",
+    "import_moodle",
+]
 
-EXPECTED_LAYOUT = ("expected SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb "
-                   "(nbgrader's submitted layout), e.g. SUBMISSIONS/alice/03_reverse_mode/"
-                   "03_reverse_mode.ipynb")
+EXPECTED_LAYOUT = (
+    "expected SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb "
+    "(nbgrader's submitted layout), e.g. SUBMISSIONS/alice/03_reverse_mode/"
+    "03_reverse_mode.ipynb"
+)
 #: Moodle, "download submissions in folders": ``Full Name_12345_assignsubmission_file_/…``
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assign(?:submission|feedback)_[a-z]+_?$")
 #: Moodle, flat: ``Full Name_12345_assignsubmission_file_original.ipynb``
-_MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_(?P<plugin>assignsubmission_[a-z]+)_"
-                          r"(?P<file>.+)$")
+_MOODLE_FLAT = re.compile(
+    r"^(?P<name>.+?)_(?P<uid>\d+)_(?P<plugin>assignsubmission_[a-z]+)_"
+    r"(?P<file>.+)$"
+)
 #: Canvas: ``lastfirst[_LATE]_userid_submissionid_original.ipynb`` (a name may be Cyrillic)
-_CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?:_(?P<late>LATE))?_(?P<uid>\d+)_(?P<sub>\d+)_"
-                     r"(?P<file>.+)$")
+_CANVAS = re.compile(
+    r"^(?P<name>[^_/]+?)(?:_(?P<late>LATE))?_(?P<uid>\d+)_(?P<sub>\d+)_"
+    r"(?P<file>.+)$"
+)
 _NAME_BYTES = 200  # a file name component written, in UTF-8 bytes (the limit is 255)
 
 
@@ -64,14 +76,20 @@ def _roster(path: Path | None) -> dict[str, str]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         for row in csv.DictReader(f):
             row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-            sid = row.get("id") or row.get("student_id") or row.get("username") or \
-                row.get("login")
+            sid = row.get("id") or row.get("student_id") or row.get("username") or row.get("login")
             if not sid:
                 continue
             first, last = row.get("first_name", ""), row.get("last_name", "")
-            for key in (row.get("email"), row.get("name"), f"{first} {last}", f"{last} {first}",
-                        f"{last}{first}", row.get("moodle_id"), row.get("canvas_id"),
-                        row.get("lms_id")):
+            for key in (
+                row.get("email"),
+                row.get("name"),
+                f"{first} {last}",
+                f"{last} {first}",
+                f"{last}{first}",
+                row.get("moodle_id"),
+                row.get("canvas_id"),
+                row.get("lms_id"),
+            ):
                 if key and key.strip():
                     out[key.strip().lower()] = sid
     return out
@@ -82,7 +100,7 @@ def _short(name: str) -> str:
     if len(name.encode()) <= _NAME_BYTES:
         return name
     stem, dot, suffix = name.rpartition(".") if "." in name[-12:] else (name, "", "")
-    keep = stem.encode()[:_NAME_BYTES - len(suffix.encode()) - 1].decode("utf-8", "ignore")
+    keep = stem.encode()[: _NAME_BYTES - len(suffix.encode()) - 1].decode("utf-8", "ignore")
     return keep + dot + suffix
 
 
@@ -103,17 +121,23 @@ def _moodle(entries: list, skipped: list) -> tuple[dict[str, _Found], str]:
         k = next((k for k, p in enumerate(e.parts) if _MOODLE.match(p)), None)
         if k is not None and k < len(e.parts) - 1:
             m = _MOODLE.match(e.parts[k])
-            rel, origin, layout = e.parts[k + 1:], e.parts[k], "folders"
+            rel, origin, layout = e.parts[k + 1 :], e.parts[k], "folders"
         else:
             m = _MOODLE_FLAT.match(e.parts[-1])
             if m is None or len(e.parts) > 2:
-                skipped.append((e.name, "not in a Moodle submission folder or file "
-                                        "(Full Name_12345_assignsubmission_file_…)"))
+                skipped.append(
+                    (
+                        e.name,
+                        "not in a Moodle submission folder or file "
+                        "(Full Name_12345_assignsubmission_file_…)",
+                    )
+                )
                 continue
             rel, origin, layout = (m["file"],), f"{m['name']}_{m['uid']}_{m['plugin']}_", "flat"
         layouts.add(layout)
-        f = found.setdefault(m["uid"], _Found(m["name"], m["uid"], origin.rstrip("_") + "_",
-                                              origin=origin))
+        f = found.setdefault(
+            m["uid"], _Found(m["name"], m["uid"], origin.rstrip("_") + "_", origin=origin)
+        )
         f.files.append((rel, e))
     return found, "folders" if "folders" in layouts or not layouts else "flat"
 
@@ -128,21 +152,42 @@ def _canvas(entries: list, skipped: list) -> dict[str, _Found]:
         if m["file"] in (".", "..") or not m["file"].strip("."):
             skipped.append((e.name, f"the file name after the ids is {m['file']!r}"))
             continue
-        f = found.setdefault(m["uid"], _Found(m["name"], m["uid"],
-                                              f"{m['name']}_{m['uid']}_{m['sub']}_",
-                                              origin=m["name"] + "_" + m["uid"]))
+        f = found.setdefault(
+            m["uid"],
+            _Found(
+                m["name"],
+                m["uid"],
+                f"{m['name']}_{m['uid']}_{m['sub']}_",
+                origin=m["name"] + "_" + m["uid"],
+            ),
+        )
         f.late = f.late or bool(m["late"])
         f.files.append(((m["file"],), e))
     for f in found.values():  # Canvas renames a second upload of a name to name-1.ext
         names = Counter(re.sub(r"-\d+(\.[^.]+)$", r"\1", p[-1]) for p, _ in f.files)
-        f.files = [((re.sub(r"-\d+(\.[^.]+)$", r"\1", p[-1]),) if names[
-            re.sub(r"-\d+(\.[^.]+)$", r"\1", p[-1])] == 1 else p, e) for p, e in f.files]
+        f.files = [
+            (
+                (re.sub(r"-\d+(\.[^.]+)$", r"\1", p[-1]),)
+                if names[re.sub(r"-\d+(\.[^.]+)$", r"\1", p[-1])] == 1
+                else p,
+                e,
+            )
+            for p, e in f.files
+        ]
     return found
 
 
-def import_download(lms: str, src: Path, assignment: str, to: Path, roster: Path | None = None,
-                    *, ids: str = "name", workdir: Path | None = None,
-                    limits: Limits = LIMITS) -> Imported:
+def import_download(
+    lms: str,
+    src: Path,
+    assignment: str,
+    to: Path,
+    roster: Path | None = None,
+    *,
+    ids: str = "name",
+    workdir: Path | None = None,
+    limits: Limits = LIMITS,
+) -> Imported:
     """Import a Moodle or Canvas download (see the module's docstring)."""
     result = Imported()
     names = _roster(roster)
@@ -155,16 +200,27 @@ def import_download(lms: str, src: Path, assignment: str, to: Path, roster: Path
         else:
             found = _canvas(listing.entries, result.skipped)
         if not found:
-            what = ("Moodle submission folders or files (Full Name_12345_assignsubmission_"
-                    "file_…)" if lms == "moodle" else "Canvas submission files "
-                    "(lastfirst_123_456_name)")
-            raise ValueError(f"{src}: no {what}" + (
-                f"; {len(result.skipped)} entries skipped: " + "; ".join(
-                    f"{n}: {r}" for n, r in result.skipped[:3]) if result.skipped else ""))
+            what = (
+                "Moodle submission folders or files (Full Name_12345_assignsubmission_file_…)"
+                if lms == "moodle"
+                else "Canvas submission files (lastfirst_123_456_name)"
+            )
+            raise ValueError(
+                f"{src}: no {what}"
+                + (
+                    f"; {len(result.skipped)} entries skipped: "
+                    + "; ".join(f"{n}: {r}" for n, r in result.skipped[:3])
+                    if result.skipped
+                    else ""
+                )
+            )
         owners: dict[str, list[_Found]] = {}
         for f in found.values():
-            sid = names.get(f.uid) or names.get(f.name.lower()) or names.get(
-                f.name.replace(" ", "").lower())
+            sid = (
+                names.get(f.uid)
+                or names.get(f.name.lower())
+                or names.get(f.name.replace(" ", "").lower())
+            )
             if not sid:
                 sid = f.uid if ids == "lms" else f"{slug(f.name) or 'student'}_{f.uid}"
             owners.setdefault(sid, []).append(f)
@@ -173,7 +229,8 @@ def import_download(lms: str, src: Path, assignment: str, to: Path, roster: Path
             sid, fs = next(iter(clash.items()))
             raise ValueError(
                 f"{' and '.join(repr(f.origin) for f in fs)} would both be student {sid!r} "
-                f"(check the roster); nothing was written")
+                f"(check the roster); nothing was written"
+            )
         total = 0
         for sid, (f,) in sorted(owners.items()):
             dest = Path(to) / sid / assignment
@@ -191,14 +248,20 @@ def import_download(lms: str, src: Path, assignment: str, to: Path, roster: Path
                     result.skipped.append((entry.name, f"cannot be written: {exc.strerror}"))
                     continue
                 if total > limits.total:
-                    raise TooLarge(f"the download unpacked to more than "
-                                   f"{limits.total >> 20} MiB; stopped at {entry.name}")
+                    raise TooLarge(
+                        f"the download unpacked to more than "
+                        f"{limits.total >> 20} MiB; stopped at {entry.name}"
+                    )
                 result.files += 1
             if f.late:
                 (dest / "canvas-late.txt").write_text("Canvas marked this submission LATE\n")
             result.mapping[f.origin] = sid
-            result.students[sid] = {"uid": f.uid, "name": f.name, "prefix": f.prefix,
-                                    "late": f.late}
+            result.students[sid] = {
+                "uid": f.uid,
+                "name": f.name,
+                "prefix": f.prefix,
+                "late": f.late,
+            }
     if workdir is not None:
         _remember(Path(workdir), lms, assignment, layout, result.students)
     return result
@@ -211,20 +274,27 @@ def _remember(workdir: Path, lms: str, assignment: str, layout: str, students: d
     path.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     merged = {**old.get("students", {}), **students}
-    path.write_text(json.dumps({"lms": lms, "assignment": assignment, "layout": layout,
-                                "students": merged}, ensure_ascii=False, indent=1),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"lms": lms, "assignment": assignment, "layout": layout, "students": merged},
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
-def import_moodle(src: Path, assignment: str, to: Path, roster: Path | None = None,
-                  **kw: object) -> dict[str, str]:
+def import_moodle(
+    src: Path, assignment: str, to: Path, roster: Path | None = None, **kw: object
+) -> dict[str, str]:
     """Moodle's "Download all submissions" (folders or flat). Returns {origin: student id}."""
     return import_download("moodle", src, assignment, to, roster, **kw).mapping  # type: ignore
 
 
-def import_canvas(src: Path, assignment: str, to: Path, roster: Path | None = None,
-                  **kw: object) -> dict[str, str]:
+def import_canvas(
+    src: Path, assignment: str, to: Path, roster: Path | None = None, **kw: object
+) -> dict[str, str]:
     """Canvas's "Download submissions". Returns {origin: student id}."""
     return import_download("canvas", src, assignment, to, roster, **kw).mapping  # type: ignore
 
@@ -265,5 +335,6 @@ def explain_layout(submissions: Path, known: list[str]) -> str:
         hints.append("put each notebook into <student_id>/<assignment_id>/")
     if any("unknown assignments" in k for k in seen):
         hints.append(f"assignment folders must be named by their id: {', '.join(known)}")
-    return (f"no submissions found in {root}: {what}. {EXPECTED_LAYOUT}."
-            + (" Hint: " + "; ".join(hints) + "." if hints else ""))
+    return f"no submissions found in {root}: {what}. {EXPECTED_LAYOUT}." + (
+        " Hint: " + "; ".join(hints) + "." if hints else ""
+    )

@@ -22,23 +22,75 @@ from typing import Any
 from .findings import Finding, _nbg, _source, is_flagged
 from .structure import restore_structure
 
-__all__ = ["FORBIDDEN", "Finding", "is_flagged", "restore_structure", "scan_code",
-           "scan_notebook"]
+__all__ = ["FORBIDDEN", "Finding", "is_flagged", "restore_structure", "scan_code", "scan_notebook"]
 
 FORBIDDEN = ("reference_impl", "jax", "jaxlib", "autograd", "torch")
 #: modules whose objects grading relies on: writing to them is tampering
 PROTECTED = ("numpy", "course", "builtins", "sys", "IPython", "ipykernel", "reference_impl")
-_INTROSPECTION_MODULES = ("gc", "ctypes", "inspect", "importlib", "builtins", "IPython",
-                          "ipykernel", "subprocess", "multiprocessing", "threading", "signal",
-                          "socket", "marshal", "pickle", "code", "codeop", "zmq", "jupyter_client")
-_DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "breakpoint",
-                  "get_ipython"}
-_DUNDERS_OK = {"__name__", "__class__", "__init__", "__qualname__", "__doc__", "__module__",
-               "__len__", "__repr__", "__str__", "__array_ufunc__", "__array_priority__",
-               "__version__", "__file__", "__main__"}
-_FRAME_ATTRS = {"f_globals", "f_locals", "f_back", "f_builtins", "f_code", "tb_frame",
-                "gi_frame", "cr_frame", "ag_frame", "_getframe", "settrace", "setprofile",
-                "addaudithook", "meta_path", "path_hooks", "modules"}
+_INTROSPECTION_MODULES = (
+    "gc",
+    "ctypes",
+    "inspect",
+    "importlib",
+    "builtins",
+    "IPython",
+    "ipykernel",
+    "subprocess",
+    "multiprocessing",
+    "threading",
+    "signal",
+    "socket",
+    "marshal",
+    "pickle",
+    "code",
+    "codeop",
+    "zmq",
+    "jupyter_client",
+)
+_DYNAMIC_CALLS = {
+    "exec",
+    "eval",
+    "compile",
+    "__import__",
+    "globals",
+    "vars",
+    "breakpoint",
+    "get_ipython",
+}
+_DUNDERS_OK = {
+    "__name__",
+    "__class__",
+    "__init__",
+    "__qualname__",
+    "__doc__",
+    "__module__",
+    "__len__",
+    "__repr__",
+    "__str__",
+    "__array_ufunc__",
+    "__array_priority__",
+    "__version__",
+    "__file__",
+    "__main__",
+}
+_FRAME_ATTRS = {
+    "f_globals",
+    "f_locals",
+    "f_back",
+    "f_builtins",
+    "f_code",
+    "tb_frame",
+    "gi_frame",
+    "cr_frame",
+    "ag_frame",
+    "_getframe",
+    "settrace",
+    "setprofile",
+    "addaudithook",
+    "meta_path",
+    "path_hooks",
+    "modules",
+}
 #: roots whose mutation by a method call is tampering (not just suspicious, as sys.path is)
 _STRONG = {"__builtins__", "get_ipython", "__globals__"}
 _MAGICS_OK = {"time", "timeit", "matplotlib", "precision", "pprint", "who", "whos"}
@@ -57,7 +109,7 @@ def _root(node: ast.AST) -> str | None:
             f = node.func
             if isinstance(f, ast.Name) and f.id == "get_ipython":
                 return "get_ipython"
-            if isinstance(f, ast.Name) and f.id in ("vars", "globals") :
+            if isinstance(f, ast.Name) and f.id in ("vars", "globals"):
                 return _root(node.args[0]) if node.args else "__globals__"
             return None
         elif isinstance(node, ast.Name):
@@ -98,8 +150,9 @@ class _Scanner(ast.NodeVisitor):
             self.add("reference", "zero", f"imports {name} / импортирует {name}")
         elif root in PROTECTED:
             self.protected.add(alias or root)
-            if root in ("course", "builtins", "IPython", "ipykernel") or \
-                    name.startswith("numpy.testing"):
+            if root in ("course", "builtins", "IPython", "ipykernel") or name.startswith(
+                "numpy.testing"
+            ):
                 self.strong_names.add(alias or root)
         if root in _INTROSPECTION_MODULES or root == "course":
             self.add("suspicious", "flag", f"imports {name} / импортирует {name}")
@@ -134,8 +187,12 @@ class _Scanner(ast.NodeVisitor):
 
     def _rebind(self, name: str) -> None:
         if name in self.protected:
-            self.add("suspicious", "flag", f"rebinds {name!r}, a name of the grader's modules / "
-                     f"переопределяет {name!r}, имя модуля проверяющей системы")
+            self.add(
+                "suspicious",
+                "flag",
+                f"rebinds {name!r}, a name of the grader's modules / "
+                f"переопределяет {name!r}, имя модуля проверяющей системы",
+            )
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._rebind(node.name)
@@ -167,65 +224,120 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         f = node.func
-        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) \
-            else None
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
         args = node.args
-        strings = [a.value for a in args if isinstance(a, ast.Constant)
-                   and isinstance(a.value, str)]
+        strings = [
+            a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+        ]
         if any(s.split(".")[0] in FORBIDDEN for s in strings):
-            self.add("reference", "zero", f"names a forbidden module in {ast.unparse(f)}(…) / "
-                     f"упоминает запрещённый модуль в {ast.unparse(f)}(…)")
+            self.add(
+                "reference",
+                "zero",
+                f"names a forbidden module in {ast.unparse(f)}(…) / "
+                f"упоминает запрещённый модуль в {ast.unparse(f)}(…)",
+            )
         if name in ("setattr", "delattr") and args:
             root = _root(args[0])
             if root in self.protected or root in _STRONG:
-                self.add("tamper", "zero", f"{name}({ast.unparse(args[0])}, …) / вызывает "
-                                            f"{name}({ast.unparse(args[0])}, …)")
+                self.add(
+                    "tamper",
+                    "zero",
+                    f"{name}({ast.unparse(args[0])}, …) / вызывает "
+                    f"{name}({ast.unparse(args[0])}, …)",
+                )
             elif not (len(args) > 1 and isinstance(args[1], ast.Constant)):
-                self.add("suspicious", "flag", f"{name} with a computed attribute name / "
-                                                f"{name} с вычисляемым именем атрибута")
+                self.add(
+                    "suspicious",
+                    "flag",
+                    f"{name} with a computed attribute name / {name} с вычисляемым именем атрибута",
+                )
         elif name == "getattr" and len(args) > 1:
             attr = args[1].value if isinstance(args[1], ast.Constant) else None
             if not isinstance(attr, str):
-                self.add("suspicious", "flag", "getattr with a computed attribute name / "
-                                                "getattr с вычисляемым именем атрибута")
+                self.add(
+                    "suspicious",
+                    "flag",
+                    "getattr with a computed attribute name / "
+                    "getattr с вычисляемым именем атрибута",
+                )
             elif attr.startswith("__") and attr not in _DUNDERS_OK:
-                self.add("suspicious", "flag", f"getattr(…, {attr!r}) / "
-                                                f"вызывает getattr(…, {attr!r})")
+                self.add(
+                    "suspicious", "flag", f"getattr(…, {attr!r}) / вызывает getattr(…, {attr!r})"
+                )
         if isinstance(f, ast.Name) and f.id in _DYNAMIC_CALLS:
             self.add("suspicious", "flag", f"calls {f.id}() / вызывает {f.id}()")
-        if name in ("update", "__setitem__", "__setattr__", "__delattr__", "setdefault",
-                    "pop", "popitem", "clear", "append", "insert", "register", "extend"):
+        if name in (
+            "update",
+            "__setitem__",
+            "__setattr__",
+            "__delattr__",
+            "setdefault",
+            "pop",
+            "popitem",
+            "clear",
+            "append",
+            "insert",
+            "register",
+            "extend",
+        ):
             root = _root(f.value) if isinstance(f, ast.Attribute) else None
             if root in _STRONG or root in self.strong:
-                self.add("tamper", "zero", f"modifies {ast.unparse(f.value)} ({name}) / "
-                                            f"изменяет {ast.unparse(f.value)} ({name})")
+                self.add(
+                    "tamper",
+                    "zero",
+                    f"modifies {ast.unparse(f.value)} ({name}) / "
+                    f"изменяет {ast.unparse(f.value)} ({name})",
+                )
             elif root in self.protected:
-                self.add("suspicious", "flag", f"modifies {ast.unparse(f.value)} ({name}) / "
-                                                f"изменяет {ast.unparse(f.value)} ({name})")
-        if name in ("run_line_magic", "run_cell_magic", "system", "getoutput") and \
-                isinstance(f, ast.Attribute) and _root(f) == "get_ipython":
+                self.add(
+                    "suspicious",
+                    "flag",
+                    f"modifies {ast.unparse(f.value)} ({name}) / "
+                    f"изменяет {ast.unparse(f.value)} ({name})",
+                )
+        if (
+            name in ("run_line_magic", "run_cell_magic", "system", "getoutput")
+            and isinstance(f, ast.Attribute)
+            and _root(f) == "get_ipython"
+        ):
             magic = strings[0] if strings else "?"
             if name in ("system", "getoutput") or magic not in _MAGICS_OK:
-                self.add("suspicious", "flag", f"IPython {name} {magic!r} / вызывает "
-                                                f"IPython {name} {magic!r}")
+                self.add(
+                    "suspicious",
+                    "flag",
+                    f"IPython {name} {magic!r} / вызывает IPython {name} {magic!r}",
+                )
             node.func = ast.Name("_magic")  # a magic written by the student is not get_ipython
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         a = node.attr
-        if (a.startswith("__") and a.endswith("__") and a not in _DUNDERS_OK
-                and not _is_dunder_call_on_operand(node)) or a in _FRAME_ATTRS:
+        if (
+            a.startswith("__")
+            and a.endswith("__")
+            and a not in _DUNDERS_OK
+            and not _is_dunder_call_on_operand(node)
+        ) or a in _FRAME_ATTRS:
             if not (a == "modules" and _root(node) != "sys"):
-                self.add("suspicious", "flag", f"uses {ast.unparse(node)} / "
-                                                f"использует {ast.unparse(node)}")
+                self.add(
+                    "suspicious",
+                    "flag",
+                    f"uses {ast.unparse(node)} / использует {ast.unparse(node)}",
+                )
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
-        if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
-                key.value.split(".")[0] in FORBIDDEN:
-            self.add("reference", "zero", f"reaches {ast.unparse(node)} / "
-                                           f"обращается к {ast.unparse(node)}")
+        if (
+            isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+            and key.value.split(".")[0] in FORBIDDEN
+        ):
+            self.add(
+                "reference",
+                "zero",
+                f"reaches {ast.unparse(node)} / обращается к {ast.unparse(node)}",
+            )
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
@@ -235,13 +347,17 @@ class _Scanner(ast.NodeVisitor):
 
 def _is_dunder_call_on_operand(node: ast.Attribute) -> bool:
     """``other.__rsub__`` or ``self.__add__``: arithmetic protocol methods are fine."""
-    return bool(re.fullmatch(r"__r?i?(add|sub|mul|truediv|floordiv|matmul|pow|neg|pos|abs|"
-                             r"getitem|iter|next|array|float|int|eq|lt|le|gt|ge|ne|hash|"
-                             r"call|bool|contains|mod|divmod)__", node.attr))
+    return bool(
+        re.fullmatch(
+            r"__r?i?(add|sub|mul|truediv|floordiv|matmul|pow|neg|pos|abs|"
+            r"getitem|iter|next|array|float|int|eq|lt|le|gt|ge|ne|hash|"
+            r"call|bool|contains|mod|divmod)__",
+            node.attr,
+        )
+    )
 
 
-def scan_code(source: str, protected_names: set[str] | None = None
-              ) -> list[tuple[str, str, str]]:
+def scan_code(source: str, protected_names: set[str] | None = None) -> list[tuple[str, str, str]]:
     """``[(kind, severity, message)]`` for one cell of student code (see :class:`Finding`).
 
     ``protected_names``: names bound to the grader's modules so far (``check``, ``np``); the
@@ -288,8 +404,16 @@ def scan_notebook(nb: Any) -> list[Finding]:
             if kind == "reference" and not task:
                 severity = "flag"  # a free cell: the run-time guard decides
             label = task[1:].replace("_", ".")
-            where = (f"Task {label} / Задача {label}, " if task else "") + \
-                f"cell {i + 1} / ячейка {i + 1}"
-            out.append(Finding(kind, severity, f"{message} ({where})", i,
-                               task if kind == "reference" and task else "after"))
+            where = (
+                f"Task {label} / Задача {label}, " if task else ""
+            ) + f"cell {i + 1} / ячейка {i + 1}"
+            out.append(
+                Finding(
+                    kind,
+                    severity,
+                    f"{message} ({where})",
+                    i,
+                    task if kind == "reference" and task else "after",
+                )
+            )
     return out

@@ -84,18 +84,47 @@ class SandboxKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if "ipykernel_launcher" not in cmd or self.box is None:
             return cmd
-        rest = cmd[cmd.index("ipykernel_launcher") + 1:]
+        rest = cmd[cmd.index("ipykernel_launcher") + 1 :]
         box = self.box
         if not box.sealed:
-            inner = [sys.executable, "-I", "-m", "course.pipeline.sandbox", "--inbox",
-                     str(box.inbox), "--scratch", str(box.root / "scratch"), *self.sandbox_args,
-                     "--", *rest]
+            inner = [
+                sys.executable,
+                "-I",
+                "-m",
+                "course.pipeline.sandbox",
+                "--inbox",
+                str(box.inbox),
+                "--scratch",
+                str(box.root / "scratch"),
+                *self.sandbox_args,
+                "--",
+                *rest,
+            ]
             return inner
-        inner = [sys.executable, "-I", "-m", "course.pipeline.sandbox", "--inbox", bwrap.INBOX,
-                 "--scratch", bwrap.SCRATCH, "--no-landlock", *self.sandbox_args, "--", *rest]
-        return bwrap.command(inner, view=box.view, ipc_dir=box.ipc,
-                             connection_file=box.connection_file, inbox=box.inbox, env=box.env,
-                             channel_dir=box.channel_dir, scratch_mb=box.scratch_mb)
+        inner = [
+            sys.executable,
+            "-I",
+            "-m",
+            "course.pipeline.sandbox",
+            "--inbox",
+            bwrap.INBOX,
+            "--scratch",
+            bwrap.SCRATCH,
+            "--no-landlock",
+            *self.sandbox_args,
+            "--",
+            *rest,
+        ]
+        return bwrap.command(
+            inner,
+            view=box.view,
+            ipc_dir=box.ipc,
+            connection_file=box.connection_file,
+            inbox=box.inbox,
+            env=box.env,
+            channel_dir=box.channel_dir,
+            scratch_mb=box.scratch_mb,
+        )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         """Launch with a scrubbed environment: bubblewrap's own init process (the box's PID 1)
@@ -107,8 +136,11 @@ class SandboxKernelManager(AsyncKernelManager):
             allowed = {k: os.environ[k] for k in bwrap.ENV_ALLOWED if k in os.environ}
             mark = {k: os.environ[k] for k in ("COURSE_RUN",) if k in os.environ}  # not secret:
             # the run's mark, by which course autograde's watchdog finds what a run left
-            kw["env"] = {"PATH": "/usr/bin:/bin", **mark} if self.box.sealed else {
-                **allowed, "PATH": "/usr/bin:/bin", **self.box.env, **mark}
+            kw["env"] = (
+                {"PATH": "/usr/bin:/bin", **mark}
+                if self.box.sealed
+                else {**allowed, "PATH": "/usr/bin:/bin", **self.box.env, **mark}
+            )
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     @property
@@ -214,17 +246,24 @@ def _death_reason(status: int | None, memory_mb: int) -> str:
         sig = -status
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
         why, ru = {
-            signal.SIGSEGV: ("a segmentation fault (e.g. ctypes reading address 0)",
-                             "ошибка сегментации (например, ctypes читает адрес 0)"),
-            signal.SIGABRT: (f"an abort (often a C library out of memory; the limit is "
-                             f"{memory_mb} MiB)", f"аварийное завершение (часто библиотеке на C "
-                                                  f"не хватило памяти; предел {memory_mb} МиБ)"),
+            signal.SIGSEGV: (
+                "a segmentation fault (e.g. ctypes reading address 0)",
+                "ошибка сегментации (например, ctypes читает адрес 0)",
+            ),
+            signal.SIGABRT: (
+                f"an abort (often a C library out of memory; the limit is {memory_mb} MiB)",
+                f"аварийное завершение (часто библиотеке на C "
+                f"не хватило памяти; предел {memory_mb} МиБ)",
+            ),
             signal.SIGKILL: ("it was killed", "процесс был убит"),
             signal.SIGXCPU: ("the CPU-time limit", "исчерпан лимит процессорного времени"),
-            signal.SIGBUS: ("a bus error", "ошибка шины")}.get(sig, ("a signal", "сигнал"))
+            signal.SIGBUS: ("a bus error", "ошибка шины"),
+        }.get(sig, ("a signal", "сигнал"))
         return f"the kernel crashed with {name}: {why} / ядро упало с {name}: {ru}"
-    return (f"the kernel exited with status {status} (os._exit, or a crash) / "
-            f"ядро завершилось с кодом {status} (os._exit или сбой)")
+    return (
+        f"the kernel exited with status {status} (os._exit, or a crash) / "
+        f"ядро завершилось с кодом {status} (os._exit или сбой)"
+    )
 
 
 death_reason = _death_reason

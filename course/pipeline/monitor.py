@@ -20,8 +20,18 @@ __all__ = ["PROTECTED", "Monitor", "probe", "set_key", "start"]
 #: module prefixes whose objects grading relies on
 PROTECTED = ("course", "numpy", "builtins", "reference_impl")
 #: names IPython puts into builtins while it runs a cell
-_IPYTHON_BUILTINS = {"get_ipython", "exit", "quit", "display", "__IPYTHON__", "dreload",
-                     "__builtins__", "_", "__", "___"}
+_IPYTHON_BUILTINS = {
+    "get_ipython",
+    "exit",
+    "quit",
+    "display",
+    "__IPYTHON__",
+    "dreload",
+    "__builtins__",
+    "_",
+    "__",
+    "___",
+}
 
 
 def _protected(name: str) -> bool:
@@ -53,9 +63,11 @@ class Monitor:
         except TypeError:
             return
         self.modules[name] = (module, attrs)
-        self.own[name] = {k for k, v in attrs.items()
-                          if getattr(v, "__module__", None) == name or (callable(v) and
-                                                                        name == "builtins")}
+        self.own[name] = {
+            k
+            for k, v in attrs.items()
+            if getattr(v, "__module__", None) == name or (callable(v) and name == "builtins")
+        }
         for k, v in attrs.items():
             if getattr(v, "__module__", None) == name or name == "builtins":
                 self._snapshot_object(f"{name}.{k}", v)
@@ -67,24 +79,37 @@ class Monitor:
         if isinstance(obj, type):
             self.objects[key] = (label, obj, dict(vars(obj)))
         elif hasattr(obj, "__code__"):
-            self.objects[key] = (label, obj, (obj.__code__, getattr(obj, "__defaults__", None),
-                                              getattr(obj, "__kwdefaults__", None)))
+            self.objects[key] = (
+                label,
+                obj,
+                (
+                    obj.__code__,
+                    getattr(obj, "__defaults__", None),
+                    getattr(obj, "__kwdefaults__", None),
+                ),
+            )
 
     def _sys(self) -> dict[str, Any]:
-        return {"trace": sys.gettrace(), "profile": sys.getprofile(), "stdout": sys.stdout,
-                "stderr": sys.stderr, "excepthook": sys.excepthook,
-                "meta_path": list(sys.meta_path), "path_hooks": list(sys.path_hooks)}
+        return {
+            "trace": sys.gettrace(),
+            "profile": sys.getprofile(),
+            "stdout": sys.stdout,
+            "stderr": sys.stderr,
+            "excepthook": sys.excepthook,
+            "meta_path": list(sys.meta_path),
+            "path_hooks": list(sys.path_hooks),
+        }
 
     def _shell(self) -> dict[str, Any]:
         ip = _get_ipython()
         if ip is None:
             return {}
         state: dict[str, Any] = {"class": type(ip), "instance": set(vars(ip))}
-        for attr in ("input_transformers_cleanup", "input_transformers_post",
-                     "ast_transformers"):
+        for attr in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
             state[attr] = [id(x) for x in getattr(ip, attr, [])]
-        state["events"] = {k: [id(f) for f in v]
-                           for k, v in getattr(ip.events, "callbacks", {}).items()}
+        state["events"] = {
+            k: [id(f) for f in v] for k, v in getattr(ip.events, "callbacks", {}).items()
+        }
         for klass in type(ip).__mro__[:4]:
             self._snapshot_object(f"IPython {klass.__name__}", klass)
         return state
@@ -113,8 +138,9 @@ class Monitor:
         missing = object()
         for name, (module, attrs) in self.modules.items():
             if sys.modules.get(name) is not module:
-                changes.append(f"sys.modules[{name!r}] was replaced / "
-                               f"модуль sys.modules[{name!r}] подменён")
+                changes.append(
+                    f"sys.modules[{name!r}] was replaced / модуль sys.modules[{name!r}] подменён"
+                )
             try:
                 now = vars(module)
             except TypeError:
@@ -126,54 +152,82 @@ class Monitor:
                     continue
                 where = changes if k in own else minor
                 gone = got is missing
-                where.append(f"{name}.{k} was " + ("deleted" if gone else "replaced")
-                             + f" / {name}.{k} " + ("удалён" if gone else "подменён"))
+                where.append(
+                    f"{name}.{k} was "
+                    + ("deleted" if gone else "replaced")
+                    + f" / {name}.{k} "
+                    + ("удалён" if gone else "подменён")
+                )
             if name == "builtins" and len(now) != len(attrs):
                 added = set(now) - set(attrs) - _IPYTHON_BUILTINS
                 if added:
-                    changes.append(f"builtins gained {sorted(added)[:5]} / "
-                                   f"в builtins добавлены {sorted(added)[:5]}")
+                    changes.append(
+                        f"builtins gained {sorted(added)[:5]} / "
+                        f"в builtins добавлены {sorted(added)[:5]}"
+                    )
         for label, obj, state in self.objects.values():
             if isinstance(obj, type):
                 now_cls = vars(obj)
-                if len(now_cls) != len(state) or any(now_cls.get(k, missing) is not v
-                                                     for k, v in state.items()):
-                    diff = sorted(k for k in set(now_cls) | set(state)
-                                  if now_cls.get(k, missing) is not state.get(k, missing))
-                    changes.append(f"class {label} was modified ({', '.join(diff[:5])}) / "
-                                   f"класс {label} изменён ({', '.join(diff[:5])})")
+                if len(now_cls) != len(state) or any(
+                    now_cls.get(k, missing) is not v for k, v in state.items()
+                ):
+                    diff = sorted(
+                        k
+                        for k in set(now_cls) | set(state)
+                        if now_cls.get(k, missing) is not state.get(k, missing)
+                    )
+                    changes.append(
+                        f"class {label} was modified ({', '.join(diff[:5])}) / "
+                        f"класс {label} изменён ({', '.join(diff[:5])})"
+                    )
             else:
                 code, defaults, kwdefaults = state
-                if obj.__code__ is not code or getattr(obj, "__defaults__", None) is not \
-                        defaults or getattr(obj, "__kwdefaults__", None) is not kwdefaults:
-                    changes.append(f"function {label} was modified (its code or defaults) / "
-                                   f"функция {label} изменена (её код или значения по умолчанию)")
+                if (
+                    obj.__code__ is not code
+                    or getattr(obj, "__defaults__", None) is not defaults
+                    or getattr(obj, "__kwdefaults__", None) is not kwdefaults
+                ):
+                    changes.append(
+                        f"function {label} was modified (its code or defaults) / "
+                        f"функция {label} изменена (её код или значения по умолчанию)"
+                    )
         for key, value in self._sys().items():
             before = self.sys_state.get(key)
             if isinstance(value, list):
                 if len(value) != len(before or []) or any(
-                        a is not b for a, b in zip(value, before or [], strict=False)):
+                    a is not b for a, b in zip(value, before or [], strict=False)
+                ):
                     changes.append(f"sys.{key} was modified / sys.{key} изменён")
             elif value is not before:
-                changes.append(f"sys.{key} was replaced / sys.{key} подменён" if key in (
-                    "stdout", "stderr", "excepthook") else f"a {key} hook was left installed "
-                    f"(sys.set{key}) / оставлен установленный хук {key} (sys.set{key})")
+                changes.append(
+                    f"sys.{key} was replaced / sys.{key} подменён"
+                    if key in ("stdout", "stderr", "excepthook")
+                    else f"a {key} hook was left installed "
+                    f"(sys.set{key}) / оставлен установленный хук {key} (sys.set{key})"
+                )
         shell = self._shell()
         for key, value in self.shell_state.items():
             if key == "instance":
-                extra = {a for a in shell.get(key, set()) - value
-                         if callable(getattr(_get_ipython(), a, None))}
+                extra = {
+                    a
+                    for a in shell.get(key, set()) - value
+                    if callable(getattr(_get_ipython(), a, None))
+                }
                 if extra:
-                    changes.append(f"the IPython shell's methods were replaced: {sorted(extra)} / "
-                                   f"подменены методы оболочки IPython: {sorted(extra)}")
+                    changes.append(
+                        f"the IPython shell's methods were replaced: {sorted(extra)} / "
+                        f"подменены методы оболочки IPython: {sorted(extra)}"
+                    )
             elif shell.get(key) != value:
                 changes.append(f"IPython's {key} were modified / изменены {key} IPython")
         ns = _user_ns()
         for name, value in self.user.items():
             if ns.get(name, missing) is not value:
-                changes.append(f"the notebook name {name!r} (bound by a locked cell) was rebound / "
-                               f"имя {name!r} в блокноте (задано заблокированной ячейкой) "
-                               f"переопределено")
+                changes.append(
+                    f"the notebook name {name!r} (bound by a locked cell) was rebound / "
+                    f"имя {name!r} в блокноте (задано заблокированной ячейкой) "
+                    f"переопределено"
+                )
         return changes + minor
 
 

@@ -13,8 +13,17 @@ from typing import Any
 
 from ..authoring.nbgrader_setup import has_gradebook
 
-__all__ = ["LOCK", "RunLock", "UsageError", "check_ids", "check_safe_ids", "missing_students",
-           "readable_workdir", "unsafe_id", "writable_workdir"]
+__all__ = [
+    "LOCK",
+    "RunLock",
+    "UsageError",
+    "check_ids",
+    "check_safe_ids",
+    "missing_students",
+    "readable_workdir",
+    "unsafe_id",
+    "writable_workdir",
+]
 
 #: the file a run of ``course autograde`` holds locked in its work dir
 LOCK = ".course-run.lock"
@@ -46,8 +55,7 @@ def writable_workdir(workdir: Path) -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"cannot write to the work dir {workdir}: "
-                         f"{exc.strerror or exc}") from None
+        raise UsageError(f"cannot write to the work dir {workdir}: {exc.strerror or exc}") from None
     return workdir.resolve()
 
 
@@ -55,18 +63,22 @@ def readable_workdir(workdir: Path) -> Path:
     """A work dir ``course autograde`` has written (with a gradebook); nothing is created."""
     workdir = Path(workdir)
     if not workdir.is_dir():
-        raise UsageError(f"no work dir {workdir} (grade first: course autograde SUBMISSIONS "
-                         f"--workdir {workdir})")
+        raise UsageError(
+            f"no work dir {workdir} (grade first: course autograde SUBMISSIONS --workdir {workdir})"
+        )
     if not has_gradebook(workdir):
-        raise UsageError(f"{workdir} has no gradebook: nothing graded there yet "
-                         f"(course autograde SUBMISSIONS --workdir {workdir})")
+        raise UsageError(
+            f"{workdir} has no gradebook: nothing graded there yet "
+            f"(course autograde SUBMISSIONS --workdir {workdir})"
+        )
     if not os.access(workdir, os.R_OK | os.X_OK):
         raise UsageError(f"cannot read the work dir {workdir}")
     return workdir.resolve()
 
 
-def missing_students(students: Iterable[str], submitted: Iterable[tuple[str, str]],
-                     assignments: Iterable[str]) -> dict[str, list[str]]:
+def missing_students(
+    students: Iterable[str], submitted: Iterable[tuple[str, str]], assignments: Iterable[str]
+) -> dict[str, list[str]]:
     """Per assignment, the students (roster, gradebook, other submissions) without one."""
     have = set(submitted)
     everyone = sorted(set(students))
@@ -100,8 +112,12 @@ def unsafe_id(name: str, max_bytes: int = 255) -> str:
     return ""
 
 
-def check_safe_ids(kind: str, ids: Iterable[str], where: str = "",
-                   then: str = "nothing was graded: rename or remove the folder(s)") -> None:
+def check_safe_ids(
+    kind: str,
+    ids: Iterable[str],
+    where: str = "",
+    then: str = "nothing was graded: rename or remove the folder(s)",
+) -> None:
     """Refuse the ids :func:`unsafe_id` rejects: one line per refused id, then ``then``."""
     refused = [(i, why) for i in sorted(set(ids)) if (why := unsafe_id(i))]
     if refused:
@@ -130,10 +146,12 @@ class RunLock:
             pid, _, command = os.read(fd, 128).decode(errors="replace").strip().partition(" ")
             os.close(fd)
             command = command or "course autograde"
-            raise UsageError(f"another {command} (pid {pid or 'unknown'}) is "
-                             f"{'grading into' if 'autograde' in command else 'writing'} "
-                             f"{self.path.parent}; wait for it to finish or stop it, or use "
-                             f"another --workdir") from None
+            raise UsageError(
+                f"another {command} (pid {pid or 'unknown'}) is "
+                f"{'grading into' if 'autograde' in command else 'writing'} "
+                f"{self.path.parent}; wait for it to finish or stop it, or use "
+                f"another --workdir"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {self.command}\n".encode())
         self.fd = fd

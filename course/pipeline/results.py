@@ -38,8 +38,16 @@ class Outcome:
     def flagged(self) -> bool:
         return is_flagged(self.findings)
 
-__all__ = ["STATE", "TABLE", "export_grades", "load_state", "record_state", "save_state",
-           "summary_table"]
+
+__all__ = [
+    "STATE",
+    "TABLE",
+    "export_grades",
+    "load_state",
+    "record_state",
+    "save_state",
+    "summary_table",
+]
 
 STATE = "course-state.json"
 TABLE = "grades-table.csv"
@@ -59,8 +67,9 @@ def save_state(workdir: Path, state: dict[str, Any]) -> None:
     path = Path(workdir) / STATE
     tmp = path.with_name(f".{STATE}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(state, indent=1, ensure_ascii=False, sort_keys=True),
-                       encoding="utf-8")
+        tmp.write_text(
+            json.dumps(state, indent=1, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+        )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -113,9 +122,14 @@ def export_grades(workdir: Path, root: Path | None = None, to: Path | None = Non
         w.writerow(["student_id", *assignments, "total", "missing"])
         for sid in students:
             scores = [by_key.get((sid, a)) for a in assignments]
-            w.writerow([sid, *(f"{g.score:g}" if g else "" for g in scores),
-                        f"{sum(g.score for g in scores if g):g}",
-                        " ".join(a for a, g in zip(assignments, scores, strict=True) if not g)])
+            w.writerow(
+                [
+                    sid,
+                    *(f"{g.score:g}" if g else "" for g in scores),
+                    f"{sum(g.score for g in scores if g):g}",
+                    " ".join(a for a, g in zip(assignments, scores, strict=True) if not g),
+                ]
+            )
     return to
 
 
@@ -126,8 +140,9 @@ def _notes(o: Outcome) -> str:
     return "; ".join(f"{f['message']} [{f['kind']}]" for f in chosen)
 
 
-def summary_table(outcomes: Sequence[Outcome],
-                  missing: dict[str, Iterable[str]] | None = None) -> str:
+def summary_table(
+    outcomes: Sequence[Outcome], missing: dict[str, Iterable[str]] | None = None
+) -> str:
     """Students × assignments with the notes a TA should read (whole, wrapped), then per
     assignment: students, submitted, missing (named), mean, median, flagged."""
     missing = {a: sorted(s) for a, s in (missing or {}).items()}
@@ -135,8 +150,15 @@ def summary_table(outcomes: Sequence[Outcome],
         return "(no submissions)"
     rows = [("student", "assignment", "score", "status", "notes")]
     for o in outcomes:
-        rows.append((o.student, o.assignment, f"{o.score:g}/{o.max_score:g}",
-                     o.status + (" ⚑" if o.flagged else ""), _notes(o)))
+        rows.append(
+            (
+                o.student,
+                o.assignment,
+                f"{o.score:g}/{o.max_score:g}",
+                o.status + (" ⚑" if o.flagged else ""),
+                _notes(o),
+            )
+        )
     for aid, sids in sorted(missing.items()):
         for sid in sids:
             rows.append((sid, aid, "0", "missing", "no submission / нет решения"))
@@ -157,11 +179,14 @@ def summary_table(outcomes: Sequence[Outcome],
         got = by_a.get(aid, [])
         s = sorted(o.score for o in got)
         gone = missing.get(aid, [])
-        line = (f"{aid}: {len(s) + len(gone)} students, {len(s)} submitted, {len(gone)} missing"
-                + (f" ({', '.join(gone)})" if gone else ""))
+        line = f"{aid}: {len(s) + len(gone)} students, {len(s)} submitted, {len(gone)} missing" + (
+            f" ({', '.join(gone)})" if gone else ""
+        )
         if s:
             med = (s[len(s) // 2] + s[(len(s) - 1) // 2]) / 2
-            line += (f"; mean {sum(s) / len(s):.1f}, median {med:g} (of submissions), "
-                     f"flagged {sum(o.flagged for o in got)}")
+            line += (
+                f"; mean {sum(s) / len(s):.1f}, median {med:g} (of submissions), "
+                f"flagged {sum(o.flagged for o in got)}"
+            )
         lines.append(line)
     return "\n".join(lines)

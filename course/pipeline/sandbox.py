@@ -63,11 +63,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--preload", nargs="*", default=[], help="modules to import and protect")
     p.add_argument("--key-file", default="", help="the monitor's key (deleted when read)")
     p.add_argument("--readable", nargs="*", default=[], help="extra readable folders")
-    p.add_argument("--unreadable", nargs="*", default=[],
-                   help="folders the audit hook refuses to read (Landlock refuses more)")
+    p.add_argument(
+        "--unreadable",
+        nargs="*",
+        default=[],
+        help="folders the audit hook refuses to read (Landlock refuses more)",
+    )
     p.add_argument("--no-landlock", action="store_true")
     a = p.parse_args(argv[:split])
-    kernel_argv = argv[split + 1:]
+    kernel_argv = argv[split + 1 :]
 
     if a.scratch:
         os.makedirs(a.scratch, exist_ok=True)
@@ -76,10 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     _copy_inbox(a.inbox, scratch)
     for sub in ("tmp", "home"):
         os.makedirs(os.path.join(scratch, ".grader", sub), exist_ok=True)
-    os.environ.update(TMPDIR=os.path.join(scratch, ".grader", "tmp"),
-                      HOME=os.path.join(scratch, ".grader", "home"),
-                      IPYTHONDIR=os.path.join(scratch, ".grader", "ipython"),
-                      MPLCONFIGDIR=os.path.join(scratch, ".grader", "mpl"))
+    os.environ.update(
+        TMPDIR=os.path.join(scratch, ".grader", "tmp"),
+        HOME=os.path.join(scratch, ".grader", "home"),
+        IPYTHONDIR=os.path.join(scratch, ".grader", "ipython"),
+        MPLCONFIGDIR=os.path.join(scratch, ".grader", "mpl"),
+    )
     if a.key_file:
         with open(a.key_file, "rb") as f:
             _monitor.set_key(f.read())
@@ -118,8 +124,14 @@ def main(argv: list[str] | None = None) -> None:
 
     if channel is None:
         _monitor.start()
-        for name in ("numpy", "numpy.testing", "course", "course.checks",
-                     "course.checks._core", *a.preload):
+        for name in (
+            "numpy",
+            "numpy.testing",
+            "course",
+            "course.checks",
+            "course.checks._core",
+            *a.preload,
+        ):
             try:
                 importlib.import_module(name)
             except Exception as exc:  # a broken check module fails in the notebook, visibly

@@ -1,6 +1,6 @@
 """Submissions as they arrive: find them, and put each into nbgrader's ``submitted/`` folder.
 
-    SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb     (nbgrader's submitted layout)
+SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb     (nbgrader's submitted layout)
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ def is_regular(path: Path) -> bool:
     return path.is_file() and not path.is_symlink()
 
 
-def discover(submissions: Path, assignments: Iterable[str] = (), students: Iterable[str] = ()
-             ) -> list[tuple[str, str, Path]]:
+def discover(
+    submissions: Path, assignments: Iterable[str] = (), students: Iterable[str] = ()
+) -> list[tuple[str, str, Path]]:
     """``(student, assignment, folder)`` for ``SUBMISSIONS/<student>/<assignment>/``."""
     wanted_a, wanted_s = set(assignments), set(students)
     found = []
-    for sdir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()
-                       and not p.is_symlink()):
+    for sdir in sorted(p for p in Path(submissions).iterdir() if p.is_dir() and not p.is_symlink()):
         if sdir.name.startswith(".") or (wanted_s and sdir.name not in wanted_s):
             continue
         for adir in sorted(p for p in sdir.iterdir() if p.is_dir() and not p.is_symlink()):
@@ -50,8 +50,9 @@ def discover(submissions: Path, assignments: Iterable[str] = (), students: Itera
 def _grade_ids(text: str) -> set[str]:
     try:
         nb = json.loads(text)
-        return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                for c in nb.get("cells", [])} - {None}
+        return {
+            c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])
+        } - {None}
     except Exception:
         return set()
 
@@ -76,8 +77,11 @@ def _read_notebook(path: Path) -> tuple[Any | None, str]:
         for c in raw.get("cells", []):
             src = c.get("source", "")
             src = "".join(src) if isinstance(src, list) else str(src)
-            make = (nbformat.v4.new_markdown_cell if c.get("cell_type") == "markdown"
-                    else nbformat.v4.new_code_cell)
+            make = (
+                nbformat.v4.new_markdown_cell
+                if c.get("cell_type") == "markdown"
+                else nbformat.v4.new_code_cell
+            )
             cell = make(src)
             meta = c.get("metadata")
             if isinstance(meta, dict) and isinstance(meta.get("nbgrader"), dict):
@@ -125,13 +129,19 @@ def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
         try:
             with zipfile.ZipFile(z) as zf:
                 if sum(i.file_size for i in zf.infolist()) > _ZIP_LIMIT:
-                    problems.append(f"{z.name}: larger than {_ZIP_LIMIT >> 20} MiB unpacked / "
-                                    f"в распакованном виде больше {_ZIP_LIMIT >> 20} МиБ")
+                    problems.append(
+                        f"{z.name}: larger than {_ZIP_LIMIT >> 20} MiB unpacked / "
+                        f"в распакованном виде больше {_ZIP_LIMIT >> 20} МиБ"
+                    )
                     continue
                 for info in zf.infolist():
                     name = Path(info.filename)
-                    if info.is_dir() or name.is_absolute() or ".." in name.parts or \
-                            "__MACOSX" in name.parts:
+                    if (
+                        info.is_dir()
+                        or name.is_absolute()
+                        or ".." in name.parts
+                        or "__MACOSX" in name.parts
+                    ):
                         continue
                     out = target / name
                     out.parent.mkdir(parents=True, exist_ok=True)
@@ -144,13 +154,20 @@ def unpack_zips(folder: Path, dest: Path) -> tuple[list[Path], list[str]]:
 
 
 def _candidates(folder: Path, unpacked: list[Path]) -> list[Path]:
-    found = [p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-             and "__MACOSX" not in p.parts and not p.name.startswith(".") and is_regular(p)]
+    found = [
+        p
+        for p in folder.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+        and "__MACOSX" not in p.parts
+        and not p.name.startswith(".")
+        and is_regular(p)
+    ]
     return sorted(found) + unpacked
 
 
-def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str]
-           ) -> tuple[Path | None, list[Finding]]:
+def choose(
+    name: str, folder: Path, candidates: list[Path], blank: dict[str, str]
+) -> tuple[Path | None, list[Finding]]:
     """The notebook to grade for the release's ``name`` among ``candidates``, and why.
 
     The one named ``name`` at the top of the folder, unless another holds more work (solution
@@ -172,6 +189,7 @@ def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str
             return f"{p.parent.name}.zip:{p.name}"
 
     findings = []
+
     def sha(p: Path) -> str:
         h = hashlib.sha256()
         hash_file(h, p)
@@ -180,26 +198,47 @@ def choose(name: str, folder: Path, candidates: list[Path], blank: dict[str, str
     rivals = [p for p in candidates if p != best and work[p] > 0 and sha(p) != sha(best)]
     if rivals:
         listed = ", ".join(f"{where(p)} ({work[p]} tasks with code)" for p in [best, *rivals])
-        findings.append(Finding("submission", "flag", (
-            f"several notebooks with work: {listed}; {where(best)} was graded (the most work; "
-            f"ties: the newest). Check that it is the one the student meant / несколько "
-            f"блокнотов с решениями; проверен {where(best)} (в нём больше всего решённых задач, "
-            f"при равенстве — самый новый). Проверьте, что студент имел в виду именно его")))
+        findings.append(
+            Finding(
+                "submission",
+                "flag",
+                (
+                    f"several notebooks with work: {listed}; {where(best)} was graded (the most work; "
+                    f"ties: the newest). Check that it is the one the student meant / несколько "
+                    f"блокнотов с решениями; проверен {where(best)} (в нём больше всего решённых задач, "
+                    f"при равенстве — самый новый). Проверьте, что студент имел в виду именно его"
+                ),
+            )
+        )
     elif best != top:
-        why, ru = ("in a .zip", "в архиве .zip") if folder not in best.parents else (
-            ("in a subfolder", "в подпапке") if best.parent != folder
-            else ("under another name", "под другим именем"))
+        why, ru = (
+            ("in a .zip", "в архиве .zip")
+            if folder not in best.parents
+            else (
+                ("in a subfolder", "в подпапке")
+                if best.parent != folder
+                else ("under another name", "под другим именем")
+            )
+        )
         blank_note = f" ({name} is there but blank)" if top in work else ""
         blank_ru = f" ({name} есть, но пустой)" if top in work else ""
-        findings.append(Finding("submission", "flag", (
-            f"there is no {name} with work{blank_note}; {where(best)} ({why}) was graded "
-            f"in its place / нет {name} с решениями{blank_ru}; вместо него проверен "
-            f"{where(best)} ({ru})")))
+        findings.append(
+            Finding(
+                "submission",
+                "flag",
+                (
+                    f"there is no {name} with work{blank_note}; {where(best)} ({why}) was graded "
+                    f"in its place / нет {name} с решениями{blank_ru}; вместо него проверен "
+                    f"{where(best)} ({ru})"
+                ),
+            )
+        )
     return best, findings
 
 
-def preflight(student: str, assignment: str, folder: Path, release_dir: Path, workdir: Path
-              ) -> list[Finding]:
+def preflight(
+    student: str, assignment: str, folder: Path, release_dir: Path, workdir: Path
+) -> list[Finding]:
     """Put the submission into ``workdir/submitted/`` as nbgrader expects it; write and
     return the grader's notes about it (renamed, misplaced, zipped, several, missing or
     unreadable notebooks)."""
@@ -215,16 +254,30 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
     unpacked, problems = unpack_zips(folder, unpacked_dir)
     findings: list[Finding] = [Finding("submission", "flag", f"archive {p}") for p in problems]
     expected = sorted(p.name for p in (release_dir / assignment).glob("*.ipynb"))
-    odd = sorted(str(f.relative_to(folder)) for f in folder.rglob("*")
-                 if f.is_symlink() or not (f.is_dir() or f.is_file()))
+    odd = sorted(
+        str(f.relative_to(folder))
+        for f in folder.rglob("*")
+        if f.is_symlink() or not (f.is_dir() or f.is_file())
+    )
     if odd:
-        findings.append(Finding("submission", "flag", (
-            f"not regular files, ignored: {', '.join(odd[:10])}{' …' if len(odd) > 10 else ''} "
-            f"(symbolic links, devices, fifos) / не обычные файлы, пропущены: "
-            f"{', '.join(odd[:10])}")))
+        findings.append(
+            Finding(
+                "submission",
+                "flag",
+                (
+                    f"not regular files, ignored: {', '.join(odd[:10])}{' …' if len(odd) > 10 else ''} "
+                    f"(symbolic links, devices, fifos) / не обычные файлы, пропущены: "
+                    f"{', '.join(odd[:10])}"
+                ),
+            )
+        )
     for f in sorted(folder.rglob("*")):
-        if is_regular(f) and f.suffix not in (".ipynb", ".zip") and f.stat().st_size < 10 << 20 \
-                and not any(part.startswith(".") for part in f.relative_to(folder).parts):
+        if (
+            is_regular(f)
+            and f.suffix not in (".ipynb", ".zip")
+            and f.stat().st_size < 10 << 20
+            and not any(part.startswith(".") for part in f.relative_to(folder).parts)
+        ):
             target = dest / f.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f, target)
@@ -233,24 +286,43 @@ def preflight(student: str, assignment: str, folder: Path, release_dir: Path, wo
         release_nb = release_dir / assignment / name
         blank = _solutions(json.loads(release_nb.read_text()))
         others = [p for p in candidates if p.name not in expected or p.parent != folder]
-        path, why = choose(name, folder, [p for p in candidates if p.name == name
-                                          and p.parent == folder] + others, blank)
+        path, why = choose(
+            name,
+            folder,
+            [p for p in candidates if p.name == name and p.parent == folder] + others,
+            blank,
+        )
         findings += why
         if path is None:
-            files = ", ".join(sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                                     if p.is_file()))
-            findings.append(Finding("submission", "flag" if files else "info", (
-                f"no notebook {name} in the submission (files: {files or 'none'}); the "
-                f"blank assignment was graded in its place: 0 points / в решении нет блокнота "
-                f"{name}; вместо него проверено пустое задание: 0 баллов")))
+            files = ", ".join(
+                sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+            )
+            findings.append(
+                Finding(
+                    "submission",
+                    "flag" if files else "info",
+                    (
+                        f"no notebook {name} in the submission (files: {files or 'none'}); the "
+                        f"blank assignment was graded in its place: 0 points / в решении нет блокнота "
+                        f"{name}; вместо него проверено пустое задание: 0 баллов"
+                    ),
+                )
+            )
             shutil.copyfile(release_nb, dest / name)
             continue
         nb, err = _read_notebook(path)
         if nb is None:
-            findings.append(Finding("submission", "flag", (
-                f"{path.name} could not be read ({err}); the blank assignment was graded in "
-                f"its place: 0 points / не удалось прочитать {path.name}; вместо него "
-                f"проверено пустое задание: 0 баллов")))
+            findings.append(
+                Finding(
+                    "submission",
+                    "flag",
+                    (
+                        f"{path.name} could not be read ({err}); the blank assignment was graded in "
+                        f"its place: 0 points / не удалось прочитать {path.name}; вместо него "
+                        f"проверено пустое задание: 0 баллов"
+                    ),
+                )
+            )
             shutil.copyfile(release_nb, dest / name)
             continue
         nbformat.write(nb, str(dest / name))

@@ -39,8 +39,13 @@ FORBIDDEN = frozenset({"reference_impl", "jax", "jaxlib", "autograd", "torch"})
 KERNEL_DISTS = ("ipykernel",)
 _REPO = Path(__file__).resolve().parents[2]
 #: the kernel's bootstrap (:mod:`course.pipeline.sandbox`) and what it imports
-BOOTSTRAP = ("course/__init__.py", "course/pipeline/__init__.py", "course/pipeline/sandbox.py",
-             "course/pipeline/confine.py", "course/pipeline/monitor.py")
+BOOTSTRAP = (
+    "course/__init__.py",
+    "course/pipeline/__init__.py",
+    "course/pipeline/sandbox.py",
+    "course/pipeline/confine.py",
+    "course/pipeline/monitor.py",
+)
 _CHANNEL_DOC = _REPO / "docs" / "GRADING_CHANNEL.md"
 
 
@@ -122,8 +127,9 @@ def _python_binds() -> list[tuple[str, str]]:
     """The interpreter, libpython, the standard library, ``pyvenv.cfg``."""
     exe = sys.executable
     out = [(os.path.realpath(exe), exe)]
-    stdlib = sysconfig.get_paths(vars={"base": sys.base_prefix,
-                                       "platbase": sys.base_prefix})["stdlib"]
+    stdlib = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})[
+        "stdlib"
+    ]
     out.append((stdlib, stdlib))
     libdir = sysconfig.get_config_var("LIBDIR") or ""
     ldlib = sysconfig.get_config_var("LDLIBRARY") or ""

@@ -34,8 +34,16 @@ from .results import Outcome
 if TYPE_CHECKING:
     from .autograde import Run
 
-__all__ = ["RUN_ENV", "Watchdog", "die_with_parent", "grade_locally", "grade_safely",
-           "init_worker", "stop_pool", "stop_worker"]
+__all__ = [
+    "RUN_ENV",
+    "Watchdog",
+    "die_with_parent",
+    "grade_locally",
+    "grade_safely",
+    "init_worker",
+    "stop_pool",
+    "stop_worker",
+]
 
 
 def _bar(done: int, total: int, width: int = 24) -> str:
@@ -90,8 +98,13 @@ class Watchdog:
         env = {k: v for k, v in os.environ.items() if k != RUN_ENV}
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", _WATCHDOG, f"{RUN_ENV}={run_id}"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=env, cwd="/", start_new_session=True)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd="/",
+            start_new_session=True,
+        )
 
     def close(self, timeout: float = 30) -> None:
         """End the run: the watchdog sweeps, then exits."""
@@ -118,8 +131,15 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def init_worker(workdir: str, root: str, limits: Limits, prepared: tuple[str, ...],
-                scratch: str = "", parent: int = 0, own_signals: bool = True) -> None:
+def init_worker(
+    workdir: str,
+    root: str,
+    limits: Limits,
+    prepared: tuple[str, ...],
+    scratch: str = "",
+    parent: int = 0,
+    own_signals: bool = True,
+) -> None:
     """Set up a grading process: its grader on ``workdir`` (kernels' scratch folders under
     ``scratch``). ``parent``: die with that process.
     ``own_signals``: this process's SIGINT/SIGTERM are the grader's (a local worker); False in
@@ -181,8 +201,10 @@ def _grade(assignment: str, student: str) -> Outcome:
     if not res.get("success"):
         from ..cluster.faults import is_db_fault
 
-        failed = RuntimeError(f"generate_feedback {assignment}/{student} failed: "
-                              f"{res.get('error')}\n{str(res.get('log') or '')[-3000:]}")
+        failed = RuntimeError(
+            f"generate_feedback {assignment}/{student} failed: "
+            f"{res.get('error')}\n{str(res.get('log') or '')[-3000:]}"
+        )
         if is_db_fault(failed):  # not a grade: the caller retries the whole submission
             raise failed
     if is_flagged(result.findings):
@@ -191,8 +213,16 @@ def _grade(assignment: str, student: str) -> Outcome:
             for nb in sub.notebooks:
                 nb.flagged = True
             gb.db.commit()
-    return Outcome(student, assignment, result.score, result.max_score, result.tasks,
-                   result.messages, result.findings, time.perf_counter() - t0)
+    return Outcome(
+        student,
+        assignment,
+        result.score,
+        result.max_score,
+        result.tasks,
+        result.messages,
+        result.findings,
+        time.perf_counter() - t0,
+    )
 
 
 def grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
@@ -216,8 +246,7 @@ def grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
     except Exception as exc:
         if is_db_fault(exc):
             raise
-        text += "\n\nsecond attempt:\n" + "".join(
-            traceback.format_exception_only(exc)).strip()
+        text += "\n\nsecond attempt:\n" + "".join(traceback.format_exception_only(exc)).strip()
     if _WORKER.get("stopping"):
         raise SystemExit(143)
     why = text.splitlines()[-1][:300]
@@ -230,15 +259,25 @@ def grade_safely(assignment: str, student: str, workdir: str) -> Outcome:
         shutil.copyfile(nb, dest / nb.name)
     notes = Path(workdir) / "notes" / student / f"{assignment}.json"
     notes.parent.mkdir(parents=True, exist_ok=True)
-    notes.write_text(json.dumps([Finding("submission", "flag", (
-        f"the grader could not process this submission ({why}); the blank assignment was "
-        f"graded in its place: 0 points / проверяющая система не смогла обработать это "
-        f"решение; вместо него проверено пустое задание: 0 баллов")).to_dict()]))
+    notes.write_text(
+        json.dumps(
+            [
+                Finding(
+                    "submission",
+                    "flag",
+                    (
+                        f"the grader could not process this submission ({why}); the blank assignment was "
+                        f"graded in its place: 0 points / проверяющая система не смогла обработать это "
+                        f"решение; вместо него проверено пустое задание: 0 баллов"
+                    ),
+                ).to_dict()
+            ]
+        )
+    )
     out = _grade(assignment, student)
     out.error = why or "the grader failed"
     out.status = "error"
     return out
-
 
 
 def stop_pool(pool: cf.ProcessPoolExecutor, grace: float = 5.0) -> None:
@@ -268,13 +307,23 @@ def grade_locally(run: Run, jobs: int) -> None:
         saved = os.environ.get(RUN_ENV)
         os.environ[RUN_ENV] = run.run_id  # inherited by the workers, their kernels and servers
         try:
-            pool = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
-                                          initargs=(str(run.workdir), str(run.root),
-                                                    run.opts.limits, tuple(run.aids),
-                                                    str(run.scratch),
-                                                    os.getpid()))
-            futures = {pool.submit(grade_safely, aid, sid, str(run.workdir)): (sid, aid)
-                       for sid, aid in pending}  # every worker starts here, in this thread
+            pool = cf.ProcessPoolExecutor(
+                jobs,
+                mp_context=ctx,
+                initializer=init_worker,
+                initargs=(
+                    str(run.workdir),
+                    str(run.root),
+                    run.opts.limits,
+                    tuple(run.aids),
+                    str(run.scratch),
+                    os.getpid(),
+                ),
+            )
+            futures = {
+                pool.submit(grade_safely, aid, sid, str(run.workdir)): (sid, aid)
+                for sid, aid in pending
+            }  # every worker starts here, in this thread
         finally:
             if saved is None:
                 os.environ.pop(RUN_ENV, None)
@@ -293,10 +342,12 @@ def grade_locally(run: Run, jobs: int) -> None:
                     out = Outcome(sid, aid, status="error", error=str(exc)[:300])
                 run.record(out)
                 done += 1
-                run.say(f"{_bar(done, len(run.todo))}  {sid}/{aid}  {out.score:g}/"
-                        f"{out.max_score:g}  {out.seconds:.1f}s"
-                        + (" flagged" if out.flagged else "")
-                        + (f"  ERROR {out.error}" if out.error else ""))
+                run.say(
+                    f"{_bar(done, len(run.todo))}  {sid}/{aid}  {out.score:g}/"
+                    f"{out.max_score:g}  {out.seconds:.1f}s"
+                    + (" flagged" if out.flagged else "")
+                    + (f"  ERROR {out.error}" if out.error else "")
+                )
             pool.shutdown(wait=True)
         except BaseException:
             stop_pool(pool)

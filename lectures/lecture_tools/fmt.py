@@ -14,8 +14,15 @@ from typing import Any
 from matplotlib.text import Text
 from matplotlib.ticker import ScalarFormatter
 
-__all__ = ["RU_GROUP", "CommaFormatter", "decimal", "localize_axes", "localize_figure",
-           "localize_text", "number"]
+__all__ = [
+    "RU_GROUP",
+    "CommaFormatter",
+    "decimal",
+    "localize_axes",
+    "localize_figure",
+    "localize_text",
+    "number",
+]
 
 
 def decimal(text: str, lang: str) -> str:

@@ -18,14 +18,21 @@ from matplotlib.axes import Axes
 __all__ = ["SPOTS", "place_labels"]
 
 #: Where a label may go: offset (points) from its point and the text alignment there.
-SPOTS = [(4, 2, "left", "bottom"), (4, -2, "left", "top"), (-4, 2, "right", "bottom"),
-         (-4, -2, "right", "top"), (0, 5, "center", "bottom"), (0, -5, "center", "top")]
+SPOTS = [
+    (4, 2, "left", "bottom"),
+    (4, -2, "left", "top"),
+    (-4, 2, "right", "bottom"),
+    (-4, -2, "right", "top"),
+    (0, 5, "center", "bottom"),
+    (0, -5, "center", "top"),
+]
 
 _OUTSIDE = 100  # a label leaving the axes costs more than any number of overlaps
 
 
-def place_labels(ax: Axes, X: np.ndarray, texts: Sequence[str], fontsize: float = 7,
-                 marker_radius: float = 4) -> list:
+def place_labels(
+    ax: Axes, X: np.ndarray, texts: Sequence[str], fontsize: float = 7, marker_radius: float = 4
+) -> list:
     """Write ``texts[i]`` beside the point ``X[i]`` of ``ax``; an empty text is skipped.
 
     Each label takes the first of :data:`SPOTS` whose box overlaps no label placed before,
@@ -45,15 +52,31 @@ def place_labels(ax: Axes, X: np.ndarray, texts: Sequence[str], fontsize: float 
             continue
         best = None
         for dx, dy, ha, va in SPOTS:
-            ann = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points",
-                              ha=ha, va=va, fontsize=fontsize)
+            ann = ax.annotate(
+                text,
+                xy,
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=fontsize,
+            )
             box = ann.get_window_extent(renderer)
-            near = ((pts[:, 0] > box.x0 - r) & (pts[:, 0] < box.x1 + r)
-                    & (pts[:, 1] > box.y0 - r) & (pts[:, 1] < box.y1 + r))
-            outside = (box.x0 < frame.x0 or box.x1 > frame.x1
-                       or box.y0 < frame.y0 or box.y1 > frame.y1)
-            clash = (sum(box.overlaps(b) for b in taken) + int(near.sum()) - int(near[i])
-                     + _OUTSIDE * outside)
+            near = (
+                (pts[:, 0] > box.x0 - r)
+                & (pts[:, 0] < box.x1 + r)
+                & (pts[:, 1] > box.y0 - r)
+                & (pts[:, 1] < box.y1 + r)
+            )
+            outside = (
+                box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1
+            )
+            clash = (
+                sum(box.overlaps(b) for b in taken)
+                + int(near.sum())
+                - int(near[i])
+                + _OUTSIDE * outside
+            )
             if best is None or clash < best[0]:
                 if best is not None:
                     best[1].remove()

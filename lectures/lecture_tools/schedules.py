@@ -34,8 +34,9 @@ def sqrt_schedule(n: int, s: int) -> list[Action]:
     segment is re-run on a tape and reversed, the last segment first."""
     m = math.ceil(n / s)
     starts = list(range(0, n, m))
-    acts: list[Action] = [a for k0 in starts
-                          for a in [("store", k0, 0), ("advance", k0, min(m, n - k0))]]
+    acts: list[Action] = [
+        a for k0 in starts for a in [("store", k0, 0), ("advance", k0, min(m, n - k0))]
+    ]
     for k0 in reversed(starts):
         k1 = min(k0 + m, n)
         acts += [("restore", k0, 0), ("taped", k0, k1 - k0)]
@@ -75,10 +76,10 @@ def simulate(acts: list[Action]) -> tuple[list[tuple], list[tuple]]:
             k = i
         elif kind in ("advance", "taped"):
             paths.append((kind, (t, t + steps), (i, i + steps)))
-            if kind == "taped":                  # step j's residuals live until step j is reversed
+            if kind == "taped":  # step j's residuals live until step j is reversed
                 taped.update({j: t + j - i + 1 for j in range(i, i + steps)})
             t, k = t + steps, i + steps
-        elif kind == "reverse":                  # from x_{i+1} back to x_i
+        elif kind == "reverse":  # from x_{i+1} back to x_i
             paths.append(("reverse", (t, t + 1), (i + 1, i)))
             held.append(("tape", i, taped.pop(i), t + 1))
             if i in stored:

@@ -246,12 +246,28 @@ def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
 
 # ``ndarray OP tracer`` reaches ``Tracer.__array_ufunc__``; these ufuncs are routed back here
 _UFUNC_TO_PRIMITIVE = {
-    "add": add, "subtract": subtract, "multiply": multiply, "true_divide": divide,
-    "divide": divide, "power": power, "matmul": matmul, "negative": negative,
-    "less": less, "less_equal": less_equal, "greater": greater,
-    "greater_equal": greater_equal, "equal": equal, "not_equal": not_equal,
-    "maximum": maximum, "minimum": minimum, "remainder": remainder, "floor_divide": floor_divide,
-    "arctan2": arctan2, "hypot": hypot, "logaddexp": logaddexp, "fmod": fmod,
+    "add": add,
+    "subtract": subtract,
+    "multiply": multiply,
+    "true_divide": divide,
+    "divide": divide,
+    "power": power,
+    "matmul": matmul,
+    "negative": negative,
+    "less": less,
+    "less_equal": less_equal,
+    "greater": greater,
+    "greater_equal": greater_equal,
+    "equal": equal,
+    "not_equal": not_equal,
+    "maximum": maximum,
+    "minimum": minimum,
+    "remainder": remainder,
+    "floor_divide": floor_divide,
+    "arctan2": arctan2,
+    "hypot": hypot,
+    "logaddexp": logaddexp,
+    "fmod": fmod,
 }
 
 
@@ -312,10 +328,12 @@ Tracer.dot = lambda self, other: dot(self, other)
 Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
 Tracer.astype = lambda self, dtype: self
 Tracer.cumsum = lambda self, axis=None: cumsum(self, axis)
-Tracer.var = lambda self, axis=None, ddof=0, keepdims=False: var(self, axis, ddof=ddof,
-                                                                 keepdims=keepdims)
-Tracer.std = lambda self, axis=None, ddof=0, keepdims=False: std(self, axis, ddof=ddof,
-                                                                 keepdims=keepdims)
+Tracer.var = lambda self, axis=None, ddof=0, keepdims=False: var(
+    self, axis, ddof=ddof, keepdims=keepdims
+)
+Tracer.std = lambda self, axis=None, ddof=0, keepdims=False: std(
+    self, axis, ddof=ddof, keepdims=keepdims
+)
 Tracer.clip = lambda self, min=None, max=None: clip(self, min, max)
 Tracer.round = lambda self, decimals=0: round(self, decimals)
 Tracer.argmax = lambda self, axis=None, keepdims=False: argmax(self, axis, keepdims=keepdims)
@@ -330,9 +348,11 @@ Tracer.at = property(lambda self: _IndexUpdateHelper(self))
 
 
 def _no_item_assignment(self: Tracer, idx: Any, value: Any) -> None:
-    raise TypeError(f"'{type(self).__name__}' object does not support item assignment: traced "
-                    "arrays are immutable, like JAX arrays; instead of ``x[idx] = y`` write "
-                    "``x = x.at[idx].set(y)`` (or ``.add``, ``.multiply``, ``.min``, ``.max``)")
+    raise TypeError(
+        f"'{type(self).__name__}' object does not support item assignment: traced "
+        "arrays are immutable, like JAX arrays; instead of ``x[idx] = y`` write "
+        "``x = x.at[idx].set(y)`` (or ``.add``, ``.multiply``, ``.min``, ``.max``)"
+    )
 
 
 Tracer.__setitem__ = _no_item_assignment

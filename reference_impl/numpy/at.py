@@ -37,13 +37,18 @@ def _scatter_set_impl(x: Any, v: Any, idx: Any) -> np.ndarray:
 
 
 scatter_set_p = primitive("scatter_set", _scatter_set_impl)
-defjvp(scatter_set_p,
-       lambda x_dot, ans, x, v, idx: scatter_set_p(x_dot, 0.0, idx=idx),
-       lambda v_dot, ans, x, v, idx: scatter_set_p(
-           np.zeros(shape_of(ans), concrete(ans).dtype), v_dot, idx=idx))
-defvjp(scatter_set_p,
-       lambda ct, ans, x, v, idx: scatter_set_p(ct, 0.0, idx=idx),
-       lambda ct, ans, x, v, idx: getitem_p(ct, idx=idx))
+defjvp(
+    scatter_set_p,
+    lambda x_dot, ans, x, v, idx: scatter_set_p(x_dot, 0.0, idx=idx),
+    lambda v_dot, ans, x, v, idx: scatter_set_p(
+        np.zeros(shape_of(ans), concrete(ans).dtype), v_dot, idx=idx
+    ),
+)
+defvjp(
+    scatter_set_p,
+    lambda ct, ans, x, v, idx: scatter_set_p(ct, 0.0, idx=idx),
+    lambda ct, ans, x, v, idx: getitem_p(ct, idx=idx),
+)
 defresiduals(scatter_set_p, ans=False)
 
 
@@ -109,20 +114,38 @@ class IndexUpdateRef:
         self.x = x
         self.idx = _static_index(idx)
 
-    def get(self, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-            mode: str | None = None, fill_value: Any = None) -> Any:
+    def get(
+        self,
+        *,
+        indices_are_sorted: bool = False,
+        unique_indices: bool = False,
+        mode: str | None = None,
+        fill_value: Any = None,
+    ) -> Any:
         """``x[idx]``."""
         _check_mode(mode, fill_value)
         return getitem(self.x, self.idx)
 
-    def set(self, values: Any, *, indices_are_sorted: bool = False,
-            unique_indices: bool = False, mode: str | None = None) -> Any:
+    def set(
+        self,
+        values: Any,
+        *,
+        indices_are_sorted: bool = False,
+        unique_indices: bool = False,
+        mode: str | None = None,
+    ) -> Any:
         """A copy of ``x`` with ``x[idx] = values``."""
         _check_mode(mode)
         return scatter_set_p(self.x, values, idx=self.idx)
 
-    def add(self, values: Any, *, indices_are_sorted: bool = False,
-            unique_indices: bool = False, mode: str | None = None) -> Any:
+    def add(
+        self,
+        values: Any,
+        *,
+        indices_are_sorted: bool = False,
+        unique_indices: bool = False,
+        mode: str | None = None,
+    ) -> Any:
         """A copy of ``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
         _check_mode(mode)
         target = np.shape(np.empty(shape_of(self.x), dtype=bool)[self.idx])
@@ -159,14 +182,21 @@ class IndexUpdateRef:
         """A copy of ``x`` with ``x[idx] = func(x[idx])``."""
         return self._combine(lambda a, _: func(a), None, "apply", **kw)
 
-    def _combine(self, op: Callable[[Any, Any], Any], values: Any, name: str,
-                 mode: str | None = None, **_: Any) -> Any:
+    def _combine(
+        self,
+        op: Callable[[Any, Any], Any],
+        values: Any,
+        name: str,
+        mode: str | None = None,
+        **_: Any,
+    ) -> Any:
         _check_mode(mode)
         if _repeats(self.idx):
             raise NotImplementedError(
                 f"x.at[idx].{name}(...) with an index that selects a position more than once "
                 "is not supported by reference_impl (JAX combines the repeated updates); "
-                "use unique indices, or .add for accumulation")
+                "use unique indices, or .add for accumulation"
+            )
         return scatter_set_p(self.x, op(getitem(self.x, self.idx), values), idx=self.idx)
 
 
@@ -174,7 +204,8 @@ def _check_mode(mode: str | None, fill_value: Any = None) -> None:
     if mode not in (None, "promise_in_bounds") or fill_value is not None:
         raise NotImplementedError(
             f"x.at[idx] with mode={mode!r} / fill_value={fill_value!r}: reference_impl only "
-            "has in-bounds indexing (out-of-range indices raise IndexError)")
+            "has in-bounds indexing (out-of-range indices raise IndexError)"
+        )
 
 
 class IndexUpdateHelper:

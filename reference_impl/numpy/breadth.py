@@ -23,9 +23,26 @@ from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
 
-__all__ = ["bincount", "full_like", "identity", "meshgrid", "nanargmax", "nanargmin", "nanmax",
-           "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "tril_indices",
-           "tril_indices_from", "triu_indices", "triu_indices_from", "unique"]
+__all__ = [
+    "bincount",
+    "full_like",
+    "identity",
+    "meshgrid",
+    "nanargmax",
+    "nanargmin",
+    "nanmax",
+    "nanmean",
+    "nanmin",
+    "nanprod",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "tril_indices",
+    "tril_indices_from",
+    "triu_indices",
+    "triu_indices_from",
+    "unique",
+]
 
 
 def triu_indices(n: int, k: int = 0, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +73,13 @@ def identity(n: int, dtype: Any = None) -> np.ndarray:
 def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Any:
     """An array of ``a``'s shape (or ``shape``) filled with ``fill_value`` (differentiable in
     a traced ``fill_value``)."""
-    shp = shape_of(a) if shape is None else tuple(np.atleast_1d(shape)) if np.ndim(shape) else (
-        int(shape),)
+    shp = (
+        shape_of(a)
+        if shape is None
+        else tuple(np.atleast_1d(shape))
+        if np.ndim(shape)
+        else (int(shape),)
+    )
     if isinstance(fill_value, Tracer):
         return S.broadcast_to(fill_value, shp)
     c = concrete(a)
@@ -65,8 +87,7 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> 
     return np.full(shp, fill_value, dtype=dt)
 
 
-def meshgrid(*xs: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy"
-             ) -> list[Any]:
+def meshgrid(*xs: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> list[Any]:
     """Coordinate arrays from 1-d coordinate vectors (``indexing='xy'``: the first two axes
     swapped, as in NumPy and JAX)."""
     if indexing not in ("xy", "ij"):
@@ -154,15 +175,13 @@ def nanargmin(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 # --- counting -----------------------------------------------------------------------------------
-def bincount(x: Any, weights: Any = None, minlength: int = 0, *, length: int | None = None
-             ) -> Any:
+def bincount(x: Any, weights: Any = None, minlength: int = 0, *, length: int | None = None) -> Any:
     """``out[i] = Σ_{j: x_j = i} w_j`` (``w = 1`` without weights); ``length`` fixes the size
     (JAX's argument: larger values are dropped)."""
     xi = np.asarray(concrete(x))
     if xi.ndim != 1 or not np.issubdtype(xi.dtype, np.integer):
         raise TypeError(f"bincount: x must be a 1-d integer array, got {xi.dtype}{list(xi.shape)}")
-    n = int(length) if length is not None else max(int(minlength),
-                                                   int(xi.max(initial=-1)) + 1)
+    n = int(length) if length is not None else max(int(minlength), int(xi.max(initial=-1)) + 1)
     keep = (xi >= 0) & (xi < n)
     if weights is None:
         return np.bincount(xi[keep], minlength=n)[:n]
@@ -172,14 +191,28 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, *, length: int | N
     return scatter_add_p(w, idx=(xi[keep],), shape=(n,))
 
 
-def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
-           return_counts: bool = False, axis: int | None = None, *, equal_nan: bool = True,
-           size: int | None = None, fill_value: Any = None) -> Any:
+def unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: int | None = None,
+    *,
+    equal_nan: bool = True,
+    size: int | None = None,
+    fill_value: Any = None,
+) -> Any:
     """The sorted distinct values (not differentiable); with ``size``, cut or padded to that
     length with ``fill_value`` (default: the smallest value), as ``jnp.unique``."""
     c = np.asarray(concrete(ar))
-    res = np.unique(c, return_index=return_index, return_inverse=return_inverse,
-                    return_counts=return_counts, axis=axis, equal_nan=equal_nan)
+    res = np.unique(
+        c,
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+        equal_nan=equal_nan,
+    )
     res = list(res) if isinstance(res, tuple) else [res]
     if size is not None:
         vals = res[0]
@@ -191,16 +224,27 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
         else:
             pad_shape = list(vals.shape)
             pad_shape[ax] = size - k
-            res[0] = np.concatenate([vals, np.broadcast_to(fill, pad_shape).astype(vals.dtype)],
-                                    axis=ax)
-        kinds = ["values"] + [k for k, f in (("index", return_index), ("inverse", return_inverse),
-                                             ("counts", return_counts)) if f]
+            res[0] = np.concatenate(
+                [vals, np.broadcast_to(fill, pad_shape).astype(vals.dtype)], axis=ax
+            )
+        kinds = ["values"] + [
+            k
+            for k, f in (
+                ("index", return_index),
+                ("inverse", return_inverse),
+                ("counts", return_counts),
+            )
+            if f
+        ]
         for j, kind in enumerate(kinds):
             if kind in ("index", "counts"):
                 arr = res[j]
                 pad = arr[0] if kind == "index" and fill_value is None and len(arr) else 0
-                res[j] = arr[:size] if len(arr) >= size else np.concatenate(
-                    [arr, np.full(size - len(arr), pad, arr.dtype)])
+                res[j] = (
+                    arr[:size]
+                    if len(arr) >= size
+                    else np.concatenate([arr, np.full(size - len(arr), pad, arr.dtype)])
+                )
     return res[0] if len(res) == 1 else tuple(res)
 
 
@@ -236,11 +280,13 @@ def vectorize(pyfunc: Any, *, excluded: Any = frozenset(), signature: str | None
         pos = [i for i in range(len(args)) if i not in excluded]
         cores = in_core if in_core is not None else [()] * len(pos)
         if len(cores) != len(pos):
-            raise TypeError(f"vectorize: signature {signature!r} has {len(cores)} inputs, got "
-                            f"{len(pos)} vectorized arguments")
+            raise TypeError(
+                f"vectorize: signature {signature!r} has {len(cores)} inputs, got "
+                f"{len(pos)} vectorized arguments"
+            )
         vals = [args[i] if isinstance(args[i], Tracer) else np.asarray(args[i]) for i in pos]
         shapes = [shape_of(v) for v in vals]
-        loops = [s[:len(s) - len(c)] for s, c in zip(shapes, cores, strict=True)]
+        loops = [s[: len(s) - len(c)] for s, c in zip(shapes, cores, strict=True)]
         loop = np.broadcast_shapes(*loops) if loops else ()
         size = int(np.prod(loop))
 
@@ -252,9 +298,10 @@ def vectorize(pyfunc: Any, *, excluded: Any = frozenset(), signature: str | None
 
         if not loop:
             return call(*vals)
-        flat = [S.reshape(S.broadcast_to(v, loop + s[len(s) - len(c):]),
-                          (size, *s[len(s) - len(c):]))
-                for v, s, c in zip(vals, shapes, cores, strict=True)]
+        flat = [
+            S.reshape(S.broadcast_to(v, loop + s[len(s) - len(c) :]), (size, *s[len(s) - len(c) :]))
+            for v, s, c in zip(vals, shapes, cores, strict=True)
+        ]
         out = vmap(call)(*flat)
         return tree_map(lambda o: S.reshape(o, loop + shape_of(o)[1:]), out)
 

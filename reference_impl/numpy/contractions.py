@@ -89,8 +89,7 @@ def _parse(subscripts: str, n_operands: int) -> tuple[list[str], str]:
     ins, arrow, out = s.partition("->")
     inputs = ins.split(",")
     if len(inputs) != n_operands:
-        raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, "
-                         f"got {n_operands}")
+        raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, got {n_operands}")
     if not arrow:  # implicit output: letters that appear once, in alphabetical order
         letters = "".join(inputs)
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
@@ -103,6 +102,7 @@ MAX_EINSUM_OPERANDS = 16
 
 def _from_sublists(args: tuple[Any, ...]) -> tuple[str, list[Any]]:
     """``einsum(x, [0, 1], y, [1, 2], [0, 2])`` → ``'ab,bc->ac'`` (``Ellipsis`` → '...')."""
+
     def letters(sub: Any) -> str:
         return "".join("..." if k is Ellipsis else _LETTERS[int(k)] for k in sub)
 
@@ -122,26 +122,27 @@ def _expand_ellipsis(subscripts: str, ops: list[Any]) -> tuple[str, list[Any]]:
     inputs = ins.split(",")
     if len(inputs) != len(ops):
         raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, got {len(ops)}")
-    nds = [len(shape_of(op)) - len(sub.replace("...", "")) if "..." in sub else 0
-           for sub, op in zip(inputs, ops, strict=True)]
+    nds = [
+        len(shape_of(op)) - len(sub.replace("...", "")) if "..." in sub else 0
+        for sub, op in zip(inputs, ops, strict=True)
+    ]
     n = max(nds)
     free = [c for c in _LETTERS if c not in s][:n]
     sizes = [1] * n  # the broadcast shape of the ellipsis dimensions
     for sub, op, k in zip(inputs, ops, nds, strict=True):
         if "..." in sub:
             start = sub.index("...")
-            for j, size in enumerate(shape_of(op)[start:start + k]):
+            for j, size in enumerate(shape_of(op)[start : start + k]):
                 if size != 1:  # 1 broadcasts against any size, 0 included
                     sizes[n - k + j] = size
     new_inputs, new_ops = [], []
     for sub, op, k in zip(inputs, ops, nds, strict=True):
         if "..." in sub:
             start, shape = sub.index("..."), shape_of(op)
-            ell = shape[start:start + k]
+            ell = shape[start : start + k]
             keep = [j for j, size in enumerate(ell) if size == sizes[n - k + j]]
             if len(keep) < k:
-                op = S.reshape(op, shape[:start] + tuple(ell[j] for j in keep)
-                               + shape[start + k:])
+                op = S.reshape(op, shape[:start] + tuple(ell[j] for j in keep) + shape[start + k :])
             sub = sub.replace("...", "".join(free[n - k + j] for j in keep))
         new_inputs.append(sub)
         new_ops.append(op)
@@ -158,8 +159,7 @@ def _einsum_vjp(i: int) -> Any:
         inputs, out = _parse(subscripts, len(operands))
         mine = inputs[i]
         uniq = "".join(dict.fromkeys(mine))  # distinct letters, in order of first appearance
-        others = [(s, op) for j, (s, op) in enumerate(zip(inputs, operands, strict=True))
-                  if j != i]
+        others = [(s, op) for j, (s, op) in enumerate(zip(inputs, operands, strict=True)) if j != i]
         seen = set(out).union(*[set(s) for s, _ in others])
         target = "".join(c for c in uniq if c in seen)  # letters summed only inside this operand
         spec = ",".join([out, *[s for s, _ in others]]) + "->" + target
@@ -177,6 +177,7 @@ def _einsum_vjp(i: int) -> Any:
 
 def _embed_diagonal(g: Any, uniq: str, mine: str, shape: tuple[int, ...]) -> Any:
     """``x̄[i, i] = g[i]`` (zero off the diagonal) for operand subscripts such as ``'ii'``."""
+
     def grid(pos: int) -> np.ndarray:
         return np.arange(shape[pos]).reshape([-1 if k == pos else 1 for k in range(len(mine))])
 
@@ -194,8 +195,9 @@ defjvp_linear(einsum_p, *range(MAX_EINSUM_OPERANDS))
 defvjp(einsum_p, *[_einsum_vjp(i) for i in range(MAX_EINSUM_OPERANDS)])
 
 
-def einsum(*operands: Any, optimize: Any = None, precision: Any = None,
-           preferred_element_type: Any = None) -> Any:
+def einsum(
+    *operands: Any, optimize: Any = None, precision: Any = None, preferred_element_type: Any = None
+) -> Any:
     """Einstein summation, as ``jnp.einsum``: up to 16 operands, an ellipsis
     (``'...ij,...jk->...ik'``, broadcast), an implicit output (``'ij,jk'``), repeated letters
     (``'ii->i'``), or the sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])``."""
@@ -204,8 +206,10 @@ def einsum(*operands: Any, optimize: Any = None, precision: Any = None,
     else:
         subscripts, ops = _from_sublists(operands)
     if not 1 <= len(ops) <= MAX_EINSUM_OPERANDS:
-        raise NotImplementedError(f"einsum over {len(ops)} operands: at most "
-                                  f"{MAX_EINSUM_OPERANDS} (chain several einsum calls)")
+        raise NotImplementedError(
+            f"einsum over {len(ops)} operands: at most "
+            f"{MAX_EINSUM_OPERANDS} (chain several einsum calls)"
+        )
     if "..." in subscripts:
         subscripts, ops = _expand_ellipsis(subscripts, ops)
     _parse(subscripts, len(ops))
@@ -230,7 +234,8 @@ def tensordot(x: Any, y: Any, axes: Any = 2) -> Any:
     for i, j in zip(ax, ay, strict=True):
         b[j] = a[i]
     out = "".join(c for i, c in enumerate(a) if i not in ax) + "".join(
-        c for j, c in enumerate(b) if j not in ay)
+        c for j, c in enumerate(b) if j not in ay
+    )
     return einsum_p(x, y, subscripts=f"{a},{''.join(b)}->{out}")
 
 
@@ -245,8 +250,9 @@ def kron(a: Any, b: Any) -> Any:
     return S.reshape(x * y, tuple(m * n for m, n in zip(sa, sb, strict=True)))
 
 
-def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
-          axis: int | None = None) -> Any:
+def cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
+) -> Any:
     """The cross product of 3-vectors (the scalar ``a₀b₁ − a₁b₀`` of 2-vectors) along
     ``axisa``/``axisb``; the result's vector axis is ``axisc`` (all three are ``axis`` if given).
     """
@@ -261,8 +267,9 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     if na == nb == 2:
         return a0 * b1 - a1 * b0
     batch = np.broadcast_shapes(shape_of(a)[:-1], shape_of(b)[:-1])
-    c = [S.broadcast_to(v, batch) for v in (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2,
-                                             a0 * b1 - a1 * b0)]
+    c = [
+        S.broadcast_to(v, batch) for v in (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
+    ]
     return S.moveaxis(S.stack(c, axis=-1), -1, axisc)
 
 

@@ -133,10 +133,14 @@ defvjp(divide, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans / y
 
 # d(x^y)/dx = y x^{y-1};  d(x^y)/dy = x^y log x  (taken as 0 where x = 0, as JAX does)
 power = primitive("power", np.power)
-defjvp(power, lambda x_dot, ans, x, y: x_dot * _dpow_dx(x, y),
-       lambda y_dot, ans, x, y: y_dot * _dpow_dy(ans, x))
-defvjp(power, lambda ct, ans, x, y: ct * _dpow_dx(x, y),
-       lambda ct, ans, x, y: ct * _dpow_dy(ans, x))
+defjvp(
+    power,
+    lambda x_dot, ans, x, y: x_dot * _dpow_dx(x, y),
+    lambda y_dot, ans, x, y: y_dot * _dpow_dy(ans, x),
+)
+defvjp(
+    power, lambda ct, ans, x, y: ct * _dpow_dx(x, y), lambda ct, ans, x, y: ct * _dpow_dy(ans, x)
+)
 
 
 def _dpow_dx(x: Any, y: Any) -> Any:
@@ -156,16 +160,28 @@ def _dpow_dy(ans: Any, x: Any) -> Any:
 
 # maximum / minimum: the gradient goes to the larger (smaller) argument, split evenly at ties
 maximum = primitive("maximum", np.maximum)
-defjvp(maximum, lambda x_dot, ans, x, y: x_dot * _select_weight(x, y),
-       lambda y_dot, ans, x, y: y_dot * _select_weight(y, x))
-defvjp(maximum, lambda ct, ans, x, y: ct * _select_weight(x, y),
-       lambda ct, ans, x, y: ct * _select_weight(y, x))
+defjvp(
+    maximum,
+    lambda x_dot, ans, x, y: x_dot * _select_weight(x, y),
+    lambda y_dot, ans, x, y: y_dot * _select_weight(y, x),
+)
+defvjp(
+    maximum,
+    lambda ct, ans, x, y: ct * _select_weight(x, y),
+    lambda ct, ans, x, y: ct * _select_weight(y, x),
+)
 
 minimum = primitive("minimum", np.minimum)
-defjvp(minimum, lambda x_dot, ans, x, y: x_dot * _select_weight(y, x),
-       lambda y_dot, ans, x, y: y_dot * _select_weight(x, y))
-defvjp(minimum, lambda ct, ans, x, y: ct * _select_weight(y, x),
-       lambda ct, ans, x, y: ct * _select_weight(x, y))
+defjvp(
+    minimum,
+    lambda x_dot, ans, x, y: x_dot * _select_weight(y, x),
+    lambda y_dot, ans, x, y: y_dot * _select_weight(x, y),
+)
+defvjp(
+    minimum,
+    lambda ct, ans, x, y: ct * _select_weight(y, x),
+    lambda ct, ans, x, y: ct * _select_weight(x, y),
+)
 
 
 def _select_weight(x: Any, y: Any) -> np.ndarray:
@@ -181,10 +197,18 @@ def _pos_sign(x: Any) -> np.ndarray:
 
 # where(cond, x, y): cond is concrete (a comparison result), x and y are differentiable
 _where = primitive("where", np.where)
-defjvp(_where, None, lambda x_dot, ans, c, x, y: _where(c, x_dot, 0.0),
-       lambda y_dot, ans, c, x, y: _where(c, 0.0, y_dot))
-defvjp(_where, None, lambda ct, ans, c, x, y: _where(c, ct, 0.0),
-       lambda ct, ans, c, x, y: _where(c, 0.0, ct))
+defjvp(
+    _where,
+    None,
+    lambda x_dot, ans, c, x, y: _where(c, x_dot, 0.0),
+    lambda y_dot, ans, c, x, y: _where(c, 0.0, y_dot),
+)
+defvjp(
+    _where,
+    None,
+    lambda ct, ans, c, x, y: _where(c, ct, 0.0),
+    lambda ct, ans, c, x, y: _where(c, 0.0, ct),
+)
 
 
 def where(condition: Any, x: Any, y: Any) -> Any:
@@ -193,8 +217,7 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     return _where(c if isinstance(c, Tracer) else np.asarray(c, dtype=bool), x, y)
 
 
-def clip(x: Any, min: Any = None, max: Any = None, *, a_min: Any = None,
-         a_max: Any = None) -> Any:
+def clip(x: Any, min: Any = None, max: Any = None, *, a_min: Any = None, a_max: Any = None) -> Any:
     """``minimum(maximum(x, min), max)``, as ``jnp.clip``: the gradient is 1 inside the
     interval, 0 outside, and 1/2 on its boundary (the tie rule of ``maximum``/``minimum``)."""
     lo = a_min if min is None else min

@@ -74,10 +74,16 @@ fix = trunc
 # --- binary -----------------------------------------------------------------------------------
 # arctan2(y, x) = the angle of (x, y):  ∂/∂y = x / (x² + y²),  ∂/∂x = −y / (x² + y²)
 arctan2 = primitive("arctan2", np.arctan2)
-defjvp(arctan2, lambda y_dot, ans, y, x: y_dot * x / (x * x + y * y),
-       lambda x_dot, ans, y, x: -x_dot * y / (x * x + y * y))
-defvjp(arctan2, lambda ct, ans, y, x: ct * x / (x * x + y * y),
-       lambda ct, ans, y, x: -ct * y / (x * x + y * y))
+defjvp(
+    arctan2,
+    lambda y_dot, ans, y, x: y_dot * x / (x * x + y * y),
+    lambda x_dot, ans, y, x: -x_dot * y / (x * x + y * y),
+)
+defvjp(
+    arctan2,
+    lambda ct, ans, y, x: ct * x / (x * x + y * y),
+    lambda ct, ans, y, x: -ct * y / (x * x + y * y),
+)
 defresiduals(arctan2, ans=False, args=(0, 1))
 
 
@@ -153,7 +159,7 @@ def _dsinc(ans: Any, x: Any) -> Any:
     small = np.abs(concrete(x)) < 1e-2
     xs = E.where(small, x, 0.0)
     x2 = xs * xs
-    series = xs * (-math.pi**2 / 3.0 + x2 * (math.pi**4 / 30.0 - x2 * math.pi**6 / 840.0))
+    series = xs * (-(math.pi**2) / 3.0 + x2 * (math.pi**4 / 30.0 - x2 * math.pi**6 / 840.0))
     xl = E.where(small, 1.0, x)
     return E.where(small, series, (E.cos(math.pi * xl) - sinc(xl)) / xl)
 
@@ -174,8 +180,13 @@ def fmin(x: Any, y: Any) -> Any:
     return E.where(np.less(cx, cy) | np.isnan(cy), x, y)
 
 
-def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Any:
+def nan_to_num(
+    x: Any,
+    copy: bool = True,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Any:
     """NaN and ±inf replaced by constants (derivative 0 there, 1 elsewhere)."""
     cx = concrete(x)
     return E.where(np.isfinite(cx), x, np.nan_to_num(cx, nan=nan, posinf=posinf, neginf=neginf))
@@ -183,8 +194,9 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
 
 def _real_only(name: str, x: Any) -> None:
     if np.iscomplexobj(concrete(x)):
-        raise NotImplementedError(f"{name}: complex numbers are not supported (reference_impl "
-                                  "is real-valued)")
+        raise NotImplementedError(
+            f"{name}: complex numbers are not supported (reference_impl is real-valued)"
+        )
 
 
 # Complex parts (JAX's rules, jax/_src/lax/lax.py: real_p, imag_p, conj_p). JAX's convention
@@ -251,7 +263,21 @@ def copysign(x: Any, y: Any) -> Any:
 
 
 # the primitives defined here, for transformations that treat all elementwise maps alike
-UNARY_PRIMITIVES = (arcsin, arccos, arcsinh, arccosh, arctanh, log2, log10, exp2, cbrt, sinc,
-                    floor, ceil, trunc, rint)
+UNARY_PRIMITIVES = (
+    arcsin,
+    arccos,
+    arcsinh,
+    arccosh,
+    arctanh,
+    log2,
+    log10,
+    exp2,
+    cbrt,
+    sinc,
+    floor,
+    ceil,
+    trunc,
+    rint,
+)
 PARAMETRIC_UNARY_PRIMITIVES = (_round_p,)  # round(x, decimals=…)
 BINARY_PRIMITIVES = (arctan2, remainder, fmod)

@@ -29,8 +29,24 @@ from . import elementwise_more as EM
 from . import shape_ops as S
 from .manipulation import pad, roll
 
-__all__ = ["fft", "fft2", "fftfreq", "fftn", "fftshift", "ifft", "ifft2", "ifftn", "ifftshift",
-           "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn"]
+__all__ = [
+    "fft",
+    "fft2",
+    "fftfreq",
+    "fftn",
+    "fftshift",
+    "ifft",
+    "ifft2",
+    "ifftn",
+    "ifftshift",
+    "irfft",
+    "irfft2",
+    "irfftn",
+    "rfft",
+    "rfft2",
+    "rfftfreq",
+    "rfftn",
+]
 
 _NORMS = (None, "backward", "ortho", "forward")
 
@@ -83,16 +99,18 @@ for _p in (fftn_p, ifftn_p, rfftn_p, irfftn_p):
 
 
 # --- wrappers -----------------------------------------------------------------------------------
-def _axes(x: Any, s: Sequence[int] | None, axes: Sequence[int] | None, name: str
-          ) -> tuple[int, ...]:
+def _axes(
+    x: Any, s: Sequence[int] | None, axes: Sequence[int] | None, name: str
+) -> tuple[int, ...]:
     nd = len(shape_of(x))
     if axes is None:
         axes = range(nd - len(s), nd) if s is not None else range(nd)
     out = []
     for a in axes:
         if not -nd <= a < nd:
-            raise ValueError(f"{name}: axis {a} is out of bounds for an array of shape "
-                             f"{shape_of(x)}")
+            raise ValueError(
+                f"{name}: axis {a} is out of bounds for an array of shape {shape_of(x)}"
+            )
         out.append(a % nd - nd)
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: repeated axes {tuple(axes)}")
@@ -136,14 +154,22 @@ def _c2c(x: Any, s: Any, axes: Any, norm: str | None, inverse: bool, name: str) 
     return _scale(y, count, norm, inverse, name)
 
 
-def fftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
-         norm: str | None = None) -> Any:
+def fftn(
+    a: Any,
+    s: Sequence[int] | None = None,
+    axes: Sequence[int] | None = None,
+    norm: str | None = None,
+) -> Any:
     """``Y_k = Σ_j x_j e^{−2πi j·k/n}`` over ``axes`` (all by default)."""
     return _c2c(a, s, axes, norm, False, "fftn")
 
 
-def ifftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
-          norm: str | None = None) -> Any:
+def ifftn(
+    a: Any,
+    s: Sequence[int] | None = None,
+    axes: Sequence[int] | None = None,
+    norm: str | None = None,
+) -> Any:
     """``x_j = (1/N) Σ_k Y_k e^{+2πi j·k/n}`` over ``axes``."""
     return _c2c(a, s, axes, norm, True, "ifftn")
 
@@ -158,18 +184,24 @@ def ifft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) 
     return _c2c(a, None if n is None else (n,), (axis,), norm, True, "ifft")
 
 
-def fft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
-         norm: str | None = None) -> Any:
+def fft2(
+    a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1), norm: str | None = None
+) -> Any:
     return _c2c(a, s, axes, norm, False, "fft2")
 
 
-def ifft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
-          norm: str | None = None) -> Any:
+def ifft2(
+    a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1), norm: str | None = None
+) -> Any:
     return _c2c(a, s, axes, norm, True, "ifft2")
 
 
-def rfftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
-          norm: str | None = None) -> Any:
+def rfftn(
+    a: Any,
+    s: Sequence[int] | None = None,
+    axes: Sequence[int] | None = None,
+    norm: str | None = None,
+) -> Any:
     """The DFT of a real array, last axis halved to ``n//2 + 1`` bins (the rest is their
     conjugate)."""
     if np.iscomplexobj(concrete(a)):
@@ -181,8 +213,12 @@ def rfftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = N
     return _scale(rfftn_p(a, axes=axes), count, norm, False, "rfftn")
 
 
-def irfftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
-           norm: str | None = None) -> Any:
+def irfftn(
+    a: Any,
+    s: Sequence[int] | None = None,
+    axes: Sequence[int] | None = None,
+    norm: str | None = None,
+) -> Any:
     """The real inverse of :func:`rfftn`; the last axis has ``s[-1]`` points (default
     ``2(m − 1)`` for ``m`` bins), the half spectrum read as Hermitian."""
     axes = _axes(a, s, axes, "irfftn")
@@ -203,13 +239,15 @@ def irfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None)
     return irfftn(a, None if n is None else (n,), (axis,), norm)
 
 
-def rfft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
-          norm: str | None = None) -> Any:
+def rfft2(
+    a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1), norm: str | None = None
+) -> Any:
     return rfftn(a, s, axes, norm)
 
 
-def irfft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
-           norm: str | None = None) -> Any:
+def irfft2(
+    a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1), norm: str | None = None
+) -> Any:
     return irfftn(a, s, axes, norm)
 
 

@@ -15,8 +15,7 @@ from . import shape_ops as S
 
 def _axis(axis: int, nd: int, name: str) -> int:
     if not -nd <= int(axis) < nd:
-        raise ValueError(f"{name}: axis {axis} is out of bounds for an array with {nd} "
-                         "dimensions")
+        raise ValueError(f"{name}: axis {axis} is out of bounds for an array with {nd} dimensions")
     return int(axis) % nd
 
 
@@ -32,15 +31,19 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Any:
 def _grids(idx: Any, axis: int, nd: int) -> tuple[Any, ...]:
     """The full index ``arr[grids]`` of ``take_along_axis``: ``idx`` on ``axis``, ranges
     elsewhere (broadcast against each other)."""
-    return tuple(idx if d == axis else np.arange(n).reshape(
-        [-1 if k == d else 1 for k in range(nd)]) for d, n in enumerate(np.shape(idx)[:nd]))
+    return tuple(
+        idx if d == axis else np.arange(n).reshape([-1 if k == d else 1 for k in range(nd)])
+        for d, n in enumerate(np.shape(idx)[:nd])
+    )
 
 
 def _take_along_impl(arr: Any, idx: Any, axis: int) -> np.ndarray:
     arr, idx = np.asarray(arr), np.asarray(idx)
-    shape = np.broadcast_shapes((*arr.shape[:axis], 1, *arr.shape[axis + 1:]),
-                                (*idx.shape[:axis], 1, *idx.shape[axis + 1:]))
-    idx = np.broadcast_to(idx, shape[:axis] + idx.shape[axis:axis + 1] + shape[axis + 1:])
+    shape = np.broadcast_shapes(
+        (*arr.shape[:axis], 1, *arr.shape[axis + 1 :]),
+        (*idx.shape[:axis], 1, *idx.shape[axis + 1 :]),
+    )
+    idx = np.broadcast_to(idx, shape[:axis] + idx.shape[axis : axis + 1] + shape[axis + 1 :])
     return arr[_grids(idx, axis, arr.ndim)]
 
 
@@ -55,23 +58,31 @@ def _put_along_add_impl(ct: Any, idx: Any, axis: int, shape: tuple[int, ...]) ->
 # out[..., i, ...] = arr[..., idx[..., i, ...], ...]: linear in arr; the adjoint scatter-adds
 # (repeated indices accumulate). The indices are an argument, so vmap can batch them.
 take_along_axis_p = primitive("take_along_axis", _take_along_impl)
-defjvp(take_along_axis_p,
-       lambda x_dot, ans, arr, idx, axis: take_along_axis_p(x_dot, idx, axis=axis))
-defvjp(take_along_axis_p, lambda ct, ans, arr, idx, axis:
-       put_along_axis_add_p(ct, idx, axis=axis, shape=shape_of(arr)))
+defjvp(
+    take_along_axis_p, lambda x_dot, ans, arr, idx, axis: take_along_axis_p(x_dot, idx, axis=axis)
+)
+defvjp(
+    take_along_axis_p,
+    lambda ct, ans, arr, idx, axis: put_along_axis_add_p(ct, idx, axis=axis, shape=shape_of(arr)),
+)
 defresiduals(take_along_axis_p, ans=False, args=(1,))
 
 put_along_axis_add_p = primitive("put_along_axis_add", _put_along_add_impl)
-defjvp(put_along_axis_add_p,
-       lambda ct_dot, ans, ct, idx, axis, shape: put_along_axis_add_p(ct_dot, idx, axis=axis,
-                                                                      shape=shape))
-defvjp(put_along_axis_add_p,
-       lambda ct, ans, c, idx, axis, shape: take_along_axis_p(ct, idx, axis=axis))
+defjvp(
+    put_along_axis_add_p,
+    lambda ct_dot, ans, ct, idx, axis, shape: put_along_axis_add_p(
+        ct_dot, idx, axis=axis, shape=shape
+    ),
+)
+defvjp(
+    put_along_axis_add_p, lambda ct, ans, c, idx, axis, shape: take_along_axis_p(ct, idx, axis=axis)
+)
 defresiduals(put_along_axis_add_p, ans=False, args=(1,))
 
 
-def _along_axis_batch(vals: list[Any], dims: list[Any], axis: int, **params: Any
-                      ) -> tuple[Any, int]:
+def _along_axis_batch(
+    vals: list[Any], dims: list[Any], axis: int, **params: Any
+) -> tuple[Any, int]:
     """Both operands with the batch axis in front; the axis shifted past it."""
     from ..batching_rules import batch_size, to_front
 
@@ -97,8 +108,10 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
     if not isinstance(idx, Tracer):
         idx = np.asarray(idx)
     if len(shape_of(idx)) != len(shape):
-        raise ValueError(f"take_along_axis: indices have {len(shape_of(idx))} dimensions but "
-                         f"the array has {len(shape)}")
+        raise ValueError(
+            f"take_along_axis: indices have {len(shape_of(idx))} dimensions but "
+            f"the array has {len(shape)}"
+        )
     return take_along_axis_p(arr, idx, axis=ax)
 
 
@@ -146,13 +159,21 @@ r_ = _RClass()
 c_ = _CClass()
 
 
-def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
-             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+def linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
     """``num`` evenly spaced values ``start + (stop − start)·t``, ``t = 0, 1/(num−1), …, 1``;
     differentiable in ``start`` and ``stop``. Plain inputs give a plain NumPy array."""
     if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
-        return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
-                           axis=axis)
+        return np.linspace(
+            start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis
+        )
     if axis != 0:
         raise NotImplementedError("linspace of traced end points: only axis=0")
     div = (num - 1) if endpoint else num

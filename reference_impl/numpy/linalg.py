@@ -31,10 +31,34 @@ from . import shape_ops as S
 from .contractions import matmul
 from .linalg_svd import DEGENERACY_RTOL, EighResult, SVDResult, eigh, svd
 
-__all__ = ["DEGENERACY_RTOL", "EigResult", "EighResult", "LUFactors", "LstsqResult", "QRResult",
-           "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eig", "eigh", "eigvals",
-           "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
-           "qr", "slogdet", "solve", "svd"]
+__all__ = [
+    "DEGENERACY_RTOL",
+    "EigResult",
+    "EighResult",
+    "LUFactors",
+    "LstsqResult",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "cholesky",
+    "cond",
+    "det",
+    "eig",
+    "eigh",
+    "eigvals",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+]
 
 
 def _mT(x: Any) -> Any:
@@ -44,8 +68,10 @@ def _mT(x: Any) -> Any:
 def _check_square(a: Any, name: str) -> int:
     shape = shape_of(a)
     if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a square matrix or a stack of square matrices "
-                         f"(shape (..., n, n)), got an array of shape {shape}")
+        raise ValueError(
+            f"linalg.{name}: expected a square matrix or a stack of square matrices "
+            f"(shape (..., n, n)), got an array of shape {shape}"
+        )
     return shape[-1]
 
 
@@ -69,8 +95,10 @@ class LUFactors:
         a = np.asarray(a, dtype=np.result_type(a, np.float64))
         with warnings.catch_warnings():  # exact singularity is reported by `singular` instead
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-            factors = [scipy.linalg.lu_factor(a[idx], check_finite=False)
-                       for idx in np.ndindex(a.shape[:-2])]
+            factors = [
+                scipy.linalg.lu_factor(a[idx], check_finite=False)
+                for idx in np.ndindex(a.shape[:-2])
+            ]
         if a.ndim == 2:  # no copy: for large n a fresh copy costs as much as the LU itself
             self.lu, self.piv = factors[0]
         else:
@@ -109,8 +137,9 @@ def _lu_solve_impl(a: Any, b: np.ndarray, lu: LUFactors, trans: int) -> np.ndarr
     bs = np.broadcast_to(b, batch + b.shape[-2:])
     out = np.empty(bs.shape, dtype=bs.dtype)
     for idx in np.ndindex(batch):
-        out[idx] = scipy.linalg.lu_solve((lus[idx], pivs[idx]), bs[idx], trans=trans,
-                                         check_finite=False)
+        out[idx] = scipy.linalg.lu_solve(
+            (lus[idx], pivs[idx]), bs[idx], trans=trans, check_finite=False
+        )
     return out
 
 
@@ -146,8 +175,9 @@ def _factor(a: Any, name: str, allow_singular: bool = False) -> LUFactors:
         return LUFactors.pending()
     lu = LUFactors(c)
     if lu.singular and not allow_singular:
-        raise np.linalg.LinAlgError(f"linalg.{name}: singular matrix (an exact zero pivot in its "
-                                    "LU factorisation)")
+        raise np.linalg.LinAlgError(
+            f"linalg.{name}: singular matrix (an exact zero pivot in its LU factorisation)"
+        )
     return lu
 
 
@@ -164,13 +194,16 @@ def solve(a: Any, b: Any) -> Any:
     a_shape, b_shape = shape_of(a), shape_of(b)
     vector = len(b_shape) == 1
     if len(b_shape) == 0 or b_shape[-2 if not vector else -1] != n:
-        raise ValueError(f"linalg.solve: b has shape {b_shape} but a has shape {a_shape}; b must "
-                         f"have shape ({n},) or (..., {n}, k)")
+        raise ValueError(
+            f"linalg.solve: b has shape {b_shape} but a has shape {a_shape}; b must "
+            f"have shape ({n},) or (..., {n}, k)"
+        )
     try:
         np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
     except ValueError:
-        raise ValueError(f"linalg.solve: the batch dimensions of a {a_shape} and b {b_shape} do "
-                         "not broadcast") from None
+        raise ValueError(
+            f"linalg.solve: the batch dimensions of a {a_shape} and b {b_shape} do not broadcast"
+        ) from None
     x = lu_solve_p(a, S.expand_dims(b, -1) if vector else b, lu=_factor(a, "solve"), trans=0)
     return S.reshape(x, shape_of(x)[:-1]) if vector else x
 
@@ -178,8 +211,9 @@ def solve(a: Any, b: Any) -> Any:
 def inv(a: Any) -> Any:
     """``A⁻¹ = solve(A, I)``; its VJP ``Ā = −A⁻ᵀ X̄ A⁻ᵀ`` follows from solve's rule."""
     n = _check_square(a, "inv")
-    return lu_solve_p(a, np.eye(n, dtype=np.result_type(concrete(a), np.float64)),
-                      lu=_factor(a, "inv"), trans=0)
+    return lu_solve_p(
+        a, np.eye(n, dtype=np.result_type(concrete(a), np.float64)), lu=_factor(a, "inv"), trans=0
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -201,8 +235,10 @@ def _dot_last2(x: Any, y: Any) -> Any:
 
 def _logabsdet_grad(a: Any, lu: LUFactors) -> Any:
     if lu.singular:
-        raise np.linalg.LinAlgError("linalg.slogdet: the derivative of log|det A| at a singular "
-                                    "matrix is infinite (A⁻ᵀ does not exist)")
+        raise np.linalg.LinAlgError(
+            "linalg.slogdet: the derivative of log|det A| at a singular "
+            "matrix is infinite (A⁻ᵀ does not exist)"
+        )
     return _inv_T(a, lu)
 
 
@@ -214,8 +250,10 @@ def _logabsdet_impl(a: Any, lu: LUFactors) -> np.ndarray:
 
 logabsdet_p = primitive("logabsdet", _logabsdet_impl)
 defjvp(logabsdet_p, lambda a_dot, ans, a, lu: _dot_last2(_logabsdet_grad(a, lu), a_dot))
-defvjp(logabsdet_p, lambda ct, ans, a, lu:
-       S.expand_dims(S.expand_dims(ct, -1), -1) * _logabsdet_grad(a, lu))
+defvjp(
+    logabsdet_p,
+    lambda ct, ans, a, lu: S.expand_dims(S.expand_dims(ct, -1), -1) * _logabsdet_grad(a, lu),
+)
 
 
 def slogdet(a: Any) -> SlogdetResult:
@@ -236,8 +274,9 @@ def _cofactor(a: Any, d: Any, lu: LUFactors) -> Any:
     if not lu.singular:
         return S.expand_dims(S.expand_dims(d, -1), -1) * _inv_T(a, lu)
     if isinstance(a, Tracer) or isinstance(d, Tracer):
-        raise NotImplementedError("linalg.det: second derivatives at an exactly singular matrix "
-                                  "are not implemented")
+        raise NotImplementedError(
+            "linalg.det: second derivatives at an exactly singular matrix are not implemented"
+        )
     # adj(A) = adj(Vᵀ) adj(Σ) adj(U) with adj(Q) = det(Q) Qᵀ for orthogonal Q (JAX handles this
     # case with `_cofactor_solve`, an LU-based variant)
     u, s, vh = np.linalg.svd(np.asarray(a, dtype=float))
@@ -250,8 +289,9 @@ def _cofactor(a: Any, d: Any, lu: LUFactors) -> Any:
 # d det A = det(A) tr(A⁻¹ dA) = ⟨cof A, dA⟩;  Ā = x̄ · cof A  (Giles 2008 §2.2)
 det_p = primitive("det", lambda a, lu: lu.sign() * np.prod(np.abs(lu.diag), axis=-1))
 defjvp(det_p, lambda a_dot, ans, a, lu: _dot_last2(_cofactor(a, ans, lu), a_dot))
-defvjp(det_p, lambda ct, ans, a, lu:
-       S.expand_dims(S.expand_dims(ct, -1), -1) * _cofactor(a, ans, lu))
+defvjp(
+    det_p, lambda ct, ans, a, lu: S.expand_dims(S.expand_dims(ct, -1), -1) * _cofactor(a, ans, lu)
+)
 
 
 def det(a: Any) -> Any:
@@ -277,8 +317,9 @@ def _tri_solve_impl(t: np.ndarray, b: np.ndarray, lower: bool, trans: int) -> np
     bs = np.broadcast_to(b, batch + b.shape[-2:])
     out = np.empty(bs.shape, dtype=np.result_type(ts, bs, np.float64))
     for idx in np.ndindex(batch):
-        out[idx] = scipy.linalg.solve_triangular(ts[idx], bs[idx], trans=trans, lower=lower,
-                                                 check_finite=False)
+        out[idx] = scipy.linalg.solve_triangular(
+            ts[idx], bs[idx], trans=trans, lower=lower, check_finite=False
+        )
     return out
 
 
@@ -310,16 +351,16 @@ def _phi(x: Any) -> Any:
 
 def _cholesky_jvp(a_dot: Any, l: Any, a: Any) -> Any:
     # L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ)  (Murray 2016, arXiv:1602.07527; JAX's `_cholesky_jvp_rule`)
-    y = solve_triangular_p(l, a_dot, lower=True, trans=0)                     # L⁻¹ Ȧ
-    x = _mT(solve_triangular_p(l, _mT(y), lower=True, trans=0))               # L⁻¹ Ȧ L⁻ᵀ
+    y = solve_triangular_p(l, a_dot, lower=True, trans=0)  # L⁻¹ Ȧ
+    x = _mT(solve_triangular_p(l, _mT(y), lower=True, trans=0))  # L⁻¹ Ȧ L⁻ᵀ
     return matmul(l, _phi(x))
 
 
 def _cholesky_vjp(ct: Any, l: Any, a: Any) -> Any:
     # the adjoint of the JVP: Ā = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹  (Murray 2016 eq. 10, before symmetrising)
     p = _phi(matmul(_mT(l), _tri(ct, lower=True)))
-    z = solve_triangular_p(l, p, lower=True, trans=1)                         # L⁻ᵀ P
-    return _mT(solve_triangular_p(l, _mT(z), lower=True, trans=1))            # L⁻ᵀ P L⁻¹
+    z = solve_triangular_p(l, p, lower=True, trans=1)  # L⁻ᵀ P
+    return _mT(solve_triangular_p(l, _mT(z), lower=True, trans=1))  # L⁻ᵀ P L⁻¹
 
 
 cholesky_p = primitive("cholesky", np.linalg.cholesky)

@@ -38,7 +38,8 @@ __all__ = ["EigResult", "eig", "eigvals"]
 _EIGVEC_ERROR = (
     "linalg.eig: derivatives of non-symmetric eigenvectors are only valid for distinct "
     "eigenvalues, which cannot be checked; pass enable_eigvec_derivs=True to opt in (as "
-    "jax.lax.linalg.eig), or use linalg.eigvals if only the eigenvalues are needed")
+    "jax.lax.linalg.eig), or use linalg.eigvals if only the eigenvalues are needed"
+)
 
 
 class EigResult(NamedTuple):
@@ -80,8 +81,9 @@ def _eig_jvp(dots: list[Any], ans: Any, a: Any, vectors: bool) -> tuple[Any, Any
     w_dot = S.diagonal(p, axis1=-2, axis2=-1)
     u = matmul(v, _f_matrix(w, n) * p)
     mask = _argmax_mask(v)
-    c = (-EM.real(R.sum(EM.conj(v) * u, axis=-2))
-         - 1j * EM.imag(R.sum(mask * u, axis=-2)) / EM.real(R.sum(mask * v, axis=-2)))
+    c = -EM.real(R.sum(EM.conj(v) * u, axis=-2)) - 1j * EM.imag(R.sum(mask * u, axis=-2)) / EM.real(
+        R.sum(mask * v, axis=-2)
+    )
     v_dot = u + v * S.expand_dims(c, -2)
     return w_dot, v_dot, -matmul(matmul(vinv, v_dot), vinv)
 
@@ -120,8 +122,9 @@ defbatch(eig_p, _eig_batch)
 def _check(a: Any, name: str) -> None:
     shape = shape_of(a)
     if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a square matrix (or a stack of them), got "
-                         f"shape {shape}")
+        raise ValueError(
+            f"linalg.{name}: expected a square matrix (or a stack of them), got shape {shape}"
+        )
 
 
 def eig(a: Any, enable_eigvec_derivs: bool = False) -> EigResult:

@@ -69,19 +69,21 @@ def _qr_impl(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
 def _qr_check(a: Any, full: bool) -> None:
     m, n = shape_of(a)[-2:]
     if m < n or (full and m != n):
-        raise NotImplementedError(f"JVP/VJP of qr not defined for a matrix of shape {(m, n)} "
-                                  f"with mode={'complete' if full else 'reduced'!r}: only m ≥ n, "
-                                  "reduced (as in JAX)")
+        raise NotImplementedError(
+            f"JVP/VJP of qr not defined for a matrix of shape {(m, n)} "
+            f"with mode={'complete' if full else 'reduced'!r}: only m ≥ n, "
+            "reduced (as in JAX)"
+        )
 
 
 def _qr_jvp(dots: list[Any], ans: tuple[Any, Any], a: Any, full: bool) -> tuple[Any, Any]:
     _qr_check(a, full)
     (a_dot,) = dots
     q, r = ans
-    dx_rinv = _right_solve_r(a_dot, r, transpose=False)        # Ȧ R⁻¹
-    c = matmul(_mT(q), dx_rinv)                                  # Qᵀ Ȧ R⁻¹
+    dx_rinv = _right_solve_r(a_dot, r, transpose=False)  # Ȧ R⁻¹
+    c = matmul(_mT(q), dx_rinv)  # Qᵀ Ȧ R⁻¹
     low = _tril(c, -1)
-    omega = low - _mT(low)                                       # skew-symmetric
+    omega = low - _mT(low)  # skew-symmetric
     return matmul(q, omega - c) + dx_rinv, matmul(c - omega, r)
 
 
@@ -127,11 +129,14 @@ def _eye_like(n: int) -> np.ndarray:
 
 def _pinv_jvp(a_dot: Any, p: Any, a: Any, rtol: float) -> Any:
     m, n = shape_of(a)[-2:]
-    q = _eye_like(m) - matmul(a, p)                              # I − A P
-    r = _eye_like(n) - matmul(p, a)                              # I − P A
+    q = _eye_like(m) - matmul(a, p)  # I − A P
+    r = _eye_like(n) - matmul(p, a)  # I − P A
     a_dot_t = _mT(a_dot)
-    return (-matmul(matmul(p, a_dot), p) + matmul(matmul(p, _mT(p)), matmul(a_dot_t, q))
-            + matmul(r, matmul(a_dot_t, matmul(_mT(p), p))))
+    return (
+        -matmul(matmul(p, a_dot), p)
+        + matmul(matmul(p, _mT(p)), matmul(a_dot_t, q))
+        + matmul(r, matmul(a_dot_t, matmul(_mT(p), p)))
+    )
 
 
 def _pinv_vjp(ct: Any, p: Any, a: Any, rtol: float) -> Any:
@@ -139,8 +144,11 @@ def _pinv_vjp(ct: Any, p: Any, a: Any, rtol: float) -> Any:
     q = _eye_like(m) - matmul(a, p)
     r = _eye_like(n) - matmul(p, a)
     ct_t, p_t = _mT(ct), _mT(p)
-    return (-matmul(matmul(p_t, ct), p_t) + matmul(q, matmul(ct_t, matmul(p, p_t)))
-            + matmul(matmul(p_t, p), matmul(ct_t, r)))
+    return (
+        -matmul(matmul(p_t, ct), p_t)
+        + matmul(q, matmul(ct_t, matmul(p, p_t)))
+        + matmul(matmul(p_t, p), matmul(ct_t, r))
+    )
 
 
 pinv_p = primitive("pinv", _pinv_impl)
@@ -234,8 +242,9 @@ def matrix_rank(M: Any, rtol: Any = None, *, tol: Any = None) -> Any:
     if tol is not None:
         return np.sum(s > tol, axis=-1)
     r = np.finfo(np.float64).eps * max(shape_of(M)[-2:]) if rtol is None else rtol
-    return np.sum(s > np.asarray(r)[..., None] * np.max(s, axis=-1, keepdims=True, initial=0.0),
-                  axis=-1)
+    return np.sum(
+        s > np.asarray(r)[..., None] * np.max(s, axis=-1, keepdims=True, initial=0.0), axis=-1
+    )
 
 
 def cond(x: Any, p: Any = None) -> Any:
@@ -311,5 +320,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:
         return _matrix_norm(x, ord, axes, keepdims)
-    raise ValueError(f"linalg.norm: axis must name one or two axes, got {axis!r} for an array "
-                     f"of shape {shape_of(x)}")
+    raise ValueError(
+        f"linalg.norm: axis must name one or two axes, got {axis!r} for an array "
+        f"of shape {shape_of(x)}"
+    )

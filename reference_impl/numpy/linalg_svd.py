@@ -117,10 +117,12 @@ def _gap_factors(s: Any, magnitude: np.ndarray) -> tuple[Any, Any, np.ndarray]:
     tol = DEGENERACY_RTOL * np.max(magnitude, axis=-1, keepdims=True)  # (..., 1)
     eye = np.eye(k, dtype=bool)
     si, sj = S.expand_dims(s, -1), S.expand_dims(s, -2)
-    f_minus = _reciprocal(sj - si, eye | (np.abs(sc[..., None, :] - sc[..., :, None])
-                                          <= tol[..., None]))
-    f_plus = _reciprocal(sj + si, eye | (np.abs(sc[..., None, :] + sc[..., :, None])
-                                         <= tol[..., None]))
+    f_minus = _reciprocal(
+        sj - si, eye | (np.abs(sc[..., None, :] - sc[..., :, None]) <= tol[..., None])
+    )
+    f_plus = _reciprocal(
+        sj + si, eye | (np.abs(sc[..., None, :] + sc[..., :, None]) <= tol[..., None])
+    )
     return f_minus, f_plus, tol
 
 
@@ -142,8 +144,7 @@ def _svd_parts(ans: tuple[Any, ...], a: Any) -> tuple[Any, ...]:
     return u, v, m, n, k, f_minus, f_plus, s_inv
 
 
-def _svd_jvp(dots: list[Any], ans: tuple[Any, ...], a: Any, full_matrices: bool
-             ) -> tuple[Any, ...]:
+def _svd_jvp(dots: list[Any], ans: tuple[Any, ...], a: Any, full_matrices: bool) -> tuple[Any, ...]:
     # Townsend 2016 eqs. (4)-(6) / JAX's `_svd_jvp_rule`, F split as in the module docstring
     (a_dot,) = dots
     u, v, m, n, k, f_minus, f_plus, s_inv = _svd_parts(ans, a)
@@ -172,8 +173,7 @@ def _is_zero(x: Any) -> bool:
     return isinstance(x, np.ndarray) and not x.any()
 
 
-def _svd_vjp(cts: tuple[Any, ...], ans: tuple[Any, ...], a: Any, full_matrices: bool
-             ) -> list[Any]:
+def _svd_vjp(cts: tuple[Any, ...], ans: tuple[Any, ...], a: Any, full_matrices: bool) -> list[Any]:
     # the adjoint of `_svd_jvp` (Townsend 2016 eq. (9), regrouped into F⁻ and F⁺ terms)
     u_bar, s_bar, vh_bar = cts
     if _is_zero(u_bar) and _is_zero(vh_bar):
@@ -210,8 +210,9 @@ svd_p.jvp_full = _svd_jvp
 svd_p.vjp_full = _svd_vjp
 
 
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
-        ) -> Any:
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
     """``A = U diag(S) Vh`` as ``jnp.linalg.svd`` (same defaults); ``S`` alone if not compute_uv.
 
     Differentiable in forward and reverse mode for square and rectangular ``A`` and stacks of
@@ -220,8 +221,10 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     if hermitian:
         raise NotImplementedError("linalg.svd: hermitian=True is not supported; use eigh")
     if len(shape_of(a)) < 2:
-        raise ValueError(f"linalg.svd: expected a matrix or a stack of matrices, got an array of "
-                         f"shape {shape_of(a)}")
+        raise ValueError(
+            f"linalg.svd: expected a matrix or a stack of matrices, got an array of "
+            f"shape {shape_of(a)}"
+        )
     if not compute_uv:
         return svd_p(a, full_matrices=False)[1]
     return SVDResult(*svd_p(a, full_matrices=bool(full_matrices)))
@@ -266,8 +269,10 @@ def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> Eigh
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, as ``jnp.linalg.eigh``."""
     shape = shape_of(a)
     if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ValueError(f"linalg.eigh: expected a square matrix or a stack of square matrices "
-                         f"(shape (..., n, n)), got an array of shape {shape}")
+        raise ValueError(
+            f"linalg.eigh: expected a square matrix or a stack of square matrices "
+            f"(shape (..., n, n)), got an array of shape {shape}"
+        )
     if symmetrize_input:
         a = _sym(a)
     w, v = eigh_p(a, lower=UPLO in (None, "L"))

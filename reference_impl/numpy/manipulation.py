@@ -21,8 +21,9 @@ from . import shape_ops as S
 from .index_tricks import _axis, concatenate, take
 
 
-def _slice_along(x: Any, axis: int, start: int | None, stop: int | None,
-                 step: int | None = None) -> Any:
+def _slice_along(
+    x: Any, axis: int, start: int | None, stop: int | None, step: int | None = None
+) -> Any:
     return S.getitem(x, (slice(None),) * axis + (slice(start, stop, step),))
 
 
@@ -48,8 +49,10 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     if isinstance(indices_or_sections, (int, np.integer)):
         n = shape_of(ary)[_axis(axis, len(shape_of(ary)), "split")]
         if n % int(indices_or_sections):
-            raise ValueError(f"split: an axis of length {n} does not split into "
-                             f"{indices_or_sections} equal sections (use array_split)")
+            raise ValueError(
+                f"split: an axis of length {n} does not split into "
+                f"{indices_or_sections} equal sections (use array_split)"
+            )
     return array_split(ary, indices_or_sections, axis)
 
 
@@ -126,8 +129,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
         n = shape_of(a)[ax]
         s = int(s) % n if n else 0
         if s:
-            a = S.concatenate([_slice_along(a, ax, n - s, None), _slice_along(a, ax, 0, n - s)],
-                              ax)
+            a = S.concatenate([_slice_along(a, ax, n - s, None), _slice_along(a, ax, 0, n - s)], ax)
     return a
 
 
@@ -156,11 +158,11 @@ def tile(a: Any, reps: Any) -> Any:
 
 def flip(m: Any, axis: Any = None) -> Any:
     nd = len(shape_of(m))
-    axes = range(nd) if axis is None else ((axis,) if isinstance(axis, (int, np.integer))
-                                           else axis)
+    axes = range(nd) if axis is None else ((axis,) if isinstance(axis, (int, np.integer)) else axis)
     axes = {_axis(a, nd, "flip") for a in axes}
-    return S.getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
-                              for i in range(nd)))
+    return S.getitem(
+        m, tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(nd))
+    )
 
 
 def flipud(m: Any) -> Any:
@@ -206,8 +208,9 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
 def _triangle(m: Any, k: int, lower: bool) -> Any:
     shape = shape_of(m)
     if len(shape) < 2:
-        raise ValueError(f"{'tril' if lower else 'triu'}: expected at least 2 dimensions, got "
-                         f"shape {shape}")
+        raise ValueError(
+            f"{'tril' if lower else 'triu'}: expected at least 2 dimensions, got shape {shape}"
+        )
     keep = np.tri(shape[-2], shape[-1], k, dtype=bool)
     return E.where(keep if lower else ~np.tri(shape[-2], shape[-1], k - 1, dtype=bool), m, 0.0)
 
@@ -241,8 +244,10 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
             out = out + outside
         return out
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
-        raise NotImplementedError(f"pad: mode={mode!r} is not supported (use 'constant', 'edge', "
-                                  "'reflect', 'symmetric' or 'wrap')")
+        raise NotImplementedError(
+            f"pad: mode={mode!r} is not supported (use 'constant', 'edge', "
+            "'reflect', 'symmetric' or 'wrap')"
+        )
     for ax, (b, a) in enumerate(widths):
         if b or a:
             array = take(array, np.pad(np.arange(shape[ax]), (int(b), int(a)), mode=mode), ax)
@@ -284,8 +289,11 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     if edge_order != 1:
         raise NotImplementedError("gradient: only edge_order=1")
     nd = len(shape_of(f))
-    axes = tuple(range(nd)) if axis is None else (
-        (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
+    axes = (
+        tuple(range(nd))
+        if axis is None
+        else ((axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
+    )
     axes = tuple(_axis(a, nd, "gradient") for a in axes)
     if len(varargs) not in (0, 1, len(axes)):
         raise ValueError(f"gradient: {len(varargs)} spacings for {len(axes)} axes")
@@ -295,8 +303,9 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         if np.ndim(h) != 0:
             raise NotImplementedError("gradient: only scalar spacings")
         if shape_of(f)[ax] < 2:
-            raise ValueError(f"gradient: axis {ax} needs at least 2 points, got shape "
-                             f"{shape_of(f)}")
+            raise ValueError(
+                f"gradient: axis {ax} needs at least 2 points, got shape {shape_of(f)}"
+            )
         first = _slice_along(f, ax, 1, 2) - _slice_along(f, ax, 0, 1)
         inner = (_slice_along(f, ax, 2, None) - _slice_along(f, ax, None, -2)) * 0.5
         last = _slice_along(f, ax, -1, None) - _slice_along(f, ax, -2, -1)

@@ -34,8 +34,12 @@ def _keep(ct: Any, x_shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bo
 # sum: the VJP broadcasts the cotangent back over the reduced axes
 sum_p = primitive("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims))
 defjvp_linear(sum_p, 0)
-defvjp(sum_p, lambda ct, ans, x, axes, keepdims:
-       S.broadcast_to(_keep(ct, shape_of(x), axes, keepdims), shape_of(x)))
+defvjp(
+    sum_p,
+    lambda ct, ans, x, axes, keepdims: S.broadcast_to(
+        _keep(ct, shape_of(x), axes, keepdims), shape_of(x)
+    ),
+)
 
 
 def _chooser_weights(x: Any, ans: Any, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -46,10 +50,18 @@ def _chooser_weights(x: Any, ans: Any, axes: tuple[int, ...], keepdims: bool) ->
 
 def _chooser(name: str, fn: Any) -> Any:
     p = primitive(name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims))
-    defjvp(p, lambda x_dot, ans, x, axes, keepdims:
-           sum_p(x_dot * _chooser_weights(x, ans, axes, keepdims), axes=axes, keepdims=keepdims))
-    defvjp(p, lambda ct, ans, x, axes, keepdims:
-           _keep(ct, shape_of(x), axes, keepdims) * _chooser_weights(x, ans, axes, keepdims))
+    defjvp(
+        p,
+        lambda x_dot, ans, x, axes, keepdims: sum_p(
+            x_dot * _chooser_weights(x, ans, axes, keepdims), axes=axes, keepdims=keepdims
+        ),
+    )
+    defvjp(
+        p,
+        lambda ct, ans, x, axes, keepdims: (
+            _keep(ct, shape_of(x), axes, keepdims) * _chooser_weights(x, ans, axes, keepdims)
+        ),
+    )
     return p
 
 
@@ -59,10 +71,18 @@ min_p = _chooser("min", np.min)
 
 # prod: ∂(Π_j x_j)/∂x_i = Π_{j≠i} x_j, computed without dividing by x_i when some x_i = 0
 prod_p = primitive("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims))
-defjvp(prod_p, lambda x_dot, ans, x, axes, keepdims:
-       sum_p(x_dot * _prod_others(x, ans, axes), axes=axes, keepdims=keepdims))
-defvjp(prod_p, lambda ct, ans, x, axes, keepdims:
-       _keep(ct, shape_of(x), axes, keepdims) * _prod_others(x, ans, axes))
+defjvp(
+    prod_p,
+    lambda x_dot, ans, x, axes, keepdims: sum_p(
+        x_dot * _prod_others(x, ans, axes), axes=axes, keepdims=keepdims
+    ),
+)
+defvjp(
+    prod_p,
+    lambda ct, ans, x, axes, keepdims: (
+        _keep(ct, shape_of(x), axes, keepdims) * _prod_others(x, ans, axes)
+    ),
+)
 
 
 def _prod_others(x: Any, ans: Any, axes: tuple[int, ...]) -> Any:
@@ -95,32 +115,44 @@ def _finite_max(x: Any, axes: tuple[int, ...]) -> np.ndarray:
 
 
 logsumexp_p = primitive("logsumexp", _logsumexp_impl)
-defjvp(logsumexp_p, lambda x_dot, ans, x, axes, keepdims:
-       sum_p(x_dot * E.exp(x - _keep(ans, shape_of(x), axes, keepdims)), axes=axes,
-             keepdims=keepdims))
-defvjp(logsumexp_p, lambda ct, ans, x, axes, keepdims:
-       _keep(ct, shape_of(x), axes, keepdims) * E.exp(x - _keep(ans, shape_of(x), axes, keepdims)))
+defjvp(
+    logsumexp_p,
+    lambda x_dot, ans, x, axes, keepdims: sum_p(
+        x_dot * E.exp(x - _keep(ans, shape_of(x), axes, keepdims)), axes=axes, keepdims=keepdims
+    ),
+)
+defvjp(
+    logsumexp_p,
+    lambda ct, ans, x, axes, keepdims: (
+        _keep(ct, shape_of(x), axes, keepdims) * E.exp(x - _keep(ans, shape_of(x), axes, keepdims))
+    ),
+)
 
 
 # --- user-facing functions (signatures of jax.numpy; dtype/out exist for compatibility) ---------
 def _plain(name: str, dtype: Any = None, out: Any = None) -> None:
     if out is not None:
-        raise NotImplementedError(f"{name}: the out= argument is not supported (arrays here are "
-                                  "immutable, as in JAX)")
+        raise NotImplementedError(
+            f"{name}: the out= argument is not supported (arrays here are immutable, as in JAX)"
+        )
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.floating):
-        raise NotImplementedError(f"{name}: dtype={dtype!r} is not supported; reductions here "
-                                  "keep the input's floating dtype")
+        raise NotImplementedError(
+            f"{name}: dtype={dtype!r} is not supported; reductions here "
+            "keep the input's floating dtype"
+        )
 
 
-def sum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-        keepdims: bool = False) -> Any:
+def sum(
+    x: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
     """``Σ x`` over ``axis`` (all axes when None)."""
     _plain("sum", dtype, out)
     return sum_p(x, axes=_axes(shape_of(x), axis, "sum"), keepdims=keepdims)
 
 
-def mean(x: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-         keepdims: bool = False) -> Any:
+def mean(
+    x: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
     """``Σ x / n`` over ``axis``, n the number of elements summed."""
     _plain("mean", dtype, out)
     axes = _axes(shape_of(x), axis, "mean")
@@ -140,15 +172,17 @@ def min(x: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
     return min_p(x, axes=_axes(shape_of(x), axis, "min"), keepdims=keepdims)
 
 
-def prod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-         keepdims: bool = False) -> Any:
+def prod(
+    x: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
     """``Π x`` over ``axis``; its derivative is right even where some factors are 0."""
     _plain("prod", dtype, out)
     return prod_p(x, axes=_axes(shape_of(x), axis, "prod"), keepdims=keepdims)
 
 
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
-              return_sign: bool = False) -> Any:
+def logsumexp(
+    a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
+) -> Any:
     """``log Σ b·exp(a)`` over ``axis`` without overflow (``jax.scipy.special.logsumexp``).
 
     With ``return_sign`` returns ``(log |Σ b·exp(a)|, sign)``. With weights ``b`` it is

@@ -31,7 +31,8 @@ defvjp(broadcast_to_p, lambda ct, ans, x, shape: sum_to_shape(ct, shape_of(x)))
 def _sum_to_shape_impl(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+    )
     return np.reshape(np.sum(x, axis=axes), shape) if axes else np.reshape(x, shape)
 
 
@@ -48,8 +49,7 @@ def _getitem_impl(x: np.ndarray, idx: Any) -> np.ndarray:
 def _is_basic(idx: Any) -> bool:
     """Basic indexing (integers, slices, None, ...) selects each element at most once."""
     parts = idx if isinstance(idx, tuple) else (idx,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
-               for p in parts)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
 def _scatter_add_impl(ct: np.ndarray, idx: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -75,8 +75,9 @@ def _concatenate_vjp(ct: Any, ans: Any, *xs: Any, axis: int) -> list[Any]:
     bounds = np.cumsum([0] + [shape_of(x)[axis] for x in xs])
     ax = axis % len(shape_of(ans))
     lead = (slice(None),) * ax
-    return [getitem_p(ct, idx=(*lead, slice(int(a), int(b)))) for a, b in
-            itertools.pairwise(bounds)]
+    return [
+        getitem_p(ct, idx=(*lead, slice(int(a), int(b)))) for a, b in itertools.pairwise(bounds)
+    ]
 
 
 def _concatenate_jvp(dots: list[Any], ans: Any, *xs: Any, axis: int) -> Any:
@@ -226,8 +227,9 @@ def ones_like(x: Any, dtype: Any = None) -> np.ndarray:
     return np.ones_like(concrete(x), dtype=dtype)
 
 
-def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True,
-             dtype: Any = None) -> np.ndarray:
+def linspace(
+    start: float, stop: float, num: int = 50, endpoint: bool = True, dtype: Any = None
+) -> np.ndarray:
     return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
 
 
@@ -263,6 +265,13 @@ def asarray(x: Any, dtype: Any = None) -> Any:
 
 
 # linear maps: their VJPs read only shapes, so the tape keeps no values for them
-for _p in (reshape_p, transpose_p, broadcast_to_p, sum_to_shape_p, getitem_p, scatter_add_p,
-           concatenate_p):
+for _p in (
+    reshape_p,
+    transpose_p,
+    broadcast_to_p,
+    sum_to_shape_p,
+    getitem_p,
+    scatter_add_p,
+    concatenate_p,
+):
     defresiduals(_p, ans=False)

@@ -38,8 +38,9 @@ def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
 def cumulative_sum(x: Any, axis: int | None = None, include_initial: bool = False) -> Any:
     if axis is None:
         if len(shape_of(x)) > 1:
-            raise ValueError("cumulative_sum: axis is required for arrays with more than one "
-                             "dimension")
+            raise ValueError(
+                "cumulative_sum: axis is required for arrays with more than one dimension"
+            )
         axis = 0
     out = cumsum(x, axis)
     if include_initial:
@@ -55,23 +56,37 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
     return int(np.prod([shape[a] for a in R._axes(shape, axis)]))
 
 
-def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
+def var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+) -> Any:
     """``Σ (a − mean a)² / (n − ddof)`` over ``axis``."""
     R._plain("var", dtype, out)
     centered = a - R.mean(a, axis, keepdims=True)
     return R.sum(centered * centered, axis, keepdims=keepdims) / float(
-        _count(shape_of(a), axis) - ddof)
+        _count(shape_of(a), axis) - ddof
+    )
 
 
-def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
+def std(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+) -> Any:
     """``√var``; its derivative is infinite where all values are equal."""
     return E.sqrt(var(a, axis, dtype, out, ddof, keepdims))
 
 
-def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False,
-            keepdims: bool = False) -> Any:
+def average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, keepdims: bool = False
+) -> Any:
     """``Σ w a / Σ w`` over ``axis`` (the mean when ``weights`` is None)."""
     if weights is None:
         avg = R.mean(a, axis, keepdims=keepdims)
@@ -79,8 +94,10 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     else:
         if shape_of(weights) != shape_of(a):
             if axis is None or len(shape_of(weights)) != 1:
-                raise ValueError(f"average: weights of shape {shape_of(weights)} do not match "
-                                 f"a of shape {shape_of(a)}")
+                raise ValueError(
+                    f"average: weights of shape {shape_of(weights)} do not match "
+                    f"a of shape {shape_of(a)}"
+                )
             ax = _axis(axis, len(shape_of(a)), "average")
             weights = S.reshape(weights, [-1 if i == ax else 1 for i in range(len(shape_of(a)))])
         wsum = R.sum(S.broadcast_to(weights, shape_of(a)), axis, keepdims=keepdims)
@@ -107,8 +124,15 @@ def median(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 # --- sorting ---------------------------------------------------------------------------------
-def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
-            stable: bool = True, descending: bool = False) -> np.ndarray:
+def argsort(
+    a: Any,
+    axis: int | None = -1,
+    kind: Any = None,
+    order: Any = None,
+    *,
+    stable: bool = True,
+    descending: bool = False,
+) -> np.ndarray:
     """Indices that sort ``a`` (stable); an integer array, not differentiable."""
     c = _values(a)
     return np.argsort(-c if descending else c, axis=axis, kind="stable")
@@ -121,8 +145,15 @@ def _values(a: Any) -> Any:
     return c if isinstance(c, Tracer) else np.asarray(c)
 
 
-def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
-         stable: bool = True, descending: bool = False) -> Any:
+def sort(
+    a: Any,
+    axis: int | None = -1,
+    kind: Any = None,
+    order: Any = None,
+    *,
+    stable: bool = True,
+    descending: bool = False,
+) -> Any:
     """The entries in ascending order: ``a`` gathered by the (constant) sorting permutation."""
     if axis is None:
         a, axis = S.ravel(a), 0
@@ -157,8 +188,9 @@ argmax, argmin = _arg_extremum(np.argmax), _arg_extremum(np.argmin)
 
 
 def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> np.ndarray:
-    return np.searchsorted(np.asarray(concrete(a)), np.asarray(concrete(v)), side=side,
-                           sorter=sorter)
+    return np.searchsorted(
+        np.asarray(concrete(a)), np.asarray(concrete(v)), side=side, sorter=sorter
+    )
 
 
 # --- logical functions: on concrete values, not differentiable -----------------------------
@@ -172,8 +204,12 @@ def _logical(fn: Any) -> Any:
 
 
 all, any = _logical(np.all), _logical(np.any)
-isnan, isinf, isfinite, signbit = (_logical(np.isnan), _logical(np.isinf),
-                                   _logical(np.isfinite), _logical(np.signbit))
+isnan, isinf, isfinite, signbit = (
+    _logical(np.isnan),
+    _logical(np.isinf),
+    _logical(np.isfinite),
+    _logical(np.signbit),
+)
 isclose, array_equal = _logical(np.isclose), _logical(np.array_equal)
 logical_and, logical_or = _logical(np.logical_and), _logical(np.logical_or)
 logical_not, logical_xor = _logical(np.logical_not), _logical(np.logical_xor)

@@ -24,8 +24,17 @@ from ..core import defjvp, defvjp, primitive, shape_of
 from ..numpy import shape_ops as S
 from ..numpy.linalg import _check_square
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "expm_frechet", "lu", "lu_factor",
-           "lu_solve", "solve_triangular"]
+__all__ = [
+    "cho_factor",
+    "cho_solve",
+    "cholesky",
+    "expm",
+    "expm_frechet",
+    "lu",
+    "lu_factor",
+    "lu_solve",
+    "solve_triangular",
+]
 
 
 def _frechet(a: Any, e: Any) -> Any:

@@ -27,8 +27,7 @@ from ..numpy.contractions import matmul
 from ..numpy.index_tricks import take_along_axis_p
 from ..numpy.linalg import _check_square, cholesky_p, solve_triangular_p
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "lu", "lu_factor", "lu_solve",
-           "solve_triangular"]
+__all__ = ["cho_factor", "cho_solve", "cholesky", "lu", "lu_factor", "lu_solve", "solve_triangular"]
 
 
 def _mT(x: Any) -> Any:
@@ -40,41 +39,53 @@ def _mask(n: int, k: int, lower: bool) -> np.ndarray:
 
 
 # --- Cholesky and triangular solves ---------------------------------------------------------------
-def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
-             ) -> Any:
+def cholesky(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
     """``L`` (``lower``) or ``U = Lᵀ`` with ``A = L Lᵀ``. Like JAX, the input is not
     symmetrised: the value reads one triangle, the derivative takes ``Ȧ`` as it comes."""
     _check_square(a, "cholesky")
     return cholesky_p(a) if lower else _mT(cholesky_p(_mT(a)))
 
 
-def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False,
-               check_finite: bool = True) -> tuple[Any, bool]:
+def cho_factor(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> tuple[Any, bool]:
     """``(c, lower)`` for :func:`cho_solve`; ``c`` is the Cholesky factor (zeros elsewhere)."""
     return cholesky(a, lower=lower), lower
 
 
-def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
-              check_finite: bool = True) -> Any:
+def cho_solve(
+    c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
     """``x = A⁻¹ b`` from ``cho_factor(A)``: two triangular solves."""
     c, lower = c_and_lower
     vector = len(shape_of(b)) == 1
     rhs = S.expand_dims(b, -1) if vector else b
     if lower:  # A = L Lᵀ
-        x = solve_triangular_p(c, solve_triangular_p(c, rhs, lower=True, trans=0),
-                               lower=True, trans=1)
+        x = solve_triangular_p(
+            c, solve_triangular_p(c, rhs, lower=True, trans=0), lower=True, trans=1
+        )
     else:  # A = Uᵀ U
-        x = solve_triangular_p(c, solve_triangular_p(c, rhs, lower=False, trans=1),
-                               lower=False, trans=0)
+        x = solve_triangular_p(
+            c, solve_triangular_p(c, rhs, lower=False, trans=1), lower=False, trans=0
+        )
     return S.reshape(x, shape_of(x)[:-1]) if vector else x
 
 
 _TRANS = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}
 
 
-def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
-                     unit_diagonal: bool = False, overwrite_b: bool = False, debug: Any = None,
-                     check_finite: bool = True) -> Any:
+def solve_triangular(
+    a: Any,
+    b: Any,
+    trans: Any = 0,
+    lower: bool = False,
+    unit_diagonal: bool = False,
+    overwrite_b: bool = False,
+    debug: Any = None,
+    check_finite: bool = True,
+) -> Any:
     """``x = op(A)⁻¹ b`` for triangular ``A`` (``op`` = identity or transpose, ``trans``)."""
     if trans not in _TRANS:
         raise ValueError(f"solve_triangular: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
@@ -82,8 +93,9 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
     if unit_diagonal:
         a = E.where(np.eye(n, dtype=bool), 1.0, a)
     vector = len(shape_of(b)) == 1
-    x = solve_triangular_p(a, S.expand_dims(b, -1) if vector else b, lower=lower,
-                           trans=_TRANS[trans])
+    x = solve_triangular_p(
+        a, S.expand_dims(b, -1) if vector else b, lower=lower, trans=_TRANS[trans]
+    )
     return S.reshape(x, shape_of(x)[:-1]) if vector else x
 
 
@@ -99,7 +111,7 @@ def _swaps(perm: np.ndarray) -> np.ndarray:
     ``A``): ``piv[i]`` is the row swapped with row ``i`` at step ``i`` (stacks too)."""
     n = perm.shape[-1]
     cur = np.broadcast_to(np.arange(n), perm.shape).copy()  # row of A now at each position
-    where = cur.copy()                                       # position of each row of A
+    where = cur.copy()  # position of each row of A
     piv = np.empty(perm.shape, dtype=np.int32)
     rows = np.indices(perm.shape[:-1])
     for i in range(n):
@@ -115,8 +127,8 @@ def _lu_jvp(dots: list[Any], ans: Any, a: Any) -> tuple[Any, ...]:
     (a_dot,) = dots
     p, l, u, piv = ans
     n = shape_of(a)[-1]
-    y = solve_triangular_p(l, matmul(_mT(p), a_dot), lower=True, trans=0)    # L⁻¹ Pᵀ Ȧ
-    f = _mT(solve_triangular_p(u, _mT(y), lower=False, trans=1))               # … U⁻¹
+    y = solve_triangular_p(l, matmul(_mT(p), a_dot), lower=True, trans=0)  # L⁻¹ Pᵀ Ȧ
+    f = _mT(solve_triangular_p(u, _mT(y), lower=False, trans=1))  # … U⁻¹
     l_dot = matmul(l, E.where(_mask(n, -1, True), f, 0.0))
     u_dot = matmul(E.where(_mask(n, 0, False), f, 0.0), u)
     return np.zeros(shape_of(p)), l_dot, u_dot, np.zeros(shape_of(piv))
@@ -126,10 +138,11 @@ def _lu_vjp(ct: Any, ans: Any, a: Any) -> list[Any]:
     _, l_bar, u_bar, _ = ct
     p, l, u, _ = ans
     n = shape_of(a)[-1]
-    f_bar = (E.where(_mask(n, -1, True), matmul(_mT(l), l_bar), 0.0)
-             + E.where(_mask(n, 0, False), matmul(u_bar, _mT(u)), 0.0))
-    z = solve_triangular_p(l, f_bar, lower=True, trans=1)                      # L⁻ᵀ F̄
-    w = _mT(solve_triangular_p(u, _mT(z), lower=False, trans=0))               # … U⁻ᵀ
+    f_bar = E.where(_mask(n, -1, True), matmul(_mT(l), l_bar), 0.0) + E.where(
+        _mask(n, 0, False), matmul(u_bar, _mT(u)), 0.0
+    )
+    z = solve_triangular_p(l, f_bar, lower=True, trans=1)  # L⁻ᵀ F̄
+    w = _mT(solve_triangular_p(u, _mT(z), lower=False, trans=0))  # … U⁻ᵀ
     return [matmul(p, w)]
 
 
@@ -147,8 +160,9 @@ def _lu_batch(vals: list[Any], dims: list[Any]) -> tuple[Any, Any]:
 defbatch(lu_p, _lu_batch)
 
 
-def lu(a: Any, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool = True
-       ) -> Any:
+def lu(
+    a: Any, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
     """``(P, L, U)`` with ``A = P L U`` (``(P L, U)`` with ``permute_l``); square ``A``."""
     _check_square(a, "lu")
     p, l, u, _ = lu_p(a)
@@ -186,8 +200,13 @@ def _row_order(piv: Any) -> Any:
     return _perm(np.asarray(c))
 
 
-def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: int = 0, overwrite_b: bool = False,
-             check_finite: bool = True) -> Any:
+def lu_solve(
+    lu_and_piv: tuple[Any, Any],
+    b: Any,
+    trans: int = 0,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:
     """``x = A⁻¹ b`` (``trans=0``) or ``A⁻ᵀ b`` (1, 2) from ``lu_factor(A)``."""
     lu_mat, piv = lu_and_piv
     n = shape_of(lu_mat)[-1]
@@ -197,12 +216,12 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: int = 0, overwrite_b: b
     vector = len(shape_of(b)) == 1
     rhs = S.expand_dims(b, -1) if vector else b
     if _TRANS[trans] == 0:  # A = P L U: x = U⁻¹ L⁻¹ Pᵀ b
-        y = solve_triangular_p(l, take_along_axis_p(rhs, order[:, None], axis=0), lower=True,
-                               trans=0)
+        y = solve_triangular_p(
+            l, take_along_axis_p(rhs, order[:, None], axis=0), lower=True, trans=0
+        )
         x = solve_triangular_p(u, y, lower=False, trans=0)
     else:  # Aᵀ = Uᵀ Lᵀ Pᵀ: x = P L⁻ᵀ U⁻ᵀ b
         y = solve_triangular_p(u, rhs, lower=False, trans=1)
         back = np.argsort(order, axis=-1)
-        x = take_along_axis_p(solve_triangular_p(l, y, lower=True, trans=1), back[:, None],
-                              axis=0)
+        x = take_along_axis_p(solve_triangular_p(l, y, lower=True, trans=1), back[:, None], axis=0)
     return S.reshape(x, shape_of(x)[:-1]) if vector else x

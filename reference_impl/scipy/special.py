@@ -20,8 +20,19 @@ from ..numpy import elementwise as E
 from ..numpy.elementwise import logistic as expit
 from ..numpy.reductions import logsumexp
 
-__all__ = ["digamma", "erf", "erfc", "expit", "gammaln", "logit", "logsumexp", "ndtr",
-           "polygamma", "xlog1py", "xlogy"]
+__all__ = [
+    "digamma",
+    "erf",
+    "erfc",
+    "expit",
+    "gammaln",
+    "logit",
+    "logsumexp",
+    "ndtr",
+    "polygamma",
+    "xlog1py",
+    "xlogy",
+]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 

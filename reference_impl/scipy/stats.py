@@ -108,8 +108,15 @@ def norm_ppf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     return _ndtri(rnp.asarray(q) * 1.0) * scale + loc
 
 
-norm = SimpleNamespace(pdf=norm_pdf, logpdf=norm_logpdf, cdf=norm_cdf, logcdf=norm_logcdf,
-                       sf=norm_sf, logsf=norm_logsf, ppf=norm_ppf)
+norm = SimpleNamespace(
+    pdf=norm_pdf,
+    logpdf=norm_logpdf,
+    cdf=norm_cdf,
+    logcdf=norm_logcdf,
+    sf=norm_sf,
+    logsf=norm_logsf,
+    ppf=norm_ppf,
+)
 
 
 # --- the multivariate normal ------------------------------------------------------------------
@@ -118,8 +125,9 @@ def mvn_logpdf(x: Any, mean: Any, cov: Any, allow_singular: Any = None) -> Any:
     ``Σ = LLᵀ``: ``y = L⁻¹(x − μ)``, ``log det Σ = 2 Σ log Lᵢᵢ``. ``x`` may have leading batch
     axes; ``mean`` broadcasts against it."""
     if allow_singular:
-        raise NotImplementedError("multivariate_normal.logpdf: allow_singular=True is not "
-                                  "supported (nor is it in JAX)")
+        raise NotImplementedError(
+            "multivariate_normal.logpdf: allow_singular=True is not supported (nor is it in JAX)"
+        )
     cov = rnp.asarray(cov)
     if cov.ndim < 2:  # a scalar or a diagonal given as a vector: JAX accepts a scalar only
         cov = rnp.asarray(cov) * rnp.eye(rnp.shape(x)[-1])
@@ -162,8 +170,9 @@ t = SimpleNamespace(logpdf=t_logpdf, pdf=t_pdf)
 # --- uniform, Bernoulli, Poisson --------------------------------------------------------------
 def uniform_logpdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """``−log σ`` on ``[loc, loc + scale]``, ``−∞`` outside."""
-    outside = (np.asarray(concrete(x)) < concrete(loc)) | \
-        (np.asarray(concrete(x)) > concrete(loc) + concrete(scale))
+    outside = (np.asarray(concrete(x)) < concrete(loc)) | (
+        np.asarray(concrete(x)) > concrete(loc) + concrete(scale)
+    )
     return rnp.where(outside, -np.inf, -rnp.log(scale) + 0.0 * x)
 
 

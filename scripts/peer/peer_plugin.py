@@ -14,7 +14,7 @@ SKIP = {
     "test_row_stack_2d": "row_stack is not in jax.numpy (removed in JAX 0.4.x; use vstack)",
     "test_msort": "msort was removed from NumPy 2 and is not in jax.numpy",
     "test_rfftn_odd_not_implemented": "asserts autograd's own limitation (no rfftn gradient "
-                                      "for odd sizes); JAX and reference_impl have it",
+    "for odd sizes); JAX and reference_impl have it",
     "test_cast_to_int": "np.int64 used as a converter of traced values (autograd-only)",
 }
 

@@ -28,8 +28,17 @@ from .t1_1_2 import t1_1, t1_2
 from .t1_3 import t1_3
 from .t1_4_5 import lecture_problem, mds_reference_loss, t1_4, t1_5
 
-__all__ = ["EPS_MACH", "TASKS", "lecture_problem", "mds_reference_loss", "t1_1", "t1_2", "t1_3",
-           "t1_4", "t1_5"]
+__all__ = [
+    "EPS_MACH",
+    "TASKS",
+    "lecture_problem",
+    "mds_reference_loss",
+    "t1_1",
+    "t1_2",
+    "t1_3",
+    "t1_4",
+    "t1_5",
+]
 
 #: checks in ``_hidden`` (left out of the student distribution), loaded on first use
 HIDDEN = ("hidden_t1_1", "hidden_t1_2", "hidden_t1_3", "hidden_t1_4", "hidden_t1_5")

@@ -13,15 +13,31 @@ from .._core import (
 )
 
 TASKS = {
-    "t1_1": Task("t1_1", "fd-grad", "finite-difference gradient",
-                 "градиент конечными разностями", 20),
+    "t1_1": Task(
+        "t1_1", "fd-grad", "finite-difference gradient", "градиент конечными разностями", 20
+    ),
     "t1_2": Task("t1_2", "optimal-step", "error model and step", "модель ошибки и выбор шага", 20),
-    "t1_3": Task("t1_3", "zero-order-estimators", "zero-order estimators",
-                 "безградиентные оценки градиента", 25),
-    "t1_4": Task("t1_4", "mds-gradient", "MDS loss and gradient",
-                 "функция потерь многомерного шкалирования и её градиент", 15),
-    "t1_5": Task("t1_5", "gd-vs-zero-order", "GD vs zero-order GD",
-                 "градиентный спуск против безградиентного", 20),
+    "t1_3": Task(
+        "t1_3",
+        "zero-order-estimators",
+        "zero-order estimators",
+        "безградиентные оценки градиента",
+        25,
+    ),
+    "t1_4": Task(
+        "t1_4",
+        "mds-gradient",
+        "MDS loss and gradient",
+        "функция потерь многомерного шкалирования и её градиент",
+        15,
+    ),
+    "t1_5": Task(
+        "t1_5",
+        "gd-vs-zero-order",
+        "GD vs zero-order GD",
+        "градиентный спуск против безградиентного",
+        20,
+    ),
 }
 T1, T2, T3, T4, T5 = TASKS.values()
 
@@ -66,8 +82,9 @@ def _is_numeric(x: Any) -> bool:
     return True
 
 
-def _mds_data(g: np.random.Generator, n: int, d: int, noise: float
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _mds_data(
+    g: np.random.Generator, n: int, d: int, noise: float
+) -> tuple[np.ndarray, np.ndarray]:
     """A symmetric D with a zero diagonal (squared distances of random points, perturbed) and a
     point W."""
     X = g.normal(size=(n, d))

@@ -22,12 +22,14 @@ from .t1_4_5 import _gd_case, _mds_case, _zo_case
 @task_check(T1, hidden=True)
 def hidden_t1_1(fd_grad: Callable) -> None:
     """Other functions, d = 1 and 7, matrix arguments, a number as x (0-d), other steps."""
-    cases = [("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (7,), 3e-3),
-             ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (1,), 1e-2),
-             ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (5,), 2e-3),
-             ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 3), 1e-3),
-             ("f(X) = Σ tanh(X·c) + Π cos(X)", (4, 1), 1e-3),
-             ("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (), 1e-3)]
+    cases = [
+        ("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (7,), 3e-3),
+        ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (1,), 1e-2),
+        ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (5,), 2e-3),
+        ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 3), 1e-3),
+        ("f(X) = Σ tanh(X·c) + Π cos(X)", (4, 1), 1e-3),
+        ("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (), 1e-3),
+    ]
     for label, shape, eps in cases:
         for method in ("central", "forward"):
             _fd_case(fd_grad, label, shape, eps, method, "hidden")
@@ -43,11 +45,25 @@ def hidden_t1_2(error_model: Callable, optimal_step: Callable, default_step: Cal
         for method in ("central", "forward"):
             _model_case(error_model, eps, method, f_abs, M)
             _optimal_case(optimal_step, method, f_abs, M)
-    _step_cases(default_step, [("exp", -1.3), ("exp", 3.0), ("sin", 0.9), ("sin", -1.6),
-                               ("log", 0.6), ("log", 1.2e4), ("x³ − 2x", 1.7),
-                               ("x³ − 2x", -60.0), ("x³ − 2x", 900.0), ("arctan", 0.4),
-                               ("arctan", 5.0), ("exp", 1e-3), ("sqrt", 2.0),
-                               ("sqrt", 3e3)])
+    _step_cases(
+        default_step,
+        [
+            ("exp", -1.3),
+            ("exp", 3.0),
+            ("sin", 0.9),
+            ("sin", -1.6),
+            ("log", 0.6),
+            ("log", 1.2e4),
+            ("x³ − 2x", 1.7),
+            ("x³ − 2x", -60.0),
+            ("x³ − 2x", 900.0),
+            ("arctan", 0.4),
+            ("arctan", 5.0),
+            ("exp", 1e-3),
+            ("sqrt", 2.0),
+            ("sqrt", 3e3),
+        ],
+    )
 
 
 @task_check(T3, hidden=True, replaces=("fd_grad",))
@@ -69,8 +85,9 @@ def hidden_t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
 
 
 @task_check(T5, hidden=True, replaces=("two_point_estimator",))
-def hidden_t1_5(gradient_descent: Callable, zo_gradient_descent: Callable,
-                step_sizes: Callable) -> None:
+def hidden_t1_5(
+    gradient_descent: Callable, zo_gradient_descent: Callable, step_sizes: Callable
+) -> None:
     """Other sizes, odd budgets, other steps and seeds (the step sizes are judged by the
     visible test, on the problem the student tuned them for)."""
     for n, d, n_calls, seed in [(6, 2, 31, 5), (5, 3, 50, 11)]:

@@ -61,20 +61,26 @@ def _fd_diagnosis(f: Fun, x: np.ndarray, eps: float, method: str, got: Any) -> s
         if kind == method and step == eps:
             continue
         if np.allclose(o, _fd_quotients(f, x, step, kind), rtol=1e-9, atol=1e-11):
-            return (f"the result equals {name}, not the {method} scheme with the step ε"
-                    f" / результат совпадает с {name}, а не со схемой {method} с шагом ε")
+            return (
+                f"the result equals {name}, not the {method} scheme with the step ε"
+                f" / результат совпадает с {name}, а не со схемой {method} с шагом ε"
+            )
     near_exact = _fd_quotients(f, x, 1e-5, "central")  # error ~1e-10 for these functions
-    if (np.allclose(o, near_exact, rtol=1e-6, atol=1e-8) and not
-            np.allclose(_fd_quotients(f, x, eps, method), near_exact, rtol=1e-6, atol=1e-8)):
-        return ("the result is closer to the exact gradient than the difference quotient with "
-                "the step ε is: use the step eps that you are given, not a step of your own"
-                " / результат ближе к точному градиенту, чем разностное отношение с шагом ε: "
-                "используйте данный шаг eps, а не свой")
+    if np.allclose(o, near_exact, rtol=1e-6, atol=1e-8) and not np.allclose(
+        _fd_quotients(f, x, eps, method), near_exact, rtol=1e-6, atol=1e-8
+    ):
+        return (
+            "the result is closer to the exact gradient than the difference quotient with "
+            "the step ε is: use the step eps that you are given, not a step of your own"
+            " / результат ближе к точному градиенту, чем разностное отношение с шагом ε: "
+            "используйте данный шаг eps, а не свой"
+        )
     return None
 
 
-def _fd_case(fd_grad: Callable, label: str, shape: tuple[int, ...], eps: float, method: str,
-             seed: object) -> None:
+def _fd_case(
+    fd_grad: Callable, label: str, shape: tuple[int, ...], eps: float, method: str, seed: object
+) -> None:
     g = rng(T1, (label, shape, seed))
     fun = _FD_FUNCS[label](g, shape)
     x = np.asarray(uniform(g, shape, -1.5, 1.5), dtype=float)
@@ -83,48 +89,71 @@ def _fd_case(fd_grad: Callable, label: str, shape: tuple[int, ...], eps: float, 
 
     def shape_guard(z: Any) -> Any:
         if np.shape(z) != x.shape:
-            fail(T1, f"f was called with an array of shape {np.shape(z)}, but x has shape "
-                     f"{x.shape}"
-                     f" / f вызвана с массивом формы {np.shape(z)}, а x имеет форму {x.shape}",
-                     inputs=inputs, show_values=False,
-                 hint="perturb x itself: x + eps * e where e has x's shape (e.flat[i] = 1)"
-                      " / сдвигайте сам x: x + eps * e, где e имеет форму x (e.flat[i] = 1)")
+            fail(
+                T1,
+                f"f was called with an array of shape {np.shape(z)}, but x has shape "
+                f"{x.shape}"
+                f" / f вызвана с массивом формы {np.shape(z)}, а x имеет форму {x.shape}",
+                inputs=inputs,
+                show_values=False,
+                hint="perturb x itself: x + eps * e where e has x's shape (e.flat[i] = 1)"
+                " / сдвигайте сам x: x + eps * e, где e имеет форму x (e.flat[i] = 1)",
+            )
         return fun(z)
 
     f = CallCounter(shape_guard)
-    got = student_call(T1, f"fd_grad(f, x, eps, {method!r})", fd_grad, f, x, eps, method,
-                       inputs=inputs)
+    got = student_call(
+        T1, f"fd_grad(f, x, eps, {method!r})", fd_grad, f, x, eps, method, inputs=inputs
+    )
     if not np.array_equal(x, x_before):
-        fail(T1, "fd_grad modified its argument x"
-                 " / fd_grad изменила свой аргумент x",
-             inputs=inputs, expected=x_before, obtained=x,
-             hint="build the shifted points as new arrays: x + eps * e_i (not x[i] += eps)"
-                  " / стройте сдвинутые точки как новые массивы: x + eps * e_i (а не x[i] += eps)")
+        fail(
+            T1,
+            "fd_grad modified its argument x / fd_grad изменила свой аргумент x",
+            inputs=inputs,
+            expected=x_before,
+            obtained=x,
+            hint="build the shifted points as new arrays: x + eps * e_i (not x[i] += eps)"
+            " / стройте сдвинутые точки как новые массивы: x + eps * e_i (а не x[i] += eps)",
+        )
     expected = rfd.fd_grad(fun, x_before, method, eps).value
     obtained = np.asarray(got, dtype=float) if _is_numeric(got) else got
-    if not (_is_numeric(got) and obtained.shape == expected.shape
-            and np.allclose(obtained, expected, rtol=1e-7, atol=1e-9)):
-        fail(T1, f"wrong gradient by {method} differences"
-                 f" / неверный градиент по разностям ({method})", inputs=inputs, expected=expected,
-             obtained=got,
-             diagnosis=_fd_diagnosis(fun, x_before, eps, method, got)
-             or diagnose(got, expected),
-             hint="forward: (f(x + εeᵢ) − f(x)) / ε; central: (f(x + εeᵢ) − f(x − εeᵢ)) / (2ε); "
-                  "the result has the shape of x"
-                  " / результат имеет форму x")
+    if not (
+        _is_numeric(got)
+        and obtained.shape == expected.shape
+        and np.allclose(obtained, expected, rtol=1e-7, atol=1e-9)
+    ):
+        fail(
+            T1,
+            f"wrong gradient by {method} differences / неверный градиент по разностям ({method})",
+            inputs=inputs,
+            expected=expected,
+            obtained=got,
+            diagnosis=_fd_diagnosis(fun, x_before, eps, method, got) or diagnose(got, expected),
+            hint="forward: (f(x + εeᵢ) − f(x)) / ε; central: (f(x + εeᵢ) − f(x − εeᵢ)) / (2ε); "
+            "the result has the shape of x"
+            " / результат имеет форму x",
+        )
     d = x.size
     needed = d + 1 if method == "forward" else 2 * d
     if f.count != needed:
-        rule = ("d + 1: f(x) once, then f(x + εeᵢ) for each i" if method == "forward"
-                else "2d: f(x + εeᵢ) and f(x − εeᵢ) for each i")
-        fail(T1, f"fd_grad called f {f.count} times for d = {d}; {method} differences need "
-                 f"exactly {rule}"
-                 f" / fd_grad вызвала f {f.count} раз при d = {d}; нужно ровно {rule}",
-                 inputs=inputs, expected=needed, obtained=f.count,
-             hint="compute f(x) once, before the loop over the coordinates"
-                  " / вычислите f(x) один раз, до цикла по координатам"
-             if method == "forward" else "two calls per coordinate, no more"
-                                         " / два вызова на координату, не больше")
+        rule = (
+            "d + 1: f(x) once, then f(x + εeᵢ) for each i"
+            if method == "forward"
+            else "2d: f(x + εeᵢ) and f(x − εeᵢ) for each i"
+        )
+        fail(
+            T1,
+            f"fd_grad called f {f.count} times for d = {d}; {method} differences need "
+            f"exactly {rule}"
+            f" / fd_grad вызвала f {f.count} раз при d = {d}; нужно ровно {rule}",
+            inputs=inputs,
+            expected=needed,
+            obtained=f.count,
+            hint="compute f(x) once, before the loop over the coordinates"
+            " / вычислите f(x) один раз, до цикла по координатам"
+            if method == "forward"
+            else "two calls per coordinate, no more / два вызова на координату, не больше",
+        )
 
 
 @task_check(T1)
@@ -149,22 +178,39 @@ _STEP_HINTS = {
 
 def _model_case(error_model: Callable, eps: Any, method: str, f_abs: float, M: float) -> None:
     inputs = {"eps": eps, "method": method, "f_abs": f_abs, "M": M}
-    got = student_call(T2, "error_model(eps, method, f_abs, M)", error_model, eps, method,
-                       f_abs, M, inputs=inputs)
+    got = student_call(
+        T2, "error_model(eps, method, f_abs, M)", error_model, eps, method, f_abs, M, inputs=inputs
+    )
     expected = rfd.fd_error_model(eps, method, f=f_abs, d2f=M, d3f=M).total
-    assert_close(T2, f"error_model for {method} differences", got, expected, inputs=inputs,
-                 hint=_MODEL_HINTS[method] + "; eps may be an array: compute elementwise"
-                                             " / eps может быть массивом: считайте поэлементно",
-                 rtol=1e-9, atol=0.0)
+    assert_close(
+        T2,
+        f"error_model for {method} differences",
+        got,
+        expected,
+        inputs=inputs,
+        hint=_MODEL_HINTS[method] + "; eps may be an array: compute elementwise"
+        " / eps может быть массивом: считайте поэлементно",
+        rtol=1e-9,
+        atol=0.0,
+    )
 
 
 def _optimal_case(optimal_step: Callable, method: str, f_abs: float, M: float) -> None:
     inputs = {"method": method, "f_abs": f_abs, "M": M}
-    got = student_call(T2, "optimal_step(method, f_abs, M)", optimal_step, method, f_abs, M,
-                       inputs=inputs)
+    got = student_call(
+        T2, "optimal_step(method, f_abs, M)", optimal_step, method, f_abs, M, inputs=inputs
+    )
     expected = rfd.optimal_step(method, f=f_abs, d2f=M, d3f=M)
-    assert_close(T2, f"optimal_step for {method} differences", got, expected, inputs=inputs,
-                 hint=_STEP_HINTS[method], rtol=1e-9, atol=0.0)
+    assert_close(
+        T2,
+        f"optimal_step for {method} differences",
+        got,
+        expected,
+        inputs=inputs,
+        hint=_STEP_HINTS[method],
+        rtol=1e-9,
+        atol=0.0,
+    )
 
 
 # 1-D test functions for the step: (f, f', points); each changes on the scale of max(1, |x|)
@@ -195,30 +241,48 @@ def _step_ratio(default_step: Callable, name: str, x0: float, method: str) -> tu
     f, df = _STEP_FUNCS[name]
     xs = x0 * (1 + 0.003 * np.arange(15))
     inputs = {"x": xs, "method": method}
-    got = student_call(T2, "default_step(x, method)", default_step, xs.copy(), method,
-                       inputs=inputs, hint="x may be an array: use np.maximum(1.0, np.abs(x)), "
-                                           "not max(1, abs(x))"
-                                           " / x может быть массивом: np.maximum(1.0, np.abs(x)),"
-                                           " а не max(1, abs(x))")
+    got = student_call(
+        T2,
+        "default_step(x, method)",
+        default_step,
+        xs.copy(),
+        method,
+        inputs=inputs,
+        hint="x may be an array: use np.maximum(1.0, np.abs(x)), "
+        "not max(1, abs(x))"
+        " / x может быть массивом: np.maximum(1.0, np.abs(x)),"
+        " а не max(1, abs(x))",
+    )
     h = np.asarray(got, dtype=float) if _is_numeric(got) else None
     if h is None or np.shape(h) not in ((), xs.shape):
-        fail(T2, "default_step(x, method) must return a step for every element of x"
-                 " / default_step(x, method) должна вернуть шаг для каждого элемента x",
-             inputs=inputs, expected=f"an array of shape {xs.shape}", obtained=got,
-             hint="compute elementwise with np.maximum(1.0, np.abs(x))"
-                  " / считайте поэлементно через np.maximum(1.0, np.abs(x))")
+        fail(
+            T2,
+            "default_step(x, method) must return a step for every element of x"
+            " / default_step(x, method) должна вернуть шаг для каждого элемента x",
+            inputs=inputs,
+            expected=f"an array of shape {xs.shape}",
+            obtained=got,
+            hint="compute elementwise with np.maximum(1.0, np.abs(x))"
+            " / считайте поэлементно через np.maximum(1.0, np.abs(x))",
+        )
     h = np.broadcast_to(h, xs.shape)
     if not (np.all(np.isfinite(h)) and np.all(h > 0)) or np.any(xs + h == xs):
-        fail(T2, "default_step returned a step that is not positive, or too small to move x"
-                 " / default_step вернула неположительный шаг или слишком малый, чтобы сдвинуть x",
-             inputs=inputs, expected="0 < ε with x + ε ≠ x", obtained=h)
+        fail(
+            T2,
+            "default_step returned a step that is not positive, or too small to move x"
+            " / default_step вернула неположительный шаг или слишком малый, чтобы сдвинуть x",
+            inputs=inputs,
+            expected="0 < ε with x + ε ≠ x",
+            obtained=h,
+        )
     floor = 4 * EPS_MACH * float(np.max(np.abs(df(xs))))
     err = _fd_errors(f, df, xs, h, method)
-    best = min(_fd_errors(f, df, xs, s * np.maximum(1.0, np.abs(xs)), method)
-               for s in _STEP_GRID)
+    best = min(_fd_errors(f, df, xs, s * np.maximum(1.0, np.abs(xs)), method) for s in _STEP_GRID)
     ratio = (err + floor) / (best + floor)
-    text = (f"f = {name} at x ≈ {x0:g}: step {float(h[0]):.3g}, error {err:.3g}, best on a "
-            f"grid of steps {best:.3g} ({ratio:.3g}×)")
+    text = (
+        f"f = {name} at x ≈ {x0:g}: step {float(h[0]):.3g}, error {err:.3g}, best on a "
+        f"grid of steps {best:.3g} ({ratio:.3g}×)"
+    )
     return ratio, text
 
 
@@ -230,16 +294,20 @@ def _step_cases(default_step: Callable, cases: Sequence[tuple[str, float]]) -> N
         geomean = float(np.exp(np.mean(np.log(ratios))))
         # positive evidence only: a NaN ratio (a NaN step, error) fails
         if not (np.all(ratios <= _STEP_MAX_RATIO) and geomean <= _STEP_MAX_GEOMEAN):
-            fail(T2, f"default_step(x, {method!r}) gives errors far above the best step: "
-                     f"{results[worst][1]}; geometric mean over {len(cases)} functions "
-                     f"{geomean:.3g}× (allowed: {_STEP_MAX_RATIO:g}× each, "
-                     f"{_STEP_MAX_GEOMEAN:g}× on average)"
-                     f" / погрешность default_step(x, {method!r}) намного больше, чем при лучшем "
-                     "шаге", show_values=False,
-                 hint="balance truncation and round-off: ε ≈ √ε_mach (forward) or "
-                      "ε_mach^(1/3) (central), times max(1, |x|) (the scale of x)"
-                      " / уравновесьте ошибку отбрасывания и ошибку округления: ε ≈ √ε_mach "
-                      "(прямые) или ε_mach^(1/3) (центральные), умноженное на max(1, |x|)")
+            fail(
+                T2,
+                f"default_step(x, {method!r}) gives errors far above the best step: "
+                f"{results[worst][1]}; geometric mean over {len(cases)} functions "
+                f"{geomean:.3g}× (allowed: {_STEP_MAX_RATIO:g}× each, "
+                f"{_STEP_MAX_GEOMEAN:g}× on average)"
+                f" / погрешность default_step(x, {method!r}) намного больше, чем при лучшем "
+                "шаге",
+                show_values=False,
+                hint="balance truncation and round-off: ε ≈ √ε_mach (forward) or "
+                "ε_mach^(1/3) (central), times max(1, |x|) (the scale of x)"
+                " / уравновесьте ошибку отбрасывания и ошибку округления: ε ≈ √ε_mach "
+                "(прямые) или ε_mach^(1/3) (центральные), умноженное на max(1, |x|)",
+            )
 
 
 @task_check(T2)

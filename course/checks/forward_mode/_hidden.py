@@ -53,8 +53,10 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
             _unary_case(Dual, name, fn, a, ta)
     # + − × ÷ take any real numbers: negative, large and small magnitudes
     g = rng(T1, "magnitudes")
-    for a, b in [(-uniform(g, (), 0.3, 2.5), uniform(g, (), 0.3, 2.5)),
-                 (uniform(g, (), 1e5, 1e7), -uniform(g, (), 1e-6, 1e-4))]:
+    for a, b in [
+        (-uniform(g, (), 0.3, 2.5), uniform(g, (), 0.3, 2.5)),
+        (uniform(g, (), 1e5, 1e7), -uniform(g, (), 1e-6, 1e-4)),
+    ]:
         ta, tb = direction(g), direction(g)
         for sym in _BINARY:
             _binary_case(Dual, sym, a, ta, b, tb)
@@ -63,24 +65,36 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
     g = rng(T1, "L")
     w1, w2, t1, t2 = uniform(g, (), 1.2, 3.0), uniform(g, (), 0.5, 2.0), direction(g), direction(g)
     x, y = Dual(w1, t1), Dual(w2, t2)
-    out = student_call(T1, "w2*log(w1) + sqrt(w2*log(w1))",
-                       lambda u, v: v * log(u) + sqrt(v * log(u)), x, y,
-                       inputs={"w1": x, "w2": y})
-    _check_dual(T1, "w2*log(w1) + sqrt(w2*log(w1))", out,
-                _reference(lambda u, v: v * rnp.log(u) + rnp.sqrt(v * rnp.log(u)),
-                           (w1, w2), (t1, t2)), {"w1": x, "w2": y},
-                "compose the rules above (chain rule)"
-                " / комбинируйте правила выше (правило цепочки)")
+    out = student_call(
+        T1,
+        "w2*log(w1) + sqrt(w2*log(w1))",
+        lambda u, v: v * log(u) + sqrt(v * log(u)),
+        x,
+        y,
+        inputs={"w1": x, "w2": y},
+    )
+    _check_dual(
+        T1,
+        "w2*log(w1) + sqrt(w2*log(w1))",
+        out,
+        _reference(lambda u, v: v * rnp.log(u) + rnp.sqrt(v * rnp.log(u)), (w1, w2), (t1, t2)),
+        {"w1": x, "w2": y},
+        "compose the rules above (chain rule) / комбинируйте правила выше (правило цепочки)",
+    )
     # operators must not modify their operands
     x, y = Dual(w1, t1), Dual(w2, t2)
     student_call(T1, "x * y", lambda u, v: (u * v, u + v, u / v), x, y)
     if (x.value, x.tangent, y.value, y.tangent) != (w1, t1, w2, t2):
-        fail(T1, "an operator modified its operands"
-                 " / оператор изменил свои операнды", inputs={"x": (w1, t1), "y": (w2, t2)},
-             expected=((w1, t1), (w2, t2)), obtained=((x.value, x.tangent), (y.value, y.tangent)),
-             hint="build a new Dual for the result; do not assign to self.value or self.tangent"
-                  " / создайте для результата новый Dual; не присваивайте self.value и "
-                  "self.tangent")
+        fail(
+            T1,
+            "an operator modified its operands / оператор изменил свои операнды",
+            inputs={"x": (w1, t1), "y": (w2, t2)},
+            expected=((w1, t1), (w2, t2)),
+            obtained=((x.value, x.tangent), (y.value, y.tangent)),
+            hint="build a new Dual for the result; do not assign to self.value or self.tangent"
+            " / создайте для результата новый Dual; не присваивайте self.value и "
+            "self.tangent",
+        )
     # the functions accept any dual type (type(x)(…)) holding arrays, and plain numbers
     g = rng(T1, "generic")
     v, t = uniform(g, (2, 3), 0.3, 2.0), direction(g, (2, 3))
@@ -88,17 +102,29 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
         ref, hint = _UNARY[name]
         box = DualBox(v, t)
         out = student_call(T1, f"{name}(x)", fn, box, inputs={"x": box}, hint=hint)
-        _check_dual(T1, f"{name}(x) for a dual type other than Dual, holding arrays", out,
-                    _reference(ref, (v,), (t,)), {"x": box},
-                    "return type(x)(value, tangent) and use np.log, np.exp… so that the "
-                    "function works for any dual type and for arrays"
-                    " / возвращайте type(x)(value, tangent) и используйте np.log, np.exp…, чтобы "
-                    "функция работала для любого дуального типа и для массивов", DualBox)
+        _check_dual(
+            T1,
+            f"{name}(x) for a dual type other than Dual, holding arrays",
+            out,
+            _reference(ref, (v,), (t,)),
+            {"x": box},
+            "return type(x)(value, tangent) and use np.log, np.exp… so that the "
+            "function works for any dual type and for arrays"
+            " / возвращайте type(x)(value, tangent) и используйте np.log, np.exp…, чтобы "
+            "функция работала для любого дуального типа и для массивов",
+            DualBox,
+        )
         got = student_call(T1, f"{name}(2.0)", fn, 2.0, inputs={"x": 2.0})
-        assert_close(T1, f"{name}(2.0) for a plain number", got, getattr(np, name)(2.0),
-                     inputs={"x": 2.0}, hint="a plain number has no tangent: return np.log(x)…"
-                                             " / у обычного числа нет касательной компоненты: "
-                                             "верните np.log(x)…")
+        assert_close(
+            T1,
+            f"{name}(2.0) for a plain number",
+            got,
+            getattr(np, name)(2.0),
+            inputs={"x": 2.0},
+            hint="a plain number has no tangent: return np.log(x)…"
+            " / у обычного числа нет касательной компоненты: "
+            "верните np.log(x)…",
+        )
 
 
 @task_check(T2, hidden=True)
@@ -135,9 +161,12 @@ _HIDDEN_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
     ("X.sum(axis=1)", lambda X: X.sum(axis=1), [("X", (3, 4), "dual")], "sum"),
     ("X.sum(axis=-1)", lambda X: X.sum(axis=-1), [("X", (2, 3, 4), "dual")], "sum"),
     ("X.sum(axis=1) (3-D)", lambda X: X.sum(axis=1), [("X", (2, 3, 4), "dual")], "sum"),
-    ("((A @ x) * y - c).sum()", lambda A, x, y, c: ((A @ x) * y - c).sum(),
-     [("A", (3, 5), "const"), ("x", (5,), "dual"), ("y", (3,), "dual"), ("c", (3,), "const")],
-     "mul"),
+    (
+        "((A @ x) * y - c).sum()",
+        lambda A, x, y, c: ((A @ x) * y - c).sum(),
+        [("A", (3, 5), "const"), ("x", (5,), "dual"), ("y", (3,), "dual"), ("c", (3,), "const")],
+        "mul",
+    ),
 ]
 
 
@@ -149,16 +178,29 @@ def hidden_t2_3(DualArray: type) -> None:
 
 
 _JVP_HIDDEN: list[tuple[str, Builder, list[tuple[int, ...]], list[tuple[int, ...]]]] = [
-    ("f(W, x) = sum(sin(W @ x) * exp(C @ x))",
-     lambda ns, c: lambda W, x: ns.sum(ns.mul(ns.sin(ns.matmul(W, x)), ns.exp(ns.matmul(c[0], x)))),
-     [(4, 5), (5,)], [(4, 5)]),
-    ("f(x) = sin(x) * exp(x) for a scalar x", lambda ns, c: lambda x: ns.mul(ns.sin(x), ns.exp(x)),
-     [()], []),
+    (
+        "f(W, x) = sum(sin(W @ x) * exp(C @ x))",
+        lambda ns, c: (
+            lambda W, x: ns.sum(ns.mul(ns.sin(ns.matmul(W, x)), ns.exp(ns.matmul(c[0], x))))
+        ),
+        [(4, 5), (5,)],
+        [(4, 5)],
+    ),
+    (
+        "f(x) = sin(x) * exp(x) for a scalar x",
+        lambda ns, c: lambda x: ns.mul(ns.sin(x), ns.exp(x)),
+        [()],
+        [],
+    ),
     ("f(X) = X @ B", lambda ns, c: lambda X: ns.matmul(X, c[0]), [(3, 4)], [(4, 2)]),
     ("f(x, y) = sin(x) (y unused)", lambda ns, c: lambda x, y: ns.sin(x), [(3,), (2,)], []),
     ("f(x) = C (a constant)", lambda ns, c: lambda x: c[0], [(3,)], [(2, 3)]),
-    ("f(x, y) = exp(x) @ Y + y", lambda ns, c: lambda x, y: ns.add(ns.matmul(ns.exp(x), c[0]), y),
-     [(2,), (3,)], [(2, 3)]),
+    (
+        "f(x, y) = exp(x) @ Y + y",
+        lambda ns, c: lambda x, y: ns.add(ns.matmul(ns.exp(x), c[0]), y),
+        [(2,), (3,)],
+        [(2, 3)],
+    ),
 ]
 
 
@@ -174,12 +216,19 @@ _JAC_HIDDEN: list[tuple[str, Builder, tuple[int, ...], list[tuple[int, ...]]]] =
     ("f(x) = sum(exp(x) * x)", lambda ns, c: lambda x: ns.sum(ns.mul(ns.exp(x), x)), (5,), []),
     ("f(x) = C * sin(x)", lambda ns, c: lambda x: ns.mul(c[0], ns.sin(x)), (3,), [(4, 3)]),
     ("f(x) = A @ x", lambda ns, c: lambda x: ns.matmul(c[0], x), (7,), [(2, 7)]),
-    ("f(x) = exp(x) · a, x a number", lambda ns, c: lambda x: ns.mul(ns.exp(x), c[0]), (),
-     [(3,)]),
-    ("f(x) = sin(x) · exp(x), a number to a number",
-     lambda ns, c: lambda x: ns.mul(ns.sin(x), ns.exp(x)), (), []),
-    ("f(x) = C @ sin(x), x of one entry", lambda ns, c: lambda x: ns.matmul(c[0], ns.sin(x)),
-     (1,), [(3, 1)]),
+    ("f(x) = exp(x) · a, x a number", lambda ns, c: lambda x: ns.mul(ns.exp(x), c[0]), (), [(3,)]),
+    (
+        "f(x) = sin(x) · exp(x), a number to a number",
+        lambda ns, c: lambda x: ns.mul(ns.sin(x), ns.exp(x)),
+        (),
+        [],
+    ),
+    (
+        "f(x) = C @ sin(x), x of one entry",
+        lambda ns, c: lambda x: ns.matmul(c[0], ns.sin(x)),
+        (1,),
+        [(3, 1)],
+    ),
 ]
 
 

@@ -10,8 +10,9 @@ from .._core import is_dual
 from ._common import DualBox
 
 
-def course_jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
-               ) -> tuple[Any, Any]:
+def course_jvp(
+    f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+) -> tuple[Any, Any]:
     """The course's ``jvp`` (substituted for the student's when ``jacfwd`` is graded)."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents) takes tuples, as in JAX: jvp(f, (x,), (v,))")

@@ -26,10 +26,8 @@ from ._common import T1, T2, _check_dual, _reference
 _BINARY: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
     "+": (lambda a, b: a + b, "(a + b)' = a' + b'"),
     "-": (lambda a, b: a - b, "(a − b)' = a' − b'"),
-    "*": (lambda a, b: a * b, "product rule: (a·b)' = a'·b + a·b'"
-                              " / правило произведения"),
-    "/": (lambda a, b: a / b, "quotient rule: (a / b)' = (a'·b − a·b') / b²"
-                              " / правило частного"),
+    "*": (lambda a, b: a * b, "product rule: (a·b)' = a'·b + a·b' / правило произведения"),
+    "/": (lambda a, b: a / b, "quotient rule: (a / b)' = (a'·b − a·b') / b² / правило частного"),
 }
 _UNARY: dict[str, tuple[Callable[[Any], Any], str]] = {
     "log": (rnp.log, "d log x = dx / x"),
@@ -39,8 +37,9 @@ _UNARY: dict[str, tuple[Callable[[Any], Any], str]] = {
 }
 
 
-def _binary_case(Dual: type, sym: str, a: float, ta: float | None, b: float,
-                 tb: float | None) -> None:
+def _binary_case(
+    Dual: type, sym: str, a: float, ta: float | None, b: float, tb: float | None
+) -> None:
     """``x sym y`` where ``None`` as a tangent means a plain number operand."""
     op, hint = _BINARY[sym]
     x = a if ta is None else Dual(a, ta)
@@ -49,8 +48,10 @@ def _binary_case(Dual: type, sym: str, a: float, ta: float | None, b: float,
     label = f"x {sym} y"
     value_hint = None
     if ta is None:
-        value_hint = (f"a number on the left calls y.__r{_dunder(sym)}__(x), i.e. x {sym} y"
-                      f" / число слева вызывает y.__r{_dunder(sym)}__(x)")
+        value_hint = (
+            f"a number on the left calls y.__r{_dunder(sym)}__(x), i.e. x {sym} y"
+            f" / число слева вызывает y.__r{_dunder(sym)}__(x)"
+        )
         hint += "; " + value_hint
     out = student_call(T1, label, op, x, y, inputs=inputs, hint=hint)
     if ta is None:
@@ -97,16 +98,26 @@ def t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: Callable
 # task 2.2: the lecture's L(w1, w2) step by step
 # ---------------------------------------------------------------------------------------------
 _NODES: dict[str, tuple[Callable[[Any, Any], Any], str, str]] = {
-    "v1": (lambda w1, w2: rnp.log(w1), "v₁ = log w₁", "check ∂v₁/∂w₁ = 1/w₁: v̇₁ = ẇ₁ / w₁"
-                                                      " / проверьте ∂v₁/∂w₁ = 1/w₁"),
-    "v2": (lambda w1, w2: w2 * rnp.log(w1), "v₂ = w₂·v₁",
-           "check the product rule: v̇₂ = ẇ₂·v₁ + w₂·v̇₁"
-           " / проверьте правило произведения"),
-    "v3": (lambda w1, w2: rnp.sqrt(w2 * rnp.log(w1)), "v₃ = √v₂",
-           "check ∂v₃/∂v₂ = 1/(2√v₂): v̇₃ = v̇₂ / (2·v₃)"
-           " / проверьте ∂v₃/∂v₂ = 1/(2√v₂)"),
-    "L": (lambda w1, w2: w2 * rnp.log(w1) + rnp.sqrt(w2 * rnp.log(w1)), "L = v₂ + v₃",
-          "L̇ = v̇₂ + v̇₃"),
+    "v1": (
+        lambda w1, w2: rnp.log(w1),
+        "v₁ = log w₁",
+        "check ∂v₁/∂w₁ = 1/w₁: v̇₁ = ẇ₁ / w₁ / проверьте ∂v₁/∂w₁ = 1/w₁",
+    ),
+    "v2": (
+        lambda w1, w2: w2 * rnp.log(w1),
+        "v₂ = w₂·v₁",
+        "check the product rule: v̇₂ = ẇ₂·v₁ + w₂·v̇₁ / проверьте правило произведения",
+    ),
+    "v3": (
+        lambda w1, w2: rnp.sqrt(w2 * rnp.log(w1)),
+        "v₃ = √v₂",
+        "check ∂v₃/∂v₂ = 1/(2√v₂): v̇₃ = v̇₂ / (2·v₃) / проверьте ∂v₃/∂v₂ = 1/(2√v₂)",
+    ),
+    "L": (
+        lambda w1, w2: w2 * rnp.log(w1) + rnp.sqrt(w2 * rnp.log(w1)),
+        "L = v₂ + v₃",
+        "L̇ = v̇₂ + v̇₃",
+    ),
 }
 
 
@@ -114,45 +125,76 @@ def _lecture_case(lecture_forward: Callable, w1: float, w2: float, d1: float, d2
     inputs = {"w1": w1, "w2": w2, "w1_dot": d1, "w2_dot": d2}
     table = student_call(T2, "lecture_forward", lecture_forward, w1, w2, d1, d2, inputs=inputs)
     if not isinstance(table, dict) or set(table) != set(_NODES):
-        fail(T2, "lecture_forward must return a dict with the keys 'v1', 'v2', 'v3', 'L'"
-                 " / lecture_forward должна вернуть словарь с ключами 'v1', 'v2', 'v3', 'L'",
-             inputs=inputs, expected="{'v1': (v1, v1_dot), …, 'L': (L, L_dot)}",
-             obtained=table)
+        fail(
+            T2,
+            "lecture_forward must return a dict with the keys 'v1', 'v2', 'v3', 'L'"
+            " / lecture_forward должна вернуть словарь с ключами 'v1', 'v2', 'v3', 'L'",
+            inputs=inputs,
+            expected="{'v1': (v1, v1_dot), …, 'L': (L, L_dot)}",
+            obtained=table,
+        )
     for node, (fun, formula, hint) in _NODES.items():
         entry = table[node]
         if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
-            fail(T2, f"table[{node!r}] must be a pair (value, tangent)"
-                     f" / table[{node!r}] должен быть парой (значение, касательная компонента)",
-                 inputs=inputs,
-                 expected="(value, tangent)", obtained=entry)
+            fail(
+                T2,
+                f"table[{node!r}] must be a pair (value, tangent)"
+                f" / table[{node!r}] должен быть парой (значение, касательная компонента)",
+                inputs=inputs,
+                expected="(value, tangent)",
+                obtained=entry,
+            )
         value, tangent = _reference(fun, (w1, w2), (d1, d2))
         assert_close(T2, f"value of {formula}", entry[0], value, inputs=inputs)
-        assert_close(T2, f"tangent of {formula} (nodes are checked in order)", entry[1],
-                     tangent, inputs=inputs, hint=hint)
+        assert_close(
+            T2,
+            f"tangent of {formula} (nodes are checked in order)",
+            entry[1],
+            tangent,
+            inputs=inputs,
+            hint=hint,
+        )
 
 
-def _gradient_case(lecture_forward: Callable, lecture_gradient: Callable, w1: float,
-                   w2: float) -> None:
+def _gradient_case(
+    lecture_forward: Callable, lecture_gradient: Callable, w1: float, w2: float
+) -> None:
     inputs = {"w1": w1, "w2": w2}
     counter = CallCounter(lecture_forward)
     with substituted(lecture_gradient, lecture_forward=counter):
         got = student_call(T2, "lecture_gradient", lecture_gradient, w1, w2, inputs=inputs)
     expected = np.asarray(ri.grad(_NODES["L"][0], argnums=(0, 1))(w1, w2), dtype=float)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        fail(T2, "lecture_gradient must return a pair (∂L/∂w1, ∂L/∂w2)"
-                 " / lecture_gradient должна вернуть пару (∂L/∂w1, ∂L/∂w2)", inputs=inputs,
-             expected=expected, obtained=got)
-    assert_close(T2, "(∂L/∂w1, ∂L/∂w2)", np.asarray(got, dtype=float), expected, inputs=inputs,
-                 hint="one pass with (ẇ₁, ẇ₂) = (1, 0) gives ∂L/∂w₁, one with (0, 1) gives ∂L/∂w₂"
-                      " / проход с (ẇ₁, ẇ₂) = (1, 0) даёт ∂L/∂w₁, проход с (0, 1) — ∂L/∂w₂")
+        fail(
+            T2,
+            "lecture_gradient must return a pair (∂L/∂w1, ∂L/∂w2)"
+            " / lecture_gradient должна вернуть пару (∂L/∂w1, ∂L/∂w2)",
+            inputs=inputs,
+            expected=expected,
+            obtained=got,
+        )
+    assert_close(
+        T2,
+        "(∂L/∂w1, ∂L/∂w2)",
+        np.asarray(got, dtype=float),
+        expected,
+        inputs=inputs,
+        hint="one pass with (ẇ₁, ẇ₂) = (1, 0) gives ∂L/∂w₁, one with (0, 1) gives ∂L/∂w₂"
+        " / проход с (ẇ₁, ẇ₂) = (1, 0) даёт ∂L/∂w₁, проход с (0, 1) — ∂L/∂w₂",
+    )
     if counter.count != 2:
-        fail(T2, f"lecture_gradient made {counter.count} forward passes; forward mode needs "
-                 "exactly one pass per input, i.e. 2 for L(w1, w2)"
-                 f" / lecture_gradient сделала {counter.count} прямых проходов; в прямом режиме "
-                 "нужен ровно один проход на вход, т. е. 2 для L(w1, w2)", inputs=inputs,
-             show_values=False, hint="call lecture_forward once with (1, 0) and once with (0, 1)"
-                                     " / вызовите lecture_forward один раз с (1, 0) и один раз с "
-                                     "(0, 1)")
+        fail(
+            T2,
+            f"lecture_gradient made {counter.count} forward passes; forward mode needs "
+            "exactly one pass per input, i.e. 2 for L(w1, w2)"
+            f" / lecture_gradient сделала {counter.count} прямых проходов; в прямом режиме "
+            "нужен ровно один проход на вход, т. е. 2 для L(w1, w2)",
+            inputs=inputs,
+            show_values=False,
+            hint="call lecture_forward once with (1, 0) and once with (0, 1)"
+            " / вызовите lecture_forward один раз с (1, 0) и один раз с "
+            "(0, 1)",
+        )
 
 
 @task_check(T2)

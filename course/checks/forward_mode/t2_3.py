@@ -26,17 +26,16 @@ Arg = tuple[str, tuple[int, ...], str]
 
 _HINTS = {
     "add": "the tangent of the result has the result's shape: broadcast it "
-           "(np.broadcast_to) when an operand is a constant"
-           " / касательная компонента результата имеет форму результата: расширяйте её "
-           "(np.broadcast_to), когда операнд — константа",
+    "(np.broadcast_to) when an operand is a constant"
+    " / касательная компонента результата имеет форму результата: расширяйте её "
+    "(np.broadcast_to), когда операнд — константа",
     "mul": "product rule elementwise: (a·b)' = a'·b + a·b', with broadcasting"
-           " / правило произведения поэлементно, с расширением (broadcasting)",
-    "div": "quotient rule elementwise: (a/b)' = (a'·b − a·b') / b²"
-           " / правило частного поэлементно",
+    " / правило произведения поэлементно, с расширением (broadcasting)",
+    "div": "quotient rule elementwise: (a/b)' = (a'·b − a·b') / b² / правило частного поэлементно",
     "matmul": "(A·B)' = A'·B + A·B' — keep the order of the factors; a constant has no tangent"
-              " / сохраняйте порядок множителей; у константы нет касательной компоненты",
+    " / сохраняйте порядок множителей; у константы нет касательной компоненты",
     "sum": "the tangent of a sum is the sum of the tangents over the same axis"
-           " / касательная компонента суммы — сумма касательных компонент по той же оси",
+    " / касательная компонента суммы — сумма касательных компонент по той же оси",
     "neg": "(−a)' = −a'",
 }
 
@@ -61,12 +60,20 @@ def _make_args(DualArray: type, spec: Sequence[Arg], seed: object) -> tuple[list
     return student, primals, tangents
 
 
-def _array_case(DualArray: type, label: str, fn: Callable[..., Any], spec: Sequence[Arg],
-                hint_key: str, seed: object) -> None:
+def _array_case(
+    DualArray: type,
+    label: str,
+    fn: Callable[..., Any],
+    spec: Sequence[Arg],
+    hint_key: str,
+    seed: object,
+) -> None:
     student, primals, tangents = _make_args(DualArray, spec, (label, seed))
     inputs = {name: arg for (name, _s, _k), arg in zip(spec, student, strict=True)}
-    consts = [None if kind.startswith("dual") else arg
-              for (_n, _s, kind), arg in zip(spec, student, strict=True)]
+    consts = [
+        None if kind.startswith("dual") else arg
+        for (_n, _s, kind), arg in zip(spec, student, strict=True)
+    ]
 
     def ref_fun(*duals: Any) -> Any:
         it = iter(duals)
@@ -78,11 +85,16 @@ def _array_case(DualArray: type, label: str, fn: Callable[..., Any], spec: Seque
     duals = [a for a in student if is_dual(a)]
     for arg, p, t in zip(duals, primals, tangents, strict=True):
         if not (np.array_equal(arg.value, p) and np.array_equal(arg.tangent, t)):
-            fail(T3, f"{label} modified its operand"
-                     f" / {label} изменила свой операнд", inputs=inputs, expected=(p, t),
-                 obtained=(arg.value, arg.tangent), hint="build a new DualArray for the result"
-                                                         " / создайте для результата новый "
-                                                         "DualArray")
+            fail(
+                T3,
+                f"{label} modified its operand / {label} изменила свой операнд",
+                inputs=inputs,
+                expected=(p, t),
+                obtained=(arg.value, arg.tangent),
+                hint="build a new DualArray for the result"
+                " / создайте для результата новый "
+                "DualArray",
+            )
 
 
 _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [

@@ -51,6 +51,7 @@ def _lift_binary(value_fn: Callable, tangent_fn: Callable) -> Callable[[Any, Any
         at = np.zeros_like(av) if at is None else at
         bt = np.zeros_like(bv) if bt is None else bt
         return cls(value, np.broadcast_to(tangent_fn(av, at, bv, bt), np.shape(value)).copy())
+
     return op
 
 
@@ -58,6 +59,7 @@ def _lift_unary(value_fn: Callable, derivative: Callable) -> Callable[[Any], Any
     def op(a: Any) -> Any:
         av, at, ac = _parts(a)
         return value_fn(av) if ac is None else ac(value_fn(av), derivative(av) * at)
+
     return op
 
 
@@ -76,8 +78,9 @@ dual_ops = SimpleNamespace(
     sum=_dual_sum,
 )
 #: the same operations for reference_impl
-reference_ops = SimpleNamespace(add=rnp.add, mul=rnp.multiply, matmul=rnp.matmul, sin=rnp.sin,
-                                exp=rnp.exp, sum=rnp.sum)
+reference_ops = SimpleNamespace(
+    add=rnp.add, mul=rnp.multiply, matmul=rnp.matmul, sin=rnp.sin, exp=rnp.exp, sum=rnp.sum
+)
 
 
 # test functions: (label, builder(ns, consts) -> f, primal shapes, constant shapes)
@@ -88,35 +91,70 @@ _JVP_VISIBLE: list[tuple[str, Builder, list[tuple[int, ...]], list[tuple[int, ..
 ]
 
 
-def _jvp_case(jvp: Callable, label: str, build: Builder, shapes: Sequence[tuple[int, ...]],
-              const_shapes: Sequence[tuple[int, ...]], seed: object) -> None:
+def _jvp_case(
+    jvp: Callable,
+    label: str,
+    build: Builder,
+    shapes: Sequence[tuple[int, ...]],
+    const_shapes: Sequence[tuple[int, ...]],
+    seed: object,
+) -> None:
     g = rng(T4, (label, seed))
     consts = [uniform(g, s) for s in const_shapes]
     primals = [uniform(g, s, 0.2, 1.5) for s in shapes]
     tangents = [direction(g, s) for s in shapes]
     inputs = {"f": label, "primals": tuple(primals), "tangents": tuple(tangents)}
     with substituted(jvp, DualArray=DualBox):
-        got = student_call(T4, "jvp(f, primals, tangents)", jvp, build(dual_ops, consts),
-                           tuple(primals), tuple(tangents), inputs=inputs)
+        got = student_call(
+            T4,
+            "jvp(f, primals, tangents)",
+            jvp,
+            build(dual_ops, consts),
+            tuple(primals),
+            tuple(tangents),
+            inputs=inputs,
+        )
     expected = _reference(build(reference_ops, consts), primals, tangents)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        fail(T4, "jvp must return a pair (f(*primals), J·tangents)"
-                 " / jvp должна вернуть пару (f(*primals), J·tangents)", inputs=inputs,
-             expected=expected, obtained=got)
+        fail(
+            T4,
+            "jvp must return a pair (f(*primals), J·tangents)"
+            " / jvp должна вернуть пару (f(*primals), J·tangents)",
+            inputs=inputs,
+            expected=expected,
+            obtained=got,
+        )
     if is_dual(got[0]) or is_dual(got[1]):
-        fail(T4, "jvp must return plain arrays, not dual values"
-                 " / jvp должна возвращать обычные массивы, а не дуальные значения", inputs=inputs,
-             expected=expected, obtained=got, hint="return out.value, out.tangent"
-                                                   " / верните out.value, out.tangent")
-    assert_close(T4, "primal output f(*primals)", got[0], expected[0], inputs=inputs,
-                 hint="the first element is the value of f at the primals"
-                      " / первый элемент — значение f в точке primals")
-    assert_close(T4, "tangent output J·v", got[1], expected[1], inputs=inputs,
-                 hint="box every primal with its own tangent: DualArray(p, t); when f ignores "
-                      "its inputs the tangent is zero (of the output's shape)"
-                      " / каждый аргумент берите со своей касательной компонентой: DualArray(p, "
-                      "t); если f не зависит от входов, касательная компонента нулевая (формы "
-                      "выхода)")
+        fail(
+            T4,
+            "jvp must return plain arrays, not dual values"
+            " / jvp должна возвращать обычные массивы, а не дуальные значения",
+            inputs=inputs,
+            expected=expected,
+            obtained=got,
+            hint="return out.value, out.tangent / верните out.value, out.tangent",
+        )
+    assert_close(
+        T4,
+        "primal output f(*primals)",
+        got[0],
+        expected[0],
+        inputs=inputs,
+        hint="the first element is the value of f at the primals"
+        " / первый элемент — значение f в точке primals",
+    )
+    assert_close(
+        T4,
+        "tangent output J·v",
+        got[1],
+        expected[1],
+        inputs=inputs,
+        hint="box every primal with its own tangent: DualArray(p, t); when f ignores "
+        "its inputs the tangent is zero (of the output's shape)"
+        " / каждый аргумент берите со своей касательной компонентой: DualArray(p, "
+        "t); если f не зависит от входов, касательная компонента нулевая (формы "
+        "выхода)",
+    )
 
 
 @task_check(T4, replaces=("DualArray",))
@@ -131,8 +169,14 @@ _JAC_VISIBLE: list[tuple[str, Builder, tuple[int, ...], list[tuple[int, ...]]]] 
 ]
 
 
-def _jacfwd_case(jacfwd: Callable, label: str, build: Builder, shape: tuple[int, ...],
-                 const_shapes: Sequence[tuple[int, ...]], seed: object) -> None:
+def _jacfwd_case(
+    jacfwd: Callable,
+    label: str,
+    build: Builder,
+    shape: tuple[int, ...],
+    const_shapes: Sequence[tuple[int, ...]],
+    seed: object,
+) -> None:
     g = rng(T5, (label, seed))
     consts = [uniform(g, s) for s in const_shapes]
     x = uniform(g, shape, 0.2, 1.5)
@@ -144,27 +188,41 @@ def _jacfwd_case(jacfwd: Callable, label: str, build: Builder, shape: tuple[int,
     n = int(np.size(x))
     plain = sum(1 for args, _ in f.calls if not any(is_dual(a) for a in args))
     if plain:
-        fail(T5, f"jacfwd(f)(x) called f {plain} time(s) on plain arrays; every pass must carry "
-                 "a tangent (forward mode, not finite differences)"
-                 f" / jacfwd(f)(x) вызвала f {plain} раз на обычных массивах; каждый проход "
-                 "должен нести касательную компоненту (прямой режим, а не конечные разности)",
-                 inputs=inputs,
-             show_values=False, hint="evaluate f only through jvp"
-                                     " / вычисляйте f только через jvp")
+        fail(
+            T5,
+            f"jacfwd(f)(x) called f {plain} time(s) on plain arrays; every pass must carry "
+            "a tangent (forward mode, not finite differences)"
+            f" / jacfwd(f)(x) вызвала f {plain} раз на обычных массивах; каждый проход "
+            "должен нести касательную компоненту (прямой режим, а не конечные разности)",
+            inputs=inputs,
+            show_values=False,
+            hint="evaluate f only through jvp / вычисляйте f только через jvp",
+        )
     expected = np.asarray(ri.jacfwd(build(reference_ops, consts))(x), dtype=float)
-    assert_close(T5, "Jacobian (shape f(x).shape + x.shape)", got, expected, inputs=inputs,
-                 hint="column k of the Jacobian is jvp(f, (x,), (e_k,)) for the k-th basis "
-                      "vector e_k (of x's shape); stack the columns along the last axes"
-                      " / столбец k матрицы Якоби — jvp(f, (x,), (e_k,)) для k-го базисного "
-                      "вектора e_k (формы x); соберите столбцы по последним осям")
+    assert_close(
+        T5,
+        "Jacobian (shape f(x).shape + x.shape)",
+        got,
+        expected,
+        inputs=inputs,
+        hint="column k of the Jacobian is jvp(f, (x,), (e_k,)) for the k-th basis "
+        "vector e_k (of x's shape); stack the columns along the last axes"
+        " / столбец k матрицы Якоби — jvp(f, (x,), (e_k,)) для k-го базисного "
+        "вектора e_k (формы x); соберите столбцы по последним осям",
+    )
     if f.count != n:
-        fail(T5, f"jacfwd(f)(x) evaluated f {f.count} times for an input of size n = {n}; "
-                 f"forward mode needs exactly one pass per input direction, i.e. {n}"
-                 f" / jacfwd(f)(x) вычислила f {f.count} раз при размере входа n = {n}; в прямом "
-                 f"режиме нужен ровно один проход на направление, т. е. {n}",
-             inputs=inputs, expected=n, obtained=f.count,
-             hint="take the output's shape from the first pass instead of an extra call of f"
-                  " / берите форму выхода из первого прохода, а не из лишнего вызова f")
+        fail(
+            T5,
+            f"jacfwd(f)(x) evaluated f {f.count} times for an input of size n = {n}; "
+            f"forward mode needs exactly one pass per input direction, i.e. {n}"
+            f" / jacfwd(f)(x) вычислила f {f.count} раз при размере входа n = {n}; в прямом "
+            f"режиме нужен ровно один проход на направление, т. е. {n}",
+            inputs=inputs,
+            expected=n,
+            obtained=f.count,
+            hint="take the output's shape from the first pass instead of an extra call of f"
+            " / берите форму выхода из первого прохода, а не из лишнего вызова f",
+        )
     # used as code is used: the same returned function at a second point, the first result kept
     kept = np.array(got, dtype=float, copy=True)
     x2 = uniform(g, shape, 0.2, 1.5)
@@ -172,19 +230,28 @@ def _jacfwd_case(jacfwd: Callable, label: str, build: Builder, shape: tuple[int,
     with substituted(jacfwd, jvp=course_jvp, DualArray=DualBox):
         got2 = student_call(T5, "jac = jacfwd(f); jac(x); jac(x2)", jac, x2, inputs=inputs2)
     expected2 = np.asarray(ri.jacfwd(build(reference_ops, consts))(x2), dtype=float)
-    assert_close(T5, "Jacobian on the second call of the same jacfwd(f) (state kept between "
-                     "calls?)", got2, expected2, inputs=inputs2,
-                 hint="the function jacfwd returns must work every time it is called, at any x:"
-                      " keep no state from one call to the next / функция, которую возвращает "
-                      "jacfwd, должна работать при каждом вызове и в любой точке x: не храните "
-                      "состояние между вызовами")
+    assert_close(
+        T5,
+        "Jacobian on the second call of the same jacfwd(f) (state kept between calls?)",
+        got2,
+        expected2,
+        inputs=inputs2,
+        hint="the function jacfwd returns must work every time it is called, at any x:"
+        " keep no state from one call to the next / функция, которую возвращает "
+        "jacfwd, должна работать при каждом вызове и в любой точке x: не храните "
+        "состояние между вызовами",
+    )
     if not np.array_equal(np.asarray(got, dtype=float), kept):
-        fail(T5, "the Jacobian returned by the first call changed when the function was called "
-                 "again: it shares memory with the function's state / матрица Якоби первого "
-                 "вызова изменилась при следующем вызове: она разделяет память с состоянием "
-                 "функции", inputs=inputs, show_values=False,
-             hint="return a new array on every call / возвращайте новый массив при каждом "
-                  "вызове")
+        fail(
+            T5,
+            "the Jacobian returned by the first call changed when the function was called "
+            "again: it shares memory with the function's state / матрица Якоби первого "
+            "вызова изменилась при следующем вызове: она разделяет память с состоянием "
+            "функции",
+            inputs=inputs,
+            show_values=False,
+            hint="return a new array on every call / возвращайте новый массив при каждом вызове",
+        )
 
 
 @task_check(T5, replaces=("jvp", "DualArray"))

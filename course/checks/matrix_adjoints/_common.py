@@ -20,15 +20,21 @@ __all__ = ["TASKS", "Call", "Watch"]
 TASKS = {
     "t4_1": Task("t4_1", "solve-jvp", "JVP of solve", "JVP решения линейной системы", 20),
     "t4_2": Task("t4_2", "solve-vjp", "VJP of solve", "VJP решения линейной системы", 25),
-    "t4_3": Task("t4_3", "dot-product-test", "the dot-product test",
-                 "тест скалярного произведения", 20),
-    "t4_4": Task("t4_4", "svd-values", "derivatives of the singular values",
-                 "производные сингулярных чисел", 20),
-    "t4_5": Task("t4_5", "svd-vjp", "the full VJP of the SVD",
-                 "полный VJP сингулярного разложения", 15),
+    "t4_3": Task(
+        "t4_3", "dot-product-test", "the dot-product test", "тест скалярного произведения", 20
+    ),
+    "t4_4": Task(
+        "t4_4",
+        "svd-values",
+        "derivatives of the singular values",
+        "производные сингулярных чисел",
+        20,
+    ),
+    "t4_5": Task(
+        "t4_5", "svd-vjp", "the full VJP of the SVD", "полный VJP сингулярного разложения", 15
+    ),
 }
 T1, T2, T3, T4, T5 = TASKS.values()
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,44 +67,69 @@ def _array(x: Any) -> np.ndarray | None:
 
 def _close(a: Any, b: Any, rtol: float = 1e-7, atol: float = 1e-9) -> bool:
     x, y = _array(a), _array(b)
-    return x is not None and y is not None and x.shape == y.shape and bool(
-        np.allclose(x, y, rtol=rtol, atol=atol))
+    return (
+        x is not None
+        and y is not None
+        and x.shape == y.shape
+        and bool(np.allclose(x, y, rtol=rtol, atol=atol))
+    )
 
 
-def _compare(task: Task, what: str, obtained: Any, expected: Any, *, inputs: dict[str, Any],
-             hint: str, wrong: Sequence[tuple[str, Any, str]] = ()) -> None:
+def _compare(
+    task: Task,
+    what: str,
+    obtained: Any,
+    expected: Any,
+    *,
+    inputs: dict[str, Any],
+    hint: str,
+    wrong: Sequence[tuple[str, Any, str]] = (),
+) -> None:
     """Like :func:`assert_close`; when ``obtained`` equals one of the ``wrong`` values
     ``(formula, value, hint)`` the diagnosis names the formula the solution computed."""
     if _close(obtained, expected):
         return
     for formula, value, why in wrong:
         if _close(obtained, value) and not _close(value, expected):
-            fail(task, f"wrong {what}"
-                       f" / неверный результат: {what}",
-                 inputs=inputs, expected=expected, obtained=obtained,
-                 diagnosis=f"you computed {formula}"
-f" / вы вычислили {formula}", hint=why)
+            fail(
+                task,
+                f"wrong {what} / неверный результат: {what}",
+                inputs=inputs,
+                expected=expected,
+                obtained=obtained,
+                diagnosis=f"you computed {formula} / вы вычислили {formula}",
+                hint=why,
+            )
     assert_close(task, what, obtained, expected, inputs=inputs, hint=hint)
 
 
 def _pair(task: Task, label: str, out: Any, inputs: dict[str, Any], expected: str) -> tuple:
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        fail(task, f"{label} must return a pair {expected}"
-                   f" / {label} должна вернуть пару {expected}", inputs=inputs, expected=expected,
-             obtained=out)
+        fail(
+            task,
+            f"{label} must return a pair {expected} / {label} должна вернуть пару {expected}",
+            inputs=inputs,
+            expected=expected,
+            obtained=out,
+        )
     return tuple(out)
 
 
-def _unchanged(task: Task, label: str, given: dict[str, Any], saved: dict[str, Any],
-               inputs: dict[str, Any]) -> None:
+def _unchanged(
+    task: Task, label: str, given: dict[str, Any], saved: dict[str, Any], inputs: dict[str, Any]
+) -> None:
     for name, value in given.items():
         if not np.array_equal(np.asarray(value), saved[name]):
-            fail(task, f"{label} modified its argument {name}"
-                       f" / {label} изменила свой аргумент {name}", inputs=inputs,
-                 expected=saved[name], obtained=value,
-                 hint="do not change the arguments in place (x -= …, x[...] = …): make new arrays"
-                      " / не меняйте аргументы на месте (x -= …, x[...] = …): создавайте новые "
-                      "массивы")
+            fail(
+                task,
+                f"{label} modified its argument {name} / {label} изменила свой аргумент {name}",
+                inputs=inputs,
+                expected=saved[name],
+                obtained=value,
+                hint="do not change the arguments in place (x -= …, x[...] = …): make new arrays"
+                " / не меняйте аргументы на месте (x -= …, x[...] = …): создавайте новые "
+                "массивы",
+            )
 
 
 def _copies(**arrays: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -68,19 +68,29 @@ def hidden_t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
 
 def _svd_values_pair(W: np.ndarray) -> tuple[JvpFn, VjpFn]:
     U, _, Vt = np.linalg.svd(W, full_matrices=False)
-    return ((lambda p, t: (np.linalg.svd(p[0], compute_uv=False),
-                           np.einsum("ik,ij,jk->k", U, t[0], Vt.T))),
-            lambda p, g: ((U * g) @ Vt,))
+    return (
+        (
+            lambda p, t: (
+                np.linalg.svd(p[0], compute_uv=False),
+                np.einsum("ik,ij,jk->k", U, t[0], Vt.T),
+            )
+        ),
+        lambda p, g: ((U * g) @ Vt,),
+    )
 
 
 def _matmul_pair() -> tuple[JvpFn, VjpFn]:
-    return (lambda p, t: (p[0] @ p[1], t[0] @ p[1] + p[0] @ t[1]),
-            lambda p, g: (g @ p[1].T, p[0].T @ g))
+    return (
+        lambda p, t: (p[0] @ p[1], t[0] @ p[1] + p[0] @ t[1]),
+        lambda p, g: (g @ p[1].T, p[0].T @ g),
+    )
 
 
 def _sum_sin_pair() -> tuple[JvpFn, VjpFn]:
-    return (lambda p, t: (np.sum(np.sin(p[0])), np.sum(np.cos(p[0]) * t[0])),
-            lambda p, g: (g * np.cos(p[0]),))
+    return (
+        lambda p, t: (np.sum(np.sin(p[0])), np.sum(np.cos(p[0]) * t[0])),
+        lambda p, g: (g * np.cos(p[0]),),
+    )
 
 
 @task_check(T3, hidden=True)
@@ -94,40 +104,71 @@ def hidden_t4_3(dot_product_test: Callable) -> None:
     big, small = 1e12, 1e-12
     accept: list[tuple[str, JvpFn, VjpFn, tuple]] = [
         ("solve with a matrix b", course_solve_jvp, course_solve_vjp, matrix),
-        ("1e12 · solve (large numbers)", *_scaled(big, course_solve_jvp, course_solve_vjp),
-         vector),
-        ("1e-12 · solve (small numbers)", *_scaled(small, course_solve_jvp, course_solve_vjp),
-         vector),
+        ("1e12 · solve (large numbers)", *_scaled(big, course_solve_jvp, course_solve_vjp), vector),
+        (
+            "1e-12 · solve (small numbers)",
+            *_scaled(small, course_solve_jvp, course_solve_vjp),
+            vector,
+        ),
         ("singular values of a 4×3 matrix", *_svd_values_pair(W), (W,)),
         ("X @ Y, X 2×3, Y 3×4", *_matmul_pair(), (g.normal(size=(2, 3)), g.normal(size=(3, 4)))),
         ("sum(sin(x)), a scalar output", *_sum_sin_pair(), (g.normal(size=(5,)),)),
     ]
     for label, jvp, vjp, primals in accept:
         _dot_test_case(dot_product_test, label, jvp, vjp, primals, True, _ACCEPT_HINT)
-    _dot_test_case(dot_product_test, "solve, 5 trials", course_solve_jvp, course_solve_vjp,
-                   vector, True, _ACCEPT_HINT, trials=5)
-    _dot_test_case(dot_product_test, "solve, a VJP wrong only in trial 4 of 4",
-                   course_solve_jvp, _late(course_solve_vjp, _WRONG_SOLVE["no-A"][1], 3),
-                   vector, False, "run every trial (trials = 4 here)"
-                                  " / выполняйте все испытания (здесь trials = 4)", trials=4)
+    _dot_test_case(
+        dot_product_test,
+        "solve, 5 trials",
+        course_solve_jvp,
+        course_solve_vjp,
+        vector,
+        True,
+        _ACCEPT_HINT,
+        trials=5,
+    )
+    _dot_test_case(
+        dot_product_test,
+        "solve, a VJP wrong only in trial 4 of 4",
+        course_solve_jvp,
+        _late(course_solve_vjp, _WRONG_SOLVE["no-A"][1], 3),
+        vector,
+        False,
+        "run every trial (trials = 4 here) / выполняйте все испытания (здесь trials = 4)",
+        trials=4,
+    )
     for factor, ok in ((0.8, True), (1.25, False)):
-        _dot_test_case(dot_product_test, f"solve with Ā off by {factor}·rtol·scale (the "
-                       "statement's tolerance)", *_at_tolerance(course_solve_jvp, course_solve_vjp,
-                                                                factor), vector, ok,
-                       "the tolerance is rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), both terms, as stated"
-                       " / допуск — rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), оба слагаемых, как в условии")
+        _dot_test_case(
+            dot_product_test,
+            f"solve with Ā off by {factor}·rtol·scale (the statement's tolerance)",
+            *_at_tolerance(course_solve_jvp, course_solve_vjp, factor),
+            vector,
+            ok,
+            "the tolerance is rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), both terms, as stated"
+            " / допуск — rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), оба слагаемых, как в условии",
+        )
     for name in ("A-transposed", "x-x", "no-A", "ones-blind", "tiny-factor"):
         _reject(dot_product_test, name, vector)
     _reject(dot_product_test, "mean-cotangent", matrix)
-    _reject(dot_product_test, "sign", vector, small,
-            "1e-12 · solve with Ā of the wrong sign (small numbers: an absolute tolerance "
-            "accepts anything)")
+    _reject(
+        dot_product_test,
+        "sign",
+        vector,
+        small,
+        "1e-12 · solve with Ā of the wrong sign (small numbers: an absolute tolerance "
+        "accepts anything)",
+    )
     U, _, Vt = np.linalg.svd(W, full_matrices=False)
     jvp, _ = _svd_values_pair(W)
-    _dot_test_case(dot_product_test, "singular values with W̄ = U diag(s̄) V (Vt not transposed)",
-                   jvp, lambda p, gs: ((U * gs) @ Vt.T[: len(gs)],), (W,), False,
-                   "compare ⟨x̄, Jṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ for random ṗ and x̄"
-                   " / сравнивайте ⟨x̄, Jṗ⟩ с ⟨Jᵀ x̄, ṗ⟩ при случайных ṗ и x̄")
+    _dot_test_case(
+        dot_product_test,
+        "singular values with W̄ = U diag(s̄) V (Vt not transposed)",
+        jvp,
+        lambda p, gs: ((U * gs) @ Vt.T[: len(gs)],),
+        (W,),
+        False,
+        "compare ⟨x̄, Jṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ for random ṗ and x̄"
+        " / сравнивайте ⟨x̄, Jṗ⟩ с ⟨Jᵀ x̄, ṗ⟩ при случайных ṗ и x̄",
+    )
 
 
 @task_check(T4, hidden=True)

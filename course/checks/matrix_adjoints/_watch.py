@@ -26,14 +26,50 @@ def _is_proxy(fn: Any) -> bool:
     endpoint = sys.modules.get("course.channel.endpoint")  # never imported here: no channel,
     return endpoint is not None and isinstance(fn, endpoint.Proxy)  # no proxies
 
+
 #: routines that factorise a matrix (O(n³)); a call from inside another one is not counted
 _FACTORISING = {
-    "numpy.linalg": ("solve", "inv", "det", "slogdet", "lstsq", "pinv", "cholesky", "qr", "svd",
-                     "svdvals", "eig", "eigh", "eigvals", "eigvalsh", "tensorsolve", "tensorinv",
-                     "matrix_rank", "cond"),
-    "scipy.linalg": ("lu_factor", "lu", "solve", "inv", "det", "lstsq", "pinv", "pinvh",
-                     "cho_factor", "cholesky", "qr", "svd", "svdvals", "eig", "eigh", "ldl",
-                     "schur", "null_space", "orth"),
+    "numpy.linalg": (
+        "solve",
+        "inv",
+        "det",
+        "slogdet",
+        "lstsq",
+        "pinv",
+        "cholesky",
+        "qr",
+        "svd",
+        "svdvals",
+        "eig",
+        "eigh",
+        "eigvals",
+        "eigvalsh",
+        "tensorsolve",
+        "tensorinv",
+        "matrix_rank",
+        "cond",
+    ),
+    "scipy.linalg": (
+        "lu_factor",
+        "lu",
+        "solve",
+        "inv",
+        "det",
+        "lstsq",
+        "pinv",
+        "pinvh",
+        "cho_factor",
+        "cholesky",
+        "qr",
+        "svd",
+        "svdvals",
+        "eig",
+        "eigh",
+        "ldl",
+        "schur",
+        "null_space",
+        "orth",
+    ),
 }
 #: routines that solve with given factors (O(n²) per right-hand side)
 _SOLVING = {"scipy.linalg": ("lu_solve", "cho_solve", "solve_triangular")}
@@ -119,6 +155,7 @@ class Watch:
         function) the kernel runs it under its own :class:`Watch` and reports the calls."""
         channel = getattr(fn, "_ch", None) if _is_proxy(fn) else None
         if channel is not None:
+
             def watched_there(*args: Any, **kwargs: Any) -> Any:
                 out, calls = channel.request("watch", h=fn, a=args, k=kwargs)
                 self.calls.extend(Call(str(k), str(n), dict(a)) for k, n, a in calls)
@@ -135,7 +172,16 @@ class Watch:
     def report(self) -> list[tuple[str, str, dict[str, Any]]]:
         """The calls as plain data: the arguments that are arrays, numbers or strings."""
         plain = (np.ndarray, np.generic, int, float, complex, bool, str, type(None))
-        return [(c.kind, c.name, {k: v for k, v in c.args.items() if isinstance(v, plain)
-                                  or (isinstance(v, tuple) and all(isinstance(e, plain)
-                                                                   for e in v))})
-                for c in self.calls]
+        return [
+            (
+                c.kind,
+                c.name,
+                {
+                    k: v
+                    for k, v in c.args.items()
+                    if isinstance(v, plain)
+                    or (isinstance(v, tuple) and all(isinstance(e, plain) for e in v))
+                },
+            )
+            for c in self.calls
+        ]

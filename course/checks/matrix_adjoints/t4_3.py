@@ -50,6 +50,7 @@ def course_solve_vjp(primals: tuple, x_bar: Any) -> tuple[np.ndarray, np.ndarray
 
 def _scaled(c: float, jvp: JvpFn, vjp: VjpFn) -> tuple[JvpFn, VjpFn]:
     """The pair of ``c·f``."""
+
     def j(p: tuple, t: tuple) -> tuple:
         out, out_dot = jvp(p, t)
         return c * out, c * out_dot
@@ -72,43 +73,65 @@ def _zero_sum(n: int) -> np.ndarray:
 
 
 _WRONG_SOLVE: dict[str, tuple[str, VjpFn, str]] = {
-    "sign": ("Ā with the wrong sign (+A⁻ᵀ x̄ xᵀ)", _wrong(lambda p, g, ab: (-ab[0], ab[1])),
-             "compare ⟨x̄, J ṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ summed over all inputs"
-             " / сравнивайте ⟨x̄, J ṗ⟩ с ⟨Jᵀ x̄, ṗ⟩, просуммированным по всем входам"),
-    "b-transposed": ("b̄ = A⁻¹ x̄ instead of A⁻ᵀ x̄ (Ā right)",
-                     _wrong(lambda p, g, ab: (ab[0], np.linalg.solve(p[0], g))),
-                     "perturb every input: draw a random tangent for b too"
-                     " / возмущайте каждый вход: случайное направление нужно и для b"),
-    "A-transposed": ("Ā transposed (−x b̄ᵀ)", _wrong(lambda p, g, ab: (ab[0].T, ab[1])),
-                     "draw random tangents (never all ones) for every input: Ā and Āᵀ have the "
-                     "same sum of entries, so an all-ones tangent for A cannot tell them apart"
-                     " / берите случайные направления (не из одних единиц) для каждого входа: у "
-                     "Ā и Āᵀ одинаковая сумма элементов, и направление из единиц их не различит"),
-    "x-x": ("Ā = −A⁻ᵀ x xᵀ (x instead of x̄)",
-            _wrong(lambda p, g, ab: (-_outer(np.linalg.solve(p[0].T, np.linalg.solve(*p)),
-                                             np.linalg.solve(*p)), ab[1])),
-            "draw random tangents for every input (also for A)"
-            " / берите случайные направления для каждого входа (и для A)"),
-    "no-A": ("Ā = 0 (the A term forgotten)", _wrong(lambda p, g, ab: (0 * ab[0], ab[1])),
-             "perturb every input: a tangent for A as well as for b"
-             " / возмущайте каждый вход: направление нужно и для A, и для b"),
-    "mean-cotangent": ("a VJP that is right only for constant cotangents x̄",
-                       _mean_cotangent,
-                       "draw a random cotangent x̄ (never all ones): a constant x̄ hides "
-                       "transposition and summation bugs"
-                       " / берите случайное сопряжённое x̄ (не из одних единиц): постоянное x̄ "
-                       "скрывает ошибки транспонирования и суммирования"),
-    "ones-blind": ("b̄ off by a vector orthogonal to (1, …, 1)",
-                   _wrong(lambda p, g, ab: (ab[0], ab[1] + np.linalg.norm(g)
-                                            * _zero_sum(len(ab[1])))),
-                   "draw random tangents (never all ones): an all-ones tangent cannot see an "
-                   "error orthogonal to it"
-                   " / берите случайные направления (не из одних единиц): направление из единиц "
-                   "не видит ортогональной ему ошибки"),
-    "tiny-factor": ("Ā, b̄ off by a factor 1 + 10⁻⁴",
-                    _wrong(lambda p, g, ab: (ab[0] * (1 + 1e-4), ab[1] * (1 + 1e-4))),
-                    "use a tight relative tolerance (rtol = 1e-8 of the scale)"
-                    " / используйте жёсткий относительный допуск (rtol = 1e-8 от масштаба)"),
+    "sign": (
+        "Ā with the wrong sign (+A⁻ᵀ x̄ xᵀ)",
+        _wrong(lambda p, g, ab: (-ab[0], ab[1])),
+        "compare ⟨x̄, J ṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ summed over all inputs"
+        " / сравнивайте ⟨x̄, J ṗ⟩ с ⟨Jᵀ x̄, ṗ⟩, просуммированным по всем входам",
+    ),
+    "b-transposed": (
+        "b̄ = A⁻¹ x̄ instead of A⁻ᵀ x̄ (Ā right)",
+        _wrong(lambda p, g, ab: (ab[0], np.linalg.solve(p[0], g))),
+        "perturb every input: draw a random tangent for b too"
+        " / возмущайте каждый вход: случайное направление нужно и для b",
+    ),
+    "A-transposed": (
+        "Ā transposed (−x b̄ᵀ)",
+        _wrong(lambda p, g, ab: (ab[0].T, ab[1])),
+        "draw random tangents (never all ones) for every input: Ā and Āᵀ have the "
+        "same sum of entries, so an all-ones tangent for A cannot tell them apart"
+        " / берите случайные направления (не из одних единиц) для каждого входа: у "
+        "Ā и Āᵀ одинаковая сумма элементов, и направление из единиц их не различит",
+    ),
+    "x-x": (
+        "Ā = −A⁻ᵀ x xᵀ (x instead of x̄)",
+        _wrong(
+            lambda p, g, ab: (
+                -_outer(np.linalg.solve(p[0].T, np.linalg.solve(*p)), np.linalg.solve(*p)),
+                ab[1],
+            )
+        ),
+        "draw random tangents for every input (also for A)"
+        " / берите случайные направления для каждого входа (и для A)",
+    ),
+    "no-A": (
+        "Ā = 0 (the A term forgotten)",
+        _wrong(lambda p, g, ab: (0 * ab[0], ab[1])),
+        "perturb every input: a tangent for A as well as for b"
+        " / возмущайте каждый вход: направление нужно и для A, и для b",
+    ),
+    "mean-cotangent": (
+        "a VJP that is right only for constant cotangents x̄",
+        _mean_cotangent,
+        "draw a random cotangent x̄ (never all ones): a constant x̄ hides "
+        "transposition and summation bugs"
+        " / берите случайное сопряжённое x̄ (не из одних единиц): постоянное x̄ "
+        "скрывает ошибки транспонирования и суммирования",
+    ),
+    "ones-blind": (
+        "b̄ off by a vector orthogonal to (1, …, 1)",
+        _wrong(lambda p, g, ab: (ab[0], ab[1] + np.linalg.norm(g) * _zero_sum(len(ab[1])))),
+        "draw random tangents (never all ones): an all-ones tangent cannot see an "
+        "error orthogonal to it"
+        " / берите случайные направления (не из одних единиц): направление из единиц "
+        "не видит ортогональной ему ошибки",
+    ),
+    "tiny-factor": (
+        "Ā, b̄ off by a factor 1 + 10⁻⁴",
+        _wrong(lambda p, g, ab: (ab[0] * (1 + 1e-4), ab[1] * (1 + 1e-4))),
+        "use a tight relative tolerance (rtol = 1e-8 of the scale)"
+        " / используйте жёсткий относительный допуск (rtol = 1e-8 от масштаба)",
+    ),
 }
 
 
@@ -124,8 +147,7 @@ def _late(vjp: VjpFn, wrong: VjpFn, right: int = 1) -> VjpFn:
     return late
 
 
-def _at_tolerance(jvp: JvpFn, vjp: VjpFn, factor: float, rtol: float = 1e-8
-                  ) -> tuple[JvpFn, VjpFn]:
+def _at_tolerance(jvp: JvpFn, vjp: VjpFn, factor: float, rtol: float = 1e-8) -> tuple[JvpFn, VjpFn]:
     """A pair whose two sides differ by exactly ``factor``·rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), the
     statement's tolerance: the VJP shifts x̄₀ along the tangent ṗ₀ of the JVP call before it."""
     last: dict[str, Any] = {}
@@ -139,7 +161,8 @@ def _at_tolerance(jvp: JvpFn, vjp: VjpFn, factor: float, rtol: float = 1e-8
         adj = [np.array(a, dtype=float) for a in vjp(p, g)]
         t, norm = last["t"], np.linalg.norm
         scale = norm(g) * norm(last["out_dot"]) + sum(
-            norm(a) * norm(tk) for a, tk in zip(adj, t, strict=True))
+            norm(a) * norm(tk) for a, tk in zip(adj, t, strict=True)
+        )
         t0 = np.asarray(t[0], dtype=float)
         adj[0] = adj[0] + factor * rtol * scale * t0 / np.sum(t0 * t0)
         return tuple(adj)
@@ -147,67 +170,114 @@ def _at_tolerance(jvp: JvpFn, vjp: VjpFn, factor: float, rtol: float = 1e-8
     return j, v
 
 
-def _dot_test_case(dot_product_test: Callable, label: str, jvp: JvpFn, vjp: VjpFn,
-                   primals: tuple, should_pass: bool, hint: str, trials: int | None = None
-                   ) -> None:
+def _dot_test_case(
+    dot_product_test: Callable,
+    label: str,
+    jvp: JvpFn,
+    vjp: VjpFn,
+    primals: tuple,
+    should_pass: bool,
+    hint: str,
+    trials: int | None = None,
+) -> None:
     jc, vc = CallCounter(jvp), CallCounter(vjp)
     saved = [np.array(p, copy=True) for p in primals]
     inputs = {"pair": label, "primals": primals}
     extra = {} if trials is None else {"trials": trials}
     if trials is not None:
         inputs["trials"] = trials
-    result = student_call(T3, "dot_product_test(jvp_fn, vjp_fn, primals)", dot_product_test,
-                          jc, vc, primals, inputs=inputs,
-                          hint="jvp_fn(primals, tangents) returns (out, out_dot); "
-                               "vjp_fn(primals, out_bar) returns one cotangent per input"
-                               " / jvp_fn(primals, tangents) возвращает (out, out_dot); "
-                               "vjp_fn(primals, out_bar) возвращает по одному сопряжённому на "
-                               "вход",
-                          **extra)
+    result = student_call(
+        T3,
+        "dot_product_test(jvp_fn, vjp_fn, primals)",
+        dot_product_test,
+        jc,
+        vc,
+        primals,
+        inputs=inputs,
+        hint="jvp_fn(primals, tangents) returns (out, out_dot); "
+        "vjp_fn(primals, out_bar) returns one cotangent per input"
+        " / jvp_fn(primals, tangents) возвращает (out, out_dot); "
+        "vjp_fn(primals, out_bar) возвращает по одному сопряжённому на "
+        "вход",
+        **extra,
+    )
     if not isinstance(result, (bool, np.bool_)):
-        fail(T3, "dot_product_test must return True or False"
-                 " / dot_product_test должна вернуть True или False", inputs=inputs,
-             expected=should_pass, obtained=result)
+        fail(
+            T3,
+            "dot_product_test must return True or False"
+            " / dot_product_test должна вернуть True или False",
+            inputs=inputs,
+            expected=should_pass,
+            obtained=result,
+        )
     if jc.count == 0 or vc.count == 0:
-        fail(T3, f"dot_product_test called jvp_fn {jc.count} and vjp_fn {vc.count} times; the "
-                 "test compares the two, so it must call both"
-                 f" / dot_product_test вызвала jvp_fn {jc.count} раз и vjp_fn {vc.count} раз; "
-                 "тест сравнивает их, поэтому должен вызвать обе", inputs=inputs,
-             expected=">= 1 each", obtained=(jc.count, vc.count))
+        fail(
+            T3,
+            f"dot_product_test called jvp_fn {jc.count} and vjp_fn {vc.count} times; the "
+            "test compares the two, so it must call both"
+            f" / dot_product_test вызвала jvp_fn {jc.count} раз и vjp_fn {vc.count} раз; "
+            "тест сравнивает их, поэтому должен вызвать обе",
+            inputs=inputs,
+            expected=">= 1 each",
+            obtained=(jc.count, vc.count),
+        )
     if bool(result) != should_pass:
         if should_pass:
-            fail(T3, f"dot_product_test rejected a correct JVP/VJP pair ({label})"
-                     f" / dot_product_test отвергла верную пару JVP/VJP ({label})",
-                 inputs=inputs, expected=True, obtained=result, hint=hint)
-        fail(T3, f"dot_product_test accepted a wrong VJP ({label})"
-                 f" / dot_product_test приняла неверный VJP ({label})", inputs=inputs,
-             expected=False, obtained=result, hint=hint)
+            fail(
+                T3,
+                f"dot_product_test rejected a correct JVP/VJP pair ({label})"
+                f" / dot_product_test отвергла верную пару JVP/VJP ({label})",
+                inputs=inputs,
+                expected=True,
+                obtained=result,
+                hint=hint,
+            )
+        fail(
+            T3,
+            f"dot_product_test accepted a wrong VJP ({label})"
+            f" / dot_product_test приняла неверный VJP ({label})",
+            inputs=inputs,
+            expected=False,
+            obtained=result,
+            hint=hint,
+        )
     runs = 3 if trials is None else trials
     if should_pass and (jc.count != runs or vc.count != runs):
-        fail(T3, f"dot_product_test called jvp_fn {jc.count} and vjp_fn {vc.count} times for "
-                 f"trials = {runs}: every trial draws fresh directions and calls each once"
-                 f" / dot_product_test вызвала jvp_fn {jc.count} раз и vjp_fn {vc.count} раз при "
-                 f"trials = {runs}: каждое испытание берёт новые направления и вызывает каждую по"
-                 " разу",
-             inputs=inputs, expected=(runs, runs), obtained=(jc.count, vc.count),
-             hint="loop over all the trials; return False as soon as one fails, True only "
-                  "after the last"
-                  " / пройдите все испытания; возвращайте False при первой неудаче, True — "
-                  "только после последнего")
+        fail(
+            T3,
+            f"dot_product_test called jvp_fn {jc.count} and vjp_fn {vc.count} times for "
+            f"trials = {runs}: every trial draws fresh directions and calls each once"
+            f" / dot_product_test вызвала jvp_fn {jc.count} раз и vjp_fn {vc.count} раз при "
+            f"trials = {runs}: каждое испытание берёт новые направления и вызывает каждую по"
+            " разу",
+            inputs=inputs,
+            expected=(runs, runs),
+            obtained=(jc.count, vc.count),
+            hint="loop over all the trials; return False as soon as one fails, True only "
+            "after the last"
+            " / пройдите все испытания; возвращайте False при первой неудаче, True — "
+            "только после последнего",
+        )
     for p, s in zip(primals, saved, strict=True):
         if not np.array_equal(p, s):
-            fail(T3, "dot_product_test modified the primals"
-                     " / dot_product_test изменила primals", inputs=inputs, expected=s,
-                 obtained=p, hint="do not change the arguments in place"
-                                  " / не меняйте аргументы на месте")
+            fail(
+                T3,
+                "dot_product_test modified the primals / dot_product_test изменила primals",
+                inputs=inputs,
+                expected=s,
+                obtained=p,
+                hint="do not change the arguments in place / не меняйте аргументы на месте",
+            )
 
 
-_ACCEPT_HINT = ("the identity holds up to rounding: compare |⟨x̄, Jṗ⟩ − Σₖ⟨x̄ₖ, ṗₖ⟩| with "
-                "rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), a tolerance relative to the scale of the "
-                "numbers, summing the terms of every input"
-                " / тождество выполняется с точностью до округления: сравнивайте разность с "
-                "rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖) — допуском относительно масштаба чисел, суммируя "
-                "по всем входам")
+_ACCEPT_HINT = (
+    "the identity holds up to rounding: compare |⟨x̄, Jṗ⟩ − Σₖ⟨x̄ₖ, ṗₖ⟩| with "
+    "rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖), a tolerance relative to the scale of the "
+    "numbers, summing the terms of every input"
+    " / тождество выполняется с точностью до округления: сравнивайте разность с "
+    "rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖) — допуском относительно масштаба чисел, суммируя "
+    "по всем входам"
+)
 
 
 def _solve_primals(seed: object, n: int, k: int | None, scale: float = 1.0) -> tuple:
@@ -215,8 +285,9 @@ def _solve_primals(seed: object, n: int, k: int | None, scale: float = 1.0) -> t
     return (A, b)
 
 
-def _reject(dot_product_test: Callable, name: str, primals: tuple, c: float = 1.0,
-            label: str | None = None) -> None:
+def _reject(
+    dot_product_test: Callable, name: str, primals: tuple, c: float = 1.0, label: str | None = None
+) -> None:
     what, vjp, hint = _WRONG_SOLVE[name]
     jvp, vjp = _scaled(c, course_solve_jvp, vjp)
     _dot_test_case(dot_product_test, label or f"solve: {what}", jvp, vjp, primals, False, hint)
@@ -226,15 +297,28 @@ def _reject(dot_product_test: Callable, name: str, primals: tuple, c: float = 1.
 def t4_3(dot_product_test: Callable) -> None:
     """Accept solve's pair; reject two wrong VJPs of solve."""
     primals = _solve_primals("visible", 3, None)
-    _dot_test_case(dot_product_test, "solve, correct", course_solve_jvp, course_solve_vjp,
-                   primals, True, _ACCEPT_HINT)
+    _dot_test_case(
+        dot_product_test,
+        "solve, correct",
+        course_solve_jvp,
+        course_solve_vjp,
+        primals,
+        True,
+        _ACCEPT_HINT,
+    )
     _reject(dot_product_test, "sign", primals)
     _reject(dot_product_test, "b-transposed", primals)
-    _dot_test_case(dot_product_test, "solve, a VJP wrong from the second trial on",
-                   course_solve_jvp, _late(course_solve_vjp, _WRONG_SOLVE["sign"][1]), primals,
-                   False, "run every trial: a pair that passes the first may fail a later one"
-                          " / выполняйте все испытания: пара, прошедшая первое, может не пройти "
-                          "следующее")
+    _dot_test_case(
+        dot_product_test,
+        "solve, a VJP wrong from the second trial on",
+        course_solve_jvp,
+        _late(course_solve_vjp, _WRONG_SOLVE["sign"][1]),
+        primals,
+        False,
+        "run every trial: a pair that passes the first may fail a later one"
+        " / выполняйте все испытания: пара, прошедшая первое, может не пройти "
+        "следующее",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,12 +376,17 @@ def _thin(dec: Decomposition, U: np.ndarray, Vt: np.ndarray) -> tuple[np.ndarray
 def _no_factorisations(task: Task, label: str, watch: Watch, inputs: dict[str, Any]) -> None:
     facs = watch.factorisations + watch.solves
     if facs:
-        fail(task, f"{label} computed {len(facs)} new decomposition(s) or solve(s) "
-                   f"({_names(facs)}); the SVD is given: reuse it"
-                   f" / {label} вычислила {len(facs)} новых разложений или решений; SVD дано: "
-                   "используйте его", inputs=inputs, expected=0,
-             obtained=len(facs),
-             hint="use only U, s, Vt (and 1/s for S⁻¹); a new SVD may flip the signs of "
-                  "the pairs (u_i, v_i) and mix two decompositions"
-                  " / используйте только U, s, Vt (и 1/s для S⁻¹); новое SVD может поменять "
-                  "знаки пар (u_i, v_i) и смешать два разложения")
+        fail(
+            task,
+            f"{label} computed {len(facs)} new decomposition(s) or solve(s) "
+            f"({_names(facs)}); the SVD is given: reuse it"
+            f" / {label} вычислила {len(facs)} новых разложений или решений; SVD дано: "
+            "используйте его",
+            inputs=inputs,
+            expected=0,
+            obtained=len(facs),
+            hint="use only U, s, Vt (and 1/s for S⁻¹); a new SVD may flip the signs of "
+            "the pairs (u_i, v_i) and mix two decompositions"
+            " / используйте только U, s, Vt (и 1/s для S⁻¹); новое SVD может поменять "
+            "знаки пар (u_i, v_i) и смешать два разложения",
+        )

@@ -31,15 +31,28 @@ from .t4_3 import (
 # ---------------------------------------------------------------------------------------------
 # task 4.5: the full VJP of the SVD (Townsend 2016)
 # ---------------------------------------------------------------------------------------------
-_TOWNSEND_HINT = ("W̄ = U [(F∘(UᵀŪ − ŪᵀU)) S + diag(s̄) + S (F∘(VᵀV̄ − V̄ᵀV))] Vᵀ "
-                  "+ (I − UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I − VVᵀ), F_ij = 1/(s_j² − s_i²) (i ≠ j), "
-                  "V̄ = Vt_bar.T")
+_TOWNSEND_HINT = (
+    "W̄ = U [(F∘(UᵀŪ − ŪᵀU)) S + diag(s̄) + S (F∘(VᵀV̄ − V̄ᵀV))] Vᵀ "
+    "+ (I − UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I − VVᵀ), F_ij = 1/(s_j² − s_i²) (i ≠ j), "
+    "V̄ = Vt_bar.T"
+)
 
 
-def townsend(U: np.ndarray, s: np.ndarray, Vt: np.ndarray, U_bar: np.ndarray, s_bar: np.ndarray,
-             Vt_bar: np.ndarray, *, f_sign: float = 1.0, v_bar_transposed: bool = True,
-             projections: bool = True, swap_sides: bool = False, skew: bool = True,
-             rotations: bool = True) -> np.ndarray:
+def townsend(
+    U: np.ndarray,
+    s: np.ndarray,
+    Vt: np.ndarray,
+    U_bar: np.ndarray,
+    s_bar: np.ndarray,
+    Vt_bar: np.ndarray,
+    *,
+    f_sign: float = 1.0,
+    v_bar_transposed: bool = True,
+    projections: bool = True,
+    swap_sides: bool = False,
+    skew: bool = True,
+    rotations: bool = True,
+) -> np.ndarray:
     """Townsend's W̄ for the thin SVD (distinct s); keyword flags give the usual mistakes."""
     V, V_bar = Vt.T, (Vt_bar.T if v_bar_transposed else Vt_bar)
     m, n, k = U.shape[0], V.shape[0], s.size
@@ -87,16 +100,22 @@ def _svd_loss(name: str, consts: list[np.ndarray]) -> Callable[..., Any]:
 
 
 _LOSSES = {
-    "s": ("L = Σ w_i s_i² (Ū = 0, V̄ = 0)", "W̄ = U diag(s̄) Vᵀ when Ū = V̄ = 0 (task 4.4)"
-                                            " / W̄ = U diag(s̄) Vᵀ при Ū = V̄ = 0 (задача 4.4)"),
-    "U": ("L = ⟨C, U diag(w) Uᵀ⟩ (V̄ = 0)",
-          "the Ū term: U [(F∘(UᵀŪ − ŪᵀU)) S] Vᵀ, F_ij = 1/(s_j² − s_i²); for m > k also "
-          "(I − UUᵀ) Ū S⁻¹ Vᵀ"
-          " / слагаемое с Ū; при m > k также (I − UUᵀ) Ū S⁻¹ Vᵀ"),
-    "V": ("L = ⟨C, V diag(w) Vᵀ⟩ (Ū = 0)",
-          "the V̄ term: U [S (F∘(VᵀV̄ − V̄ᵀV))] Vᵀ with V̄ = Vt_bar.T; for n > k also "
-          "U S⁻¹ V̄ᵀ (I − VVᵀ)"
-          " / слагаемое с V̄; при n > k также U S⁻¹ V̄ᵀ (I − VVᵀ)"),
+    "s": (
+        "L = Σ w_i s_i² (Ū = 0, V̄ = 0)",
+        "W̄ = U diag(s̄) Vᵀ when Ū = V̄ = 0 (task 4.4) / W̄ = U diag(s̄) Vᵀ при Ū = V̄ = 0 (задача 4.4)",
+    ),
+    "U": (
+        "L = ⟨C, U diag(w) Uᵀ⟩ (V̄ = 0)",
+        "the Ū term: U [(F∘(UᵀŪ − ŪᵀU)) S] Vᵀ, F_ij = 1/(s_j² − s_i²); for m > k also "
+        "(I − UUᵀ) Ū S⁻¹ Vᵀ"
+        " / слагаемое с Ū; при m > k также (I − UUᵀ) Ū S⁻¹ Vᵀ",
+    ),
+    "V": (
+        "L = ⟨C, V diag(w) Vᵀ⟩ (Ū = 0)",
+        "the V̄ term: U [S (F∘(VᵀV̄ − V̄ᵀV))] Vᵀ with V̄ = Vt_bar.T; for n > k also "
+        "U S⁻¹ V̄ᵀ (I − VVᵀ)"
+        " / слагаемое с V̄; при n > k также U S⁻¹ V̄ᵀ (I − VVᵀ)",
+    ),
     "UV": ("L = ⟨C, U diag(w) Vᵀ⟩ + Σ w_i s_i²", _TOWNSEND_HINT),
 }
 
@@ -116,42 +135,77 @@ def _svd_vjp_case(svd_vjp: Callable, m: int, n: int, seed: object, loss: str | N
     else:
         label, hint = _LOSSES[loss]
         rows = m if loss == "U" else n
-        ell = _svd_loss(loss, [g.normal(size=(rows, rows) if loss != "UV" else (m, n)),
-                               g.uniform(0.5, 2.0, k)])
+        ell = _svd_loss(
+            loss, [g.normal(size=(rows, rows) if loss != "UV" else (m, n)), g.uniform(0.5, 2.0, k)]
+        )
         U_bar, s_bar, Vt_bar = ri.grad(ell, argnums=(0, 1, 2))(U, dec.s, Vt)
         expected = ri.grad(lambda W: ell(*_svd_thin(W)))(dec.W)
     U_bar, s_bar, Vt_bar = (np.asarray(a, dtype=float) for a in (U_bar, s_bar, Vt_bar))
     given, saved = _copies(U=U, s=dec.s, Vt=Vt, U_bar=U_bar, s_bar=s_bar, Vt_bar=Vt_bar)
     inputs = {"W": dec.W, "loss": label, **saved}
     watch = Watch()
-    W_bar = student_call(T5, "svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar)", watch.wrap(svd_vjp),
-                         *given.values(), inputs=inputs, hint=_TOWNSEND_HINT)
+    W_bar = student_call(
+        T5,
+        "svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar)",
+        watch.wrap(svd_vjp),
+        *given.values(),
+        inputs=inputs,
+        hint=_TOWNSEND_HINT,
+    )
     args = (U, dec.s, Vt, U_bar, s_bar, Vt_bar)
     wrong = [
-        ("U diag(s̄) Vᵀ only", townsend(*args, rotations=False, projections=False),
-         "the Ū and V̄ terms are missing: "
-         " / пропущены слагаемые с Ū и V̄; " + _TOWNSEND_HINT),
-        ("F with the opposite sign", townsend(*args, f_sign=-1.0),
-         "F_ij = 1/(s_j² − s_i²) (i ≠ j): s_j of the column minus s_i of the row"
-         " / s_j столбца минус s_i строки"),
-        ("the S factors on the wrong sides", townsend(*args, swap_sides=True),
-         "[F∘(UᵀŪ − ŪᵀU)] S (S on the right) and S [F∘(VᵀV̄ − V̄ᵀV)] (S on the left)"
-         " / S справа в первом слагаемом и слева во втором"),
-        ("F∘(UᵀŪ) instead of F∘(UᵀŪ − ŪᵀU)", townsend(*args, skew=False),
-         "antisymmetrise: only the antisymmetric parts UᵀŪ − ŪᵀU and VᵀV̄ − V̄ᵀV enter"
-         " / антисимметризуйте: входят только антисимметричные части UᵀŪ − ŪᵀU и VᵀV̄ − V̄ᵀV"),
+        (
+            "U diag(s̄) Vᵀ only",
+            townsend(*args, rotations=False, projections=False),
+            "the Ū and V̄ terms are missing:  / пропущены слагаемые с Ū и V̄; " + _TOWNSEND_HINT,
+        ),
+        (
+            "F with the opposite sign",
+            townsend(*args, f_sign=-1.0),
+            "F_ij = 1/(s_j² − s_i²) (i ≠ j): s_j of the column minus s_i of the row"
+            " / s_j столбца минус s_i строки",
+        ),
+        (
+            "the S factors on the wrong sides",
+            townsend(*args, swap_sides=True),
+            "[F∘(UᵀŪ − ŪᵀU)] S (S on the right) and S [F∘(VᵀV̄ − V̄ᵀV)] (S on the left)"
+            " / S справа в первом слагаемом и слева во втором",
+        ),
+        (
+            "F∘(UᵀŪ) instead of F∘(UᵀŪ − ŪᵀU)",
+            townsend(*args, skew=False),
+            "antisymmetrise: only the antisymmetric parts UᵀŪ − ŪᵀU and VᵀV̄ − V̄ᵀV enter"
+            " / антисимметризуйте: входят только антисимметричные части UᵀŪ − ŪᵀU и VᵀV̄ − V̄ᵀV",
+        ),
     ]
     if m == n:
-        wrong.append(("V̄ = Vt_bar (not transposed)", townsend(*args, v_bar_transposed=False),
-                      "Vt_bar is the cotangent of Vt = Vᵀ, so V̄ = Vt_bar.T"
-                      " / Vt_bar — сопряжённое к Vt = Vᵀ, поэтому V̄ = Vt_bar.T"))
+        wrong.append(
+            (
+                "V̄ = Vt_bar (not transposed)",
+                townsend(*args, v_bar_transposed=False),
+                "Vt_bar is the cotangent of Vt = Vᵀ, so V̄ = Vt_bar.T"
+                " / Vt_bar — сопряжённое к Vt = Vᵀ, поэтому V̄ = Vt_bar.T",
+            )
+        )
     else:
-        wrong.append(("W̄ without the projection terms", townsend(*args, projections=False),
-                      "m > k: add (I − UUᵀ) Ū S⁻¹ Vᵀ; n > k: add U S⁻¹ V̄ᵀ (I − VVᵀ) "
-                      "(the parts of Ū, V̄ outside the span of U, V)"
-                      " / части Ū, V̄ вне линейной оболочки U, V"))
-    _compare(T5, f"W̄ = ∂L/∂W for {label}, {m}×{n}", W_bar, expected, inputs=inputs, hint=hint,
-             wrong=wrong)
+        wrong.append(
+            (
+                "W̄ without the projection terms",
+                townsend(*args, projections=False),
+                "m > k: add (I − UUᵀ) Ū S⁻¹ Vᵀ; n > k: add U S⁻¹ V̄ᵀ (I − VVᵀ) "
+                "(the parts of Ū, V̄ outside the span of U, V)"
+                " / части Ū, V̄ вне линейной оболочки U, V",
+            )
+        )
+    _compare(
+        T5,
+        f"W̄ = ∂L/∂W for {label}, {m}×{n}",
+        W_bar,
+        expected,
+        inputs=inputs,
+        hint=hint,
+        wrong=wrong,
+    )
     _no_factorisations(T5, "svd_vjp", watch, inputs)
     _unchanged(T5, "svd_vjp", given, saved, inputs)
 

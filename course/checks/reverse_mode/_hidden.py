@@ -33,8 +33,9 @@ from .t3_6 import _backward_mlp_case, _forward_case
 
 
 @task_check(T1, hidden=True)
-def hidden_t3_1(Var: type, log: Callable, exp: Callable, sin: Callable, sqrt: Callable,
-                tanh: Callable) -> None:
+def hidden_t3_1(
+    Var: type, log: Callable, exp: Callable, sin: Callable, sqrt: Callable, tanh: Callable
+) -> None:
     """Random points, numbers on either side, an operand used twice, the lecture's graph."""
     funcs = {"log": log, "exp": exp, "sin": sin, "sqrt": sqrt, "tanh": tanh}
     for trial in range(3):
@@ -42,15 +43,27 @@ def hidden_t3_1(Var: type, log: Callable, exp: Callable, sin: Callable, sqrt: Ca
         a, b = uniform(g, (), 0.3, 2.5), uniform(g, (), 0.3, 2.5)
         _binary_cases(Var, a, b, numbers=True)
         _unary_cases(Var, funcs, a)
-        _node_case(Var, "x * x", lambda x: x * x, lambda x: x * x, [("x", b, True)],
-                   "the same operand twice: two pairs (x, x) in .parents, or one pair (x, 2x)"
-                   " / один и тот же операнд дважды: две пары (x, x) в .parents или одна пара "
-                   "(x, 2x)")
-        _node_case(Var, "x - x", lambda x: x - x, lambda x: x - x, [("x", a, True)],
-                   "the same operand twice: the local derivatives add up to 0"
-                   " / один и тот же операнд дважды: локальные производные в сумме дают 0")
+        _node_case(
+            Var,
+            "x * x",
+            lambda x: x * x,
+            lambda x: x * x,
+            [("x", b, True)],
+            "the same operand twice: two pairs (x, x) in .parents, or one pair (x, 2x)"
+            " / один и тот же операнд дважды: две пары (x, x) в .parents или одна пара "
+            "(x, 2x)",
+        )
+        _node_case(
+            Var,
+            "x - x",
+            lambda x: x - x,
+            lambda x: x - x,
+            [("x", a, True)],
+            "the same operand twice: the local derivatives add up to 0"
+            " / один и тот же операнд дважды: локальные производные в сумме дают 0",
+        )
         g = rng(T1, ("signs", trial))  # + − × ÷ take any reals: negative, large, small
-        a, b = -uniform(g, (), 0.3, 2.5) * 10 ** (3 * trial), uniform(g, (), 0.3, 2.5) / 10 ** trial
+        a, b = -uniform(g, (), 0.3, 2.5) * 10 ** (3 * trial), uniform(g, (), 0.3, 2.5) / 10**trial
         _binary_cases(Var, a, -b if trial == 1 else b, numbers=True)
         g = rng(T1, ("L", trial))
         _lecture_graph(Var, log, sqrt, uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0))
@@ -75,17 +88,36 @@ def _random_dag(seed: object, n: int) -> Spec:
 
 
 _HIDDEN_GRAPHS: list[tuple[str, Spec]] = [
-    ("the lecture's L, parents in another order",
-     [("w2", []), ("w1", []), ("v1", ["w1"]), ("v2", ["v1", "w2"]), ("v3", ["v2"]),
-      ("L", ["v3", "v2"])]),
+    (
+        "the lecture's L, parents in another order",
+        [
+            ("w2", []),
+            ("w1", []),
+            ("v1", ["w1"]),
+            ("v2", ["v1", "w2"]),
+            ("v3", ["v2"]),
+            ("L", ["v3", "v2"]),
+        ],
+    ),
     ("x * x (the same parent twice)", [("x", []), ("y", ["x", "x"])]),
-    ("a node used three times",
-     [("a", []), ("b", []), ("c", ["a"]), ("d", ["a", "b"]), ("e", ["a", "c", "d"])]),
+    (
+        "a node used three times",
+        [("a", []), ("b", []), ("c", ["a"]), ("d", ["a", "b"]), ("e", ["a", "c", "d"])],
+    ),
     ("a single input", [("x", [])]),
     ("a chain of 16 diamonds", _chain_of_diamonds(16)),
     ("a chain of 300 nodes", [("c0", [])] + [(f"c{i}", [f"c{i - 1}"]) for i in range(1, 300)]),
-    ("unreachable nodes", [("a", []), ("b", []), ("u", ["a", "b"]), ("c", ["a"]),
-                           ("w", ["u"]), ("d", ["c", "b", "c"])]),
+    (
+        "unreachable nodes",
+        [
+            ("a", []),
+            ("b", []),
+            ("u", ["a", "b"]),
+            ("c", ["a"]),
+            ("w", ["u"]),
+            ("d", ["c", "b", "c"]),
+        ],
+    ),
 ] + [(f"a random graph #{i}", _random_dag(i, 30)) for i in range(3)]
 
 
@@ -103,6 +135,7 @@ def _chain(ns: SimpleNamespace) -> Callable[..., Any]:
         for _ in range(5):
             v = ns.tanh(v) * v + 0.3 * v  # v used three times
         return v
+
     return f
 
 
@@ -110,13 +143,17 @@ def _shared(ns: SimpleNamespace) -> Callable[..., Any]:
     def f(x: Any, y: Any) -> Any:
         d = x - y
         return ns.exp(d) * d + ns.sqrt(x * x + y * y)
+
     return f
 
 
 _BACKWARD_HIDDEN: list[tuple[str, Builder, int]] = [
     ("L(w1, w2) = w2·log w1 + √(w2·log w1)", _lecture_L, 2),
-    ("f(x, y, z) = (x·y + y·z)·(x + z) / y", lambda ns: lambda x, y, z:
-     (x * y + y * z) * (x + z) / y, 3),
+    (
+        "f(x, y, z) = (x·y + y·z)·(x + z) / y",
+        lambda ns: lambda x, y, z: (x * y + y * z) * (x + z) / y,
+        3,
+    ),
     ("f(x) = x·x·x", lambda ns: lambda x: x * x * x, 1),
     ("f(x) = v₅, v_{k+1} = tanh(v_k)·v_k + 0.3·v_k", _chain, 1),
     ("f(x, y) = exp(x − y)·(x − y) + √(x·x + y·y)", _shared, 2),
@@ -145,22 +182,37 @@ def hidden_t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
 
 
 _GRAD_HIDDEN: list[tuple[str, VecBuilder, int]] = [
-    ("f(x) = Σ tanh(x_i)·x_{i+1}",
-     lambda ns: lambda x: sum((ns.tanh(x[i]) * x[i + 1] for i in range(5)), 0.0), 6),
+    (
+        "f(x) = Σ tanh(x_i)·x_{i+1}",
+        lambda ns: lambda x: sum((ns.tanh(x[i]) * x[i + 1] for i in range(5)), 0.0),
+        6,
+    ),
     ("f(x) = log(x0)·x0 (x1 unused)", lambda ns: lambda x: ns.log(x[0]) * x[0], 2),
     ("f(x) = √x0", lambda ns: lambda x: ns.sqrt(x[0]), 1),
-    ("f(x) = exp(x0 − x1)·x0·x0 / x2",
-     lambda ns: lambda x: ns.exp(x[0] - x[1]) * x[0] * x[0] / x[2], 3),
+    (
+        "f(x) = exp(x0 − x1)·x0·x0 / x2",
+        lambda ns: lambda x: ns.exp(x[0] - x[1]) * x[0] * x[0] / x[2],
+        3,
+    ),
 ]
 
 
 _JAC_HIDDEN: list[tuple[str, VecBuilder, int]] = [
-    ("f(x) = [x0·x1, sin(x2), x0 + x2]",
-     lambda ns: lambda x: [x[0] * x[1], ns.sin(x[2]), x[0] + x[2]], 3),
-    ("f(x) = [x0·x1, x1·x2, x2·x0, exp(x0)]",
-     lambda ns: lambda x: [x[0] * x[1], x[1] * x[2], x[2] * x[0], ns.exp(x[0])], 3),
-    ("f(x) = [Σ x_i², sin(x0)·x4]",
-     lambda ns: lambda x: [sum((x[i] * x[i] for i in range(5)), 0.0), ns.sin(x[0]) * x[4]], 5),
+    (
+        "f(x) = [x0·x1, sin(x2), x0 + x2]",
+        lambda ns: lambda x: [x[0] * x[1], ns.sin(x[2]), x[0] + x[2]],
+        3,
+    ),
+    (
+        "f(x) = [x0·x1, x1·x2, x2·x0, exp(x0)]",
+        lambda ns: lambda x: [x[0] * x[1], x[1] * x[2], x[2] * x[0], ns.exp(x[0])],
+        3,
+    ),
+    (
+        "f(x) = [Σ x_i², sin(x0)·x4]",
+        lambda ns: lambda x: [sum((x[i] * x[i] for i in range(5)), 0.0), ns.sin(x[0]) * x[4]],
+        5,
+    ),
     ("f(x) = [tanh(x0·x1)]", lambda ns: lambda x: [ns.tanh(x[0] * x[1])], 2),
     ("f(x) = [x1, x0] (the outputs are inputs)", lambda ns: lambda x: [x[1], x[0]], 2),
 ]
@@ -177,10 +229,10 @@ def hidden_t3_5(grad: Callable, vjp: Callable, jacrev: Callable) -> None:
 
 
 _MLP_HIDDEN: list[tuple[int, list[int]]] = [
-    (1, [3, 5, 2]),            # a single data point
-    (7, [4, 4, 4]),            # square layers: a transposed factor keeps the shape
-    (3, [6, 2]),               # one layer
-    (5, [2, 7, 3, 6, 1]),      # four layers, one output
+    (1, [3, 5, 2]),  # a single data point
+    (7, [4, 4, 4]),  # square layers: a transposed factor keeps the shape
+    (3, [6, 2]),  # one layer
+    (5, [2, 7, 3, 6, 1]),  # four layers, one output
     (2, [8, 3, 5]),
 ]
 

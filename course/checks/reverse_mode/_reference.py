@@ -14,8 +14,14 @@ def course_topological_order(output: Any) -> list[Any]:
     return nodes_of(output)
 
 
-def _backward(output: Any, cotangent: float, *, accumulate: bool = True, reverse: bool = True,
-              reset: bool = True) -> None:
+def _backward(
+    output: Any,
+    cotangent: float,
+    *,
+    accumulate: bool = True,
+    reverse: bool = True,
+    reset: bool = True,
+) -> None:
     """The backward pass; the keywords give the classic bugs, for diagnosis."""
     nodes = nodes_of(output)
     for node in nodes if reset else ():

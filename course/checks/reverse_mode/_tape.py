@@ -21,8 +21,9 @@ class TapeVar:
 
     __array_ufunc__ = None
 
-    def __init__(self, value: float, parents: Sequence[tuple[TapeVar, float]] = (),
-                 op: str = "input"):
+    def __init__(
+        self, value: float, parents: Sequence[tuple[TapeVar, float]] = (), op: str = "input"
+    ):
         self.value = float(value)
         self.parents = tuple(parents)
         self.adj = 0.0
@@ -48,8 +49,9 @@ class TapeVar:
 
     def __truediv__(self, other: Any) -> TapeVar:
         o = _as_tape(other)
-        return TapeVar(self.value / o.value,
-                       ((self, 1.0 / o.value), (o, -self.value / o.value**2)), "/")
+        return TapeVar(
+            self.value / o.value, ((self, 1.0 / o.value), (o, -self.value / o.value**2)), "/"
+        )
 
     def __rtruediv__(self, other: Any) -> TapeVar:
         return _as_tape(other) / self
@@ -65,8 +67,9 @@ def _as_tape(x: Any) -> TapeVar:
     return x if isinstance(x, TapeVar) else TapeVar(x, (), "const")
 
 
-def _tape_unary(name: str, f: Callable[[float], float], df: Callable[[float], float]
-                ) -> Callable[[Any], TapeVar]:
+def _tape_unary(
+    name: str, f: Callable[[float], float], df: Callable[[float], float]
+) -> Callable[[Any], TapeVar]:
     def op(x: Any) -> TapeVar:
         x = _as_tape(x)
         return TapeVar(f(x.value), ((x, df(x.value)),), name)
@@ -83,8 +86,7 @@ tape_ops = SimpleNamespace(
     sqrt=_tape_unary("sqrt", np.sqrt, lambda v: 0.5 / np.sqrt(v)),
     tanh=_tape_unary("tanh", np.tanh, lambda v: 1.0 - np.tanh(v) ** 2),
 )
-reference_ops = SimpleNamespace(log=rnp.log, exp=rnp.exp, sin=rnp.sin, sqrt=rnp.sqrt,
-                                tanh=rnp.tanh)
+reference_ops = SimpleNamespace(log=rnp.log, exp=rnp.exp, sin=rnp.sin, sqrt=rnp.sqrt, tanh=rnp.tanh)
 
 
 def _parents_of(node: Any) -> tuple[Any, ...]:

@@ -45,15 +45,19 @@ class GraphNode:
         b.reads += 1
         if b.reads > b.limit:
             try:
-                fail(T2, f"topological_order read .parents more than {b.limit} times on "
-                         f"{b.describe}"
-                         f" / topological_order прочитала .parents более {b.limit} раз на "
-                         f"{b.describe}", show_values=False,
-                     diagnosis="nodes shared by several children (fan-out, diamonds) are "
-                               "expanded again and again: on a chain of k diamonds that is 2^k "
-                               "times / общие вершины раскрываются снова и снова",
-                     hint="keep a set of visited nodes and expand every node once / храните "
-                          "множество посещённых вершин")
+                fail(
+                    T2,
+                    f"topological_order read .parents more than {b.limit} times on "
+                    f"{b.describe}"
+                    f" / topological_order прочитала .parents более {b.limit} раз на "
+                    f"{b.describe}",
+                    show_values=False,
+                    diagnosis="nodes shared by several children (fan-out, diamonds) are "
+                    "expanded again and again: on a chain of k diamonds that is 2^k "
+                    "times / общие вершины раскрываются снова и снова",
+                    hint="keep a set of visited nodes and expand every node once / храните "
+                    "множество посещённых вершин",
+                )
             except CheckFailure as exc:  # raised from a property: no frames of the check
                 raise CheckFailure(str(exc)) from None
         return self._parents
@@ -66,8 +70,9 @@ class GraphNode:
 Spec = list[tuple[str, list[str]]]
 
 
-def _build_graph(spec: Spec, describe: str, seed: object) -> tuple[dict[str, GraphNode],
-                                                                   GraphNode, _Budget]:
+def _build_graph(
+    spec: Spec, describe: str, seed: object
+) -> tuple[dict[str, GraphNode], GraphNode, _Budget]:
     g = rng(T2, seed)
     budget = _Budget(4 * len(spec) + 10, describe)
     nodes: dict[str, GraphNode] = {}
@@ -95,74 +100,120 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
     expected = nodes_of(out)
     shown = _names(expected)
     if not isinstance(got, (list, tuple)):
-        fail(T2, f"topological_order returned {type(got).__name__}, not a list of nodes"
-                 f" / topological_order вернула {type(got).__name__}, а не список вершин",
-             inputs=inputs, expected=shown, obtained=got)
+        fail(
+            T2,
+            f"topological_order returned {type(got).__name__}, not a list of nodes"
+            f" / topological_order вернула {type(got).__name__}, а не список вершин",
+            inputs=inputs,
+            expected=shown,
+            obtained=got,
+        )
     got = list(got)
     members = {id(n) for n in nodes.values()}
     strangers = [n for n in got if id(n) not in members]
     if strangers:
-        fail(T2, "the order contains objects that are not nodes of the graph"
-                 " / в порядке есть объекты, не являющиеся вершинами графа", inputs=inputs,
-             expected=shown, obtained=strangers[:5], hint="return the node objects themselves"
-                                                          " / возвращайте сами объекты вершин")
+        fail(
+            T2,
+            "the order contains objects that are not nodes of the graph"
+            " / в порядке есть объекты, не являющиеся вершинами графа",
+            inputs=inputs,
+            expected=shown,
+            obtained=strangers[:5],
+            hint="return the node objects themselves / возвращайте сами объекты вершин",
+        )
     counts: dict[int, int] = {}
     for n in got:
         counts[id(n)] = counts.get(id(n), 0) + 1
     dup = [n.name for n in got if counts[id(n)] > 1]
     if dup:
-        fail(T2, f"node {dup[0]!r} appears {counts[id(nodes[dup[0]])]} times in the order"
-                 f" / вершина {dup[0]!r} встречается в порядке {counts[id(nodes[dup[0]])]} раз",
-             inputs=inputs, expected=shown, obtained=_names(got),
-             hint="every node once: a node used by several children (fan-out) is added only "
-                  "the first time it is reached; keep a set of visited nodes"
-                  " / каждая вершина ровно один раз: вершина с несколькими потомками добавляется "
-                  "при первом посещении; храните множество посещённых вершин")
+        fail(
+            T2,
+            f"node {dup[0]!r} appears {counts[id(nodes[dup[0]])]} times in the order"
+            f" / вершина {dup[0]!r} встречается в порядке {counts[id(nodes[dup[0]])]} раз",
+            inputs=inputs,
+            expected=shown,
+            obtained=_names(got),
+            hint="every node once: a node used by several children (fan-out) is added only "
+            "the first time it is reached; keep a set of visited nodes"
+            " / каждая вершина ровно один раз: вершина с несколькими потомками добавляется "
+            "при первом посещении; храните множество посещённых вершин",
+        )
     reach = {id(n) for n in expected}
     missing = [n.name for n in expected if id(n) not in counts]
     if missing:
-        fail(T2, f"nodes missing from the order: {missing[:8]}"
-                 f" / в порядке не хватает вершин: {missing[:8]}", inputs=inputs, expected=shown,
-             obtained=_names(got), hint="visit every parent of every node (all pairs in "
-             ".parents), recursively, down to the inputs"
-             " / обходите всех родителей каждой вершины (все пары в .parents) рекурсивно, до "
-             "входов")
+        fail(
+            T2,
+            f"nodes missing from the order: {missing[:8]}"
+            f" / в порядке не хватает вершин: {missing[:8]}",
+            inputs=inputs,
+            expected=shown,
+            obtained=_names(got),
+            hint="visit every parent of every node (all pairs in "
+            ".parents), recursively, down to the inputs"
+            " / обходите всех родителей каждой вершины (все пары в .parents) рекурсивно, до "
+            "входов",
+        )
     extra = [n.name for n in got if id(n) not in reach]
     if extra:
-        fail(T2, f"nodes not reachable from the output are in the order: {extra[:8]}"
-                 f" / в порядке есть вершины, недостижимые из выхода: {extra[:8]}",
-             inputs=inputs, expected=shown, obtained=_names(got),
-             hint="start from the output and follow .parents only"
-                  " / начинайте с выхода и идите только по .parents")
+        fail(
+            T2,
+            f"nodes not reachable from the output are in the order: {extra[:8]}"
+            f" / в порядке есть вершины, недостижимые из выхода: {extra[:8]}",
+            inputs=inputs,
+            expected=shown,
+            obtained=_names(got),
+            hint="start from the output and follow .parents only"
+            " / начинайте с выхода и идите только по .parents",
+        )
     pos = {id(n): i for i, n in enumerate(got)}
     for n in got:
         for p in _parents_of(n):
             if pos[id(p)] > pos[id(n)]:
-                fail(T2, f"node {n.name!r} comes before its parent {p.name!r}"
-                         f" / вершина {n.name!r} стоит раньше своего родителя {p.name!r}",
-                     inputs=inputs,
-                     expected=shown, obtained=_names(got),
-                     hint="append a node only after all its parents (post-order of a "
-                          "depth-first search): parents first, the output last"
-                          " / добавляйте вершину только после всех её родителей (обратный порядок"
-                          " обхода в глубину): сначала родители, выход последним")
-    again = student_call(T2, "topological_order(output), a second call on the same graph",
-                         topological_order, out, inputs=inputs)
+                fail(
+                    T2,
+                    f"node {n.name!r} comes before its parent {p.name!r}"
+                    f" / вершина {n.name!r} стоит раньше своего родителя {p.name!r}",
+                    inputs=inputs,
+                    expected=shown,
+                    obtained=_names(got),
+                    hint="append a node only after all its parents (post-order of a "
+                    "depth-first search): parents first, the output last"
+                    " / добавляйте вершину только после всех её родителей (обратный порядок"
+                    " обхода в глубину): сначала родители, выход последним",
+                )
+    again = student_call(
+        T2,
+        "topological_order(output), a second call on the same graph",
+        topological_order,
+        out,
+        inputs=inputs,
+    )
     again = list(again) if isinstance(again, (list, tuple)) else []
     if sorted(map(id, again)) != sorted(map(id, got)):
-        fail(T2, f"a second call on the same graph returned {len(again)} nodes, the first "
-                 f"{len(got)}: state is kept between calls (a visited set that outlives the "
-                 f"call?) / второй вызов на том же графе вернул {len(again)} вершин, первый — "
-                 f"{len(got)}: состояние сохраняется между вызовами (множество посещённых "
-                 "вершин живёт дольше вызова?)", inputs=inputs, expected=shown,
-             obtained=_names(again),
-             hint="create the visited set and the order inside the function, on every call"
-                  " / создавайте множество посещённых и порядок внутри функции при каждом "
-                  "вызове")
+        fail(
+            T2,
+            f"a second call on the same graph returned {len(again)} nodes, the first "
+            f"{len(got)}: state is kept between calls (a visited set that outlives the "
+            f"call?) / второй вызов на том же графе вернул {len(again)} вершин, первый — "
+            f"{len(got)}: состояние сохраняется между вызовами (множество посещённых "
+            "вершин живёт дольше вызова?)",
+            inputs=inputs,
+            expected=shown,
+            obtained=_names(again),
+            hint="create the visited set and the order inside the function, on every call"
+            " / создавайте множество посещённых и порядок внутри функции при каждом "
+            "вызове",
+        )
 
 
-_LECTURE_GRAPH: Spec = [("w1", []), ("w2", []), ("v1", ["w1"]), ("v2", ["w2", "v1"]),
-                        ("v3", ["v2"]), ("L", ["v2", "v3"])]
+_LECTURE_GRAPH: Spec = [
+    ("w1", []),
+    ("w2", []),
+    ("v1", ["w1"]),
+    ("v2", ["w2", "v1"]),
+    ("v3", ["v2"]),
+    ("L", ["v2", "v3"]),
+]
 _VISIBLE_GRAPHS: list[tuple[str, Spec]] = [
     ("the lecture's L(w1, w2)", _LECTURE_GRAPH),
     ("a diamond", [("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["b", "c"])]),

@@ -42,16 +42,24 @@ def _lecture_expected(w1: float, w2: float, L_bar: float) -> dict[str, tuple[flo
 
 
 _ADJOINT_HINTS = {
-    "L": ("L", "L̄ is the cotangent: the seed of the backward pass"
-               " / L̄ — сопряжённое, начальное значение обратного прохода"),
+    "L": (
+        "L",
+        "L̄ is the cotangent: the seed of the backward pass"
+        " / L̄ — сопряжённое, начальное значение обратного прохода",
+    ),
     "v3": ("v₃ = √v₂", "v̄₃ = L̄·∂L/∂v₃ = L̄·1"),
-    "v2": ("v₂ = w₂·v₁", "v₂ has two children, v₃ and L: v̄₂ = v̄₃·1/(2√v₂) + L̄·1 "
-           "(fan-out: add up the contributions)"
-           " / у v₂ два потомка: вклады складываются"),
+    "v2": (
+        "v₂ = w₂·v₁",
+        "v₂ has two children, v₃ and L: v̄₂ = v̄₃·1/(2√v₂) + L̄·1 "
+        "(fan-out: add up the contributions)"
+        " / у v₂ два потомка: вклады складываются",
+    ),
     "v1": ("v₁ = log w₁", "v̄₁ = v̄₂·∂v₂/∂v₁ = v̄₂·w₂"),
     "w1": ("w₁", "w̄₁ = v̄₁·∂v₁/∂w₁ = v̄₁/w₁"),
-    "w2": ("w₂", "w̄₂ = v̄₂·∂v₂/∂w₂ = v̄₂·v₁ (the slide writes v̄₁·v₁: an erratum)"
-                 " / на слайде опечатка: v̄₁·v₁"),
+    "w2": (
+        "w₂",
+        "w̄₂ = v̄₂·∂v₂/∂w₂ = v̄₂·v₁ (the slide writes v̄₁·v₁: an erratum) / на слайде опечатка: v̄₁·v₁",
+    ),
 }
 
 
@@ -59,26 +67,42 @@ def _lecture_case(lecture_reverse: Callable, w1: float, w2: float, L_bar: float)
     inputs = {"w1": w1, "w2": w2, "L_bar": L_bar}
     table = student_call(T4, "lecture_reverse", lecture_reverse, w1, w2, L_bar, inputs=inputs)
     if not isinstance(table, dict) or set(table) != set(_ADJOINT_HINTS):
-        fail(T4, "lecture_reverse must return a dict with the keys 'w1', 'w2', 'v1', 'v2', "
-                 "'v3', 'L'"
-                 " / lecture_reverse должна вернуть словарь с ключами 'w1', 'w2', 'v1', 'v2', "
-                 "'v3', 'L'", inputs=inputs, expected="{'v1': (v1, v1_bar), …, "
-             "'L': (L, L_bar)}", obtained=table)
+        fail(
+            T4,
+            "lecture_reverse must return a dict with the keys 'w1', 'w2', 'v1', 'v2', "
+            "'v3', 'L'"
+            " / lecture_reverse должна вернуть словарь с ключами 'w1', 'w2', 'v1', 'v2', "
+            "'v3', 'L'",
+            inputs=inputs,
+            expected="{'v1': (v1, v1_bar), …, 'L': (L, L_bar)}",
+            obtained=table,
+        )
     for key, (value, adjoint) in _lecture_expected(w1, w2, L_bar).items():
         formula, hint = _ADJOINT_HINTS[key]
         entry = table[key]
         if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
-            fail(T4, f"table[{key!r}] must be a pair (value, adjoint)"
-                     f" / table[{key!r}] должен быть парой (значение, сопряжённая переменная)",
-                 inputs=inputs,
-                 expected="(value, adjoint)", obtained=entry)
+            fail(
+                T4,
+                f"table[{key!r}] must be a pair (value, adjoint)"
+                f" / table[{key!r}] должен быть парой (значение, сопряжённая переменная)",
+                inputs=inputs,
+                expected="(value, adjoint)",
+                obtained=entry,
+            )
         assert_close(T4, f"value of {formula}", entry[0], value, inputs=inputs)
-        assert_close(T4, f"adjoint of {formula}, ∂(L̄·L)/∂{key} (checked from L backwards)",
-                     entry[1], adjoint, inputs=inputs, hint=hint)
+        assert_close(
+            T4,
+            f"adjoint of {formula}, ∂(L̄·L)/∂{key} (checked from L backwards)",
+            entry[1],
+            adjoint,
+            inputs=inputs,
+            hint=hint,
+        )
 
 
-def _gradient_case(lecture_reverse: Callable, lecture_gradient: Callable, w1: float,
-                   w2: float) -> None:
+def _gradient_case(
+    lecture_reverse: Callable, lecture_gradient: Callable, w1: float, w2: float
+) -> None:
     inputs = {"w1": w1, "w2": w2}
     counter = CallCounter(lecture_reverse)
     with substituted(lecture_gradient, lecture_reverse=counter):
@@ -86,20 +110,37 @@ def _gradient_case(lecture_reverse: Callable, lecture_gradient: Callable, w1: fl
     exp = _lecture_expected(w1, w2, 1.0)
     expected = np.array([exp["w1"][1], exp["w2"][1]])
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        fail(T4, "lecture_gradient must return a pair (∂L/∂w1, ∂L/∂w2)"
-                 " / lecture_gradient должна вернуть пару (∂L/∂w1, ∂L/∂w2)", inputs=inputs,
-             expected=expected, obtained=got)
-    assert_close(T4, "(∂L/∂w1, ∂L/∂w2)", np.asarray(got, dtype=float), expected, inputs=inputs,
-                 hint="one backward pass with L̄ = 1 gives both: (w̄₁, w̄₂)"
-                      " / один обратный проход с L̄ = 1 даёт обе: (w̄₁, w̄₂)")
+        fail(
+            T4,
+            "lecture_gradient must return a pair (∂L/∂w1, ∂L/∂w2)"
+            " / lecture_gradient должна вернуть пару (∂L/∂w1, ∂L/∂w2)",
+            inputs=inputs,
+            expected=expected,
+            obtained=got,
+        )
+    assert_close(
+        T4,
+        "(∂L/∂w1, ∂L/∂w2)",
+        np.asarray(got, dtype=float),
+        expected,
+        inputs=inputs,
+        hint="one backward pass with L̄ = 1 gives both: (w̄₁, w̄₂)"
+        " / один обратный проход с L̄ = 1 даёт обе: (w̄₁, w̄₂)",
+    )
     if counter.count != 1:
-        fail(T4, f"lecture_gradient made {counter.count} calls of lecture_reverse; reverse "
-                 "mode gives the whole gradient in one backward pass"
-                 f" / lecture_gradient вызвала lecture_reverse {counter.count} раз; обратный "
-                 "режим даёт весь градиент за один обратный проход", inputs=inputs,
-             expected=1, obtained=counter.count, hint="call lecture_reverse(w1, w2, 1.0) once"
-                                                      " / вызовите lecture_reverse(w1, w2, 1.0) "
-                                                      "один раз")
+        fail(
+            T4,
+            f"lecture_gradient made {counter.count} calls of lecture_reverse; reverse "
+            "mode gives the whole gradient in one backward pass"
+            f" / lecture_gradient вызвала lecture_reverse {counter.count} раз; обратный "
+            "режим даёт весь градиент за один обратный проход",
+            inputs=inputs,
+            expected=1,
+            obtained=counter.count,
+            hint="call lecture_reverse(w1, w2, 1.0) once"
+            " / вызовите lecture_reverse(w1, w2, 1.0) "
+            "один раз",
+        )
 
 
 @task_check(T4)

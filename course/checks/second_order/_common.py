@@ -14,21 +14,21 @@ from .._core import Task
 
 TASKS = {
     "t5_1": Task("t5_1", "hvp", "Hessian-vector products", "произведение гессиана на вектор", 20),
-    "t5_2": Task("t5_2", "hessian", "the Hessian from HVPs", "гессиан из произведений на вектор",
-                 15),
+    "t5_2": Task(
+        "t5_2", "hessian", "the Hessian from HVPs", "гессиан из произведений на вектор", 15
+    ),
     "t5_3": Task("t5_3", "hutchinson", "Hutchinson's trace estimator", "оценка Хатчинсона", 25),
-    "t5_4": Task("t5_4", "chain-vjp", "reverse pass of a chain", "обратный проход по цепочке",
-                 10),
-    "t5_5": Task("t5_5", "sqrt-checkpointing", "√n checkpointing",
-                 "контрольные точки по стратегии √n", 30),
+    "t5_4": Task("t5_4", "chain-vjp", "reverse pass of a chain", "обратный проход по цепочке", 10),
+    "t5_5": Task(
+        "t5_5", "sqrt-checkpointing", "√n checkpointing", "контрольные точки по стратегии √n", 30
+    ),
 }
 T1, T2, T3, T4, T5 = TASKS.values()
 TOOLKIT = ("jvp", "vjp", "grad")
 
 
 # (label, f with reference_impl.numpy, ∇f in plain NumPy, x's shape, shapes of the constants)
-HvpCase = tuple[str, Callable[..., Any], Callable[..., Any], tuple[int, ...],
-                list[tuple[int, ...]]]
+HvpCase = tuple[str, Callable[..., Any], Callable[..., Any], tuple[int, ...], list[tuple[int, ...]]]
 
 
 def _tanh_ls(c: list[np.ndarray]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:

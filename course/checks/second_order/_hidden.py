@@ -48,25 +48,46 @@ def hidden_t5_1(hvp_fwd_over_rev: Callable, hvp_rev_over_rev: Callable) -> None:
 def hidden_t5_2(hessian_from_hvp: Callable) -> None:
     """Other sizes, a matrix x (4-D result), n = 1, and a non-symmetric linear map."""
     H, x = _hessian_of("logistic", _logistic, (6,), [(8, 6)], "hidden")
-    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(x)v, f(x) = Σ log(1 + exp(Ax)) + 0.15‖x‖²", H, x,
-                  _COLUMN_HINT)
+    _hessian_case(
+        hessian_from_hvp, "v ↦ ∇²f(x)v, f(x) = Σ log(1 + exp(Ax)) + 0.15‖x‖²", H, x, _COLUMN_HINT
+    )
     H, x = _hessian_of("matrix", _matrix_tanh, (2, 3), [(3, 2)], "hidden")
-    _hessian_case(hessian_from_hvp, "v ↦ ∇²f(X)v, f(X) = ½‖tanh(XW)‖², X of shape (2, 3)", H, x,
-                  "H[i, j, k, l] = ∂²f/∂X_ij∂X_kl: use unit matrices E_kl of X's shape and "
-                  "reshape the result to x.shape + x.shape"
-                  " / H[i, j, k, l] = ∂²f/∂X_ij∂X_kl: используйте единичные матрицы E_kl формы X"
-                  " и приведите результат к форме x.shape + x.shape")
+    _hessian_case(
+        hessian_from_hvp,
+        "v ↦ ∇²f(X)v, f(X) = ½‖tanh(XW)‖², X of shape (2, 3)",
+        H,
+        x,
+        "H[i, j, k, l] = ∂²f/∂X_ij∂X_kl: use unit matrices E_kl of X's shape and "
+        "reshape the result to x.shape + x.shape"
+        " / H[i, j, k, l] = ∂²f/∂X_ij∂X_kl: используйте единичные матрицы E_kl формы X"
+        " и приведите результат к форме x.shape + x.shape",
+    )
     g = rng(T2, "scalar")
     x1 = uniform(g, (1,))
     _hessian_case(hessian_from_hvp, "v ↦ 2.5·v (n = 1)", np.array([[2.5]]), x1, _COLUMN_HINT)
-    _hessian_case(hessian_from_hvp, "v ↦ −4·v, x a number (the Hessian has shape ())",
-                  np.array([[-4.0]]), uniform(g, ()), _COLUMN_HINT)
+    _hessian_case(
+        hessian_from_hvp,
+        "v ↦ −4·v, x a number (the Hessian has shape ())",
+        np.array([[-4.0]]),
+        uniform(g, ()),
+        _COLUMN_HINT,
+    )
     big = np.diag([1e8, -3.0, 1e-6]) + 1e-3 * np.ones((3, 3))
-    _hessian_case(hessian_from_hvp, "v ↦ Mv, entries from 1e-6 to 1e8, negative too", big,
-                  uniform(g, (3,), -1e3, 1e3), _COLUMN_HINT)
+    _hessian_case(
+        hessian_from_hvp,
+        "v ↦ Mv, entries from 1e-6 to 1e8, negative too",
+        big,
+        uniform(g, (3,), -1e3, 1e3),
+        _COLUMN_HINT,
+    )
     M = uniform(g, (5, 5))
-    _hessian_case(hessian_from_hvp, "v ↦ Mv, a non-symmetric M (any linear map)", M,
-                  uniform(g, (5,)), _COLUMN_HINT)
+    _hessian_case(
+        hessian_from_hvp,
+        "v ↦ Mv, a non-symmetric M (any linear map)",
+        M,
+        uniform(g, (5,)),
+        _COLUMN_HINT,
+    )
 
 
 def _statistics(hutchinson: Callable, X: np.ndarray, V: int, reps: int, seed: int) -> None:
@@ -84,34 +105,50 @@ def _statistics(hutchinson: Callable, X: np.ndarray, V: int, reps: int, seed: in
     inputs = {"X": X, "num_probes": V, "repetitions": reps, "rng": f"default_rng({seed})"}
     bound = 4.5 * math.sqrt(var1 / (V * reps))
     if not abs(est.mean() - tr) <= bound:  # NaN fails
-        fail(T3, f"biased: the mean of {reps} estimates is {est.mean():.6g}, tr X = {tr:.6g} "
-                 f"(allowed: ± {bound:.3g}, 4.5 standard errors of Var = 2(‖X‖_F² − Σ X_ii²)/V)"
-                 f" / оценка смещена: среднее {reps} оценок равно {est.mean():.6g}, а tr X = "
-                 f"{tr:.6g}",
-             inputs=inputs, expected=tr, obtained=float(est.mean()),
-             hint="E[vᵀXv] = tr X needs E[vvᵀ] = I: independent ±1 entries, and the mean "
-                  "over the V probes"
-                  " / E[vᵀXv] = tr X требует E[vvᵀ] = I: независимые элементы ±1 и среднее по V "
-                  "пробным векторам")
+        fail(
+            T3,
+            f"biased: the mean of {reps} estimates is {est.mean():.6g}, tr X = {tr:.6g} "
+            f"(allowed: ± {bound:.3g}, 4.5 standard errors of Var = 2(‖X‖_F² − Σ X_ii²)/V)"
+            f" / оценка смещена: среднее {reps} оценок равно {est.mean():.6g}, а tr X = "
+            f"{tr:.6g}",
+            inputs=inputs,
+            expected=tr,
+            obtained=float(est.mean()),
+            hint="E[vᵀXv] = tr X needs E[vvᵀ] = I: independent ±1 entries, and the mean "
+            "over the V probes"
+            " / E[vᵀXv] = tr X требует E[vvᵀ] = I: независимые элементы ±1 и среднее по V "
+            "пробным векторам",
+        )
     ratio = float(est.var(ddof=1) / (var1 / V))
     if not 0.65 <= ratio <= 1.45:
-        fail(T3, f"the variance of the estimates is {ratio:.3g} × the Rademacher variance "
-                 "2(‖X‖_F² − Σ X_ii²)/V"
-                 f" / дисперсия оценок в {ratio:.3g} раз отличается от дисперсии для векторов "
-                 "Радемахера", inputs=inputs, expected=var1 / V,
-             obtained=float(est.var(ddof=1)),
-             hint="independent probes, each entry ±1 with probability ½; a fresh draw from rng "
-                  "for every probe"
-                  " / независимые пробные векторы, каждый элемент ±1 с вероятностью ½; для "
-                  "каждого вектора новая выборка из rng")
+        fail(
+            T3,
+            f"the variance of the estimates is {ratio:.3g} × the Rademacher variance "
+            "2(‖X‖_F² − Σ X_ii²)/V"
+            f" / дисперсия оценок в {ratio:.3g} раз отличается от дисперсии для векторов "
+            "Радемахера",
+            inputs=inputs,
+            expected=var1 / V,
+            obtained=float(est.var(ddof=1)),
+            hint="independent probes, each entry ±1 with probability ½; a fresh draw from rng "
+            "for every probe"
+            " / независимые пробные векторы, каждый элемент ±1 с вероятностью ½; для "
+            "каждого вектора новая выборка из rng",
+        )
     P = np.array([p for op in ops for p in op.probes])
     frac, k = float(np.mean(P == 1.0)), P.size
     if not abs(frac - 0.5) <= 5 * math.sqrt(0.25 / k):
-        fail(T3, f"{frac:.4f} of the probes' entries are +1, not ½"
-                 f" / доля элементов +1 равна {frac:.4f}, а не ½", inputs=inputs,
-             expected=0.5, obtained=frac, hint="each entry is +1 or −1 with probability ½"
-                                               " / каждый элемент равен +1 или −1 с вероятностью"
-                                               " ½")
+        fail(
+            T3,
+            f"{frac:.4f} of the probes' entries are +1, not ½"
+            f" / доля элементов +1 равна {frac:.4f}, а не ½",
+            inputs=inputs,
+            expected=0.5,
+            obtained=frac,
+            hint="each entry is +1 or −1 with probability ½"
+            " / каждый элемент равен +1 или −1 с вероятностью"
+            " ½",
+        )
 
 
 @task_check(T3, hidden=True)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def course_chain_vjp(step: Callable, step_vjp: Callable, x0: Any, n: int, xn_bar: Any
-                     ) -> tuple[Any, Any]:
+def course_chain_vjp(
+    step: Callable, step_vjp: Callable, x0: Any, n: int, xn_bar: Any
+) -> tuple[Any, Any]:
     """The course's task 5.4 (substituted when 5.5 is graded): store every state."""
     states = [x0]
     for k in range(n):

@@ -42,12 +42,21 @@ Rule = tuple[int, Callable[..., Any], Callable[..., Any]]
 _RULES: dict[str, Rule] = {
     "add": (2, lambda o, a, d: d[0] + d[1], lambda ct, o, a: (ct, ct)),
     "subtract": (2, lambda o, a, d: d[0] - d[1], lambda ct, o, a: (ct, -ct)),
-    "multiply": (2, lambda o, a, d: d[0] * a[1] + a[0] * d[1],
-                 lambda ct, o, a: (ct * a[1], ct * a[0])),
-    "divide": (2, lambda o, a, d: d[0] / a[1] - o * d[1] / a[1],
-               lambda ct, o, a: (ct / a[1], -ct * o / a[1])),
-    "matmul": (2, lambda o, a, d: d[0] @ a[1] + a[0] @ d[1],
-               lambda ct, o, a: _matmul_vjp(ct, a[0], a[1])),
+    "multiply": (
+        2,
+        lambda o, a, d: d[0] * a[1] + a[0] * d[1],
+        lambda ct, o, a: (ct * a[1], ct * a[0]),
+    ),
+    "divide": (
+        2,
+        lambda o, a, d: d[0] / a[1] - o * d[1] / a[1],
+        lambda ct, o, a: (ct / a[1], -ct * o / a[1]),
+    ),
+    "matmul": (
+        2,
+        lambda o, a, d: d[0] @ a[1] + a[0] @ d[1],
+        lambda ct, o, a: _matmul_vjp(ct, a[0], a[1]),
+    ),
     "negative": (1, lambda o, a, d: -d[0], lambda ct, o, a: (-ct,)),
     "positive": (1, lambda o, a, d: d[0], lambda ct, o, a: (ct,)),
     "tanh": (1, lambda o, a, d: (1 - o**2) * d[0], lambda ct, o, a: (ct * (1 - o**2),)),
@@ -59,9 +68,11 @@ _RULES: dict[str, Rule] = {
     "sqrt": (1, lambda o, a, d: d[0] / (2 * o), lambda ct, o, a: (ct / (2 * o),)),
     "square": (1, lambda o, a, d: 2 * a[0] * d[0], lambda ct, o, a: (2 * ct * a[0],)),
 }
-_SUPPORTED = ("+ - * / @ ** (by a constant), unary minus, np.tanh, np.exp, np.log, np.log1p, "
-              "np.sin, np.cos, np.sqrt, np.square, np.sum / .sum(axis), np.dot, np.vdot, .T, "
-              ".reshape")
+_SUPPORTED = (
+    "+ - * / @ ** (by a constant), unary minus, np.tanh, np.exp, np.log, np.log1p, "
+    "np.sin, np.cos, np.sqrt, np.square, np.sum / .sum(axis), np.dot, np.vdot, .T, "
+    ".reshape"
+)
 
 
 class Traced(NDArrayOperatorsMixin):
@@ -76,8 +87,10 @@ class Traced(NDArrayOperatorsMixin):
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         name = ufunc.__name__
         if method != "__call__" or kwargs:
-            raise TypeError(f"{self.mode}: np.{name}.{method} with {sorted(kwargs)} is not "
-                            f"supported; use {_SUPPORTED}")
+            raise TypeError(
+                f"{self.mode}: np.{name}.{method} with {sorted(kwargs)} is not "
+                f"supported; use {_SUPPORTED}"
+            )
         if name == "power":
             base, p = inputs
             if isinstance(p, Traced) or not np.isscalar(p):
@@ -94,8 +107,9 @@ class Traced(NDArrayOperatorsMixin):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if func is np.sum:
-            return args[0].sum(*args[1:], **kwargs) if isinstance(args[0], Traced) else \
-                NotImplemented
+            return (
+                args[0].sum(*args[1:], **kwargs) if isinstance(args[0], Traced) else NotImplemented
+            )
         if func in (np.dot, np.matmul):
             return np.matmul(*args)
         if func is np.vdot:
@@ -107,8 +121,10 @@ class Traced(NDArrayOperatorsMixin):
         raise TypeError(f"{self.mode}: {func.__name__} is not supported; use {_SUPPORTED}")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        raise TypeError(f"a {self.mode} value cannot become a plain array: the derivative would "
-                        f"be lost; compute with {_SUPPORTED}")
+        raise TypeError(
+            f"a {self.mode} value cannot become a plain array: the derivative would "
+            f"be lost; compute with {_SUPPORTED}"
+        )
 
     def __float__(self) -> float:
         raise TypeError(f"float() of a {self.mode} value would lose its derivative")
@@ -141,8 +157,14 @@ class Traced(NDArrayOperatorsMixin):
         new = self.value.reshape(*shape)
         return self._linear(new, lambda t: t.reshape(new.shape), lambda ct: ct.reshape(old))
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, dtype: Any = None, out: Any = None,
-            keepdims: bool = False, **kwargs: Any) -> Traced:
+    def sum(
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        **kwargs: Any,
+    ) -> Traced:
         if out is not None or kwargs:
             raise TypeError(f"{self.mode}: sum(out=…, where=…) is not supported")
         shape = self.value.shape
@@ -161,8 +183,12 @@ class Traced(NDArrayOperatorsMixin):
     def _unary(self, out: np.ndarray, x: Traced, derivative: Callable[..., Any]) -> Traced:
         raise NotImplementedError
 
-    def _linear(self, out: np.ndarray, forward: Callable[[np.ndarray], np.ndarray],
-                backward: Callable[[np.ndarray], np.ndarray]) -> Traced:
+    def _linear(
+        self,
+        out: np.ndarray,
+        forward: Callable[[np.ndarray], np.ndarray],
+        backward: Callable[[np.ndarray], np.ndarray],
+    ) -> Traced:
         raise NotImplementedError
 
 
@@ -177,25 +203,33 @@ class Dual(Traced):
 
     def __init__(self, value: Any, tangent: Any = None):
         super().__init__(value)
-        self.tangent = (np.zeros_like(self.value) if tangent is None
-                        else np.broadcast_to(np.asarray(tangent, dtype=float),
-                                             self.value.shape).copy())
+        self.tangent = (
+            np.zeros_like(self.value)
+            if tangent is None
+            else np.broadcast_to(np.asarray(tangent, dtype=float), self.value.shape).copy()
+        )
 
     def __repr__(self) -> str:
         return f"Dual(value={self.value!r}, tangent={self.tangent!r})"
 
     def _apply(self, name: str, inputs: Sequence[Any]) -> Dual:
         args = [_plain(x) for x in inputs]
-        dots = [x.tangent if isinstance(x, Dual) else np.zeros_like(a)
-                for x, a in zip(inputs, args, strict=True)]
+        dots = [
+            x.tangent if isinstance(x, Dual) else np.zeros_like(a)
+            for x, a in zip(inputs, args, strict=True)
+        ]
         out = getattr(np, name)(*args)
         return Dual(out, np.broadcast_to(_RULES[name][1](out, args, dots), np.shape(out)))
 
     def _unary(self, out: np.ndarray, x: Traced, derivative: Callable[..., Any]) -> Dual:
         return Dual(out, derivative(out, x.value) * x.tangent)
 
-    def _linear(self, out: np.ndarray, forward: Callable[[np.ndarray], np.ndarray],
-                backward: Callable[[np.ndarray], np.ndarray]) -> Dual:
+    def _linear(
+        self,
+        out: np.ndarray,
+        forward: Callable[[np.ndarray], np.ndarray],
+        backward: Callable[[np.ndarray], np.ndarray],
+    ) -> Dual:
         return Dual(out, forward(self.tangent))
 
 
@@ -218,9 +252,12 @@ class Var(Traced):
         parents = []
         for i, x in enumerate(inputs):
             if isinstance(x, Var):
-                def back(ct: np.ndarray, i: int = i, shape: tuple[int, ...] = args[i].shape
-                         ) -> np.ndarray:
+
+                def back(
+                    ct: np.ndarray, i: int = i, shape: tuple[int, ...] = args[i].shape
+                ) -> np.ndarray:
                     return _unbroadcast(rule(ct, out, args)[i], shape)
+
                 parents.append((x, back))
         return Var(out, parents)
 
@@ -228,8 +265,12 @@ class Var(Traced):
         xv = x.value
         return Var(out, [(x, lambda ct: ct * derivative(out, xv))])
 
-    def _linear(self, out: np.ndarray, forward: Callable[[np.ndarray], np.ndarray],
-                backward: Callable[[np.ndarray], np.ndarray]) -> Var:
+    def _linear(
+        self,
+        out: np.ndarray,
+        forward: Callable[[np.ndarray], np.ndarray],
+        backward: Callable[[np.ndarray], np.ndarray],
+    ) -> Var:
         return Var(out, [(self, backward)])
 
 
@@ -243,13 +284,13 @@ def _backward(out: Var, ct: np.ndarray) -> dict[int, np.ndarray]:
             continue
         for parent, back in node.parents:
             contribution = back(g)
-            cts[id(parent)] = cts[id(parent)] + contribution if id(parent) in cts \
-                else contribution
+            cts[id(parent)] = cts[id(parent)] + contribution if id(parent) in cts else contribution
     return cts
 
 
-def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
-        ) -> tuple[np.ndarray, np.ndarray]:
+def jvp(
+    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray]:
     """``(fun(*primals), J·tangents)``: one forward-mode pass (as ``jax.jvp``).
 
     ``fun`` is NumPy code; it sees :class:`Dual` values.
@@ -260,8 +301,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     for p, t in zip(primals, tangents, strict=True):
         p, t = np.asarray(p, dtype=float), np.asarray(t, dtype=float)
         if p.shape != t.shape:
-            raise ValueError(f"jvp: a primal of shape {p.shape} with a tangent of shape "
-                             f"{t.shape}")
+            raise ValueError(f"jvp: a primal of shape {p.shape} with a tangent of shape {t.shape}")
         duals.append(Dual(p, t))
     out = fun(*duals)
     if isinstance(out, Dual):
@@ -270,8 +310,9 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     return out, np.zeros_like(out)
 
 
-def vjp(fun: Callable[..., Any], *primals: Any
-        ) -> tuple[np.ndarray, Callable[[Any], tuple[np.ndarray, ...]]]:
+def vjp(
+    fun: Callable[..., Any], *primals: Any
+) -> tuple[np.ndarray, Callable[[Any], tuple[np.ndarray, ...]]]:
     """``(fun(*primals), pullback)`` with ``pullback(u) = (uᵀ ∂fun/∂x₁, …)``: reverse mode (as
     ``jax.vjp``). ``fun`` is NumPy code; it sees :class:`Var` values on a tape."""
     xs = [Var(np.asarray(p, dtype=float)) for p in primals]
@@ -281,8 +322,9 @@ def vjp(fun: Callable[..., Any], *primals: Any
     def pullback(u: Any) -> tuple[np.ndarray, ...]:
         u = np.asarray(u, dtype=float)
         if u.shape != value.shape:
-            raise ValueError(f"pullback: cotangent of shape {u.shape} for an output of shape "
-                             f"{value.shape}")
+            raise ValueError(
+                f"pullback: cotangent of shape {u.shape} for an output of shape {value.shape}"
+            )
         cts = _backward(out, u) if isinstance(out, Var) else {}
         return tuple(cts.get(id(x), np.zeros_like(x.value)) for x in xs)
 
@@ -295,8 +337,7 @@ def grad(fun: Callable[..., Any]) -> Callable[[Any], np.ndarray]:
     def gradient(x: Any, *rest: Any) -> np.ndarray:
         out, pullback = vjp(lambda y: fun(y, *rest), x)
         if np.shape(out) != ():
-            raise TypeError(f"grad needs a scalar function; this one returns shape "
-                            f"{np.shape(out)}")
+            raise TypeError(f"grad needs a scalar function; this one returns shape {np.shape(out)}")
         return pullback(1.0)[0]
 
     return gradient

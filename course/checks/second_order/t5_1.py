@@ -30,25 +30,43 @@ class _GradCalls(CallCounter):
         out = []
         for args, _ in self.calls:
             x = args[0] if args else None
-            out.append("dual" if is_dual(x) else "plain" if isinstance(x, (np.ndarray, float,
-                                                                            int)) else "tape")
+            out.append(
+                "dual"
+                if is_dual(x)
+                else "plain"
+                if isinstance(x, (np.ndarray, float, int))
+                else "tape"
+            )
         return out
 
 
 _MODES = {
-    "fwd": ("hvp_fwd_over_rev", "dual",
-            "push the tangent v forward through the gradient code: jvp(grad_f, (x,), (v,))[1]"
-            " / протолкните касательную компоненту v через код градиента: jvp(grad_f, (x,), "
-            "(v,))[1]"),
-    "rev": ("hvp_rev_over_rev", "tape",
-            "differentiate the scalar x ↦ ∇f(x)·v in reverse mode: "
-            "grad(lambda y: np.sum(grad_f(y) * v))(x)"
-            " / продифференцируйте скаляр x ↦ ∇f(x)·v в обратном режиме"),
+    "fwd": (
+        "hvp_fwd_over_rev",
+        "dual",
+        "push the tangent v forward through the gradient code: jvp(grad_f, (x,), (v,))[1]"
+        " / протолкните касательную компоненту v через код градиента: jvp(grad_f, (x,), "
+        "(v,))[1]",
+    ),
+    "rev": (
+        "hvp_rev_over_rev",
+        "tape",
+        "differentiate the scalar x ↦ ∇f(x)·v in reverse mode: "
+        "grad(lambda y: np.sum(grad_f(y) * v))(x)"
+        " / продифференцируйте скаляр x ↦ ∇f(x)·v в обратном режиме",
+    ),
 }
 
 
-def _hvp_case(fn: Callable, mode: str, label: str, build: Builder, shape: tuple[int, ...],
-              const_shapes: Sequence[tuple[int, ...]], seed: object) -> None:
+def _hvp_case(
+    fn: Callable,
+    mode: str,
+    label: str,
+    build: Builder,
+    shape: tuple[int, ...],
+    const_shapes: Sequence[tuple[int, ...]],
+    seed: object,
+) -> None:
     name, kind, hint = _MODES[mode]
     g = rng(T1, (label, seed))
     consts = [uniform(g, s, -1.0, 1.0) for s in const_shapes]
@@ -56,42 +74,70 @@ def _hvp_case(fn: Callable, mode: str, label: str, build: Builder, shape: tuple[
     f_ref, grad_np = build(consts)
     grad_f = _GradCalls(grad_np)
     inputs = {"f": label, "x": x, "v": v}
-    got = student_call(T1, f"{name}(grad_f, x, v)", fn, grad_f, x.copy(), v.copy(),
-                       inputs=inputs, hint=hint)
+    got = student_call(
+        T1, f"{name}(grad_f, x, v)", fn, grad_f, x.copy(), v.copy(), inputs=inputs, hint=hint
+    )
     kinds = grad_f.kinds()
     if "plain" in kinds:
-        fail(T1, f"{name} called grad_f {kinds.count('plain')} time(s) on plain arrays: "
-                 "finite differences of the gradient are inexact, and an HVP needs no "
-                 "evaluation of ∇f on a plain array"
-                 f" / {name} вызвала grad_f на обычных массивах {kinds.count('plain')} раз: "
-                 "конечные разности градиента неточны, а HVP не требует вычисления ∇f на обычном"
-                 " массиве", inputs=inputs, show_values=False, hint=hint)
+        fail(
+            T1,
+            f"{name} called grad_f {kinds.count('plain')} time(s) on plain arrays: "
+            "finite differences of the gradient are inexact, and an HVP needs no "
+            "evaluation of ∇f on a plain array"
+            f" / {name} вызвала grad_f на обычных массивах {kinds.count('plain')} раз: "
+            "конечные разности градиента неточны, а HVP не требует вычисления ∇f на обычном"
+            " массиве",
+            inputs=inputs,
+            show_values=False,
+            hint=hint,
+        )
     if len(kinds) != 1:
-        fail(T1, f"{name} called grad_f {len(kinds)} times; one HVP costs a constant number of "
-                 "gradient-sized passes: exactly one call of grad_f, carrying the direction v"
-                 f" / {name} вызвала grad_f {len(kinds)} раз; нужен ровно один вызов grad_f, "
-                 "несущий направление v",
-             inputs=inputs, expected=1, obtained=len(kinds), hint=hint)
+        fail(
+            T1,
+            f"{name} called grad_f {len(kinds)} times; one HVP costs a constant number of "
+            "gradient-sized passes: exactly one call of grad_f, carrying the direction v"
+            f" / {name} вызвала grad_f {len(kinds)} раз; нужен ровно один вызов grad_f, "
+            "несущий направление v",
+            inputs=inputs,
+            expected=1,
+            obtained=len(kinds),
+            hint=hint,
+        )
     if kinds[0] != kind:
         other = "forward mode (jvp)" if kind == "tape" else "reverse mode (grad/vjp)"
-        fail(T1, f"{name} differentiated grad_f in {other}; this function is the other "
-                 "composition of the modes"
-                 f" / {name} дифференцировала grad_f в режиме {other}; эта функция — другая "
-                 "композиция режимов", inputs=inputs, show_values=False, hint=hint)
+        fail(
+            T1,
+            f"{name} differentiated grad_f in {other}; this function is the other "
+            "composition of the modes"
+            f" / {name} дифференцировала grad_f в режиме {other}; эта функция — другая "
+            "композиция режимов",
+            inputs=inputs,
+            show_values=False,
+            hint=hint,
+        )
     if isinstance(got, Traced) or is_dual(got):
-        fail(T1, f"{name} must return a plain array, not a traced value"
-                 f" / {name} должна вернуть обычный массив, а не трассируемое значение",
-             inputs=inputs,
-             expected="np.ndarray", obtained=type(got).__name__, hint=hint)
+        fail(
+            T1,
+            f"{name} must return a plain array, not a traced value"
+            f" / {name} должна вернуть обычный массив, а не трассируемое значение",
+            inputs=inputs,
+            expected="np.ndarray",
+            obtained=type(got).__name__,
+            hint=hint,
+        )
     expected = np.asarray(reference_hvp(f_ref, x, v), dtype=float)
     o = np.asarray(got, dtype=float) if isinstance(got, np.ndarray) else None
     if o is not None and o.shape == x.shape and not np.allclose(o, expected):
         if np.allclose(o, grad_np(x)):
-            hint = ("that is ∇f(x), the value of grad_f; the HVP is the tangent (derivative)"
-                    " / это ∇f(x), значение grad_f; HVP — касательная компонента (производная)")
+            hint = (
+                "that is ∇f(x), the value of grad_f; the HVP is the tangent (derivative)"
+                " / это ∇f(x), значение grad_f; HVP — касательная компонента (производная)"
+            )
         elif np.allclose(o, reference_hvp(f_ref, x, np.ones_like(x))):
-            hint = ("that is ∇²f(x)·1: the direction v is missing (∇f(x)·v, not Σ ∇f(x))"
-                    " / это ∇²f(x)·1: пропущено направление v")
+            hint = (
+                "that is ∇²f(x)·1: the direction v is missing (∇f(x)·v, not Σ ∇f(x))"
+                " / это ∇²f(x)·1: пропущено направление v"
+            )
     assert_close(T1, f"∇²f(x)·v from {name}", got, expected, inputs=inputs, hint=hint)
 
 

@@ -39,8 +39,9 @@ def _leaves(x: Any) -> list[onp.ndarray]:
 def _axpy(a: float, v: Any, x: Any) -> Any:
     xs, tree = tree_flatten(x)
     vs = tree_flatten(v)[0]
-    return tree_unflatten(tree, [_float(xi) + a * onp.asarray(vi)
-                                 for xi, vi in zip(xs, vs, strict=True)])
+    return tree_unflatten(
+        tree, [_float(xi) + a * onp.asarray(vi) for xi, vi in zip(xs, vs, strict=True)]
+    )
 
 
 def _float(x: Any) -> onp.ndarray:
@@ -50,15 +51,22 @@ def _float(x: Any) -> onp.ndarray:
 
 def _randn(x: Any) -> Any:
     xs, tree = tree_flatten(x)
-    return tree_unflatten(tree, [_rng.standard_normal(onp.shape(xi))
-                                 + (1j * _rng.standard_normal(onp.shape(xi))
-                                    if onp.iscomplexobj(ri.concrete(xi)) else 0.0)
-                                 for xi in xs])
+    return tree_unflatten(
+        tree,
+        [
+            _rng.standard_normal(onp.shape(xi))
+            + (
+                1j * _rng.standard_normal(onp.shape(xi))
+                if onp.iscomplexobj(ri.concrete(xi))
+                else 0.0
+            )
+            for xi in xs
+        ],
+    )
 
 
 def _inner(x: Any, y: Any) -> float:
-    return float(sum(onp.real(onp.sum(a * b))
-                     for a, b in zip(_leaves(x), _leaves(y), strict=True)))
+    return float(sum(onp.real(onp.sum(a * b)) for a, b in zip(_leaves(x), _leaves(y), strict=True)))
 
 
 def _numerical_jvp(f: Callable[[Any], Any], x: Any, v: Any) -> list[onp.ndarray]:
@@ -80,8 +88,9 @@ def check_vjp(f: Callable[[Any], Any], x: Any) -> None:
     u = _randn(y)
     exact = _inner(pullback(u)[0], v := _randn(x))
     numeric = _inner(_numerical_jvp(f, x, v), u)
-    assert scalar_close(exact, numeric), f"VJP check of {f} failed: analytic {exact}, " \
-        f"numeric {numeric}"
+    assert scalar_close(exact, numeric), (
+        f"VJP check of {f} failed: analytic {exact}, numeric {numeric}"
+    )
 
 
 def _is_complex(x: Any) -> bool:
@@ -101,8 +110,9 @@ def _check(f: Callable[[Any], Any], x: Any, modes: Any, order: int) -> None:
             _check(lambda xu: ri.vjp(f, xu[0])[1](xu[1])[0], (x, u), modes, order - 1)
 
 
-def check_grads(fun: Callable[..., Any], argnum: Any = 0, modes: Any = ("fwd", "rev"),
-                order: int = 2) -> Callable[..., None]:
+def check_grads(
+    fun: Callable[..., Any], argnum: Any = 0, modes: Any = ("fwd", "rev"), order: int = 2
+) -> Callable[..., None]:
     def checker(*args: Any, **kwargs: Any) -> None:
         nums = (argnum,) if isinstance(argnum, int) else tuple(argnum)
 
@@ -126,6 +136,7 @@ def check_grads(fun: Callable[..., Any], argnum: Any = 0, modes: Any = ("fwd", "
 
 def combo_check(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., None]:
     """Every combination of the listed arguments and keyword values; complex ones skipped."""
+
     def _combo_check(*cargs: Any, **ckwargs: Any) -> None:
         kv = [[(k, x) for x in xs] for k, xs in ckwargs.items()]
         for _args in product(*cargs):

@@ -22,8 +22,9 @@ def make_diagonal(d, axis1=-1, axis2=-2):
     """autograd-only helper (not in jax.numpy), written with the engine's ops: ``d`` on the
     diagonal of the two new last axes."""
     if sorted((axis1 % (_onp.ndim(d) + 1), axis2 % (_onp.ndim(d) + 1))) != [
-            _onp.ndim(d) - 1, _onp.ndim(d)]:
+        _onp.ndim(d) - 1,
+        _onp.ndim(d),
+    ]:
         raise NotImplementedError("make_diagonal: only the two last axes")
     n = _onp.shape(d)[-1]
     return expand_dims(d, -1) * _onp.eye(n)  # noqa: F405
-
