@@ -10,10 +10,12 @@
 * :mod:`.grading` — nbgrader's API on one work folder (``Grader``);
 * :mod:`.execution` — nbgrader's autograde preprocessors for untrusted notebooks, configured:
   :mod:`.structure` (the structure repair), :mod:`.executor` (the sandboxed executor and the
-  course's verdicts), :mod:`.kernels` (the kernel manager, the fork server's client),
+  course's verdicts from :mod:`course.channel`), :mod:`.kernels` (the kernel manager),
   :mod:`.feedback` (the feedback HTML);
-* :mod:`.sandbox` — the grading kernel's entry point: :mod:`.confine` (limits, Landlock, audit
-  hook), :mod:`.monitor` (the integrity monitor and the grader's probe), :mod:`.forkserver`;
+* :mod:`.bwrap` and :mod:`.view` — each kernel sealed by bubblewrap in a read-only view of what
+  its assignment needs; :mod:`.sandbox` — the kernel's entry point inside it: :mod:`.confine`
+  (limits, the audit hook), the channel's connection; :mod:`.workers` — the process pool and
+  the watchdog (nothing outlives a run);
 * :mod:`.integrity` — the grader-side static scan; :mod:`.findings` — what it reports;
 * :mod:`.results` — ``grades.csv``, ``grades-table.csv`` and the summary table.
 """

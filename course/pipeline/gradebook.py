@@ -1,7 +1,7 @@
 """The work dir as nbgrader's course folder: its config, roster, due dates, late penalties, and
 the grades read back from the gradebook (the one source of truth, manual overrides included).
 
-    WORKDIR/nbgrader_config.py    so that ``nbgrader formgrader`` (and every nbgrader command)
+    WORKDIR/nbgrader_config.py    so that formgrader (``course formgrader``) and every nbgrader command
                                   run in WORKDIR sees this course: Manage Assignments, manual
                                   grading and overrides work as nbgrader users expect
     WORKDIR/course-config.json    the late-penalty policy (read by :func:`apply_policy`)
@@ -43,7 +43,7 @@ CONFIG = "course-config.json"
 
 _NBGRADER_CONFIG = """\
 # Written by `course autograde`: nbgrader's own tools (formgrader, export, …) on this folder.
-# Run them from this folder, e.g. `nbgrader formgrader` or `jupyter lab` here.
+# Run them from this folder; manual grading: `course formgrader` (= `jupyter lab` here, /formgrader).
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = "ad-course"
