@@ -124,6 +124,10 @@ def caller_for(fn: Any) -> Callable[..., Any]:
 
 
 _BOUNDARY = call_student.__code__
+#: the engine's immutable result type: its methods (``__array_wrap__``, ``__array_finalize__``,
+#: the rebinding operators) run whenever NumPy touches an engine result that a check handed
+#: over, and compute nothing of a task
+_NEUTRAL = (os.path.join("reference_impl", "array.py"),)
 
 
 def course_object(obj: Any) -> str | None:
@@ -178,6 +182,8 @@ def _make_hook(
         if not code.co_filename.startswith(dirs):
             return
         if code in allowed or code in gc_callbacks or trusted_caller(frame):
+            return
+        if code.co_filename.endswith(_NEUTRAL) and code in real:
             return
         if code.co_filename.startswith(_OWN_DIRS) and code not in real:
             hits.append(
