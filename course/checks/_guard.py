@@ -124,10 +124,17 @@ def caller_for(fn: Any) -> Callable[..., Any]:
 
 
 _BOUNDARY = call_student.__code__
-#: the engine's immutable result type: its methods (``__array_wrap__``, ``__array_finalize__``,
-#: the rebinding operators) run whenever NumPy touches an engine result that a check handed
-#: over, and compute nothing of a task
-_NEUTRAL = (os.path.join("reference_impl", "array.py"),)
+#: the engine's immutable result type: the methods of ``Array`` (``__array_wrap__``, the
+#: rebinding operators) run whenever NumPy touches an engine result that a check handed over,
+#: and compute nothing of a task; the module's other functions (``frozen_results`` wraps every
+#: engine function) stay guarded
+_NEUTRAL_FILE = os.path.join("reference_impl", "array.py")
+
+
+def _neutral(code: types.CodeType) -> bool:
+    return code.co_filename.endswith(_NEUTRAL_FILE) and (
+        code.co_qualname.startswith("Array.") or code.co_qualname == "_rebinding.<locals>.inplace"
+    )
 
 
 def course_object(obj: Any) -> str | None:
@@ -183,7 +190,7 @@ def _make_hook(
             return
         if code in allowed or code in gc_callbacks or trusted_caller(frame):
             return
-        if code.co_filename.endswith(_NEUTRAL) and code in real:
+        if _neutral(code) and code in real:
             return
         if code.co_filename.startswith(_OWN_DIRS) and code not in real:
             hits.append(
