@@ -398,32 +398,7 @@ def task_check(
                     found = course_object(obj)
                     if found and not guard.hits and obj not in toolkit:
                         guard.hits.append(f"{found}, given as the solution")
-                try:
-                    with warnings.catch_warnings(), np.errstate(all="ignore"):
-                        warnings.simplefilter("ignore")
-                        check(*student)
-                except CheckFailure as exc:
-                    message = str(exc)
-                except NotImplementedError as exc:
-                    message = _not_implemented(task, exc)
-                except RecursionError:
-                    message = "\n".join(
-                        headline(
-                            task.number,
-                            "infinite recursion in the solution / бесконечная рекурсия в решении",
-                        )
-                    )
-                except Exception as exc:
-                    message = "\n".join(
-                        [
-                            *headline(
-                                task.number,
-                                f"the solution raised / решение выбросило "
-                                f"{type(exc).__name__}: {exc}",
-                            ),
-                            detail("where", _where(exc) or "?"),
-                        ]
-                    )
+                message = _failure(task, check, student)
             # which code ran decides first; then the names the solution uses (a static look)
             static = None
             if not guard.hits:
@@ -443,6 +418,35 @@ def task_check(
     return deco
 
 
+def _failure(task: Task, check: Callable[..., None], student: tuple[Any, ...]) -> str | None:
+    """Run ``check(*student)``; the failure's message (None if it passed), whatever it raised."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            check(*student)
+    except CheckFailure as exc:
+        return str(exc)
+    except NotImplementedError as exc:
+        return _not_implemented(task, exc)
+    except RecursionError:
+        return "\n".join(
+            headline(
+                task.number, "infinite recursion in the solution / бесконечная рекурсия в решении"
+            )
+        )
+    except Exception as exc:
+        return "\n".join(
+            [
+                *headline(
+                    task.number,
+                    f"the solution raised / решение выбросило {type(exc).__name__}: {exc}",
+                ),
+                detail("where", _where(exc) or "?"),
+            ]
+        )
+    return None
+
+
 def _passed(task: Task, hidden: bool) -> str:
     part = (
         "скрытые тесты пройдены / hidden tests passed"
@@ -457,31 +461,7 @@ def _remote_check(
 ) -> None:
     """A check in the checker: the same check, its failures as :class:`CheckFailure`."""
     __tracebackhide__ = True
-    message = None
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            check(*student)
-    except CheckFailure as exc:
-        message = str(exc)
-    except NotImplementedError as exc:
-        message = _not_implemented(task, exc)
-    except RecursionError:
-        message = "\n".join(
-            headline(
-                task.number, "infinite recursion in the solution / бесконечная рекурсия в решении"
-            )
-        )
-    except Exception as exc:
-        message = "\n".join(
-            [
-                *headline(
-                    task.number,
-                    f"the solution raised / решение выбросило {type(exc).__name__}: {exc}",
-                ),
-                detail("where", _where(exc) or "?"),
-            ]
-        )
+    message = _failure(task, check, student)
     if message is not None:
         raise CheckFailure(message) from None
     _REMOTE.said = _passed(task, hidden)
