@@ -169,6 +169,9 @@ def command(
         args += ["--setenv", k, v]
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # /tmp first: the view's binds go on top, so a course, venv or work folder that lives
+    # under the grader's /tmp stays visible inside the box
+    args += ["--size", str(16 << 20), "--tmpfs", "/tmp"]
     for src, dest in view.binds:
         args += ["--ro-bind", src, dest]
     for folder in view.hidden:
@@ -178,10 +181,6 @@ def command(
         str(scratch_mb << 20),
         "--tmpfs",
         SCRATCH,
-        "--size",
-        str(16 << 20),
-        "--tmpfs",
-        "/tmp",
         "--ro-bind",
         str(inbox),
         INBOX,
