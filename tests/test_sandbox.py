@@ -393,6 +393,27 @@ def test_command_line_seals_every_namespace(tmp_path: Path) -> None:
     assert not any(s in ("/", "/etc", "/root", "/home", str(ROOT)) for s in sources), sources
 
 
+def test_view_under_tmp_is_not_hidden_by_the_box_tmp(tmp_path: Path) -> None:
+    """A course cloned under /tmp: every bind of the view comes after the tmpfs on /tmp (else the
+    kernel finds no Python and every notebook of the class scores 0)."""
+    from course.pipeline import bwrap
+    from course.pipeline.view import View
+
+    for name in ("ipc", "inbox"):
+        (tmp_path / name).mkdir()
+    venv = str(tmp_path / "venv")
+    cmd = bwrap.command(
+        ["python"],
+        view=View(((venv, venv),), legacy=False, packages=()),
+        ipc_dir=tmp_path / "ipc",
+        connection_file=tmp_path / "k.json",
+        inbox=tmp_path / "inbox",
+        env={},
+    )
+    mounts = [(a, cmd[i + 1]) for i, a in enumerate(cmd) if a in ("--tmpfs", "--ro-bind", "--bind")]
+    assert mounts.index(("--tmpfs", "/tmp")) < mounts.index(("--ro-bind", venv)), mounts
+
+
 def test_only_the_channel_verdict_scores_a_grade_cell() -> None:
     channel = pytest.importorskip("course.channel")
     from nbformat.v4 import new_code_cell, new_notebook, new_output
