@@ -27,7 +27,7 @@ import nbformat
 import pytest
 from assignment_utils import ROOT
 
-from course.authoring.demo import _free_cell, build_class, solved
+from course.authoring.demo import _free_cell, _prefix, build_class, solved
 from course.authoring.nbgrader_setup import assignment_ids
 from course.pipeline.bwrap import sandbox_status
 from course.pipeline.view import channel_ready
@@ -116,6 +116,23 @@ ATTACKS = {
     "json-shadow": "import json\nprint('JSON', json.__file__)",
 }
 
+#: memory bombs, each at the start of Task 1.1's solution cell (that task must score 0)
+BOMBS = {
+    # 256 MiB blocks, every page touched, until refused
+    "memory-bomb": "import numpy as np\n_hog = []\nwhile True:\n    _hog.append(np.ones(2**25))",
+    # eight processes, 1 GiB each: four times the box's limit if children could multiply it
+    "fork-bomb": _LIBC
+    + (
+        "import numpy as np\n"
+        "for _ in range(8):\n"
+        "    if libc.fork() == 0:\n"
+        "        break\n"
+        "_hog = np.ones(2**27)\n"
+        "libc.sleep(30)"
+    ),
+}
+MEMORY = 2048  # MiB, course autograde --memory
+
 
 @dataclass
 class Run:
@@ -188,6 +205,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         folder.mkdir(parents=True)
         nb = _free_cell(solved(release, solution), consts + code)
         nbformat.write(nb, str(folder / f"{AID}.ipynb"))
+    for student, code in BOMBS.items():
+        folder = subs / student / AID
+        folder.mkdir(parents=True)
+        nbformat.write(_prefix(solved(release, solution), 0, code), str(folder / f"{AID}.ipynb"))
     (subs / "symlink" / AID / "secret.txt").symlink_to(secret_file)
     (subs / "json-shadow" / AID / "json.py").write_text(
         f"open({str(work / 'json-pwned.txt')!r}, 'w').write('pwned')\n"
@@ -206,7 +227,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
             "--timeout",
             30,
             "--memory",
-            2048,
+            MEMORY,
             "--workdir",
             work,
             env={"COURSE_TEST_SECRET": TOKEN},
@@ -241,7 +262,7 @@ def test_victims_keep_full_marks(run: Run) -> None:
 
 
 def test_every_kernel_was_sealed(run: Run) -> None:
-    for student in (*ATTACKS, *VICTIMS):
+    for student in (*ATTACKS, *BOMBS, *VICTIMS):
         meta = run.notebook(student).metadata.get("course", {})
         assert meta.get("sandbox") == "bwrap", (student, meta.get("sandbox"))
 
@@ -253,7 +274,9 @@ def test_prlimit_reaches_only_the_kernels_own_box(run: Run) -> None:
 
 
 def test_daemon_did_not_outlive_grading(run: Run) -> None:
-    assert "DAEMON forked" in run.outputs("daemon")
+    # the box runs one process: the fork itself ended the kernel (SIGSYS), with the reason
+    assert "DAEMON forked" not in run.outputs("daemon")
+    assert "SIGSYS" in run.outputs("daemon") and "fork/clone" in run.outputs("daemon")
     names = []
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
@@ -272,6 +295,27 @@ def test_nothing_arrives_at_loopback_listeners(run: Run) -> None:
     for s in (run.unix, run.abstract):
         with pytest.raises(BlockingIOError):
             s.accept()
+
+
+def _notes(r: Run, student: str) -> str:
+    return "\n".join(f["message"] for f in r.state[f"{student}/{AID}"]["findings"])
+
+
+def test_memory_bomb_scores_0_for_its_task_with_the_limit_named(run: Run) -> None:
+    o = run.state[f"memory-bomb/{AID}"]
+    first = [t for t in o["tasks"] if t.startswith("t1_1")]
+    assert first and all(o["tasks"][t] == 0 for t in first), o["tasks"]
+    assert o["score"] > 0, o["tasks"]  # the kernel lived on: the later tasks kept their points
+    note = f"memory limit ({MEMORY} MiB) exceeded"
+    assert note in _notes(run, "memory-bomb") and note in run.feedback("memory-bomb")
+
+
+def test_fork_bomb_cannot_multiply_the_memory_limit(run: Run) -> None:
+    o = run.state[f"fork-bomb/{AID}"]
+    assert o["score"] == 0, o["tasks"]  # the kernel ended at the first fork
+    notes = _notes(run, "fork-bomb")
+    assert "fork/clone" in notes and f"memory limit ({MEMORY} MiB)" in notes, notes
+    assert "fork/clone" in run.feedback("fork-bomb")
 
 
 def test_secret_token_appears_nowhere(run: Run) -> None:
@@ -455,3 +499,21 @@ def test_only_the_channel_verdict_scores_a_grade_cell() -> None:
     assert [(f.kind, f.severity, f.cell) for f in findings] == [("tamper", "zero", 3)]
     assert "t1_1: wrong value" in nb.cells[1].outputs[-1]["evalue"]
     assert "a warning" in nb.cells[0].outputs[0]["text"]
+
+
+def test_one_process_filter_allows_threads_and_kills_a_fork() -> None:
+    """The bootstrap's seccomp filter: threads and numpy work, memfd_create is refused, and
+    a fork through libc (where the audit hook sees nothing) ends the process with SIGSYS."""
+    code = (
+        "import ctypes, threading\n"
+        "from course.pipeline.confine import _one_process\n"
+        "assert _one_process()\n"
+        "t = threading.Thread(target=print, args=('THREAD',)); t.start(); t.join()\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('MEMFD', libc.memfd_create(b'x', 0), ctypes.get_errno(), flush=True)\n"
+        "print('FORK', libc.fork(), flush=True)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == -31, (r.returncode, r.stdout, r.stderr)  # SIGSYS
+    assert "THREAD" in r.stdout and "MEMFD -1 1" in r.stdout, r.stdout
+    assert "FORK" not in r.stdout, r.stdout

@@ -10,7 +10,8 @@ environment plus an allow-list (:data:`ENV_ALLOWED`), and a filesystem that hold
   the course files the assignment may see) and ``/usr`` (shared libraries);
 * ``/scratch``: the working directory, a ``tmpfs`` of bounded size, where the submission's
   files are copied (from ``/run/course/inbox``, read-only) before any student code runs;
-* ``/tmp``: a small ``tmpfs``; a private ``/proc`` and a minimal ``/dev``;
+* ``/tmp``: a small ``tmpfs``; a private ``/proc`` and a minimal, read-only ``/dev`` (no
+  ``/dev/shm`` to fill);
 * the kernel's own folder of ``ipc`` sockets (the Jupyter channels: TCP cannot cross a private
   network namespace) and, when grading over the channel, the folder of its Unix socket.
 
@@ -168,7 +169,8 @@ def command(
     for k, v in sorted(inside.items()):
         args += ["--setenv", k, v]
     args += _system_binds()
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    # /dev read-only: its tmpfs (/dev/shm) would hold files outside the memory limit
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
     # /tmp first: the view's binds go on top, so a course, venv or work folder that lives
     # under the grader's /tmp stays visible inside the box
     args += ["--size", str(16 << 20), "--tmpfs", "/tmp"]

@@ -275,3 +275,88 @@ landlock = _landlock
 install_audit_hook = _install_audit_hook
 set_limits = _set_limits
 read_paths = _read_paths
+
+
+# ---------------------------------------------------------------------------------------------
+# One process per box: a seccomp filter (include/uapi/linux/seccomp.h, filter.h)
+# ---------------------------------------------------------------------------------------------
+#: syscall numbers per audit architecture: clone, fork, vfork, clone3, and those refused
+#: with EPERM (ptrace, process_vm_writev, memfd_create, shmget, memfd_secret)
+_SYSCALLS = {
+    0xC000003E: (56, 57, 58, 435, (101, 311, 319, 29, 447)),  # x86_64
+    0xC00000B7: (220, -1, -1, 435, (117, 271, 279, 194, 447)),  # aarch64
+}
+_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_CLONE_THREAD = 0x00010000
+_RET_KILL_PROCESS, _RET_ALLOW, _RET_ERRNO = 0x80000000, 0x7FFF0000, 0x00050000
+_LD, _JEQ, _JSET, _JGE, _RET = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|…|K, BPF_RET|K
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _one_process_program(arch: int) -> list[tuple[int, int, int, int]]:
+    """The BPF program of :func:`one_process`: ``(code, jt, jf, k)`` instructions."""
+    import errno
+
+    clone, fork, vfork, clone3, refused = _SYSCALLS[arch]
+    kill = (_RET, 0, 0, _RET_KILL_PROCESS)
+    allow = (_RET, 0, 0, _RET_ALLOW)
+    prog = [
+        (_LD, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ, 1, 0, arch),
+        kill,  # another ABI (i386 through int 0x80): never
+        (_LD, 0, 0, 0),  # seccomp_data.nr
+        (_JGE, 0, 1, 0x40000000),
+        kill,  # x32 numbers
+        (_JEQ, 0, 1, clone3),
+        (_RET, 0, 0, _RET_ERRNO | errno.ENOSYS),  # its flags are in memory: glibc falls back
+    ]
+    for nr in refused:
+        prog += [(_JEQ, 0, 1, nr), (_RET, 0, 0, _RET_ERRNO | errno.EPERM)]
+    for nr in (fork, vfork):
+        if nr >= 0:
+            prog += [(_JEQ, 0, 1, nr), kill]
+    prog += [
+        (_JEQ, 1, 0, clone),
+        allow,
+        (_LD, 0, 0, 16),  # the low half of args[0]: clone's flags
+        (_JSET, 1, 0, _CLONE_THREAD),
+        kill,  # a new process
+        allow,  # a thread: shares the address space, and its limit
+    ]
+    return prog
+
+
+def _one_process() -> bool:
+    """Let this process start threads but no process, ever (a seccomp filter, inherited and
+    irrevocable): a ``fork``, ``vfork`` or ``clone`` of a process kills it with SIGSYS, and
+    ``ptrace``, ``process_vm_writev``, ``memfd_create``, ``shmget``, ``memfd_secret`` fail with
+    EPERM. Then the address-space limit bounds all the memory of the box: a forked child cannot
+    multiply it, nor memory held outside any address space (a memfd, a SysV segment). False
+    where unsupported (not Linux x86_64 or aarch64)."""
+    import platform
+
+    arch = _ARCH.get(platform.machine())
+    if not sys.platform.startswith("linux") or arch is None:
+        return False
+    prog = _one_process_program(arch)
+    table = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
+    fprog = _SockFprog(len(prog), table)
+    libc = _libc()
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+    return True

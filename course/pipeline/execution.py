@@ -26,7 +26,7 @@ from . import integrity
 from .bwrap import sandbox_status
 from .executor import NOTES_TITLE, SandboxExecute, _set_findings, findings_of
 from .feedback import feedback_exporter, feedback_preprocessor
-from .kernels import SandboxKernelManager, start_zygote
+from .kernels import SandboxKernelManager
 
 __all__ = [
     "NOTES_TITLE",
@@ -38,7 +38,6 @@ __all__ = [
     "feedback_exporter",
     "findings_of",
     "sandbox_status",
-    "start_zygote",
 ]
 
 

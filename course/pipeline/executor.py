@@ -88,7 +88,7 @@ KIND_RU = {
     "submission": "файл решения: что именно проверено",
     "crash": "ядро Python упало, дальнейшие тесты не запускались",
     "timeout": "ячейка выполнялась слишком долго и была прервана",
-    "memory": "не хватило памяти",
+    "memory": "превышен предел памяти",
     "output": "вывод ячейки обрезан",
     "exit": "вызван sys.exit()",
     "sandbox": "песочница запретила действие",
@@ -568,16 +568,17 @@ class SandboxExecute(Execute):
                         i,
                     )
                 )
-            if any(o.get("ename") == "MemoryError" for o in cell.get("outputs", [])) or any(
-                "MemoryError" in t for t in texts
-            ):
+            if any(
+                str(o.get("ename", "")).endswith("MemoryError") for o in cell.get("outputs", [])
+            ) or any("MemoryError" in t for t in texts):  # numpy's is _ArrayMemoryError
                 out.append(
                     Finding(
                         "memory",
                         "info",
                         (
-                            f"out of memory, the limit is {self.memory_mb} MiB / не хватило памяти, предел "
-                            f"{self.memory_mb} МиБ ({_where(nb, i)})"
+                            f"out of memory: memory limit ({self.memory_mb} MiB) exceeded / не "
+                            f"хватило памяти: превышен предел памяти ({self.memory_mb} МиБ) "
+                            f"({_where(nb, i)})"
                         ),
                         i,
                     )

@@ -25,7 +25,7 @@ from traitlets import List, Unicode
 from . import bwrap
 from .view import View
 
-__all__ = ["Box", "SandboxKernelManager", "death_reason", "start_zygote", "tree_cpu_seconds"]
+__all__ = ["Box", "SandboxKernelManager", "death_reason", "tree_cpu_seconds"]
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -69,7 +69,6 @@ class SandboxKernelManager(AsyncKernelManager):
     """Starts the kernel sealed in its :class:`Box` (set :attr:`box` before starting)."""
 
     sandbox_args = List(Unicode(), default_value=[])
-    zygote = Unicode("")  # kept for configurations that still set it; unused
     box: Box | None = None
 
     def pre_start_kernel_box(self) -> None:
@@ -233,12 +232,6 @@ def tree_cpu_seconds(pid: int) -> float:
     return _cpu(pid) + sum(_cpu(p) for p in _descendants(pid))
 
 
-def start_zygote(preload: tuple[str, ...] = (), log: Path | None = None) -> Any:
-    """The fork server was removed (a kernel forked from a shared server cannot have a box of
-    its own; see ``docs/TA_GUIDE.md``): returns None, so callers start kernels the usual way."""
-    return None
-
-
 def _death_reason(status: int | None, memory_mb: int) -> str:
     if status is None:
         return "the kernel stopped responding / ядро перестало отвечать"
@@ -258,6 +251,14 @@ def _death_reason(status: int | None, memory_mb: int) -> str:
             signal.SIGKILL: ("it was killed", "процесс был убит"),
             signal.SIGXCPU: ("the CPU-time limit", "исчерпан лимит процессорного времени"),
             signal.SIGBUS: ("a bus error", "ошибка шины"),
+            signal.SIGSYS: (
+                f"it tried to start a process (fork/clone), which graded code may not do: "
+                f"the box runs one process, so that its memory limit ({memory_mb} MiB) "
+                f"cannot be multiplied",
+                f"попытка запустить процесс (fork/clone), что проверяемому коду запрещено: "
+                f"в песочнице один процесс, чтобы предел памяти ({memory_mb} МиБ) нельзя "
+                f"было умножить",
+            ),
         }.get(sig, ("a signal", "сигнал"))
         return f"the kernel crashed with {name}: {why} / ядро упало с {name}: {ru}"
     return (

@@ -9,7 +9,9 @@ so a submitted ``json.py`` is never imported here), normally inside a bubblewrap
    inbox into the scratch folder and makes that the working directory;
 2. sets resource limits: address space (``--memory`` MiB), file size, processes, no core
    dumps, a CPU-time backstop for the whole kernel (cells are bounded by CPU time from the
-   grader's side);
+   grader's side); then a seccomp filter lets the kernel start threads but no process
+   (:func:`.confine._one_process`), so ``--memory`` bounds the whole box: a forked child
+   cannot multiply it;
 3. without a box only (``--unsafe-no-sandbox``), confines the process with Landlock;
 4. installs the audit hook (PEP 578): it refuses, with a message naming the grader, writes
    outside the scratch folder, starting processes, signals and sockets — inside the box these
@@ -31,11 +33,25 @@ import resource
 import sys
 
 from . import monitor as _monitor
-from .confine import TAG, _install_audit_hook, _landlock, _read_paths, _set_limits, landlock_abi
+from .confine import (
+    TAG,
+    _install_audit_hook,
+    _landlock,
+    _one_process,
+    _read_paths,
+    _set_limits,
+    landlock_abi,
+)
 from .monitor import PROTECTED, Monitor, probe
 
 __all__ = ["PROTECTED", "TAG", "Monitor", "landlock_abi", "main", "probe"]
-_PRIVATE = (_install_audit_hook, _landlock, _read_paths, _set_limits)  # imported by the tests
+_PRIVATE = (
+    _install_audit_hook,
+    _landlock,
+    _one_process,
+    _read_paths,
+    _set_limits,
+)  # imported by the tests
 
 
 def _copy_inbox(inbox: str, scratch: str) -> None:
@@ -119,6 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["COURSE_SANDBOX_LANDLOCK"] = str(abi)
     unreadable = tuple(os.path.realpath(u) for u in a.unreadable)
     _install_audit_hook((scratch, "/dev/null"), unreadable)
+    try:  # last: nothing above starts a process, nothing below may
+        one = _one_process()
+    except OSError as exc:
+        one = False
+        print(f"{TAG} processes not bounded ({exc}): --memory holds per process", file=sys.stderr)
+    os.environ["COURSE_SANDBOX_ONE_PROCESS"] = str(int(one))
 
     import importlib
 
