@@ -6,7 +6,8 @@ three victims; then many assertions: the victims keep 100, the secret token of t
 environment and of another process's command line appears in no feedback or notebook, nothing
 arrives at the listeners this test starts on loopback, no process or file survives. A second,
 small run grades a correct 05 solution while two busy loops load both cores (cells are bounded
-by CPU time, not wall-clock time).
+by CPU time; the wall-clock backstop grows with the machine's load: a cell whose checks run in
+the grader waits on the grader, e.g. 2 CPU s in the kernel and 58 s of wall-clock time at load 9).
 """
 
 from __future__ import annotations
@@ -360,13 +361,6 @@ def test_submitted_json_module_is_never_imported_by_the_grader(run: Run) -> None
     assert "/scratch/json.py" not in line and line.endswith("json/__init__.py"), line
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "over the channel, 05's t5_3 check was reported lost (kernel interrupted or stopped) in "
-        "both runs on this machine at load 14-16; under investigation"
-    ),
-)
 def test_correct_05_solution_keeps_its_points_on_a_busy_machine(tmp_path: Path) -> None:
     if SECOND not in assignment_ids(ROOT):
         pytest.skip("no assignment 05")
@@ -385,7 +379,9 @@ def test_correct_05_solution_keeps_its_points_on_a_busy_machine(tmp_path: Path) 
             p.wait()
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     o = json.loads((work / "course-state.json").read_text())[f"full/{SECOND}"]
-    assert o["score"] == o["max_score"], (o["tasks"], o["messages"])
+    graded = work / "autograded" / "full" / SECOND / f"{SECOND}.ipynb"
+    cells = nbformat.read(graded, 4).metadata.get("course", {}).get("cells")  # CPU s, wall s
+    assert o["score"] == o["max_score"], (o["tasks"], o["messages"], cells, os.getloadavg())
 
 
 # ---------------------------------------------------------------------------------------------

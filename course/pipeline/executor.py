@@ -22,7 +22,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import integrity
 from .bwrap import sandbox_status
+from .cellwatch import CpuWatch, limit_ru, limit_text, timeout_error, wall_error
 from .confine import TAG
 from .findings import where_of as _where
 from .integrity import Finding
@@ -99,64 +99,10 @@ def _task_of(cell: Any) -> str:
     return str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).split("-")[0]
 
 
-def _timeout_error(limit: int) -> dict[str, Any]:
-    text = (
-        f"{TAG} the cell ran longer than {limit} s of CPU time and was interrupted (an "
-        f"infinite loop?) / ячейка выполнялась дольше {limit} с процессорного времени и "
-        f"была прервана (бесконечный цикл?)"
-    )
-    return {"ename": "TimeoutError", "evalue": text, "traceback": [f"TimeoutError: {text}"]}
-
-
 def _expected(cell: Any) -> tuple[str, ...]:
     """The checks a grade cell calls (``check.<name>(`` at the start of a line), as released:
     nbgrader restored the locked cell's source from the gradebook before execution."""
     return tuple(re.findall(r"^\s*check\.(\w+)\(", cell.source, re.M))
-
-
-class _CpuWatch(threading.Thread):
-    """Bounds each cell by the CPU seconds its kernel's process tree used (read on the host,
-    ``/proc/<pid>/stat``): past ``limit`` an interrupt, past ``limit + grace`` a kill. A cell
-    that waits without computing is left to the wall-clock backstop."""
-
-    def __init__(self, km: Any, limit: float, grace: float, period: float = 0.1):
-        super().__init__(name="course-cpu-watch", daemon=True)
-        self.km, self.limit, self.grace, self.period = km, limit, grace, period
-        self._stop = threading.Event()
-        self._cell: int | None = None
-        self._t0 = 0.0
-        self.fired: int | None = None
-        self.killed: int | None = None
-        self.peak = 0.0  # the largest CPU time a cell used, s
-
-    def begin(self, index: int) -> None:
-        self._t0 = self.km.cpu_seconds()
-        self.fired = self.killed = None
-        self._cell = index
-
-    def end(self) -> None:
-        cell, self._cell = self._cell, None
-        if cell is not None:
-            self.peak = max(self.peak, self.km.cpu_seconds() - self._t0)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        while not self._stop.wait(self.period):
-            cell = self._cell
-            if cell is None:
-                continue
-            used = self.km.cpu_seconds() - self._t0
-            if self.fired != cell and used > self.limit:
-                self.fired = cell
-                with contextlib.suppress(Exception):
-                    pid = self.km.kernel_pid
-                    if pid is not None:
-                        os.kill(pid, 2)  # SIGINT: KeyboardInterrupt in the cell
-            elif self.fired == cell and self.killed != cell and used > self.limit + self.grace:
-                self.killed = cell
-                self.km.kill_now()
 
 
 class SandboxExecute(Execute):
@@ -370,12 +316,15 @@ class SandboxExecute(Execute):
             *([] if self.landlock else ["--no-landlock"]),
         ]
         cpu_limit = int(self.timeout)
-        self.error_on_timeout = _timeout_error(cpu_limit)
-        wall = max(5 * cpu_limit, cpu_limit + 60)  # the backstop: sleeping cells, a stuck kernel
-        self.timeout = wall
+        self.error_on_timeout = timeout_error(cpu_limit)
+        # the backstop (sleeping cells, a stuck kernel), × the load per core: see _CpuWatch;
+        # nbclient's own timeout is only a far safety net behind it
+        wall = max(5 * cpu_limit, cpu_limit + 60)
+        self.timeout = 20 * wall
         dead: str | None = None
         tampered: int | None = None
         kernel_cpu = 0.0
+        watch_cells: dict[int, tuple[float, float]] = {}
         verdicts: dict[int, Any] = {}
         stack = contextlib.ExitStack()
         try:
@@ -385,8 +334,9 @@ class SandboxExecute(Execute):
             log = open(logs / f"kernel-{info['student']}-{info['assignment']}.log", "wb")
             stack.callback(log.close)
             with self.setup_kernel(cwd=str(box.root), stdout=subprocess.DEVNULL, stderr=log):
-                watch = _CpuWatch(self.km, cpu_limit, self.grace)
+                watch = CpuWatch(self.km, cpu_limit, self.grace, wall)
                 watch.start()
+                watch_cells = watch.cells
                 stack.callback(watch.stop)
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 if info_msg:
@@ -418,9 +368,9 @@ class SandboxExecute(Execute):
                         if isinstance(exc, CellTimeoutError) or watch.killed == index:
                             self.km.kill_now()
                             dead = (
-                                f"ran longer than {cpu_limit} s of CPU time and the kernel "
-                                f"ignored the interrupt; it was stopped / ячейка "
-                                f"выполнялась дольше {cpu_limit} с процессорного времени, "
+                                f"ran longer than {limit_text(cpu_limit, wall, watch)} and "
+                                f"the kernel ignored the interrupt; it was stopped / ячейка "
+                                f"выполнялась дольше {limit_ru(cpu_limit, wall, watch)}, "
                                 f"ядро не ответило на прерывание и было остановлено "
                                 f"({_where(self.nb, index)})"
                             )
@@ -436,7 +386,7 @@ class SandboxExecute(Execute):
                         continue
                     finally:
                         watch.end()
-                    if watch.fired == index:  # interrupted for its CPU time: say so
+                    if watch.fired == index:  # interrupted by the watch: say why
                         cell.outputs = [
                             o
                             for o in cell.outputs
@@ -444,7 +394,8 @@ class SandboxExecute(Execute):
                                 o.output_type == "error" and o.get("ename") == "KeyboardInterrupt"
                             )
                         ]
-                        cell.outputs.append(new_output("error", **self.error_on_timeout))
+                        error = wall_error(wall, watch) if watch.by_wall else self.error_on_timeout
+                        cell.outputs.append(new_output("error", **error))
                     if channel is not None:
                         verdicts[index] = channel.end_cell(index)
                     if any(
@@ -457,9 +408,9 @@ class SandboxExecute(Execute):
                                 "timeout",
                                 "info",
                                 (
-                                    f"ran longer than {cpu_limit} s of CPU time (or {wall} s in all) and "
-                                    f"was interrupted / выполнялась дольше {cpu_limit} с процессорного "
-                                    f"времени (или {wall} с всего) и была прервана "
+                                    f"ran longer than {limit_text(cpu_limit, wall, watch)} "
+                                    f"and was interrupted / выполнялась дольше "
+                                    f"{limit_ru(cpu_limit, wall, watch)} и была прервана "
                                     f"({_where(self.nb, index)})"
                                 ),
                                 index,
@@ -525,6 +476,7 @@ class SandboxExecute(Execute):
             sandbox="bwrap" if box.sealed else "unsafe-no-sandbox",
             channel=channel is not None,
             kernel_cpu=round(kernel_cpu, 3),
+            cells={str(i): list(v) for i, v in watch_cells.items()},  # CPU s, wall s per cell
         )
         return nb, self.resources
 
