@@ -76,6 +76,13 @@ def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
         help="memory limit of each kernel, MiB (default: %(default)s)",
     )
     p.add_argument(
+        "--max-cells",
+        type=int,
+        default=1000,
+        help="a notebook with more cells is not run: 0 points, flagged with a note; each code "
+        "cell costs a round trip to its kernel (default: %(default)s)",
+    )
+    p.add_argument(
         "--no-landlock",
         action="store_true",
         help="do not confine kernels with Landlock (the audit hook still applies)",
@@ -85,7 +92,12 @@ def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
 def _limits(a: argparse.Namespace) -> object:
     from .pipeline.execution import Limits
 
-    return Limits(timeout=a.timeout, memory_mb=a.memory, landlock=not a.no_landlock)
+    return Limits(
+        timeout=a.timeout,
+        memory_mb=a.memory,
+        landlock=not a.no_landlock,
+        max_cells=getattr(a, "max_cells", 1000),
+    )
 
 
 def _lang_arg(p: argparse.ArgumentParser) -> None:

@@ -133,6 +133,7 @@ BOMBS = {
     ),
 }
 MEMORY = 2048  # MiB, course autograde --memory
+LONG = 2000  # extra cells of the "long" notebook
 
 
 @dataclass
@@ -210,6 +211,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         folder = subs / student / AID
         folder.mkdir(parents=True)
         nbformat.write(_prefix(solved(release, solution), 0, code), str(folder / f"{AID}.ipynb"))
+    long = solved(release, solution)  # past the default cap of 1000 cells: not run, flagged
+    long.cells[-1:-1] = [nbformat.v4.new_code_cell(f"_x{i} = {i}") for i in range(LONG)]
+    (subs / "long" / AID).mkdir(parents=True)
+    nbformat.write(long, str(subs / "long" / AID / f"{AID}.ipynb"))
     (subs / "symlink" / AID / "secret.txt").symlink_to(secret_file)
     (subs / "json-shadow" / AID / "json.py").write_text(
         f"open({str(work / 'json-pwned.txt')!r}, 'w').write('pwned')\n"
@@ -317,6 +322,17 @@ def test_fork_bomb_cannot_multiply_the_memory_limit(run: Run) -> None:
     notes = _notes(run, "fork-bomb")
     assert "fork/clone" in notes and f"memory limit ({MEMORY} MiB)" in notes, notes
     assert "fork/clone" in run.feedback("fork-bomb")
+
+
+def test_notebook_past_the_cell_cap_is_not_run_and_is_flagged(run: Run) -> None:
+    o = run.state[f"long/{AID}"]
+    assert o["score"] == 0 and o["max_score"] > 0, o["tasks"]
+    note = "cells, more than the 1000 allowed: it was not run"
+    assert note in _notes(run, "long") and note in run.feedback("long")
+    assert note in " ".join(run.stdout.split()), run.stdout[-3000:]  # course autograde's table
+    assert any(f["severity"] == "flag" for f in o["findings"]), o["findings"]
+    meta = run.notebook("long").metadata["course"]
+    assert meta["sandbox"] == "not run" and meta["cells"] == {}  # no kernel, no cell ran
 
 
 def test_secret_token_appears_nowhere(run: Run) -> None:

@@ -43,7 +43,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may use: seconds per cell, kernel memory, output per cell."""
+    """What one submission may use: seconds per cell, kernel memory, output per cell, cells."""
 
     timeout: int = 60
     memory_mb: int = 4096
@@ -51,6 +51,7 @@ class Limits:
     grace: float = 5.0
     landlock: bool = True
     unsafe_no_sandbox: bool = False  # grade without bubblewrap (only where it cannot run)
+    max_cells: int = 1000  # a notebook with more cells is not run (0 points, flagged)
 
 
 def configure(
@@ -80,6 +81,7 @@ def configure(
     config.SandboxExecute.grace = limits.grace
     config.SandboxExecute.landlock = limits.landlock
     config.SandboxExecute.unsafe_no_sandbox = limits.unsafe_no_sandbox
+    config.SandboxExecute.max_cells = limits.max_cells
     config.SandboxExecute.scratch_root = str(scratch_root)
     config.SandboxExecute.notes_dir = str(notes_dir)
     config.SandboxExecute.unreadable = [str(p) for p in unreadable]

@@ -92,6 +92,7 @@ KIND_RU = {
     "output": "вывод ячейки обрезан",
     "exit": "вызван sys.exit()",
     "sandbox": "песочница запретила действие",
+    "cells": "слишком много ячеек, ноутбук не запускался",
 }
 
 
@@ -109,6 +110,7 @@ class SandboxExecute(Execute):
     """nbgrader's ``Execute`` for untrusted notebooks (see the module docstring)."""
 
     memory_mb = Integer(4096, help="address-space limit of the kernel, MiB").tag(config=True)
+    max_cells = Integer(1000, help="a notebook with more cells is not run").tag(config=True)
     output_chars = Integer(20_000, help="characters of output kept per cell").tag(config=True)
     grace = Float(5.0, help="seconds an interrupted kernel has to respond").tag(config=True)
     landlock = Bool(True, help="confine the kernel with Landlock").tag(config=True)
@@ -271,6 +273,8 @@ class SandboxExecute(Execute):
         self._chars: dict[int, int] = {}
         self._truncated: set[int] = set()
         findings = self._preflight_notes(resources) + findings_of(nb)
+        if 0 < self.max_cells < len(nb.cells):
+            return self._refuse_long(nb, findings), self.resources
         static = integrity.scan_notebook(nb)
         findings += static
         code_cells = sum(c.cell_type == "code" for c in nb.cells)
@@ -479,6 +483,24 @@ class SandboxExecute(Execute):
             cells={str(i): list(v) for i, v in watch_cells.items()},  # CPU s, wall s per cell
         )
         return nb, self.resources
+
+    def _refuse_long(self, nb: NotebookNode, findings: list[Finding]) -> NotebookNode:
+        """A notebook of more than :attr:`max_cells` cells is not run (each code cell costs a
+        round trip to the kernel: 5,000 cells would take minutes): every test cell gets the
+        reason as its error (0 points) and the TA a flag."""
+        why = (
+            f"the notebook has {len(nb.cells)} cells, more than the {self.max_cells} allowed: "
+            f"it was not run (delete the extra cells and submit again) / в ноутбуке "
+            f"{len(nb.cells)} ячеек, больше допустимых {self.max_cells}: он не запускался "
+            f"(удалите лишние ячейки и сдайте снова)"
+        )
+        for cell in nb.cells:
+            if cell.cell_type == "code" and _is_grade(cell):
+                cell.outputs = [_error("NotRun", f"{TAG} not run / не запущена: {why}")]
+        findings.append(Finding("cells", "flag", why))
+        self._apply(nb, findings)
+        _set_findings(nb, findings, sandbox="not run", channel=False, kernel_cpu=0.0, cells={})
+        return nb
 
     # --- verdicts ---------------------------------------------------------------------------------
     def _observe(self, nb: NotebookNode) -> list[Finding]:

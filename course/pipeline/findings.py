@@ -19,7 +19,7 @@ class Finding:
     """One observation about a submission, for the feedback and for the TA."""
 
     kind: str  # submission, structure, reference, tamper, suspicious, crash, timeout, memory,
-    #            output, sandbox
+    #            output, sandbox, cells
     severity: str  # zero | flag | info
     message: str
     cell: int | None = None  # index of the cell in the graded notebook
