@@ -4,10 +4,14 @@
     .venv/bin/python benchmarks/bench_autograde.py [--students 10] [--assignment ID …]
     .venv/bin/python benchmarks/bench_autograde.py --cluster [--students 6]
     .venv/bin/python benchmarks/bench_autograde.py --jobs 2 --before COMMIT [--students 4]
+    .venv/bin/python benchmarks/bench_autograde.py --jobs 2 --starts 6 [--only-starts]
 
 ``--before COMMIT`` also grades the class with ``course autograde`` as it was at ``COMMIT``
 (``git archive`` into a temporary folder, first on ``PYTHONPATH``), in the same run: the cost of
 a change (issue 17: the bubblewrap box per kernel) next to plain nbgrader, on the same load.
+
+``--starts N`` also starts N kernels in a bubblewrap box and N without (the same bootstrap,
+interleaved): the box's own start cost, kernel CPU read from ``/proc`` before shutdown.
 
 ``--cluster`` (needs the ``cluster`` and ``test`` extras) compares ``course autograde --jobs 2``
 with the Dask path (:mod:`course.cluster`) on a loopback cluster started here (``dask
@@ -67,7 +71,7 @@ def _class(base: Path, aids: list[str], n: int) -> Path:
 
 
 def _cpu() -> float:
-    """CPU seconds of all finished child processes (kernels, workers, fork servers)."""
+    """CPU seconds of all finished child processes (kernels, workers, nbgrader)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
@@ -281,6 +285,64 @@ def cluster_main(a: argparse.Namespace, aids: list[str], base: Path) -> None:
     print(f"saved {path}")
 
 
+async def _start_once(sealed: bool) -> tuple[float, float, float]:
+    """Start one grading kernel (the bootstrap, legacy view: the same work in and out of a box),
+    ask ``kernel_info``, run ``import numpy``, shut it down. Returns (wall s, CPU s of the
+    kernel's process tree incl. ``bwrap``, CPU s of this process)."""
+    from course.pipeline.kernels import Box, SandboxKernelManager
+    from course.pipeline.view import kernel_view
+
+    box = Box(kernel_view(None), sealed=sealed)
+    km = SandboxKernelManager(kernel_name="python3")
+    km.box = box
+    km.pre_start_kernel_box()
+    km.sandbox_args = ["--memory", "4096", "--no-landlock"]
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=300)
+        await kc.execute_interactive("import numpy", timeout=300)
+        wall, cpu = time.perf_counter() - t0, km.cpu_seconds()
+        own = time.process_time() - c0
+        kc.stop_channels()
+    finally:
+        await km.shutdown_kernel(now=True)
+        box.remove()
+    return wall, cpu, own
+
+
+def kernel_starts(n: int) -> list[dict[str, Any]]:
+    """``n`` kernel starts in a bubblewrap box and ``n`` without, interleaved: the box's own
+    start cost (bwrap, namespaces, the read-only view) beside the same bootstrap unboxed."""
+    import asyncio
+
+    from course.pipeline.bwrap import sandbox_status
+
+    if not sandbox_status()[0]:
+        return []
+    got: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+    for sealed in (True, False):  # warm the caches of both paths once
+        asyncio.run(_start_once(sealed))
+    for _ in range(n):
+        for sealed in (True, False):
+            got[sealed].append(asyncio.run(_start_once(sealed)))
+    rows = []
+    for sealed, runs in got.items():
+        walls = sorted(r[0] for r in runs)
+        rows.append(
+            {
+                "kernel start": "in a bwrap box" if sealed else "unboxed (same bootstrap)",
+                "starts": n,
+                "median s": round(walls[len(walls) // 2], 2),
+                "kernel CPU s": round(sum(r[1] for r in runs) / n, 3),
+                "grader CPU s": round(sum(r[2] for r in runs) / n, 3),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", type=int, default=10)
@@ -303,7 +365,19 @@ def main() -> None:
         action="store_true",
         help="local --jobs 2 vs 1 and 2 Dask workers (see the module docstring)",
     )
+    p.add_argument(
+        "--starts",
+        type=int,
+        default=0,
+        help="also time this many kernel starts in a box and unboxed (the box's own cost)",
+    )
+    p.add_argument("--only-starts", action="store_true", help="only the kernel starts")
     a = p.parse_args()
+    if a.only_starts:
+        load0 = os.getloadavg()[0]
+        rows = kernel_starts(a.starts or 6)
+        print(table(rows, f"kernel starts (load {load0:.1f} → {os.getloadavg()[0]:.1f})"))
+        return
     aids = a.assignment or assignment_ids(ROOT)
     base = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
     try:
@@ -371,6 +445,9 @@ def main() -> None:
                 f"{os.getloadavg()[0]:.1f})",
             )
         )
+        starts = kernel_starts(a.starts) if a.starts else []
+        if starts:
+            print(table(starts, f"kernel starts (load {os.getloadavg()[0]:.1f})"))
         path = save(
             "bench_autograde",
             {
@@ -378,6 +455,7 @@ def main() -> None:
                 "assignments": aids,
                 "load_average": [load0, os.getloadavg()[0]],
                 "rows": rows,
+                "kernel_starts": starts,
             },
         )
         print(f"saved {path}")
