@@ -33,7 +33,7 @@ from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import integrity
 from .bwrap import sandbox_status
-from .cellwatch import CpuWatch, limit_ru, limit_text, timeout_error, wall_error
+from .cellwatch import CpuWatch, limit_ru, limit_text, load_per_core, timeout_error, wall_error
 from .confine import TAG
 from .findings import where_of as _where
 from .integrity import Finding
@@ -321,10 +321,10 @@ class SandboxExecute(Execute):
         ]
         cpu_limit = int(self.timeout)
         self.error_on_timeout = timeout_error(cpu_limit)
-        # the backstop (sleeping cells, a stuck kernel), × the load per core: see _CpuWatch;
-        # nbclient's own timeout is only a far safety net behind it
+        # the backstop (sleeping cells, a stuck kernel), × the load per core: see
+        # cellwatch.CpuWatch; for the cells nbclient's own timeout is a far safety net behind it
         wall = max(5 * cpu_limit, cpu_limit + 60)
-        self.timeout = 20 * wall
+        self.timeout = int(wall * load_per_core())  # kernel_info
         dead: str | None = None
         tampered: int | None = None
         kernel_cpu = 0.0
@@ -349,6 +349,7 @@ class SandboxExecute(Execute):
                 if baseline:
                     findings.append(Finding("tamper", "zero", "; ".join(baseline), 0))
                     tampered = 0
+                self.timeout = 20 * wall
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
                         continue
