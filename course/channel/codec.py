@@ -106,6 +106,8 @@ _DD = struct.Struct("<dd")
 _QQ = struct.Struct("<qq")
 _I = struct.Struct("<I")
 _FRAME_LEN = struct.Struct(">I")
+_FIELD_INT = struct.Struct("<IBq")  # a field's length and an int value
+_KEYS: dict[str, bytes] = {}  # the fields' keys as sent (length, ASCII)
 _BUF_LEN = struct.Struct("<Q")
 _NBUF = struct.Struct("<H")
 _SHAPES = [struct.Struct(f"<{n}Q") for n in range(65)]  # NumPy's ndim is at most 64
@@ -222,9 +224,16 @@ def frame_parts(
     if len(fields) > MAX_FIELDS:
         raise ChannelError("a message with too many fields")
     for key, value in fields.items():
-        k = key.encode("ascii")
-        out.append(len(k))
+        k = _KEYS.get(key)
+        if k is None:
+            k = key.encode("ascii")
+            k = bytes([len(k)]) + k
+            if len(_KEYS) < 64:
+                _KEYS[key] = k
         out += k
+        if type(value) is int and -_MAX_INT <= value < _MAX_INT:  # the sequence numbers
+            out += _FIELD_INT.pack(9, _INT, value)
+            continue
         at = len(out)
         out += b"\0\0\0\0"
         enc.encode(value)
@@ -270,11 +279,13 @@ def decode_frame(body: Buffer) -> tuple[dict[str, Any], list[memoryview]]:
             pos = end + 4 + n
             if pos > size or n == 0:
                 raise ChannelError("a malformed message: a truncated field")
-            raw = mv[end + 4 : pos]
-            if raw[0] in _EAGER:
-                fields[key] = decode(raw, [], _refuse_resolve)
+            tag = mv[end + 4]
+            if tag == _INT and n == 9:
+                fields[key] = _Q.unpack_from(mv, end + 5)[0]
+            elif tag in _EAGER:
+                fields[key] = decode(mv[end + 4 : pos], [], _refuse_resolve)
             else:
-                fields[key] = raw
+                fields[key] = mv[end + 4 : pos]
         (n_buf,) = _NBUF.unpack_from(mv, pos)
         pos += 2
         buffers = []

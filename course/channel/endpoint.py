@@ -184,10 +184,10 @@ class Endpoint:
         self._seq = itertools.count(1)
         self.requests = 0  # sent (for the cost figures)
         self.served = 0
-        # methods of the peer's objects as proxies, per (handle, name), where the peer said
-        # that every later getattr gives the same method (see _same_method): one round trip
-        # per call of rng.normal instead of two
-        self._methods: dict[tuple[int, str], Proxy] = {}
+        # (object, method) proxies per (handle, name) where the peer said that every later
+        # getattr gives the same method (see _same_method): one round trip per call of
+        # rng.normal instead of two, also when rng is handed over again
+        self._methods: dict[tuple[int, str], tuple[Proxy, Proxy]] = {}
         self._reply_same = False  # the last reply received said so
         self._serve_same = False  # the getattr just served gives the same method every time
         # the read buffer: bytes received and not yet used are _rbuf[_rpos:_rend]
@@ -546,12 +546,14 @@ class Proxy:
             raise AttributeError(name)
         ch = object.__getattribute__(self, "_ch")
         key = (object.__getattribute__(self, "_h"), name)
-        method = ch._methods.get(key)
-        if method is not None and ch.proxies.get(key[0]) is self:
-            return method
+        hit = ch._methods.get(key)
+        if hit is not None and hit[0] is self and ch.proxies.get(key[0]) is self:
+            return hit[1]
         out = _req(self, "getattr", name)
         if ch._reply_same and isinstance(out, Proxy):
-            ch._methods[key] = out
+            # kept with its object until the check ends: the object is not released, so the
+            # peer lends it again under the same handle and the method is found here
+            ch._methods[key] = (self, out)
         return out
 
     def __setattr__(self, name: str, value: Any) -> None:
