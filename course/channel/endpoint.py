@@ -76,6 +76,8 @@ _STR_CAP = 4000
 _READ_BUFFER = 1 << 18  #: bytes of an endpoint's reusable read buffer
 _IOV_MAX = 1024
 _FRAME_LEN = struct.Struct(">I")
+_Q = struct.Struct("<q")
+_RECEIVER = b"r"[0]
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 
 
@@ -338,6 +340,8 @@ class Endpoint:
         objects, this side's own objects)."""
         t = type(x)
         if t is memoryview:
+            if len(x) == 9 and x[0] == _RECEIVER:  # one of this side's objects: the usual "h"
+                return self._resolve("r", _Q.unpack_from(x, 1)[0])
             return decode(x, buffers, self._resolve)
         if x is None or t is int or t is float or t is str or t is bool:
             return x  # decoded with the frame
@@ -400,7 +404,9 @@ class Endpoint:
         pol = self.policy
         if op == "call":
             pol.check_call(obj)
-            kwargs = self.value(header.get("k", ["d"]), buffers)
+            if "k" not in header:
+                return obj(*args)
+            kwargs = self.value(header["k"], buffers)
             if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
                 raise ChannelError("malformed keyword arguments")
             return obj(*args, **kwargs)
