@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -19,12 +20,15 @@ import pytest
 
 from course.channel import Checker, kernel_view
 from course.channel.codec import (
+    DTYPES,
+    MAX_FRAME,
     MAX_ITEMS,
     ChannelError,
     Encoder,
     decode,
     decode_frame,
     encode_frame,
+    frame_parts,
 )
 from course.checks._core import CallCounter, Task, assert_close, fail, student_call, task_check
 
@@ -126,10 +130,13 @@ class HarnessKernel:
 # the wire format
 # ---------------------------------------------------------------------------------------------
 def _round_trip(x: Any) -> Any:
-    enc = Encoder(lambda obj: pytest.fail(f"{obj!r} became a handle"))
-    frame = encode_frame({"v": enc.encode(x)}, enc.buffers)
-    header, buffers = decode_frame(frame[8:])
-    return decode(header["v"], buffers, lambda tag, *h: pytest.fail("a handle"))
+    frame = encode_frame({"v": x}, lambda obj: pytest.fail(f"{obj!r} became a handle"))
+    assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+    header, buffers = decode_frame(frame[4:])
+    v = header["v"]
+    if isinstance(v, memoryview):
+        v = decode(v, buffers, lambda tag, *h: pytest.fail("a handle"))
+    return v
 
 
 @pytest.mark.parametrize(
@@ -181,31 +188,61 @@ def test_codec_hands_over_what_is_not_plain() -> None:
     enc = Encoder(lambda obj: handed.append(obj) or ["h", len(handed)])
     enc.encode([len, np.array([object()], dtype=object), {1, 2}])
     assert handed[0] is len and handed[1].dtype == object and handed[2] == {1, 2}
+    seen: list[Any] = []
+    got = decode(bytes(enc.out), [], lambda tag, *h: seen.append((tag, h)) or "proxy")
+    assert got == ["proxy"] * 3 and seen == [("h", (1,)), ("h", (2,)), ("h", (3,))]
 
 
-def _decode_header(header: Any, buffers: list[bytes] = ()) -> Any:  # type: ignore[assignment]
-    return decode(header, list(buffers), lambda tag, *h: ("proxy", tag, h))
+def test_codec_large_arrays_travel_as_views() -> None:
+    """From 64 KiB an array's bytes are a buffer of the frame: sent from the array's memory (no
+    copy), decoded into an array of its own; other byte orders arrive native."""
+    a = np.arange(20_000.0).reshape(100, 200)[:, ::2]  # not contiguous
+    b = np.arange(10_000.0)
+    parts = frame_parts({"v": (a, b, np.arange(3, dtype=">i4"))})
+    assert len(parts) == 5 and isinstance(parts[4], memoryview)
+    assert np.shares_memory(np.frombuffer(parts[4], dtype=float), b)
+    header, buffers = decode_frame(b"".join(parts)[4:])
+    x, y, z = decode(header["v"], buffers, lambda *h: pytest.fail("a handle"))
+    assert np.array_equal(x, a) and np.array_equal(y, b) and y.flags.owndata
+    assert z.dtype == np.dtype("int32") and z.dtype.isnative and list(z) == [0, 1, 2]
+
+
+def _tag(t: str, fmt: str = "", *values: Any) -> bytes:
+    return t.encode() + struct.pack("<" + fmt, *values)
+
+
+def _array_bytes(code: int, shape: tuple[int, ...], data: bytes, scalar: int = 0) -> bytes:
+    head = struct.pack("<BBB", code, scalar, len(shape))
+    return b"a" + head + struct.pack(f"<{len(shape)}Q", *shape) + data
 
 
 @pytest.mark.parametrize(
-    "value, buffers",
+    "raw, buffers",
     [
-        (["a", "object", [1], 0, 0], [b"\x00" * 8]),  # an object array
-        (["a", "|O", [1], 0, 0], [b"\x00" * 8]),
-        (["a", "V8", [1], 0, 0], [b"\x00" * 8]),  # void: arbitrary records
-        (["a", "float64", [3], 0, 0], [b"\x00" * 8]),  # bytes that do not match the shape
-        (["a", "float64", [-1], 0, 0], [b""]),
-        (["p", "cos\nsystem\n(S'echo hi'\ntR."], []),  # a pickle-like payload
-        (["__reduce__", "os.system", "id"], []),
-        ({"py/object": "os.system"}, []),  # a jsonpickle-like payload
-        (["y", 5], []),  # a buffer that is not there
-        (["h", "1; import os"], []),
-        (["d", [["l", 1], 2]], []),  # an unhashable key
+        (_array_bytes(len(DTYPES), (1,), b"\x00" * 8), []),  # a dtype code outside the list
+        (_array_bytes(255, (1,), b"\x00" * 8), []),  # (object, void, strings: no code)
+        (_array_bytes(DTYPES.index("float64"), (3,), b"\x00" * 8), []),  # bytes ≠ shape
+        (_array_bytes(DTYPES.index("float64"), (2**62, 4), b"\x00" * 8), []),
+        (_array_bytes(DTYPES.index("float64"), (1,), b"\x00" * 8, scalar=1), []),  # 1-d scalar
+        (b"A" + struct.pack("<BBBQI", 11, 0, 1, 1, 3), [memoryview(b"\x00" * 8)]),  # no buffer 3
+        (b"A" + struct.pack("<BBBQI", 11, 0, 1, 2, 0), [memoryview(b"\x00" * 8)]),  # 8 ≠ 16 bytes
+        (b"p" + b"cos\nsystem\n(S'echo hi'\ntR.", []),  # a pickle-like payload: no such tag
+        (b"\x80\x04\x95", []),  # a pickle's opening bytes
+        (_tag("s", "I", 10) + b"short", []),  # a truncated string
+        (_tag("y", "I", 2**31), []),  # bytes longer than the frame
+        (_tag("t", "I", 2) + _tag("f", "d", 1.0), []),  # a truncated tuple
+        (_tag("l", "I", 2**32 - 1), []),
+        (_tag("i", "q", 1) + b"x", []),  # bytes after the value
+        (_tag("d", "I", 1) + _tag("l", "I", 0) + _tag("i", "q", 2), []),  # an unhashable key
+        (_tag("I", "I", 6000) + b"9" * 6000, []),  # an int of 6000 digits
+        (_tag("I", "I", 3) + b"1e3", []),  # not an int
+        (_tag("H", "qqB", 1, 2, 50) + b"Short", []),  # a truncated class name
+        (b"", []),
     ],
 )
-def test_codec_refuses(value: Any, buffers: list[bytes]) -> None:
+def test_codec_refuses(raw: bytes, buffers: list[memoryview]) -> None:
     with pytest.raises(ChannelError):
-        _decode_header(value, buffers)
+        decode(raw, buffers, lambda tag, *h: ("proxy", tag, h))
 
 
 def test_codec_refuses_oversized_and_deep() -> None:
@@ -214,15 +251,95 @@ def test_codec_refuses_oversized_and_deep() -> None:
         enc.encode(list(range(MAX_ITEMS + 1)))
     nested: Any = 1
     for _ in range(200):
-        nested = ["l", nested]
+        nested = [nested]
     with pytest.raises(ChannelError):
-        _decode_header(nested)
+        Encoder().encode(nested)
+    deep = _tag("l", "I", 1) * 200 + _tag("N")
+    with pytest.raises(ChannelError, match="deeply nested"):
+        decode(deep, [], lambda *h: None)
+    many = _tag("l", "I", MAX_ITEMS + 1) + _tag("N") * (MAX_ITEMS + 1)
+    with pytest.raises(ChannelError, match="too large"):
+        decode(many, [], lambda *h: None)
     with pytest.raises(ChannelError):
-        encode_frame({}, [b"\x00" * (65 * 2**20)])
+        encode_frame({"v": b"\x00" * (65 * 2**20)})
     with pytest.raises(ChannelError):
-        decode_frame(b"\xff\xff\xff\xff{}")
+        encode_frame({"v": "x" * 1_000_001})
     with pytest.raises(ChannelError):
-        decode_frame(b"\x00\x00\x00\x05[1,2]")  # a header that is not an object
+        encode_frame({"v": object()})  # no handles where the caller gives no handle function
+
+
+def _body(*fields: tuple[bytes, bytes], buffers: tuple[bytes, ...] = ()) -> bytes:
+    out = bytes([len(fields)])
+    for key, value in fields:
+        out += bytes([len(key)]) + key + struct.pack("<I", len(value)) + value
+    out += struct.pack("<H", len(buffers))
+    for b in buffers:
+        out += struct.pack("<Q", len(b)) + b
+    return out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x01",  # a field promised, none there
+        _body((b"v", _tag("i", "q", 1)))[:-3],  # truncated
+        _body((b"v", _tag("i", "q", 1))) + b"\x00",  # bytes after the last buffer
+        _body((b"v", b"")),  # an empty value
+        _body((b"v", _tag("i", "q", 1)))[:-2] + struct.pack("<H", 1),  # a buffer promised
+        _body(buffers=(b"abc",))[:-2],  # a truncated buffer
+        _body((b"\xff", _tag("N"))),  # a key that is not ASCII
+        _body((b"v", _tag("s", "I", 2) + b"\xff\xfe")),  # a string that is not UTF-8
+        bytes([33]) + b"\x00" * 64,  # more fields than a message has
+    ],
+)
+def test_malformed_frames_are_refused(body: bytes) -> None:
+    try:
+        header, buffers = decode_frame(body)
+    except ChannelError:
+        return
+    assert set(header) == {"v"} and isinstance(header["v"], memoryview)
+    with pytest.raises(ChannelError):
+        decode(header["v"], buffers, lambda *h: pytest.fail("resolved"))
+
+
+def test_framing_over_a_socket(tmp_path: Path) -> None:
+    """Frames split across reads, several frames in one read, one frame larger than the read
+    buffer, an announced length over the limit, and a peer that closes mid-frame."""
+    import socket
+    import threading
+
+    from course.channel.endpoint import ChannelLost, Endpoint
+
+    a, b = socket.socketpair()
+    ep = Endpoint(b)
+    big = np.arange(100_000.0)
+    frames = b"".join(encode_frame({"q": "x", "i": i, "a": (i, "ü")}) for i in range(50))
+    frames += encode_frame({"q": "big", "a": (big,)})
+    sender = threading.Thread(
+        target=lambda: [a.sendall(frames[k : k + 7]) for k in range(0, len(frames), 7)]
+    )
+    sender.start()
+    for i in range(50):
+        header, buffers = ep.recv()
+        assert header["q"] == "x" and header["i"] == i
+        assert ep.value(header["a"], buffers) == (i, "ü")
+    header, buffers = ep.recv()
+    assert np.array_equal(ep.value(header["a"], buffers)[0], big)
+    sender.join()
+    a.sendall(b"".join(encode_frame({"i": i}) for i in range(3)))  # one read, three frames
+    assert [ep.recv()[0]["i"] for _ in range(3)] == [0, 1, 2]
+    a.sendall(struct.pack(">I", MAX_FRAME + 1))
+    with pytest.raises(ChannelError, match="larger"):
+        ep.recv()
+    c, d = socket.socketpair()
+    ep2 = Endpoint(d)
+    c.sendall(encode_frame({"i": 1})[:-2])
+    c.close()
+    with pytest.raises(ChannelLost):
+        ep2.recv()
+    for s in (a, b, d):
+        s.close()
 
 
 def test_kernel_view() -> None:
@@ -319,7 +436,22 @@ def t9_2(make: Any) -> None:
         fail(T2, "not a Node of value 6 with grad 1", obtained=out, expected="Node(6)")
 
 
-DEMO = types.SimpleNamespace(__all__=["t9_1", "t9_2"], HIDDEN=(), t9_1=t9_1, t9_2=t9_2)
+T3 = Task("t9_3", "rng", "rng", "генератор", 10)
+
+
+@task_check(T3)
+def t9_3(fn: Any) -> None:
+    """fn(rng) must return the sum of 20 draws of rng.standard_normal() (one call each); called
+    twice with the same generator."""
+    g, draws = np.random.default_rng(7), np.random.default_rng(7).standard_normal(40)
+    for k in range(2):
+        got = student_call(T3, "fn(rng)", fn, g)
+        assert_close(T3, "fn(rng)", got, draws[20 * k : 20 * k + 20].sum())
+
+
+DEMO = types.SimpleNamespace(
+    __all__=["t9_1", "t9_2", "t9_3"], HIDDEN=(), t9_1=t9_1, t9_2=t9_2, t9_3=t9_3
+)
 
 
 @pytest.fixture
@@ -473,6 +605,56 @@ except Exception as e:
     assert "stale" in reply["out"] and "ChannelError" in reply["out"]
 
 
+def test_a_method_of_the_checkers_object_is_fetched_once(kernel: HarnessKernel) -> None:
+    """``rng.standard_normal`` of the checker's Generator: one getattr, then one round trip per
+    call, also when the generator is handed over again; the method proxy ends with the check
+    like every other."""
+    src = """
+kept = []
+def fn(rng):
+    kept.append(rng.standard_normal)
+    return sum(rng.standard_normal() for _ in range(20))
+check.t9_3(fn)
+try:
+    kept[0]()
+except Exception as e:
+    print("stale:", type(e).__name__)
+"""
+    before = kernel.round_trips
+    v, reply = kernel.run(src, "t9_3", ("t9_3",))
+    assert v.passed, v
+    assert "stale: ChannelError" in reply["out"]
+    # the check + 2 calls of fn + 1 getattr + 40 draws (82 trips with a getattr per draw)
+    assert kernel.round_trips - before == 44
+
+
+def test_which_methods_are_the_same_every_time() -> None:
+    from course.channel.endpoint import _same_method
+
+    rng = np.random.default_rng(0)
+    assert _same_method(rng, "normal", rng.normal)
+
+    class Open:
+        def f(self) -> None: ...
+
+    class Slotted:
+        __slots__ = ()
+
+        def f(self) -> None: ...
+
+    class Dynamic(Slotted):
+        __slots__ = ()
+
+        def __getattribute__(self, name: str) -> Any:
+            return object.__getattribute__(self, name)
+
+    o, s, d = Open(), Slotted(), Dynamic()
+    assert not _same_method(o, "f", o.f)  # an instance may rebind f
+    assert _same_method(s, "f", s.f)
+    assert not _same_method(d, "f", d.f)
+    assert not _same_method(s, "g", s.f) and not _same_method(rng, "x", len)
+
+
 def test_a_kernel_that_dies_mid_call(kernel: HarnessKernel) -> None:
     src = "import os\ndef fn(f, x):\n    f(x)\n    os._exit(3)\ncheck.t9_1(fn)"
     v, reply = kernel.run(src, "t9_1", ("t9_1",))
@@ -480,12 +662,20 @@ def test_a_kernel_that_dies_mid_call(kernel: HarnessKernel) -> None:
     assert not v.passed and v.kernel_lost and "kernel stopped" in v.messages[0]
 
 
-def test_malformed_message_fails_the_check(kernel: HarnessKernel) -> None:
-    src = """
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x00\x00\x00\x06\x01\x02[]zz",  # a field's length cut off
+        b"\x00\x00\x00\x05\x00\x00\x00\x00\x00",  # bytes after the last buffer
+        b"\x00\x00\x00\x0c\x01\x01a\x03\x00\x00\x00\x80\x04\x95\x00\x00",  # a pickle
+    ],
+)
+def test_malformed_message_fails_the_check(kernel: HarnessKernel, frame: bytes) -> None:
+    src = f"""
 import course.channel.kernel as K
 ep = K._CHANNEL[0].endpoint
 def fn(f, x):
-    ep.sock.sendall(b"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x06\\x00\\x00\\x00\\x02[]")
+    ep.sock.sendall({frame!r})
     return f(x) + f(2 * x)
 check.t9_1(fn)
 """

@@ -1,33 +1,41 @@
-"""The channel's wire format: plain data and handles, never a pickle, never ``eval``.
+"""The channel's wire format: plain data and handles in a binary encoding; never a pickle, never
+``eval``, never JSON (whose encoding cost more than a round trip's socket work).
 
-A message is one frame: its length (8 bytes, big-endian), ``len(header)`` (4 bytes), a JSON
-header, then the binary buffers it refers to, each as ``len`` (8 bytes) + bytes. Values inside
-the header are JSON scalars (``None``, ``bool``, ``int``, ``float`` incl. NaN/±inf, ``str``) or
-tagged lists:
+A message is one frame: ``len(body)`` (4 bytes, big-endian) and the body::
 
-=============================  ===============================================================
-``["t", v…]`` / ``["l", v…]``  tuple / list
-``["d", [k, v]…]``             dict (keys: str, int, float, bool, None, tuples of those)
-``["c", re, im]``              complex
-``["y", i]``                   bytes: buffer ``i``
-``["a", dtype, shape, i, s]``  NumPy array (``s = 1``: a NumPy scalar): dtype in
-                               :data:`DTYPES` (never ``object``), C-order bytes in buffer ``i``
-``["h", id(, cls, name)]``     a handle owned by the *sender* (the receiver sees a proxy); with
-                               the handle and name of its class where that class is lent
-``["r", id]``                  a handle owned by the *receiver* (its own object comes back)
-=============================  ===============================================================
+    fields:  count (1 byte), then per field: len(key) (1 byte), key (ASCII),
+             len(value) (4 bytes), value
+    buffers: count (2 bytes), then per buffer: len (8 bytes), bytes   (large arrays' bytes)
+
+A field's value is decoded when it is used (:func:`decode`), so a request can be refused before
+its arguments become proxies; a plain scalar field (``None``, bool, int, float, str) is decoded
+with the frame. A value is a tag byte and what it says (numbers little-endian):
+
+==========  ====================================================================================
+``N T F``   None / True / False
+``i`` ``I`` int: 8 bytes signed; larger: len (4) + decimal ASCII
+``f`` ``c`` float64 (NaN and ±inf as they are) / complex: two float64
+``s`` ``y`` str (UTF-8) / bytes: len (4) + bytes
+``t l d``   tuple / list / dict: count (4) + the items (a dict's: key, value, key, value…)
+``a`` ``A`` NumPy array: dtype code (1, an index into :data:`DTYPES`: never ``object``), scalar
+            flag (1: a NumPy scalar), ndim (1), the shape (8 each), then the C-order bytes inline
+            (``a``) or the index (4) of the frame's buffer that holds them (``A``, from 64 KiB:
+            sent from the array's memory, not copied)
+``h`` ``H`` a handle owned by the *sender* (8; the receiver sees a proxy); ``H`` adds the handle of
+            its class (8) and the class's name (len (1) + ASCII), where that class is lent
+``r``       a handle owned by the *receiver* (8): its own object comes back
+==========  ====================================================================================
 
 Everything else that is sent becomes a handle (the caller decides, :class:`Encoder`); anything
-else that is received is refused (:class:`ChannelError`).
+else that is received, a truncated value or trailing bytes are refused (:class:`ChannelError`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -41,184 +49,362 @@ __all__ = [
     "decode",
     "decode_frame",
     "encode_frame",
+    "frame_parts",
 ]
 
-#: the dtypes an array may have on the wire (native byte order on both ends of the socket)
-DTYPES = frozenset(
-    {
-        "bool",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    }
+#: the dtypes an array may have on the wire, in the order of their codes (native byte order)
+DTYPES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
 )
-MAX_FRAME = 64 * 2**20  #: bytes in one message (header and buffers)
-MAX_HEADER = 4 * 2**20  #: bytes of the JSON header
-MAX_ITEMS = 100_000  #: elements of all containers in one message
+MAX_FRAME = 64 * 2**20  #: bytes in one message (its body)
+MAX_ITEMS = 100_000  #: values (scalars and containers) in one field of a message
 MAX_DEPTH = 64  #: nesting of containers
 MAX_STR = 1_000_000  #: characters of one string
+MAX_FIELDS = 32  #: fields of one message
+
+Buffer: TypeAlias = "bytes | bytearray | memoryview"
 
 
 class ChannelError(Exception):
     """A malformed, oversized or refused message (or a lost peer)."""
 
 
-_PLAIN_SCALARS = (type(None), bool, int, float, str)
+_DTYPE_OF = tuple(np.dtype(n) for n in DTYPES)
+_CODE_OF = {dt: i for i, dt in enumerate(_DTYPE_OF)}  # native byte order only
+_OUT_OF_LINE = 1 << 16  #: array bytes from this size travel as a buffer, not copied
+_MAX_INT = 1 << 63
+
+# tags (their byte values)
+_NONE, _TRUE, _FALSE = b"N"[0], b"T"[0], b"F"[0]
+_INT, _BIGINT, _FLOAT, _COMPLEX = b"i"[0], b"I"[0], b"f"[0], b"c"[0]
+_STR, _BYTES, _TUPLE, _LIST, _DICT = b"s"[0], b"y"[0], b"t"[0], b"l"[0], b"d"[0]
+_ARRAY, _ARRAY_OUT = b"a"[0], b"A"[0]
+_HANDLE, _HANDLE_CLS, _RECEIVER = b"h"[0], b"H"[0], b"r"[0]
+
+_TAG_INT = struct.Struct("<Bq")
+_TAG_FLOAT = struct.Struct("<Bd")
+_TAG_COMPLEX = struct.Struct("<Bdd")
+_TAG_LEN = struct.Struct("<BI")
+_TAG_ARRAY = struct.Struct("<BBBB")
+_TAG_HANDLE_CLS = struct.Struct("<BqqB")
+_Q = struct.Struct("<q")
+_D = struct.Struct("<d")
+_DD = struct.Struct("<dd")
+_QQ = struct.Struct("<qq")
+_I = struct.Struct("<I")
+_FRAME_LEN = struct.Struct(">I")
+_FIELD_INT = struct.Struct("<IBq")  # a field's length and an int value
+_KEYS: dict[str, bytes] = {}  # the fields' keys as sent (length, ASCII)
+_BUF_LEN = struct.Struct("<Q")
+_NBUF = struct.Struct("<H")
+_SHAPES = [struct.Struct(f"<{n}Q") for n in range(65)]  # NumPy's ndim is at most 64
+_CONSTANTS = {_NONE: None, _TRUE: True, _FALSE: False}
+_EAGER = frozenset({_NONE, _TRUE, _FALSE, _INT, _FLOAT, _STR})  # decoded with the frame
+
+
+def _refuse_handle(obj: Any) -> list[Any]:
+    raise ChannelError(f"{type(obj).__name__} is not plain data (no handles in this message)")
 
 
 class Encoder:
-    """Turn a value into the header's JSON form plus buffers; ``handle(obj) -> ["h"|"r", id]``
-    is called for anything that is not plain data."""
+    """Append values to ``out``; ``handle(obj) -> ["h", id] | ["h", id, class id, name] |
+    ["r", id]`` is called for anything that is not plain data (it stays on this side)."""
 
-    def __init__(self, handle: Callable[[Any], list[Any]]):
+    __slots__ = ("buffers", "handle", "items", "out")
+
+    def __init__(self, handle: Callable[[Any], list[Any]] = _refuse_handle):
         self.handle = handle
-        self.buffers: list[bytes] = []
+        self.out = bytearray()
+        self.buffers: list[Buffer] = []
         self.items = 0
 
-    def _buffer(self, data: bytes) -> int:
-        self.buffers.append(data)
-        return len(self.buffers) - 1
-
-    def encode(self, x: Any, depth: int = 0) -> Any:
+    def encode(self, x: Any, depth: int = 0) -> None:
         self.items += 1
         if self.items > MAX_ITEMS or depth > MAX_DEPTH:
             raise ChannelError("a value too large or too deeply nested for the channel")
-        t = type(x)
-        if t in _PLAIN_SCALARS:
-            if t is str and len(x) > MAX_STR:
+        out, t = self.out, type(x)
+        if t is float:
+            out += _TAG_FLOAT.pack(_FLOAT, x)
+        elif t is tuple or t is list:
+            out += _TAG_LEN.pack(_TUPLE if t is tuple else _LIST, len(x))
+            for v in x:
+                self.encode(v, depth + 1)
+        elif t is np.ndarray or isinstance(x, np.generic):
+            self._array(x, t is not np.ndarray)
+        elif t is int:
+            if -_MAX_INT <= x < _MAX_INT:
+                out += _TAG_INT.pack(_INT, x)
+            else:
+                try:
+                    digits = str(x).encode()
+                except ValueError:  # more digits than Python converts
+                    raise ChannelError("an int too large for the channel") from None
+                out += _TAG_LEN.pack(_BIGINT, len(digits))
+                out += digits
+        elif t is str:
+            if len(x) > MAX_STR:
                 raise ChannelError("a string too long for the channel")
-            return x
-        if t is complex:
-            return ["c", x.real, x.imag]
-        if t is bytes:
-            return ["y", self._buffer(x)]
-        if t is tuple or t is list:
-            return ["t" if t is tuple else "l", *(self.encode(v, depth + 1) for v in x)]
-        if t is dict:
-            return [
-                "d",
-                *([self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in x.items()),
-            ]
-        if t is np.ndarray or isinstance(x, np.generic):
-            a = np.asarray(x)
-            if a.dtype.name in DTYPES:
-                return [
-                    "a",
-                    a.dtype.name,
-                    list(a.shape),
-                    self._buffer(a.tobytes(order="C")),
-                    int(t is not np.ndarray),
-                ]
-        return self.handle(x)  # anything else stays where it is; the peer gets a proxy
+            data = x.encode("utf-8", "surrogatepass")
+            out += _TAG_LEN.pack(_STR, len(data))
+            out += data
+        elif x is None:
+            out.append(_NONE)
+        elif t is bool:
+            out.append(_TRUE if x else _FALSE)
+        elif t is dict:
+            out += _TAG_LEN.pack(_DICT, len(x))
+            for k, v in x.items():
+                self.encode(k, depth + 1)
+                self.encode(v, depth + 1)
+        elif t is complex:
+            out += _TAG_COMPLEX.pack(_COMPLEX, x.real, x.imag)
+        elif t is bytes:
+            out += _TAG_LEN.pack(_BYTES, len(x))
+            out += x
+        else:
+            self._handle(x)
+
+    def _array(self, x: Any, scalar: bool) -> None:
+        a = x if type(x) is np.ndarray else np.asarray(x)
+        code = _CODE_OF.get(a.dtype)
+        if code is None:  # another byte order of an allowed dtype is converted; else a handle
+            native = a.dtype.newbyteorder("=") if a.dtype.kind in "biufc" else None
+            code = _CODE_OF.get(native) if native is not None and not a.dtype.fields else None
+            if code is None:
+                self._handle(x)
+                return
+            a = a.astype(native)
+        out = self.out
+        big = a.nbytes >= _OUT_OF_LINE
+        out += _TAG_ARRAY.pack(_ARRAY_OUT if big else _ARRAY, code, scalar, a.ndim)
+        out += _SHAPES[a.ndim].pack(*a.shape)
+        if not big:
+            out += a.tobytes()
+            return
+        if not a.flags.c_contiguous:
+            a = np.ascontiguousarray(a)
+        out += _I.pack(len(self.buffers))
+        self.buffers.append(memoryview(a.reshape(-1).view(np.uint8)))
+
+    def _handle(self, obj: Any) -> None:
+        h = self.handle(obj)
+        if h[0] == "r":
+            self.out += _TAG_INT.pack(_RECEIVER, h[1])
+        elif len(h) == 2:
+            self.out += _TAG_INT.pack(_HANDLE, h[1])
+        else:
+            name = h[3].encode("ascii", "replace")[:100]
+            self.out += _TAG_HANDLE_CLS.pack(_HANDLE_CLS, h[1], h[2], len(name))
+            self.out += name
 
 
-def encode_frame(header: dict[str, Any], buffers: list[bytes]) -> bytes:
-    """One frame of the wire format (see the module's docstring)."""
-    head = json.dumps(header, separators=(",", ":"), allow_nan=True).encode()
-    if len(head) > MAX_HEADER or len(head) + sum(map(len, buffers)) > MAX_FRAME:
+def frame_parts(
+    fields: dict[str, Any], handle: Callable[[Any], list[Any]] = _refuse_handle
+) -> list[Buffer]:
+    """One frame (see the module's docstring) of ``fields``' values as the parts to send in
+    order: the first holds the length, the fields and the buffers' count; then each buffer's
+    length and bytes (views of arrays, not copies)."""
+    enc = Encoder(handle)
+    out = enc.out
+    out += b"\0\0\0\0"  # the length, set below
+    out.append(len(fields))
+    if len(fields) > MAX_FIELDS:
+        raise ChannelError("a message with too many fields")
+    for key, value in fields.items():
+        k = _KEYS.get(key)
+        if k is None:
+            k = key.encode("ascii")
+            k = bytes([len(k)]) + k
+            if len(_KEYS) < 64:
+                _KEYS[key] = k
+        out += k
+        if type(value) is int and -_MAX_INT <= value < _MAX_INT:  # the sequence numbers
+            out += _FIELD_INT.pack(9, _INT, value)
+            continue
+        at = len(out)
+        out += b"\0\0\0\0"
+        enc.encode(value)
+        _I.pack_into(out, at, len(out) - at - 4)
+        enc.items = 0
+    buffers = enc.buffers
+    out += _NBUF.pack(len(buffers))
+    size = len(out) - 4
+    if buffers:
+        size += sum(len(b) for b in buffers) + 8 * len(buffers)
+    if size > MAX_FRAME:
         raise ChannelError("a message larger than the channel allows")
-    parts = [struct.pack(">I", len(head)), head]
+    _FRAME_LEN.pack_into(out, 0, size)
+    if not buffers:
+        return [out]
+    parts: list[Buffer] = [out]
     for b in buffers:
-        parts += [struct.pack(">Q", len(b)), b]
-    body = b"".join(parts)
-    return struct.pack(">Q", len(body)) + body
+        parts += [_BUF_LEN.pack(len(b)), b]
+    return parts
 
 
-def decode_frame(body: bytes) -> tuple[dict[str, Any], list[bytes]]:
-    """Parse a frame's body (after its 8-byte length): the JSON header and the buffers."""
-    if len(body) < 4:
-        raise ChannelError("a malformed message: too short")
-    (n_head,) = struct.unpack(">I", body[:4])
-    if n_head > MAX_HEADER or 4 + n_head > len(body):
-        raise ChannelError("a malformed message: a bad header length")
-    head, rest = body[4 : 4 + n_head], body[4 + n_head :]
+def encode_frame(
+    fields: dict[str, Any], handle: Callable[[Any], list[Any]] = _refuse_handle
+) -> bytes:
+    """One frame of ``fields``' values as bytes (its 4-byte length first)."""
+    return b"".join(frame_parts(fields, handle))
+
+
+def decode_frame(body: Buffer) -> tuple[dict[str, Any], list[memoryview]]:
+    """Parse a frame's body (after its 4-byte length): ``{key: value}`` (a plain scalar decoded,
+    anything else the value's bytes for :func:`decode`) and the buffers (views of ``body``,
+    which must not change while they are used)."""
+    mv = memoryview(body)
+    size = len(mv)
     try:
-        header = json.loads(head.decode("utf-8"), parse_constant=_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        n_fields, pos, fields = mv[0], 1, {}
+        if n_fields > MAX_FIELDS:
+            raise ChannelError("a malformed message: too many fields")
+        for _ in range(n_fields):
+            end = pos + 1 + mv[pos]
+            key = str(mv[pos + 1 : end], "ascii")
+            (n,) = _I.unpack_from(mv, end)
+            pos = end + 4 + n
+            if pos > size or n == 0:
+                raise ChannelError("a malformed message: a truncated field")
+            tag = mv[end + 4]
+            if tag == _INT and n == 9:
+                fields[key] = _Q.unpack_from(mv, end + 5)[0]
+            elif tag in _EAGER:
+                fields[key] = decode(mv[end + 4 : pos], [], _refuse_resolve)
+            else:
+                fields[key] = mv[end + 4 : pos]
+        (n_buf,) = _NBUF.unpack_from(mv, pos)
+        pos += 2
+        buffers = []
+        for _ in range(n_buf):
+            (n,) = _BUF_LEN.unpack_from(mv, pos)
+            if pos + 8 + n > size:
+                raise ChannelError("a malformed message: a truncated buffer")
+            buffers.append(mv[pos + 8 : pos + 8 + n])
+            pos += 8 + n
+    except (IndexError, struct.error, UnicodeDecodeError) as exc:
         raise ChannelError(f"a malformed message: {exc}") from None
-    if not isinstance(header, dict):
-        raise ChannelError("a malformed message: the header is not an object")
-    buffers, pos = [], 0
-    while pos < len(rest):
-        if pos + 8 > len(rest):
-            raise ChannelError("a malformed message: a truncated buffer length")
-        (n,) = struct.unpack(">Q", rest[pos : pos + 8])
-        if pos + 8 + n > len(rest):
-            raise ChannelError("a malformed message: a truncated buffer")
-        buffers.append(rest[pos + 8 : pos + 8 + n])
-        pos += 8 + n
-    return header, buffers
+    if pos != size:
+        raise ChannelError("a malformed message: bytes after its last buffer")
+    return fields, buffers
 
 
-def _constant(name: str) -> float:
-    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
+def _refuse_resolve(*handle: Any) -> Any:
+    raise ChannelError("a malformed message: a handle where none may be")
 
 
-def decode(
-    x: Any,
-    buffers: list[bytes],
-    handle: Callable[[str, Any], Any],
-    depth: int = 0,
-    count: list[int] | None = None,
-) -> Any:
-    """The value of a header's JSON form; ``handle(tag, id)`` resolves ``"h"``/``"r"``."""
-    count = [0] if count is None else count
+def decode(raw: Buffer, buffers: list[memoryview], handle: Callable[..., Any]) -> Any:
+    """The value encoded in ``raw`` (one field's bytes); ``handle("h"|"r", id(, class id,
+    name))`` resolves handles, ``buffers`` are the frame's."""
+    mv = memoryview(raw)
+    try:
+        value, pos = _decode(mv, 0, buffers, handle, 0, [0])
+    except (IndexError, struct.error, TypeError, ValueError, OverflowError) as exc:
+        raise ChannelError(f"a malformed value: {exc}") from None
+    if pos != len(mv):
+        raise ChannelError("a malformed value: bytes after its end")
+    return value
+
+
+def _decode(
+    mv: memoryview, pos: int, buffers: list[memoryview], handle: Any, depth: int, count: list[int]
+) -> tuple[Any, int]:
     count[0] += 1
     if count[0] > MAX_ITEMS or depth > MAX_DEPTH:
         raise ChannelError("a value too large or too deeply nested for the channel")
-    if x is None or type(x) in (bool, int, float, str):
-        return x
-    if type(x) is not list or not x or type(x[0]) is not str:
-        raise ChannelError(f"a malformed value of type {type(x).__name__}")
-    tag, body = x[0], x[1:]
-    try:
-        if tag in ("t", "l"):
-            items = [decode(v, buffers, handle, depth + 1, count) for v in body]
-            return tuple(items) if tag == "t" else items
-        if tag == "d":
-            out = {}
-            for kv in body:
-                k, v = (decode(e, buffers, handle, depth + 1, count) for e in kv)
-                out[k] = v  # an unhashable key raises TypeError: refused below
-            return out
-        if tag == "c" and len(body) == 2 and all(type(v) in (int, float) for v in body):
-            return complex(body[0], body[1])
-        if tag == "y" and len(body) == 1:
-            return bytes(buffers[body[0]])
-        if tag == "a" and len(body) == 4:
-            return _array(body, buffers)
-        if tag == "r" and len(body) == 1 and type(body[0]) is int:
-            return handle(tag, body[0])
-        if (
-            tag == "h"
-            and len(body) in (1, 3)
-            and all(type(v) is int for v in body[:2])
-            and (len(body) == 1 or type(body[2]) is str)
-        ):
-            return handle(tag, *body)
-    except (TypeError, IndexError, ValueError) as exc:
-        raise ChannelError(f"a malformed value ({tag!r}): {exc}") from None
+    tag = mv[pos]
+    pos += 1
+    if tag == _FLOAT:
+        return _D.unpack_from(mv, pos)[0], pos + 8
+    if tag == _TUPLE or tag == _LIST:
+        (n,) = _I.unpack_from(mv, pos)
+        pos += 4
+        if n > len(mv) - pos:  # each item takes a byte at least
+            raise ChannelError("a malformed value: a truncated container")
+        items = []
+        for _ in range(n):
+            v, pos = _decode(mv, pos, buffers, handle, depth + 1, count)
+            items.append(v)
+        return (tuple(items) if tag == _TUPLE else items), pos
+    if tag == _ARRAY or tag == _ARRAY_OUT:
+        return _array(mv, pos, buffers, tag == _ARRAY_OUT)
+    if tag == _INT:
+        return _Q.unpack_from(mv, pos)[0], pos + 8
+    if tag == _RECEIVER:
+        return handle("r", _Q.unpack_from(mv, pos)[0]), pos + 8
+    if tag == _HANDLE:
+        return handle("h", _Q.unpack_from(mv, pos)[0]), pos + 8
+    if tag == _HANDLE_CLS:
+        h, cls = _QQ.unpack_from(mv, pos)
+        end = pos + 17 + mv[pos + 16]
+        if end > len(mv):
+            raise ChannelError("a malformed value: a truncated class name")
+        return handle("h", h, cls, str(mv[pos + 17 : end], "ascii")), end
+    if tag == _STR or tag == _BYTES or tag == _BIGINT:
+        (n,) = _I.unpack_from(mv, pos)
+        end = pos + 4 + n
+        if end > len(mv) or (tag == _STR and n > 4 * MAX_STR):
+            raise ChannelError("a malformed value: a truncated or too long string")
+        data = mv[pos + 4 : end]
+        if tag == _STR:
+            return str(data, "utf-8", "surrogatepass"), end
+        if tag == _BYTES:
+            return bytes(data), end
+        if n > 5000:
+            raise ChannelError("an int too large for the channel")
+        return int(str(data, "ascii")), end
+    if tag in _CONSTANTS:
+        return _CONSTANTS[tag], pos
+    if tag == _DICT:
+        (n,) = _I.unpack_from(mv, pos)
+        pos += 4
+        if n > len(mv) - pos:
+            raise ChannelError("a malformed value: a truncated container")
+        out = {}
+        for _ in range(n):
+            k, pos = _decode(mv, pos, buffers, handle, depth + 1, count)
+            v, pos = _decode(mv, pos, buffers, handle, depth + 1, count)
+            out[k] = v  # an unhashable key raises TypeError: refused
+        return out, pos
+    if tag == _COMPLEX:
+        re, im = _DD.unpack_from(mv, pos)
+        return complex(re, im), pos + 16
     raise ChannelError(f"a malformed value with the tag {tag!r}")
 
 
-def _array(body: list[Any], buffers: list[bytes]) -> Any:
-    dtype, shape, index, scalar = body
-    if dtype not in DTYPES:  # never object, void or anything a buffer could smuggle
-        raise ChannelError(f"an array of dtype {dtype!r}, which the channel refuses")
-    if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
+def _array(mv: memoryview, pos: int, buffers: list[memoryview], out: bool) -> tuple[Any, int]:
+    code, scalar, ndim = mv[pos], mv[pos + 1], mv[pos + 2]
+    if code >= len(_DTYPE_OF):  # never object, void or anything a buffer could smuggle
+        raise ChannelError(f"an array of dtype code {code}, which the channel refuses")
+    if ndim > 64 or (scalar and ndim):
         raise ChannelError("an array with a malformed shape")
-    a = np.frombuffer(buffers[index], dtype=np.dtype(dtype))
-    if a.size != math.prod(shape):
-        raise ChannelError("an array whose bytes do not match its shape")
-    a = a.reshape(shape).copy()  # writable, owns its memory
-    return a[()] if scalar else a
+    dt = _DTYPE_OF[code]
+    shape = _SHAPES[ndim].unpack_from(mv, pos + 3)
+    pos += 3 + 8 * ndim
+    nbytes = math.prod(shape) * dt.itemsize
+    if out:
+        (index,) = _I.unpack_from(mv, pos)
+        pos += 4
+        data = buffers[index]
+        if len(data) != nbytes:
+            raise ChannelError("an array whose bytes do not match its shape")
+    else:
+        if nbytes > len(mv) - pos:
+            raise ChannelError("an array whose bytes do not match its shape")
+        data = mv[pos : pos + nbytes]
+        pos += nbytes
+    a = np.frombuffer(data, dtype=dt).reshape(shape).copy()  # writable, owns its memory
+    return (a[()] if scalar else a), pos

@@ -19,13 +19,14 @@ import os
 import re
 import socket
 import struct
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .codec import MAX_FRAME, ChannelError, Encoder, decode, decode_frame, encode_frame
+from .codec import MAX_FRAME, ChannelError, decode, decode_frame, frame_parts
 
 __all__ = ["DUNDERS", "ChannelLost", "Endpoint", "Policy", "Proxy", "RemoteError"]
 
@@ -72,6 +73,11 @@ _BUILTINS: dict[str, Callable[..., Any]] = {
 #: dunder attributes a proxy asks for (the rest are answered locally: NumPy's probes…)
 _NAMES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
 _STR_CAP = 4000
+_READ_BUFFER = 1 << 18  #: bytes of an endpoint's reusable read buffer
+_IOV_MAX = 1024
+_FRAME_LEN = struct.Struct(">I")
+_Q = struct.Struct("<q")
+_RECEIVER = b"r"[0]
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 
 
@@ -180,6 +186,16 @@ class Endpoint:
         self._seq = itertools.count(1)
         self.requests = 0  # sent (for the cost figures)
         self.served = 0
+        # (object, method) proxies per (handle, name) where the peer said that every later
+        # getattr gives the same method (see _same_method): one round trip per call of
+        # rng.normal instead of two, also when rng is handed over again
+        self._methods: dict[tuple[int, str], tuple[Proxy, Proxy]] = {}
+        self._reply_same = False  # the last reply received said so
+        self._serve_same = False  # the getattr just served gives the same method every time
+        # the read buffer: bytes received and not yet used are _rbuf[_rpos:_rend]
+        self._rbuf = bytearray(_READ_BUFFER)
+        self._rview = memoryview(self._rbuf)
+        self._rpos = self._rend = 0
 
     # -- handles ----------------------------------------------------------------------------
     def _lend(self, obj: Any) -> int:
@@ -237,44 +253,103 @@ class Endpoint:
         self.own.clear()
         self.own_ids.clear()
         self.proxies.clear()
+        self._methods.clear()
         self.classes.clear()
         self._released.clear()
 
     # -- frames -----------------------------------------------------------------------------
     def send(self, header: dict[str, Any], **values: Any) -> None:
-        enc = Encoder(self._handle)
-        for k, v in values.items():
-            header[k] = enc.encode(v)
+        """Send one message: ``header``'s fields and ``values`` (encoded; the rest as handles)."""
+        if values:
+            header.update(values)
         if self._released:
             header["rel"], self._released[:] = list(self._released), []
-        self.sock.sendall(encode_frame(header, enc.buffers))
+        parts = frame_parts(header, self._handle)
+        try:
+            if len(parts) == 1:
+                self.sock.sendall(parts[0])
+            else:
+                self._send_gathered(parts)
+        except OSError as exc:
+            raise ChannelLost(f"the channel failed: {exc}") from None
 
-    def _recv_exact(self, n: int) -> bytes:
-        chunks, got = [], 0
-        while got < n:
-            try:
-                chunk = self.sock.recv(min(n - got, 1 << 20))
-            except OSError as exc:
-                raise ChannelLost(f"the channel failed: {exc}") from None
-            if not chunk:
-                raise ChannelLost("the other side closed the channel (the kernel died?)")
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+    def _send_gathered(self, parts: list[Any]) -> None:
+        """``sendall`` of a frame's parts without joining them (``sendmsg``)."""
+        views = [memoryview(p).cast("B") for p in parts]
+        while views:
+            sent = self.sock.sendmsg(views[:_IOV_MAX])
+            while views and sent >= len(views[0]):
+                sent -= len(views.pop(0))
+            if views and sent:
+                views[0] = views[0][sent:]
 
-    def recv(self) -> tuple[dict[str, Any], list[bytes]]:
-        (n,) = struct.unpack(">Q", self._recv_exact(8))
+    def _recv_into(self, view: memoryview) -> int:
+        try:
+            got = self.sock.recv_into(view)
+        except OSError as exc:
+            raise ChannelLost(f"the channel failed: {exc}") from None
+        if not got:
+            raise ChannelLost("the other side closed the channel (the kernel died?)")
+        return got
+
+    def recv(self) -> tuple[dict[str, Any], list[memoryview]]:
+        """The next message: its fields (see :func:`~.codec.decode_frame`) and its buffers. One
+        ``recv_into`` of the reusable read buffer gets a small frame whole."""
+        buf, pos, end = self._rbuf, self._rpos, self._rend
+        if end - pos < 4:
+            if pos:  # what is left to the front
+                buf[: end - pos] = buf[pos:end]
+                pos, end = 0, end - pos
+            while end < 4:
+                end += self._recv_into(self._rview[end:])
+        (n,) = _FRAME_LEN.unpack_from(buf, pos)
         if n > MAX_FRAME:
             raise ChannelError("a message larger than the channel allows")
-        header, buffers = decode_frame(self._recv_exact(n))
-        for h in header.get("rel", ()) if isinstance(header.get("rel"), list) else ():
-            obj = self.own.pop(h, None) if type(h) is int else None
-            if obj is not None and self.own_ids.get(id(obj)) == h:
-                del self.own_ids[id(obj)]
+        pos += 4
+        if n <= len(buf):
+            if pos + n > len(buf):
+                buf[: end - pos] = buf[pos:end]
+                pos, end = 0, end - pos
+            while end - pos < n:
+                end += self._recv_into(self._rview[end:])
+            body: bytes | bytearray = bytes(self._rview[pos : pos + n])
+            pos += n
+        else:  # larger than what the read buffer holds: read it into one of its own
+            body = bytearray(n)
+            have = end - pos
+            body[:have] = buf[pos:end]
+            view = memoryview(body)
+            while have < n:
+                have += self._recv_into(view[have:])
+            pos = end = 0
+        if pos == end:
+            pos = end = 0
+        self._rpos, self._rend = pos, end
+        header, buffers = decode_frame(body)
+        rel = header.get("rel")
+        rel = decode(rel, buffers, _no_handles) if type(rel) is memoryview else None
+        if type(rel) is list:
+            for h in rel:
+                obj = self.own.pop(h, None) if type(h) is int else None
+                if obj is not None and self.own_ids.get(id(obj)) == h:
+                    del self.own_ids[id(obj)]
         return header, buffers
 
-    def value(self, x: Any, buffers: list[bytes]) -> Any:
-        return decode(x, buffers, self._resolve)
+    def value(self, x: Any, buffers: list[memoryview]) -> Any:
+        """The value of a message's field ``x`` (its handles resolved: proxies of the peer's
+        objects, this side's own objects)."""
+        t = type(x)
+        if t is memoryview:
+            if len(x) == 9 and x[0] == _RECEIVER:  # one of this side's objects: the usual "h"
+                return self._resolve("r", _Q.unpack_from(x, 1)[0])
+            return decode(x, buffers, self._resolve)
+        if x is None or t is int or t is float or t is str or t is bool:
+            return x  # decoded with the frame
+        if x == ["t"]:  # the defaults of older callers: header.get("a", ["t"])
+            return ()
+        if x == ["d"]:
+            return {}
+        raise ChannelError(f"not a field of a message: {t.__name__}")
 
     # -- requests ---------------------------------------------------------------------------
     def request(self, op: str, **fields: Any) -> Any:
@@ -295,12 +370,14 @@ class Endpoint:
                 raise remote_exception(str(kind), str(message), str(where))
             if header.get("ni"):
                 return NotImplemented
+            self._reply_same = header.get("c") == 1
             return self.value(header.get("ok"), buffers)
 
     def serve(self, header: dict[str, Any], buffers: list[bytes]) -> None:
         """Answer one request of the peer (its exceptions become an error reply)."""
         self.served += 1
         seq = header.get("i")
+        self._serve_same = False
         try:
             result = self._dispatch(header, buffers)
         except ChannelLost:
@@ -310,6 +387,9 @@ class Endpoint:
             return
         if result is NotImplemented:
             self.send({"re": seq, "ni": 1})
+        elif self._serve_same:
+            self._serve_same = False
+            self.send({"re": seq, "c": 1}, ok=result)
         else:
             self.send({"re": seq}, ok=result)
 
@@ -324,7 +404,9 @@ class Endpoint:
         pol = self.policy
         if op == "call":
             pol.check_call(obj)
-            kwargs = self.value(header.get("k", ["d"]), buffers)
+            if "k" not in header:
+                return obj(*args)
+            kwargs = self.value(header["k"], buffers)
             if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
                 raise ChannelError("malformed keyword arguments")
             return obj(*args, **kwargs)
@@ -334,7 +416,9 @@ class Endpoint:
             if op == "setattr":
                 setattr(obj, name, args[1])
                 return None
-            return getattr(obj, name)
+            out = getattr(obj, name)
+            self._serve_same = op == "getattr" and _same_method(obj, name, out)
+            return out
         if op in DUNDERS:
             fn = getattr(type(obj), op, None)
             return NotImplemented if fn is None else fn(obj, *args)
@@ -406,6 +490,23 @@ def _ufunc(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return getattr(uf, method)(*inputs, **kwargs)
 
 
+def _same_method(obj: Any, name: str, value: Any) -> bool:
+    """Whether ``getattr(obj, name)`` gives this method every time: a function of ``obj``'s
+    class bound to ``obj``, found by the default lookup, on an object without a ``__dict__``
+    (nothing can rebind the name on it), e.g. a NumPy ``Generator``'s ``normal``."""
+    return (
+        type(value) is types.MethodType
+        and value.__self__ is obj
+        and not hasattr(obj, "__dict__")
+        and type(obj).__getattribute__ is object.__getattribute__
+        and getattr(type(obj), name, None) is value.__func__
+    )
+
+
+def _no_handles(*handle: Any) -> Any:
+    raise ChannelError("a malformed message: a handle among released handles")
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= _STR_CAP else text[:_STR_CAP] + "…"
@@ -449,7 +550,17 @@ class Proxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__") and name not in _NAMES:  # probes
             raise AttributeError(name)
-        return _req(self, "getattr", name)
+        ch = object.__getattribute__(self, "_ch")
+        key = (object.__getattribute__(self, "_h"), name)
+        hit = ch._methods.get(key)
+        if hit is not None and hit[0] is self and ch.proxies.get(key[0]) is self:
+            return hit[1]
+        out = _req(self, "getattr", name)
+        if ch._reply_same and isinstance(out, Proxy):
+            # kept with its object until the check ends: the object is not released, so the
+            # peer lends it again under the same handle and the method is found here
+            ch._methods[key] = (self, out)
+        return out
 
     def __setattr__(self, name: str, value: Any) -> None:
         _req(self, "setattr", name, value)
