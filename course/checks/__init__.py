@@ -17,3 +17,7 @@ sources and tracebacks, does not reveal how the hidden tests work. Shared machin
   (the course's versions of tasks, substituted when later tasks are graded; without it the
   visible checks use the student's own).
 """
+
+from ._syntax import install as _install_syntax_hooks
+
+_install_syntax_hooks()  # in a notebook's kernel: a syntax error is named where it bites
