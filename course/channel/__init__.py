@@ -23,6 +23,7 @@ _CHANNEL_FILES = (
     "course/channel/codec.py",
     "course/channel/endpoint.py",
     "course/channel/kernel.py",
+    "course/channel/limits.py",
     "course/channel/checker.py",
 )
 

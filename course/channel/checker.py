@@ -28,6 +28,7 @@ import numpy as np
 
 from .codec import ChannelError
 from .endpoint import ChannelLost, Endpoint, Policy
+from .limits import BoundedEndpoint, ResultTooLarge
 
 __all__ = ["CellVerdict", "Checker", "CheckerPolicy"]
 
@@ -175,7 +176,7 @@ class Checker:
         self._lost = False
         self._thread: threading.Thread | None = None
         self._conn: socket.socket | None = None
-        self.endpoint: Endpoint | None = None
+        self.endpoint: BoundedEndpoint | None = None
         self._module: Any = module  # the checks (a test may give its own; else the package)
         self.checks_run = 0
         # the kernel's notes of cells that did not run (prompt number -> cell, kind, line, text)
@@ -195,6 +196,8 @@ class Checker:
         """Before a cell runs: the checks it may call (none for a cell that is not graded)."""
         with self._lock:
             self._cell = _Cell(index, task, tuple(expected))
+            if self.endpoint is not None:
+                self.endpoint.new_cell()  # the memory bound counts per cell
 
     def end_cell(self, index: int) -> CellVerdict:
         """After the cell ran (or its kernel died): the verdict of its checks."""
@@ -249,7 +252,7 @@ class Checker:
             self._conn, _ = self._listener.accept()
         except OSError:
             return
-        self.endpoint = ep = Endpoint(
+        self.endpoint = ep = BoundedEndpoint(
             self._conn,
             CheckerPolicy(),
             extra={"hello": self._hello, "check": self._check, "note": self._note},
@@ -257,9 +260,8 @@ class Checker:
         try:
             while True:
                 header, buffers = ep.recv()
-                if "q" not in header:
-                    raise ChannelError("a reply with no request")
-                ep.serve(header, buffers)
+                if "q" in header:  # a reply to no request (a forged one came first): dropped
+                    ep.serve(header, buffers)
         except (ChannelLost, ChannelError, OSError):
             pass
         finally:
@@ -311,7 +313,7 @@ class Checker:
         cell.failed.append(name)
         cell.messages.append(message)
 
-    def _check(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
+    def _check(self, ep: BoundedEndpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
         from course.checks._core import CheckFailure, remote_mode
 
         name = ep.value(header.get("name"), buffers)
@@ -333,6 +335,7 @@ class Checker:
                 return {"passed": False, "message": f"{name}: {refused}", "say": ""}
             self._running = name
         message, say, lost = None, "", False
+        ep.too_large = None
         try:
             args = ep.value(header.get("a", ["t"]), buffers)
             kwargs = ep.value(header.get("k", ["d"]), buffers)
@@ -343,6 +346,8 @@ class Checker:
             say = state.said
         except CheckFailure as exc:
             message = str(exc)
+        except ResultTooLarge as exc:
+            message = f"{name}: {exc} / результат слишком велик"
         except ChannelLost:
             message, lost = f"{name}: {LOST}", True
         except ChannelError as exc:
@@ -350,6 +355,8 @@ class Checker:
         except Exception as exc:
             message = f"{name}: the check could not finish: {type(exc).__name__}: {exc}"
         finally:
+            if ep.too_large is not None and not lost:  # refused, whatever the check made of it
+                message = f"{name}: {ep.too_large} / результат слишком велик"
             ep.release_all()
             with self._lock:
                 self._running = None
