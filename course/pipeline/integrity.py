@@ -321,6 +321,16 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         a = node.attr
         if (
+            isinstance(node.value, ast.Name)
+            and node.value.id in self.strong
+            and not re.fullmatch(r"(hidden_)?t\d+_\d+", a)
+            and isinstance(node.ctx, ast.Load)
+        ):  # check._reference, check.t2_4_5.course_jvp: not a check (absent when graded)
+            code = ast.unparse(node)
+            self.add(
+                "suspicious", "flag", f"reads {code}, not a check / читает {code}, не проверку"
+            )
+        if (
             a.startswith("__")
             and a.endswith("__")
             and a not in _DUNDERS_OK
