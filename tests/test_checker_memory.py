@@ -163,6 +163,7 @@ WRAPPER = (
 )
 
 
+@pytest.mark.slow  # end to end through course autograde
 @pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 def test_hostile_kernel_costs_the_grader_nothing(tmp_path: Path) -> None:
     from course.authoring.demo import _solution_cells, solved

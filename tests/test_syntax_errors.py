@@ -21,7 +21,10 @@ from assignment_utils import ROOT
 
 from course.authoring.demo import _solution_cells, solved
 
-pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+    pytest.mark.slow,  # end to end: course import, autograde, report, nbgrader validate
+]
 
 AID = "03_reverse_mode"
 NAME, UID = "Анна Кузнецова", 207
