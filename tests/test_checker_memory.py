@@ -197,3 +197,24 @@ def test_hostile_kernel_costs_the_grader_nothing(tmp_path: Path) -> None:
     graded = nbformat.read(work / "autograded" / "forger" / AID / f"{AID}.ipynb", 4)
     text = json.dumps([c.get("outputs", []) for c in graded.cells], ensure_ascii=False)
     assert f"result too large: {GIB2} bytes > {MAX_MESSAGE}" in text
+
+
+def test_the_kernels_notes_change_a_message_never_a_verdict(kernel: HarnessKernel) -> None:
+    """The syntax-error notes (course.checks._syntax) are the kernel's word: malformed or
+    oversized ones are ignored, a well-formed one only names the broken cell in a failure."""
+    src = (
+        "import course.channel.kernel as K\n"
+        "ep = K._CHANNEL[0].endpoint\n"
+        "for a in [('syntax', 'x', 'SyntaxError', 1, 'm'), ('syntax', 3, 'RuntimeError', 1, 'm'),\n"
+        "          ('name', 99, 'g'), ('name', 3, '__import__'), ('syntax', 3), (), 'junk',\n"
+        "          ('syntax', 3, 'SyntaxError', 2, 'x' * 10_000)]:\n"
+        "    ep.request('note', a=a)\n"
+        "def g(x):\n    return 2 * x\n"
+        "check.t9_1(g)\n"
+    )
+    v, reply = kernel.run(src, "t9_1", ("t9_1",))
+    assert v.passed and reply["err"] is None, (v, reply)  # notes never fail a passing cell
+    v, _ = kernel.run("ep.request('note', a=('name', 3, 'g'))\nundefined_name", "t9_1", ("t9_1",))
+    text = _flat(v)
+    assert not v.passed and "Task 9.1 did not run: SyntaxError in cell" in text, text
+    assert "line 2" in text and len(text) < 1000, text  # the note's text is capped
