@@ -21,10 +21,20 @@ from assignment_utils import ROOT
 
 from course.authoring.demo import _solution_cells, solved
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
-    pytest.mark.slow,  # end to end: course import, autograde, report, nbgrader validate
-]
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+#: the student's own kernel, as IPython runs cells (in a subprocess: a shell is a singleton)
+SHELL = r"""
+from IPython.core.interactiveshell import InteractiveShell
+sh = InteractiveShell.instance()
+run = lambda src: sh.run_cell(src, store_history=True)
+run("import course.checks.reverse_mode as check")
+run("def lecture_reverse(w1, w2):\n  x = 1\n    return x\n")  # IndentationError, line 3
+run("check.t3_4(lecture_reverse, None)")  # named
+run("print(not_defined_anywhere)")  # an unrelated NameError stays as it is
+run("def lecture_reverse(w1, w2):\n    return {}\n")  # fixed and run again
+run("print(lecture_gradient)")  # no broken cell would define it: a plain NameError
+"""
 
 AID = "03_reverse_mode"
 NAME, UID = "Анна Кузнецова", 207
@@ -55,6 +65,16 @@ def _course(*args: object, timeout: int = 900) -> subprocess.CompletedProcess:
     )
 
 
+def test_the_hook_names_only_what_a_broken_cell_would_define() -> None:
+    out = subprocess.run([sys.executable, "-c", SHELL], capture_output=True, text=True, timeout=300)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
+    assert "Task 3.4 did not run: IndentationError in cell [2], line 3" in text, text
+    assert "name 'not_defined_anywhere' is not defined" in text, text
+    assert "name 'lecture_gradient' is not defined" in text, text
+    assert text.count(" did not run: ") == 1, text
+
+
+@pytest.mark.slow  # end to end: course import, autograde, report, nbgrader validate
 def test_syntax_error_is_named_in_test_cell_report_and_validate(tmp_path: Path) -> None:
     nb, index = _broken_notebook()
     download = tmp_path / "moodle.zip"
