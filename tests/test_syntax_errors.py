@@ -34,6 +34,8 @@ run("check.t3_4(lecture_reverse, None)")  # named
 run("print(not_defined_anywhere)")  # an unrelated NameError stays as it is
 run("def lecture_reverse(w1, w2):\n    return {}\n")  # fixed and run again
 run("print(lecture_gradient)")  # no broken cell would define it: a plain NameError
+run("del lecture_reverse")
+run("print(lecture_reverse)")  # the fixed cell is forgotten: a plain NameError now
 """
 
 AID = "03_reverse_mode"
@@ -71,7 +73,8 @@ def test_the_hook_names_only_what_a_broken_cell_would_define() -> None:
     assert "Task 3.4 did not run: IndentationError in cell [2], line 3" in text, text
     assert "name 'not_defined_anywhere' is not defined" in text, text
     assert "name 'lecture_gradient' is not defined" in text, text
-    assert text.count(" did not run: ") == 1, text
+    assert "name 'lecture_reverse' is not defined" in text, text
+    assert text.count("Task 3.4 did not run") == 1, text
 
 
 @pytest.mark.slow  # end to end: course import, autograde, report, nbgrader validate
