@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 import types
 import warnings
 
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from assignment_utils import MUTANTS, ROOT, check_calls, run_task_checks, solution_namespace
 
-from course.checks import _core, _guard
+from course.checks import _core
 from course.checks._core import CheckFailure
 from course.checks._messages import FIRST_LINE, headline, student_frame
 from course.nbgrader_setup import assignment_ids
@@ -187,7 +186,6 @@ def test_task_check_hides_internal_frames_and_silences_warnings(capsys) -> None:
         np.sqrt(np.float64(-1.0))  # RuntimeWarning: invalid value
         return 1.0
 
-    _guard.trust(check)
     check(noisy)
     captured = capsys.readouterr()
     assert "✓" in captured.out and captured.err == ""
@@ -201,26 +199,37 @@ def test_task_check_hides_internal_frames_and_silences_warnings(capsys) -> None:
     assert info.traceback[-1].name == "wrapper"
 
 
-def test_run_time_guard_catches_what_the_static_look_misses() -> None:
-    import reference_impl  # noqa: F401  (so that sys.modules has it, as in a grading kernel)
+_DYNAMIC = (
+    "import sys\ndef f(x):\n    a = 'reference_'\n    m = sys.modules[a + 'impl']\n"
+    "    return getattr(m, 'grad')(lambda t: t * t)(x)\n"
+)
+T_DYN = _core.Task("t9_1", "demo", "demo", "демо", 10)
+
+
+@_core.task_check(T_DYN)
+def t9_1(fn) -> None:
+    """fn(3.0) must be 6.0 (the derivative of t² at 3)."""
+    _core.assert_close(T_DYN, "f(3.0)", _core.student_call(T_DYN, "f(3.0)", fn, 3.0), 6.0)
+
+
+def test_a_computed_route_to_the_reference_fails_when_graded(tmp_path) -> None:
+    """What replaced the run-time guard: the static look does not see a computed route to
+    reference_impl, and the graded kernel cannot take it — its view has no reference_impl (the
+    sandbox's file view, simulated by the harness), and the check runs in the grader."""
+    from test_channel import HarnessKernel
 
     ns: dict = {"__name__": "__student__"}
-    exec(
-        "import sys\ndef f(x):\n    a = 'reference_'\n    m = sys.modules[a + 'impl']\n"
-        "    return getattr(m, 'grad')(lambda t: t * t)(x)\n",
-        ns,
-    )
-    task = _core.Task("t9_1", "demo", "demo", "демо", 10)
-
-    @_core.task_check(task)
-    def check(fn) -> None:
-        _core.student_call(task, "f(3.0)", fn, 3.0)
-
-    _guard.trust(check)
-    _core.forbid_reference(task, ns["f"])  # the static look does not see it…
-    with pytest.raises(CheckFailure, match=r"(?s)ran code .*scores 0.*запущено .*reference_impl"):
-        check(ns["f"])  # …the run-time guard does
-    assert sys.getprofile() is None
+    exec(_DYNAMIC, ns)
+    _core.forbid_reference(T_DYN, ns["f"])  # the static look does not see it
+    demo = types.SimpleNamespace(__all__=["t9_1"], HIDDEN=(), t9_1=t9_1)
+    k = HarnessKernel("reverse_mode", tmp_path, module=demo, view=True)  # its view, our check
+    try:
+        k.run("import course.checks.reverse_mode as check")
+        v, _ = k.run(_DYNAMIC + "check.t9_1(f)", "t9_1", ("t9_1",))
+    finally:
+        k.close()
+    assert not v.passed and "raised KeyError" in " ".join(v.messages), v.messages
+    assert "reference_impl" in " ".join(v.messages)
 
 
 def test_headline_puts_the_reason_first_within_the_first_line() -> None:
@@ -254,7 +263,6 @@ def test_student_code_that_raises_is_shown_by_line() -> None:
     def check(fn) -> None:
         _core.student_call(task, "f(1.0)", fn, 1.0)
 
-    _guard.trust(check)
     with pytest.raises(CheckFailure) as info:
         check(ns["f"])
     msg = str(info.value)

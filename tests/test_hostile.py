@@ -1,9 +1,11 @@
 """Hostile students, end to end through ``course autograde``: each route to the course's answers
 (the reference versions behind ``check``, ``reference_impl``) or to a grade the checks did not give
-(checks patched to return True, a number, None; a reloaded check module) costs exactly the task
-it is used in — the tasks graded before keep their points — and is flagged with its reason in the
-feedback and the report. Honest solutions using the same Python features keep full marks, and the
-student's own run of a test cell shows the same verdict as the grader.
+(checks patched to return True, a number, None; a reloaded check module) costs at most the task
+it is used in — the tasks graded before and after keep their points — and the hidden checks'
+text reaches no feedback. Every package is graded over the channel (docs/GRADING_CHANNEL.md):
+the kernel has neither the reference parts nor ``reference_impl``, so the routes that once needed
+the in-kernel guard are impossible, and the grader's static scan flags each of them for the TA.
+Honest solutions using the same Python features keep full marks.
 
 One autograde run grades every route (one student per route, ``--jobs 2``).
 """
@@ -20,10 +22,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from assignment_utils import ROOT, check_calls
+from assignment_utils import ROOT
 
 from course.authoring.demo import _solution_cells, solved
-from course.checks._core import CheckFailure
+from course.pipeline.integrity import scan_notebook
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
@@ -34,8 +36,8 @@ class Route:
     aid: str
     task: int  # position of the solution cell whose task it costs (and of its test cell)
     code: str  # appended to that solution cell
-    message: str  # in the feedback
-    guard: bool = True  # caught by the checks' run-time guard (also in the student's own run)
+    message: str  # in the feedback (asserted for the replaced checks; the guard's tag is history)
+    guard: bool = True  # reaches for the course's code (the guard's routes, before the channel)
 
 
 _CALL_AND_KEEP = (
@@ -403,11 +405,11 @@ def _on_channel(aid: str) -> bool:
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.student for r in ROUTES])
 def test_route_costs_exactly_its_task(graded: Graded, route: Route) -> None:
-    """In the legacy mode the guard catches the route: the task scores 0, flagged. Over the
-    channel the route is impossible (the kernel has no reference, no hidden checks, no ledger;
-    a replaced stub runs no check): the task scores 0, or — where the route's code only failed
-    and the honest definition before it stayed — the honest code's points; never more, and the
-    hidden and reference parts appear nowhere in the feedback."""
+    """Over the channel the route is impossible (the kernel has no reference, no hidden checks,
+    no ledger; a replaced stub runs no check): the task scores 0, or — where the route's code
+    only failed and the honest definition before it stayed — the honest code's points; never
+    more; the other tasks keep theirs, and the hidden parts appear nowhere in the feedback."""
+    assert _on_channel(route.aid), f"{route.aid} is not graded over the channel"
     o = graded.state[f"{route.student}/{route.aid}"]
     ids = _task_ids(route.aid)
     lost = ids[route.task]
@@ -416,27 +418,25 @@ def test_route_costs_exactly_its_task(graded: Graded, route: Route) -> None:
     for gid in ids:
         if gid != lost:
             assert o["tasks"][gid] > 0, (route.student, gid, o["tasks"], o["messages"])
-    if _on_channel(route.aid):
-        full = _points(route.aid)[lost]
-        # the route's code failed where it reached for the course (its error in the feedback),
-        # or it only wraps the honest function and swallows what it tried, or reloads the stub
-        blocked = (
-            any(t in text for t in ("has no attribute", "No module named", "KeyError"))
-            or "_honest" in route.code
-            or "reload(" in route.code
-        )
-        assert o["tasks"][lost] == 0 or (o["tasks"][lost] == full and blocked), (
-            route.student,
-            o["tasks"],
-            o["messages"],
-        )
-        for line in _hidden_lines(route.aid):
-            assert line not in text, (route.student, line)
-        return
-    assert o["tasks"][lost] == 0, (route.student, o["tasks"], o["messages"])
-    assert any(f["severity"] == "zero" for f in o["findings"]), o["findings"]
-    assert route.message in text
-    assert route.student in graded.report
+    full = _points(route.aid)[lost]
+    # the route's code failed where it reached for the course (its error in the feedback),
+    # or it only wraps the honest function and swallows what it tried, or reloads the stub
+    blocked = (
+        any(t in text for t in ("has no attribute", "No module named", "KeyError"))
+        or "_honest" in route.code
+        or "reload(" in route.code
+    )
+    assert o["tasks"][lost] == 0 or (o["tasks"][lost] == full and blocked), (
+        route.student,
+        o["tasks"],
+        o["messages"],
+    )
+    for line in _hidden_lines(route.aid):
+        assert line not in text, (route.student, line)
+    if not route.guard and "reload(" not in route.code:  # a replaced check: 0, flagged
+        assert o["tasks"][lost] == 0 and any(f["severity"] == "zero" for f in o["findings"])
+        assert route.message in text
+    assert route.student in graded.report or o["tasks"][lost] == full
 
 
 @pytest.mark.parametrize("route", HONEST, ids=[r.student for r in HONEST])
@@ -451,18 +451,14 @@ def test_routes_cover_every_assignment() -> None:
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.guard], ids=lambda r: r.student)
-def test_students_own_run_shows_the_same_verdict(route: Route) -> None:
-    """The test cell, run in the student's own kernel (here: the notebook's code in a fresh
-    namespace), fails with the guard's message, as in the autograder."""
+def test_static_scan_flags_the_route_for_the_ta(route: Route) -> None:
+    """What replaced the in-kernel guard's message: the route is impossible when graded (above),
+    and the grader's static scan of the notebook flags the cell that tries it for the TA (in
+    the student's own kernel — Validate — the student is no adversary of their own grade)."""
     nb = _notebook(route)
-    ns: dict = {"__name__": "__main__"}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
-            exec(compile(cell.source, "<cell>", "exec"), ns)
-    task = _task_ids(route.aid)[route.task].split("-")[0]
-    with pytest.raises(CheckFailure, match=route.message.replace("scores 0", "scores 0")):
-        for line in check_calls(route.aid)[task]:
-            exec(line, ns)
+    cell = _solution_cells(nb)[route.task]
+    found = [f for f in scan_notebook(nb) if f.cell == cell and f.severity in ("zero", "flag")]
+    assert found, (route.student, [f.message for f in scan_notebook(nb)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,6 +647,20 @@ CHANNEL_ROUTES = [
             "        return ['✓ passed']\n"
             "def fd_grad(f, x, eps, method='central'):\n"
             "    raise CheckFailure('✓ Task 1.1: visible tests passed')\n"
+        ),
+    ),
+    # what the integrity monitor once watched: numpy patched in the kernel (the comparisons run
+    # in the checker, with the grader's numpy)
+    ChannelRoute(
+        "patched-numpy-builtins",
+        "01_finite_differences",
+        0,
+        (
+            "import numpy as _n\n"
+            "for _name in ('allclose', 'isclose', 'array_equal'):\n"
+            "    setattr(_n, _name, lambda *a, **k: True)\n"
+            "_n.testing.assert_allclose = lambda *a, **k: None\n"
+            "def fd_grad(f, x, eps, method='central'):\n    return x * 0\n"
         ),
     ),
     # the reference and the hidden checks are not in the kernel's view

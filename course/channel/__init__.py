@@ -18,10 +18,12 @@ __all__ = ["PACKAGES", "CellVerdict", "Checker", "KernelView", "kernel_view"]
 _CHANNEL_FILES = (
     "course/__init__.py",
     "course/checks/__init__.py",
+    "course/checks/_syntax.py",
     "course/channel/__init__.py",
     "course/channel/codec.py",
     "course/channel/endpoint.py",
     "course/channel/kernel.py",
+    "course/channel/limits.py",
     "course/channel/checker.py",
 )
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from .codec import ChannelError
 from .endpoint import ChannelLost, Endpoint, Policy
+from .limits import BoundedEndpoint, ResultTooLarge
 
 __all__ = ["CellVerdict", "Checker", "CheckerPolicy"]
 
@@ -57,6 +58,10 @@ class _Cell:
     ran: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    cause: tuple[int, int, str, int, str, str] | None = None  # a broken cell (see _note)
+
+
+_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 
 
 #: attribute names never served by the checker: files, pickles, raw memory, submodules
@@ -94,6 +99,17 @@ DENIED = frozenset(
         "__globals__",
     }
 )
+
+
+def _not_run(cell: _Cell) -> str:
+    """``Task 3.4 did not run: SyntaxError in cell 13 (In [12]), line 3 (…)``, bilingual."""
+    from course.checks._syntax import Broken, explain
+
+    assert cell.cause is not None
+    prompt, index, kind, line, text, name = cell.cause
+    task = (cell.task or "")[1:].replace("_", ".") or None
+    broken = Broken(prompt, kind, line, text, frozenset(), "")
+    return explain(name, task, broken, where=f"cell {index + 1} (In [{prompt}])")
 
 
 class CheckerPolicy(Policy):
@@ -160,9 +176,11 @@ class Checker:
         self._lost = False
         self._thread: threading.Thread | None = None
         self._conn: socket.socket | None = None
-        self.endpoint: Endpoint | None = None
+        self.endpoint: BoundedEndpoint | None = None
         self._module: Any = module  # the checks (a test may give its own; else the package)
         self.checks_run = 0
+        # the kernel's notes of cells that did not run (prompt number -> cell, kind, line, text)
+        self._broken: dict[int, tuple[int, str, int, str]] = {}
 
     # -- the executor's API -----------------------------------------------------------------
     def start(self) -> None:
@@ -178,6 +196,8 @@ class Checker:
         """Before a cell runs: the checks it may call (none for a cell that is not graded)."""
         with self._lock:
             self._cell = _Cell(index, task, tuple(expected))
+            if self.endpoint is not None:
+                self.endpoint.new_cell()  # the memory bound counts per cell
 
     def end_cell(self, index: int) -> CellVerdict:
         """After the cell ran (or its kernel died): the verdict of its checks."""
@@ -196,7 +216,9 @@ class Checker:
             if self._running is not None:  # stuck: the cell ended without the verdict
                 messages.append(f"{self._running}: {LOST}")
             missing = [n for n in cell.expected if n not in cell.ran]
-            if missing and not messages:
+            if missing and not messages and cell.cause is not None:
+                messages.append(_not_run(cell))
+            elif missing and not messages:
                 messages.append(
                     f"the cell did not run {', '.join(missing)} "
                     f"/ ячейка не запустила {', '.join(missing)}"
@@ -230,15 +252,16 @@ class Checker:
             self._conn, _ = self._listener.accept()
         except OSError:
             return
-        self.endpoint = ep = Endpoint(
-            self._conn, CheckerPolicy(), extra={"hello": self._hello, "check": self._check}
+        self.endpoint = ep = BoundedEndpoint(
+            self._conn,
+            CheckerPolicy(),
+            extra={"hello": self._hello, "check": self._check, "note": self._note},
         )
         try:
             while True:
                 header, buffers = ep.recv()
-                if "q" not in header:
-                    raise ChannelError("a reply with no request")
-                ep.serve(header, buffers)
+                if "q" in header:  # a reply to no request (a forged one came first): dropped
+                    ep.serve(header, buffers)
         except (ChannelLost, ChannelError, OSError):
             pass
         finally:
@@ -262,11 +285,35 @@ class Checker:
             "toolkit": list(getattr(mod, "KERNEL_TOOLKIT", ())),
         }
 
+    def _note(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> None:
+        """The kernel's word that the running cell did not run for a syntax error
+        (``("syntax", prompt, kind, line, text)``) or that it failed for a name such a cell would
+        have defined (``("name", prompt, name)``): used in a message only, never a verdict."""
+        note = ep.value(header.get("a", ["t"]), buffers)
+        with self._lock:
+            cell = self._cell
+            if cell is None or not isinstance(note, tuple) or not note:
+                return
+            if (
+                note[0] == "syntax"
+                and len(note) == 5
+                and all(type(v) is int for v in (note[1], note[3]))
+                and note[2] in _ERRORS
+                and isinstance(note[4], str)
+                and len(self._broken) < 1000
+            ):
+                text = " ".join(note[4].split())[:200]
+                self._broken[note[1]] = (cell.index, note[2], note[3], text)
+            elif note[0] == "name" and len(note) == 3 and type(note[1]) is int:
+                broken, name = self._broken.get(note[1]), note[2]
+                if broken is not None and isinstance(name, str) and _PUBLIC.match(name):
+                    cell.cause = (note[1], *broken, name)
+
     def _fail(self, cell: _Cell, name: str, message: str) -> None:
         cell.failed.append(name)
         cell.messages.append(message)
 
-    def _check(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
+    def _check(self, ep: BoundedEndpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
         from course.checks._core import CheckFailure, remote_mode
 
         name = ep.value(header.get("name"), buffers)
@@ -288,6 +335,7 @@ class Checker:
                 return {"passed": False, "message": f"{name}: {refused}", "say": ""}
             self._running = name
         message, say, lost = None, "", False
+        ep.too_large = None
         try:
             args = ep.value(header.get("a", ["t"]), buffers)
             kwargs = ep.value(header.get("k", ["d"]), buffers)
@@ -298,6 +346,8 @@ class Checker:
             say = state.said
         except CheckFailure as exc:
             message = str(exc)
+        except ResultTooLarge as exc:
+            message = f"{name}: {exc} / результат слишком велик"
         except ChannelLost:
             message, lost = f"{name}: {LOST}", True
         except ChannelError as exc:
@@ -305,6 +355,8 @@ class Checker:
         except Exception as exc:
             message = f"{name}: the check could not finish: {type(exc).__name__}: {exc}"
         finally:
+            if ep.too_large is not None and not lost:  # refused, whatever the check made of it
+                message = f"{name}: {ep.too_large} / результат слишком велик"
             ep.release_all()
             with self._lock:
                 self._running = None

@@ -26,7 +26,9 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .codec import ChannelError
 from .endpoint import Endpoint
+from .limits import reply_too_large
 
 __all__ = ["CheckFailure", "KernelChannel", "connect", "connect_from_env"]
 
@@ -40,13 +42,33 @@ class CheckFailure(AssertionError):
         return str(self).splitlines()
 
 
+class KernelEndpoint(Endpoint):
+    """The kernel's endpoint: a reply it cannot send — larger than the checker takes (a 2 GB
+    ``np.broadcast_to`` view), or not encodable — goes back as an error, so the checker is never
+    left waiting for it (and the later tasks' checks still run)."""
+
+    def send(self, header: dict[str, Any], **values: Any) -> None:
+        if "re" in header and "ok" in values:
+            why = reply_too_large(values)
+            if why is None:
+                try:
+                    super().send(dict(header), **values)
+                    return
+                except (ChannelError, MemoryError, ValueError, TypeError, OverflowError) as exc:
+                    why = f"{type(exc).__name__}: {str(exc)[:2000]}"
+            values = {
+                "err": ("ResultTooLarge" if why.startswith("result") else "ChannelError", why, "")
+            }
+        super().send(header, **values)
+
+
 class KernelChannel:
     """The kernel's connection: its endpoint, the package and its check names."""
 
     def __init__(self, sock: socket.socket):
         self._saved: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tokens = itertools.count(1)
-        self.endpoint = Endpoint(
+        self.endpoint = KernelEndpoint(
             sock, extra={"subst": self._subst, "unsubst": self._unsubst, "watch": self._watch}
         )
         info = self.endpoint.request("hello")

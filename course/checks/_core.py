@@ -2,17 +2,22 @@
 
 * :class:`Task`: one ID per task (``t2_1``), from which the stub's message, nbgrader's
   ``grade_id`` and the pytest marker derive.
-* :func:`task_check`: the decorator of every check. It refuses solutions that reach a reference
-  implementation (:func:`forbid_reference`), silences warnings (nbgrader gives 0 points to a
-  test cell that writes to stderr), turns the student's exceptions into a readable
-  :class:`CheckFailure`, and hides the check's own frames from the traceback shown in feedback.
+* :func:`task_check`: the decorator of every check. It refuses solutions whose code names a
+  reference implementation (:func:`forbid_reference`, a static look), silences warnings
+  (nbgrader gives 0 points to a test cell that writes to stderr), turns the student's exceptions
+  into a readable :class:`CheckFailure`, and hides the check's own frames from the traceback
+  shown in feedback.
 * :func:`assert_close` and :func:`diagnose`: compare with a reference and explain the difference
   (wrong sign, off by a factor, transposed, not broadcast, lost tangent…).
 * :func:`rng`, :func:`uniform`, :func:`direction`: seeded inputs and random tangents or
   cotangents, never all ones (an all-ones direction hides transposition and summation bugs).
-* :func:`student_call`: every call of the student's code, with context on errors and a run-time
-  guard (:mod:`._guard`) that decides by which code runs, and the verdict each check
-  records (:mod:`._verdict`).
+* :func:`student_call`: every call of the student's code, with context on errors.
+
+When a notebook is graded the checks run in the grader's checker (:mod:`course.channel`), and
+the kernel can read neither ``reference_impl`` nor the hidden and reference parts: what the
+in-kernel run-time guard, its code registry and the verdict ledger once stopped is impossible
+there (docs/TA_GUIDE.md, "What replaced the guard, the registry and the monitor"). In the
+student's own kernel (Validate) the student is no adversary of their own grade.
 * :class:`CallCounter` and :func:`substituted`: count the student's calls (passes, matvecs), and
   grade a task with the course's versions of the earlier tasks, so that a mistake costs the
   points of one task only.
@@ -34,10 +39,8 @@ import numpy as np
 
 from ._diagnose import _as_float_array, diagnose
 from ._graph import topological_order
-from ._guard import caller_for, course_object, guarded, hand_over, offence
 from ._messages import FIRST_LINE, INDENT, detail, headline, student_frame, tag
 from ._static import FORBIDDEN_MODULES, forbid_reference
-from ._verdict import record
 
 __all__ = [
     "FORBIDDEN_MODULES",
@@ -219,7 +222,7 @@ def assert_close(
 # ---------------------------------------------------------------------------------------------
 class _Remote(threading.local):
     """Set while a check runs in the checker (:mod:`course.channel`) with the student's objects
-    as proxies: no guard and no static look (the kernel cannot reach the course's code), no
+    as proxies: no static look (the kernel cannot reach the course's code), no
     print (the kernel's stub prints ``said``)."""
 
     active = False
@@ -323,7 +326,6 @@ def substituted(fn: Any, **names: Any) -> Iterator[None]:
     if g is None:
         yield
         return
-    hand_over(names)
     saved = {k: g.get(k, _MISSING) for k in names}
     g.update(names)
     try:
@@ -345,13 +347,10 @@ def student_call(
     hint: str | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Call the student's ``fn`` with ``args`` (handed over: their course code may run, see
-    :mod:`._guard`); an exception becomes a :class:`CheckFailure` with context."""
+    """Call the student's ``fn`` with ``args``; an exception becomes a :class:`CheckFailure`
+    with context."""
     try:
-        if _REMOTE.active:
-            return fn(*args, **kwargs)
-        hand_over(args, kwargs)
-        return caller_for(fn)(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
     except CheckFailure:
         raise
     except NotImplementedError as exc:
@@ -384,30 +383,16 @@ def task_check(
     """
 
     def deco(check: Callable[..., None]) -> Callable[..., None]:
-        g = check.__globals__
-        toolkit = tuple(g[n] for n in g.get("TOOLKIT", ()) if n in g)
-
         @functools.wraps(check)
         def wrapper(*student: Any) -> None:
             __tracebackhide__ = True  # IPython and pytest leave this frame out
             if _REMOTE.active:
                 return _remote_check(task, hidden, check, student)
-            message = None
-            with guarded(*toolkit) as guard:
-                for obj in student:  # the course's own function or class given as the answer
-                    found = course_object(obj)
-                    if found and not guard.hits and obj not in toolkit:
-                        guard.hits.append(f"{found}, given as the solution")
-                message = _failure(task, check, student)
-            # which code ran decides first; then the names the solution uses (a static look)
-            static = None
-            if not guard.hits:
-                try:
-                    forbid_reference(task, *student, skip=replaces)
-                except CheckFailure as exc:
-                    static = str(exc)
-            message = offence(task.number, guard) or static or message
-            record(check.__name__, task.id, message is None)
+            message = _failure(task, check, student)
+            try:  # the names the solution uses (a static look): a reference costs the task
+                forbid_reference(task, *student, skip=replaces)
+            except CheckFailure as exc:
+                message = str(exc)
             if message is not None:
                 raise CheckFailure(message) from None  # no frames of the checks in feedback
             print(_passed(task, hidden))

@@ -1,11 +1,12 @@
 """The static look of the checks: the names a solution's functions and classes use.
 
 :func:`forbid_reference` follows the names a solution's code loads (with the helpers it calls
-from the notebook), closures, defaults and base classes. It runs after a check, when the run-time
-guard (:mod:`._guard`), which decides by the code that actually ran, found nothing: a name is a
-hint, the code that ran is the proof. String constants are never read: a docstring, comment,
-message or f-string that mentions JAX, torch or the course costs nothing (``__import__("jax")``
-that runs is the guard's to see).
+from the notebook), closures, defaults and base classes, after the check ran in the student's
+own kernel (Validate): a solution that names ``reference_impl``, jax or the course's checks
+scores 0 there with a message saying so — as it would when graded, where the kernel cannot
+import them at all. String constants are never read: a docstring, comment, message or f-string
+that mentions JAX, torch or the course costs nothing. The grader's own static scan of the
+notebook (``course.pipeline.integrity.scan_notebook``) flags the rest for a TA.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def forbid_reference(task: Any, *objs: Any, skip: tuple[str, ...] = ()) -> None:
     Looks at the names the code uses (with the helpers it calls from the notebook), closures,
     defaults and base classes, never at strings. Global names in
     ``skip`` (earlier tasks that the check replaces, see :func:`substituted`) are not followed.
-    The grader of the TA workflow adds run-time guards on top of this static look.
+    When graded, the kernel cannot import them (the sandbox's file view).
     """
     seen: set[int] = set()
     for obj in objs:

@@ -6,10 +6,10 @@ structure. Everything here plugs into nbgrader's own autograde pipeline (see :fu
   nbgrader's own ``OverwriteCells`` restores the locked cells' sources and hidden tests from
   the gradebook.
 * :class:`~course.pipeline.kernels.SandboxKernelManager` — starts the kernel through
-  :mod:`course.pipeline.sandbox` (limits, Landlock, audit hook, integrity monitor) in a fresh
+  :mod:`course.pipeline.sandbox` (limits, Landlock, audit hook, the channel) in a fresh
   scratch folder.
 * :class:`~course.pipeline.executor.SandboxExecute` — replaces nbgrader's ``Execute`` (timeouts,
-  dead kernels, capped outputs, the integrity probe, the course's verdicts).
+  dead kernels, capped outputs, the checker's verdicts).
 * :func:`~course.pipeline.feedback.feedback_exporter` — the feedback HTML.
 """
 

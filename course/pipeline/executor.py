@@ -3,22 +3,18 @@
 Per-cell timeout, then a kernel that ignores the interrupt is killed; a dead kernel
 (``os._exit``, a segfault, the memory limit) ends the run and every test cell not run gets an
 error; outputs are capped per cell; student code cannot clear a test cell's output; after every
-cell the integrity monitor is asked what changed (:meth:`SandboxExecute._probe`); the static
-scan and the monitor's findings become error outputs on the test cells they affect (so
+cell the checks' verdicts come from the grader's checker (:mod:`course.channel`); the static
+scan's findings become error outputs on the test cells they affect (so
 nbgrader's own ``SaveAutoGrades`` scores them 0) and a notes cell at the top of the graded
 notebook (so the feedback explains everything).
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import tempfile
@@ -38,10 +34,9 @@ from .confine import TAG
 from .findings import where_of as _where
 from .integrity import Finding
 from .kernels import Box, SandboxKernelManager, _death_reason
-from .view import kernel_view
+from .view import channel_ready, kernel_view
 
 _GUARD_TAG = "[course-guard]"  # course.checks._guard.TAG (not imported: no checks here)
-_NO_ANSWER = "the integrity probe got no answer / проверка целостности не получила ответа"
 
 __all__ = ["NOTES_TITLE", "SandboxExecute", "findings_of", "set_findings"]
 
@@ -165,44 +160,6 @@ class SandboxExecute(Execute):
             return  # student code must not erase a test cell's error
         super().clear_output(outs, msg, cell_index)
 
-    # --- the integrity probe ---------------------------------------------------------------------
-    def _probe(self, kind: str, names: tuple[str, ...] = ()) -> list[str]:
-        """Ask the monitor what changed; the checks' verdicts since the last probe go to
-        ``self._verdicts`` (None when the answer could not be trusted)."""
-        nonce = secrets.token_hex(16)
-        expr = (
-            f"__import__('sys').modules['course.pipeline.sandbox'].probe({kind!r}, {nonce!r}, "
-            f"{tuple(names)!r})"
-        )
-        saved = self.timeout
-        self.timeout = max(int(self.grace), 2)
-        try:
-            msg_id = self.kc.execute(
-                "", silent=True, store_history=False, user_expressions={"probe": expr}
-            )
-            reply = self.wait_for_reply(msg_id)
-        except DeadKernelError:
-            return []  # the next cell reports the death
-        finally:
-            self.timeout = saved
-        self._verdicts = None
-        if reply is None:
-            return [_NO_ANSWER]
-        result = reply["content"].get("user_expressions", {}).get("probe", {})
-        try:
-            data = json.loads(ast.literal_eval(result["data"]["text/plain"]))
-            payload = json.dumps([data["changes"], data["verdicts"]])
-            mac = hmac.new(self._key, (nonce + payload).encode(), hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(mac, data["mac"]):
-                return ["the integrity probe's answer was forged / ответ монитора подделан"]
-            self._verdicts = [tuple(v) for v in data["verdicts"]]
-            return list(data["changes"])
-        except Exception:
-            return [
-                f"the integrity probe was blocked ({result.get('ename', 'no answer')}: "
-                f"{str(result.get('evalue', ''))[:200]}) / проверка целостности заблокирована"
-            ]
-
     # --- the run ---------------------------------------------------------------------------------
     def _box(self, resources: dict, package: str | None) -> tuple[Box, list[Finding]]:
         """The kernel's box: its read-only view for ``package`` and the submission's files,
@@ -287,6 +244,10 @@ class SandboxExecute(Execute):
             }
         )
         package = preload[0].rsplit(".", 1)[1] if preload else None
+        if package and not channel_ready(package):  # its checks would run in the kernel: no verdict
+            raise RuntimeError(
+                f"{package}'s checks are not graded over the channel (docs/GRADING_CHANNEL.md)"
+            )
         box, notes = self._box(resources, package)
         findings += notes
         self._box_ = box
@@ -303,11 +264,6 @@ class SandboxExecute(Execute):
                 "/run/course/channel/c.sock" if box.sealed else str(box.channel_dir / "c.sock")
             )
         self._channel = channel
-        legacy = channel is None
-        self._key = secrets.token_bytes(32)
-        keyfile = box.ipc / "monitor.key"
-        if legacy:
-            keyfile.write_bytes(self._key)
         self.km = self.create_kernel_manager()
         self.km.box = box
         self.km.pre_start_kernel_box()
@@ -316,7 +272,6 @@ class SandboxExecute(Execute):
             str(self.memory_mb),
             "--cpu",
             str(int(self.timeout * (code_cells + 4))),
-            *(["--key-file", str(keyfile), "--preload", *preload] if legacy else []),
             *([] if self.landlock else ["--no-landlock"]),
         ]
         cpu_limit = int(self.timeout)
@@ -326,7 +281,6 @@ class SandboxExecute(Execute):
         wall = max(5 * cpu_limit, cpu_limit + 60)
         self.timeout = int(wall * load_per_core())  # kernel_info
         dead: str | None = None
-        tampered: int | None = None
         kernel_cpu = 0.0
         watch_cells: dict[int, tuple[float, float]] = {}
         verdicts: dict[int, Any] = {}
@@ -345,10 +299,6 @@ class SandboxExecute(Execute):
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 if info_msg:
                     self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-                baseline = self._probe("baseline") if legacy else []
-                if baseline:
-                    findings.append(Finding("tamper", "zero", "; ".join(baseline), 0))
-                    tampered = 0
                 self.timeout = 20 * wall
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
@@ -418,42 +368,6 @@ class SandboxExecute(Execute):
                                     f"{limit_ru(cpu_limit, wall, watch)} и была прервана "
                                     f"({_where(self.nb, index)})"
                                 ),
-                                index,
-                            )
-                        )
-                        if not legacy:
-                            continue
-                        if self._probe("check") == [_NO_ANSWER]:
-                            self.km.kill_now()
-                            dead = (
-                                f"the kernel ignored the interrupt after a timeout and "
-                                f"was stopped / ядро не ответило на прерывание после "
-                                f"тайм-аута и было остановлено ({_where(self.nb, index)})"
-                            )
-                            findings.append(Finding("crash", "info", dead, index))
-                            continue
-                    if not legacy:
-                        continue
-                    names = (
-                        tuple(integrity.locked_module_names(cell.source))
-                        if _is_locked(cell)
-                        else ()
-                    )
-                    changes = self._probe("locked" if _is_locked(cell) else "check", names)
-                    if _is_grade(cell):
-                        verdicts[index] = self._verdicts
-                    if changes and tampered is None:
-                        tampered = index
-                        n = len(changes) - 3
-                        more = f" and {n} more / и ещё {n}" if n > 0 else ""
-                        findings.append(
-                            Finding(
-                                "tamper",
-                                "zero",
-                                "; ".join(changes[:3])
-                                + more
-                                + f" (from {_where(self.nb, index)} on / "
-                                f"начиная с этой ячейки)",
                                 index,
                             )
                         )

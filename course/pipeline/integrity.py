@@ -22,7 +22,15 @@ from typing import Any
 from .findings import Finding, _nbg, _source, is_flagged
 from .structure import restore_structure
 
-__all__ = ["FORBIDDEN", "Finding", "is_flagged", "restore_structure", "scan_code", "scan_notebook"]
+__all__ = [
+    "FORBIDDEN",
+    "Finding",
+    "is_flagged",
+    "restore_structure",
+    "scan_code",
+    "scan_notebook",
+    "syntax_error",
+]
 
 FORBIDDEN = ("reference_impl", "jax", "jaxlib", "autograd", "torch")
 #: modules whose objects grading relies on: writing to them is tampering
@@ -313,6 +321,16 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         a = node.attr
         if (
+            isinstance(node.value, ast.Name)
+            and node.value.id in self.strong
+            and not re.fullmatch(r"(hidden_)?t\d+_\d+", a)
+            and isinstance(node.ctx, ast.Load)
+        ):  # check._reference, check.t2_4_5.course_jvp: not a check (absent when graded)
+            code = ast.unparse(node)
+            self.add(
+                "suspicious", "flag", f"reads {code}, not a check / читает {code}, не проверку"
+            )
+        if (
             a.startswith("__")
             and a.endswith("__")
             and a not in _DUNDERS_OK
@@ -388,6 +406,32 @@ def locked_module_names(source: str) -> set[str]:
     return names
 
 
+def syntax_error(source: str) -> tuple[str, int, str] | None:
+    """``(kind, line, message)`` if the cell does not compile (as IPython would run it)."""
+    try:
+        ast.parse(_to_python(source))
+    except SyntaxError as exc:  # IndentationError and TabError too
+        return type(exc).__name__, int(exc.lineno or 0), " ".join(str(exc.msg or "").split())
+    except (ValueError, OverflowError, MemoryError, RecursionError) as exc:
+        return type(exc).__name__, 0, str(exc)[:200]
+    return None
+
+
+def _not_run_message(task: str, index: int, kind: str, line: int, text: str) -> str:
+    """``Task 3.4 did not run: SyntaxError in cell 13, line 3 (invalid syntax)`` (bilingual)."""
+    label = task[1:].replace("_", ".")
+    what, what_ru = (
+        (f"Task {label}", f"Задача {label}")
+        if task
+        else (f"Cell {index + 1}", f"Ячейка {index + 1}")
+    )
+    said = f" ({text[:200]})" if text else ""
+    return (
+        f"{what} did not run: {kind} in cell {index + 1}, line {line}{said} / {what_ru} не "
+        f"запущена: {kind} в ячейке {index + 1}, строка {line}"
+    )
+
+
 def scan_notebook(nb: Any) -> list[Finding]:
     """Static findings for every student code cell of a restored notebook (by cell index)."""
     protected: set[str] = set()
@@ -400,6 +444,9 @@ def scan_notebook(nb: Any) -> list[Finding]:
             protected |= locked_module_names(_source(cell))
             continue
         task = (meta.get("grade_id") or "").split("-")[0] if meta.get("solution") else ""
+        broken = syntax_error(_source(cell))
+        if broken is not None:
+            out.append(Finding("syntax", "flag", _not_run_message(task, i, *broken), i))
         for kind, severity, message in scan_code(_source(cell), protected):
             if kind == "reference" and not task:
                 severity = "flag"  # a free cell: the run-time guard decides

@@ -1,4 +1,8 @@
-"""The integrity monitor inside a grading kernel, and the grader's probe.
+"""The integrity monitor inside a grading kernel, and the grader's probe — **no longer used by
+grading**: every checks package runs in the grader over the channel (docs/GRADING_CHANNEL.md),
+the kernel's bootstrap no longer starts it and the executor no longer probes (docs/TA_GUIDE.md,
+"What replaced the guard, the registry and the monitor"). Kept, unused, only while
+``course.pipeline.sandbox`` re-exports it for ``tests/test_cli.py``'s unit test; delete both.
 
 :class:`Monitor` snapshots the objects grading relies on; :func:`probe` (called by the grader
 through ``sys.modules['course.pipeline.sandbox'].probe`` after every cell) answers what changed
@@ -248,7 +252,7 @@ _KEY: list[bytes] = []
 def probe(kind: str, nonce: str, names: tuple[str, ...] = ()) -> str:
     """The grader's question after a cell: JSON ``{"changes": […], "verdicts": […], "mac": …}``
     (``verdicts``: what the checks recorded since the last probe, see
-    :mod:`course.checks._verdict`).
+    the checks' ledger, now removed).
 
     ``kind``: ``baseline`` (snapshot), ``locked`` (check, then remember ``names``) or ``check``.
     The MAC (HMAC-SHA256 with a key the grader handed over a file that is deleted at start-up)

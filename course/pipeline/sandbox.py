@@ -17,9 +17,7 @@ so a submitted ``json.py`` is never imported here), normally inside a bubblewrap
    outside the scratch folder, starting processes, signals and sockets — inside the box these
    would fail anyway or reach nothing; the hook's messages tell the TA what was tried;
 5. connects the grading channel when ``COURSE_CHANNEL`` is set
-   (``course.channel.kernel.connect_from_env``: the checks then run in the grader); otherwise
-   (the legacy mode) imports the checks and snapshots them for the integrity monitor
-   (:mod:`.monitor`);
+   (``course.channel.kernel.connect_from_env``: the checks then run in the grader);
 6. runs ipykernel.
 
 Only the standard library is imported at module level: this file is the kernel's entry point.
@@ -32,7 +30,6 @@ import os
 import resource
 import sys
 
-from . import monitor as _monitor
 from .confine import (
     TAG,
     _install_audit_hook,
@@ -64,7 +61,7 @@ def _copy_inbox(inbox: str, scratch: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -I -m course.pipeline.sandbox [--inbox D] [--scratch D] [--memory MB]
-    [--cpu S] [--preload MOD…] [--key-file F] [--no-landlock] -- <ipykernel arguments>``."""
+    [--cpu S] [--no-landlock] -- <ipykernel arguments>``."""
     import argparse
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -76,8 +73,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cpu", type=int, default=0, help="CPU-time limit, s (0: none)")
     p.add_argument("--file-size", type=int, default=256, help="largest file, MiB")
     p.add_argument("--processes", type=int, default=256, help="processes and threads")
-    p.add_argument("--preload", nargs="*", default=[], help="modules to import and protect")
-    p.add_argument("--key-file", default="", help="the monitor's key (deleted when read)")
     p.add_argument("--readable", nargs="*", default=[], help="extra readable folders")
     p.add_argument(
         "--unreadable",
@@ -102,10 +97,6 @@ def main(argv: list[str] | None = None) -> None:
         IPYTHONDIR=os.path.join(scratch, ".grader", "ipython"),
         MPLCONFIGDIR=os.path.join(scratch, ".grader", "mpl"),
     )
-    if a.key_file:
-        with open(a.key_file, "rb") as f:
-            _monitor.set_key(f.read())
-        os.unlink(a.key_file)
 
     connection = kernel_argv[kernel_argv.index("-f") + 1] if "-f" in kernel_argv else None
     ports: list[int] = []
@@ -117,11 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     _set_limits(a.memory, a.cpu, a.file_size)
     if a.processes > 0:
         resource.setrlimit(resource.RLIMIT_NPROC, (a.processes, a.processes))
-    channel = None
     if os.environ.get("COURSE_CHANNEL"):  # before the audit hook, which refuses sockets
         from course.channel.kernel import connect_from_env
 
-        channel = connect_from_env()
+        connect_from_env()  # kept in course.channel.kernel._CHANNEL
     writable = [scratch, "/dev/null"]
     if connection and info.get("transport") == "ipc":
         writable.append(os.path.dirname(str(info.get("ip"))))
@@ -141,23 +131,6 @@ def main(argv: list[str] | None = None) -> None:
         one = False
         print(f"{TAG} processes not bounded ({exc}): --memory holds per process", file=sys.stderr)
     os.environ["COURSE_SANDBOX_ONE_PROCESS"] = str(int(one))
-
-    import importlib
-
-    if channel is None:
-        _monitor.start()
-        for name in (
-            "numpy",
-            "numpy.testing",
-            "course",
-            "course.checks",
-            "course.checks._core",
-            *a.preload,
-        ):
-            try:
-                importlib.import_module(name)
-            except Exception as exc:  # a broken check module fails in the notebook, visibly
-                print(f"{TAG} could not preload {name}: {exc}", file=sys.stderr)
 
     sys.argv = [sys.argv[0], *kernel_argv]
     from ipykernel import ipkernel, kernelapp  # noqa: F401 (imported before the next line)
