@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .array import freeze_namespace
 from .random_erfinv import erf, erfinv, fma, log1p
 
 __all__ = [
@@ -401,3 +402,6 @@ def choice(
     return result.reshape(
         shape if arr.ndim == 0 else arr.shape[:axis] + shape + arr.shape[axis + 1 :]
     )
+
+
+freeze_namespace(globals(), __name__)  # keys and samples are immutable, as JAX's
