@@ -47,6 +47,10 @@ RANDOM: dict[str, Callable[[], Any]] = {
     "exponential": lambda: ri.random.exponential(K, (3,)),
     "laplace": lambda: ri.random.laplace(K, (3,)),
     "multivariate_normal": lambda: ri.random.multivariate_normal(K, P, np.eye(3)),
+    "gamma": lambda: ri.random.gamma(K, P),
+    "loggamma": lambda: ri.random.loggamma(K, P),
+    "beta": lambda: ri.random.beta(K, P, P + 1),
+    "dirichlet": lambda: ri.random.dirichlet(K, P),
 }
 NN: dict[str, Callable[[], Any]] = {
     name: functools.partial(lambda n: getattr(ri.nn, n)(X), name)
