@@ -15,7 +15,11 @@ reference_impl and for JAX eager (``jax.vmap(jax.grad)``). The per-example gradi
 copies of the parameters (1.4 GB in float64), so the ratio to grad is bounded below by writing
 them, not by the engine.
 
-Run: ``python benchmarks/bench_engine.py [--quick] [--only mlp|chain|vmap] [--reuse-memory]``;
+(iv) Hessian-vector products of the MLP's loss (``--only hvp``): t(HVP)/t(grad) for
+reference_impl's forward-over-reverse and reverse-over-forward ``hvp`` and for JAX eager's
+``jvp(grad)``, in wall and CPU time, beside the ratio of the matmul FLOPs (goal ≤ 2.0).
+
+Run: ``python benchmarks/bench_engine.py [--quick] [--only mlp|hvp|chain|vmap] [--reuse-memory]``;
 one thread everywhere.
 """
 
@@ -28,6 +32,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -238,10 +243,97 @@ def bench_vmap(repeat: int) -> list[dict[str, Any]]:
     return rows
 
 
+def _paired(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU (process) time of each ``fn()``, the functions interleaved so that
+    each sees the same load; CPU time leaves out the time other processes hold the core."""
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            cpu[k].append(time.process_time() - c)
+            wall[k].append(time.perf_counter() - w)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
+
+
+def _matmul_flops(fn: Callable[[], Any]) -> float:
+    """2·m·n·k summed over the engine's matmul calls while ``fn()`` runs."""
+    from reference_impl.numpy import contractions
+
+    prim, total = contractions.matmul, [0.0]
+    impl = prim.impl
+
+    def counting(a: Any, b: Any, *args: Any, **kw: Any) -> Any:
+        out = impl(a, b, *args, **kw)
+        total[0] += 2.0 * np.size(out) * np.shape(a)[-1]
+        return out
+
+    prim.impl = counting
+    try:
+        fn()
+    finally:
+        prim.impl = impl
+    return total[0]
+
+
+def bench_hvp(repeat: int) -> list[dict[str, Any]]:
+    """t(HVP)/t(grad) for the MLP: reference_impl's two compositions and JAX eager's
+    ``jvp(grad)``, with the FLOP ratio of the matmuls (the floor of the time ratio here)."""
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import logsumexp as j_lse
+
+    import reference_impl as ri
+    import reference_impl.numpy as rnp
+    from reference_impl.second_order import hvp
+
+    jax.config.update("jax_enable_x64", True)
+    params, x, y = init_mlp()
+    rng = np.random.default_rng(1)
+    v = [(rng.standard_normal(W.shape), rng.standard_normal(b.shape)) for W, b in params]
+
+    def loss(p: Any) -> Any:
+        return mlp_loss(rnp, rnp.logsumexp, p, x, y)
+
+    def jloss(p: Any) -> Any:
+        return mlp_loss(jnp, j_lse, p, x, y)
+
+    jp, jv = jax.tree.map(jnp.asarray, (params, v))
+    jgrad = jax.grad(jloss)
+    fns: dict[str, Callable[[], Any]] = {
+        "ours grad": lambda: ri.grad(loss)(params),
+        "ours fwd-over-rev": lambda: hvp(loss, params, v, "fwd-over-rev"),
+        "ours rev-over-fwd": lambda: hvp(loss, params, v, "rev-over-fwd"),
+        "JAX grad": lambda: jax.block_until_ready(jgrad(jp)),
+        "JAX fwd-over-rev": lambda: jax.block_until_ready(jax.jvp(jgrad, (jp,), (jv,))[1]),
+    }
+    t = _paired(fns, repeat)
+    f_grad = _matmul_flops(fns["ours grad"])
+    rows = []
+    for who, mode in [("ours", "fwd-over-rev"), ("ours", "rev-over-fwd"), ("JAX", "fwd-over-rev")]:
+        (wg, cg), (wh, ch) = t[f"{who} grad"], t[f"{who} {mode}"]
+        flops = _matmul_flops(fns[f"ours {mode}"]) / f_grad if who == "ours" else float("nan")
+        rows.append(
+            {
+                "system": "reference_impl" if who == "ours" else "JAX eager",
+                "hvp": mode,
+                "t_grad_ms": 1e3 * wg,
+                "t_hvp_ms": 1e3 * wh,
+                "hvp/grad": wh / wg,
+                "hvp/grad_cpu": ch / cg,
+                "matmul_flops/grad": flops,
+            }
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--only", choices=["mlp", "chain", "vmap"], default=None)
+    ap.add_argument("--only", choices=["mlp", "hvp", "chain", "vmap"], default=None)
     ap.add_argument("--runs", type=int, default=4, help="whole-benchmark runs (median reported)")
     ap.add_argument(
         "--reuse-memory",
@@ -267,6 +359,14 @@ def main(argv: list[str] | None = None) -> None:
         print("  ".join(f"{k} = {v:.3f}" for k, v in ratios.items()))
         print("  targets: grad/f ≤ 2.8, grad/hand-written ≤ 1.05, grad/autograd ≤ 1.0\n")
         payload["mlp"] = {"rows": rows, "ratios": ratios}
+    if args.only in (None, "hvp"):
+        rows = _median_rows([bench_hvp(repeat) for _ in range(runs)])
+        print(table(rows, "HVP of the MLP: t(HVP)/t(grad), wall and CPU time (median of runs)"))
+        print(
+            "  target: hvp/grad ≤ 2.0; the matmul FLOP ratio is the floor (JAX's jaxpr of "
+            "jvp(grad) has the same matmuls as ours)\n"
+        )
+        payload["hvp"] = {"rows": rows}
     if args.only in (None, "chain"):
         rows = _median_rows([bench_chain(repeat) for _ in range(runs)])
         print(table(rows, f"Scalar chain x = sin(x)·1.0001 + 0.1, {OPS_PER_STEP} ops per step"))
@@ -287,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{payload['load_average_after']:.2f} after ({os.cpu_count()} CPUs; figures are "
         "reliable only when it stays well below 1)"
     )
-    name = "bench_engine" + ("_vmap" if args.only == "vmap" else "")
+    name = "bench_engine" + (f"_{args.only}" if args.only in ("vmap", "hvp") else "")
     path = save(name + ("_reuse_memory" if args.reuse_memory else ""), payload)
     print(f"wrote {path}", file=sys.stderr)
 

@@ -10,7 +10,15 @@ from typing import Any
 import numpy as np
 
 from .core import Primitive, Tracer, concrete, describe, shape_of
-from .tree_util import PyTreeDef, tree_flatten
+from .tree_util import (
+    PyTreeDef,
+    keystr,
+    node_children,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_structure,
+)
 
 
 def fun_name(fun: Callable[..., Any]) -> str:
@@ -146,60 +154,47 @@ def check_spec(spec: Any, what: str, name: str) -> None:
 
 
 def _spec_leaves(spec: Any) -> list[Any]:
-    if isinstance(spec, (tuple, list)):
-        return [x for s in spec for x in _spec_leaves(s)]
-    if isinstance(spec, dict):
-        return [x for s in spec.values() for x in _spec_leaves(s)]
-    return [spec]
+    """The leaves of an axis specification: ``None`` is a leaf there (not an empty node)."""
+    return tree_leaves(spec, is_leaf=lambda s: s is None)
 
 
 def broadcast_prefix(name: str, what: str, spec: Any, tree: Any) -> list[Any]:
-    """One axis per leaf of ``tree``: ``spec`` is a pytree prefix of it (ints / None leaves)."""
+    """One axis per leaf of ``tree``: ``spec`` is a pytree prefix of it (ints / None leaves);
+    a node of ``spec`` (a registered class too) must match ``tree``'s node, static data
+    included, and an int or ``None`` stands for every leaf below it, as in JAX."""
     if spec is None or isinstance(spec, (int, np.integer)):
-        return [spec] * len(tree_flatten(tree)[0])
-    ok = (
-        isinstance(spec, (tuple, list))
-        and isinstance(tree, (tuple, list))
-        and len(spec) == len(tree)
-        and (hasattr(spec, "_fields") == hasattr(tree, "_fields"))
-    ) or (isinstance(spec, dict) and isinstance(tree, dict) and sorted(spec) == sorted(tree))
-    if not ok:
+        return [spec] * tree_structure(tree).num_leaves
+    snode, tnode = node_children(spec), node_children(tree)
+    if snode is None or tnode is None or snode[:2] != tnode[:2] or len(snode[2]) != len(tnode[2]):
         raise ValueError(
             f"vmap({name}): {what} specification must be a tree prefix of the "
-            f"corresponding value, got specification {spec!r} for value tree "
-            f"{tree_flatten(tree)[1]}"
+            f"corresponding value, got specification {tree_structure(spec)} ({spec!r}) for "
+            f"value tree {tree_structure(tree)}"
         )
-    if isinstance(spec, dict):
-        return [a for k in sorted(tree) for a in broadcast_prefix(name, what, spec[k], tree[k])]
-    return [a for s, t in zip(spec, tree, strict=True) for a in broadcast_prefix(name, what, s, t)]
+    return [
+        a
+        for s, t in zip(snode[2], tnode[2], strict=True)
+        for a in broadcast_prefix(name, what, s, t)
+    ]
 
 
 def flatten_with_paths(fun: Any, args: Any, kwargs: Any) -> tuple[list[str], list[Any], PyTreeDef]:
-    """The leaves of ``(args, kwargs)`` and, for messages, a name for each (``x[1]['w']``)."""
+    """The leaves of ``(args, kwargs)`` (registered nodes walked through) and, for messages, a
+    name for each: the parameter's name and the leaf's key path (``x[1]['w']``, ``p.w``)."""
     try:
         params = list(inspect.signature(fun).parameters)
     except (TypeError, ValueError):
         params = []
+    pairs, tree = tree_flatten_with_path((tuple(args), kwargs))
     paths: list[str] = []
-
-    def walk(x: Any, path: str) -> None:
-        if x is None:
-            return
-        if isinstance(x, (tuple, list)):
-            for i, c in enumerate(x):
-                walk(c, f"{path}[{i}]")
-        elif isinstance(x, dict):
-            for key in sorted(x):
-                walk(x[key], f"{path}[{key!r}]")
+    for path, _ in pairs:
+        if path[0].idx == 0:  # a positional argument
+            i = path[1].idx
+            head = params[i] if i < len(params) and "*" not in params[i] else f"args[{i}]"
         else:
-            paths.append(path)
-
-    for i, a in enumerate(args):
-        walk(a, params[i] if i < len(params) and "*" not in params[i] else f"args[{i}]")
-    for key in sorted(kwargs):
-        walk(kwargs[key], key)
-    leaves, tree = tree_flatten((tuple(args), kwargs))
-    return paths, leaves, tree
+            head = str(path[1].key)
+        paths.append(head + keystr(path[2:]))
+    return paths, [x for _, x in pairs], tree
 
 
 def check_inputs(

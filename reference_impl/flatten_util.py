@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .array import freeze
 from .core import concrete, shape_of
 from .tree_util import tree_flatten, tree_unflatten
 
@@ -39,7 +40,7 @@ def ravel_pytree(pytree: Any) -> tuple[Any, Callable[[Any], Any]]:
         if _dtype(flat) != out_dtype:
             flat = flat.astype(out_dtype)
     else:
-        flat = np.zeros(0, out_dtype)
+        flat = freeze(np.zeros(0, out_dtype))
     bounds = np.cumsum([0, *sizes])
 
     def unravel(vec: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import nn_initializers as initializers
+from .array import freeze_namespace
 from .core import concrete
 from .numpy import elementwise as E
 from .numpy import reductions as R
@@ -192,3 +193,6 @@ def one_hot(x: Any, num_classes: int, *, dtype: Any = np.float64, axis: int = -1
     idx = np.asarray(concrete(x))
     out = (idx[..., None] == np.arange(int(num_classes))).astype(dtype)
     return np.moveaxis(out, -1, axis)
+
+
+freeze_namespace(globals(), __name__)  # results are the engine's immutable arrays

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import random
+from .array import freeze_namespace, frozen_results
 
 __all__ = [
     "constant",
@@ -58,6 +59,7 @@ def ones(key: Any, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
 def constant(value: Any, dtype: Any = None) -> Initializer:
     """An initializer filling with ``value``."""
 
+    @frozen_results
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         return np.full(tuple(shape), value, _dtype(dtype))
 
@@ -67,6 +69,7 @@ def constant(value: Any, dtype: Any = None) -> Initializer:
 def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
     """Uniform on ``[0, scale)``."""
 
+    @frozen_results
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         dt = _dtype(dtype)
         return random.uniform(key, shape, dt) * dt.type(scale)
@@ -77,6 +80,7 @@ def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
 def normal(stddev: float = 1e-2, dtype: Any = None) -> Initializer:
     """Normal with mean 0 and standard deviation ``stddev``."""
 
+    @frozen_results
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         dt = _dtype(dtype)
         return random.normal(key, shape, dt) * dt.type(stddev)
@@ -89,6 +93,7 @@ def truncated_normal(
 ) -> Initializer:
     """``stddev`` times a standard normal truncated to ``(lower, upper)``."""
 
+    @frozen_results
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         dt = _dtype(dtype)
         return random.truncated_normal(key, lower, upper, shape, dt) * dt.type(stddev)
@@ -128,6 +133,7 @@ def variance_scaling(
     geometric mean (``fan_geo_avg``); ``distribution`` is ``truncated_normal``, ``normal`` or
     ``uniform``."""
 
+    @frozen_results
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> np.ndarray:
         shape, dt = tuple(int(d) for d in shape), _dtype(dtype)
         fan_in, fan_out = _fans(shape, in_axis, out_axis, batch_axis)
@@ -172,3 +178,4 @@ he_uniform = _named(2.0, "fan_in", "uniform", "He/Kaiming: uniform, var 2/fan_in
 he_normal = _named(2.0, "fan_in", "truncated_normal", "He/Kaiming: truncated normal, var 2/fan_in.")
 xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
+freeze_namespace(globals(), __name__)  # zeros, ones: immutable results as JAX's

@@ -11,18 +11,27 @@ and its *structure* (:class:`PyTreeDef`), and rebuilt from them. A class becomes
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
+    "DictKey",
+    "FlattenedIndexKey",
+    "GetAttrKey",
     "PyTreeDef",
+    "SequenceKey",
+    "keystr",
     "register_pytree_node",
     "register_pytree_node_class",
     "tree_all",
     "tree_flatten",
+    "tree_flatten_with_path",
     "tree_leaves",
+    "tree_leaves_with_path",
     "tree_map",
+    "tree_map_with_path",
     "tree_reduce",
     "tree_structure",
     "tree_transpose",
@@ -114,30 +123,35 @@ def tree_flatten(
     return leaves, _flatten(tree, leaves, is_leaf)
 
 
+def node_children(x: Any) -> tuple[str, Any, tuple[Any, ...]] | None:
+    """One level of the pytree ``x``: ``(kind, meta, children)`` as in :class:`PyTreeDef`, or
+    ``None`` when ``x`` is a leaf (a registered class is asked for its children)."""
+    if x is None:
+        return "none", None, ()
+    node = _REGISTRY.get(type(x))
+    if node is not None:
+        children, aux = node[0](x)
+        return "custom", (type(x), aux), tuple(children)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return "namedtuple", type(x), tuple(x)
+    if isinstance(x, (tuple, list)):
+        return ("tuple" if isinstance(x, tuple) else "list"), None, tuple(x)
+    if isinstance(x, dict):
+        keys = tuple(sorted(x))
+        return "dict", keys, tuple(x[k] for k in keys)
+    return None
+
+
 def _flatten(tree: Any, leaves: list[Any], is_leaf: Callable[[Any], bool] | None) -> PyTreeDef:
     if is_leaf is not None and is_leaf(tree):
         leaves.append(tree)
         return _LEAF
-    if tree is None:
-        return PyTreeDef("none", None, ())
-    node = _REGISTRY.get(type(tree))
-    if node is not None:
-        children, aux = node[0](tree)
-        return PyTreeDef(
-            "custom", (type(tree), aux), tuple(_flatten(c, leaves, is_leaf) for c in children)
-        )
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return PyTreeDef(
-            "namedtuple", type(tree), tuple(_flatten(c, leaves, is_leaf) for c in tree)
-        )
-    if isinstance(tree, (tuple, list)):
-        kind = "tuple" if isinstance(tree, tuple) else "list"
-        return PyTreeDef(kind, None, tuple(_flatten(c, leaves, is_leaf) for c in tree))
-    if isinstance(tree, dict):
-        keys = tuple(sorted(tree))
-        return PyTreeDef("dict", keys, tuple(_flatten(tree[k], leaves, is_leaf) for k in keys))
-    leaves.append(tree)
-    return _LEAF
+    node = node_children(tree)
+    if node is None:
+        leaves.append(tree)
+        return _LEAF
+    kind, meta, children = node
+    return PyTreeDef(kind, meta, tuple(_flatten(c, leaves, is_leaf) for c in children))
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
@@ -235,3 +249,105 @@ def tree_transpose(
     return tree_unflatten(
         inner_treedef, [tree_unflatten(outer_treedef, col) for col in zip(*rows, strict=True)]
     )
+
+
+# --- key paths (``jax.tree_util.tree_flatten_with_path``) ------------------------------------
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    """The position of a child of a tuple or list: ``[idx]``."""
+
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class DictKey:
+    """The key of a child of a dict: ``[key]``."""
+
+    key: Any
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class GetAttrKey:
+    """The field of a child of a namedtuple: ``.name``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f".{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FlattenedIndexKey:
+    """The position of a child among a registered node's children: ``[<flat index i>]``."""
+
+    key: int
+
+    def __str__(self) -> str:
+        return f"[<flat index {self.key}>]"
+
+
+KeyPath = tuple[Any, ...]
+
+
+def _keys(kind: str, meta: Any, n: int) -> list[Any]:
+    if kind == "dict":
+        return [DictKey(k) for k in meta]
+    if kind == "namedtuple":
+        return [GetAttrKey(f) for f in meta._fields]
+    if kind == "custom":
+        return [FlattenedIndexKey(i) for i in range(n)]
+    return [SequenceKey(i) for i in range(n)]
+
+
+def tree_flatten_with_path(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[tuple[KeyPath, Any]], PyTreeDef]:
+    """``([(key_path, leaf), ...], treedef)``: each leaf with the keys leading to it, in the
+    order of :func:`tree_flatten` (a key path prints with :func:`keystr`)."""
+    out: list[tuple[KeyPath, Any]] = []
+
+    def walk(x: Any, path: KeyPath) -> None:
+        node = None if is_leaf is not None and is_leaf(x) else node_children(x)
+        if node is None:
+            out.append((path, x))
+            return
+        kind, meta, children = node
+        for key, c in zip(_keys(kind, meta, len(children)), children, strict=True):
+            walk(c, (*path, key))
+
+    walk(tree, ())
+    return out, tree_structure(tree, is_leaf)
+
+
+def tree_leaves_with_path(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> list[tuple[KeyPath, Any]]:
+    """The ``(key_path, leaf)`` pairs of ``tree``."""
+    return tree_flatten_with_path(tree, is_leaf)[0]
+
+
+def tree_map_with_path(
+    f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
+    """``f(key_path, leaf, *other_leaves)`` leaf-wise, as :func:`tree_map`."""
+    pairs, td = tree_flatten_with_path(tree, is_leaf)
+    others = []
+    for r in rest:
+        rl, rtd = tree_flatten(r, is_leaf)
+        if rtd != td:
+            raise ValueError(f"tree_map_with_path: structures differ: {td} vs {rtd}")
+        others.append(rl)
+    paths = [p for p, _ in pairs]
+    leaves = [x for _, x in pairs]
+    return tree_unflatten(td, [f(*xs) for xs in zip(paths, leaves, *others, strict=True)])
+
+
+def keystr(keys: KeyPath) -> str:
+    """A key path as text: ``keystr((DictKey('a'), SequenceKey(0))) == "['a'][0]"``."""
+    return "".join(str(k) for k in keys)

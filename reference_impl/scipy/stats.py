@@ -13,13 +13,13 @@ pmf), ``poisson`` (logpmf, pmf).
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import scipy.special as sps
 
 from .. import numpy as rnp
+from ..array import frozen_results
 from ..core import concrete
 from ..custom import custom_jvp
 from ..numpy.linalg import cholesky, solve_triangular_p
@@ -28,6 +28,15 @@ from .special import erfc, gammaln, xlog1py, xlogy
 __all__ = ["bernoulli", "multivariate_normal", "norm", "poisson", "t", "uniform"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+
+class _Distribution:
+    """A namespace of a distribution's functions, each returning the engine's immutable arrays
+    when called by the user (:func:`reference_impl.array.frozen_results`)."""
+
+    def __init__(self, **functions: Any):
+        for name, fn in functions.items():
+            setattr(self, name, frozen_results(fn))
 
 
 def _z(x: Any, loc: Any, scale: Any) -> Any:
@@ -108,7 +117,7 @@ def norm_ppf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     return _ndtri(rnp.asarray(q) * 1.0) * scale + loc
 
 
-norm = SimpleNamespace(
+norm = _Distribution(
     pdf=norm_pdf,
     logpdf=norm_logpdf,
     cdf=norm_cdf,
@@ -147,7 +156,7 @@ def mvn_pdf(x: Any, mean: Any, cov: Any) -> Any:
     return rnp.exp(mvn_logpdf(x, mean, cov))
 
 
-multivariate_normal = SimpleNamespace(logpdf=mvn_logpdf, pdf=mvn_pdf)
+multivariate_normal = _Distribution(logpdf=mvn_logpdf, pdf=mvn_pdf)
 
 
 # --- Student's t ------------------------------------------------------------------------------
@@ -164,7 +173,7 @@ def t_pdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     return rnp.exp(t_logpdf(x, df, loc, scale))
 
 
-t = SimpleNamespace(logpdf=t_logpdf, pdf=t_pdf)
+t = _Distribution(logpdf=t_logpdf, pdf=t_pdf)
 
 
 # --- uniform, Bernoulli, Poisson --------------------------------------------------------------
@@ -186,7 +195,7 @@ def uniform_cdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     return rnp.clip(_z(x, loc, scale), 0.0, 1.0)
 
 
-uniform = SimpleNamespace(logpdf=uniform_logpdf, pdf=uniform_pdf, cdf=uniform_cdf)
+uniform = _Distribution(logpdf=uniform_logpdf, pdf=uniform_pdf, cdf=uniform_cdf)
 
 
 def bernoulli_logpmf(k: Any, p: Any, loc: Any = 0) -> Any:
@@ -202,7 +211,7 @@ def bernoulli_pmf(k: Any, p: Any, loc: Any = 0) -> Any:
     return rnp.exp(bernoulli_logpmf(k, p, loc))
 
 
-bernoulli = SimpleNamespace(logpmf=bernoulli_logpmf, pmf=bernoulli_pmf)
+bernoulli = _Distribution(logpmf=bernoulli_logpmf, pmf=bernoulli_pmf)
 
 
 def poisson_logpmf(k: Any, mu: Any, loc: Any = 0) -> Any:
@@ -218,4 +227,4 @@ def poisson_pmf(k: Any, mu: Any, loc: Any = 0) -> Any:
     return rnp.exp(poisson_logpmf(k, mu, loc))
 
 
-poisson = SimpleNamespace(logpmf=poisson_logpmf, pmf=poisson_pmf)
+poisson = _Distribution(logpmf=poisson_logpmf, pmf=poisson_pmf)
