@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from .._core import (
     task_check,
 )
 from .._lazy import reference_names
-from ._common import T4, T5, Fun, _is_numeric, _mds_data
+from ._common import T4, T5, Fun, Kept, _is_numeric, _mds_data, frozen, same, unchanged
 
 #: the course's tasks 1.1 and 1.3 (None in the student distribution: the student's own are used)
 course_fd_grad, course_two_point = reference_names(
@@ -42,12 +43,23 @@ def mds_reference_loss(D: np.ndarray) -> Callable[[Any], Any]:
     return loss
 
 
-def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: object) -> None:
+def _mds_case(
+    mds_loss: Callable,
+    mds_grad: Callable,
+    n: int,
+    d: int,
+    seed: object,
+    kept: Kept | None = None,
+) -> None:
+    """Loss and gradient at one W; the arguments looked at afterwards, the results of earlier
+    calls (``kept``) compared again."""
     g = rng(T4, (n, d, seed))
     D, W = _mds_data(g, n, d, 0.3)
     inputs = {"W": W, "D": D}
     ref = mds_reference_loss(D)
-    value = student_call(T4, "mds_loss(W, D)", mds_loss, W.copy(), D.copy(), inputs=inputs)
+    args = {"W": W.copy(), "D": D.copy()}
+    value = student_call(T4, "mds_loss(W, D)", mds_loss, *args.values(), inputs=inputs)
+    unchanged(T4, "mds_loss(W, D)", args, {"W": W, "D": D}, inputs)
     assert_close(
         T4,
         "mds_loss(W, D)",
@@ -60,8 +72,10 @@ def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: obje
         "всем парам (i, j) в обоих порядках",
     )
     counter = CallCounter(mds_loss)
+    args = {"W": W.copy(), "D": D.copy()}
     with substituted(mds_grad, mds_loss=counter, fd_grad=course_fd_grad):
-        got = student_call(T4, "mds_grad(W, D)", mds_grad, W.copy(), D.copy(), inputs=inputs)
+        got = student_call(T4, "mds_grad(W, D)", mds_grad, *args.values(), inputs=inputs)
+    unchanged(T4, "mds_grad(W, D)", args, {"W": W, "D": D}, inputs)
     if counter.count > 1:
         fail(
             T4,
@@ -84,12 +98,69 @@ def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: obje
         " / для симметричной D: ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j); "
         "результат имеет форму W (N × d)",
     )
+    if kept is not None:
+        kept.recheck("mds_loss(W, D) and mds_grad(W, D) at another W")
+        kept.keep(f"mds_grad(W, D) at W of shape {W.shape}", got)
+
+
+#: the size at which finite differences are too slow to pass for the formula: N·d + 1 ≥ 5001
+#: evaluations of the loss, each Θ(N²d); the formula costs about one evaluation
+_FD_SIZE = (10, 500)
+_FD_SHARE = 0.2  # allowed: this share of the cheapest finite-difference gradient's time
+
+
+def _loss_seconds(D: np.ndarray, W: np.ndarray) -> float:
+    """The checker's time for one vectorised evaluation of the loss (the best of 5)."""
+    best = np.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        sq = np.sum((W[:, None, :] - W[None, :, :]) ** 2, axis=-1)
+        float(np.sum((sq - D) ** 2))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _no_differences(mds_grad: Callable) -> None:
+    """The statement's "no finite differences", measured on the work mds_grad does: at N = 10
+    points in d = 500 dimensions any difference scheme evaluates the loss ≥ N·d + 1 times; the
+    formula's cost is a few evaluations. The clock is the grader's (the kernel's round trip is
+    included, milliseconds against the hundreds that differences take)."""
+    n, d = _FD_SIZE
+    D, W = _mds_data(rng(T4, ("work", n, d)), n, d, 0.3)
+    inputs = {"W": f"{n} × {d} (N × d)", "D": f"{n} × {n}"}
+    start = time.perf_counter()
+    got = student_call(T4, "mds_grad(W, D)", mds_grad, W.copy(), D.copy(), inputs=inputs)
+    took = time.perf_counter() - start
+    evals = n * d + 1
+    fd = evals * _loss_seconds(D, W)
+    if not took <= _FD_SHARE * fd:
+        fail(
+            T4,
+            f"cost exceeded: mds_grad took {took * 1e3:.0f} ms for N = {n}, d = {d}; that is "
+            f"the work of finite differences (≥ N·d + 1 = {evals} evaluations of the loss, "
+            f"≈ {fd * 1e3:.0f} ms here); the formula needs about one (allowed: "
+            f"{_FD_SHARE * fd * 1e3:.0f} ms)"
+            f" / превышена стоимость: mds_grad работала {took * 1e3:.0f} мс при N = {n}, "
+            f"d = {d} — это работа конечных разностей (≥ {evals} вычислений функции потерь); "
+            "формуле нужно около одного",
+            inputs=inputs,
+            show_values=False,
+            hint="compute ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j) directly, not by "
+            "differences of the loss (under any name) / вычисляйте градиент по формуле, а не "
+            "разностями функции потерь (под любым именем)",
+        )
+    expected = np.asarray(ri.grad(mds_reference_loss(D))(W), dtype=float)
+    assert_close(T4, f"mds_grad(W, D) at N = {n}, d = {d}", got, expected, inputs=inputs)
 
 
 @task_check(T4)
 def t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
-    """N = 4 points in the plane."""
-    _mds_case(mds_loss, mds_grad, 4, 2, "visible")
+    """N = 4 points in the plane at two W (the first gradient kept); the work of mds_grad at
+    N = 10, d = 500 (finite differences are too slow there)."""
+    kept = Kept(T4)
+    _mds_case(mds_loss, mds_grad, 4, 2, "visible", kept)
+    _mds_case(mds_loss, mds_grad, 4, 2, "visible, second W", kept)
+    _no_differences(mds_grad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +207,12 @@ def _np_mds(D: np.ndarray) -> tuple[Fun, Fun]:
 
 
 def _gd_case(
-    gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: float, n_calls: int
+    gradient_descent: Callable,
+    D: np.ndarray,
+    W0: np.ndarray,
+    lr: float,
+    n_calls: int,
+    kept: Kept | None = None,
 ) -> None:
     loss, grad = _np_mds(D)
     counter = CallCounter(grad)
@@ -147,7 +223,8 @@ def _gd_case(
     if not np.array_equal(W0_in, W0):
         fail(
             T5,
-            "gradient_descent modified W0 / gradient_descent изменила W0",
+            "input changed in place: gradient_descent modified W0"
+            " / аргумент изменён на месте: gradient_descent изменила W0",
             inputs=inputs,
             show_values=False,
             hint="W = W - lr * grad(W) makes a new array; W -= … changes the caller's W0"
@@ -175,6 +252,9 @@ def _gd_case(
         inputs=inputs,
         hint="W_{k+1} = W_k − lr·∇L(W_k); return the last W / верните последнее W",
     )
+    if kept is not None:
+        kept.recheck(what)
+        kept.keep(f"{what} with lr = {lr:g}, n_calls = {n_calls}", got)
 
 
 def _zo_case(
@@ -185,6 +265,7 @@ def _zo_case(
     n_calls: int,
     eps: float,
     seed: int,
+    kept: Kept | None = None,
 ) -> None:
     loss, _ = _np_mds(D)
     counter = CallCounter(loss)
@@ -213,7 +294,8 @@ def _zo_case(
     if not np.array_equal(W0_in, W0):
         fail(
             T5,
-            "zo_gradient_descent modified W0 / zo_gradient_descent изменила W0",
+            "input changed in place: zo_gradient_descent modified W0"
+            " / аргумент изменён на месте: zo_gradient_descent изменила W0",
             inputs=inputs,
             show_values=False,
             hint="W = W - lr * G makes a new array; W -= … changes the caller's W0"
@@ -252,6 +334,9 @@ def _zo_case(
         " / G_k = two_point_estimator(loss, W_k, eps, rng); передавайте rng дальше,"
         " не создавайте новый генератор",
     )
+    if kept is not None:
+        kept.recheck(what)
+        kept.keep(f"{what} with lr = {lr:g}, n_calls = {n_calls}, seed {seed}", got)
 
 
 def _experiment(
@@ -273,6 +358,18 @@ def _experiment(
             obtained=pair,
         )
     lr_gd, lr_zo = (float(p) for p in pair)
+    again = student_call(T5, "step_sizes() (a second call)", step_sizes)
+    if not same(again, frozen(pair)):
+        fail(
+            T5,
+            "state kept between calls: a second call of step_sizes() returned another pair"
+            " / состояние сохраняется между вызовами: второй вызов step_sizes() вернул другую "
+            "пару",
+            expected=pair,
+            obtained=again,
+            hint="return the two constants you chose; keep no state"
+            " / верните две выбранные константы; не храните состояние",
+        )
     D, W0 = lecture_problem()
     loss, grad = _np_mds(D)
     L0 = loss(W0)
@@ -349,9 +446,14 @@ def _experiment(
 
 @task_check(T5, replaces=("two_point_estimator",))
 def t1_5(gradient_descent: Callable, zo_gradient_descent: Callable, step_sizes: Callable) -> None:
-    """Both methods on a small problem (counted calls, exact iterates); the cities at 400 calls."""
+    """Both methods on a small problem from two W0 (counted calls, exact iterates, the first
+    results kept); the cities at 400 calls."""
     g = rng(T5, "visible")
     D, W = _mds_data(g, 4, 2, 0.1)
-    _gd_case(gradient_descent, D, W, 2e-3, 20)
-    _zo_case(zo_gradient_descent, D, W, 5e-4, 20, 1e-6, 3)
+    W2 = rng(T5, "visible, second W0").normal(size=W.shape)
+    kept = Kept(T5)
+    _gd_case(gradient_descent, D, W, 2e-3, 20, kept)
+    _zo_case(zo_gradient_descent, D, W, 5e-4, 20, 1e-6, 3, kept)
+    _gd_case(gradient_descent, D, W2, 1e-3, 20, kept)
+    _zo_case(zo_gradient_descent, D, W2, 2e-4, 20, 1e-6, 4, kept)
     _experiment(gradient_descent, zo_gradient_descent, step_sizes, 1)
