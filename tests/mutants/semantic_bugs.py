@@ -621,11 +621,82 @@ BUGS: dict[str, list[Planted]] = {
                 ),
             ],
         ),
+        # v captured on the first call (a global): later calls use the first direction
+        Planted(
+            "hvp-rev-first-v",
+            "t5_1",
+            [
+                (
+                    "    return grad(lambda y: np.sum(grad_f(y) * v))(x)\n",
+                    '    v = globals().setdefault("_HVP_V", v)\n'
+                    "    return grad(lambda y: np.sum(grad_f(y) * v))(x)\n",
+                )
+            ],
+        ),
+        # the caller's x zeroed once the Hessian is built (np.asarray does not copy)
+        Planted(
+            "hessian-zeroes-x",
+            "t5_2",
+            [
+                (
+                    "    return H.reshape(x.shape + x.shape)\n",
+                    "    out = H.reshape(x.shape + x.shape)\n    x.fill(0.0)\n    return out\n",
+                )
+            ],
+        ),
+        # the probes drawn once per (n, i) and kept: every later run uses the same ones
+        Planted(
+            "hutchinson-probes-kept",
+            "t5_3",
+            [
+                (
+                    "        v = rng.choice([-1.0, 1.0], size=n)\n",
+                    "        v = _PROBES.setdefault((n, i), rng.choice([-1.0, 1.0], size=n))\n",
+                ),
+                (
+                    "def hutchinson(matvec, n, num_probes, rng):\n",
+                    "_PROBES = {}\n\n\ndef hutchinson(matvec, n, num_probes, rng):\n",
+                ),
+            ],
+        ),
+        # x̄₀ returned in one buffer per shape
+        Planted(
+            "chain-xbar-buffer",
+            "t5_4",
+            [
+                (
+                    "    return xn, x_bar\n    ### END SOLUTION\n"
+                    '    raise NotImplementedError("Task 5.4: reverse pass of a chain")\n',
+                    "    buf = _XBAR.setdefault(np.shape(x_bar), np.empty(np.shape(x_bar)))\n"
+                    "    buf[...] = x_bar\n"
+                    "    return xn, buf\n    ### END SOLUTION\n"
+                    '    raise NotImplementedError("Task 5.4: reverse pass of a chain")\n',
+                ),
+                (
+                    "def chain_vjp(step, step_vjp, x0, n, xn_bar):\n",
+                    "_XBAR = {}\n\n\ndef chain_vjp(step, step_vjp, x0, n, xn_bar):\n",
+                ),
+            ],
+        ),
+        # the output x_n remembered per n: a second chain of the same length gets the first's
+        Planted(
+            "chain-sqrt-xn-by-n",
+            "t5_5",
+            [
+                (
+                    "    xn = x\n    x_bar = xn_bar\n    for start in",
+                    "    xn = _XN.setdefault(n, x)\n    x_bar = xn_bar\n    for start in",
+                ),
+                (
+                    "def chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):\n",
+                    "_XN = {}\n\n\ndef chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):\n",
+                ),
+            ],
+        ),
     ],
 }
 
 # filled from the first run against the checks (before issue 22's Build 1–4)
 NOT_YET_CAUGHT: set[str] = {
     "sqrt-node-by-value",
-    "hvp-memo-by-x",
 }
