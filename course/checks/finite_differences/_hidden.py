@@ -21,7 +21,8 @@ from .t1_4_5 import _gd_case, _mds_case, _zo_case
 
 @task_check(T1, hidden=True)
 def hidden_t1_1(fd_grad: Callable) -> None:
-    """Other functions, d = 1 and 7, matrix arguments, a number as x (0-d), other steps."""
+    """Other functions, d = 1 and 7, matrix arguments, a number as x (0-d), other steps (large
+    and small); every result kept and compared again after the later calls."""
     cases = [
         ("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (7,), 3e-3),
         ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (1,), 1e-2),
@@ -29,6 +30,8 @@ def hidden_t1_1(fd_grad: Callable) -> None:
         ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 3), 1e-3),
         ("f(X) = Σ tanh(X·c) + Π cos(X)", (4, 1), 1e-3),
         ("f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (), 1e-3),
+        ("f(x) = log(1 + ‖x‖²) + exp(c·x)", (3,), 0.3),  # a large step
+        ("f(X) = Σ tanh(X·c) + Π cos(X)", (2, 2), 1e-7),  # a small one
     ]
     kept = Kept(T1)
     for label, shape, eps in cases:

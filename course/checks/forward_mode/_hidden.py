@@ -115,17 +115,19 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
             "функция работала для любого дуального типа и для массивов",
             DualBox,
         )
-        got = student_call(T1, f"{name}(2.0)", fn, 2.0, inputs={"x": 2.0})
-        assert_close(
-            T1,
-            f"{name}(2.0) for a plain number",
-            got,
-            getattr(np, name)(2.0),
-            inputs={"x": 2.0},
-            hint="a plain number has no tangent: return np.log(x)…"
-            " / у обычного числа нет касательной компоненты: "
-            "верните np.log(x)…",
-        )
+        for number in (2.0, 3.5):  # twice: nothing may be kept from one call to the next
+            got = student_call(T1, f"{name}({number})", fn, number, inputs={"x": number})
+            assert_close(
+                T1,
+                f"{name}({number}) for a plain number"
+                + ("" if number == 2.0 else f" after {name}(2.0) (state kept between calls?)"),
+                got,
+                getattr(np, name)(number),
+                inputs={"x": number},
+                hint="a plain number has no tangent: return np.log(x)…"
+                " / у обычного числа нет касательной компоненты: "
+                "верните np.log(x)…",
+            )
 
 
 @task_check(T2, hidden=True)

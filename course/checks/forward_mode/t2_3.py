@@ -113,10 +113,12 @@ _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
     ("-x", lambda x: -x, [("x", (3,), "dual")], "neg"),
     ("x * c", lambda x, c: x * c, [("x", (3,), "dual"), ("c", (3,), "const")], "mul"),
     ("c - x", lambda c, x: c - x, [("c", (3,), "const"), ("x", (3,), "dual")], "add"),
+    ("x - c", lambda x, c: x - c, [("x", (3,), "dual"), ("c", (3,), "const")], "add"),
     ("c / x", lambda c, x: c / x, [("c", (3,), "const"), ("x", (3,), "dual+")], "div"),
     ("x + C", lambda x, C: x + C, [("x", (3,), "dual"), ("C", (2, 3), "const")], "add"),
     ("A @ x", lambda A, x: A @ x, [("A", (2, 3), "const"), ("x", (3,), "dual")], "matmul"),
     ("X @ Y", lambda X, Y: X @ Y, [("X", (2, 3), "dual"), ("Y", (3, 4), "dual")], "matmul"),
+    ("x @ B", lambda x, B: x @ B, [("x", (3,), "dual"), ("B", (3, 2), "const")], "matmul"),
     ("X.sum()", lambda X: X.sum(), [("X", (2, 3), "dual")], "sum"),
     ("X.sum(axis=0)", lambda X: X.sum(axis=0), [("X", (2, 3), "dual")], "sum"),
 ]
