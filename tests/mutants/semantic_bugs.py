@@ -348,6 +348,20 @@ BUGS: dict[str, list[Planted]] = {
                 ),
             ],
         ),
+        # a stated cost not kept: f evaluated once on the plain primals first (for the shape)
+        Planted(
+            "jvp-plain-pass-first",
+            "t2_4",
+            [
+                (
+                    "    duals = [DualArray(p, t) for p, t in zip(primals, tangents, strict=True)]\n"
+                    "    out = f(*duals)\n",
+                    "    shape = np.shape(f(*primals))\n"
+                    "    duals = [DualArray(p, t) for p, t in zip(primals, tangents, strict=True)]\n"
+                    "    out = f(*duals)\n",
+                )
+            ],
+        ),
         # f kept in a global: every returned jacobian differentiates the latest f
         Planted(
             "jacfwd-global-f",

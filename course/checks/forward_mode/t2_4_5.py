@@ -104,7 +104,7 @@ def _jvp_case(
     shows), the arguments looked at after each call, the first result kept."""
     g = rng(T4, (label, seed))
     consts = [uniform(g, s) for s in const_shapes]
-    f = build(dual_ops, consts)
+    f = CallCounter(build(dual_ops, consts))
     kept = Kept(T4)
     for call in ("first", "second"):
         primals = [uniform(g, s, 0.2, 1.5) for s in shapes]
@@ -115,20 +115,38 @@ def _jvp_case(
 def _jvp_call(
     jvp: Callable,
     label: str,
-    f: Callable,
+    f: CallCounter,
     ref: Callable,
     primals: list,
     tangents: list,
     call: str,
     kept: Kept,
 ) -> None:
+    """One call of ``jvp`` with the counted ``f``: one pass (one call of f, on dual values)."""
     inputs = {"f": label, "primals": tuple(primals), "tangents": tuple(tangents)}
     args = {"primals": tuple(primals), "tangents": tuple(tangents)}
     saved = {k: frozen(v) for k, v in args.items()}
     what = "jvp(f, primals, tangents)" + ("" if call == "first" else " (the same f, new point)")
+    calls = f.count
     with substituted(jvp, DualArray=DualBox):
         got = student_call(T4, what, jvp, f, *args.values(), inputs=inputs)
     unchanged(T4, "jvp(f, primals, tangents)", args, saved, inputs)
+    passes = f.calls[calls:]
+    plain = sum(1 for a, _ in passes if not any(is_dual(x) for x in a))
+    if len(passes) != 1 or plain:
+        fail(
+            T4,
+            f"cost exceeded: {what} called f {len(passes)} time(s), {plain} on plain "
+            "values; jvp is one forward pass: one call of f on dual values"
+            f" / превышена стоимость: {what} вызвала f {len(passes)} раз, из них {plain} "
+            "на обычных значениях; jvp — это один проход прямого режима: один вызов f на "
+            "дуальных значениях",
+            inputs=inputs,
+            expected=1,
+            obtained=len(passes),
+            hint="box every primal with its tangent and call f once: out = f(*duals)"
+            " / оберните каждый аргумент с его касательной и вызовите f один раз",
+        )
     kept.recheck(what)
     note = "" if call == "first" else " on a second call with the same f (state kept?)"
     expected = _reference(ref, primals, tangents)
