@@ -554,6 +554,53 @@ BUGS: dict[str, list[Planted]] = {
                 )
             ],
         ),
+        # the right-hand side ḃ − Ȧx built in the caller's b_dot (b_dot -= …)
+        Planted(
+            "solve-jvp-bdot-in-place",
+            "t4_1",
+            [
+                (
+                    "    x_dot = lu_solve(lu, b_dot - A_dot @ x)  # A ẋ = ḃ − Ȧ x\n",
+                    "    b_dot -= A_dot @ x\n    x_dot = lu_solve(lu, b_dot)\n",
+                )
+            ],
+        ),
+        # ṡ written into one buffer per length that is returned
+        Planted(
+            "values-jvp-out-buffer",
+            "t4_4",
+            [
+                (
+                    "    return np.sum(U * (W_dot @ V), axis=0)"
+                    "  # diag(Uᵀ Ẇ V) without the whole k×k matrix\n",
+                    "    out = _SDOT.setdefault(k, np.empty(k))\n"
+                    "    np.sum(U * (W_dot @ V), axis=0, out=out)\n"
+                    "    return out\n",
+                ),
+                (
+                    "def svd_values_jvp(U, s, Vt, W_dot):\n",
+                    "_SDOT = {}\n\n\ndef svd_values_jvp(U, s, Vt, W_dot):\n",
+                ),
+            ],
+        ),
+        # F = 1/(s_j² − s_i²) memoised by the number of singular values, not their values
+        Planted(
+            "svd-vjp-F-by-k",
+            "t4_5",
+            [
+                (
+                    "    F = 1.0 / diff\n    np.fill_diagonal(F, 0.0)\n",
+                    "    if k not in _F_BY_K:\n"
+                    "        _F_BY_K[k] = 1.0 / diff\n"
+                    "        np.fill_diagonal(_F_BY_K[k], 0.0)\n"
+                    "    F = _F_BY_K[k]\n",
+                ),
+                (
+                    "def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
+                    "_F_BY_K = {}\n\n\ndef svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
+                ),
+            ],
+        ),
     ],
     "05_second_order_and_memory": [
         # H v memoised by x: a second direction at the same point gets the first's product
