@@ -111,6 +111,85 @@ BUGS: dict[str, list[Planted]] = {
                 )
             ],
         ),
+        # the gradient by a private, renamed 5-point stencil of a private copy of the loss:
+        # no call of mds_loss for the checks to count, only the work gives it away
+        Planted(
+            "mds-grad-private-stencil",
+            "t1_4",
+            [
+                (
+                    '    return 8 * np.einsum("kj,kjd->kd", R, diff)\n',
+                    "    def _l(V):\n"
+                    "        S = np.sum((V[:, None, :] - V[None, :, :]) ** 2, axis=-1) - D\n"
+                    "        return np.sum(S * S)\n"
+                    "    G, h = np.zeros(W.shape), 1e-2 * max(1.0, np.abs(W).max())\n"
+                    "    for i in range(W.size):\n"
+                    "        e = np.zeros(W.shape)\n"
+                    "        e.flat[i] = h\n"
+                    "        G.flat[i] = (-_l(W + 2 * e) + 8 * _l(W + e) - 8 * _l(W - e)"
+                    " + _l(W - 2 * e)) / (12 * h)\n"
+                    "    return G\n",
+                )
+            ],
+        ),
+        # the loss memoised by the shape of W: the second W of the same size gets the first's
+        Planted(
+            "mds-loss-memo-by-shape",
+            "t1_4",
+            [
+                (
+                    "    return np.sum(R**2)\n",
+                    "    global _MDS_L\n"
+                    '    if "_MDS_L" not in globals() or _MDS_L[0] != W.shape:\n'
+                    "        _MDS_L = (W.shape, np.sum(R**2))\n"
+                    "    return _MDS_L[1]\n",
+                )
+            ],
+        ),
+        # the coordinate estimate written into one buffer per shape that is returned
+        Planted(
+            "coordinate-buffer",
+            "t1_3",
+            [
+                (
+                    '    return fd_grad(L, w, eps, "central")\n',
+                    "    global _CO\n"
+                    '    g = fd_grad(L, w, eps, "central")\n'
+                    '    if "_CO" not in globals() or _CO.shape != np.shape(g):\n'
+                    "        _CO = np.empty(np.shape(g))\n"
+                    "    _CO[...] = g\n"
+                    "    return _CO\n",
+                )
+            ],
+        ),
+        # the tuned steps halve on every call (a counter kept in a global)
+        Planted(
+            "step-sizes-decay",
+            "t1_5",
+            [
+                (
+                    "    return 3e-3, 5e-4\n",
+                    "    global _CALLS\n"
+                    '    _CALLS = globals().get("_CALLS", 0) + 1\n'
+                    "    return 3e-3 / _CALLS, 5e-4 / _CALLS\n",
+                )
+            ],
+        ),
+        # the error model's array argument rounded in place to whole decades
+        Planted(
+            "error-model-rounds-eps",
+            "t1_2",
+            [
+                (
+                    "        return M * eps / 2 + 2 * EPS_MACH * f_abs / eps\n",
+                    "        out = M * eps / 2 + 2 * EPS_MACH * f_abs / eps\n"
+                    "        if isinstance(eps, np.ndarray) and eps.ndim:\n"
+                    "            np.round(eps, 20, out=eps)\n"
+                    "            eps *= 1.0 + 1e-9\n"
+                    "        return out\n",
+                )
+            ],
+        ),
     ],
     "02_forward_mode": [
         # exp cached by the value only: a second tangent at the same point gets the first's
@@ -196,6 +275,106 @@ BUGS: dict[str, list[Planted]] = {
                 (
                     "def jacfwd(f):\n    def jacobian(x):\n",
                     "def jacfwd(f):\n    state = {}\n\n    def jacobian(x):\n",
+                ),
+            ],
+        ),
+        # a − b computed into a itself (a fresh-looking result that is the left operand)
+        Planted(
+            "sub-into-self",
+            "t2_1",
+            [
+                (
+                    "        return Dual(self.value - other.value, self.tangent - other.tangent)\n",
+                    "        self.value, self.tangent = (self.value - other.value,"
+                    " self.tangent - other.tangent)\n"
+                    "        return self\n",
+                )
+            ],
+        ),
+        # the table memoised by the point alone: another tangent at the same point gets the first
+        Planted(
+            "lecture-forward-memo-by-point",
+            "t2_2",
+            [
+                (
+                    "    v1 = np.log(w1)\n",
+                    "    if (w1, w2) in _LF_MEMO:\n        return _LF_MEMO[(w1, w2)]\n"
+                    "    v1 = np.log(w1)\n",
+                ),
+                (
+                    '    return {"v1": (v1, v1_dot), "v2": (v2, v2_dot), "v3": (v3, v3_dot),'
+                    ' "L": (L, L_dot)}\n',
+                    '    _LF_MEMO[(w1, w2)] = {"v1": (v1, v1_dot), "v2": (v2, v2_dot),'
+                    ' "v3": (v3, v3_dot), "L": (L, L_dot)}\n'
+                    "    return _LF_MEMO[(w1, w2)]\n",
+                ),
+                (
+                    "def lecture_forward(w1, w2, w1_dot, w2_dot):\n",
+                    "_LF_MEMO = {}\n\n\ndef lecture_forward(w1, w2, w1_dot, w2_dot):\n",
+                ),
+            ],
+        ),
+        # a constant factor boxed once per shape and reused: the second constant is the first
+        Planted(
+            "mul-boxes-constant-once",
+            "t2_3",
+            [
+                (
+                    "        other = as_dual_array(other)\n        return DualArray(self.value *"
+                    " other.value,\n",
+                    "        if not is_dual(other):\n"
+                    "            other = _BOXED.setdefault(np.shape(other), as_dual_array(other))\n"
+                    "        other = as_dual_array(other)\n        return DualArray(self.value *"
+                    " other.value,\n",
+                ),
+                ("class DualArray:\n", "_BOXED = {}\n\n\nclass DualArray:\n"),
+            ],
+        ),
+        # the tangent written into one buffer per shape that is returned
+        Planted(
+            "jvp-tangent-buffer",
+            "t2_4",
+            [
+                (
+                    "    return out.value, out.tangent\n",
+                    "    buf = _JVP_BUF.setdefault(np.shape(out.tangent),"
+                    " np.empty(np.shape(out.tangent)))\n"
+                    "    buf[...] = out.tangent\n"
+                    "    return out.value, buf\n",
+                ),
+                (
+                    "def jvp(f, primals, tangents):\n",
+                    "_JVP_BUF = {}\n\n\ndef jvp(f, primals, tangents):\n",
+                ),
+            ],
+        ),
+        # a stated cost not kept: f evaluated once on the plain primals first (for the shape)
+        Planted(
+            "jvp-plain-pass-first",
+            "t2_4",
+            [
+                (
+                    "    duals = [DualArray(p, t) for p, t in zip(primals, tangents, strict=True)]\n"
+                    "    out = f(*duals)\n",
+                    "    shape = np.shape(f(*primals))\n"
+                    "    duals = [DualArray(p, t) for p, t in zip(primals, tangents, strict=True)]\n"
+                    "    out = f(*duals)\n",
+                )
+            ],
+        ),
+        # f kept in a global: every returned jacobian differentiates the latest f
+        Planted(
+            "jacfwd-global-f",
+            "t2_5",
+            [
+                (
+                    "            _, column = jvp(f, (x,), (e_k.reshape(x.shape),))\n",
+                    "            _, column = jvp(_LATEST_F, (x,), (e_k.reshape(x.shape),))\n",
+                ),
+                (
+                    "def jacfwd(f):\n    def jacobian(x):\n",
+                    "def jacfwd(f):\n    global _LATEST_F\n    _LATEST_F = f\n\n"
+                    "    def jacobian(x):\n",
                 ),
             ],
         ),
@@ -375,6 +554,53 @@ BUGS: dict[str, list[Planted]] = {
                 )
             ],
         ),
+        # the right-hand side ḃ − Ȧx built in the caller's b_dot (b_dot -= …)
+        Planted(
+            "solve-jvp-bdot-in-place",
+            "t4_1",
+            [
+                (
+                    "    x_dot = lu_solve(lu, b_dot - A_dot @ x)  # A ẋ = ḃ − Ȧ x\n",
+                    "    b_dot -= A_dot @ x\n    x_dot = lu_solve(lu, b_dot)\n",
+                )
+            ],
+        ),
+        # ṡ written into one buffer per length that is returned
+        Planted(
+            "values-jvp-out-buffer",
+            "t4_4",
+            [
+                (
+                    "    return np.sum(U * (W_dot @ V), axis=0)"
+                    "  # diag(Uᵀ Ẇ V) without the whole k×k matrix\n",
+                    "    out = _SDOT.setdefault(k, np.empty(k))\n"
+                    "    np.sum(U * (W_dot @ V), axis=0, out=out)\n"
+                    "    return out\n",
+                ),
+                (
+                    "def svd_values_jvp(U, s, Vt, W_dot):\n",
+                    "_SDOT = {}\n\n\ndef svd_values_jvp(U, s, Vt, W_dot):\n",
+                ),
+            ],
+        ),
+        # F = 1/(s_j² − s_i²) memoised by the number of singular values, not their values
+        Planted(
+            "svd-vjp-F-by-k",
+            "t4_5",
+            [
+                (
+                    "    F = 1.0 / diff\n    np.fill_diagonal(F, 0.0)\n",
+                    "    if k not in _F_BY_K:\n"
+                    "        _F_BY_K[k] = 1.0 / diff\n"
+                    "        np.fill_diagonal(_F_BY_K[k], 0.0)\n"
+                    "    F = _F_BY_K[k]\n",
+                ),
+                (
+                    "def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
+                    "_F_BY_K = {}\n\n\ndef svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
+                ),
+            ],
+        ),
     ],
     "05_second_order_and_memory": [
         # H v memoised by x: a second direction at the same point gets the first's product
@@ -456,17 +682,82 @@ BUGS: dict[str, list[Planted]] = {
                 ),
             ],
         ),
+        # v captured on the first call (a global): later calls use the first direction
+        Planted(
+            "hvp-rev-first-v",
+            "t5_1",
+            [
+                (
+                    "    return grad(lambda y: np.sum(grad_f(y) * v))(x)\n",
+                    '    v = globals().setdefault("_HVP_V", v)\n'
+                    "    return grad(lambda y: np.sum(grad_f(y) * v))(x)\n",
+                )
+            ],
+        ),
+        # the caller's x zeroed once the Hessian is built (np.asarray does not copy)
+        Planted(
+            "hessian-zeroes-x",
+            "t5_2",
+            [
+                (
+                    "    return H.reshape(x.shape + x.shape)\n",
+                    "    out = H.reshape(x.shape + x.shape)\n    x.fill(0.0)\n    return out\n",
+                )
+            ],
+        ),
+        # the probes drawn once per (n, i) and kept: every later run uses the same ones
+        Planted(
+            "hutchinson-probes-kept",
+            "t5_3",
+            [
+                (
+                    "        v = rng.choice([-1.0, 1.0], size=n)\n",
+                    "        v = _PROBES.setdefault((n, i), rng.choice([-1.0, 1.0], size=n))\n",
+                ),
+                (
+                    "def hutchinson(matvec, n, num_probes, rng):\n",
+                    "_PROBES = {}\n\n\ndef hutchinson(matvec, n, num_probes, rng):\n",
+                ),
+            ],
+        ),
+        # x̄₀ returned in one buffer per shape
+        Planted(
+            "chain-xbar-buffer",
+            "t5_4",
+            [
+                (
+                    "    return xn, x_bar\n    ### END SOLUTION\n"
+                    '    raise NotImplementedError("Task 5.4: reverse pass of a chain")\n',
+                    "    buf = _XBAR.setdefault(np.shape(x_bar), np.empty(np.shape(x_bar)))\n"
+                    "    buf[...] = x_bar\n"
+                    "    return xn, buf\n    ### END SOLUTION\n"
+                    '    raise NotImplementedError("Task 5.4: reverse pass of a chain")\n',
+                ),
+                (
+                    "def chain_vjp(step, step_vjp, x0, n, xn_bar):\n",
+                    "_XBAR = {}\n\n\ndef chain_vjp(step, step_vjp, x0, n, xn_bar):\n",
+                ),
+            ],
+        ),
+        # the output x_n remembered per n: a second chain of the same length gets the first's
+        Planted(
+            "chain-sqrt-xn-by-n",
+            "t5_5",
+            [
+                (
+                    "    xn = x\n    x_bar = xn_bar\n    for start in",
+                    "    xn = _XN.setdefault(n, x)\n    x_bar = xn_bar\n    for start in",
+                ),
+                (
+                    "def chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):\n",
+                    "_XN = {}\n\n\ndef chain_vjp_sqrt(step, step_vjp, x0, n, xn_bar):\n",
+                ),
+            ],
+        ),
     ],
 }
 
 # filled from the first run against the checks (before issue 22's Build 1–4)
 NOT_YET_CAUGHT: set[str] = {
-    "mds-grad-buffer",
-    "exp-cache-by-value",
-    "gradient-memo-w1",
-    "jvp-cache-by-f",
     "sqrt-node-by-value",
-    "dot-test-ignores-rtol",
-    "values-vjp-out-buffer",
-    "hvp-memo-by-x",
 }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._core import (
     Task,
+    fail,
     uniform,
 )
 
@@ -93,3 +94,112 @@ def _mds_data(
     D = D + E + E.T
     np.fill_diagonal(D, 0.0)
     return D, g.normal(size=(n, d))
+
+
+# ---------------------------------------------------------------------------------------------
+# used as code is used (issue 22): results kept, arguments looked at after the call. Shared by
+# the checks of 01, 02, 04 and 05 (imported from here).
+# ---------------------------------------------------------------------------------------------
+class _Node(NamedTuple):
+    """What :func:`frozen` keeps of a dual number or a graph node."""
+
+    value: Any
+    tangent: Any
+
+
+def frozen(x: Any) -> Any:
+    """A deep copy of the numbers in ``x`` (arrays, floats, tuples, lists, dicts, objects with
+    ``value``/``tangent``) to compare later; None where nothing can be copied."""
+    if isinstance(x, np.ndarray):
+        return np.array(x, copy=True)
+    if isinstance(x, (bool, int, float, complex, np.number)):
+        return x
+    if isinstance(x, (tuple, list)):
+        return tuple(frozen(v) for v in x)
+    if isinstance(x, dict):
+        return {k: frozen(v) for k, v in x.items()}
+    try:  # a dual number or a graph node: its value and tangent
+        value = x.value
+    except Exception:
+        return None
+    return _Node(frozen(value), frozen(getattr(x, "tangent", None)))
+
+
+def same(now: Any, then: Any) -> bool:
+    """Whether ``now`` still holds the numbers :func:`frozen` copied (``then``)."""
+    if then is None:
+        return True
+    if isinstance(then, np.ndarray):
+        a = np.asarray(now)
+        return a.shape == then.shape and bool(
+            np.array_equal(a, then, equal_nan=then.dtype.kind in "fc")
+        )
+    if isinstance(then, _Node):
+        return same(getattr(now, "value", None), then.value) and same(
+            getattr(now, "tangent", None), then.tangent
+        )
+    if isinstance(then, tuple):
+        return (
+            isinstance(now, (tuple, list))
+            and len(now) == len(then)
+            and all(same(a, b) for a, b in zip(now, then, strict=True))
+        )
+    if isinstance(then, dict):
+        return (
+            isinstance(now, dict)
+            and set(now) == set(then)
+            and all(same(now[k], v) for k, v in then.items())
+        )
+    try:
+        return bool(np.array_equal(np.asarray(now), np.asarray(then), equal_nan=True))
+    except (TypeError, ValueError):
+        return bool(np.array_equal(np.asarray(now), np.asarray(then)))
+
+
+def unchanged(
+    task: Task, what: str, given: dict[str, Any], saved: dict[str, Any], inputs: Any = None
+) -> None:
+    """Fail naming the argument that ``what`` changed in place (``saved`` from :func:`frozen`)."""
+    for name, value in given.items():
+        if not same(value, saved[name]):
+            fail(
+                task,
+                f"input changed in place: {what} modified its argument {name}"
+                f" / аргумент изменён на месте: {what} изменила свой аргумент {name}",
+                inputs=inputs,
+                expected=saved[name],
+                obtained=value,
+                hint="never write into an argument (x += …, x[i] = …, x.clear(), "
+                "x.value = …): build new arrays / никогда не пишите в аргумент: "
+                "создавайте новые массивы",
+            )
+
+
+class Kept:
+    """Results kept from earlier calls of the student's functions and compared again after
+    later calls: a result that changes shares memory with state the function keeps."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.items: list[tuple[str, Any, Any]] = []
+
+    def keep(self, what: str, got: Any) -> Any:
+        self.items.append((what, got, frozen(got)))
+        return got
+
+    def recheck(self, later: str) -> None:
+        for what, got, then in self.items:
+            if not same(got, then):
+                fail(
+                    self.task,
+                    f"result changed by a later call: what {what} returned changed when "
+                    f"{later} ran afterwards; it shares memory with state kept between calls"
+                    f" / результат изменён более поздним вызовом: то, что вернула {what}, "
+                    f"изменилось при вызове {later}; он разделяет память с состоянием, "
+                    "сохраняемым между вызовами",
+                    expected=then,
+                    obtained=got,
+                    hint="return a new array on every call (a buffer reused between calls "
+                    "must be copied out: buf.copy()) / возвращайте новый массив при каждом "
+                    "вызове (буфер копируйте: buf.copy())",
+                )

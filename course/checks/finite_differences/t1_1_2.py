@@ -19,7 +19,7 @@ from .._core import (
     task_check,
     uniform,
 )
-from ._common import _FD_FUNCS, EPS_MACH, T1, T2, Fun, _is_numeric
+from ._common import _FD_FUNCS, EPS_MACH, T1, T2, Fun, Kept, _is_numeric, frozen, unchanged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,8 +79,15 @@ def _fd_diagnosis(f: Fun, x: np.ndarray, eps: float, method: str, got: Any) -> s
 
 
 def _fd_case(
-    fd_grad: Callable, label: str, shape: tuple[int, ...], eps: float, method: str, seed: object
+    fd_grad: Callable,
+    label: str,
+    shape: tuple[int, ...],
+    eps: float,
+    method: str,
+    seed: object,
+    kept: Kept | None = None,
 ) -> None:
+    """One call of ``fd_grad``; the results of the earlier calls (``kept``) compared again."""
     g = rng(T1, (label, shape, seed))
     fun = _FD_FUNCS[label](g, shape)
     x = np.asarray(uniform(g, shape, -1.5, 1.5), dtype=float)
@@ -105,10 +112,13 @@ def _fd_case(
     got = student_call(
         T1, f"fd_grad(f, x, eps, {method!r})", fd_grad, f, x, eps, method, inputs=inputs
     )
+    if kept is not None:
+        kept.recheck(f"fd_grad(f, x, eps, {method!r})")
     if not np.array_equal(x, x_before):
         fail(
             T1,
-            "fd_grad modified its argument x / fd_grad изменила свой аргумент x",
+            "input changed in place: fd_grad modified its argument x"
+            " / аргумент изменён на месте: fd_grad изменила свой аргумент x",
             inputs=inputs,
             expected=x_before,
             obtained=x,
@@ -154,13 +164,17 @@ def _fd_case(
             if method == "forward"
             else "two calls per coordinate, no more / два вызова на координату, не больше",
         )
+    if kept is not None:
+        kept.keep(f"fd_grad(f, x, eps, {method!r}) on {label}", got)
 
 
 @task_check(T1)
 def t1_1(fd_grad: Callable) -> None:
-    """Forward and central differences in R³ with ε = 10⁻³; the number of calls."""
-    for method in ("forward", "central"):
-        _fd_case(fd_grad, "f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (3,), 1e-3, method, "visible")
+    """Forward and central differences in R³ with ε = 10⁻³ at two points (the first result
+    kept); the number of calls."""
+    kept = Kept(T1)
+    for method, seed in [("forward", "visible"), ("central", "visible"), ("forward", 2)]:
+        _fd_case(fd_grad, "f(x) = Σ sin(aᵢxᵢ) + ½ xᵀBx", (3,), 1e-3, method, seed, kept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,11 +190,22 @@ _STEP_HINTS = {
 }
 
 
-def _model_case(error_model: Callable, eps: Any, method: str, f_abs: float, M: float) -> None:
+def _model_case(
+    error_model: Callable,
+    eps: Any,
+    method: str,
+    f_abs: float,
+    M: float,
+    kept: Kept | None = None,
+) -> None:
     inputs = {"eps": eps, "method": method, "f_abs": f_abs, "M": M}
-    got = student_call(
-        T2, "error_model(eps, method, f_abs, M)", error_model, eps, method, f_abs, M, inputs=inputs
-    )
+    given = np.array(eps, copy=True) if isinstance(eps, np.ndarray) else eps
+    what = "error_model(eps, method, f_abs, M)"
+    got = student_call(T2, what, error_model, given, method, f_abs, M, inputs=inputs)
+    unchanged(T2, what, {"eps": given}, {"eps": frozen(eps)}, inputs)
+    if kept is not None:
+        kept.recheck(what)
+        kept.keep(f"{what} with method = {method!r}", got)
     expected = rfd.fd_error_model(eps, method, f=f_abs, d2f=M, d3f=M).total
     assert_close(
         T2,
@@ -237,15 +262,18 @@ def _fd_errors(f: Callable, df: Callable, xs: np.ndarray, h: np.ndarray, method:
     return float(np.median(np.abs(q - df(xs))))
 
 
-def _step_ratio(default_step: Callable, name: str, x0: float, method: str) -> tuple[float, str]:
+def _step_ratio(
+    default_step: Callable, name: str, x0: float, method: str, kept: Kept
+) -> tuple[float, str]:
     f, df = _STEP_FUNCS[name]
     xs = x0 * (1 + 0.003 * np.arange(15))
     inputs = {"x": xs, "method": method}
+    given = xs.copy()
     got = student_call(
         T2,
         "default_step(x, method)",
         default_step,
-        xs.copy(),
+        given,
         method,
         inputs=inputs,
         hint="x may be an array: use np.maximum(1.0, np.abs(x)), "
@@ -253,6 +281,9 @@ def _step_ratio(default_step: Callable, name: str, x0: float, method: str) -> tu
         " / x может быть массивом: np.maximum(1.0, np.abs(x)),"
         " а не max(1, abs(x))",
     )
+    unchanged(T2, "default_step(x, method)", {"x": given}, {"x": xs}, inputs)
+    kept.recheck("default_step(x, method)")
+    kept.keep(f"default_step(x ≈ {x0:g}, {method!r})", got)
     h = np.asarray(got, dtype=float) if _is_numeric(got) else None
     if h is None or np.shape(h) not in ((), xs.shape):
         fail(
@@ -288,7 +319,8 @@ def _step_ratio(default_step: Callable, name: str, x0: float, method: str) -> tu
 
 def _step_cases(default_step: Callable, cases: Sequence[tuple[str, float]]) -> None:
     for method in ("forward", "central"):
-        results = [_step_ratio(default_step, name, x0, method) for name, x0 in cases]
+        kept = Kept(T2)
+        results = [_step_ratio(default_step, name, x0, method, kept) for name, x0 in cases]
         ratios = np.array([r for r, _ in results])
         worst = int(np.argmax(ratios))
         geomean = float(np.exp(np.mean(np.log(ratios))))
@@ -314,8 +346,9 @@ def _step_cases(default_step: Callable, cases: Sequence[tuple[str, float]]) -> N
 def t1_2(error_model: Callable, optimal_step: Callable, default_step: Callable) -> None:
     """The model and its minimum at fixed arguments; the default step on exp, sin and log."""
     eps = np.array([1e-10, 1e-6, 1e-2])
+    kept = Kept(T2)
     for method in ("forward", "central"):
-        _model_case(error_model, eps, method, 1.0, 1.0)
+        _model_case(error_model, eps, method, 1.0, 1.0, kept)
         _model_case(error_model, 1e-5, method, 2.5, 0.4)
         _optimal_case(optimal_step, method, 1.0, 1.0)
         _optimal_case(optimal_step, method, 2.5, 0.4)

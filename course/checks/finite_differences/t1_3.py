@@ -20,7 +20,7 @@ from .._core import (
     uniform,
 )
 from .._lazy import reference_names
-from ._common import _FD_FUNCS, T3, _is_numeric, _spd
+from ._common import _FD_FUNCS, T3, Kept, _is_numeric, _spd, unchanged
 
 #: the course's task 1.1 (None in the student distribution: the student's own is used)
 (course_fd_grad,) = reference_names(__package__, "course_fd_grad")
@@ -109,7 +109,9 @@ def _two_point_exact(est: Callable, shape: tuple[int, ...], eps: float, seed: ob
     d = w.size
     inputs = {"w": w, "eps": eps, "rng": "np.random.default_rng(7)"}
     what = "two_point_estimator(L, w, eps, rng)"
-    got = student_call(T3, what, est, L, w.copy(), eps, np.random.default_rng(7), inputs=inputs)
+    given = w.copy()
+    got = student_call(T3, what, est, L, given, eps, np.random.default_rng(7), inputs=inputs)
+    unchanged(T3, what, {"w": given}, {"w": w}, inputs)
     if L.count != 2:
         fail(
             T3,
@@ -293,24 +295,27 @@ def _two_point_statistics(
 
 
 def _coordinate_case(
-    coordinate_estimator: Callable, shape: tuple[int, ...], eps: float, seed: object
+    coordinate_estimator: Callable,
+    shape: tuple[int, ...],
+    eps: float,
+    seed: object,
+    kept: Kept | None = None,
 ) -> None:
+    """One call; the results of the earlier calls (``kept``) compared again afterwards."""
     g = rng(T3, ("coordinate", shape, seed))
     label = "f(x) = log(1 + ‖x‖²) + exp(c·x)"
     fun = _FD_FUNCS[label](g, shape)
     w = np.asarray(uniform(g, shape, -1.5, 1.5), dtype=float)
     L = CallCounter(fun)
     inputs = {"L": label, "w": w, "eps": eps}
+    given = w.copy()
+    what = "coordinate_estimator(L, w, eps)"
     with substituted(coordinate_estimator, fd_grad=course_fd_grad):
-        got = student_call(
-            T3,
-            "coordinate_estimator(L, w, eps)",
-            coordinate_estimator,
-            L,
-            w.copy(),
-            eps,
-            inputs=inputs,
-        )
+        got = student_call(T3, what, coordinate_estimator, L, given, eps, inputs=inputs)
+    unchanged(T3, what, {"w": given}, {"w": w}, inputs)
+    if kept is not None:
+        kept.recheck(what)
+        kept.keep(f"{what} at w of shape {shape}", got)
     expected = rzo.coordinate_estimator(fun, w, eps=eps).grad
     assert_close(
         T3,
@@ -339,10 +344,12 @@ def _coordinate_case(
 @task_check(T3, replaces=("fd_grad",))
 def t1_3(two_point_estimator: Callable, coordinate_estimator: Callable) -> None:
     """One estimate in R⁵ read back exactly; 1000 estimates: unbiased, uniform directions;
-    the coordinate estimator in R⁴."""
+    the coordinate estimator at two points of R⁴ (the first result kept)."""
     _two_point_exact(two_point_estimator, (5,), 1e-4, "visible")
     _two_point_statistics(two_point_estimator, (5,), 1e-3, 1000, "visible")
-    _coordinate_case(coordinate_estimator, (4,), 1e-4, "visible")
+    kept = Kept(T3)
+    _coordinate_case(coordinate_estimator, (4,), 1e-4, "visible", kept)
+    _coordinate_case(coordinate_estimator, (4,), 1e-4, "visible, second point", kept)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Checks of tasks 1.4 (the MDS loss and its gradient) and 1.5 (GD against zero-order GD)."""
+"""Checks of task 1.5 (GD against zero-order GD); task 1.4's checks live in :mod:`.t1_4` and are
+imported here under their old names."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from typing import Any
 
 import numpy as np
 
-import reference_impl as ri
-import reference_impl.numpy as rnp
 from reference_impl import zeroth_order as rzo
 
 from .._core import (
@@ -21,75 +20,13 @@ from .._core import (
     task_check,
 )
 from .._lazy import reference_names
-from ._common import T4, T5, Fun, _is_numeric, _mds_data
+from ._common import T5, Fun, Kept, _is_numeric, _mds_data, frozen, same
+from .t1_4 import _mds_case, mds_reference_loss, t1_4
 
-#: the course's tasks 1.1 and 1.3 (None in the student distribution: the student's own are used)
-course_fd_grad, course_two_point = reference_names(
-    __package__, "course_fd_grad", "course_two_point"
-)
+__all__ = ["_mds_case", "lecture_problem", "mds_reference_loss", "t1_4", "t1_5"]
 
-
-# ---------------------------------------------------------------------------------------------
-# task 1.4: the MDS loss and its gradient
-# ---------------------------------------------------------------------------------------------
-def mds_reference_loss(D: np.ndarray) -> Callable[[Any], Any]:
-    """L(W) = Σ_{i,j} (‖W_i − W_j‖² − D_ij)², written with ``reference_impl.numpy``."""
-
-    def loss(W: Any) -> Any:
-        sq = rnp.sum((W[:, None, :] - W[None, :, :]) ** 2, axis=-1)
-        return rnp.sum((sq - D) ** 2)
-
-    return loss
-
-
-def _mds_case(mds_loss: Callable, mds_grad: Callable, n: int, d: int, seed: object) -> None:
-    g = rng(T4, (n, d, seed))
-    D, W = _mds_data(g, n, d, 0.3)
-    inputs = {"W": W, "D": D}
-    ref = mds_reference_loss(D)
-    value = student_call(T4, "mds_loss(W, D)", mds_loss, W.copy(), D.copy(), inputs=inputs)
-    assert_close(
-        T4,
-        "mds_loss(W, D)",
-        value,
-        float(ref(W)),
-        inputs=inputs,
-        hint="L(W) = Σ_{i,j} (‖W_i − W_j‖² − D_ij)², the squared distance (no square "
-        "root), over all pairs (i, j), both orders"
-        " / L(W) = Σ_ij (‖W_i − W_j‖² − D_ij)², квадрат расстояния (без корня), по "
-        "всем парам (i, j) в обоих порядках",
-    )
-    counter = CallCounter(mds_loss)
-    with substituted(mds_grad, mds_loss=counter, fd_grad=course_fd_grad):
-        got = student_call(T4, "mds_grad(W, D)", mds_grad, W.copy(), D.copy(), inputs=inputs)
-    if counter.count > 1:
-        fail(
-            T4,
-            f"mds_grad called mds_loss {counter.count} times: compute the gradient by its "
-            "formula, not by finite differences"
-            f" / mds_grad вызвала mds_loss {counter.count} раз: вычисляйте градиент по "
-            "формуле, а не конечными разностями",
-            inputs=inputs,
-            show_values=False,
-        )
-    expected = np.asarray(ri.grad(ref)(W), dtype=float)
-    assert_close(
-        T4,
-        "mds_grad(W, D) = ∂L/∂W",
-        got,
-        expected,
-        inputs=inputs,
-        hint="for a symmetric D: ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j); "
-        "the result has the shape of W (N × d)"
-        " / для симметричной D: ∂L/∂W_k = 8·Σ_j (‖W_k − W_j‖² − D_kj)·(W_k − W_j); "
-        "результат имеет форму W (N × d)",
-    )
-
-
-@task_check(T4)
-def t1_4(mds_loss: Callable, mds_grad: Callable) -> None:
-    """N = 4 points in the plane."""
-    _mds_case(mds_loss, mds_grad, 4, 2, "visible")
+#: the course's task 1.3 (None in the student distribution: the student's own is used)
+(course_two_point,) = reference_names(__package__, "course_two_point")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +73,12 @@ def _np_mds(D: np.ndarray) -> tuple[Fun, Fun]:
 
 
 def _gd_case(
-    gradient_descent: Callable, D: np.ndarray, W0: np.ndarray, lr: float, n_calls: int
+    gradient_descent: Callable,
+    D: np.ndarray,
+    W0: np.ndarray,
+    lr: float,
+    n_calls: int,
+    kept: Kept | None = None,
 ) -> None:
     loss, grad = _np_mds(D)
     counter = CallCounter(grad)
@@ -147,7 +89,8 @@ def _gd_case(
     if not np.array_equal(W0_in, W0):
         fail(
             T5,
-            "gradient_descent modified W0 / gradient_descent изменила W0",
+            "input changed in place: gradient_descent modified W0"
+            " / аргумент изменён на месте: gradient_descent изменила W0",
             inputs=inputs,
             show_values=False,
             hint="W = W - lr * grad(W) makes a new array; W -= … changes the caller's W0"
@@ -175,6 +118,9 @@ def _gd_case(
         inputs=inputs,
         hint="W_{k+1} = W_k − lr·∇L(W_k); return the last W / верните последнее W",
     )
+    if kept is not None:
+        kept.recheck(what)
+        kept.keep(f"{what} with lr = {lr:g}, n_calls = {n_calls}", got)
 
 
 def _zo_case(
@@ -185,6 +131,7 @@ def _zo_case(
     n_calls: int,
     eps: float,
     seed: int,
+    kept: Kept | None = None,
 ) -> None:
     loss, _ = _np_mds(D)
     counter = CallCounter(loss)
@@ -213,7 +160,8 @@ def _zo_case(
     if not np.array_equal(W0_in, W0):
         fail(
             T5,
-            "zo_gradient_descent modified W0 / zo_gradient_descent изменила W0",
+            "input changed in place: zo_gradient_descent modified W0"
+            " / аргумент изменён на месте: zo_gradient_descent изменила W0",
             inputs=inputs,
             show_values=False,
             hint="W = W - lr * G makes a new array; W -= … changes the caller's W0"
@@ -252,6 +200,9 @@ def _zo_case(
         " / G_k = two_point_estimator(loss, W_k, eps, rng); передавайте rng дальше,"
         " не создавайте новый генератор",
     )
+    if kept is not None:
+        kept.recheck(what)
+        kept.keep(f"{what} with lr = {lr:g}, n_calls = {n_calls}, seed {seed}", got)
 
 
 def _experiment(
@@ -273,6 +224,18 @@ def _experiment(
             obtained=pair,
         )
     lr_gd, lr_zo = (float(p) for p in pair)
+    again = student_call(T5, "step_sizes() (a second call)", step_sizes)
+    if not same(again, frozen(pair)):
+        fail(
+            T5,
+            "state kept between calls: a second call of step_sizes() returned another pair"
+            " / состояние сохраняется между вызовами: второй вызов step_sizes() вернул другую "
+            "пару",
+            expected=pair,
+            obtained=again,
+            hint="return the two constants you chose; keep no state"
+            " / верните две выбранные константы; не храните состояние",
+        )
     D, W0 = lecture_problem()
     loss, grad = _np_mds(D)
     L0 = loss(W0)
@@ -349,9 +312,14 @@ def _experiment(
 
 @task_check(T5, replaces=("two_point_estimator",))
 def t1_5(gradient_descent: Callable, zo_gradient_descent: Callable, step_sizes: Callable) -> None:
-    """Both methods on a small problem (counted calls, exact iterates); the cities at 400 calls."""
+    """Both methods on a small problem from two W0 (counted calls, exact iterates, the first
+    results kept); the cities at 400 calls."""
     g = rng(T5, "visible")
     D, W = _mds_data(g, 4, 2, 0.1)
-    _gd_case(gradient_descent, D, W, 2e-3, 20)
-    _zo_case(zo_gradient_descent, D, W, 5e-4, 20, 1e-6, 3)
+    W2 = rng(T5, "visible, second W0").normal(size=W.shape)
+    kept = Kept(T5)
+    _gd_case(gradient_descent, D, W, 2e-3, 20, kept)
+    _zo_case(zo_gradient_descent, D, W, 5e-4, 20, 1e-6, 3, kept)
+    _gd_case(gradient_descent, D, W2, 1e-3, 20, kept)
+    _zo_case(zo_gradient_descent, D, W2, 2e-4, 20, 1e-6, 4, kept)
     _experiment(gradient_descent, zo_gradient_descent, step_sizes, 1)

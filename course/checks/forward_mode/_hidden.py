@@ -22,12 +22,13 @@ from .._core import (
     task_check,
     uniform,
 )
+from ..finite_differences._common import Kept
 from ._common import T1, T2, T3, T4, T5, DualBox, _check_dual, _reference
 from .t2_1_2 import (
     _BINARY,
     _UNARY,
     _binary_case,
-    _gradient_case,
+    _gradient_cases,
     _lecture_case,
     _neg_case,
     _unary_case,
@@ -114,17 +115,19 @@ def hidden_t2_1(Dual: type, log: Callable, exp: Callable, sin: Callable, sqrt: C
             "функция работала для любого дуального типа и для массивов",
             DualBox,
         )
-        got = student_call(T1, f"{name}(2.0)", fn, 2.0, inputs={"x": 2.0})
-        assert_close(
-            T1,
-            f"{name}(2.0) for a plain number",
-            got,
-            getattr(np, name)(2.0),
-            inputs={"x": 2.0},
-            hint="a plain number has no tangent: return np.log(x)…"
-            " / у обычного числа нет касательной компоненты: "
-            "верните np.log(x)…",
-        )
+        for number in (2.0, 3.5):  # twice: nothing may be kept from one call to the next
+            got = student_call(T1, f"{name}({number})", fn, number, inputs={"x": number})
+            assert_close(
+                T1,
+                f"{name}({number}) for a plain number"
+                + ("" if number == 2.0 else f" after {name}(2.0) (state kept between calls?)"),
+                got,
+                getattr(np, name)(number),
+                inputs={"x": number},
+                hint="a plain number has no tangent: return np.log(x)…"
+                " / у обычного числа нет касательной компоненты: "
+                "верните np.log(x)…",
+            )
 
 
 @task_check(T2, hidden=True)
@@ -134,7 +137,7 @@ def hidden_t2_2(lecture_forward: Callable, lecture_gradient: Callable) -> None:
         g = rng(T2, trial)
         w1, w2 = uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0)
         _lecture_case(lecture_forward, w1, w2, direction(g), direction(g))
-        _gradient_case(lecture_forward, lecture_gradient, w1, w2)
+        _gradient_cases(lecture_forward, lecture_gradient, w1, w2)
 
 
 _HIDDEN_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
@@ -173,8 +176,9 @@ _HIDDEN_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
 @task_check(T3, hidden=True)
 def hidden_t2_3(DualArray: type) -> None:
     """Other shapes, more broadcasting, numbers, products of matrices, sums over axes."""
+    kept = Kept(T3)
     for label, fn, spec, hint in _HIDDEN_ARRAY_CASES:
-        _array_case(DualArray, label, fn, spec, hint, "hidden")
+        _array_case(DualArray, label, fn, spec, hint, "hidden", kept)
 
 
 _JVP_HIDDEN: list[tuple[str, Builder, list[tuple[int, ...]], list[tuple[int, ...]]]] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -14,10 +15,12 @@ from .._core import (
     CallCounter,
     assert_close,
     fail,
+    rng,
     student_call,
     substituted,
     task_check,
 )
+from ..finite_differences._common import Kept, frozen, unchanged
 from ._common import T1, T2, _check_dual, _reference
 
 # ---------------------------------------------------------------------------------------------
@@ -53,7 +56,9 @@ def _binary_case(
             f" / число слева вызывает y.__r{_dunder(sym)}__(x)"
         )
         hint += "; " + value_hint
+    saved = {"x": frozen(x), "y": frozen(y)}
     out = student_call(T1, label, op, x, y, inputs=inputs, hint=hint)
+    unchanged(T1, label, {"x": x, "y": y}, saved, inputs)
     if ta is None:
         expected = _reference(lambda v: op(a, v), (b,), (tb,))
     elif tb is None:
@@ -67,16 +72,29 @@ def _dunder(sym: str) -> str:
     return {"+": "add", "-": "sub", "*": "mul", "/": "truediv"}[sym]
 
 
-def _unary_case(Dual: type, name: str, fn: Callable[[Any], Any], a: float, ta: float) -> None:
+def _unary_case(
+    Dual: type, name: str, fn: Callable[[Any], Any], a: float, ta: float, again: float = -0.6
+) -> None:
+    """``fn(x)``; then the same point with the tangent ``again`` (a result keyed by the value
+    alone, or a sum kept between calls, shows), the first result kept."""
     ref, hint = _UNARY[name]
-    x = Dual(a, ta)
-    out = student_call(T1, f"{name}(x)", fn, x, inputs={"x": x}, hint=hint)
-    _check_dual(T1, f"{name}(x)", out, _reference(ref, (a,), (ta,)), {"x": x}, hint, Dual)
+    kept = Kept(T1)
+    for t in (ta, again):
+        x = Dual(a, t)
+        saved = {"x": frozen(x)}
+        out = student_call(T1, f"{name}(x)", fn, x, inputs={"x": x}, hint=hint)
+        unchanged(T1, f"{name}(x)", {"x": x}, saved, {"x": x})
+        kept.recheck(f"{name}(x) at the same x.value with another tangent")
+        what = f"{name}(x)" if t == ta else f"{name}(x) (a second call: same value, new tangent)"
+        _check_dual(T1, what, out, _reference(ref, (a,), (t,)), {"x": x}, hint, Dual)
+        kept.keep(f"{name}(x)", out)
 
 
 def _neg_case(Dual: type, a: float, ta: float) -> None:
     x = Dual(a, ta)
+    saved = {"x": frozen(x)}
     out = student_call(T1, "-x", lambda v: -v, x, inputs={"x": x})
+    unchanged(T1, "-x", {"x": x}, saved, {"x": x})
     _check_dual(T1, "-x", out, (-a, -ta), {"x": x}, "(−a)' = −a'", Dual)
 
 
@@ -156,9 +174,21 @@ def _lecture_case(lecture_forward: Callable, w1: float, w2: float, d1: float, d2
         )
 
 
+#: points this kernel cannot have met before: a new one per use in this process
+_FRESH = itertools.count()
+
+
+def _fresh_point() -> tuple[float, float]:
+    g = rng(T2, ("fresh", next(_FRESH)))
+    return float(g.uniform(1.2, 4.0)), float(g.uniform(0.4, 3.0))
+
+
 def _gradient_case(
-    lecture_forward: Callable, lecture_gradient: Callable, w1: float, w2: float
-) -> None:
+    lecture_forward: Callable, lecture_gradient: Callable, w1: float, w2: float, passes: str
+) -> tuple[float, float]:
+    """``lecture_gradient(w1, w2)`` and its forward passes: exactly 2 at a point met for the
+    first time (``passes == "fresh"``), at most 2 at a point it may have met (a correctly keyed
+    memo makes none); returns the gradient."""
     inputs = {"w1": w1, "w2": w2}
     counter = CallCounter(lecture_forward)
     with substituted(lecture_gradient, lecture_forward=counter):
@@ -175,17 +205,19 @@ def _gradient_case(
         )
     assert_close(
         T2,
-        "(∂L/∂w1, ∂L/∂w2)",
+        "(∂L/∂w1, ∂L/∂w2)"
+        + ("" if passes == "fresh" else " at a point met before (state kept between calls?)"),
         np.asarray(got, dtype=float),
         expected,
         inputs=inputs,
         hint="one pass with (ẇ₁, ẇ₂) = (1, 0) gives ∂L/∂w₁, one with (0, 1) gives ∂L/∂w₂"
         " / проход с (ẇ₁, ẇ₂) = (1, 0) даёт ∂L/∂w₁, проход с (0, 1) — ∂L/∂w₂",
     )
-    if counter.count != 2:
+    if counter.count > 2 or (passes == "fresh" and counter.count != 2):
         fail(
             T2,
-            f"lecture_gradient made {counter.count} forward passes; forward mode needs "
+            f"lecture_gradient made {counter.count} forward passes at a "
+            f"{'new' if passes == 'fresh' else 'known'} point; forward mode needs "
             "exactly one pass per input, i.e. 2 for L(w1, w2)"
             f" / lecture_gradient сделала {counter.count} прямых проходов; в прямом режиме "
             "нужен ровно один проход на вход, т. е. 2 для L(w1, w2)",
@@ -195,11 +227,36 @@ def _gradient_case(
             " / вызовите lecture_forward один раз с (1, 0) и один раз с "
             "(0, 1)",
         )
+    return float(got[0]), float(got[1])
+
+
+def _gradient_cases(
+    lecture_forward: Callable, lecture_gradient: Callable, w1: float, w2: float
+) -> None:
+    """The gradient at (w1, w2); at a new point, at one with the same w1 and another w2, and at
+    the new point again: what was returned first must not have changed."""
+    _gradient_case(lecture_forward, lecture_gradient, w1, w2, "known")
+    u1, u2 = _fresh_point()
+    first = _gradient_case(lecture_forward, lecture_gradient, u1, u2, "fresh")
+    _gradient_case(lecture_forward, lecture_gradient, u1, u2 + 0.7, "fresh")
+    again = _gradient_case(lecture_forward, lecture_gradient, u1, u2, "known")
+    if again != first:
+        fail(
+            T2,
+            "state kept between calls: lecture_gradient gave another gradient at a point "
+            "after a call at another point"
+            " / состояние сохраняется между вызовами: lecture_gradient дала другой градиент "
+            "в точке после вызова в другой точке",
+            inputs={"w1": u1, "w2": u2},
+            expected=first,
+            obtained=again,
+        )
 
 
 @task_check(T2)
 def t2_2(lecture_forward: Callable, lecture_gradient: Callable) -> None:
-    """The lecture's point (w1, w2) = (2, 3), along ∂/∂w1 and ∂/∂w2; the gradient."""
+    """The lecture's point (w1, w2) = (2, 3), along ∂/∂w1 and ∂/∂w2; the gradient there and at
+    new points (exactly two passes at a point met for the first time)."""
     _lecture_case(lecture_forward, 2.0, 3.0, 1.0, 0.0)
     _lecture_case(lecture_forward, 2.0, 3.0, 0.0, 1.0)
-    _gradient_case(lecture_forward, lecture_gradient, 2.0, 3.0)
+    _gradient_cases(lecture_forward, lecture_gradient, 2.0, 3.0)

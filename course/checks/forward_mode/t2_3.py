@@ -16,6 +16,7 @@ from .._core import (
     task_check,
     uniform,
 )
+from ..finite_differences._common import Kept
 from ._common import T3, _check_dual, _reference
 
 # ---------------------------------------------------------------------------------------------
@@ -67,7 +68,10 @@ def _array_case(
     spec: Sequence[Arg],
     hint_key: str,
     seed: object,
+    kept: Kept | None = None,
 ) -> None:
+    """One operation; the operands looked at afterwards, the results of the earlier operations
+    (``kept``) compared again."""
     student, primals, tangents = _make_args(DualArray, spec, (label, seed))
     inputs = {name: arg for (name, _s, _k), arg in zip(spec, student, strict=True)}
     consts = [
@@ -87,7 +91,8 @@ def _array_case(
         if not (np.array_equal(arg.value, p) and np.array_equal(arg.tangent, t)):
             fail(
                 T3,
-                f"{label} modified its operand / {label} изменила свой операнд",
+                f"input changed in place: {label} modified its operand"
+                f" / аргумент изменён на месте: {label} изменила свой операнд",
                 inputs=inputs,
                 expected=(p, t),
                 obtained=(arg.value, arg.tangent),
@@ -95,6 +100,9 @@ def _array_case(
                 " / создайте для результата новый "
                 "DualArray",
             )
+    if kept is not None:
+        kept.recheck(label)
+        kept.keep(label, out)
 
 
 _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
@@ -105,10 +113,12 @@ _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
     ("-x", lambda x: -x, [("x", (3,), "dual")], "neg"),
     ("x * c", lambda x, c: x * c, [("x", (3,), "dual"), ("c", (3,), "const")], "mul"),
     ("c - x", lambda c, x: c - x, [("c", (3,), "const"), ("x", (3,), "dual")], "add"),
+    ("x - c", lambda x, c: x - c, [("x", (3,), "dual"), ("c", (3,), "const")], "add"),
     ("c / x", lambda c, x: c / x, [("c", (3,), "const"), ("x", (3,), "dual+")], "div"),
     ("x + C", lambda x, C: x + C, [("x", (3,), "dual"), ("C", (2, 3), "const")], "add"),
     ("A @ x", lambda A, x: A @ x, [("A", (2, 3), "const"), ("x", (3,), "dual")], "matmul"),
     ("X @ Y", lambda X, Y: X @ Y, [("X", (2, 3), "dual"), ("Y", (3, 4), "dual")], "matmul"),
+    ("x @ B", lambda x, B: x @ B, [("x", (3,), "dual"), ("B", (3, 2), "const")], "matmul"),
     ("X.sum()", lambda X: X.sum(), [("X", (2, 3), "dual")], "sum"),
     ("X.sum(axis=0)", lambda X: X.sum(axis=0), [("X", (2, 3), "dual")], "sum"),
 ]
@@ -116,6 +126,9 @@ _VISIBLE_ARRAY_CASES: list[tuple[str, Callable[..., Any], list[Arg], str]] = [
 
 @task_check(T3)
 def t2_3(DualArray: type) -> None:
-    """Elementwise operations with broadcasting, matmul and sum on small arrays."""
-    for label, fn, spec, hint in _VISIBLE_ARRAY_CASES:
-        _array_case(DualArray, label, fn, spec, hint, "visible")
+    """Elementwise operations with broadcasting, matmul and sum on small arrays, each at two
+    inputs (every result kept and compared again after the later operations)."""
+    kept = Kept(T3)
+    for seed in ("visible", "visible, second inputs"):
+        for label, fn, spec, hint in _VISIBLE_ARRAY_CASES:
+            _array_case(DualArray, label, fn, spec, hint, seed, kept)

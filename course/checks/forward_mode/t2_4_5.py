@@ -25,6 +25,7 @@ from .._core import (
     uniform,
 )
 from .._lazy import reference_names
+from ..finite_differences._common import Kept, frozen, unchanged
 from ._common import T4, T5, DualBox, _reference
 
 #: the course's task 2.4 (None in the student distribution: the student's own is used)
@@ -99,26 +100,60 @@ def _jvp_case(
     const_shapes: Sequence[tuple[int, ...]],
     seed: object,
 ) -> None:
+    """``jvp`` of one f at two points (the same f object: what a cache keyed by f returns
+    shows), the arguments looked at after each call, the first result kept."""
     g = rng(T4, (label, seed))
     consts = [uniform(g, s) for s in const_shapes]
-    primals = [uniform(g, s, 0.2, 1.5) for s in shapes]
-    tangents = [direction(g, s) for s in shapes]
+    f = CallCounter(build(dual_ops, consts))
+    kept = Kept(T4)
+    for call in ("first", "second"):
+        primals = [uniform(g, s, 0.2, 1.5) for s in shapes]
+        tangents = [direction(g, s) for s in shapes]
+        _jvp_call(jvp, label, f, build(reference_ops, consts), primals, tangents, call, kept)
+
+
+def _jvp_call(
+    jvp: Callable,
+    label: str,
+    f: CallCounter,
+    ref: Callable,
+    primals: list,
+    tangents: list,
+    call: str,
+    kept: Kept,
+) -> None:
+    """One call of ``jvp`` with the counted ``f``: one pass (one call of f, on dual values)."""
     inputs = {"f": label, "primals": tuple(primals), "tangents": tuple(tangents)}
+    args = {"primals": tuple(primals), "tangents": tuple(tangents)}
+    saved = {k: frozen(v) for k, v in args.items()}
+    what = "jvp(f, primals, tangents)" + ("" if call == "first" else " (the same f, new point)")
+    calls = f.count
     with substituted(jvp, DualArray=DualBox):
-        got = student_call(
+        got = student_call(T4, what, jvp, f, *args.values(), inputs=inputs)
+    unchanged(T4, "jvp(f, primals, tangents)", args, saved, inputs)
+    passes = f.calls[calls:]
+    plain = sum(1 for a, _ in passes if not any(is_dual(x) for x in a))
+    if len(passes) != 1 or plain:
+        fail(
             T4,
-            "jvp(f, primals, tangents)",
-            jvp,
-            build(dual_ops, consts),
-            tuple(primals),
-            tuple(tangents),
+            f"cost exceeded: {what} called f {len(passes)} time(s), {plain} on plain "
+            "values; jvp is one forward pass: one call of f on dual values"
+            f" / превышена стоимость: {what} вызвала f {len(passes)} раз, из них {plain} "
+            "на обычных значениях; jvp — это один проход прямого режима: один вызов f на "
+            "дуальных значениях",
             inputs=inputs,
+            expected=1,
+            obtained=len(passes),
+            hint="box every primal with its tangent and call f once: out = f(*duals)"
+            " / оберните каждый аргумент с его касательной и вызовите f один раз",
         )
-    expected = _reference(build(reference_ops, consts), primals, tangents)
+    kept.recheck(what)
+    note = "" if call == "first" else " on a second call with the same f (state kept?)"
+    expected = _reference(ref, primals, tangents)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
         fail(
             T4,
-            "jvp must return a pair (f(*primals), J·tangents)"
+            f"{what} must return a pair (f(*primals), J·tangents)"
             " / jvp должна вернуть пару (f(*primals), J·tangents)",
             inputs=inputs,
             expected=expected,
@@ -136,7 +171,7 @@ def _jvp_case(
         )
     assert_close(
         T4,
-        "primal output f(*primals)",
+        f"primal output f(*primals){note}",
         got[0],
         expected[0],
         inputs=inputs,
@@ -145,7 +180,7 @@ def _jvp_case(
     )
     assert_close(
         T4,
-        "tangent output J·v",
+        f"tangent output J·v{note}",
         got[1],
         expected[1],
         inputs=inputs,
@@ -155,6 +190,7 @@ def _jvp_case(
         "t); если f не зависит от входов, касательная компонента нулевая (формы "
         "выхода)",
     )
+    kept.keep(what, got)
 
 
 @task_check(T4, replaces=("DualArray",))
@@ -223,16 +259,30 @@ def _jacfwd_case(
             hint="take the output's shape from the first pass instead of an extra call of f"
             " / берите форму выхода из первого прохода, а не из лишнего вызова f",
         )
-    # used as code is used: the same returned function at a second point, the first result kept
+    # used as code is used: a second jacfwd of another function made and called in between,
+    # then the first returned function at a second point, the first result kept
     kept = np.array(got, dtype=float, copy=True)
     x2 = uniform(g, shape, 0.2, 1.5)
+    with substituted(jacfwd, jvp=course_jvp, DualArray=DualBox):
+        other = student_call(T5, "jacfwd(exp)", jacfwd, dual_ops.exp, inputs=inputs)
+        got_other = student_call(T5, "jacfwd(exp)(x2)", other, x2, inputs=inputs)
+    assert_close(
+        T5,
+        "Jacobian of exp made by a second jacfwd while the first one's function is alive",
+        got_other,
+        np.asarray(ri.jacfwd(rnp.exp)(x2), dtype=float),
+        inputs={"f": "exp", "x": x2},
+    )
     inputs2 = {"f": label, "x (second call of the same jacobian)": x2}
     with substituted(jacfwd, jvp=course_jvp, DualArray=DualBox):
-        got2 = student_call(T5, "jac = jacfwd(f); jac(x); jac(x2)", jac, x2, inputs=inputs2)
+        got2 = student_call(
+            T5, "jac = jacfwd(f); jac(x); jacfwd(exp)(x2); jac(x2)", jac, x2, inputs=inputs2
+        )
     expected2 = np.asarray(ri.jacfwd(build(reference_ops, consts))(x2), dtype=float)
     assert_close(
         T5,
-        "Jacobian on the second call of the same jacfwd(f) (state kept between calls?)",
+        "Jacobian on the second call of the same jacfwd(f), after another jacfwd was made and "
+        "used (state kept between calls?)",
         got2,
         expected2,
         inputs=inputs2,

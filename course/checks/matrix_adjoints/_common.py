@@ -122,7 +122,8 @@ def _unchanged(
         if not np.array_equal(np.asarray(value), saved[name]):
             fail(
                 task,
-                f"{label} modified its argument {name} / {label} изменила свой аргумент {name}",
+                f"input changed in place: {label} modified its argument {name}"
+                f" / аргумент изменён на месте: {label} изменила свой аргумент {name}",
                 inputs=inputs,
                 expected=saved[name],
                 obtained=value,

@@ -14,6 +14,7 @@ from .._core import (
     rng,
     task_check,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T1,
     T2,
@@ -45,8 +46,11 @@ from .t4_5 import _svd_vjp_case
 
 @task_check(T1, hidden=True)
 def hidden_t4_1(solve_jvp: Callable) -> None:
-    """Other sizes, matrices of right-hand sides, a constant A, a constant b."""
-    _solve_jvp_case(solve_jvp, 5, None, "vector")
+    """Other sizes, matrices of right-hand sides, a constant A, a constant b (every result
+    kept and compared again after the later calls)."""
+    kept = Kept(T1)
+    _solve_jvp_case(solve_jvp, 5, None, "vector", kept=kept)
+    _solve_jvp_case(solve_jvp, 5, None, "vector, second", kept=kept)
     _solve_jvp_case(solve_jvp, 4, 2, "matrix")
     _solve_jvp_case(solve_jvp, 6, 3, "constant A", zero="A")
     _solve_jvp_case(solve_jvp, 2, 1, "constant b", zero="b")
@@ -169,23 +173,39 @@ def hidden_t4_3(dot_product_test: Callable) -> None:
         "compare ⟨x̄, Jṗ⟩ with ⟨Jᵀ x̄, ṗ⟩ for random ṗ and x̄"
         " / сравнивайте ⟨x̄, Jṗ⟩ с ⟨Jᵀ x̄, ṗ⟩ при случайных ṗ и x̄",
     )
+    # a non-default rtol: a pair inside it is accepted, one outside rejected
+    for factor, ok in ((0.5, True), (2.0, False)):
+        _dot_test_case(
+            dot_product_test,
+            f"solve with Ā off by {factor}·rtol·scale, rtol = 1e-4 given",
+            *_at_tolerance(course_solve_jvp, course_solve_vjp, factor, rtol=1e-4),
+            vector,
+            ok,
+            "the tolerance is rtol·(‖x̄‖‖Jṗ‖ + Σₖ‖x̄ₖ‖‖ṗₖ‖) with the rtol you are given, not "
+            "the default / с данным rtol, а не значением по умолчанию",
+            rtol=1e-4,
+        )
 
 
 @task_check(T4, hidden=True)
 def hidden_t4_4(svd_values_jvp: Callable, svd_values_vjp: Callable) -> None:
     """Wide matrices, full U and Vt, other sizes and signs."""
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 3, 5, "wide", False)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 6, 4, "tall full", True)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 2, 6, "wide full", True)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 5, "square full", True)
+    kept = Kept(T4)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 3, 5, "wide", False, kept)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 6, 4, "tall full", True, kept)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 2, 6, "wide full", True, kept)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 5, "square full", True, kept)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 3, 5, "wide, second", False, kept)
 
 
 @task_check(T5, hidden=True)
 def hidden_t4_5(svd_vjp: Callable) -> None:
     """Tall and wide matrices (the projection terms), random cotangents, other sizes."""
-    _svd_vjp_case(svd_vjp, 5, 3, "tall U", "U")
-    _svd_vjp_case(svd_vjp, 3, 5, "wide V", "V")
-    _svd_vjp_case(svd_vjp, 6, 4, "tall UV", "UV")
-    _svd_vjp_case(svd_vjp, 5, 5, "square random", None)
-    _svd_vjp_case(svd_vjp, 6, 3, "tall random", None)
-    _svd_vjp_case(svd_vjp, 2, 5, "wide random", None)
+    kept = Kept(T5)
+    _svd_vjp_case(svd_vjp, 5, 3, "tall U", "U", kept)
+    _svd_vjp_case(svd_vjp, 3, 5, "wide V", "V", kept)
+    _svd_vjp_case(svd_vjp, 6, 4, "tall UV", "UV", kept)
+    _svd_vjp_case(svd_vjp, 5, 5, "square random", None, kept)
+    _svd_vjp_case(svd_vjp, 6, 3, "tall random", None, kept)
+    _svd_vjp_case(svd_vjp, 2, 5, "wide random", None, kept)
+    _svd_vjp_case(svd_vjp, 6, 3, "tall random, second", None, kept)

@@ -19,6 +19,7 @@ from .._core import (
     student_call,
     task_check,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T1,
     T2,
@@ -54,7 +55,13 @@ def _solve_problem(
 
 
 def _solve_jvp_case(
-    solve_jvp: Callable, n: int, k: int | None, seed: object, zero: str = "", scale: Any = 1.0
+    solve_jvp: Callable,
+    n: int,
+    k: int | None,
+    seed: object,
+    zero: str = "",
+    scale: Any = 1.0,
+    kept: Kept | None = None,
 ) -> None:
     A, b, g = _solve_problem(T1, n, k, seed, scale)
     dA = np.zeros((n, n)) if zero == "A" else direction(g, (n, n))
@@ -134,12 +141,17 @@ def _solve_jvp_case(
             "раскладывает заново)",
         )
     _unchanged(T1, "solve_jvp", given, saved, inputs)
+    if kept is not None:
+        kept.recheck("solve_jvp on another system")
+        kept.keep(f"solve_jvp((A, b), (A_dot, b_dot)) ({seed})", out)
 
 
 @task_check(T1)
 def t4_1(solve_jvp: Callable) -> None:
-    """A 3×3 system with a vector right-hand side."""
-    _solve_jvp_case(solve_jvp, 3, None, "visible")
+    """Two 3×3 systems with a vector right-hand side (the first result kept)."""
+    kept = Kept(T1)
+    _solve_jvp_case(solve_jvp, 3, None, "visible", kept=kept)
+    _solve_jvp_case(solve_jvp, 3, None, "visible, second system", kept=kept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,9 +339,13 @@ def _solve_vjp_case(
             " / решайте с самим x̄: lu_solve(lu, x_bar, trans=1)",
         )
     _unchanged(T2, "solve_bwd", {"x_bar": x_bar_given}, {"x_bar": x_bar}, inputs)
-    # interleaved: a second forward pass on another problem, then the first residuals again
-    A2, b2, _g2 = _solve_problem(T2, n, k, (seed, "second forward pass"), scale)
-    student_call(
+    # interleaved: a second forward pass on another problem, then the first residuals again,
+    # then the second residuals with another x̄; every returned array kept and compared again
+    kept = Kept(T2)
+    kept.keep("solve_fwd(A, b)", x)
+    kept.keep("solve_bwd(residuals, x_bar)", (A_bar, b_bar))
+    A2, b2, g2 = _solve_problem(T2, n, k, (seed, "second forward pass"), scale)
+    out2 = student_call(
         T2,
         "solve_fwd(A2, b2), a second forward pass",
         solve_fwd,
@@ -337,6 +353,16 @@ def _solve_vjp_case(
         b2.copy(),
         inputs=inputs,
     )
+    x2, res2 = _pair(T2, "solve_fwd", out2, inputs, "(x, residuals)")
+    x2_ref, vjp2 = ri.vjp(rnp.linalg.solve, A2, b2)
+    assert_close(
+        T2,
+        "x = A2⁻¹ b2 of a second solve_fwd (same shapes, other values: state kept?)",
+        x2,
+        x2_ref,
+        inputs={"A2": A2, "b2": b2},
+    )
+    kept.recheck("solve_fwd(A2, b2)")
     out = student_call(
         T2,
         "solve_bwd(residuals, x_bar) after a second solve_fwd(A2, b2)",
@@ -359,6 +385,28 @@ def _solve_vjp_case(
             "forward pass / solve_bwd должна использовать данные residuals, "
             "переданные ей, а не данные последнего прямого прохода",
         )
+    x_bar2 = direction(g2, b2.shape)
+    out = student_call(
+        T2,
+        "solve_bwd(residuals2, x_bar2)",
+        solve_bwd,
+        res2,
+        x_bar2.copy(),
+        inputs={"A2": A2, "b2": b2, "x_bar2": x_bar2},
+        hint=_VJP_HINT,
+    )
+    A_bar3, b_bar3 = _pair(T2, "solve_bwd", out, inputs, "(A_bar, b_bar)")
+    for name, got, ref in zip(("∂L/∂A", "∂L/∂b"), (A_bar3, b_bar3), vjp2(x_bar2), strict=True):
+        assert_close(
+            T2,
+            f"{name} of the second problem with another x̄ (state kept between calls?)",
+            got,
+            ref,
+            inputs={"A2": A2, "b2": b2, "x_bar2": x_bar2},
+            hint="solve_bwd must use the residuals and the x_bar it is given"
+            " / solve_bwd должна использовать переданные ей residuals и x_bar",
+        )
+    kept.recheck("solve_bwd(residuals2, x_bar2)")
 
 
 @task_check(T2)

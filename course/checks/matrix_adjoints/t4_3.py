@@ -179,6 +179,7 @@ def _dot_test_case(
     should_pass: bool,
     hint: str,
     trials: int | None = None,
+    rtol: float | None = None,
 ) -> None:
     jc, vc = CallCounter(jvp), CallCounter(vjp)
     saved = [np.array(p, copy=True) for p in primals]
@@ -186,6 +187,8 @@ def _dot_test_case(
     extra = {} if trials is None else {"trials": trials}
     if trials is not None:
         inputs["trials"] = trials
+    if rtol is not None:
+        inputs["rtol"] = extra["rtol"] = rtol
     result = student_call(
         T3,
         "dot_product_test(jvp_fn, vjp_fn, primals)",
@@ -262,7 +265,8 @@ def _dot_test_case(
         if not np.array_equal(p, s):
             fail(
                 T3,
-                "dot_product_test modified the primals / dot_product_test изменила primals",
+                "input changed in place: dot_product_test modified the primals"
+                " / аргумент изменён на месте: dot_product_test изменила primals",
                 inputs=inputs,
                 expected=s,
                 obtained=p,

@@ -16,6 +16,7 @@ from .._core import (
     student_call,
     task_check,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T4,
     Watch,
@@ -49,8 +50,16 @@ def _svals(W: Any) -> Any:
 
 
 def _svd_values_case(
-    svd_values_jvp: Callable, svd_values_vjp: Callable, m: int, n: int, seed: object, full: bool
+    svd_values_jvp: Callable,
+    svd_values_vjp: Callable,
+    m: int,
+    n: int,
+    seed: object,
+    full: bool,
+    kept: Kept | None = None,
 ) -> None:
+    """ṡ and W̄ at one decomposition; the arguments looked at afterwards, the results of the
+    earlier calls (``kept``) compared again."""
     dec = _decompose(T4, seed, m, n, full)
     g = rng(T4, (seed, "directions"))
     Uf, Vtf = dec.flipped
@@ -87,6 +96,9 @@ def _svd_values_case(
         ]
     _compare(T4, f"ṡ{note}", s_dot, s_dot_ref, inputs=inputs, hint=_S_JVP_HINT, wrong=wrong_jvp)
     _no_factorisations(T4, "svd_values_jvp", watch, inputs)
+    if kept is not None:
+        kept.recheck(f"svd_values_jvp on a {m}×{n} matrix")
+        kept.keep(f"svd_values_jvp(U, s, Vt, W_dot) ({seed})", s_dot)
 
     inputs = {"W": dec.W, "U": saved["U"], "s": saved["s"], "Vt": saved["Vt"], "s_bar": s_bar}
     given["s_bar"], saved["s_bar"] = s_bar.copy(), s_bar.copy()
@@ -141,10 +153,16 @@ def _svd_values_case(
     )
     _no_factorisations(T4, "svd_values_vjp", watch, inputs)
     _unchanged(T4, "svd_values_jvp / svd_values_vjp", given, saved, inputs)
+    if kept is not None:
+        kept.recheck(f"svd_values_vjp on a {m}×{n} matrix")
+        kept.keep(f"svd_values_vjp(U, s, Vt, s_bar) ({seed})", W_bar)
 
 
 @task_check(T4)
 def t4_4(svd_values_jvp: Callable, svd_values_vjp: Callable) -> None:
-    """A square 4×4 and a tall 5×3 matrix (thin SVD)."""
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 4, 4, "square", False)
-    _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 3, "tall", False)
+    """Two square 4×4 matrices and a tall 5×3 one (thin SVD); forward and backward
+    interleaved, every result kept and compared again."""
+    kept = Kept(T4)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 4, 4, "square", False, kept)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 4, 4, "square, second", False, kept)
+    _svd_values_case(svd_values_jvp, svd_values_vjp, 5, 3, "tall", False, kept)

@@ -16,6 +16,7 @@ from .._core import (
     student_call,
     task_check,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T5,
     Watch,
@@ -120,7 +121,14 @@ _LOSSES = {
 }
 
 
-def _svd_vjp_case(svd_vjp: Callable, m: int, n: int, seed: object, loss: str | None) -> None:
+def _svd_vjp_case(
+    svd_vjp: Callable,
+    m: int,
+    n: int,
+    seed: object,
+    loss: str | None,
+    kept: Kept | None = None,
+) -> None:
     """``loss``: one of :data:`_LOSSES` (reference: ri.grad of the loss through the SVD), or
     ``None`` for random cotangents (reference: ri.vjp with the cotangents moved by the signs)."""
     dec = _decompose(T5, seed, m, n)
@@ -208,10 +216,14 @@ def _svd_vjp_case(svd_vjp: Callable, m: int, n: int, seed: object, loss: str | N
     )
     _no_factorisations(T5, "svd_vjp", watch, inputs)
     _unchanged(T5, "svd_vjp", given, saved, inputs)
+    if kept is not None:
+        kept.recheck(f"svd_vjp for {label}, {m}×{n}")
+        kept.keep(f"svd_vjp for {label}, {m}×{n}", W_bar)
 
 
 @task_check(T5)
 def t4_5(svd_vjp: Callable) -> None:
     """A square 4×4 matrix: losses of s, of U, of V, of both."""
+    kept = Kept(T5)
     for loss in ("s", "U", "V", "UV"):
-        _svd_vjp_case(svd_vjp, 4, 4, "visible", loss)
+        _svd_vjp_case(svd_vjp, 4, 4, "visible", loss, kept)

@@ -39,9 +39,12 @@ from .t5_4_5 import _chain_case
 
 @task_check(T1, hidden=True, replaces=TOOLKIT)
 def hidden_t5_1(hvp_fwd_over_rev: Callable, hvp_rev_over_rev: Callable) -> None:
-    """Other functions and sizes, a matrix argument; one call of grad_f per HVP."""
-    for label, build, shape, consts in _HVP_HIDDEN:
-        _hvp_case(hvp_fwd_over_rev, "fwd", label, build, shape, consts, "hidden")
+    """Other functions and sizes, a matrix argument; one call of grad_f per HVP; both
+    compositions, the last function called again (same x and another v, another x)."""
+    for i, (label, build, shape, consts) in enumerate(_HVP_HIDDEN):
+        last = i == len(_HVP_HIDDEN) - 1
+        _hvp_case(hvp_fwd_over_rev, "fwd", label, build, shape, consts, "hidden", again=last)
+        _hvp_case(hvp_rev_over_rev, "rev", label, build, shape, consts, "hidden", again=last)
 
 
 @task_check(T2, hidden=True)

@@ -19,6 +19,7 @@ from .._core import (
     task_check,
     uniform,
 )
+from ..finite_differences._common import Kept, unchanged
 from ._common import _HVP_VISIBLE, T1, TOOLKIT, Builder
 from ._toolkit import Traced, grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
 
@@ -66,18 +67,54 @@ def _hvp_case(
     shape: tuple[int, ...],
     const_shapes: Sequence[tuple[int, ...]],
     seed: object,
+    again: bool = False,
 ) -> None:
-    name, kind, hint = _MODES[mode]
+    """One HVP; with ``again``, a second at the same x along another v and a third at another
+    x, the arguments looked at after each call, every result kept and compared again."""
     g = rng(T1, (label, seed))
     consts = [uniform(g, s, -1.0, 1.0) for s in const_shapes]
     x, v = uniform(g, shape, -1.0, 1.0), direction(g, shape)
     f_ref, grad_np = build(consts)
+    kept = Kept(T1)
+    _hvp_call(fn, mode, label, f_ref, grad_np, x, v, kept, "")
+    if again:
+        v2, x3, v3 = direction(g, shape), uniform(g, shape, -1.0, 1.0), direction(g, shape)
+        _hvp_call(fn, mode, label, f_ref, grad_np, x, v2, kept, " (same x, another v)")
+        _hvp_call(fn, mode, label, f_ref, grad_np, x3, v3, kept, " (another x)")
+
+
+def _hvp_call(
+    fn: Callable,
+    mode: str,
+    label: str,
+    f_ref: Callable,
+    grad_np: Callable,
+    x: np.ndarray,
+    v: np.ndarray,
+    kept: Kept,
+    note: str,
+) -> None:
+    name, kind, hint = _MODES[mode]
     grad_f = _GradCalls(grad_np)
     inputs = {"f": label, "x": x, "v": v}
-    got = student_call(
-        T1, f"{name}(grad_f, x, v)", fn, grad_f, x.copy(), v.copy(), inputs=inputs, hint=hint
-    )
+    args = {"x": np.array(x, copy=True), "v": np.array(v, copy=True)}
+    what = f"{name}(grad_f, x, v){note}"
+    got = student_call(T1, what, fn, grad_f, *args.values(), inputs=inputs, hint=hint)
+    unchanged(T1, f"{name}(grad_f, x, v)", args, {"x": x, "v": v}, inputs)
+    kept.recheck(what)
     kinds = grad_f.kinds()
+    if note and not kinds:
+        fail(
+            T1,
+            f"state kept between calls: {what} returned without calling grad_f (a result "
+            "kept from an earlier call?)"
+            f" / состояние сохраняется между вызовами: {what} вернула результат, не вызвав "
+            "grad_f",
+            inputs=inputs,
+            show_values=False,
+            hint="compute every HVP from this call's grad_f, x and v; a cache must be keyed "
+            "by all three / вычисляйте каждый HVP из grad_f, x и v этого вызова",
+        )
     if "plain" in kinds:
         fail(
             T1,
@@ -138,12 +175,19 @@ def _hvp_case(
                 "that is ∇²f(x)·1: the direction v is missing (∇f(x)·v, not Σ ∇f(x))"
                 " / это ∇²f(x)·1: пропущено направление v"
             )
-    assert_close(T1, f"∇²f(x)·v from {name}", got, expected, inputs=inputs, hint=hint)
+    if note:
+        hint += (
+            "; the result must depend on this call's x and v only: keep no state between calls"
+            " / результат зависит только от x и v этого вызова: не храните состояние"
+        )
+    assert_close(T1, f"∇²f(x)·v from {what}", got, expected, inputs=inputs, hint=hint)
+    kept.keep(what, got)
 
 
 @task_check(T1, replaces=TOOLKIT)
 def t5_1(hvp_fwd_over_rev: Callable, hvp_rev_over_rev: Callable) -> None:
-    """Both compositions on the notebook's kind of function, against ``second_order.hvp``."""
+    """Both compositions on the notebook's kind of function, against ``second_order.hvp``;
+    each called again at the same x along another v and at another x."""
     for label, build, shape, consts in _HVP_VISIBLE:
-        _hvp_case(hvp_fwd_over_rev, "fwd", label, build, shape, consts, "visible")
-        _hvp_case(hvp_rev_over_rev, "rev", label, build, shape, consts, "visible")
+        _hvp_case(hvp_fwd_over_rev, "fwd", label, build, shape, consts, "visible", again=True)
+        _hvp_case(hvp_rev_over_rev, "rev", label, build, shape, consts, "visible", again=True)

@@ -10,6 +10,7 @@ import numpy as np
 import reference_impl as ri
 
 from .._core import assert_close, fail, is_dual, rng, student_call, task_check, uniform
+from ..finite_differences._common import frozen, unchanged
 from ._common import T2, TOOLKIT, Builder, _logistic, _matrix_tanh, _tanh_ls  # noqa: F401
 from ._toolkit import Traced, grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
 
@@ -47,14 +48,9 @@ def _hessian_case(hessian_from_hvp: Callable, label: str, M: np.ndarray, x: Any,
     shape, size = np.shape(x), int(np.size(x))
     op = _Operator(M, shape)
     inputs = {"hvp": label, "x": x}
-    got = student_call(
-        T2,
-        "hessian_from_hvp(hvp, x)",
-        hessian_from_hvp,
-        op,
-        x.copy() if isinstance(x, np.ndarray) else x,
-        inputs=inputs,
-    )
+    given = x.copy() if isinstance(x, np.ndarray) else x
+    got = student_call(T2, "hessian_from_hvp(hvp, x)", hessian_from_hvp, op, given, inputs=inputs)
+    unchanged(T2, "hessian_from_hvp(hvp, x)", {"x": given}, {"x": frozen(x)}, inputs)
     expected = M.reshape(shape + shape)
     if not op.basis():
         bad = next(a for a in op.args if not (np.count_nonzero(a) == 1 and a.sum() == 1.0))

@@ -28,6 +28,7 @@ from .._core import (
     task_check,
 )
 from .._lazy import reference_names
+from ..finite_differences._common import Kept, unchanged
 from ._common import T4, T5, TOOLKIT  # noqa: F401
 from ._toolkit import grad, jvp, vjp  # noqa: F401  (handed over: TOOLKIT)
 
@@ -128,8 +129,17 @@ def _ceil_sqrt(n: int) -> int:
 
 
 def _chain_case(
-    task: Task, fn: Callable, name: str, n: int, d: int, seed: int, measure_bytes: bool = False
+    task: Task,
+    fn: Callable,
+    name: str,
+    n: int,
+    d: int,
+    seed: int,
+    measure_bytes: bool = False,
+    kept: Kept | None = None,
 ) -> None:
+    """One run of the chain; its arguments looked at afterwards, the results of the earlier
+    runs (``kept``) compared again."""
     g = rng(task, (n, d, seed))
     Ws = [g.normal(scale=1.3 / math.sqrt(d), size=(d, d)) for _ in range(n)]
     chain = Chain(Ws, g.normal(size=d))
@@ -140,6 +150,7 @@ def _chain_case(
         "x̄_k = step_vjp(k, x_k, x̄_{k+1}), starting from x̄_n = xn_bar"
         " / прямой проход по шагам, затем обратный, k = n−1…0, начиная с x̄_n = xn_bar"
     )
+    saved = {"x0": chain.x0.copy(), "xn_bar": np.array(xn_bar, copy=True)}
     tracing = tracemalloc.is_tracing()
     if measure_bytes:
         if not tracing:
@@ -169,6 +180,9 @@ def _chain_case(
             tracemalloc.stop()
     if chain.error:
         fail(task, chain.error, inputs=inputs, show_values=False, hint=hint)
+    unchanged(task, name, {"x0": chain.x0, "xn_bar": xn_bar}, saved, inputs)
+    if kept is not None:
+        kept.recheck(f"{name} on another chain")
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
         fail(
             task,
@@ -209,6 +223,8 @@ def _chain_case(
         rtol=1e-12,
         atol=1e-13,
     )
+    if kept is not None:
+        kept.keep(f"{name} on a chain of n = {n}, d = {d}", got)
     if task is T4:
         if chain.step_calls != n:
             fail(
@@ -278,7 +294,8 @@ def _chain_case(
 @task_check(T4)
 def t5_4(chain_vjp: Callable) -> None:
     """A chain of 6 steps on R⁵: the output, the cotangent, the order and count of calls."""
-    _chain_case(T4, chain_vjp, "chain_vjp", 6, 5, 0)
+    kept = Kept(T4)
+    _chain_case(T4, chain_vjp, "chain_vjp", 6, 5, 0, kept=kept)
     # a second call on another chain of the same length: nothing may be kept from the first
     _chain_case(
         T4,
@@ -287,10 +304,22 @@ def t5_4(chain_vjp: Callable) -> None:
         6,
         5,
         3,
+        kept=kept,
     )
 
 
 @task_check(T5, replaces=("chain_vjp",))
 def t5_5(chain_vjp_sqrt: Callable) -> None:
-    """n = 16: the result, the stored states (≤ 2⌈√n⌉ + 2) and the steps (≤ 2n)."""
-    _chain_case(T5, chain_vjp_sqrt, "chain_vjp_sqrt", 16, 5, 0)
+    """n = 16: the result, the stored states (≤ 2⌈√n⌉ + 2) and the steps (≤ 2n); a second
+    chain of the same size (the first result kept)."""
+    kept = Kept(T5)
+    _chain_case(T5, chain_vjp_sqrt, "chain_vjp_sqrt", 16, 5, 0, kept=kept)
+    _chain_case(
+        T5,
+        chain_vjp_sqrt,
+        "chain_vjp_sqrt (second call, another chain of the same n: state kept between calls?)",
+        16,
+        5,
+        3,
+        kept=kept,
+    )
