@@ -30,7 +30,7 @@ from typing import Any
 
 from .batching import body_rule
 from .forward import jvp
-from .primitives import Primitive
+from .primitives import Primitive, defjvp_full, defvjp_full
 from .revolve import ChainRun, chain_p
 from .tapes import (
     Residual,
@@ -85,8 +85,8 @@ class _Checkpointed:
             # under vmap, f itself runs on the batch (the impl refuses tracer outputs)
             batch=body_rule(lambda params, *a: self._flat(params["call"])(*a)),
         )
-        self.prim.vjp_full = self._vjp_rule
-        self.prim.jvp_full = self._jvp_rule
+        defvjp_full(self.prim, self._vjp_rule)
+        defjvp_full(self.prim, self._jvp_rule)
 
     def __call__(self, *args: Any) -> Any:
         leaves, in_tree = tree_flatten(args)

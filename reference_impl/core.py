@@ -34,9 +34,11 @@ from .primitives import (
     RuleFamily,
     bind,
     defjvp,
+    defjvp_full,
     defjvp_linear,
     defresiduals,
     defvjp,
+    defvjp_full,
     primitive,
 )
 from .tracers import _PY_DTYPES, Trace, Tracer, concrete, describe, shape_of
@@ -54,9 +56,11 @@ __all__ = [
     "bind",
     "concrete",
     "defjvp",
+    "defjvp_full",
     "defjvp_linear",
     "defresiduals",
     "defvjp",
+    "defvjp_full",
     "describe",
     "primitive",
     "shape_of",

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import numpy as rnp
 from .batching import vmap
-from .primitives import Primitive
+from .primitives import Primitive, defjvp_full, defvjp_full
 from .reverse import _pullback, vjp
 from .tracers import Tracer, concrete
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
@@ -63,8 +63,8 @@ class custom_jvp:
             multiple_results=True,
             batch=self._batch_rule,
         )
-        self.prim.jvp_full = self._jvp_rule
-        self.prim.vjp_full = self._vjp_rule
+        defjvp_full(self.prim, self._jvp_rule)
+        defvjp_full(self.prim, self._vjp_rule)
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the rule ``jvp(primals, tangents) -> (out, out_dot)``; usable as a decorator."""
@@ -164,7 +164,7 @@ class custom_vjp:
         self.prim = Primitive(
             f"custom_vjp[{name}]", self._impl, multiple_results=True, batch=self._batch_rule
         )
-        self.prim.vjp_full = self._vjp_rule
+        defvjp_full(self.prim, self._vjp_rule)
 
         def no_jvp(*_: Any, **__: Any) -> Any:
             raise TypeError(
@@ -172,7 +172,7 @@ class custom_vjp:
                 f"({name}); define it with custom_jvp instead"
             )
 
-        self.prim.jvp_full = no_jvp
+        defjvp_full(self.prim, no_jvp)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct) -> cotangents``."""

@@ -26,9 +26,11 @@ __all__ = [
     "RuleFamily",
     "bind",
     "defjvp",
+    "defjvp_full",
     "defjvp_linear",
     "defresiduals",
     "defvjp",
+    "defvjp_full",
     "primitive",
 ]
 
@@ -140,6 +142,19 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     for i, rule in enumerate(rules):
         if rule is not None:
             prim.vjps[i] = rule
+
+
+def defjvp_full(prim: Primitive, rule: Callable[..., Any]) -> None:
+    """Register one JVP rule for all arguments, ``rule(dots, ans, *args, **params)``
+    (``dots[i]`` is ``None`` for an argument without a tangent), for a primitive whose tangent
+    is cheaper computed in one go (``solve``, ``svd``)."""
+    prim.jvp_full = rule
+
+
+def defvjp_full(prim: Primitive, rule: Callable[..., Any]) -> None:
+    """Register one VJP rule for all arguments, ``rule(ct, ans, *args, **params)``, returning
+    one cotangent per argument (entries of arguments not differentiated are ignored)."""
+    prim.vjp_full = rule
 
 
 def defresiduals(

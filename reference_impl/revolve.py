@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 from .batching import body_rule
 from .forward import jvp
-from .primitives import Primitive
+from .primitives import Primitive, defjvp_full, defvjp_full
 from .tapes import count, live, no_closure, pull, recording, sample, unboxed, zeros
 from .tracers import Tracer
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -351,5 +351,5 @@ chain_p = Primitive(
     multiple_results=True,
     batch=body_rule(lambda params, *args: params["run"].plain(*args)),
 )
-chain_p.vjp_full = _chain_vjp
-chain_p.jvp_full = _chain_jvp
+defvjp_full(chain_p, _chain_vjp)
+defjvp_full(chain_p, _chain_jvp)

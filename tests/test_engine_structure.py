@@ -163,9 +163,13 @@ def test_modules_are_at_most_400_lines() -> None:
     )
 
 
+RULE_ATTRIBUTES = {"batch", "jvp_full", "jvps", "residuals", "vjp_full", "vjps"}
+
+
 def test_batching_rules_are_given_where_the_primitive_is_made() -> None:
     """Every primitive the package makes (``primitive(...)`` or ``Primitive(...)``) gets its
-    batching rule there (``batch=``), and no module sets ``.batch`` afterwards or resolves
+    batching rule there (``batch=``) and its other rules from the ``def*`` functions of
+    :mod:`reference_impl.primitives`: no module sets a rule attribute itself or resolves
     rules by name or by a string table (``importlib``)."""
     missing, setters = [], []
     for path in sorted(ROOT.rglob("*.py")):
@@ -184,14 +188,14 @@ def test_batching_rules_are_given_where_the_primitive_is_made() -> None:
             if (
                 rel != "primitives.py"  # Primitive.__init__ stores it
                 and isinstance(node, ast.Attribute)
-                and node.attr == "batch"
+                and node.attr in RULE_ATTRIBUTES
                 and isinstance(node.ctx, ast.Store)
             ):
                 setters.append(f"{rel}:{node.lineno}")
         if "importlib" in source and rel != "api_util.py":
             setters.append(f"{rel}: importlib")
     assert not missing, f"primitive(...) without batch=: {missing}"
-    assert not setters, f"batching rules set outside primitive(...): {setters}"
+    assert not setters, f"rules set outside primitive(...) and def*(...): {setters}"
 
 
 def test_every_primitive_of_the_package_has_its_rules_on_import() -> None:

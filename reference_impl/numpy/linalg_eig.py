@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..primitives import primitive
+from ..primitives import defjvp_full, defvjp_full, primitive
 from ..tracers import concrete, shape_of
 from . import elementwise as E
 from . import elementwise_more as EM
@@ -108,8 +108,8 @@ def _eig_vjp(ct: Any, ans: Any, a: Any, vectors: bool) -> list[Any]:
 
 
 eig_p = primitive("eig", _eig_impl, multiple_results=True, batch=STACK)
-eig_p.jvp_full = _eig_jvp
-eig_p.vjp_full = _eig_vjp
+defjvp_full(eig_p, _eig_jvp)
+defvjp_full(eig_p, _eig_vjp)
 
 
 def _check(a: Any, name: str) -> None:

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..primitives import defjvp, defvjp, primitive
+from ..primitives import defjvp, defjvp_full, defvjp, defvjp_full, primitive
 from ..tracers import Tracer, concrete, shape_of
 from . import elementwise as E
 from . import reductions as R
@@ -100,8 +100,8 @@ def _qr_vjp(cts: tuple[Any, Any], ans: tuple[Any, Any], a: Any, full: bool) -> l
 
 
 qr_p = primitive("qr", _qr_impl, multiple_results=True, batch=STACK)
-qr_p.jvp_full = _qr_jvp
-qr_p.vjp_full = _qr_vjp
+defjvp_full(qr_p, _qr_jvp)
+defvjp_full(qr_p, _qr_vjp)
 
 
 def qr(a: Any, mode: str = "reduced") -> Any:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from ..primitives import Primitive, RuleFamily, defjvp, defvjp, primitive
+from ..primitives import Primitive, RuleFamily, defjvp, defjvp_full, defvjp, defvjp_full, primitive
 from ..tracers import Tracer, concrete, shape_of
 from . import reductions as R
 from . import shape_ops as S
@@ -160,8 +160,8 @@ def _lu_solve_vjp(ct: Any, x: Any, a: Any, b: Any, lu: LUFactors, trans: int) ->
 
 
 lu_solve_p = primitive("lu_solve", _lu_solve_impl, batch=LU_STACK)
-lu_solve_p.jvp_full = _lu_solve_jvp
-lu_solve_p.vjp_full = _lu_solve_vjp
+defjvp_full(lu_solve_p, _lu_solve_jvp)
+defvjp_full(lu_solve_p, _lu_solve_vjp)
 
 
 def _factor(a: Any, name: str, allow_singular: bool = False) -> LUFactors:

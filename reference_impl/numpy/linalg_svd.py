@@ -55,7 +55,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..primitives import primitive
+from ..primitives import defjvp_full, defvjp_full, primitive
 from ..tracers import concrete, shape_of
 from . import elementwise as E
 from . import shape_ops as S
@@ -208,8 +208,8 @@ def _svd_vjp(cts: tuple[Any, ...], ans: tuple[Any, ...], a: Any, full_matrices: 
 
 
 svd_p = primitive("svd", _svd_impl, multiple_results=True, batch=STACK)
-svd_p.jvp_full = _svd_jvp
-svd_p.vjp_full = _svd_vjp
+defjvp_full(svd_p, _svd_jvp)
+defvjp_full(svd_p, _svd_vjp)
 
 
 def svd(
@@ -263,8 +263,8 @@ def _eigh_vjp(cts: tuple[Any, Any], ans: tuple[Any, Any], a: Any, lower: bool) -
 
 
 eigh_p = primitive("eigh", _eigh_impl, multiple_results=True, batch=STACK)
-eigh_p.jvp_full = _eigh_jvp
-eigh_p.vjp_full = _eigh_vjp
+defjvp_full(eigh_p, _eigh_jvp)
+defvjp_full(eigh_p, _eigh_vjp)
 
 
 def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> EighResult:

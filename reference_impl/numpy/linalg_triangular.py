@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..primitives import defjvp, defvjp, primitive
+from ..primitives import defjvp, defjvp_full, defvjp, defvjp_full, primitive
 from ..tracers import shape_of
 from . import elementwise as E
 from .batching_rules import STACK
@@ -59,8 +59,8 @@ def _tri_solve_vjp(ct: Any, x: Any, t: Any, b: Any, lower: bool, trans: int) -> 
 
 
 solve_triangular_p = primitive("solve_triangular", _tri_solve_impl, batch=STACK)
-solve_triangular_p.jvp_full = _tri_solve_jvp
-solve_triangular_p.vjp_full = _tri_solve_vjp
+defjvp_full(solve_triangular_p, _tri_solve_jvp)
+defvjp_full(solve_triangular_p, _tri_solve_vjp)
 
 
 def _phi(x: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..array import STATE, Array, freeze
-from ..primitives import defjvp_linear, defresiduals, defvjp, primitive
+from ..primitives import defjvp_full, defjvp_linear, defresiduals, defvjp, defvjp_full, primitive
 from ..tracers import Tracer, concrete, shape_of
 
 
@@ -195,8 +195,8 @@ def _concatenate_jvp(dots: list[Any], ans: Any, *xs: Any, axis: int) -> Any:
 concatenate_p = primitive(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), batch=_concatenate_batch
 )
-concatenate_p.jvp_full = _concatenate_jvp
-concatenate_p.vjp_full = _concatenate_vjp
+defjvp_full(concatenate_p, _concatenate_jvp)
+defvjp_full(concatenate_p, _concatenate_vjp)
 
 
 # --- user-facing functions --------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ..numpy.index_tricks import take_along_axis_p
 from ..numpy.linalg_solve import _check_square
 from ..numpy.linalg_triangular import cholesky_p, solve_triangular_p
 from ..numpy.shape_ops import move
-from ..primitives import primitive
+from ..primitives import defjvp_full, defvjp_full, primitive
 from ..tracers import Tracer, concrete, shape_of
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "lu", "lu_factor", "lu_solve", "solve_triangular"]
@@ -152,8 +152,8 @@ def _lu_vjp(ct: Any, ans: Any, a: Any) -> list[Any]:
 
 
 lu_p = primitive("lu", _lu_impl, multiple_results=True, batch=STACK)
-lu_p.jvp_full = _lu_jvp
-lu_p.vjp_full = _lu_vjp
+defjvp_full(lu_p, _lu_jvp)
+defvjp_full(lu_p, _lu_vjp)
 
 
 def lu(
