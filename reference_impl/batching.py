@@ -4,9 +4,11 @@
 is a :class:`BatchTracer` holding the batched array ``val`` and the position ``bdim`` of its batch
 axis, and every primitive applies its *batching rule*, which calls the primitive again on the
 batched arrays (``sin`` of a batch is the batch of ``sin``; ``x @ W`` with a batch of vectors
-``x`` is one matrix product). Each primitive is given its rule where it is made (``batch=``; the rules shared by families of
-primitives are in :mod:`.numpy.batching_rules`); a value that is the same
-for all examples is simply not a tracer (JAX's ``not_mapped``). Like the other transformations,
+``x`` is one matrix product). Each primitive is given its rule where it is made (``batch=``;
+the rules shared by families of primitives are in :mod:`.numpy.batching_rules`, and
+:func:`body_rule` here serves the primitives that carry a function). The batch tracer itself
+is in :mod:`.batching_numpy`. A value that is the same for all examples is simply not a tracer
+(JAX's ``not_mapped``). Like the other transformations,
 ``BatchTrace`` has a level, so ``vmap`` nests and composes with ``grad``/``jvp`` in both orders.
 
 The engine reads plain values in places (masks, comparisons: :func:`.core.concrete`). Under

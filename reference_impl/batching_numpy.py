@@ -1,4 +1,5 @@
-"""NumPy functions on batches: what ``np.greater``, ``np.where``, ``np.sum``… do when the
+"""The batch tracer of ``vmap`` (:class:`BatchTracer`, a batch of values with its batch axis)
+and NumPy functions on batches: what ``np.greater``, ``np.where``, ``np.sum``… do when the
 engine calls them on the value of a batch tracer (:func:`.core.concrete` under ``vmap``).
 
 Broadcasting ufuncs and ``np.where`` run once on the whole batch (the batch axis in front, the
