@@ -38,7 +38,6 @@ from . import (
     zeroth_order,
 )
 from .batching import vmap
-from .batching_more import axis_rule as _registers_the_batching_rules
 from .checkpoint import checkpoint, checkpoint_chain, remat
 from .compat import (
     block_until_ready,
@@ -50,13 +49,13 @@ from .compat import (
     devices,
     make_jaxpr,
 )
-from .core import concrete
 from .custom import custom_gradient, custom_jvp, custom_vjp, linear_transpose
 from .forward import jacfwd, jvp, linearize
 from .graph import trace_graph
 from .reverse import grad, hessian, jacrev, value_and_grad, vjp
 from .second_order import hessian_trace, hvp
 from .staging import jit
+from .tracers import concrete
 
 __all__ = [
     "block_until_ready",

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .tree_util import tree_flatten, tree_unflatten
+
 __all__ = ["STATE", "Array", "freeze", "freeze_tree", "frozen_results", "transformation"]
 
 _IMMUTABLE = (
@@ -98,12 +100,8 @@ class Array(np.ndarray):
     def __deepcopy__(self, memo: Any) -> np.ndarray:
         return np.array(self.view(np.ndarray))
 
-    @property
-    def at(self) -> Any:
-        """``x.at[idx].set(v)`` and friends: out-of-place updates (``jax.Array.at``)."""
-        from .numpy.at import IndexUpdateHelper
-
-        return IndexUpdateHelper(self)
+    # ``x.at[idx].set(v)`` (out-of-place updates) is attached in :mod:`reference_impl.numpy`,
+    # next to the tracers' operators: it calls the engine's primitives.
 
 
 def _owner(a: np.ndarray) -> np.ndarray | None:
@@ -169,8 +167,6 @@ def freeze_tree(tree: Any, args: Any = ()) -> Any:
         return tree
     if isinstance(tree, np.ndarray):
         return freeze(tree, _arrays(args))
-    from .tree_util import tree_flatten, tree_unflatten
-
     leaves, treedef = tree_flatten(tree)
     if not any(
         isinstance(x, np.ndarray) and not (type(x) is Array and not x.flags.writeable)

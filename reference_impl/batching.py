@@ -4,8 +4,11 @@
 is a :class:`BatchTracer` holding the batched array ``val`` and the position ``bdim`` of its batch
 axis, and every primitive applies its *batching rule*, which calls the primitive again on the
 batched arrays (``sin`` of a batch is the batch of ``sin``; ``x @ W`` with a batch of vectors
-``x`` is one matrix product). The rules live in :mod:`.batching_rules`; a value that is the same
-for all examples is simply not a tracer (JAX's ``not_mapped``). Like the other transformations,
+``x`` is one matrix product). Each primitive is given its rule where it is made (``batch=``;
+the rules shared by families of primitives are in :mod:`.numpy.batching_rules`, and
+:func:`body_rule` here serves the primitives that carry a function). The batch tracer itself
+is in :mod:`.batching_numpy`. A value that is the same for all examples is simply not a tracer
+(JAX's ``not_mapped``). Like the other transformations,
 ``BatchTrace`` has a level, so ``vmap`` nests and composes with ``grad``/``jvp`` in both orders.
 
 The engine reads plain values in places (masks, comparisons: :func:`.core.concrete`). Under
@@ -35,151 +38,16 @@ from .api_util import (
     fun_name,
 )
 from .array import transformation
-from .core import Primitive, Trace, Tracer, concrete, describe, shape_of
+from .batching_numpy import BatchedConversionError, BatchTracer, take
+from .numpy.shape_ops import broadcast_to, expand_dims, move, stack
+from .primitives import Primitive
+from .tracers import Trace, Tracer, describe, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 __all__ = ["BatchTrace", "BatchTracer", "BatchedConversionError", "vmap"]
 
 LOOP_FALLBACK = True  # on a BatchedConversionError, evaluate example by example
 FALLBACKS: list[str] = []  # the functions that fell back, with the reason (for tests, reports)
-
-
-class BatchedConversionError(TypeError):
-    """One NumPy array or Python value was asked of a batch whose examples differ."""
-
-    def __init__(self, trace: BatchTrace, message: str):
-        super().__init__(message)
-        self.trace = trace
-
-
-def _dtype(v: Any) -> np.dtype:
-    return v.dtype if isinstance(v, (np.ndarray, np.generic, Tracer)) else np.result_type(v)
-
-
-def move(x: Any, src: int, dst: int) -> Any:
-    """``moveaxis`` with the package's transpose primitive (differentiable at lower levels)."""
-    if src == dst:
-        return x
-    from .numpy.shape_ops import moveaxis
-
-    return moveaxis(x, src, dst)
-
-
-def take(x: Any, b: int, axis: int) -> Any:
-    """Example ``b`` along ``axis`` (indexing primitive, differentiable at lower levels)."""
-    return x[(slice(None),) * axis + (b,)]
-
-
-class BatchTracer(Tracer):
-    """A batch of values: ``val`` holds them all, stacked along axis ``bdim``.
-
-    ``shape``/``dtype`` are those of one example, as the function being mapped sees them.
-    """
-
-    __slots__ = ("bdim",)
-    _batched = True
-
-    def __init__(self, trace: BatchTrace, val: Any, bdim: int):
-        self._trace = trace
-        self.val = val
-        self.bdim = bdim
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        s = shape_of(self.val)
-        return s[: self.bdim] + s[self.bdim + 1 :]
-
-    @property
-    def dtype(self) -> np.dtype:
-        return _dtype(self.val)
-
-    def __repr__(self) -> str:
-        return (
-            f"BatchTracer(level={self._trace.level}, {self._trace.axis_size} examples of "
-            f"{describe(self)})"
-        )
-
-    def without_derivatives(self) -> BatchTracer:
-        """The same batch with the derivatives of lower levels dropped (``concrete``)."""
-        c = concrete(self.val)
-        return self if c is self.val else BatchTracer(self._trace, c, self.bdim)
-
-    # --- one value for the whole batch: only if the examples agree ------------------------
-    def _uniform(self, what: str) -> Any:
-        c = self.without_derivatives()
-        x = move(c.val, c.bdim, 0)
-        first = take(x, 0, 0)
-        if not bool(np.all(np.equal(x, first))):
-            raise BatchedConversionError(
-                self._trace,
-                (
-                    f"vmap: {what} of a batched value ({describe(self)} per example) whose examples "
-                    "differ; one value per example is needed here (e.g. Python control flow or "
-                    "np.asarray on a traced value). Write it with reference_impl.numpy (rnp.where "
-                    "instead of if, for example)."
-                ),
-            )
-        return first
-
-    def __bool__(self) -> bool:
-        return bool(self._uniform("bool()"))
-
-    def __float__(self) -> float:
-        return float(self._uniform("float()"))
-
-    def __int__(self) -> int:
-        return int(self._uniform("int()"))
-
-    def __index__(self) -> int:
-        return int(self._uniform("an integer index"))
-
-    # boolean masks combine with & | ^ ~ (comparisons return batches of booleans)
-    def __and__(self, other: Any) -> Any:
-        return np.bitwise_and(self, other)
-
-    def __or__(self, other: Any) -> Any:
-        return np.bitwise_or(self, other)
-
-    def __xor__(self, other: Any) -> Any:
-        return np.bitwise_xor(self, other)
-
-    def __invert__(self) -> Any:
-        return np.invert(self)
-
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.asarray(self._uniform("a NumPy array (np.asarray)"), dtype=dtype)
-
-    # --- NumPy functions on batches (the engine's masks and comparisons) ------------------
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .numpy import _UFUNC_TO_PRIMITIVE
-
-        fn = _UFUNC_TO_PRIMITIVE.get(ufunc.__name__)
-        if method == "__call__" and isinstance(fn, Primitive) and not kwargs:
-            return fn(*inputs)  # ``ndarray + tracer``: the differentiable primitive
-        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-        if ufunc.__name__ not in _bn.NOT_DIFFERENTIABLE:
-            _bn.no_derivatives(name, inputs)
-        inputs = tuple(concrete(a) for a in inputs)
-        if method == "__call__" and ufunc.signature is None and "out" not in kwargs:
-            return _bn.elementwise(ufunc, inputs, kwargs)
-        return _bn.per_example(getattr(ufunc, method), inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        name = getattr(func, "__name__", str(func))
-        meta = _bn.METADATA.get(name)
-        if meta is not None:
-            return meta(func, args, kwargs)
-        _bn.no_derivatives(name, (args, kwargs))
-        args, kwargs = _bn.strip((args, kwargs))
-        if name == "where" and len(args) == 3 and not kwargs:
-            return _bn.elementwise(func, args, {})
-        if name in _bn.REDUCTIONS and isinstance(args[0], BatchTracer):
-            return _bn.reduction(func, args, kwargs)
-        if name in _bn.AXIS_FUNCTIONS and isinstance(args[0], BatchTracer):
-            return _bn.along_axis(func, args, kwargs)
-        return _bn.per_example(func, args, kwargs)
 
 
 class BatchTrace(Trace):
@@ -202,14 +70,10 @@ class BatchTrace(Trace):
                 dims.append(None)
         rule = prim.batch
         if rule is None:
-            from .batching_rules import rule_by_name
-
-            rule = rule_by_name(prim)
-        if rule is None:
             shapes = ", ".join(describe(a) for a in args)
             raise NotImplementedError(
                 f"batching rule of {prim.name} not defined (vmap of {prim.name}({shapes})). "
-                "Register one with reference_impl.core.defbatch(<the primitive>, rule)."
+                "Give one when making the primitive: primitive(name, impl, batch=rule)."
             )
         if getattr(rule, "needs_trace", False):
             ans, ans_dim = rule(self, vals, dims, **params)
@@ -221,6 +85,25 @@ class BatchTrace(Trace):
                 for a, d in zip(ans, ans_dim, strict=True)
             )
         return ans if ans_dim is None else BatchTracer(self, ans, ans_dim)
+
+
+# --- primitives that carry a function: run it on the batch ----------------------------------
+def body_rule(run: Callable[..., Any]) -> Callable[..., Any]:
+    """``run(prim_params, *args)`` evaluates the primitive's function; here on batch tracers."""
+
+    def rule(trace: BatchTrace, vals: list[Any], dims: list[Any], **params: Any) -> tuple[Any, Any]:
+        boxed = [
+            v if d is None else BatchTracer(trace, v, d) for v, d in zip(vals, dims, strict=True)
+        ]
+        outs = run(params, *boxed)
+        ans = [o.val if isinstance(o, BatchTracer) and o._trace is trace else o for o in outs]
+        ans_dims = [
+            o.bdim if isinstance(o, BatchTracer) and o._trace is trace else None for o in outs
+        ]
+        return tuple(ans), tuple(ans_dims)
+
+    rule.needs_trace = True  # type: ignore[attr-defined]
+    return rule
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,8 +191,6 @@ def _unbox(name: str, o: Any, ax: Any, trace: BatchTrace) -> Any:
         o = np.asarray(o)
     s = shape_of(o)
     ax = ax % (len(s) + 1)
-    from .numpy.shape_ops import broadcast_to, expand_dims
-
     return broadcast_to(expand_dims(o, ax), (*s[:ax], trace.axis_size, *s[ax:]))
 
 
@@ -330,8 +211,6 @@ def _looped(
         outs.append(tree_flatten(fun(*a, **k)))
     out_tree = outs[0][1]
     oaxes = broadcast_prefix(name, "out_axes", out_axes, tree_unflatten(out_tree, outs[0][0]))
-    from .numpy import stack
-
     result = []
     for i, ax in enumerate(oaxes):
         column = [o[0][i] for o in outs]
@@ -342,6 +221,3 @@ def _looped(
         else:
             result.append(np.stack([np.asarray(c) for c in column], axis=ax))
     return tree_unflatten(out_tree, result)
-
-
-from . import batching_numpy as _bn  # noqa: E402  (it builds on BatchTracer)

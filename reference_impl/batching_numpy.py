@@ -1,4 +1,5 @@
-"""NumPy functions on batches: what ``np.greater``, ``np.where``, ``np.sum``… do when the
+"""The batch tracer of ``vmap`` (:class:`BatchTracer`, a batch of values with its batch axis)
+and NumPy functions on batches: what ``np.greater``, ``np.where``, ``np.sum``… do when the
 engine calls them on the value of a batch tracer (:func:`.core.concrete` under ``vmap``).
 
 Broadcasting ufuncs and ``np.where`` run once on the whole batch (the batch axis in front, the
@@ -13,9 +14,141 @@ from typing import Any
 
 import numpy as np
 
-from .batching import BatchTrace, BatchTracer, _dtype, move, take
-from .core import Tracer, concrete, shape_of
+from .numpy.shape_ops import move, stack
+from .numpy.ufuncs import UFUNC_TO_PRIMITIVE
+from .primitives import Primitive
+from .tracers import Trace, Tracer, concrete, describe, plain_numpy_message, shape_of
 from .tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["BatchTracer", "BatchedConversionError"]
+
+
+class BatchedConversionError(TypeError):
+    """One NumPy array or Python value was asked of a batch whose examples differ."""
+
+    def __init__(self, trace: Trace, message: str):
+        super().__init__(message)
+        self.trace = trace
+
+
+def _dtype(v: Any) -> np.dtype:
+    return v.dtype if isinstance(v, (np.ndarray, np.generic, Tracer)) else np.result_type(v)
+
+
+def take(x: Any, b: int, axis: int) -> Any:
+    """Example ``b`` along ``axis`` (indexing primitive, differentiable at lower levels)."""
+    return x[(slice(None),) * axis + (b,)]
+
+
+class BatchTracer(Tracer):
+    """A batch of values: ``val`` holds them all, stacked along axis ``bdim``.
+
+    ``shape``/``dtype`` are those of one example, as the function being mapped sees them.
+    """
+
+    __slots__ = ("bdim",)
+    _batched = True
+
+    def __init__(self, trace: Trace, val: Any, bdim: int):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        s = shape_of(self.val)
+        return s[: self.bdim] + s[self.bdim + 1 :]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return _dtype(self.val)
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchTracer(level={self._trace.level}, {self._trace.axis_size} examples of "
+            f"{describe(self)})"
+        )
+
+    def without_derivatives(self) -> BatchTracer:
+        """The same batch with the derivatives of lower levels dropped (``concrete``)."""
+        c = concrete(self.val)
+        return self if c is self.val else BatchTracer(self._trace, c, self.bdim)
+
+    # --- one value for the whole batch: only if the examples agree ------------------------
+    def _uniform(self, what: str) -> Any:
+        c = self.without_derivatives()
+        x = move(c.val, c.bdim, 0)
+        first = take(x, 0, 0)
+        if not bool(np.all(np.equal(x, first))):
+            raise BatchedConversionError(
+                self._trace,
+                (
+                    f"vmap: {what} of a batched value ({describe(self)} per example) whose examples "
+                    "differ; one value per example is needed here (e.g. Python control flow or "
+                    "np.asarray on a traced value). Write it with reference_impl.numpy (rnp.where "
+                    "instead of if, for example)."
+                ),
+            )
+        return first
+
+    def __bool__(self) -> bool:
+        return bool(self._uniform("bool()"))
+
+    def __float__(self) -> float:
+        return float(self._uniform("float()"))
+
+    def __int__(self) -> int:
+        return int(self._uniform("int()"))
+
+    def __index__(self) -> int:
+        return int(self._uniform("an integer index"))
+
+    # boolean masks combine with & | ^ ~ (comparisons return batches of booleans)
+    def __and__(self, other: Any) -> Any:
+        return np.bitwise_and(self, other)
+
+    def __or__(self, other: Any) -> Any:
+        return np.bitwise_or(self, other)
+
+    def __xor__(self, other: Any) -> Any:
+        return np.bitwise_xor(self, other)
+
+    def __invert__(self) -> Any:
+        return np.invert(self)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self._uniform("a NumPy array (np.asarray)"), dtype=dtype)
+
+    # --- NumPy functions on batches (the engine's masks and comparisons) ------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        fn = UFUNC_TO_PRIMITIVE.get(ufunc.__name__)
+        if method == "__call__" and isinstance(fn, Primitive) and not kwargs:
+            return fn(*inputs)  # ``ndarray + tracer``: the differentiable primitive
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        if ufunc.__name__ not in NOT_DIFFERENTIABLE:
+            no_derivatives(name, inputs)
+        inputs = tuple(concrete(a) for a in inputs)
+        if method == "__call__" and ufunc.signature is None and "out" not in kwargs:
+            return elementwise(ufunc, inputs, kwargs)
+        return per_example(getattr(ufunc, method), inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        name = getattr(func, "__name__", str(func))
+        meta = METADATA.get(name)
+        if meta is not None:
+            return meta(func, args, kwargs)
+        no_derivatives(name, (args, kwargs))
+        args, kwargs = strip((args, kwargs))
+        if name == "where" and len(args) == 3 and not kwargs:
+            return elementwise(func, args, {})
+        if name in REDUCTIONS and isinstance(args[0], BatchTracer):
+            return reduction(func, args, kwargs)
+        if name in AXIS_FUNCTIONS and isinstance(args[0], BatchTracer):
+            return along_axis(func, args, kwargs)
+        return per_example(func, args, kwargs)
+
 
 NOT_DIFFERENTIABLE = frozenset(
     {
@@ -69,12 +202,10 @@ def no_derivatives(name: str, tree: Any) -> None:
     other tracers do (``concrete(x)`` says that dropping them is meant)."""
     for x in tree_flatten(tree)[0]:
         if isinstance(x, Tracer) and concrete(x) is not x:
-            from .api_util import plain_numpy_message
-
             raise TypeError(plain_numpy_message(name, x))
 
 
-def _top(values: Any) -> BatchTrace:
+def _top(values: Any) -> Trace:
     """The innermost batch trace among the (stripped) arguments."""
     top = None
     for x in tree_flatten(values)[0]:
@@ -149,7 +280,7 @@ def per_example(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     return stack_examples(results, trace, getattr(func, "__name__", "a NumPy function"))
 
 
-def stack_examples(results: list[Any], trace: BatchTrace, what: str) -> Any:
+def stack_examples(results: list[Any], trace: Trace, what: str) -> Any:
     """Per-example results (arrays or tuples of arrays) as one batch tracer (batch axis 0)."""
     first = results[0]
     if isinstance(first, tuple):
@@ -157,8 +288,6 @@ def stack_examples(results: list[Any], trace: BatchTrace, what: str) -> Any:
         return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
     if isinstance(first, (np.ndarray, np.generic, Tracer, int, float, bool, complex)):
         if any(isinstance(r, Tracer) for r in results):
-            from .numpy import stack
-
             return BatchTracer(trace, stack(results), 0)
         return BatchTracer(trace, np.stack([np.asarray(r) for r in results]), 0)
     if all(r == first for r in results):

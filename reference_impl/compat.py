@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .core import Tracer, VJPTrace, VJPTracer, concrete
+from .core import VJPTrace, VJPTracer
+from .tracers import Tracer, concrete
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = [

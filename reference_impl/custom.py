@@ -21,7 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, Tracer, concrete
+from . import numpy as rnp
+from .batching import vmap
+from .primitives import Primitive, defjvp_full, defvjp_full
+from .reverse import _pullback, vjp
+from .tracers import Tracer, concrete
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_gradient", "custom_jvp", "custom_vjp", "linear_transpose"]
@@ -54,11 +58,13 @@ class custom_jvp:
         self.jvp: Callable[..., Any] | None = None
         self._out_tree: PyTreeDef | None = None
         self.prim = Primitive(
-            f"custom_jvp[{getattr(fun, '__name__', 'f')}]", self._impl, multiple_results=True
+            f"custom_jvp[{getattr(fun, '__name__', 'f')}]",
+            self._impl,
+            multiple_results=True,
+            batch=self._batch_rule,
         )
-        self.prim.jvp_full = self._jvp_rule
-        self.prim.vjp_full = self._vjp_rule
-        self.prim.batch = self._batch_rule
+        defjvp_full(self.prim, self._jvp_rule)
+        defvjp_full(self.prim, self._vjp_rule)
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the rule ``jvp(primals, tangents) -> (out, out_dot)``; usable as a decorator."""
@@ -115,8 +121,6 @@ class custom_jvp:
 
     def _vjp_rule(self, cts: Any, ans: Any, *leaves: Any, in_tree: PyTreeDef) -> list[Any]:
         # the JVP is linear in the tangents: its transpose is its VJP at any tangent point
-        from .reverse import _pullback
-
         zeros = [np.zeros(np.shape(concrete(x))) for x in leaves]
         return _pullback(lambda *t: self._user_jvp(leaves, list(t), in_tree), zeros, list(cts))
 
@@ -125,8 +129,6 @@ class custom_jvp:
     ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
         # vmap: a custom_jvp of the batched function whose rule is the batched rule, so that
         # outer derivatives still use the user's JVP (as JAX batches custom_jvp)
-        from .batching import vmap
-
         axes = tuple(dims)
 
         def flat_fun(*leaves: Any) -> tuple[Any, ...]:
@@ -159,8 +161,10 @@ class custom_vjp:
         self._trees: tuple[PyTreeDef, PyTreeDef] | None = None
         self._in_fwd = False
         name = getattr(fun, "__name__", "f")
-        self.prim = Primitive(f"custom_vjp[{name}]", self._impl, multiple_results=True)
-        self.prim.vjp_full = self._vjp_rule
+        self.prim = Primitive(
+            f"custom_vjp[{name}]", self._impl, multiple_results=True, batch=self._batch_rule
+        )
+        defvjp_full(self.prim, self._vjp_rule)
 
         def no_jvp(*_: Any, **__: Any) -> Any:
             raise TypeError(
@@ -168,8 +172,7 @@ class custom_vjp:
                 f"({name}); define it with custom_jvp instead"
             )
 
-        self.prim.jvp_full = no_jvp
-        self.prim.batch = self._batch_rule
+        defjvp_full(self.prim, no_jvp)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct) -> cotangents``."""
@@ -242,9 +245,6 @@ class custom_vjp:
     ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
         # vmap: a custom_vjp whose fwd and bwd are the user's, batched; the cotangent of an
         # argument that is the same for all examples is summed over the batch
-        from . import numpy as rnp
-        from .batching import vmap
-
         axes = tuple(dims)
 
         def flat_fun(*leaves: Any) -> tuple[Any, ...]:
@@ -298,7 +298,6 @@ class custom_vjp:
         ]
         if not live or not diff:
             return flat
-        from .reverse import _pullback
 
         def residuals(*xs: Any) -> list[Any]:
             args = list(leaves)
@@ -359,8 +358,6 @@ def linear_transpose(
     """The transpose of a linear ``fun``: ``ct ↦ (Aᵀct, …)``, one cotangent per argument
     (``primals`` give only shapes and dtypes). For a linear map the transpose is the VJP at any
     point; evaluated at zero, a function with ``fun(0) ≠ 0`` (not linear) is refused."""
-    from .reverse import vjp
-
     zeros = tree_map(lambda x: np.zeros(np.shape(x), np.result_type(x)), primals)
     out, vjp_fn = vjp(fun, *zeros)
     name = getattr(fun, "__name__", "f")

@@ -7,6 +7,7 @@ gives one column of the Jacobian, so ``jacfwd`` needs as many passes as there ar
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,7 +22,10 @@ from .api_util import (
     split_aux,
 )
 from .array import transformation
-from .core import JVPTrace, JVPTracer, concrete
+from .batching import vmap
+from .core import JVPTrace, JVPTracer
+from .numpy.shape_ops import reshape
+from .tracers import concrete
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["jacfwd", "jvp", "linearize"]
@@ -126,8 +130,6 @@ def jacfwd(
             return split_aux(out, name)[0] if has_aux else out
 
         # all the columns of input leaf j at once: jvp vmapped over the basis tangents e_k
-        from .reverse import _vmap_basis
-
         trees: list[PyTreeDef] = []
 
         def push(t: Any, j: int) -> list[Any]:
@@ -164,9 +166,7 @@ def _stack_columns(cols: Any, out_shape: tuple[int, ...], in_shape: tuple[int, .
     """Columns ∂out/∂x_e (stacked on the last axis) → an array of shape out_shape + in_shape."""
     if isinstance(cols, list) and not cols:
         return np.zeros(out_shape + in_shape)
-    from . import numpy as rnp
-
-    return rnp.reshape(cols, out_shape + in_shape)
+    return reshape(cols, out_shape + in_shape)
 
 
 def _zeros(x: Any) -> np.ndarray:
@@ -180,3 +180,15 @@ def _basis(x: Any, e: int) -> np.ndarray:
     b = _zeros(x)
     b.reshape(-1)[e] = 1.0
     return b
+
+
+def _vmap_basis(fun: Callable[[Any], list[Any]], x: Any, out_axis: int) -> list[Any]:
+    """``vmap(fun)`` over the standard basis of ``x``'s space (empty list if it has none)."""
+    n = int(np.size(concrete(x)))
+    if n == 0:
+        return []
+    zero = _zeros(x)
+    eye = np.eye(n, dtype=zero.dtype).reshape((n, *zero.shape))
+    with warnings.catch_warnings():  # a loop over the basis, if it comes to that, is fine here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return list(vmap(fun, out_axes=out_axis)(eye))

@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 
 from .api_util import as_float_leaf, fun_name
-from .core import Primitive, Trace, Tracer, _fit_cotangent, _fit_tangent, bind, concrete, shape_of
+from .core import _fit_cotangent, _fit_tangent
+from .graph_draw import _INFIX, draw_graph, format_value
+from .primitives import Primitive, bind
+from .tracers import Trace, Tracer, concrete, shape_of
 from .tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["Graph", "GraphTrace", "GraphTracer", "Node", "trace_graph"]
-
-_INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**", "matmul": "@"}
 
 
 @dataclass(eq=False)
@@ -380,19 +381,7 @@ class Graph:
         wrt: int | str = 0,
     ) -> Any:
         """Draw the graph with matplotlib; see :func:`reference_impl.graph_draw.draw_graph`."""
-        from .graph_draw import draw_graph
-
         return draw_graph(self, ax=ax, annotate=annotate, step=step, highlight=highlight, wrt=wrt)
-
-
-def format_value(x: Any, digits: int = 6) -> str:
-    """Scalars with ``digits`` significant digits; small arrays in full; larger ones by shape."""
-    v = np.asarray(concrete(x))
-    if v.ndim == 0:
-        return f"{float(v):.{digits}g}"
-    if v.ndim == 1 and v.size <= 4:
-        return "[" + ", ".join(f"{float(e):.{digits}g}" for e in v.ravel()) + "]"
-    return f"{v.dtype}{list(v.shape)}"
 
 
 def _const(a: Any) -> str:

@@ -17,13 +17,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .core import concrete
-from .graph import _INFIX, format_value
+from .tracers import concrete
 
 if TYPE_CHECKING:
     from .graph import Graph
 
-__all__ = ["draw_graph", "layout"]
+__all__ = ["draw_graph", "format_value", "layout"]
+
+#: binary primitives written infix in expressions and labels
+_INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**", "matmul": "@"}
+
+
+def format_value(x: Any, digits: int = 6) -> str:
+    """Scalars with ``digits`` significant digits; small arrays in full; larger ones by shape."""
+    v = np.asarray(concrete(x))
+    if v.ndim == 0:
+        return f"{float(v):.{digits}g}"
+    if v.ndim == 1 and v.size <= 4:
+        return "[" + ", ".join(f"{float(e):.{digits}g}" for e in v.ravel()) + "]"
+    return f"{v.dtype}{list(v.shape)}"
+
 
 DX, DY, RADIUS = 2.4, 2.2, 0.38
 _FILL = {"input": "#dbe9f6", "op": "#f2f2f2", "output": "#d9f0d3", "highlight": "#ffd699"}

@@ -18,25 +18,39 @@ carries). JAX's rules are kept where a program can observe them:
 from __future__ import annotations
 
 import builtins
-import importlib
-import importlib.util
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .core import Tracer, VJPTracer, concrete, shape_of
+from .core import VJPTracer
+from .lax_primitives import (
+    dynamic_index_in_dim,
+    dynamic_slice,
+    dynamic_slice_in_dim,
+    dynamic_update_slice,
+    stop_gradient,
+)
+from .numpy.elementwise import clip, where
+from .numpy.shape_ops import stack
+from .tracers import Tracer, concrete, shape_of
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
-__all__ = ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
-
-# ``lax``'s primitives (``stop_gradient``, ``dynamic_slice``, ``dynamic_update_slice``…) live
-# beside the other primitives, in ``lax_primitives``; they are part of this namespace too
-if importlib.util.find_spec(f"{__package__}.lax_primitives") is not None:
-    _primitives = importlib.import_module(f"{__package__}.lax_primitives")
-    for _name in getattr(_primitives, "__all__", ()):
-        globals()[_name] = getattr(_primitives, _name)
-        __all__.append(_name)
+# ``lax``'s primitives (``stop_gradient``, ``dynamic_slice``…) live beside the other primitives,
+# in ``lax_primitives``; they are part of this namespace too
+__all__ = [
+    "cond",
+    "dynamic_index_in_dim",
+    "dynamic_slice",
+    "dynamic_slice_in_dim",
+    "dynamic_update_slice",
+    "fori_loop",
+    "map",
+    "scan",
+    "stop_gradient",
+    "switch",
+    "while_loop",
+]
 
 
 def _check_carry(name: str, before: Any, after: Any) -> None:
@@ -57,8 +71,6 @@ def _check_carry(name: str, before: Any, after: Any) -> None:
 
 
 def _stack(rows: list[Any]) -> Any:
-    from .numpy import stack
-
     if any(isinstance(r, Tracer) for r in rows):
         return stack(rows)
     return np.stack([np.asarray(r) for r in rows])
@@ -179,8 +191,6 @@ def while_loop(
     Forward-mode differentiable; reverse mode raises ``ValueError`` as JAX does."""
     if _on_tape(init_val):
         raise ValueError(_WHILE_REVERSE)
-    from .numpy import where
-
     val = init_val
     while True:
         pred = cond_fun(val)
@@ -225,8 +235,6 @@ def cond(
 
 def _select(masks: list[Any], outs: list[Any]) -> Any:
     """Per example, the output whose mask holds (the masks are exclusive)."""
-    from .numpy import where
-
     trees = [tree_flatten(o) for o in outs]
     for k, (_, t) in enumerate(trees):
         if t != trees[0][1]:
@@ -255,7 +263,6 @@ def switch(
     if batch is None:
         i = int(concrete(index))
         return branches[builtins.min(builtins.max(i, 0), n - 1)](*operands)
-    from .numpy import clip
 
     idx = clip(batch, 0, n - 1)
     return _select([idx == k for k in range(n)], [b(*operands) for b in branches])

@@ -20,7 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .core import Tracer, concrete, defbatch, defjvp, defresiduals, defvjp, primitive, shape_of
+from .numpy.at import scatter_set_p
+from .numpy.shape_ops import batch_size, getitem_p, squeeze, to_front
+from .primitives import defjvp, defresiduals, defvjp, primitive
+from .tracers import Tracer, concrete, shape_of
+from .tree_util import tree_map
 
 __all__ = [
     "dynamic_index_in_dim",
@@ -55,17 +59,16 @@ def _stop_impl(x: Any) -> Any:
     return x
 
 
-stop_gradient_p = primitive("stop_gradient", _stop_impl)
+stop_gradient_p = primitive(
+    "stop_gradient", _stop_impl, batch=lambda vals, dims: (stop_gradient_p(vals[0]), dims[0])
+)
 defjvp(stop_gradient_p, lambda x_dot, ans, x: _zeros(x_dot))
 defvjp(stop_gradient_p, lambda ct, ans, x: _zeros(ct))
 defresiduals(stop_gradient_p, ans=False)
-defbatch(stop_gradient_p, lambda vals, dims: (stop_gradient_p(vals[0]), dims[0]))
 
 
 def stop_gradient(x: Any) -> Any:
     """``x`` (a pytree) with zero derivative under every transformation (``lax.stop_gradient``)."""
-    from .tree_util import tree_map
-
     return tree_map(lambda leaf: stop_gradient_p(leaf) if isinstance(leaf, Tracer) else leaf, x)
 
 
@@ -76,7 +79,19 @@ def _dynamic_slice_impl(x: Any, *starts: Any, sizes: tuple[int, ...]) -> np.ndar
     return x[tuple(slice(a, a + k) for a, k in zip(s, sizes, strict=True))]
 
 
-dynamic_slice_p = primitive("dynamic_slice", _dynamic_slice_impl)
+def _dynamic_slice_batch(
+    vals: list[Any], dims: list[Any], sizes: tuple[int, ...]
+) -> tuple[Any, int]:
+
+    x, starts = vals[0], vals[1:]
+    size = batch_size(vals, dims)
+    xb = to_front(x, dims[0], size)
+    if all(d is None for d in dims[1:]):  # one slice for all: the batch axis rides along
+        return dynamic_slice_p(xb, 0, *starts, sizes=(size, *sizes)), 0
+    return getitem_p(xb, idx=_batched_index(xb, starts, dims[1:], sizes)), 0
+
+
+dynamic_slice_p = primitive("dynamic_slice", _dynamic_slice_impl, batch=_dynamic_slice_batch)
 defjvp(
     dynamic_slice_p,
     lambda x_dot, ans, x, *starts, sizes: dynamic_slice_p(x_dot, *starts, sizes=sizes),
@@ -112,23 +127,6 @@ def _batched_index(
     return tuple(idx)
 
 
-def _dynamic_slice_batch(
-    vals: list[Any], dims: list[Any], sizes: tuple[int, ...]
-) -> tuple[Any, int]:
-    from .batching_rules import batch_size, to_front
-    from .numpy.shape_ops import getitem_p
-
-    x, starts = vals[0], vals[1:]
-    size = batch_size(vals, dims)
-    xb = to_front(x, dims[0], size)
-    if all(d is None for d in dims[1:]):  # one slice for all: the batch axis rides along
-        return dynamic_slice_p(xb, 0, *starts, sizes=(size, *sizes)), 0
-    return getitem_p(xb, idx=_batched_index(xb, starts, dims[1:], sizes)), 0
-
-
-defbatch(dynamic_slice_p, _dynamic_slice_batch)
-
-
 def dynamic_slice(operand: Any, start_indices: Sequence[Any], slice_sizes: Sequence[int]) -> Any:
     """``operand[s_0 : s_0 + n_0, …]`` with run-time starts ``s`` (``lax.dynamic_slice``)."""
     if len(start_indices) != len(shape_of(operand)) or len(slice_sizes) != len(start_indices):
@@ -156,8 +154,6 @@ def dynamic_index_in_dim(operand: Any, index: Any, axis: int = 0, keepdims: bool
     out = dynamic_slice_in_dim(operand, index, 1, axis)
     if keepdims:
         return out
-    from .numpy.shape_ops import squeeze
-
     return squeeze(out, axis % len(shape_of(operand)))
 
 
@@ -170,7 +166,20 @@ def _dynamic_update_slice_impl(x: Any, u: Any, *starts: Any) -> np.ndarray:
     return out
 
 
-dynamic_update_slice_p = primitive("dynamic_update_slice", _dynamic_update_slice_impl)
+def _dynamic_update_slice_batch(vals: list[Any], dims: list[Any]) -> tuple[Any, int]:
+
+    x, u, starts = vals[0], vals[1], vals[2:]
+    size = batch_size(vals, dims)
+    xb, ub = to_front(x, dims[0], size), to_front(u, dims[1], size)
+    if all(d is None for d in dims[2:]):
+        return dynamic_update_slice_p(xb, ub, 0, *starts), 0
+    idx = _batched_index(xb, starts, dims[2:], shape_of(ub)[1:])
+    return scatter_set_p(xb, ub, idx=idx), 0
+
+
+dynamic_update_slice_p = primitive(
+    "dynamic_update_slice", _dynamic_update_slice_impl, batch=_dynamic_update_slice_batch
+)
 defjvp(
     dynamic_update_slice_p,
     lambda x_dot, ans, x, u, *starts: dynamic_update_slice_p(x_dot, _zeros(u), *starts),
@@ -184,22 +193,6 @@ defvjp(
     *([_int_zero] * 32),
 )
 defresiduals(dynamic_update_slice_p, ans=False, args=range(2, 34))
-
-
-def _dynamic_update_slice_batch(vals: list[Any], dims: list[Any]) -> tuple[Any, int]:
-    from .batching_rules import batch_size, to_front
-    from .numpy.at import scatter_set_p
-
-    x, u, starts = vals[0], vals[1], vals[2:]
-    size = batch_size(vals, dims)
-    xb, ub = to_front(x, dims[0], size), to_front(u, dims[1], size)
-    if all(d is None for d in dims[2:]):
-        return dynamic_update_slice_p(xb, ub, 0, *starts), 0
-    idx = _batched_index(xb, starts, dims[2:], shape_of(ub)[1:])
-    return scatter_set_p(xb, ub, idx=idx), 0
-
-
-defbatch(dynamic_update_slice_p, _dynamic_update_slice_batch)
 
 
 def dynamic_update_slice(operand: Any, update: Any, start_indices: Sequence[Any]) -> Any:

@@ -7,7 +7,6 @@ One backward pass gives a whole gradient (a row of the Jacobian) for about the c
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,8 +14,10 @@ import numpy as np
 
 from .api_util import flatten_args, fun_name, normalize_argnums, replace_args, split_aux
 from .array import transformation
-from .core import VJPTrace, VJPTracer, concrete
-from .forward import _jacobian_tree, _zeros, jacfwd
+from .core import VJPTrace, VJPTracer
+from .forward import _jacobian_tree, _vmap_basis, _zeros, jacfwd
+from .numpy.shape_ops import reshape
+from .tracers import concrete
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "hessian", "jacrev", "value_and_grad", "vjp"]
@@ -231,23 +232,7 @@ def _stack_rows(rows: Any, out_shape: tuple[int, ...], in_shape: tuple[int, ...]
     """The rows ∂out_e/∂x (stacked along axis 0) as an array of shape out_shape + in_shape."""
     if isinstance(rows, list) and not rows:
         return np.zeros(out_shape + in_shape)
-    from . import numpy as rnp
-
-    return rnp.reshape(rows, out_shape + in_shape)
-
-
-def _vmap_basis(fun: Callable[[Any], list[Any]], x: Any, out_axis: int) -> list[Any]:
-    """``vmap(fun)`` over the standard basis of ``x``'s space (empty list if it has none)."""
-    n = int(np.size(concrete(x)))
-    if n == 0:
-        return []
-    zero = _zeros(x)
-    eye = np.eye(n, dtype=zero.dtype).reshape((n, *zero.shape))
-    from .batching import vmap
-
-    with warnings.catch_warnings():  # a loop over the basis, if it comes to that, is fine here
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return list(vmap(fun, out_axes=out_axis)(eye))
+    return reshape(rows, out_shape + in_shape)
 
 
 def hessian(

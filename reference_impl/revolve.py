@@ -35,9 +35,11 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from .checkpoint import count, live, no_closure, pull, recording, sample, unboxed, zeros
-from .core import Primitive, Tracer
+from .batching import body_rule
 from .forward import jvp
+from .primitives import Primitive, defjvp_full, defvjp_full
+from .tapes import count, live, no_closure, pull, recording, sample, unboxed, zeros
+from .tracers import Tracer
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 __all__ = [
@@ -343,6 +345,11 @@ def _chain_jvp(dots: list[Any], ans: Any, *leaves: Any, run: ChainRun) -> list[A
     return list(jvp(run.plain, list(leaves), dots)[1])
 
 
-chain_p = Primitive("checkpoint_chain", _chain_impl, multiple_results=True)
-chain_p.vjp_full = _chain_vjp
-chain_p.jvp_full = _chain_jvp
+chain_p = Primitive(
+    "checkpoint_chain",
+    _chain_impl,
+    multiple_results=True,
+    batch=body_rule(lambda params, *args: params["run"].plain(*args)),
+)
+defvjp_full(chain_p, _chain_vjp)
+defjvp_full(chain_p, _chain_jvp)

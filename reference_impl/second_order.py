@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from . import numpy as rnp
-from .core import Tracer, concrete
 from .forward import _jacobian_tree, jvp
 from .reverse import grad
 from .trace_estimation import TraceEstimate, hutchinson, hutchpp
+from .tracers import Tracer, concrete
 from .tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["hessian_from_hvp", "hessian_trace", "hvp", "ravel_pytree"]

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .api_util import fun_name
-from .core import concrete
 from .finite_diff import fd_jvp
 from .forward import jvp
 from .reverse import vjp
+from .tracers import concrete
 from .tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["DotProductResult", "check_grads", "check_jvp", "check_vjp", "dot_product_test"]

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as _np
 
+from ..array import Array as _Array
 from ..array import freeze_namespace as _freeze_namespace
-from ..core import Tracer, concrete
-from ..core import bind as _bind
+from ..primitives import bind as _bind
+from ..tracers import Tracer, concrete
+from ..tracers import plain_numpy_message as _plain_numpy_message
 from . import fft, linalg
 from .at import IndexUpdateHelper as _IndexUpdateHelper
 from .breadth import (
@@ -145,7 +147,7 @@ from .manipulation import (
     vsplit,
     vstack,
 )
-from .reductions import amax, amin, logsumexp, max, mean, min, prod, sum
+from .reductions import amax, amin, logsumexp, max, mean, min, prod, sum, trace
 from .shape_ops import (
     arange,
     array,
@@ -166,7 +168,6 @@ from .shape_ops import (
     stack,
     sum_to_shape,
     swapaxes,
-    trace,
     transpose,
     zeros,
     zeros_like,
@@ -201,6 +202,15 @@ from .statistics import (
     std,
     var,
 )
+from .ufuncs import UFUNC_TO_PRIMITIVE as _UFUNC_TO_PRIMITIVE
+from .ufuncs import (
+    equal,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    not_equal,
+)
 
 pi = _np.pi
 e = _np.e
@@ -212,20 +222,6 @@ int32 = _np.int32
 int64 = _np.int64
 ndarray = _np.ndarray
 newaxis = None
-
-
-# --- comparisons: not differentiable, they act on concrete values -----------------------------
-def _comparison(fn: Any) -> Any:
-    def compare(x: Any, y: Any) -> _np.ndarray:
-        return fn(concrete(x), concrete(y))
-
-    compare.__name__ = fn.__name__
-    return compare
-
-
-less, less_equal = _comparison(_np.less), _comparison(_np.less_equal)
-greater, greater_equal = _comparison(_np.greater), _comparison(_np.greater_equal)
-equal, not_equal = _comparison(_np.equal), _comparison(_np.not_equal)
 
 
 def shape(x: Any) -> tuple[int, ...]:
@@ -242,33 +238,6 @@ def size(x: Any) -> int:
 
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     return bool(_np.allclose(concrete(a), concrete(b), rtol=rtol, atol=atol))
-
-
-# ``ndarray OP tracer`` reaches ``Tracer.__array_ufunc__``; these ufuncs are routed back here
-_UFUNC_TO_PRIMITIVE = {
-    "add": add,
-    "subtract": subtract,
-    "multiply": multiply,
-    "true_divide": divide,
-    "divide": divide,
-    "power": power,
-    "matmul": matmul,
-    "negative": negative,
-    "less": less,
-    "less_equal": less_equal,
-    "greater": greater,
-    "greater_equal": greater_equal,
-    "equal": equal,
-    "not_equal": not_equal,
-    "maximum": maximum,
-    "minimum": minimum,
-    "remainder": remainder,
-    "floor_divide": floor_divide,
-    "arctan2": arctan2,
-    "hypot": hypot,
-    "logaddexp": logaddexp,
-    "fmod": fmod,
-}
 
 
 # --- operators and array methods on tracers ----------------------------------------------------
@@ -345,6 +314,22 @@ Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis
 Tracer.take = lambda self, indices, axis=None: take(self, indices, axis)
 Tracer.repeat = lambda self, repeats, axis=None: repeat(self, repeats, axis)
 Tracer.at = property(lambda self: _IndexUpdateHelper(self))
+_Array.at = property(
+    lambda self: _IndexUpdateHelper(self),
+    doc="``x.at[idx].set(v)`` and friends: out-of-place updates (``jax.Array.at``).",
+)
+
+
+def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    """``ndarray + tracer`` arrives as ``np.add(ndarray, tracer)``: route it to the primitive."""
+    fn = _UFUNC_TO_PRIMITIVE.get(ufunc.__name__)
+    if method == "__call__" and fn is not None and not kwargs:
+        return fn(*inputs)
+    name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+    raise TypeError(_plain_numpy_message(name, self))
+
+
+Tracer.__array_ufunc__ = _array_ufunc
 
 
 def _no_item_assignment(self: Tracer, idx: Any, value: Any) -> None:

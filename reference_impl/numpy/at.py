@@ -23,9 +23,22 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, defbatch, defjvp, defresiduals, defvjp, primitive, shape_of
+from ..primitives import defjvp, defresiduals, defvjp, primitive
+from ..tracers import concrete, shape_of
 from . import elementwise as E
-from .shape_ops import _static_index, broadcast_to, getitem, getitem_p, scatter_add_p
+from .shape_ops import (
+    _index_parts,
+    _static_index,
+    batch_size,
+    broadcast_to,
+    getitem,
+    getitem_p,
+    move,
+    pad_batch,
+    reshape_p,
+    scatter_add_p,
+    to_front,
+)
 
 __all__ = ["IndexUpdateHelper", "IndexUpdateRef", "scatter_set_p"]
 
@@ -36,7 +49,33 @@ def _scatter_set_impl(x: Any, v: Any, idx: Any) -> np.ndarray:
     return out
 
 
-scatter_set_p = primitive("scatter_set", _scatter_set_impl)
+def _scatter_set_batch(vals: list[Any], dims: list[Any], idx: Any) -> tuple[Any, int]:
+    """Prepend the batch axis to the index; ``v`` goes where the batch axis lands in
+    ``x[(:, *idx)]`` (after the advanced-index axes when those are not adjacent)."""
+    (x, v), (dx, dv) = vals, dims
+    size = batch_size(vals, dims)
+    xb = to_front(x, dx, size)
+    parts, where = _index_parts(idx)
+    bidx = (slice(None), *parts)
+    target = np.empty(shape_of(xb), dtype=bool)[bidx].shape
+    if dv is None:
+        v = _align_unbatched(v, target, where)
+    else:
+        v = move(pad_batch(move(v, dv, 0), len(target) - 1), 0, where)
+    return scatter_set_p(xb, v, idx=bidx), 0
+
+
+def _align_unbatched(v: Any, target: tuple[int, ...], where: int) -> Any:
+    """``v`` (shaped for ``x[idx]``) with a unit axis where the batch axis sits in ``target``."""
+    vs = shape_of(v)
+    rank = len(target) - 1
+    if where == 0 or len(vs) <= rank - where:
+        return v
+    full = (1,) * (rank - len(vs)) + tuple(vs)
+    return reshape_p(v, shape=(*full[:where], 1, *full[where:]))
+
+
+scatter_set_p = primitive("scatter_set", _scatter_set_impl, batch=_scatter_set_batch)
 defjvp(
     scatter_set_p,
     lambda x_dot, ans, x, v, idx: scatter_set_p(x_dot, 0.0, idx=idx),
@@ -50,47 +89,6 @@ defvjp(
     lambda ct, ans, x, v, idx: getitem_p(ct, idx=idx),
 )
 defresiduals(scatter_set_p, ans=False)
-
-
-def _scatter_set_batch(vals: list[Any], dims: list[Any], idx: Any) -> tuple[Any, int]:
-    """Prepend the batch axis to the index; ``v`` goes where the batch axis lands in
-    ``x[(:, *idx)]`` (after the advanced-index axes when those are not adjacent)."""
-    from ..batching import move
-    from ..batching_rules import _index_parts, batch_size, to_front
-
-    (x, v), (dx, dv) = vals, dims
-    size = batch_size(vals, dims)
-    xb = to_front(x, dx, size)
-    parts, where = _index_parts(idx, len(shape_of(xb)) - 1)
-    bidx = (slice(None), *parts)
-    target = np.empty(shape_of(xb), dtype=bool)[bidx].shape
-    if dv is None:
-        v = _align_unbatched(v, target, where)
-    else:
-        vb = move(v, dv, 0)
-        vs = shape_of(vb)
-        rank = len(target) - 1
-        if len(vs) - 1 < rank:
-            from .shape_ops import reshape_p
-
-            vb = reshape_p(vb, shape=(vs[0],) + (1,) * (rank + 1 - len(vs)) + vs[1:])
-        v = move(vb, 0, where)
-    return scatter_set_p(xb, v, idx=bidx), 0
-
-
-def _align_unbatched(v: Any, target: tuple[int, ...], where: int) -> Any:
-    """``v`` (shaped for ``x[idx]``) with a unit axis where the batch axis sits in ``target``."""
-    vs = shape_of(v)
-    rank = len(target) - 1
-    if where == 0 or len(vs) <= rank - where:
-        return v
-    from .shape_ops import reshape_p
-
-    full = (1,) * (rank - len(vs)) + tuple(vs)
-    return reshape_p(v, shape=(*full[:where], 1, *full[where:]))
-
-
-defbatch(scatter_set_p, _scatter_set_batch)
 
 
 def _repeats(idx: Any) -> bool:

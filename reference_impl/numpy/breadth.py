@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Tracer, concrete, shape_of
+from ..tracers import Tracer, concrete, shape_of
+from ..tree_util import tree_map
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
+from .shape_ops import scatter_add_p
 
 __all__ = [
     "bincount",
@@ -185,8 +187,6 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, *, length: int | N
     keep = (xi >= 0) & (xi < n)
     if weights is None:
         return np.bincount(xi[keep], minlength=n)[:n]
-    from .shape_ops import scatter_add_p
-
     w = S.getitem(weights, (np.nonzero(keep)[0],)) if not keep.all() else weights
     return scatter_add_p(w, idx=(xi[keep],), shape=(n,))
 
@@ -274,8 +274,9 @@ def vectorize(pyfunc: Any, *, excluded: Any = frozenset(), signature: str | None
 
     @functools.wraps(pyfunc)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        # vmap is a transformation above this namespace (it batches its primitives): imported
+        # when called, the one exception in tests/test_engine_structure.py
         from ..batching import vmap
-        from ..tree_util import tree_map
 
         pos = [i for i in range(len(args)) if i not in excluded]
         cores = in_core if in_core is not None else [()] * len(pos)

@@ -12,10 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core import defjvp_linear, defresiduals, defvjp, primitive, shape_of
+from ..primitives import defjvp_linear, defresiduals, defvjp, primitive
+from ..tracers import shape_of
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
+from .batching_rules import ranks
+from .shape_ops import move, pad_batch
 
 
 def _mT(x: Any) -> Any:
@@ -46,7 +49,68 @@ def _matmul_vjp_y(ct: Any, ans: Any, x: Any, y: Any) -> Any:
     return S.sum_to_shape(g, shape_of(y))
 
 
-matmul = primitive("matmul", np.matmul)
+# --- matmul -----------------------------------------------------------------------------------
+def _matmul_rule(vals: list[Any], dims: list[Any]) -> tuple[Any, int]:
+    (x, y), (dx, dy) = vals, dims
+    rx, ry = ranks(vals, dims)
+    if dy is None and ry == 2:  # (B, …, k) @ (k, m): fold the batch into the rows
+        x0 = move(x, dx, 0)
+        s = shape_of(x0)
+        if rx == 1:
+            return matmul(x0, y), 0
+        flat = S.reshape_p(x0, shape=(-1, s[-1]))
+        return S.reshape_p(matmul(flat, y), shape=(*s[:-1], shape_of(y)[-1])), 0
+    if dy is None and ry == 1:  # (B, …, k) @ (k,)
+        return matmul(move(x, dx, 0), y), 0
+    if dx is None and rx == 2 and ry == 1:  # (n, k) @ (B, k): (B, k) @ (k, n)
+        return matmul(move(y, dy, 0), S.swapaxes(x, -1, -2)), 0
+    if dx is None and rx == 2 and ry == 2:  # (n, k) @ (k, B·m): the batch into the columns
+        y1 = move(y, dy, 1)
+        k, b, m = shape_of(y1)
+        out = matmul(x, S.reshape_p(y1, shape=(k, b * m)))
+        return S.reshape_p(out, shape=(shape_of(x)[0], b, m)), 1
+    # general: vectors as 1-row / 1-column matrices, batch axes in front, ranks aligned
+    args = []
+    for v, d, r, pos in ((x, dx, rx, -2), (y, dy, ry, -1)):
+        v = v if d is None else move(v, d, 0)
+        if r == 1:
+            v = S.expand_dims(v, pos)
+        args.append(v)
+    rank = max(max(rx, 2), max(ry, 2))
+    args = [v if d is None else pad_batch(v, rank) for v, d in zip(args, dims, strict=True)]
+    # an inner dimension of 1 (per-example outer products, as in per-example gradients of a
+    # dense layer) is a broadcast product: faster than NumPy's stacked matmul
+    out = E.multiply(*args) if shape_of(args[0])[-1] == 1 else matmul(*args)
+    s = shape_of(out)
+    if rx == 1 or ry == 1:
+        keep = s[:-2] + (() if rx == 1 else s[-2:-1]) + (() if ry == 1 else s[-1:])
+        out = S.reshape_p(out, shape=keep)
+    return out, 0
+
+
+# --- einsum -----------------------------------------------------------------------------------
+def _explicit(subscripts: str) -> tuple[list[str], str]:
+    s = subscripts.replace(" ", "")
+    ins, arrow, out = s.partition("->")
+    if not arrow:  # NumPy's implicit output: '...' then the letters used once, sorted
+        letters = ins.replace(",", "").replace(".", "")
+        out = ("..." if "..." in ins else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1)
+        )
+    return ins.split(","), out
+
+
+def _einsum_rule(
+    vals: list[Any], dims: list[Any], subscripts: str, **params: Any
+) -> tuple[Any, int]:
+    inputs, out = _explicit(subscripts)
+    z = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in subscripts)
+    ins = [s if d is None else z + s for s, d in zip(inputs, dims, strict=True)]
+    ops = [v if d is None else move(v, d, 0) for v, d in zip(vals, dims, strict=True)]
+    return einsum_p(*ops, subscripts=",".join(ins) + "->" + z + out, **params), 0
+
+
+matmul = primitive("matmul", np.matmul, batch=_matmul_rule)
 defjvp_linear(matmul, 0, 1)
 defvjp(matmul, _matmul_vjp_x, _matmul_vjp_y)
 
@@ -190,7 +254,9 @@ def _embed_diagonal(g: Any, uniq: str, mine: str, shape: tuple[int, ...]) -> Any
 
 
 # multilinear: linear in each operand, and the VJP of each operand is another einsum
-einsum_p = primitive("einsum", lambda *ops, subscripts: np.einsum(subscripts, *ops))
+einsum_p = primitive(
+    "einsum", lambda *ops, subscripts: np.einsum(subscripts, *ops), batch=_einsum_rule
+)
 defjvp_linear(einsum_p, *range(MAX_EINSUM_OPERANDS))
 defvjp(einsum_p, *[_einsum_vjp(i) for i in range(MAX_EINSUM_OPERANDS)])
 

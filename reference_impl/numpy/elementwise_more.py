@@ -16,15 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, defbatch, defjvp, defresiduals, defvjp, primitive
+from ..primitives import defjvp, defresiduals, defvjp, primitive
+from ..tracers import concrete
 from . import elementwise as E
+from .batching_rules import ELEMENTWISE
+from .elementwise import _complex, _conj_p, _imag_p, _real_p, conj, conjugate, imag, real  # noqa: F401
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
 def _unary(name: str, impl: Any, deriv: Any, reads_ans: bool = False) -> Any:
     """A unary primitive with ``ẏ = f'(x) ẋ`` and ``x̄ = f'(x) ȳ``; ``deriv(ans, x)`` is f'."""
-    p = primitive(name, impl)
+    p = primitive(name, impl, batch=ELEMENTWISE)
     defjvp(p, lambda x_dot, ans, x: x_dot * deriv(ans, x))
     defvjp(p, lambda ct, ans, x: ct * deriv(ans, x))
     defresiduals(p, ans=reads_ans, args=() if reads_ans else (0,))
@@ -48,7 +51,7 @@ cbrt = _unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), reads_ans
 
 # --- piecewise constant: zero derivative (as JAX) ----------------------------------------------
 def _piecewise_constant(name: str, impl: Any) -> Any:
-    p = primitive(name, impl)
+    p = primitive(name, impl, batch=ELEMENTWISE)
     defjvp(p, lambda x_dot, ans, x, **params: x_dot * 0.0)
     defvjp(p, lambda ct, ans, x, **params: ct * 0.0)
     defresiduals(p, ans=False)
@@ -73,7 +76,7 @@ fix = trunc
 
 # --- binary -----------------------------------------------------------------------------------
 # arctan2(y, x) = the angle of (x, y):  ∂/∂y = x / (x² + y²),  ∂/∂x = −y / (x² + y²)
-arctan2 = primitive("arctan2", np.arctan2)
+arctan2 = primitive("arctan2", np.arctan2, batch=ELEMENTWISE)
 defjvp(
     arctan2,
     lambda y_dot, ans, y, x: y_dot * x / (x * x + y * y),
@@ -95,7 +98,7 @@ def _quotient(rounding: Any) -> Any:
 
 def _remainder_like(name: str, impl: Any, rounding: Any) -> Any:
     q = _quotient(rounding)
-    p = primitive(name, impl)
+    p = primitive(name, impl, batch=ELEMENTWISE)
     defjvp(p, lambda x_dot, ans, x, y: x_dot, lambda y_dot, ans, x, y: -y_dot * q(x, y))
     defvjp(p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct * q(x, y))
     defresiduals(p, ans=False, args={0: (), 1: (0, 1)})
@@ -197,44 +200,6 @@ def _real_only(name: str, x: Any) -> None:
         raise NotImplementedError(
             f"{name}: complex numbers are not supported (reference_impl is real-valued)"
         )
-
-
-# Complex parts (JAX's rules, jax/_src/lax/lax.py: real_p, imag_p, conj_p). JAX's convention
-# for a complex cotangent is ``∂f/∂a − i ∂f/∂b`` at ``z = a + ib`` (no conjugation in the
-# transposes), so: real's VJP is ``ct + 0i``, imag's is ``−i·ct``, conj's is ``conj(ct)``.
-_real_p = primitive("real", np.real)
-defjvp(_real_p, lambda x_dot, ans, x: _real_p(x_dot))
-defvjp(_real_p, lambda ct, ans, x: ct + 0j)
-_imag_p = primitive("imag", np.imag)
-defjvp(_imag_p, lambda x_dot, ans, x: _imag_p(x_dot))
-defvjp(_imag_p, lambda ct, ans, x: ct * -1j)
-_conj_p = primitive("conj", np.conj)
-defjvp(_conj_p, lambda x_dot, ans, x: _conj_p(x_dot))
-defvjp(_conj_p, lambda ct, ans, x: _conj_p(ct))
-for _p in (_real_p, _imag_p, _conj_p):
-    defbatch(_p, lambda vals, dims, _p=_p: (_p(vals[0]), dims[0]))
-
-
-def _complex(x: Any) -> bool:
-    return np.iscomplexobj(concrete(x))
-
-
-def real(x: Any) -> Any:
-    """The real part (``x`` itself for a real array)."""
-    return _real_p(x) if _complex(x) else x
-
-
-def conj(x: Any) -> Any:
-    """The complex conjugate (``x`` itself for a real array)."""
-    return _conj_p(x) if _complex(x) else x
-
-
-conjugate = conj
-
-
-def imag(x: Any) -> Any:
-    """The imaginary part (zeros, derivative 0, for a real array)."""
-    return _imag_p(x) if _complex(x) else x * 0.0
 
 
 def angle(x: Any, deg: bool = False) -> Any:

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, defbatch, defjvp, defvjp, primitive, shape_of
+from ..primitives import Primitive, RuleFamily, defjvp, defvjp, primitive
+from ..tracers import concrete, shape_of
 from . import elementwise_more as EM
 from . import shape_ops as S
 from .manipulation import pad, roll
+from .shape_ops import move
 
 __all__ = [
     "fft",
@@ -50,10 +52,21 @@ __all__ = [
 
 _NORMS = (None, "backward", "ortho", "forward")
 
-fftn_p = primitive("fftn", lambda x, axes: np.fft.fftn(x, axes=axes))
-ifftn_p = primitive("ifftn", lambda x, axes: np.fft.ifftn(x, axes=axes))
-rfftn_p = primitive("rfftn", lambda x, axes: np.fft.rfftn(np.real(x), axes=axes))
-irfftn_p = primitive("irfftn", lambda x, axes, s: np.fft.irfftn(x, s=s, axes=axes))
+
+def _batch_in_front(prim: Primitive) -> Any:
+    """vmap: the primitives' ``axes`` count from the end, so the batch axis goes in front."""
+
+    def rule(vals: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
+        return prim(move(vals[0], dims[0], 0), **params), 0
+
+    return rule
+
+
+_FRONT = RuleFamily(_batch_in_front, "batch axis in front")
+fftn_p = primitive("fftn", lambda x, axes: np.fft.fftn(x, axes=axes), batch=_FRONT)
+ifftn_p = primitive("ifftn", lambda x, axes: np.fft.ifftn(x, axes=axes), batch=_FRONT)
+rfftn_p = primitive("rfftn", lambda x, axes: np.fft.rfftn(np.real(x), axes=axes), batch=_FRONT)
+irfftn_p = primitive("irfftn", lambda x, axes, s: np.fft.irfftn(x, s=s, axes=axes), batch=_FRONT)
 
 defjvp(fftn_p, lambda x_dot, ans, x, axes: fftn_p(x_dot, axes=axes))
 defvjp(fftn_p, lambda ct, ans, x, axes: fftn_p(ct, axes=axes))
@@ -83,19 +96,6 @@ def _irfft_vjp(ct: Any, ans: Any, x: Any, axes: tuple[int, ...], s: tuple[int, .
 
 defvjp(rfftn_p, _rfft_vjp)
 defvjp(irfftn_p, _irfft_vjp)
-
-
-def _batch(prim: Any) -> Any:
-    def rule(vals: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
-        from ..batching import move
-
-        return prim(move(vals[0], dims[0], 0), **params), 0
-
-    return rule
-
-
-for _p in (fftn_p, ifftn_p, rfftn_p, irfftn_p):
-    defbatch(_p, _batch(_p))
 
 
 # --- wrappers -----------------------------------------------------------------------------------

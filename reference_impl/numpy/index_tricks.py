@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Tracer, concrete, defbatch, defjvp, defresiduals, defvjp, primitive, shape_of
+from ..primitives import defjvp, defresiduals, defvjp, primitive
+from ..tracers import Tracer, concrete, shape_of
 from . import shape_ops as S
 
 
@@ -55,9 +56,20 @@ def _put_along_add_impl(ct: Any, idx: Any, axis: int, shape: tuple[int, ...]) ->
     return out
 
 
+def _along_axis_batch(
+    vals: list[Any], dims: list[Any], axis: int, **params: Any
+) -> tuple[Any, int]:
+    """Both operands with the batch axis in front; the axis shifted past it."""
+    size = S.batch_size(vals, dims)
+    x, idx = (S.to_front(v, d, size) for v, d in zip(vals, dims, strict=True))
+    if "shape" in params:
+        return put_along_axis_add_p(x, idx, axis=axis + 1, shape=(size, *params["shape"])), 0
+    return take_along_axis_p(x, idx, axis=axis + 1), 0
+
+
 # out[..., i, ...] = arr[..., idx[..., i, ...], ...]: linear in arr; the adjoint scatter-adds
 # (repeated indices accumulate). The indices are an argument, so vmap can batch them.
-take_along_axis_p = primitive("take_along_axis", _take_along_impl)
+take_along_axis_p = primitive("take_along_axis", _take_along_impl, batch=_along_axis_batch)
 defjvp(
     take_along_axis_p, lambda x_dot, ans, arr, idx, axis: take_along_axis_p(x_dot, idx, axis=axis)
 )
@@ -67,7 +79,7 @@ defvjp(
 )
 defresiduals(take_along_axis_p, ans=False, args=(1,))
 
-put_along_axis_add_p = primitive("put_along_axis_add", _put_along_add_impl)
+put_along_axis_add_p = primitive("put_along_axis_add", _put_along_add_impl, batch=_along_axis_batch)
 defjvp(
     put_along_axis_add_p,
     lambda ct_dot, ans, ct, idx, axis, shape: put_along_axis_add_p(
@@ -78,23 +90,6 @@ defvjp(
     put_along_axis_add_p, lambda ct, ans, c, idx, axis, shape: take_along_axis_p(ct, idx, axis=axis)
 )
 defresiduals(put_along_axis_add_p, ans=False, args=(1,))
-
-
-def _along_axis_batch(
-    vals: list[Any], dims: list[Any], axis: int, **params: Any
-) -> tuple[Any, int]:
-    """Both operands with the batch axis in front; the axis shifted past it."""
-    from ..batching_rules import batch_size, to_front
-
-    size = batch_size(vals, dims)
-    x, idx = (to_front(v, d, size) for v, d in zip(vals, dims, strict=True))
-    if "shape" in params:
-        return put_along_axis_add_p(x, idx, axis=axis + 1, shape=(size, *params["shape"])), 0
-    return take_along_axis_p(x, idx, axis=axis + 1), 0
-
-
-defbatch(take_along_axis_p, _along_axis_batch)
-defbatch(put_along_axis_add_p, _along_axis_batch)
 
 
 def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:

@@ -26,11 +26,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core import concrete, defbatch, primitive, shape_of
+from ..primitives import defjvp_full, defvjp_full, primitive
+from ..tracers import concrete, shape_of
 from . import elementwise as E
 from . import elementwise_more as EM
 from . import reductions as R
 from . import shape_ops as S
+from .batching_rules import STACK
 from .contractions import matmul
 
 __all__ = ["EigResult", "eig", "eigvals"]
@@ -105,18 +107,9 @@ def _eig_vjp(ct: Any, ans: Any, a: Any, vectors: bool) -> list[Any]:
     return [matmul(matmul(_mT(vinv), p_bar), _mT(v))]
 
 
-eig_p = primitive("eig", _eig_impl, multiple_results=True)
-eig_p.jvp_full = _eig_jvp
-eig_p.vjp_full = _eig_vjp
-
-
-def _eig_batch(vals: list[Any], dims: list[Any], vectors: bool) -> tuple[Any, Any]:
-    from ..batching import move
-
-    return eig_p(move(vals[0], dims[0], 0), vectors=vectors), (0, 0, 0)
-
-
-defbatch(eig_p, _eig_batch)
+eig_p = primitive("eig", _eig_impl, multiple_results=True, batch=STACK)
+defjvp_full(eig_p, _eig_jvp)
+defvjp_full(eig_p, _eig_vjp)
 
 
 def _check(a: Any, name: str) -> None:

@@ -30,13 +30,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core import Tracer, concrete, defjvp, defvjp, primitive, shape_of
+from ..primitives import defjvp, defjvp_full, defvjp, defvjp_full, primitive
+from ..tracers import Tracer, concrete, shape_of
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
+from .batching_rules import STACK
 from .contractions import matmul
-from .linalg import _check_square, inv, solve_triangular_p
+from .linalg_solve import _check_square, inv
 from .linalg_svd import eigh, svd
+from .linalg_triangular import solve_triangular_p
 
 
 def _mT(x: Any) -> Any:
@@ -96,9 +99,9 @@ def _qr_vjp(cts: tuple[Any, Any], ans: tuple[Any, Any], a: Any, full: bool) -> l
     return [_right_solve_r(q_bar + matmul(q, copyltu), r, transpose=True)]
 
 
-qr_p = primitive("qr", _qr_impl, multiple_results=True)
-qr_p.jvp_full = _qr_jvp
-qr_p.vjp_full = _qr_vjp
+qr_p = primitive("qr", _qr_impl, multiple_results=True, batch=STACK)
+defjvp_full(qr_p, _qr_jvp)
+defvjp_full(qr_p, _qr_vjp)
 
 
 def qr(a: Any, mode: str = "reduced") -> Any:
@@ -151,7 +154,7 @@ def _pinv_vjp(ct: Any, p: Any, a: Any, rtol: float) -> Any:
     )
 
 
-pinv_p = primitive("pinv", _pinv_impl)
+pinv_p = primitive("pinv", _pinv_impl, batch=STACK)
 defjvp(pinv_p, _pinv_jvp)
 defvjp(pinv_p, _pinv_vjp)
 

@@ -55,9 +55,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core import concrete, primitive, shape_of
+from ..primitives import defjvp_full, defvjp_full, primitive
+from ..tracers import concrete, shape_of
 from . import elementwise as E
 from . import shape_ops as S
+from .batching_rules import STACK
 from .contractions import matmul
 
 __all__ = ["DEGENERACY_RTOL", "EighResult", "SVDResult", "eigh", "svd"]
@@ -205,9 +207,9 @@ def _svd_vjp(cts: tuple[Any, ...], ans: tuple[Any, ...], a: Any, full_matrices: 
     return [a_bar]
 
 
-svd_p = primitive("svd", _svd_impl, multiple_results=True)
-svd_p.jvp_full = _svd_jvp
-svd_p.vjp_full = _svd_vjp
+svd_p = primitive("svd", _svd_impl, multiple_results=True, batch=STACK)
+defjvp_full(svd_p, _svd_jvp)
+defvjp_full(svd_p, _svd_vjp)
 
 
 def svd(
@@ -260,9 +262,9 @@ def _eigh_vjp(cts: tuple[Any, Any], ans: tuple[Any, Any], a: Any, lower: bool) -
     return [matmul(matmul(v, inner), _mT(v))]
 
 
-eigh_p = primitive("eigh", _eigh_impl, multiple_results=True)
-eigh_p.jvp_full = _eigh_jvp
-eigh_p.vjp_full = _eigh_vjp
+eigh_p = primitive("eigh", _eigh_impl, multiple_results=True, batch=STACK)
+defjvp_full(eigh_p, _eigh_jvp)
+defvjp_full(eigh_p, _eigh_vjp)
 
 
 def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> EighResult:

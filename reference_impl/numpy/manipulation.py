@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, shape_of
+from ..tracers import concrete, shape_of
 from . import elementwise as E
 from . import shape_ops as S
 from .index_tricks import _axis, concatenate, take

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core import concrete, defjvp, defjvp_linear, defresiduals, defvjp, primitive, shape_of
+from ..primitives import defjvp, defjvp_linear, defresiduals, defvjp, primitive
+from ..tracers import concrete, shape_of
 from . import elementwise as E
 from . import shape_ops as S
+from .batching_rules import REDUCTION
 
 
 def _axes(shape: tuple[int, ...], axis: Any, name: str = "reduction") -> tuple[int, ...]:
@@ -32,7 +34,9 @@ def _keep(ct: Any, x_shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bo
 
 
 # sum: the VJP broadcasts the cotangent back over the reduced axes
-sum_p = primitive("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims))
+sum_p = primitive(
+    "sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), batch=REDUCTION
+)
 defjvp_linear(sum_p, 0)
 defvjp(
     sum_p,
@@ -49,7 +53,9 @@ def _chooser_weights(x: Any, ans: Any, axes: tuple[int, ...], keepdims: bool) ->
 
 
 def _chooser(name: str, fn: Any) -> Any:
-    p = primitive(name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims))
+    p = primitive(
+        name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims), batch=REDUCTION
+    )
     defjvp(
         p,
         lambda x_dot, ans, x, axes, keepdims: sum_p(
@@ -70,7 +76,9 @@ min_p = _chooser("min", np.min)
 
 
 # prod: ∂(Π_j x_j)/∂x_i = Π_{j≠i} x_j, computed without dividing by x_i when some x_i = 0
-prod_p = primitive("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims))
+prod_p = primitive(
+    "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), batch=REDUCTION
+)
 defjvp(
     prod_p,
     lambda x_dot, ans, x, axes, keepdims: sum_p(
@@ -114,7 +122,7 @@ def _finite_max(x: Any, axes: tuple[int, ...]) -> np.ndarray:
     return np.where(np.isfinite(m), m, 0.0)
 
 
-logsumexp_p = primitive("logsumexp", _logsumexp_impl)
+logsumexp_p = primitive("logsumexp", _logsumexp_impl, batch=REDUCTION)
 defjvp(
     logsumexp_p,
     lambda x_dot, ans, x, axes, keepdims: sum_p(
@@ -207,3 +215,8 @@ _builtin_sum = builtins.sum
 
 
 defresiduals(sum_p, ans=False)  # the VJP of a sum reads only the input's shape
+
+
+def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """``Σ_i x[i, i + offset]`` over ``axis1``, ``axis2``."""
+    return sum(S.diagonal(x, offset, axis1, axis2), axis=-1)

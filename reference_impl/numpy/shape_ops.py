@@ -13,17 +13,124 @@ from typing import Any
 import numpy as np
 
 from ..array import STATE, Array, freeze
-from ..core import Tracer, concrete, defjvp_linear, defresiduals, defvjp, primitive, shape_of
+from ..primitives import defjvp_full, defjvp_linear, defresiduals, defvjp, defvjp_full, primitive
+from ..tracers import Tracer, concrete, shape_of
 
-reshape_p = primitive("reshape", lambda x, shape: np.reshape(x, shape))
+
+# --- batching (vmap): the batch axis of a batched value, and the rules of these primitives --------
+def move(x: Any, src: int, dst: int) -> Any:
+    """``moveaxis`` with the transpose primitive (differentiable at lower levels)."""
+    return x if src == dst else moveaxis(x, src, dst)
+
+
+def to_front(x: Any, d: int | None, size: int | None = None) -> Any:
+    """The batch axis of ``x`` at position 0; an unbatched ``x`` is broadcast when ``size``."""
+    if d is not None:
+        return move(x, d, 0)
+    if size is None:
+        return x
+    s = shape_of(x)
+    return broadcast_to_p(reshape_p(x, shape=(1, *s)), shape=(size, *s))
+
+
+def pad_batch(x: Any, rank: int) -> Any:
+    """``x`` of shape ``(B, *s)`` as ``(B, 1, …, 1, *s)`` with ``rank`` axes after the batch
+    (NumPy broadcasting aligns the per-example shapes from the right)."""
+    s = shape_of(x)
+    if len(s) - 1 >= rank:
+        return x
+    return reshape_p(x, shape=(s[0],) + (1,) * (rank + 1 - len(s)) + s[1:])
+
+
+def batch_size(vals: list[Any], dims: list[Any]) -> int:
+    """The number of examples: the length of the first batched value along its batch axis."""
+    return next(shape_of(v)[d] for v, d in zip(vals, dims, strict=True) if d is not None)
+
+
+def _reshape_batch(vals: list[Any], dims: list[Any], shape: tuple[int, ...]) -> tuple[Any, int]:
+    x = move(vals[0], dims[0], 0)
+    return reshape_p(x, shape=(shape_of(x)[0], *shape)), 0
+
+
+def _transpose_batch(vals: list[Any], dims: list[Any], axes: tuple[int, ...]) -> tuple[Any, int]:
+    (x,), (d,) = vals, dims
+    return transpose_p(x, axes=(d, *[a + (a >= d) for a in axes])), 0
+
+
+def _broadcast_to_batch(
+    vals: list[Any], dims: list[Any], shape: tuple[int, ...]
+) -> tuple[Any, int]:
+    x = pad_batch(move(vals[0], dims[0], 0), len(shape))
+    return broadcast_to_p(x, shape=(shape_of(x)[0], *shape)), 0
+
+
+def _sum_to_shape_batch(
+    vals: list[Any], dims: list[Any], shape: tuple[int, ...]
+) -> tuple[Any, int]:
+    x = move(vals[0], dims[0], 0)
+    size, *s = shape_of(x)
+    ones = (1,) * (len(s) - len(shape))  # the leading axes, summed as broadcast ones
+    x = sum_to_shape(x, (size, *ones, *shape))
+    return reshape_p(x, shape=(size, *shape)), 0
+
+
+def _index_parts(idx: Any) -> tuple[tuple[Any, ...], int]:
+    """``idx`` as a tuple (boolean masks as integer arrays) and the axis where the batch ends
+    up when ``(slice(None), *idx)`` indexes the batch: 0, unless the advanced (array) indices
+    are separated, which NumPy moves to the front."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    flat: list[Any] = []
+    for p in parts:
+        if isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype == bool:
+            flat.extend(np.nonzero(np.asarray(p)))
+        else:
+            flat.append(p)
+    if not any(isinstance(p, (np.ndarray, list)) for p in flat):
+        return tuple(flat), 0
+    advanced = [
+        i
+        for i, p in enumerate(flat)
+        if isinstance(p, (np.ndarray, list))
+        or (isinstance(p, (int, np.integer)) and not isinstance(p, bool))
+    ]
+    if advanced == list(range(advanced[0], advanced[-1] + 1)):
+        return tuple(flat), 0
+    return tuple(flat), len(np.broadcast_shapes(*[np.shape(flat[i]) for i in advanced]))
+
+
+def _getitem_batch(vals: list[Any], dims: list[Any], idx: Any) -> tuple[Any, int]:
+    parts, ans_dim = _index_parts(idx)
+    return getitem_p(move(vals[0], dims[0], 0), idx=(slice(None), *parts)), ans_dim
+
+
+def _scatter_add_batch(
+    vals: list[Any], dims: list[Any], idx: Any, shape: tuple[int, ...]
+) -> tuple[Any, int]:
+    (ct,), (d,) = vals, dims
+    size = shape_of(ct)[d]
+    parts, where = _index_parts(idx)
+    return scatter_add_p(move(ct, d, where), idx=(slice(None), *parts), shape=(size, *shape)), 0
+
+
+def _concatenate_batch(vals: list[Any], dims: list[Any], axis: int) -> tuple[Any, int]:
+    size = batch_size(vals, dims)
+    rank = len(shape_of(next(v for v, d in zip(vals, dims, strict=True) if d is not None))) - 1
+    xs = [to_front(v, d, size) for v, d in zip(vals, dims, strict=True)]
+    return concatenate_p(*xs, axis=axis % rank + 1), 0
+
+
+# --- the primitives -------------------------------------------------------------------------------
+reshape_p = primitive("reshape", lambda x, shape: np.reshape(x, shape), batch=_reshape_batch)
 defjvp_linear(reshape_p, 0)
 defvjp(reshape_p, lambda ct, ans, x, shape: reshape_p(ct, shape=shape_of(x)))
 
-transpose_p = primitive("transpose", lambda x, axes: np.transpose(x, axes))
+transpose_p = primitive("transpose", lambda x, axes: np.transpose(x, axes), batch=_transpose_batch)
 defjvp_linear(transpose_p, 0)
 defvjp(transpose_p, lambda ct, ans, x, axes: transpose_p(ct, axes=tuple(np.argsort(axes))))
 
-broadcast_to_p = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
+broadcast_to_p = primitive(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), batch=_broadcast_to_batch
+)
 defjvp_linear(broadcast_to_p, 0)
 defvjp(broadcast_to_p, lambda ct, ans, x, shape: sum_to_shape(ct, shape_of(x)))
 
@@ -37,7 +144,7 @@ def _sum_to_shape_impl(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 # the adjoint of broadcasting ("unbroadcast"): sum over the broadcast axes
-sum_to_shape_p = primitive("sum_to_shape", _sum_to_shape_impl)
+sum_to_shape_p = primitive("sum_to_shape", _sum_to_shape_impl, batch=_sum_to_shape_batch)
 defjvp_linear(sum_to_shape_p, 0)
 defvjp(sum_to_shape_p, lambda ct, ans, x, shape: broadcast_to_p(ct, shape=shape_of(x)))
 
@@ -62,11 +169,11 @@ def _scatter_add_impl(ct: np.ndarray, idx: Any, shape: tuple[int, ...]) -> np.nd
 
 
 # x[idx]; its adjoint adds the cotangent into a zero array at idx (repeated indices accumulate)
-getitem_p = primitive("getitem", _getitem_impl)
+getitem_p = primitive("getitem", _getitem_impl, batch=_getitem_batch)
 defjvp_linear(getitem_p, 0)
 defvjp(getitem_p, lambda ct, ans, x, idx: scatter_add_p(ct, idx=idx, shape=shape_of(x)))
 
-scatter_add_p = primitive("scatter_add", _scatter_add_impl)
+scatter_add_p = primitive("scatter_add", _scatter_add_impl, batch=_scatter_add_batch)
 defjvp_linear(scatter_add_p, 0)
 defvjp(scatter_add_p, lambda ct, ans, x, idx, shape: getitem_p(ct, idx=idx))
 
@@ -85,9 +192,11 @@ def _concatenate_jvp(dots: list[Any], ans: Any, *xs: Any, axis: int) -> Any:
     return concatenate_p(*parts, axis=axis)
 
 
-concatenate_p = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis))
-concatenate_p.jvp_full = _concatenate_jvp
-concatenate_p.vjp_full = _concatenate_vjp
+concatenate_p = primitive(
+    "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), batch=_concatenate_batch
+)
+defjvp_full(concatenate_p, _concatenate_jvp)
+defvjp_full(concatenate_p, _concatenate_vjp)
 
 
 # --- user-facing functions --------------------------------------------------------------------
@@ -189,13 +298,6 @@ def diag(v: Any, k: int = 0) -> Any:
     n = shape_of(v)[0] + abs(k)
     i = np.arange(shape_of(v)[0])
     return scatter_add_p(v, idx=(i - min(k, 0), i + max(k, 0)), shape=(n, n))
-
-
-def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    """``Σ_i x[i, i + offset]`` over ``axis1``, ``axis2``."""
-    from .reductions import sum as _sum
-
-    return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
 # --- constructors: not differentiable, they return plain NumPy arrays --------------------------

@@ -14,15 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Tracer, concrete, defjvp_linear, defresiduals, defvjp, primitive, shape_of
+from ..primitives import defjvp_linear, defresiduals, defvjp, primitive
+from ..tracers import Tracer, concrete, shape_of
 from . import elementwise as E
 from . import reductions as R
 from . import shape_ops as S
+from .batching_rules import AXIS
 from .index_tricks import _axis, take_along_axis
 from .manipulation import flip
 
 # cumsum along one axis:  ẏ = cumsum(ẋ),  x̄ = flip(cumsum(flip(ȳ)))
-cumsum_p = primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
+cumsum_p = primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis), batch=AXIS)
 defjvp_linear(cumsum_p, 0)
 defvjp(cumsum_p, lambda ct, ans, x, axis: flip(cumsum_p(flip(ct, axis), axis=axis), axis))
 defresiduals(cumsum_p, ans=False)

@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..core import defjvp, defvjp, primitive, shape_of
 from ..numpy import shape_ops as S
-from ..numpy.linalg import _check_square
+from ..numpy.batching_rules import STACK
+from ..numpy.linalg_solve import _check_square
+from ..primitives import defjvp, defvjp, primitive
+from ..tracers import shape_of
 
 __all__ = [
     "cho_factor",
@@ -47,7 +49,7 @@ def _frechet(a: Any, e: Any) -> Any:
     return S.getitem(expm_p(big), (Ellipsis, slice(0, n), slice(n, None)))
 
 
-expm_p = primitive("expm", lambda a: scipy.linalg.expm(a))
+expm_p = primitive("expm", lambda a: scipy.linalg.expm(a), batch=STACK)
 defjvp(expm_p, lambda a_dot, ans, a: _frechet(a, a_dot))
 defvjp(expm_p, lambda ct, ans, a: _frechet(S.swapaxes(a, -1, -2), ct))
 

@@ -20,12 +20,17 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..core import Tracer, concrete, defbatch, primitive, shape_of
+from ..batching_numpy import BatchTracer
 from ..numpy import elementwise as E
 from ..numpy import shape_ops as S
+from ..numpy.batching_rules import STACK
 from ..numpy.contractions import matmul
 from ..numpy.index_tricks import take_along_axis_p
-from ..numpy.linalg import _check_square, cholesky_p, solve_triangular_p
+from ..numpy.linalg_solve import _check_square
+from ..numpy.linalg_triangular import cholesky_p, solve_triangular_p
+from ..numpy.shape_ops import move
+from ..primitives import defjvp_full, defvjp_full, primitive
+from ..tracers import Tracer, concrete, shape_of
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "lu", "lu_factor", "lu_solve", "solve_triangular"]
 
@@ -146,18 +151,9 @@ def _lu_vjp(ct: Any, ans: Any, a: Any) -> list[Any]:
     return [matmul(p, w)]
 
 
-lu_p = primitive("lu", _lu_impl, multiple_results=True)
-lu_p.jvp_full = _lu_jvp
-lu_p.vjp_full = _lu_vjp
-
-
-def _lu_batch(vals: list[Any], dims: list[Any]) -> tuple[Any, Any]:
-    from ..batching import move
-
-    return lu_p(move(vals[0], dims[0], 0)), (0, 0, 0, 0)
-
-
-defbatch(lu_p, _lu_batch)
+lu_p = primitive("lu", _lu_impl, multiple_results=True, batch=STACK)
+defjvp_full(lu_p, _lu_jvp)
+defvjp_full(lu_p, _lu_vjp)
 
 
 def lu(
@@ -194,8 +190,6 @@ def _row_order(piv: Any) -> Any:
     """:func:`_perm` of the pivots; under ``vmap`` for the whole batch at once."""
     c = concrete(piv)
     if isinstance(c, Tracer):
-        from ..batching import BatchTracer, move
-
         return BatchTracer(c._trace, _perm(np.asarray(move(c.val, c.bdim, 0))), 0)
     return _perm(np.asarray(c))
 

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import scipy.special as sps
 
-from ..core import concrete, defjvp, defresiduals, defvjp, primitive
 from ..numpy import elementwise as E
+from ..numpy.batching_rules import ELEMENTWISE
 from ..numpy.elementwise import logistic as expit
 from ..numpy.reductions import logsumexp
+from ..primitives import defjvp, defresiduals, defvjp, primitive
+from ..tracers import concrete
 
 __all__ = [
     "digamma",
@@ -37,21 +39,21 @@ __all__ = [
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # erf(x) = 2/√π ∫₀ˣ e^{−t²} dt:  erf'(x) = 2/√π e^{−x²};  erfc = 1 − erf
-erf = primitive("erf", sps.erf)
+erf = primitive("erf", sps.erf, batch=ELEMENTWISE)
 defjvp(erf, lambda x_dot, ans, x: x_dot * _TWO_OVER_SQRT_PI * E.exp(-x * x))
 defvjp(erf, lambda ct, ans, x: ct * _TWO_OVER_SQRT_PI * E.exp(-x * x))
 
-erfc = primitive("erfc", sps.erfc)
+erfc = primitive("erfc", sps.erfc, batch=ELEMENTWISE)
 defjvp(erfc, lambda x_dot, ans, x: -x_dot * _TWO_OVER_SQRT_PI * E.exp(-x * x))
 defvjp(erfc, lambda ct, ans, x: -ct * _TWO_OVER_SQRT_PI * E.exp(-x * x))
 
 # polygamma(n, x) = ψ⁽ⁿ⁾(x), the n-th derivative of digamma; n is an integer parameter
-_polygamma_p = primitive("polygamma", lambda x, n: sps.polygamma(n, x))
+_polygamma_p = primitive("polygamma", lambda x, n: sps.polygamma(n, x), batch=ELEMENTWISE)
 defjvp(_polygamma_p, lambda x_dot, ans, x, n: x_dot * _polygamma_p(x, n=n + 1))
 defvjp(_polygamma_p, lambda ct, ans, x, n: ct * _polygamma_p(x, n=n + 1))
 
 # gammaln(x) = log|Γ(x)|:  gammaln' = ψ = digamma
-gammaln = primitive("gammaln", sps.gammaln)
+gammaln = primitive("gammaln", sps.gammaln, batch=ELEMENTWISE)
 defjvp(gammaln, lambda x_dot, ans, x: x_dot * _polygamma_p(x, n=0))
 defvjp(gammaln, lambda ct, ans, x: ct * _polygamma_p(x, n=0))
 
@@ -98,11 +100,3 @@ def ndtr(x: Any) -> Any:
 # the primitives defined here, for transformations that treat all elementwise maps alike
 UNARY_PRIMITIVES = (erf, erfc, gammaln)
 PARAMETRIC_UNARY_PRIMITIVES = (_polygamma_p,)  # polygamma(x, n=…)
-
-# vmap: elementwise, so the shared elementwise batching rule applies (the rules of the other
-# new primitives are registered in reference_impl/batching_more.py)
-from ..batching_rules import elementwise_rule  # noqa: E402
-from ..core import defbatch  # noqa: E402
-
-for _p in UNARY_PRIMITIVES + PARAMETRIC_UNARY_PRIMITIVES:
-    defbatch(_p, elementwise_rule(_p))
