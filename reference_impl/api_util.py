@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, Tracer, concrete, describe, shape_of
+from .core import Tracer, concrete, describe, shape_of
 from .tree_util import (
     PyTreeDef,
     keystr,
@@ -105,42 +105,6 @@ def split_aux(out: Any, fname: str) -> tuple[Any, Any]:
             f"(output, aux), but it returned {got}"
         )
     return out[0], out[1]
-
-
-# --- error messages a person can act on ------------------------------------------------------
-def plain_numpy_message(name: str, x: Tracer) -> str:
-    """Like JAX's TracerArrayConversionError: say what happened and what to call instead."""
-    from importlib import import_module
-
-    module, _, attr = f"reference_impl.numpy.{name}".rpartition(".")
-    try:
-        available = hasattr(import_module(module), attr)
-    except ImportError:
-        available = False
-    advice = (
-        f"Use reference_impl.numpy.{name} (import reference_impl.numpy as rnp; rnp.{name}) instead."
-        if available
-        else f"reference_impl.numpy has no {name}: write it with reference_impl.numpy's "
-        "operations, or define a primitive with its rules (reference_impl.core.primitive, "
-        "defjvp, defvjp)."
-    )
-    return (
-        f"numpy.{name} was called on a traced value ({describe(x)}) inside a function "
-        f"being differentiated; NumPy cannot differentiate it. {advice} "
-        "To read the value without its derivative, use reference_impl.concrete(x)."
-    )
-
-
-def missing_rule(kind: str, prim: Primitive, i: int, args: Sequence[Any]) -> NotImplementedError:
-    """The error for a primitive differentiated with respect to an argument it has no rule for."""
-    shapes = ", ".join(describe(a) for a in args)
-    register = "defjvp" if kind == "JVP" else "defvjp"
-    return NotImplementedError(
-        f"{kind} of primitive '{prim.name}' with respect to argument {i} is not defined "
-        f"(called on {prim.name}({shapes})). Register one with "
-        f"reference_impl.core.{register}(<the primitive>, <rule for argument 0>, ...), or do "
-        f"not differentiate with respect to argument {i}."
-    )
 
 
 # --- vmap's in_axes / out_axes ----------------------------------------------------------------
