@@ -36,8 +36,6 @@ from .integrity import Finding
 from .kernels import Box, SandboxKernelManager, _death_reason
 from .view import channel_ready, kernel_view
 
-_GUARD_TAG = "[course-guard]"  # course.checks._guard.TAG (not imported: no checks here)
-
 __all__ = ["NOTES_TITLE", "SandboxExecute", "findings_of", "set_findings"]
 
 NOTES_TITLE = "Замечания проверяющей системы / Grader's notes"
@@ -253,7 +251,7 @@ class SandboxExecute(Execute):
         self._box_ = box
         resources.setdefault("metadata", {})["path"] = str(box.root)
         channel = None
-        if not box.view.legacy and package:
+        if package:
             from course.channel import Checker
 
             box.channel_dir = box.root / "channel"
@@ -382,11 +380,7 @@ class SandboxExecute(Execute):
             if not self.keep_scratch:
                 box.remove()
         findings += self._observe(nb)
-        findings += (
-            self._decide_channel(nb, verdicts)
-            if channel is not None
-            else self._decide(nb, verdicts)
-        )
+        findings += self._decide_channel(nb, verdicts)
         self._apply(nb, findings)
         _set_findings(
             nb,
@@ -484,52 +478,6 @@ class SandboxExecute(Execute):
                         i,
                     )
                 )
-        return out
-
-    def _decide(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
-        """Only the course's verdict decides a grade cell: its ``execute_result`` and
-        ``display_data`` outputs are removed (nbgrader would score the first as the grade), and
-        a cell earns its points only if every check its source calls recorded a pass while it
-        ran and none a failure. A check that ran without an error but did not confirm its
-        pass was replaced or bypassed: every task graded from then on scores 0."""
-        out: list[Finding] = []
-        for i, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not _is_grade(cell):
-                continue
-            cell.outputs = [
-                o
-                for o in cell.get("outputs", [])
-                if o.output_type not in ("execute_result", "display_data")
-            ]
-            if any(o.output_type == "error" for o in cell.outputs):
-                for o in cell.outputs:  # the run-time guard's verdict: flagged for the TA
-                    if o.output_type == "error" and _GUARD_TAG in str(o.get("evalue", "")):
-                        text = str(o.get("evalue", "")).split(_GUARD_TAG, 1)[1].strip()
-                        out.append(
-                            Finding(
-                                "reference",
-                                "zero",
-                                (f"{text.split(', code that computes')[0]} ({_where(nb, i)})"),
-                                i,
-                                _task_of(cell),
-                            )
-                        )
-                continue
-            required = set(re.findall(r"^check\.(\w+)\(", cell.source, re.M))
-            records = verdicts.get(i)
-            passed = {c for c, _t, ok in records or () if ok}
-            failed = {c for c, _t, ok in records or () if not ok}
-            if records is None or failed or not required <= passed:
-                missing = sorted(required - passed) or sorted(failed)
-                why = (
-                    f"the course's checks did not confirm this task ({', '.join(missing)}: "
-                    f"{'failed' if failed else 'no verdict'}; replaced or bypassed checks "
-                    f"never earn points) / проверки курса не подтвердили эту задачу "
-                    f"({', '.join(missing)}: {'не пройдены' if failed else 'нет вердикта'}; "
-                    f"подменённые или обойдённые проверки баллов не приносят)"
-                )
-                cell.outputs.append(_error("VerdictError", f"{TAG} {why}"))
-                out.append(Finding("tamper", "zero", f"{why} ({_where(nb, i)})", i))
         return out
 
     def _decide_channel(self, nb: NotebookNode, verdicts: dict[int, Any]) -> list[Finding]:
