@@ -683,6 +683,49 @@ check.t9_1(fn)
     assert not v.passed
 
 
+def _run_bounded(kernel: HarnessKernel, src: str, task: str, bound: float = 120.0) -> Any:
+    """Like ``kernel.run`` but a kernel still waiting after ``bound`` s fails the test (instead of
+    hanging it): (verdict, the kernel's reply or None)."""
+    import select
+
+    kernel.index += 1
+    kernel.checker.begin_cell(kernel.index, task, (task,))
+    kernel.proc.stdin.write(json.dumps({"i": kernel.index, "src": src}) + "\n")
+    kernel.proc.stdin.flush()
+    ready, _, _ = select.select([kernel.proc.stdout], [], [], bound)
+    if not ready:
+        kernel.proc.kill()
+        pytest.fail(f"the kernel still waited for the checker after {bound} s")
+    line = kernel.proc.stdout.readline()
+    return kernel.checker.end_cell(kernel.index), (json.loads(line) if line else None)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x00\x00\x00\x06\x01\x02[]zz",  # a field's length cut off
+        b"\xff\xff\xff\xff",  # a frame longer than the channel allows
+    ],
+)
+def test_a_malformed_frame_between_checks_ends_the_kernels_wait(
+    kernel: HarnessKernel, frame: bytes
+) -> None:
+    """A malformed frame the checker reads while it waits for a check request leaves the stream
+    unreadable: the checker stops serving and shuts the connection down, so the kernel's next
+    check ends at once with the channel lost (before the fix it waited for the cell's limit)."""
+    src = f"""
+import course.channel.kernel as K
+K._CHANNEL[0].endpoint.sock.sendall({frame!r})
+def fn(f, x):
+    return f(x) + f(2 * x)
+check.t9_1(fn)
+"""
+    v, reply = _run_bounded(kernel, src, "t9_1")
+    assert reply is not None and reply["err"].startswith("ChannelLost"), reply
+    assert not v.passed and v.kernel_lost, v
+    assert kernel.checker.checks_run == 0
+
+
 def test_cost_per_call(kernel: HarnessKernel, capsys: Any) -> None:
     """The channel's cost: one round trip per call of a handed-over function (printed)."""
     n = 300

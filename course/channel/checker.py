@@ -263,8 +263,12 @@ class Checker:
                 if "q" in header:  # a reply to no request (a forged one came first): dropped
                     ep.serve(header, buffers)
         except (ChannelLost, ChannelError, OSError):
-            pass
+            pass  # a malformed frame leaves the stream unreadable: nothing more can be served
         finally:
+            try:  # the kernel waiting for a reply gets end-of-file now, not at its time limit
+                self._conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             with self._lock:
                 self._lost = True
                 if self._running is not None and self._cell is not None:
