@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -724,6 +726,51 @@ check.t9_1(fn)
     assert reply is not None and reply["err"].startswith("ChannelLost"), reply
     assert not v.passed and v.kernel_lost, v
     assert kernel.checker.checks_run == 0
+
+
+T4 = Task("t9_4", "slow", "slow", "медленная", 10)
+SLOW = {"started": threading.Event(), "go": threading.Event()}
+
+
+@task_check(T4)
+def t9_4(fn: Any) -> None:
+    """A check that works a while before it calls the student (the kernel waits meanwhile)."""
+    SLOW["started"].set()
+    SLOW["go"].wait(120)
+    assert_close(T4, "fn(1.0)", student_call(T4, "fn(1.0)", fn, 1.0), 2.0)
+
+
+def test_an_interrupted_wait_for_the_checker_leaves_later_checks_working(tmp_path: Path) -> None:
+    """SIGINT (the executor's timeout) while the kernel waits for a check's verdict: that cell
+    ends with KeyboardInterrupt, the abandoned exchange is finished (the check's late call of
+    the released function fails, its late verdict is dropped) and the next cells are checked."""
+    module = types.SimpleNamespace(__all__=["t9_1", "t9_4"], HIDDEN=(), t9_1=t9_1, t9_4=t9_4)
+    SLOW["started"].clear()
+    SLOW["go"].clear()
+    k = HarnessKernel("channel_demo", tmp_path, module=module)
+    try:
+        k.run("import numpy as np\nimport course.checks.channel_demo as check")
+        k.index += 1
+        k.checker.begin_cell(k.index, "t9_4", ("t9_4",))
+        k.proc.stdin.write(json.dumps({"i": k.index, "src": "check.t9_4(lambda x: 2 * x)"}) + "\n")
+        k.proc.stdin.flush()
+        assert SLOW["started"].wait(120), "the slow check never started"
+        os.kill(k.proc.pid, signal.SIGINT)
+        reply = json.loads(k.proc.stdout.readline())
+        assert reply["err"].startswith("KeyboardInterrupt"), reply
+        v = k.checker.end_cell(k.index)
+        assert not v.passed and not v.kernel_lost, v
+        SLOW["go"].set()  # the check goes on: it calls the student's released function
+        for _ in range(2):
+            v, reply = _run_bounded(
+                k, "def fn(f, x):\n    return f(x) + f(2 * x)\ncheck.t9_1(fn)", "t9_1"
+            )
+            assert reply is not None and reply["err"] is None, reply
+            assert v.passed and v.ran == ("t9_1",) and not v.messages, v
+        assert k.checker.checks_run == 3 and not k.checker.kernel_lost
+    finally:
+        SLOW["go"].set()
+        k.close()
 
 
 def test_cost_per_call(kernel: HarnessKernel, capsys: Any) -> None:

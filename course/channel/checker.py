@@ -265,16 +265,16 @@ class Checker:
         except (ChannelLost, ChannelError, OSError):
             pass  # a malformed frame leaves the stream unreadable: nothing more can be served
         finally:
-            try:  # the kernel waiting for a reply gets end-of-file now, not at its time limit
-                self._conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             with self._lock:
                 self._lost = True
                 if self._running is not None and self._cell is not None:
                     self._fail(self._cell, self._running, f"{self._running}: {LOST}")
                 self._running = None
                 self._lock.notify_all()
+            try:  # the kernel waiting for a reply gets end-of-file now, not at its time limit
+                self._conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _hello(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
         mod = self._module
@@ -364,6 +364,7 @@ class Checker:
             ep.release_all()
             with self._lock:
                 self._running = None
+                self._lost = self._lost or lost  # before end_cell wakes: the kernel is gone
                 self.checks_run += 1
                 cell.ran.append(name)
                 if message is not None:
