@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -681,6 +683,128 @@ check.t9_1(fn)
 """
     v, _ = kernel.run(src, "t9_1", ("t9_1",))
     assert not v.passed
+
+
+def _run_bounded(kernel: HarnessKernel, src: str, task: str, bound: float = 120.0) -> Any:
+    """Like ``kernel.run`` but a kernel still waiting after ``bound`` s fails the test (instead of
+    hanging it): (verdict, the kernel's reply or None)."""
+    import select
+
+    kernel.index += 1
+    kernel.checker.begin_cell(kernel.index, task, (task,))
+    kernel.proc.stdin.write(json.dumps({"i": kernel.index, "src": src}) + "\n")
+    kernel.proc.stdin.flush()
+    ready, _, _ = select.select([kernel.proc.stdout], [], [], bound)
+    if not ready:
+        kernel.proc.kill()
+        pytest.fail(f"the kernel still waited for the checker after {bound} s")
+    line = kernel.proc.stdout.readline()
+    return kernel.checker.end_cell(kernel.index), (json.loads(line) if line else None)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x00\x00\x00\x06\x01\x02[]zz",  # a field's length cut off
+        b"\xff\xff\xff\xff",  # a frame longer than the channel allows
+    ],
+)
+def test_a_malformed_frame_between_checks_ends_the_kernels_wait(
+    kernel: HarnessKernel, frame: bytes
+) -> None:
+    """A malformed frame the checker reads while it waits for a check request leaves the stream
+    unreadable: the checker stops serving and shuts the connection down, so the kernel's next
+    check ends at once with the channel lost (before the fix it waited for the cell's limit)."""
+    src = f"""
+import course.channel.kernel as K
+K._CHANNEL[0].endpoint.sock.sendall({frame!r})
+def fn(f, x):
+    return f(x) + f(2 * x)
+check.t9_1(fn)
+"""
+    v, reply = _run_bounded(kernel, src, "t9_1")
+    assert reply is not None and reply["err"].startswith("ChannelLost"), reply
+    assert not v.passed and v.kernel_lost, v
+    assert kernel.checker.checks_run == 0
+
+
+T4 = Task("t9_4", "slow", "slow", "медленная", 10)
+SLOW = {"started": threading.Event(), "go": threading.Event()}
+
+
+@task_check(T4)
+def t9_4(fn: Any) -> None:
+    """A check that works a while before it calls the student (the kernel waits meanwhile)."""
+    SLOW["started"].set()
+    SLOW["go"].wait(120)
+    assert_close(T4, "fn(1.0)", student_call(T4, "fn(1.0)", fn, 1.0), 2.0)
+
+
+def test_an_interrupted_wait_for_the_checker_leaves_later_checks_working(tmp_path: Path) -> None:
+    """SIGINT (the executor's timeout) while the kernel waits for a check's verdict: that cell
+    ends with KeyboardInterrupt, the abandoned exchange is finished (the check's late call of
+    the released function fails, its late verdict is dropped) and the next cells are checked."""
+    module = types.SimpleNamespace(__all__=["t9_1", "t9_4"], HIDDEN=(), t9_1=t9_1, t9_4=t9_4)
+    SLOW["started"].clear()
+    SLOW["go"].clear()
+    k = HarnessKernel("channel_demo", tmp_path, module=module)
+    try:
+        k.run("import numpy as np\nimport course.checks.channel_demo as check")
+        k.index += 1
+        k.checker.begin_cell(k.index, "t9_4", ("t9_4",))
+        k.proc.stdin.write(json.dumps({"i": k.index, "src": "check.t9_4(lambda x: 2 * x)"}) + "\n")
+        k.proc.stdin.flush()
+        assert SLOW["started"].wait(120), "the slow check never started"
+        os.kill(k.proc.pid, signal.SIGINT)
+        reply = json.loads(k.proc.stdout.readline())
+        assert reply["err"].startswith("KeyboardInterrupt"), reply
+        v = k.checker.end_cell(k.index)
+        assert not v.passed and not v.kernel_lost, v
+        SLOW["go"].set()  # the check goes on: it calls the student's released function
+        for _ in range(2):
+            v, reply = _run_bounded(
+                k, "def fn(f, x):\n    return f(x) + f(2 * x)\ncheck.t9_1(fn)", "t9_1"
+            )
+            assert reply is not None and reply["err"] is None, reply
+            assert v.passed and v.ran == ("t9_1",) and not v.messages, v
+        assert k.checker.checks_run == 3 and not k.checker.kernel_lost
+    finally:
+        SLOW["go"].set()
+        k.close()
+
+
+def test_a_forged_reply_declaring_2gib_is_refused_before_decoding(kernel: HarnessKernel) -> None:
+    """A reply written by hand in the binary format: one 8 MiB buffer referenced by 256 arrays
+    (2 GiB once decoded, since every array is copied). The checker's bound reads the sizes from
+    the declarations and refuses it; nothing is allocated, the next check runs as usual."""
+    import resource
+
+    src = """
+import struct, sys
+import course.channel.kernel as K
+def fn(f, x):
+    fr = sys._getframe(1)
+    while fr is not None and not (
+            fr.f_code.co_name == "serve" and isinstance(fr.f_locals.get("header"), dict)):
+        fr = fr.f_back
+    seq = fr.f_locals["header"]["i"]
+    one = b"A" + bytes([DTYPE, 0, 1]) + struct.pack("<Q", 2**20) + struct.pack("<I", 0)
+    ok = b"l" + struct.pack("<I", 256) + one * 256
+    body = (bytes([2]) + bytes([2]) + b"re" + struct.pack("<IBq", 9, ord("i"), seq)
+            + bytes([2]) + b"ok" + struct.pack("<I", len(ok)) + ok
+            + struct.pack("<H", 1) + struct.pack("<Q", 8 * 2**20) + bytes(8 * 2**20))
+    K._CHANNEL[0].endpoint.sock.sendall(struct.pack(">I", len(body)) + body)
+    raise RuntimeError("forged")
+""".replace("DTYPE", str(DTYPES.index("float64")))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kernel.run(src)
+    v, _ = _run_bounded(kernel, "check.t9_1(fn)", "t9_1")
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB
+    assert not v.passed and not v.kernel_lost, v
+    assert f"result too large: {2**31} bytes" in " ".join(v.messages), v.messages
+    assert grown < 256 * 1024, grown  # the 8 MiB frame, never 2 GiB of copies
+    v, _ = _run_bounded(kernel, "def g(f, x):\n    return f(x) + f(2 * x)\ncheck.t9_1(g)", "t9_1")
+    assert v.passed, v.messages
 
 
 def test_cost_per_call(kernel: HarnessKernel, capsys: Any) -> None:

@@ -289,23 +289,3 @@ def test_landlock_confines_even_code_that_bypasses_python(tmp_path: Path) -> Non
     assert "libc open outside: -1" in out.stdout and "READ" not in out.stdout
     assert out.stdout.count("refused read") == 2 and out.stdout.strip().endswith("ok")
     assert not (tmp_path / "escape.txt").exists() and (jail / "inside.txt").is_file()
-
-
-def test_monitor_sees_patched_objects() -> None:
-    import numpy as np
-
-    import course.checks._core as core
-
-    monitor = sandbox.Monitor()
-    monitor.baseline()
-    assert monitor.check() == []
-    saved = np.allclose, core.assert_close.__code__
-    try:
-        np.allclose = lambda *a, **k: True
-        core.assert_close.__code__ = (lambda *a, **k: None).__code__
-        changes = " ".join(monitor.check())
-    finally:
-        np.allclose, core.assert_close.__code__ = saved
-    assert "numpy.allclose was replaced" in changes
-    assert "course.checks._core.assert_close was modified" in changes
-    assert monitor.check() == []

@@ -1,8 +1,10 @@
 """The channel between the grader's checker and a student's kernel (see docs/GRADING_CHANNEL.md).
 
 * :mod:`.codec` — the wire format: plain data (numbers, strings, bytes, arrays of allowed dtypes,
-  tuples, lists, dicts) and handles; never a pickle, never ``eval``;
-* :mod:`.endpoint` — handle tables, proxies whose operations are requests, re-entrant calls;
+  tuples, lists, dicts) and handles; never a pickle, never ``eval``; :mod:`.decoding` reads it;
+* :mod:`.endpoint` — handle tables, frames on the socket, re-entrant requests;
+  :mod:`.proxy` — the peer's objects, whose operations are requests; :mod:`.remote` — what the
+  owner of an object serves (policy, operations) and how exceptions cross;
 * :mod:`.checker` — the grader's side: :class:`Checker` runs the real checks, keeps the verdicts
   (:class:`CellVerdict`);
 * :mod:`.kernel` — the kernel's side: :func:`connect_from_env`, the stub checks module;
@@ -21,7 +23,10 @@ _CHANNEL_FILES = (
     "course/checks/_syntax.py",
     "course/channel/__init__.py",
     "course/channel/codec.py",
+    "course/channel/decoding.py",
     "course/channel/endpoint.py",
+    "course/channel/proxy.py",
+    "course/channel/remote.py",
     "course/channel/kernel.py",
     "course/channel/limits.py",
     "course/channel/checker.py",

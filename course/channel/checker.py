@@ -263,7 +263,7 @@ class Checker:
                 if "q" in header:  # a reply to no request (a forged one came first): dropped
                     ep.serve(header, buffers)
         except (ChannelLost, ChannelError, OSError):
-            pass
+            pass  # a malformed frame leaves the stream unreadable: nothing more can be served
         finally:
             with self._lock:
                 self._lost = True
@@ -271,6 +271,10 @@ class Checker:
                     self._fail(self._cell, self._running, f"{self._running}: {LOST}")
                 self._running = None
                 self._lock.notify_all()
+            try:  # the kernel waiting for a reply gets end-of-file now, not at its time limit
+                self._conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _hello(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
         mod = self._module
@@ -360,6 +364,7 @@ class Checker:
             ep.release_all()
             with self._lock:
                 self._running = None
+                self._lost = self._lost or lost  # before end_cell wakes: the kernel is gone
                 self.checks_run += 1
                 cell.ran.append(name)
                 if message is not None:

@@ -12,14 +12,9 @@ calls a student method…): one socket, strictly nested, no threads.
 from __future__ import annotations
 
 import itertools
-import linecache
-import math
-import operator
-import os
-import re
+import signal
 import socket
 import struct
-import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -27,144 +22,38 @@ from typing import Any
 import numpy as np
 
 from .codec import MAX_FRAME, ChannelError, decode, decode_frame, frame_parts
+from .proxy import DUNDERS, Proxy, _make_proxy
+from .remote import (
+    _BUILTINS,
+    _NAME,
+    _STR_CAP,
+    ChannelLost,
+    Policy,
+    RemoteError,
+    _no_handles,
+    _same_method,
+    _short,
+    _ufunc,
+    _where,
+    remote_exception,
+)
 
 __all__ = ["DUNDERS", "ChannelLost", "Endpoint", "Policy", "Proxy", "RemoteError"]
 
-#: operators a proxy forwards (and their reflected forms), served with ``type(obj).<name>``
-BINARY = (
-    "add",
-    "sub",
-    "mul",
-    "truediv",
-    "floordiv",
-    "mod",
-    "pow",
-    "matmul",
-    "and",
-    "or",
-    "xor",
-    "lshift",
-    "rshift",
-)
-DUNDERS = frozenset(
-    [f"__{n}__" for n in BINARY]
-    + [f"__r{n}__" for n in BINARY]
-    + [f"__{n}__" for n in ("lt", "le", "gt", "ge", "eq", "ne", "neg", "pos", "abs", "invert")]
-)
-#: other operations, served with builtins on the owner's side
-_BUILTINS: dict[str, Callable[..., Any]] = {
-    "len": len,
-    "iter": iter,
-    "next": next,
-    "bool": bool,
-    "float": float,
-    "int": int,
-    "index": operator.index,
-    "complex": complex,
-    "getitem": operator.getitem,
-    "setitem": operator.setitem,
-    "contains": operator.contains,
-    "format": format,
-    "repr": repr,
-    "str": str,
-    "instancecheck": lambda cls, x: isinstance(x, cls),
-    "subclasscheck": lambda cls, c: issubclass(c, cls),
-}
-#: dunder attributes a proxy asks for (the rest are answered locally: NumPy's probes…)
-_NAMES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
-_STR_CAP = 4000
 _READ_BUFFER = 1 << 18  #: bytes of an endpoint's reusable read buffer
 _IOV_MAX = 1024
 _FRAME_LEN = struct.Struct(">I")
 _Q = struct.Struct("<q")
 _RECEIVER = b"r"[0]
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
-
-
-class ChannelLost(BaseException):
-    """The peer went away mid-request (a check cannot catch it as the student's exception)."""
-
-
-class RemoteError(RuntimeError):
-    """An exception raised on the other side; its class is named as the original was."""
-
-
-_BUILTIN_ERRORS = {
-    e.__name__: e
-    for e in (
-        AttributeError,
-        TypeError,
-        ValueError,
-        IndexError,
-        KeyError,
-        StopIteration,
-        ZeroDivisionError,
-        ArithmeticError,
-        FloatingPointError,
-        OverflowError,
-        NotImplementedError,
-        RecursionError,
-        AssertionError,
-        RuntimeError,
-        LookupError,
-        MemoryError,
-    )
-}
-_REMOTE_CLASSES: dict[str, type] = {}
-
-
-def remote_exception(kind: str, message: str, where: str = "") -> BaseException:
-    """A local exception standing for the peer's ``kind: message`` (no code of the peer runs);
-    ``channel_where`` is the peer's line that raised."""
-    if kind in _BUILTIN_ERRORS:
-        exc: BaseException = _BUILTIN_ERRORS[kind](message)
-    else:
-        if not _NAME.match(kind):
-            kind = "RemoteError"
-        cls = _REMOTE_CLASSES.get(kind)
-        if cls is None:
-            cls = _REMOTE_CLASSES[kind] = type(kind, (RemoteError,), {})
-        exc = cls(message)
-    exc.channel_where = where or None  # type: ignore[attr-defined]
-    return exc
-
-
-def _where(exc: BaseException) -> str:
-    """``file, line N (in fn): text`` of the last frame in ``exc``'s traceback outside here."""
-    here, found, tb = os.path.dirname(os.path.abspath(__file__)), None, exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if not os.path.abspath(code.co_filename).startswith(here):
-            found = (code.co_filename, tb.tb_lineno, code.co_name)
-        tb = tb.tb_next
-    if found is None:
-        return ""
-    text = linecache.getline(found[0], found[1]).strip()
-    where = f"{os.path.basename(found[0])}, line {found[1]}"
-    where += f" (in {found[2]})" if found[2] != "<module>" else ""
-    return f"{where}: {text}"[:_STR_CAP] if text else where
-
-
-class Policy:
-    """What an endpoint serves on its own objects. The default serves everything (the kernel)."""
-
-    def type_of(self, obj: Any) -> type | None:
-        """The class lent with ``obj`` (the peer's ``type(x)(…)`` constructs through it), or
-        None; never ``type`` itself, builtins' or function types."""
-        cls = type(obj)
-        if cls is type or cls.__module__ == "builtins" or isinstance(obj, type):
-            return None
-        return cls
-
-    def check_attr(self, obj: Any, name: str, write: bool) -> None:
-        """Raise AttributeError if ``name`` of ``obj`` may not be read (or written)."""
-
-    def check_call(self, obj: Any) -> None:
-        """Raise TypeError if ``obj`` may not be called."""
+_INTERRUPTS = frozenset({signal.SIGINT})
 
 
 class Endpoint:
     """A socket, a table of own objects lent to the peer, and the peer's objects as proxies."""
+
+    #: hold SIGINT back while a frame is written (the kernel's side: an interrupt mid-frame
+    #: would leave the peer's stream unreadable; it is raised once the frame is sent)
+    defer_interrupts = False
 
     def __init__(
         self,
@@ -196,6 +85,14 @@ class Endpoint:
         self._rbuf = bytearray(_READ_BUFFER)
         self._rview = memoryview(self._rbuf)
         self._rpos = self._rend = 0
+        self._big: bytearray | None = None  # a frame larger than the read buffer, being read
+        self._big_have = 0
+        # requests whose wait was interrupted (SIGINT from the executor's timeout): their
+        # replies are dropped when they come, and a new top-level request first lets those
+        # exchanges finish (see request)
+        self.abandoned: set[int] = set()
+        self._depth = 0  # requests in progress (nested)
+        self.frames_sent = 0
 
     # -- handles ----------------------------------------------------------------------------
     def _lend(self, obj: Any) -> int:
@@ -265,13 +162,17 @@ class Endpoint:
         if self._released:
             header["rel"], self._released[:] = list(self._released), []
         parts = frame_parts(header, self._handle)
+        mask = (
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS) if self.defer_interrupts else None
+        )
         try:
-            if len(parts) == 1:
-                self.sock.sendall(parts[0])
-            else:
-                self._send_gathered(parts)
+            self._send_gathered(parts)
+            self.frames_sent += 1
         except OSError as exc:
             raise ChannelLost(f"the channel failed: {exc}") from None
+        finally:
+            if mask is not None:  # a SIGINT that came meanwhile is raised here, frame sent
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _send_gathered(self, parts: list[Any]) -> None:
         """``sendall`` of a frame's parts without joining them (``sendmsg``)."""
@@ -292,40 +193,52 @@ class Endpoint:
             raise ChannelLost("the other side closed the channel (the kernel died?)")
         return got
 
+    def _fill(self, k: int) -> None:
+        """At least ``k`` unread bytes in the read buffer (``k`` ≤ its size). The buffer's state
+        is kept on the endpoint after every read, so an interrupt loses no byte."""
+        if self._rend - self._rpos >= k:
+            return
+        if self._rpos + k > len(self._rbuf):  # what is left to the front
+            left = self._rend - self._rpos
+            self._rbuf[:left] = self._rbuf[self._rpos : self._rend]
+            self._rpos, self._rend = 0, left
+        while self._rend - self._rpos < k:
+            self._rend += self._recv_into(self._rview[self._rend :])
+
     def recv(self) -> tuple[dict[str, Any], list[memoryview]]:
         """The next message: its fields (see :func:`~.codec.decode_frame`) and its buffers. One
-        ``recv_into`` of the reusable read buffer gets a small frame whole."""
-        buf, pos, end = self._rbuf, self._rpos, self._rend
-        if end - pos < 4:
-            if pos:  # what is left to the front
-                buf[: end - pos] = buf[pos:end]
-                pos, end = 0, end - pos
-            while end < 4:
-                end += self._recv_into(self._rview[end:])
-        (n,) = _FRAME_LEN.unpack_from(buf, pos)
-        if n > MAX_FRAME:
-            raise ChannelError("a message larger than the channel allows")
-        pos += 4
-        if n <= len(buf):
-            if pos + n > len(buf):
-                buf[: end - pos] = buf[pos:end]
-                pos, end = 0, end - pos
-            while end - pos < n:
-                end += self._recv_into(self._rview[end:])
-            body: bytes | bytearray = bytes(self._rview[pos : pos + n])
-            pos += n
-        else:  # larger than what the read buffer holds: read it into one of its own
-            body = bytearray(n)
-            have = end - pos
-            body[:have] = buf[pos:end]
-            view = memoryview(body)
-            while have < n:
-                have += self._recv_into(view[have:])
-            pos = end = 0
-        if pos == end:
-            pos = end = 0
-        self._rpos, self._rend = pos, end
-        header, buffers = decode_frame(body)
+        ``recv_into`` of the reusable read buffer gets a small frame whole. Interrupted
+        (``KeyboardInterrupt``) before it returns, it gives the same message next time."""
+        if self._big is None:
+            self._fill(4)
+            (n,) = _FRAME_LEN.unpack_from(self._rbuf, self._rpos)
+            if n > MAX_FRAME:
+                raise ChannelError("a message larger than the channel allows")
+            if n + 4 <= len(self._rbuf):
+                self._fill(4 + n)
+                start = self._rpos + 4
+                body: bytes | bytearray = bytes(self._rview[start : start + n])
+                header, buffers = decode_frame(body)
+                self._rpos = start + n  # consumed only once decoded
+                if self._rpos == self._rend:
+                    self._rpos = self._rend = 0
+                return self._released_by_peer(header, buffers)
+            big = bytearray(n)  # larger than the read buffer: read into one of its own
+            have = min(n, self._rend - self._rpos - 4)
+            big[:have] = self._rbuf[self._rpos + 4 : self._rpos + 4 + have]
+            self._big, self._big_have = big, have
+            self._rpos = self._rend = 0
+        view = memoryview(self._big)
+        while self._big_have < len(view):
+            self._big_have += self._recv_into(view[self._big_have :])
+        header, buffers = decode_frame(self._big)
+        self._big = None
+        return self._released_by_peer(header, buffers)
+
+    def _released_by_peer(
+        self, header: dict[str, Any], buffers: list[memoryview]
+    ) -> tuple[dict[str, Any], list[memoryview]]:
+        """Forget the own objects a message says the peer no longer holds (``rel``)."""
         rel = header.get("rel")
         rel = decode(rel, buffers, _no_handles) if type(rel) is memoryview else None
         if type(rel) is list:
@@ -353,25 +266,55 @@ class Endpoint:
 
     # -- requests ---------------------------------------------------------------------------
     def request(self, op: str, **fields: Any) -> Any:
-        """Send the request ``op`` and serve the peer until its reply; the reply's value."""
+        """Send the request ``op`` and serve the peer until its reply; the reply's value.
+
+        Interrupted (``KeyboardInterrupt``) after it was sent, the request is *abandoned*: its
+        reply, when it comes, is dropped; and the next top-level request first serves the peer
+        until every abandoned reply came (the peer's side of that exchange finishes: the
+        objects of an interrupted check are released, so its calls fail), then is sent — so
+        the peer never gets a new request while it still works on an old one."""
+        if self.abandoned and not self._depth:
+            self._drain()
         seq = next(self._seq)
         self.requests += 1
-        self.send({"q": op, "i": seq}, **fields)
-        while True:
+        sent = self.frames_sent
+        self._depth += 1
+        try:
+            self.send({"q": op, "i": seq}, **fields)
+            while True:
+                header, buffers = self.recv()
+                if "q" in header:
+                    self.serve(header, buffers)
+                    continue
+                re = header.get("re")
+                if re != seq:
+                    if re in self.abandoned:
+                        self.abandoned.discard(re)
+                        continue
+                    raise ChannelError("a reply out of order")
+                if "err" in header:
+                    err = (*tuple(self.value(header["err"], buffers)), "", "", "")
+                    kind, message, where = err[:3]
+                    raise remote_exception(str(kind), str(message), str(where))
+                if header.get("ni"):
+                    return NotImplemented
+                self._reply_same = header.get("c") == 1
+                return self.value(header.get("ok"), buffers)
+        except KeyboardInterrupt:
+            if self.frames_sent > sent:  # the request went out: its reply will come
+                self.abandoned.add(seq)
+            raise
+        finally:
+            self._depth -= 1
+
+    def _drain(self) -> None:
+        """Serve the peer until the replies of every abandoned request came (see request)."""
+        while self.abandoned:
             header, buffers = self.recv()
             if "q" in header:
                 self.serve(header, buffers)
-                continue
-            if header.get("re") != seq:
-                raise ChannelError("a reply out of order")
-            if "err" in header:
-                err = (*tuple(self.value(header["err"], buffers)), "", "", "")
-                kind, message, where = err[:3]
-                raise remote_exception(str(kind), str(message), str(where))
-            if header.get("ni"):
-                return NotImplemented
-            self._reply_same = header.get("c") == 1
-            return self.value(header.get("ok"), buffers)
+            else:
+                self.abandoned.discard(header.get("re"))
 
     def serve(self, header: dict[str, Any], buffers: list[bytes]) -> None:
         """Answer one request of the peer (its exceptions become an error reply)."""
@@ -433,230 +376,3 @@ class Endpoint:
         if op == "ufunc":
             return _ufunc(obj, args, self.value(header.get("k", ["d"]), buffers))
         raise ChannelError(f"an unknown request {op!r}")
-
-
-_UFUNC_BINARY = {
-    "add": "add",
-    "subtract": "sub",
-    "multiply": "mul",
-    "divide": "truediv",
-    "true_divide": "truediv",
-    "floor_divide": "floordiv",
-    "remainder": "mod",
-    "power": "pow",
-    "matmul": "matmul",
-}
-_UFUNC_COMPARE = {
-    "less": ("lt", "gt"),
-    "less_equal": ("le", "ge"),
-    "greater": ("gt", "lt"),
-    "greater_equal": ("ge", "le"),
-    "equal": ("eq", "eq"),
-    "not_equal": ("ne", "ne"),
-}
-_UFUNC_UNARY = {"negative": "neg", "positive": "pos", "absolute": "abs"}
-
-
-def _operator(obj: Any, name: str, inputs: list[Any]) -> Any:
-    """What Python's operators do for ``obj`` whose class opts out of ufuncs
-    (``__array_ufunc__ = None``): an array on the other side deferred to it."""
-    cls = type(obj)
-    if name in _UFUNC_UNARY and len(inputs) == 1:
-        return getattr(cls, f"__{_UFUNC_UNARY[name]}__")(obj)
-    if len(inputs) == 2 and (name in _UFUNC_BINARY or name in _UFUNC_COMPARE):
-        fwd, rev = (
-            (_UFUNC_BINARY[name], "r" + _UFUNC_BINARY[name])
-            if name in _UFUNC_BINARY
-            else _UFUNC_COMPARE[name]
-        )
-        a, b = inputs
-        dunder, other = (fwd, b) if a is obj else (rev, a)
-        fn = getattr(cls, f"__{dunder}__", None)
-        out = NotImplemented if fn is None else fn(obj, other)
-        if out is not NotImplemented:
-            return out
-    raise TypeError(f"operand {cls.__name__!r} does not support ufuncs (__array_ufunc__=None)")
-
-
-def _ufunc(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``np.<name>.<method>(*inputs)`` where one of the inputs is this side's ``obj``."""
-    name, method, *inputs = args
-    uf = getattr(np, name, None) if isinstance(name, str) and _NAME.match(name) else None
-    if not isinstance(uf, np.ufunc) or method not in ("__call__", "reduce", "accumulate", "outer"):
-        raise TypeError(f"not a NumPy ufunc: {name}.{method}")
-    if getattr(type(obj), "__array_ufunc__", False) is None and method == "__call__":
-        return _operator(obj, name, inputs)
-    kwargs = {k: v for k, v in kwargs.items() if k in ("axis", "dtype", "keepdims")}
-    return getattr(uf, method)(*inputs, **kwargs)
-
-
-def _same_method(obj: Any, name: str, value: Any) -> bool:
-    """Whether ``getattr(obj, name)`` gives this method every time: a function of ``obj``'s
-    class bound to ``obj``, found by the default lookup, on an object without a ``__dict__``
-    (nothing can rebind the name on it), e.g. a NumPy ``Generator``'s ``normal``."""
-    return (
-        type(value) is types.MethodType
-        and value.__self__ is obj
-        and not hasattr(obj, "__dict__")
-        and type(obj).__getattribute__ is object.__getattribute__
-        and getattr(type(obj), name, None) is value.__func__
-    )
-
-
-def _no_handles(*handle: Any) -> Any:
-    raise ChannelError("a malformed message: a handle among released handles")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= _STR_CAP else text[:_STR_CAP] + "…"
-
-
-# ---------------------------------------------------------------------------------------------
-# proxies: every Python operation is a request to the owner
-# ---------------------------------------------------------------------------------------------
-def _req(p: Proxy, op: str, *args: Any, **kwargs: Any) -> Any:
-    ch = object.__getattribute__(p, "_ch")
-    if ch.proxies.get(object.__getattribute__(p, "_h")) is not p:
-        raise ChannelError("an object of the other side used after its check ended")
-    if kwargs:
-        return ch.request(op, h=p, a=args, k=kwargs)
-    return ch.request(op, h=p, a=args)
-
-
-def _make_proxy(cls: type, ch: Endpoint, h: int) -> Proxy:
-    p = object.__new__(cls)
-    object.__setattr__(p, "_ch", ch)
-    object.__setattr__(p, "_h", h)
-    return p
-
-
-class Proxy:
-    """An object of the other side; operations on it are requests (see :class:`Endpoint`).
-    Calling the class of a proxy (``type(x)(value, tangent)``) calls the peer's class."""
-
-    __slots__ = ("__weakref__", "_ch", "_h")
-    __array_priority__ = 1000
-    _peer_class: Any = None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls._peer_class is None:
-            raise TypeError("an object of the other side cannot be made here")
-        return cls._peer_class(*args, **kwargs)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass  # made by _make_proxy, or by the peer's class (see __new__)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__") and name not in _NAMES:  # probes
-            raise AttributeError(name)
-        ch = object.__getattribute__(self, "_ch")
-        key = (object.__getattribute__(self, "_h"), name)
-        hit = ch._methods.get(key)
-        if hit is not None and hit[0] is self and ch.proxies.get(key[0]) is self:
-            return hit[1]
-        out = _req(self, "getattr", name)
-        if ch._reply_same and isinstance(out, Proxy):
-            # kept with its object until the check ends: the object is not released, so the
-            # peer lends it again under the same handle and the method is found here
-            ch._methods[key] = (self, out)
-        return out
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        _req(self, "setattr", name, value)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _req(self, "call", *args, **kwargs)
-
-    def __hash__(self) -> int:
-        return hash((id(object.__getattribute__(self, "_ch")), object.__getattribute__(self, "_h")))
-
-    def __repr__(self) -> str:
-        try:
-            return str(_req(self, "repr"))
-        except Exception:
-            return "<object of the other side>"
-
-    def __str__(self) -> str:
-        return str(_req(self, "str"))
-
-    def __format__(self, spec: str) -> str:
-        return str(_req(self, "format", spec))
-
-    def __len__(self) -> int:
-        return int(_req(self, "len"))
-
-    def __iter__(self) -> Any:
-        return _req(self, "iter")
-
-    def __next__(self) -> Any:
-        return _req(self, "next")
-
-    def __getitem__(self, key: Any) -> Any:
-        return _req(self, "getitem", key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        _req(self, "setitem", key, value)
-
-    def __contains__(self, item: Any) -> bool:
-        return bool(_req(self, "contains", item))
-
-    def __bool__(self) -> bool:
-        return bool(_req(self, "bool"))
-
-    def __float__(self) -> float:
-        return float(_req(self, "float"))
-
-    def __int__(self) -> int:
-        return int(_req(self, "int"))
-
-    def __index__(self) -> int:
-        return operator.index(_req(self, "index"))
-
-    def __complex__(self) -> complex:
-        return complex(_req(self, "complex"))
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        a = _req(self, "array")
-        a = np.asarray(a)
-        return a if dtype is None else a.astype(dtype)
-
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if kwargs.get("out") is not None:
-            return NotImplemented
-        return _req(
-            self,
-            "ufunc",
-            ufunc.__name__,
-            method,
-            *inputs,
-            **{k: v for k, v in kwargs.items() if k != "out"},
-        )
-
-    def __instancecheck__(self, instance: Any) -> bool:  # isinstance(x, <a proxied class>)
-        return bool(_req(self, "instancecheck", instance))
-
-    def __subclasscheck__(self, cls: Any) -> bool:
-        return bool(_req(self, "subclasscheck", cls))
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("an object of the other side cannot be pickled or copied")
-
-    def __round__(self, ndigits: int | None = None) -> Any:
-        v = float(self)
-        return round(v) if ndigits is None else round(v, ndigits)
-
-    def __trunc__(self) -> int:
-        return math.trunc(float(self))
-
-
-def _forward(name: str) -> Callable[..., Any]:
-    def method(self: Proxy, *args: Any) -> Any:
-        return _req(self, name, *args)
-
-    method.__name__ = name
-    return method
-
-
-for _name in DUNDERS:
-    setattr(Proxy, _name, _forward(_name))

@@ -47,6 +47,8 @@ class KernelEndpoint(Endpoint):
     ``np.broadcast_to`` view), or not encodable — goes back as an error, so the checker is never
     left waiting for it (and the later tasks' checks still run)."""
 
+    defer_interrupts = True
+
     def send(self, header: dict[str, Any], **values: Any) -> None:
         if "re" in header and "ok" in values:
             why = reply_too_large(values)

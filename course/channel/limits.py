@@ -50,10 +50,61 @@ class ResultTooLarge(BaseException):
     """A value from (or asked by) the kernel larger than the checker's bound."""
 
 
+_SCAN_FROM = 1 << 16  #: a field of fewer bytes (and no buffer in its frame) decodes to little
+_ITEMSIZE = tuple(np.dtype(n).itemsize for n in DTYPES)
+_FIXED = {b"N"[0]: 0, b"T"[0]: 0, b"F"[0]: 0, b"i"[0]: 8, b"f"[0]: 8, b"c"[0]: 16}
+_HANDLES = {b"h"[0]: 8, b"r"[0]: 8}
+_COUNTED = frozenset(b"tld")  # a 4-byte count, then the items (which follow inline)
+_SIZED = frozenset(b"syI")  # a 4-byte length, then that many bytes
+
+
+def _declared_binary(mv: memoryview, buffers: list[Any]) -> int:
+    """:func:`declared_bytes` of one field's bytes in the binary format (:mod:`.codec`): values
+    are written in prefix order, so one linear scan of the tags finds every array, with every
+    reference to a frame buffer counted (the decoder copies each)."""
+    total, pos, size, seen = 0, 0, len(mv), 0
+    try:
+        while pos < size and seen <= MAX_ITEMS:
+            seen += 1
+            tag = mv[pos]
+            pos += 1
+            if tag in _FIXED:
+                pos += _FIXED[tag]
+            elif tag in _HANDLES:
+                pos += 8
+            elif tag == b"H"[0]:
+                pos += 17 + mv[pos + 16]
+            elif tag in _COUNTED:
+                pos += 4
+            elif tag in _SIZED:
+                n = int.from_bytes(mv[pos : pos + 4], "little")
+                total += n
+                pos += 4 + n
+            elif tag in (b"a"[0], b"A"[0]):
+                code, ndim = mv[pos], mv[pos + 2]
+                if code >= len(_ITEMSIZE) or ndim > 64:
+                    return total
+                shape = [
+                    int.from_bytes(mv[pos + 3 + 8 * k : pos + 11 + 8 * k], "little")
+                    for k in range(ndim)
+                ]
+                nbytes = math.prod(shape) * _ITEMSIZE[code]
+                total += nbytes
+                pos += 3 + 8 * ndim + (4 if tag == b"A"[0] else nbytes)
+            else:
+                return total  # malformed: the decoder refuses it
+    except IndexError:
+        pass
+    return total
+
+
 def declared_bytes(x: Any, buffers: list[bytes]) -> int:
-    """The bytes a header's JSON value decodes to (every reference to a buffer counted), read
-    from the declarations only: nothing is allocated. Malformed parts count 0 (the codec
-    refuses them when decoding)."""
+    """The bytes a field's value decodes to (every reference to a buffer counted), read from
+    the declarations only: nothing is allocated. ``x`` is the field's bytes (the binary format)
+    or, as the wire once was, the JSON form (``["a", dtype, shape, …]``). Malformed parts count
+    0 (the codec refuses them when decoding)."""
+    if isinstance(x, memoryview):
+        return _declared_binary(x, buffers)
     total, stack, seen = 0, [x], 0
     while stack and seen <= MAX_ITEMS:
         v = stack.pop()
@@ -140,7 +191,7 @@ class BoundedEndpoint(Endpoint):
         return header, buffers
 
     def value(self, x: Any, buffers: list[bytes]) -> Any:
-        if buffers:
+        if buffers or (type(x) is memoryview and len(x) > _SCAN_FROM):
             n = declared_bytes(x, buffers)
             if self.message_bytes + n > self.max_message:
                 raise self._refuse(self.message_bytes + n, self.max_message, "in one message")

@@ -39,9 +39,8 @@ from .confine import (
     _set_limits,
     landlock_abi,
 )
-from .monitor import PROTECTED, Monitor, probe
 
-__all__ = ["PROTECTED", "TAG", "Monitor", "landlock_abi", "main", "probe"]
+__all__ = ["TAG", "landlock_abi", "main"]
 _PRIVATE = (
     _install_audit_hook,
     _landlock,
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # run as the module `course.pipeline.sandbox` (not `__main__`): the grader's probe finds it
+    # run as the module `course.pipeline.sandbox` (not `__main__`)
     import course.pipeline.sandbox as _sandbox
 
     _sandbox.main()

@@ -9,9 +9,9 @@ The view (:func:`kernel_view`) lists read-only bind mounts for bubblewrap (:mod:
   ``numpy``), each with its ``.dist-info`` and the closure of its own requirements; plus the
   editable install's finder of this course, so that ``course`` and ``reference_impl`` resolve
   to the repository;
-* of the repository, only the files :func:`course.channel.kernel_view` names for the
-  assignment's checks package — or, in the *legacy* mode (no channel yet for that package), the
-  whole ``course/`` and ``reference_impl/`` trees (never ``solutions/``, ``tests/``, ``.git``);
+* of the repository, only the kernel's bootstrap and the files :func:`course.channel.kernel_view`
+  names for the assignment's checks package (never ``reference_impl/``, ``solutions/``,
+  ``tests/``, ``.git``, a check, ``_hidden.py`` or ``_reference.py``);
 * ``/usr`` (shared libraries) and a few files of ``/etc`` (``ld.so.cache``, ``localtime``).
 
 Everything else — the work dir, other submissions, the gradebook, the TA's home (where pyenv
@@ -44,16 +44,16 @@ BOOTSTRAP = (
     "course/pipeline/__init__.py",
     "course/pipeline/sandbox.py",
     "course/pipeline/confine.py",
-    "course/pipeline/monitor.py",
 )
 _CHANNEL_DOC = _REPO / "docs" / "GRADING_CHANNEL.md"
 
 
 @dataclass(frozen=True)
 class View:
-    """Read-only bind mounts ``(source, destination)``, and whether checks run in the kernel."""
+    """Read-only bind mounts ``(source, destination)`` and the third-party packages among them."""
 
     binds: tuple[tuple[str, str], ...]
+    #: always False: checks never run in the kernel (kept while tests/test_sandbox.py reads it)
     legacy: bool
     packages: tuple[str, ...]
     hidden: tuple[str, ...] = ()  # folders inside the binds replaced by an empty tmpfs
@@ -148,35 +148,30 @@ def _python_binds() -> list[tuple[str, str]]:
 
 def kernel_view(package: str | None) -> View:
     """The read-only view of a kernel that grades an assignment whose checks package is
-    ``package`` (``None``: no checks). Uses :func:`course.channel.kernel_view` when the package
-    is marked ready; otherwise the legacy view (whole ``course/`` and ``reference_impl/``,
-    every installed package: the checks run in the kernel and need them)."""
+    ``package``: the bootstrap and :func:`course.channel.kernel_view`'s files and packages
+    (``None``: no checks, the bootstrap and ipykernel only). A package the channel does not
+    serve is an error: its checks would have to run in the kernel."""
     site = _site_packages()
     binds = _python_binds()
-    legacy = True
     packages: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
-    if package and channel_ready(package):
-        try:
-            from course.channel import kernel_view as channel_view
+    if package:
+        if not channel_ready(package):
+            raise NotImplementedError(
+                f"{package}'s checks are not graded over the channel (docs/GRADING_CHANNEL.md)"
+            )
+        from course.channel import kernel_view as channel_view
 
-            kv = channel_view(package)
-            files, packages, legacy = tuple(kv.files), tuple(kv.packages), False
-        except (ImportError, NotImplementedError):
-            pass
-    if legacy:
-        binds.append((str(site), str(site)))
-        for top in ("course", "reference_impl"):
-            binds.append((str(_REPO / top), str(_REPO / top)))
-    else:
-        for entry in site_entries(packages):
-            binds.append((str(site / entry), str(site / entry)))
-        for f in site.glob("__editable__*ad_course*"):
-            binds.append((str(f), str(f)))
-        for rel in dict.fromkeys((*BOOTSTRAP, *files)):
-            p = _REPO / rel
-            if p.is_file() and p.name not in ("_hidden.py", "_reference.py"):
-                binds.append((str(p), str(p)))
+        kv = channel_view(package)
+        files, packages = tuple(kv.files), tuple(kv.packages)
+    for entry in site_entries(packages):
+        binds.append((str(site / entry), str(site / entry)))
+    for f in site.glob("__editable__*ad_course*"):
+        binds.append((str(f), str(f)))
+    for rel in dict.fromkeys((*BOOTSTRAP, *files)):
+        p = _REPO / rel
+        if p.is_file() and p.name not in ("_hidden.py", "_reference.py"):
+            binds.append((str(p), str(p)))
     base_site = sysconfig.get_paths(vars={"base": sys.base_prefix})["purelib"]
     hidden = (base_site,) if os.path.isdir(base_site) and Path(base_site) != site else ()
-    return View(tuple(binds), legacy, packages, hidden)
+    return View(tuple(binds), False, packages, hidden)
