@@ -286,7 +286,7 @@ def cluster_main(a: argparse.Namespace, aids: list[str], base: Path) -> None:
 
 
 async def _start_once(sealed: bool) -> tuple[float, float, float]:
-    """Start one grading kernel (the bootstrap, legacy view: the same work in and out of a box),
+    """Start one grading kernel (the bootstrap and the same view, in and out of a box),
     ask ``kernel_info``, run ``import numpy``, shut it down. Returns (wall s, CPU s of the
     kernel's process tree incl. ``bwrap``, CPU s of this process)."""
     from course.pipeline.kernels import Box, SandboxKernelManager
