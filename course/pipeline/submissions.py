@@ -66,6 +66,10 @@ def _read_notebook(path: Path) -> tuple[Any | None, str]:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except Exception as exc:
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    if isinstance(raw, dict) and isinstance(raw.get("cells"), list) and "nbformat" not in raw:
+        # v4's layout without its version key: nbformat would read it as v3 and drop every
+        # cell's source while converting
+        raw = {**raw, "nbformat": 4, "nbformat_minor": raw.get("nbformat_minor", 4)}
     try:
         nb = nbformat.reads(json.dumps(raw), as_version=4)
         nbformat.validate(nb)
