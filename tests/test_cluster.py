@@ -111,6 +111,15 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Da
         shutil.rmtree(pg, ignore_errors=True)
 
 
+#: a progress line that reports a finished task ("… ETA 12s  alice/01_finite_differences  …");
+#: "0/6 done, 2 running" lines come before any result (more of them on a busy machine)
+_RESULT_LINE = re.compile(r"ETA \S+  (\S+)/(\S+)  ")
+
+
+def _reports_result(text: str) -> bool:
+    return " done, " in text and _RESULT_LINE.search(text) is not None
+
+
 class _KillOnFirstResult:
     """``opts.out`` that SIGKILLs worker ``w1``'s process at the first finished task, noting
     the tasks it was processing then."""
@@ -120,7 +129,7 @@ class _KillOnFirstResult:
 
     def write(self, text: str) -> None:
         self.lines.append(text)
-        if " done, " in text and not self.killed:
+        if _reports_result(text) and not self.killed:
             pids = self.dask.worker_pids(self.client)
             names = {a: w["name"] for a, w in self.client.scheduler_info()["workers"].items()}
             addr = next(a for a in pids if names.get(a) == "w1")
@@ -348,7 +357,7 @@ def test_interrupted_run_is_finished_by_a_rerun(
     try:
         for line in proc.stdout:
             seen.append(line)
-            if sum(" done, " in ln for ln in seen) == 2:
+            if sum(_reports_result(ln) for ln in seen) == 2:
                 proc.send_signal(signal.SIGINT)
                 break
         seen += proc.communicate(timeout=120)[0]
@@ -427,7 +436,7 @@ class _StopDatabaseOnFirstResult:
 
     def write(self, text: str) -> None:
         self.lines.append(text)
-        if " done, " in text and not self.stopped_at:
+        if _reports_result(text) and not self.stopped_at:
             self.stopped_at = text.strip()
             stop_postgres(PG_DATA[0])
             if self.down is not None:
