@@ -1,14 +1,16 @@
 """The checker's memory bound (course.channel.limits): a kernel cannot make the grader allocate.
 
-With a plain subprocess kernel (the harness of test_channel.py): a forged reply declaring 2 GiB
-(one 8 MiB buffer referred to 256 times), ``np.ones(10**10)`` asked of a handed-over NumPy, a
-2 GiB broadcast view returned, and many medium results in one cell are each refused with
-"result too large: N bytes > limit", cost nothing, and the next check runs as usual. End to end
+With a plain subprocess kernel (the harness of test_channel.py): a forged reply written by hand
+in the binary wire format (:func:`forged_reply`) declaring 2 GiB (one 8 MiB buffer referred to
+256 times), ``np.ones(10**10)`` asked of a handed-over NumPy, a 2 GiB broadcast view returned,
+and many medium results in one cell are each refused with "result too large: N bytes > limit",
+cost nothing, and the next check runs as usual. End to end
 through ``course autograde``: the forging student scores 0 for that task only, a classmate keeps
 full marks, and no grader process grows by the declared size."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import resource
@@ -25,6 +27,7 @@ import pytest
 from assignment_utils import ROOT
 from test_channel import HarnessKernel
 
+from course.channel.codec import decode, decode_frame
 from course.channel.limits import MAX_CELL, MAX_MESSAGE, declared_bytes
 from course.checks._core import Task, assert_close, student_call, task_check
 
@@ -33,22 +36,39 @@ T2 = Task("t9_2", "memory-two", "memory two", "память два", 10)
 T3 = Task("t9_3", "memory-three", "memory three", "память три", 10)
 GIB2 = 2 * 2**30
 
-#: the student's side of a forged reply: its own frame on the socket, declaring 2 GiB
-FORGE = textwrap.dedent(
+
+def forged_reply(seq: int, arrays: int = 256, elements: int = 2**20) -> bytes:
+    """A reply to request ``seq`` written by hand in the channel's binary wire format
+    (docs/GRADING_CHANNEL.md, course/channel/codec.py): ``ok`` is a list of ``arrays`` float64
+    arrays of ``elements`` elements each, all referring to the frame's one buffer of
+    ``8 * elements`` bytes. With the defaults: 8 MiB on the wire, 2 GiB once decoded (the
+    decoder copies every reference). Runs in the student's kernel too (see ``FORGE``)."""
+    import struct
+
+    from course.channel.codec import DTYPES
+
+    one = b"A" + bytes([DTYPES.index("float64"), 0, 1]) + struct.pack("<QI", elements, 0)
+    fields = {b"re": b"i" + struct.pack("<q", seq), b"ok": b"l" + struct.pack("<I", arrays)}
+    fields[b"ok"] += one * arrays
+    body = bytes([len(fields)])
+    for key, value in fields.items():
+        body += bytes([len(key)]) + key + struct.pack("<I", len(value)) + value
+    body += struct.pack("<H", 1) + struct.pack("<Q", 8 * elements) + bytes(8 * elements)
+    return struct.pack(">I", len(body)) + body
+
+
+#: the student's side of a forged reply: while the kernel serves the checker's call of the
+#: student's function, its own frame on the socket answering that call, declaring 2 GiB
+FORGE = inspect.getsource(forged_reply) + textwrap.dedent(
     """
-    import sys as _sys, json as _json, struct as _struct
+    import sys as _sys
     import course.channel.kernel as _K
     def _forge_reply():
         f = _sys._getframe(1)
         while f is not None and not (
                 f.f_code.co_name == "serve" and isinstance(f.f_locals.get("header"), dict)):
             f = f.f_back
-        seq = f.f_locals["header"]["i"]
-        buf = bytes(8 * 2**20)
-        ok = ["l", *[["a", "float64", [2**20], 0, 0]] * 256]
-        head = _json.dumps({"re": seq, "ok": ok}).encode()
-        body = _struct.pack(">I", len(head)) + head + _struct.pack(">Q", len(buf)) + buf
-        _K._CHANNEL[0].endpoint.sock.sendall(_struct.pack(">Q", len(body)) + body)
+        _K._CHANNEL[0].endpoint.sock.sendall(forged_reply(f.f_locals["header"]["i"]))
         raise RuntimeError("forged")
     """
 )
@@ -104,6 +124,23 @@ def test_declared_bytes_counts_every_reference() -> None:
     assert declared_bytes(ok, [b"\0" * 8]) == GIB2
     assert declared_bytes(["t", ["y", 0], ["y", 0]], [b"abc"]) == 6
     assert declared_bytes(["a", "object", [10**12], 0, 0], [b""]) == 0  # refused by the codec
+
+
+def test_the_forged_reply_is_a_well_formed_binary_frame() -> None:
+    """FORGE's frame is what the wire format says, so the refusals below are the memory bound's
+    and not a malformed message's: a small one decodes to its arrays, the real one declares
+    2 GiB in one 8 MiB buffer."""
+    frame = forged_reply(7, arrays=3, elements=4)
+    assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+    header, buffers = decode_frame(frame[4:])
+    assert header["re"] == 7 and [len(b) for b in buffers] == [32], (header, buffers)
+    got = decode(header["ok"], buffers, lambda *h: pytest.fail(f"a handle {h}"))
+    assert [(a.dtype, a.shape) for a in got] == [(np.dtype("float64"), (4,))] * 3, got
+    assert declared_bytes(header["ok"], buffers) == 3 * 32
+    frame = forged_reply(7)
+    header, buffers = decode_frame(frame[4:])
+    assert [len(b) for b in buffers] == [8 * 2**20] and len(frame) < 8 * 2**20 + 8192
+    assert declared_bytes(header["ok"], buffers) == GIB2
 
 
 def test_forged_reply_declaring_2gib_is_refused_before_decoding(kernel: HarnessKernel) -> None:
