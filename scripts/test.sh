@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a virtual environment from the project files and run the whole test suite: the linters,
-# pytest on tests/ and nbval on every lecture notebook (this is what CI runs: .ci/run).
+# Set up a virtual environment from the project files and run the whole test suite: the linters
+# (ruff check, ruff format --check, mypy), pytest on tests/ and nbval on every lecture notebook
+# (this is what CI runs: .ci/run).
 #   bash scripts/test.sh            everything (lint, all tests, both languages' lectures)
 #   bash scripts/test.sh --fast     the maintainer's loop: lint and the tests not marked slow
 #   bash scripts/test.sh ARGS...    pytest with ARGS (e.g. tests/test_transforms.py -x -k grad)
@@ -25,6 +26,7 @@ export IPYTHONDIR="$scratch/ipython" MPLCONFIGDIR="$scratch/mpl" JUPYTER_CONFIG_
 lint() {
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
+  .venv/bin/mypy  # the files and the baseline of unchecked modules: pyproject.toml [tool.mypy]
 }
 if [ "${1:-}" = "--fast" ]; then
   shift
