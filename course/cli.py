@@ -573,7 +573,9 @@ def _run(a: argparse.Namespace) -> int:
 
         workdir = readable_workdir(a.workdir)
         pages = regenerate(workdir, a.assignment, a.student, lang=resolve(workdir, a.lang))
-        print(f"{len(pages)} feedback page(s) written; grades.csv and grades-table.csv in {workdir}")
+        print(
+            f"{len(pages)} feedback page(s) written; grades.csv and grades-table.csv in {workdir}"
+        )
         return 0
     if a.command == "formgrader":
         from .lms.manual import formgrader
