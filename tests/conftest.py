@@ -66,7 +66,59 @@ SLOW_FILES = frozenset(
 )
 
 
+#: Files whose tests share one expensive fixture across files (``tests/lms_class.py`` grades a
+#: class once per process): one xdist group, so that one worker builds it once.
+SHARED_GROUPS = {
+    "test_lms_export.py": "lms_class",
+    "test_manual_grading.py": "lms_class",
+    "test_report_html.py": "lms_class",
+}
+
+#: Seconds of the longest files (fixtures included; the sum of their entries in the slowest 80
+#: of ``--durations=80``, a ``-n 2`` CI run on this machine at load 11, 2026-12-07: about 3×
+#: a quiet run). ``scripts/test.sh`` hands work units to the two workers in collection order
+#: (``--dist loadgroup --no-loadscope-reorder``): these files first, longest first, then the
+#: rest by number of tests as xdist would order them — so that no long file with few tests
+#: starts last while the other worker idles. Only the order depends on these numbers.
+COST_SECONDS = {
+    "test_cluster.py": 705,
+    "test_workflow.py": 551,
+    "test_sandbox.py": 545,
+    "test_untrusted.py": 354,
+    "test_report_html.py": 299,
+    "test_assignments.py": 287,
+    "test_jax_programs.py": 193,
+    "test_nn.py": 157,
+    "test_grader_processes.py": 153,
+    "test_random.py": 140,
+    "test_stats.py": 139,
+    "test_lms_export.py": 131,
+    "test_interrupt.py": 109,
+    "test_lax.py": 92,
+    "test_hostile.py": 88,
+    "test_lms_import.py": 71,
+}
+
+
+def _group(item: pytest.Item) -> str:
+    return SHARED_GROUPS.get(item.path.name) or str(item.path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name in SLOW_FILES or item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
+        # one work unit per file (or shared group): nbval needs a notebook's cells on one
+        # worker, and a module fixture then runs once
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    files: dict[str, set[str]] = {}
+    count: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for n, item in enumerate(items):
+        key = _group(item)
+        files.setdefault(key, set()).add(item.path.name)
+        count[key] = count.get(key, 0) + 1
+        first.setdefault(key, n)
+    cost = {key: sum(COST_SECONDS.get(name, 0) for name in names) for key, names in files.items()}
+    items.sort(key=lambda item: (-cost[_group(item)], -count[_group(item)], first[_group(item)]))
