@@ -74,25 +74,25 @@ SHARED_GROUPS = {
     "test_report_html.py": "lms_class",
 }
 
-#: Seconds of the longest files (fixtures included; the sum of their entries in the slowest 80
-#: of ``--durations=80``, a ``-n 2`` CI run on this machine at load 11, 2026-12-07: about 3×
-#: a quiet run). ``scripts/test.sh`` hands work units to the two workers in collection order
-#: (``--dist loadgroup --no-loadscope-reorder``): these files first, longest first, then the
-#: rest by number of tests as xdist would order them — so that no long file with few tests
-#: starts last while the other worker idles. Only the order depends on these numbers.
+#: Seconds of the longest files, fixtures included: the sum of their entries in the slowest 80
+#: of ``--durations=80`` in a ``-n 2`` CI run on this machine at load 11 (2026-12-07, about 3×
+#: a quiet run); test_workflow's and the LMS class's scaled by their before/after runs once
+#: they were made cheaper that day. ``scripts/test.sh`` hands work units to the two workers in
+#: collection order (``--dist loadgroup --no-loadscope-reorder``): these files first, longest
+#: first, then the rest by number of tests as xdist would order them, so that no long file
+#: with few tests starts last while the other worker idles. Only the order depends on these.
 COST_SECONDS = {
     "test_cluster.py": 705,
-    "test_workflow.py": 551,
     "test_sandbox.py": 545,
     "test_untrusted.py": 354,
-    "test_report_html.py": 299,
     "test_assignments.py": 287,
+    "test_workflow.py": 175,
+    "test_report_html.py": 160,
     "test_jax_programs.py": 193,
     "test_nn.py": 157,
     "test_grader_processes.py": 153,
     "test_random.py": 140,
     "test_stats.py": 139,
-    "test_lms_export.py": 131,
     "test_interrupt.py": 109,
     "test_lax.py": 92,
     "test_hostile.py": 88,
