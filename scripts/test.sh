@@ -31,6 +31,7 @@ lint() {
 if [ "${1:-}" = "--fast" ]; then
   shift
   lint
+  export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-fast}"  # 5 examples per property (CI: 15)
   exec .venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not slow" tests "$@"
 fi
 if [ $# -gt 0 ]; then

@@ -21,6 +21,9 @@ settings.register_profile(
 settings.register_profile(
     "dev", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
 )
+# `bash scripts/test.sh --fast`: every property still runs on hypothesis inputs, fewer of them
+# (CI keeps the ci profile's 15)
+settings.register_profile("fast", settings.get_profile("ci"), max_examples=5)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
