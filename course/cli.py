@@ -24,6 +24,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pipeline.execution import Limits
 
 __all__ = ["main"]
 
@@ -89,7 +93,7 @@ def _limits_args(p: argparse.ArgumentParser, timeout: int) -> None:
     )
 
 
-def _limits(a: argparse.Namespace) -> object:
+def _limits(a: argparse.Namespace) -> Limits:
     from .pipeline.execution import Limits
 
     return Limits(
@@ -561,7 +565,7 @@ def _run(a: argparse.Namespace) -> int:
 
         workdir = readable_workdir(a.workdir)
         check_ids("assignment", [a.assignment], assignment_ids())
-        done = export(
+        exported = export(
             a.lms,
             workdir,
             a.assignment,
@@ -569,10 +573,10 @@ def _run(a: argparse.Namespace) -> int:
             scale_to=a.scale_to,
             column=a.column,
         )
-        for note in done.notes:
+        for note in exported.notes:
             print(f"note: {note}")
-        print(f"{done.rows} grade(s): {done.grades}")
-        print(f"{done.files} feedback file(s): {done.feedback}")
+        print(f"{exported.rows} grade(s): {exported.grades}")
+        print(f"{exported.files} feedback file(s): {exported.feedback}")
         return 0
     if a.command == "feedback":
         from .lms.lang import resolve
@@ -580,8 +584,10 @@ def _run(a: argparse.Namespace) -> int:
         from .pipeline.request import readable_workdir
 
         workdir = readable_workdir(a.workdir)
-        done = regenerate(workdir, a.assignment, a.student, lang=resolve(workdir, a.lang))
-        print(f"{len(done)} feedback page(s) written; grades.csv and grades-table.csv in {workdir}")
+        pages = regenerate(workdir, a.assignment, a.student, lang=resolve(workdir, a.lang))
+        print(
+            f"{len(pages)} feedback page(s) written; grades.csv and grades-table.csv in {workdir}"
+        )
         return 0
     if a.command == "formgrader":
         from .lms.manual import formgrader

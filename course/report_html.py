@@ -70,6 +70,7 @@ def _figures(a: AssignmentStats, lang: str) -> list[tuple[str, str]]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out = []
     fig, ax = plt.subplots(figsize=(5.0, 3.0))
@@ -85,7 +86,7 @@ def _figures(a: AssignmentStats, lang: str) -> list[tuple[str, str]]:
         xlabel=say(lang, "score", "балл"),
         ylabel=say(lang, "students", "студенты"),
     )
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     out.append((say(lang, "score histogram", "гистограмма баллов"), _png(fig)))
     plt.close(fig)
@@ -112,7 +113,7 @@ def _assignment(a: AssignmentStats, lang: str, who: Callable[[str], str]) -> lis
         f'<section id="{html.escape(a.name)}"><h2>{html.escape(a.name)}</h2>',
         '<div class="glance">',
     ]
-    facts = [
+    facts: list[tuple[object, str]] = [
         (len(scores) + len(a.missing), s_("students", "студентов")),
         (len(scores), s_("submitted", "сдали")),
         (len(a.missing), s_("missing", "не сдали")),

@@ -21,6 +21,9 @@ settings.register_profile(
 settings.register_profile(
     "dev", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
 )
+# `bash scripts/test.sh --fast`: every property still runs on hypothesis inputs, fewer of them
+# (CI keeps the ci profile's 15)
+settings.register_profile("fast", settings.get_profile("ci"), max_examples=5)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -66,7 +69,98 @@ SLOW_FILES = frozenset(
 )
 
 
+#: Single tests (all their parameters) that took 12 s or more each in the ``--durations`` run
+#: of COST_SECONDS (load 11, so ≥ ~4 s on a quiet machine): ``slow`` too, so that ``--fast``
+#: stays a loop of minutes. Each checks something no fast test checks the same way (JAX
+#: programs end to end, bit-for-bit random streams, third-order expm, …): CI runs them all.
+SLOW_TESTS = frozenset(
+    {
+        "test_custom_rules.py::test_custom_rule_programs_match_jax",
+        "test_jax_programs.py::test_program_runs_the_same_on_jax_and_the_engine",
+        "test_lax.py::test_cond_and_switch_values_and_gradients",
+        "test_lax.py::test_scan_pytrees_values_and_gradients",
+        "test_lax.py::test_vmap_of_control_flow_matches_jax_and_does_not_fall_back",
+        "test_lecture_example.py::test_demo_as_a_module",
+        "test_nn.py::test_activations_values_and_derivatives",
+        "test_nn.py::test_initializers_same_numbers_as_jax",
+        "test_nn.py::test_softmax_family",
+        "test_numpy_breadth.py::test_expm_third_order_matches_jax",
+        "test_numpy_breadth_more.py::test_index_constructors_and_identity",
+        "test_numpy_breadth_more.py::test_unique_matches_jax",
+        "test_random.py::test_bernoulli_permutation_choice",
+        "test_random.py::test_bits_and_uniform_bit_for_bit",
+        "test_random.py::test_categorical_bit_for_bit",
+        "test_stats.py::test_discrete",
+        "test_stats.py::test_multivariate_normal",
+        "test_stats.py::test_norm",
+        "test_stats.py::test_norm_ppf",
+        "test_stats.py::test_t_and_uniform",
+        "test_student_checks.py::test_visible_checks_work_without_hidden_and_reference",
+        "test_svd.py::test_svd_second_order_matches_jax",
+        "test_transforms.py::test_forward_over_reverse_hvp_and_jacobian_nesting",
+        "test_vmap_api.py::test_hessian_through_vmap_and_jvp_of_vmap",
+        "test_vmap_api.py::test_per_example_gradients",
+    }
+)
+
+#: Files whose tests share one expensive fixture across files (``tests/lms_class.py`` grades a
+#: class once per process): one xdist group, so that one worker builds it once.
+SHARED_GROUPS = {
+    "test_lms_export.py": "lms_class",
+    "test_manual_grading.py": "lms_class",
+    "test_report_html.py": "lms_class",
+}
+
+#: Seconds of the longest files, fixtures included: the sum of their entries in the slowest 80
+#: of ``--durations=80`` in a ``-n 2`` CI run on this machine at load 11 (2026-12-07, about 3×
+#: a quiet run); test_workflow's and the LMS class's scaled by their before/after runs once
+#: they were made cheaper that day. ``scripts/test.sh`` hands work units to the two workers in
+#: collection order (``--dist loadgroup --no-loadscope-reorder``): these files first, longest
+#: first, then the rest by number of tests as xdist would order them, so that no long file
+#: with few tests starts last while the other worker idles. Only the order depends on these.
+COST_SECONDS = {
+    "test_cluster.py": 705,
+    "test_sandbox.py": 545,
+    "test_untrusted.py": 354,
+    "test_assignments.py": 287,
+    "test_workflow.py": 175,
+    "test_report_html.py": 160,
+    "test_jax_programs.py": 193,
+    "test_nn.py": 157,
+    "test_grader_processes.py": 153,
+    "test_random.py": 140,
+    "test_stats.py": 139,
+    "test_interrupt.py": 109,
+    "test_lax.py": 92,
+    "test_hostile.py": 88,
+    "test_lms_import.py": 25,  # in-process since (12.5 → 4.9 s at load 2)
+}
+
+
+def _group(item: pytest.Item) -> str:
+    return SHARED_GROUPS.get(item.path.name) or str(item.path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.name in SLOW_FILES or item.path.suffix == ".ipynb":
+        name = getattr(item, "originalname", item.name)
+        if (
+            item.path.name in SLOW_FILES
+            or item.path.suffix == ".ipynb"
+            or f"{item.path.name}::{name}" in SLOW_TESTS
+        ):
             item.add_marker(pytest.mark.slow)
+        # one work unit per file (or shared group): nbval needs a notebook's cells on one
+        # worker, and a module fixture then runs once
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    files: dict[str, set[str]] = {}
+    count: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for n, item in enumerate(items):
+        key = _group(item)
+        files.setdefault(key, set()).add(item.path.name)
+        count[key] = count.get(key, 0) + 1
+        first.setdefault(key, n)
+    cost = {key: sum(COST_SECONDS.get(name, 0) for name in names) for key, names in files.items()}
+    items.sort(key=lambda item: (-cost[_group(item)], -count[_group(item)], first[_group(item)]))

@@ -7,7 +7,7 @@ import csv
 import zipfile
 
 import pytest
-from lms_class import AID, LONG, PEOPLE, Graded, copy_of, course, graded_once
+from lms_class import AID, LONG, PEOPLE, Graded, copy_of, course_here, graded_once
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def _rows(path: object) -> list[list[str]]:
 
 
 def test_moodle_grading_worksheet_and_feedback_zip(work: Graded) -> None:
-    r = course("export", "moodle", "-w", work.work, "-a", AID, "--lang", "en")
+    r = course_here("export", "moodle", "-w", work.work, "-a", AID, "--lang", "en")
     assert r.returncode == 0, r.stderr
     rows = _rows(work.work / "export" / f"moodle-{AID}-grades.csv")
     assert (
@@ -48,7 +48,7 @@ def test_moodle_grading_worksheet_and_feedback_zip(work: Graded) -> None:
 
 
 def test_moodle_scaled(work: Graded) -> None:
-    r = course("export", "moodle", "-w", work.work, "-a", AID, "--scale-to", "10")
+    r = course_here("export", "moodle", "-w", work.work, "-a", AID, "--scale-to", "10")
     assert r.returncode == 0, r.stderr
     rows = _rows(work.work / "export" / f"moodle-{AID}-grades.csv")
     grade = {row[0]: (row[4], row[5]) for row in rows[1:]}
@@ -61,9 +61,9 @@ def test_canvas_without_matching_ids_says_who_is_left_out(work: Graded, tmp_path
     src = tmp_path / "canvas.zip"
     with zipfile.ZipFile(src, "w") as zf:
         zf.writestr(f"ивановаанна_5001_6001_{AID}.ipynb", "{}")
-    r = course("import", "canvas", src, "-a", AID, "--to", tmp_path / "subs", "-w", work.work)
+    r = course_here("import", "canvas", src, "-a", AID, "--to", tmp_path / "subs", "-w", work.work)
     assert r.returncode == 0 and "ivanovaanna_5001" in r.stdout, r.stderr
-    r = course(
+    r = course_here(
         "export", "canvas", "-w", work.work, "-a", AID, "--column", "Конечные разности (777)"
     )
     assert r.returncode == 0, r.stderr
@@ -94,7 +94,7 @@ def test_canvas_with_roster_ids(work: Graded, tmp_path) -> None:
         for name, uid in PEOPLE.items():
             lms = 7000 + uid
             zf.writestr(f"{name.replace(' ', '').lower()}_{lms}_{9000 + uid}_{AID}.ipynb", "{}")
-    r = course(
+    r = course_here(
         "import",
         "canvas",
         src,
@@ -108,7 +108,7 @@ def test_canvas_with_roster_ids(work: Graded, tmp_path) -> None:
         work.work,
     )
     assert r.returncode == 0, r.stderr
-    r = course("export", "canvas", "-w", work.work, "-a", AID)
+    r = course_here("export", "canvas", "-w", work.work, "-a", AID)
     assert r.returncode == 0, r.stderr
     rows = _rows(work.work / "export" / f"canvas-{AID}-grades.csv")
     body = {row[1]: row for row in rows[2:]}

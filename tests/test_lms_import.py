@@ -6,14 +6,13 @@ layouts, hostile entries (a symbolic link and a file "through" it, ``..``, a zip
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from lms_class import course_here
 
 from course.lms.archive import decode_names
 from course.lms.translit import slug, transliterate
@@ -25,14 +24,9 @@ assert len(LONG) >= 130
 
 
 def course(*args: str | Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [sys.executable, "-m", "course.cli", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """``course ARGS`` in this process (``lms_class.course_here``): the importers only read and
+    write files; ``tests/test_cli.py`` runs the installed console script."""
+    return course_here(*args)
 
 
 class _Legacy(zipfile.ZipInfo):

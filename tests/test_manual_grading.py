@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from lms_class import AID, Graded, copy_of, course, graded_once
+from lms_class import AID, Graded, copy_of, course_here, graded_once
 
 from course.authoring.nbgrader_setup import gradebook_url, grading_env
 
@@ -45,7 +45,7 @@ def test_manual_grade_reaches_csv_and_feedback(work: Graded) -> None:
         task, points = grade.name, float(grade.max_score)
         grade.manual_score = points  # what formgrader writes
         gb.db.commit()
-    r = course("feedback", "-w", work.work, "-a", AID, "--lang", "ru")
+    r = course_here("feedback", "-w", work.work, "-a", AID, "--lang", "ru")
     assert r.returncode == 0, r.stderr
     want = f"{40 + points:g}"
     assert float(_score(work.work / "grades.csv", sid, "score")) == 40 + points
@@ -62,12 +62,12 @@ def test_manual_grade_reaches_csv_and_feedback(work: Graded) -> None:
 
 
 def test_config_names_the_right_command_and_the_course_exporter(work: Graded) -> None:
-    course("feedback", "-w", work.work, "-a", AID)
+    course_here("feedback", "-w", work.work, "-a", AID)
     text = (work.work / "nbgrader_config.py").read_text(encoding="utf-8")
     assert "/formgrader" in text and "course feedback" in text
     assert "`nbgrader formgrader` or" not in text, "the command that does not exist"
     assert text.count("course: manual grading") == 1, "added once"
-    r = course("formgrader", "-w", work.work, "--print-only")
+    r = course_here("formgrader", "-w", work.work, "--print-only")
     assert r.returncode == 0 and "jupyter" in r.stdout and "/formgrader" in r.stdout, r.stdout
     # the config, loaded as nbgrader loads it, gives Generate Feedback the course's exporter
     from traitlets.config import PyFileConfigLoader
@@ -78,7 +78,7 @@ def test_config_names_the_right_command_and_the_course_exporter(work: Graded) ->
 
 
 def test_feedback_in_both_languages_puts_each_on_its_own_line(work: Graded) -> None:
-    r = course(
+    r = course_here(
         "feedback", "-w", work.work, "-a", AID, "--lang", "both", "-s", work.ids["john-smith"]
     )
     assert r.returncode == 0 and "1 feedback page" in r.stdout, r.stdout + r.stderr

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from lms_class import AID, LONG, Graded, copy_of, course, graded_once
+from lms_class import AID, LONG, Graded, copy_of, course_here, graded_once
 
 TAMPER_RU = "проверки или библиотеки курса были изменены"
 TAMPER_EN = "the grader's checks or libraries were modified"
@@ -57,7 +57,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Graded:
 
 
 def _report(work: Graded, *lang: str) -> tuple[str, str]:
-    r = course("report", "-w", work.work, *lang)
+    r = course_here("report", "-w", work.work, *lang)
     assert r.returncode == 0, r.stderr
     out = work.work / "report"
     return (out / "report.md").read_text(encoding="utf-8"), (out / "report.html").read_text(

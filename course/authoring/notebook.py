@@ -275,7 +275,8 @@ def lint(
             and re.search(r"[А-Яа-я]", src)
             and re.search(r"\b(the|and|of)\b", src)
         ):
-            if re.search(r"[А-Яа-я]", src).start() > re.search(r"\b(the|and|of)\b", src).start():
+            cyr, eng = re.search(r"[А-Яа-я]", src), re.search(r"\b(the|and|of)\b", src)
+            if cyr and eng and cyr.start() > eng.start():
                 problems.append(f"{gid or 'markdown cell'}: English comes before Russian")
         if meta.get("solution"):
             m = re.match(r"^(t\d+_\d+-[a-z0-9-]+)-code$", gid)
@@ -286,8 +287,8 @@ def lint(
             n_begin = src.count("### BEGIN SOLUTION")
             if n_begin == 0 or n_begin != src.count("### END SOLUTION"):
                 problems.append(f"{gid}: unbalanced or missing SOLUTION markers")
-            task = GRADE_ID.match(m[1])
-            num = f"{task['task'][1:].replace('_', '.')}" if task else "?"
+            head = GRADE_ID.match(m[1])
+            num = f"{head['task'][1:].replace('_', '.')}" if head else "?"
             for block_end in re.finditer(r"### END SOLUTION\n(?P<next>.*)", src):
                 stub = STUB.search(block_end["next"])
                 if not stub or stub["num"] != num:
@@ -301,7 +302,8 @@ def lint(
                 problems.append(f"test cell {gid!r}: expected 't<a>_<j>-<slug>'")
                 continue
             task = m["task"]
-            if TASK_ID.match(task)["a"] != str(assignment):
+            tid = TASK_ID.match(task)
+            if not tid or tid["a"] != str(assignment):
                 problems.append(f"{gid}: task of another assignment")
             if gid not in seen_solutions:
                 problems.append(f"{gid}: no solution cell '{gid}-code' before it")

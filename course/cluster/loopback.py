@@ -55,7 +55,7 @@ def stop_postgres(folder: Path) -> None:
     """Stop (``pg_ctl stop -m fast``) the server :func:`postgres` started in ``folder``, as a
     crash or a restart of the database would (tests of the faults)."""
     import pgserver
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     server = pgserver.get_server(folder)
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)

@@ -93,7 +93,7 @@ def _start(task: GradeTask, root: Path, work: Path, aids: tuple[str, ...]) -> No
     """The local worker initializer on the worker's folders, gradebook at ``task.db_url``.
     The process's signals stay Dask's (``own_signals=False``); a machine whose kernel
     sandbox does not work grades nothing unless the TA allowed it (``--unsafe-no-sandbox``)."""
-    from ..nbgrader_setup import grading_env, make_api
+    from ..authoring.nbgrader_setup import grading_env, make_api
     from ..pipeline import workers as local
     from ..pipeline.request import sandbox_problem
 

@@ -15,6 +15,7 @@ bytes really read are counted while they are copied (a header can lie).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import zipfile
@@ -168,8 +169,13 @@ def _zip_listing(zf: zipfile.ZipFile, limits: Limits) -> Listing:
         if reason:
             out.skipped.append((name, reason))
             continue
-        out.entries.append(Entry(parts, info.file_size, lambda info=info: zf.open(info)))
+        out.entries.append(Entry(parts, info.file_size, functools.partial(zf.open, info)))
     return out
+
+
+def _opener(path: str) -> Callable[[], IO[bytes]]:
+    """Opens ``path`` for reading bytes when called (one closure per file)."""
+    return lambda: open(path, "rb")  # the caller closes it
 
 
 def _fs_name(name: str) -> str:
@@ -209,7 +215,7 @@ def _dir_listing(root: Path, limits: Limits) -> Listing:
             total += st.st_size
             if total > limits.total:
                 raise TooLarge(f"the download holds more than {limits.total >> 20} MiB")
-            out.entries.append(Entry(parts, st.st_size, lambda p=path: open(p, "rb")))
+            out.entries.append(Entry(parts, st.st_size, _opener(path)))
     return out
 
 

@@ -81,15 +81,15 @@ def _segment(text: str, which: str) -> str:
             return text
         return lead + " / ".join(pieces[j:] if which == "en" else pieces[:j]) + trail
     shared = ""  # a parenthesised note after a space, without Cyrillic: both sides' own
-    last = _parts(pieces[-1])
+    tail = _parts(pieces[-1])
     if (
-        len(last) > 1
-        and last[-1].startswith("(")
-        and not _CYR.search(last[-1])
-        and last[-2].endswith((" ", "\n"))
+        len(tail) > 1
+        and tail[-1].startswith("(")
+        and not _CYR.search(tail[-1])
+        and tail[-2].endswith((" ", "\n"))
     ):
-        pieces[-1] = "".join(last[:-1]).rstrip()
-        shared = " " + last[-1]
+        pieces[-1] = "".join(tail[:-1]).rstrip()
+        shared = " " + tail[-1]
     side = " / ".join(pieces[:k] if which == "en" else pieces[k:])
     return lead + side + shared + trail
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 
 __all__ = ["SPOTS", "place_labels"]
 
@@ -32,7 +34,7 @@ _OUTSIDE = 100  # a label leaving the axes costs more than any number of overlap
 
 def place_labels(
     ax: Axes, X: np.ndarray, texts: Sequence[str], fontsize: float = 7, marker_radius: float = 4
-) -> list:
+) -> list[Annotation]:
     """Write ``texts[i]`` beside the point ``X[i]`` of ``ax``; an empty text is skipped.
 
     Each label takes the first of :data:`SPOTS` whose box overlaps no label placed before,
@@ -43,14 +45,15 @@ def place_labels(
     X = np.asarray(X, dtype=float)
     if len(texts) != len(X):
         raise ValueError(f"place_labels: {len(texts)} texts for {len(X)} points")
-    renderer = ax.figure.canvas.get_renderer()
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas
     pts, frame = ax.transData.transform(X), ax.get_window_extent(renderer)
     r = marker_radius * ax.figure.dpi / 72  # in pixels
-    taken, placed = [], []
+    taken: list[Bbox] = []
+    placed: list[Annotation] = []
     for i, (text, xy) in enumerate(zip(texts, X, strict=True)):
         if not text:
             continue
-        best = None
+        best: tuple[float, Annotation, Bbox] | None = None
         for dx, dy, ha, va in SPOTS:
             ann = ax.annotate(
                 text,
@@ -85,6 +88,7 @@ def place_labels(
                 ann.remove()
             if clash == 0:
                 break
+        assert best is not None  # SPOTS is not empty
         taken.append(best[2])
         placed.append(best[1])
     return placed
