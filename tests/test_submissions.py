@@ -285,12 +285,6 @@ def test_digest_sees_bytes_names_and_links_but_not_checkpoints(tmp_path: Path) -
     assert digest(folder) != linked, "a link is hashed by its target's name"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by this test (2026-12-07): without its 'nbformat' key a notebook is read as "
-    "version 3 and converted to 4 with every cell's source lost, and it validates, so the "
-    "student's work is graded as empty without a note",
-)
 def test_preflight_keeps_the_work_of_a_notebook_without_its_version(
     tmp_path: Path, release: Path
 ) -> None:
