@@ -23,7 +23,7 @@ The class mixes full, partial, blank and half-done submissions (no hostile ones:
 would stop at the first crashing kernel). Plain nbgrader is the command a TA would type, once per
 assignment for all students (its start-up included); ``course autograde`` also sandboxes every
 kernel, writes the feedback and ``grades.csv``. Both run with the kernel environment of
-``course.nbgrader_setup.KERNEL_ENV`` (CPU float64 JAX, one BLAS thread). "fixed s" is what does
+``course.authoring.nbgrader_setup.KERNEL_ENV`` (CPU float64 JAX, one BLAS thread). "fixed s" is what does
 not grow with the class (``generate_assignment`` per assignment, the preflight); s/notebook is
 the rest per notebook; the projection is fixed + 500 × s/notebook. "CPU s/notebook" counts
 every process (workers, kernels, nbgrader); "from CPU" projects it onto min(cores, workers)
@@ -52,8 +52,8 @@ from _common import save, table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course.demo import build_class  # noqa: E402
-from course.nbgrader_setup import assignment_ids, grading_env, make_config  # noqa: E402
+from course.authoring.demo import build_class  # noqa: E402
+from course.authoring.nbgrader_setup import assignment_ids, grading_env, make_config  # noqa: E402
 
 MIX = ("full", "partial", "control-first", "full", "blank", "control-last")
 

@@ -14,8 +14,8 @@ from alternatives_a import ALTERNATIVES as A
 from alternatives_b import ALTERNATIVES as B
 from assignment_utils import ROOT, check_calls, run_task_checks, solution_namespace
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.checks._core import CheckFailure
-from course.nbgrader_setup import assignment_ids
 
 ALTERNATIVES = {**A, **B}
 ASSIGNMENTS = assignment_ids(ROOT)

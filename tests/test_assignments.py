@@ -21,7 +21,7 @@ from assignment_utils import (
 )
 
 from course import authoring
-from course.nbgrader_setup import CODE_STUB, assignment_ids
+from course.authoring.nbgrader_setup import CODE_STUB, assignment_ids
 from course.pipeline.grading import Grader, Result
 
 ASSIGNMENTS = assignment_ids(ROOT)

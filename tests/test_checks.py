@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from assignment_utils import MUTANTS, ROOT, check_calls, run_task_checks, solution_namespace
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.checks import _core
 from course.checks._core import CheckFailure
 from course.checks._messages import FIRST_LINE, headline, student_frame
-from course.nbgrader_setup import assignment_ids
 
 ASSIGNMENTS = assignment_ids(ROOT)
 

@@ -44,6 +44,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         allow_module_level=True,
     )
 
+from course.authoring.demo import build_class, check_outcomes
 from course.cluster import autograde_on_cluster
 from course.cluster.faults import DatabaseUnavailable
 from course.cluster.gradebook import submission_counts
@@ -54,7 +55,6 @@ from course.cluster.loopback import (
     start_postgres,
     stop_postgres,
 )
-from course.demo import build_class, check_outcomes
 from course.pipeline.autograde import Options, Outcome, autograde
 from course.pipeline.execution import Limits
 

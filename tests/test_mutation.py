@@ -13,9 +13,9 @@ from collections import defaultdict
 import pytest
 from assignment_utils import ROOT
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.mutation.operators import mutants, solution_lines
 from course.mutation.runner import _namespace, equivalents, load_tasks, run_mutant
-from course.nbgrader_setup import assignment_ids
 
 ASSIGNMENTS = assignment_ids(ROOT)
 TASKS = {(aid, t.task): t for aid in ASSIGNMENTS for t in load_tasks(aid)}

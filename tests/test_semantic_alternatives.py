@@ -15,8 +15,8 @@ import pytest
 from alternatives_c import ALTERNATIVES, NOT_YET_ACCEPTED
 from assignment_utils import ROOT, run_task_checks, solution_namespace
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.checks._core import CheckFailure
-from course.nbgrader_setup import assignment_ids
 
 ASSIGNMENTS = assignment_ids(ROOT)
 

@@ -14,8 +14,8 @@ import io
 import pytest
 from assignment_utils import ROOT, check_calls, run_task_checks, solution_namespace
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.checks._core import CheckFailure
-from course.nbgrader_setup import assignment_ids
 
 _spec = importlib.util.spec_from_file_location(
     "semantic_bugs", ROOT / "tests" / "mutants" / "semantic_bugs.py"

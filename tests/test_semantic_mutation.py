@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from assignment_utils import ROOT
 
+from course.authoring.nbgrader_setup import assignment_ids
 from course.mutation import semrt
 from course.mutation.runner import _namespace, load_tasks
 from course.mutation.semantic import (
@@ -24,7 +25,6 @@ from course.mutation.semantic import (
     semantic_mutants,
     targets,
 )
-from course.nbgrader_setup import assignment_ids
 
 ASSIGNMENTS = assignment_ids(ROOT)
 EQUIVALENT = equivalents()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from assignment_utils import ROOT
 
-from course.nbgrader_setup import assignment_ids
+from course.authoring.nbgrader_setup import assignment_ids
 
 LEFT_OUT = ("_hidden.py", "_reference.py")
 

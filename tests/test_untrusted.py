@@ -2,7 +2,7 @@
 graded by ``course autograde --jobs 2``; each student's score and message, ``grades.csv``,
 nbgrader's flags, the report; a second run changes nothing; one student is regraded alone.
 
-The primary assignment (02_forward_mode) gets every case of ``course.demo.CASES``; the other
+The primary assignment (02_forward_mode) gets every case of ``course.authoring.demo.CASES``; the other
 assignments a few, so that the file stays within about three minutes.
 """
 

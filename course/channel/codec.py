@@ -196,7 +196,7 @@ class Encoder:
         if not a.flags.c_contiguous:
             a = np.ascontiguousarray(a)
         out += _I.pack(len(self.buffers))
-        self.buffers.append(memoryview(a.reshape(-1).view(np.uint8)))
+        self.buffers.append(memoryview(a.reshape(-1).view(np.uint8)))  # type: ignore[arg-type]
 
     def _handle(self, obj: Any) -> None:
         h = self.handle(obj)

@@ -185,12 +185,12 @@ class BoundedEndpoint(Endpoint):
     def new_cell(self) -> None:
         self.cell_bytes = 0
 
-    def recv(self) -> tuple[dict[str, Any], list[bytes]]:
+    def recv(self) -> tuple[dict[str, Any], list[memoryview]]:
         header, buffers = super().recv()
         self.message_bytes = 0
         return header, buffers
 
-    def value(self, x: Any, buffers: list[bytes]) -> Any:
+    def value(self, x: Any, buffers: list[Any]) -> Any:
         if buffers or (type(x) is memoryview and len(x) > _SCAN_FROM):
             n = declared_bytes(x, buffers)
             if self.message_bytes + n > self.max_message:

@@ -56,7 +56,7 @@ def _req(p: Proxy, op: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def _make_proxy(cls: type, ch: Endpoint, h: int) -> Proxy:
-    p = object.__new__(cls)
+    p: Proxy = object.__new__(cls)
     object.__setattr__(p, "_ch", ch)
     object.__setattr__(p, "_h", h)
     return p

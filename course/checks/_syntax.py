@@ -64,7 +64,7 @@ def _names(source: str) -> frozenset[str]:
     return frozenset(a or b for a, b in _DEFINES.findall(source))
 
 
-def record(count: int, exc: BaseException, source: str) -> Broken | None:
+def record(count: int, exc: BaseException | None, source: str) -> Broken | None:
     """Remember that cell ``[count]`` did not run because of ``exc`` (a SyntaxError)."""
     if not isinstance(exc, SyntaxError):
         return None
@@ -153,12 +153,12 @@ def _post_run_cell(result: Any) -> None:
 
 
 def _name_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-    name = getattr(value, "name", None)
+    name: str | None = getattr(value, "name", None)
     if not isinstance(name, str):
         m = re.search(r"name '(\w+)' is not defined", str(value))
         name = m[1] if m else None
     broken = cause(name) if name else None
-    if broken is None:
+    if broken is None or name is None:
         return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
     task = task_of(_RUNNING[0])
     _note("name", broken.count, name)

@@ -2,7 +2,7 @@
 
 nbgrader opens its gradebook with SQLAlchemy (``Gradebook(db_url)``), so any SQLAlchemy URL
 works; it creates its tables on first use (running ``alembic`` by name, hence
-:func:`course.nbgrader_setup.grading_env`). What makes concurrent workers safe:
+:func:`course.authoring.nbgrader_setup.grading_env`). What makes concurrent workers safe:
 
 * the TA's process creates the tables, the assignments (``generate_assignment``) and the
   students before any task starts, so workers only *update* those rows (nbgrader's own

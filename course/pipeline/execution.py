@@ -62,7 +62,7 @@ def configure(
     notes_dir: Path,
     unreadable: tuple[Path, ...] = (),
 ) -> Any:
-    """Extend an nbgrader ``Config`` (from :func:`course.nbgrader_setup.make_config`) with the
+    """Extend an nbgrader ``Config`` (from :func:`course.authoring.nbgrader_setup.make_config`) with the
     sandbox: our preprocessors in nbgrader's autograde pipeline and their limits."""
     from nbgrader.converters import Autograde
 
