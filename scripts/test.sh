@@ -37,7 +37,8 @@ fi
 if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest -q "$@"
 fi
-nbval=(--nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg)
+# an absolute path: a test that moved the working directory must not break the lectures' cells
+nbval=(--nbval --nbval-current-env --nbval-sanitize-with "$PWD/lectures/sanitize.cfg")
 status=0
 lint || status=$?
 # The tests and the English lectures in the environment above, where the notebooks were executed.

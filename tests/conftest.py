@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
@@ -164,3 +166,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         first.setdefault(key, n)
     cost = {key: sum(COST_SECONDS.get(name, 0) for name in names) for key, names in files.items()}
     items.sort(key=lambda item: (-cost[_group(item)], -count[_group(item)], first[_group(item)]))
+
+
+#: SIGINT's handler before any test module was imported (an import may change it too)
+_SIGINT_AT_START = signal.getsignal(signal.SIGINT)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_process_state() -> Iterator[None]:
+    """What a test may leave behind in this (xdist worker) process is put back after it: the
+    working directory (a relative path such as ``lectures/sanitize.cfg`` must still resolve),
+    and SIGINT's handler — a child started while SIGINT is ignored ignores it too (Python
+    installs no KeyboardInterrupt handler then), and four tests that interrupt a child (Ctrl-C
+    of ``course``, the kernel's interrupted wait, the sleeping cell) failed in CI that way."""
+    cwd, sigint = os.getcwd(), _SIGINT_AT_START
+    if signal.getsignal(signal.SIGINT) is not sigint:  # changed by an import or a fixture
+        signal.signal(signal.SIGINT, sigint)
+    yield
+    changed = []
+    if os.getcwd() != cwd:
+        changed.append(f"working directory {os.getcwd()}")
+        os.chdir(cwd)
+    if signal.getsignal(signal.SIGINT) is not sigint:
+        changed.append(f"SIGINT handler {signal.getsignal(signal.SIGINT)!r}")
+        signal.signal(signal.SIGINT, sigint)
+    if changed and os.environ.get("COURSE_TEST_STATE_REPORT"):
+        print(f"\n[this test changed: {'; '.join(changed)}]")

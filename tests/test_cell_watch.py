@@ -36,8 +36,8 @@ STUBBORN = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nt
 SPINNER = "while True: pass"
 
 
-def _watch(km: FakeKernel, limit: float, wall: float) -> cellwatch.CpuWatch:
-    w = cellwatch.CpuWatch(km, limit, grace=0.5, wall=wall, period=0.05)
+def _watch(km: FakeKernel, limit: float, wall: float, grace: float = 0.5) -> cellwatch.CpuWatch:
+    w = cellwatch.CpuWatch(km, limit, grace=grace, wall=wall, period=0.05)
     w.start()
     time.sleep(0.5)  # the interpreter starts
     w.begin(7)
@@ -58,7 +58,8 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_sleeping_cell_meets_the_wall_backstop(quiet: None) -> None:
     km = FakeKernel(SLEEPER)
-    w = _watch(km, limit=30, wall=1.0)
+    # a long grace: the interrupt alone must end it (a busy machine took > 0.5 s to exit)
+    w = _watch(km, limit=30, wall=1.0, grace=30.0)
     try:
         code = _wait(km, 20)
         assert code is not None and code != 0  # KeyboardInterrupt ended it
