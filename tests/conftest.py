@@ -168,8 +168,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (-cost[_group(item)], -count[_group(item)], first[_group(item)]))
 
 
-#: SIGINT's handler before any test module was imported (an import may change it too)
+#: SIGINT's handler before any test module was imported (an import may change it too); Python's
+#: own if SIGINT came in ignored (a shell's background job, ``cmd &``, starts that way)
 _SIGINT_AT_START = signal.getsignal(signal.SIGINT)
+if _SIGINT_AT_START in (signal.SIG_IGN, None):
+    _SIGINT_AT_START = signal.default_int_handler
 
 
 @pytest.fixture(autouse=True)
