@@ -11,7 +11,7 @@ kernel with the default one):
 
 Printed per round trip: wall µs, and CPU µs of each process (``time.process_time``; the side
 that waits still spends CPU on its reads and decoding). ``--notebooks`` also grades the five
-solution notebooks with the harness of ``tests/test_channel_notebooks.py`` (checks here, the
+solution notebooks with the harness of ``tests/grading/test_channel_notebooks.py`` (checks here, the
 notebook in a subprocess kernel): wall s, round trips, CPU s of the checker process and of the
 kernel. Run: ``python benchmarks/bench_channel.py [--n 5000] [--notebooks]``.
 """
@@ -153,9 +153,9 @@ def _row(
 
 def notebooks() -> list[dict[str, Any]]:
     """The five solution notebooks graded through the channel (the test helpers' harness)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from assignment_utils import source_notebook
-    from test_channel_notebooks import AIDS, grade_through_channel
+    sys.path.insert(0, str(ROOT))
+    from tests.checks.assignment_utils import source_notebook
+    from tests.grading.test_channel_notebooks import AIDS, grade_through_channel
 
     rows = []
     for aid in AIDS:

@@ -21,7 +21,7 @@ Notebooks run with their own folder (``lectures/ru`` or
 as ``../data/NAME`` and a notebook learns its language from that folder's name
 (``LANG = Path.cwd().name``): figures are labelled in the reader's language while the code cells
 stay byte-identical. ``--no-execute`` only regenerates the cells
-(``tests/test_lectures.py`` checks that the committed notebooks match their sources).
+(``tests/lectures/test_lectures.py`` checks that the committed notebooks match their sources).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ SRC, LANGS = HERE / "src", ("ru", "en")
 MARKER = re.compile(r"^<!-- (ru|en|code)(?: tags=([\w,-]+))? -->\s*$")
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
-# What the notebooks see when executed: the same as tests/test_lectures.py (nbval) and CI.
+# What the notebooks see when executed: the same as tests/lectures/test_lectures.py (nbval) and CI.
 EXEC_ENV = {
     "JAX_PLATFORMS": "cpu",
     "JAX_ENABLE_X64": "1",

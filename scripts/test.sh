@@ -4,7 +4,7 @@
 # (this is what CI runs: .ci/run).
 #   bash scripts/test.sh            everything (lint, all tests, both languages' lectures)
 #   bash scripts/test.sh --fast     the maintainer's loop: lint and the tests not marked slow
-#   bash scripts/test.sh ARGS...    pytest with ARGS (e.g. tests/test_transforms.py -x -k grad)
+#   bash scripts/test.sh ARGS...    pytest with ARGS (e.g. tests/engine/test_transforms.py -x -k grad)
 # The install step is skipped when .venv was installed from the same pyproject.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 """A synthetic class built from the real release and solutions: full marks, blank, partial, and
-hostile submissions. ``course demo`` grades it; ``tests/test_untrusted.py`` asserts every case.
+hostile submissions. ``course demo`` grades it; ``tests/grading/test_untrusted.py`` asserts every case.
 
 Each :class:`Case` writes ``<dest>/<student>/<assignment>/…`` and states what the grader must
 do with it: its score (``expect``), a fragment of the message the student reads

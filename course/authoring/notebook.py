@@ -12,7 +12,7 @@ Kinds: ``markdown`` (a locked statement when it has a ``grade_id``), ``code`` (a
 ``setup`` (locked code), ``solution`` (``### BEGIN SOLUTION``/``### END SOLUTION`` inside) and
 ``tests`` (an autograded cell with ``points``). ``lint`` checks the course's conventions.
 
-Conventions (assignment ``k``, task ``j``; ``tests/test_assignments.py`` enforces them):
+Conventions (assignment ``k``, task ``j``; ``tests/checks/test_assignments.py`` enforces them):
 
 * one ID per task, ``tk_j``: the check module's ``TASKS["tk_j"] = Task("tk_j", slug, title,
   title_ru, points)``; the test cell's ``grade_id`` ``tk_j-<slug>``; the solution cell's
@@ -25,7 +25,7 @@ Conventions (assignment ``k``, task ``j``; ``tests/test_assignments.py`` enforce
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, ``check.hidden_tk_j(…)``; it prints
   nothing that depends on other tasks' code (an error there would cost this task's points);
 * points add up to 100; each task is graded on its own code (see ``_core.substituted``);
-* planted bugs for every task in ``tests/mutants/m<id>.py`` (``MUTANTS``), one per task with
+* planted bugs for every task in ``tests/checks/mutants/m<id>.py`` (``MUTANTS``), one per task with
   ``notebook=True``; after editing ``solutions/``, run ``course.release([id])`` and commit both.
 """
 

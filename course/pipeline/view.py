@@ -53,7 +53,7 @@ class View:
     """Read-only bind mounts ``(source, destination)`` and the third-party packages among them."""
 
     binds: tuple[tuple[str, str], ...]
-    #: always False: checks never run in the kernel (kept while tests/test_sandbox.py reads it)
+    #: always False: checks never run in the kernel (kept while tests/grading/test_sandbox.py reads it)
     legacy: bool
     packages: tuple[str, ...]
     hidden: tuple[str, ...] = ()  # folders inside the binds replaced by an empty tmpfs
