@@ -181,7 +181,7 @@ class _Scanner(ast.NodeVisitor):
                 f"переопределяет {name!r}, имя модуля проверяющей системы",
             )
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._rebind(node.name)
         self.generic_visit(node)
 
@@ -266,8 +266,8 @@ class _Scanner(ast.NodeVisitor):
             "insert",
             "register",
             "extend",
-        ):
-            root = _root(f.value) if isinstance(f, ast.Attribute) else None
+        ) and isinstance(f, ast.Attribute):
+            root = _root(f.value)
             if root in _STRONG or root in self.strong:
                 self.add(
                     "tamper",

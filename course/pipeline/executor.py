@@ -70,6 +70,9 @@ class SandboxExecute(Verdicts, Execute):
     scratch_mb = Integer(256, help="size of the kernel's writable scratch (tmpfs), MiB").tag(
         config=True
     )
+    #: nbclient's per-cell ``timeout`` trait, seconds (an annotation only, for mypy: nbgrader's
+    #: ``Execute`` has no type information)
+    timeout: int
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -205,7 +208,7 @@ class SandboxExecute(Verdicts, Execute):
         resources.setdefault("metadata", {})["path"] = str(box.root)
         channel = None
         if package:
-            from course.channel import Checker
+            from course.channel.checker import Checker
 
             box.channel_dir = box.root / "channel"
             box.channel_dir.mkdir()

@@ -121,6 +121,7 @@ def _moodle(entries: list, skipped: list) -> tuple[dict[str, _Found], str]:
         k = next((k for k, p in enumerate(e.parts) if _MOODLE.match(p)), None)
         if k is not None and k < len(e.parts) - 1:
             m = _MOODLE.match(e.parts[k])
+            assert m is not None  # k is where it matched
             rel, origin, layout = e.parts[k + 1 :], e.parts[k], "folders"
         else:
             m = _MOODLE_FLAT.match(e.parts[-1])

@@ -41,7 +41,7 @@ def locked_module_names(source: str) -> set[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.asname or a.name.split(".")[0] for a in node.names)

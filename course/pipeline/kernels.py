@@ -238,7 +238,7 @@ def _death_reason(status: int | None, memory_mb: int) -> str:
     if status < 0:
         sig = -status
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
-        why, ru = {
+        reasons: dict[int, tuple[str, str]] = {
             signal.SIGSEGV: (
                 "a segmentation fault (e.g. ctypes reading address 0)",
                 "ошибка сегментации (например, ctypes читает адрес 0)",
@@ -259,7 +259,8 @@ def _death_reason(status: int | None, memory_mb: int) -> str:
                 f"в песочнице один процесс, чтобы предел памяти ({memory_mb} МиБ) нельзя "
                 f"было умножить",
             ),
-        }.get(sig, ("a signal", "сигнал"))
+        }
+        why, ru = reasons.get(sig, ("a signal", "сигнал"))
         return f"the kernel crashed with {name}: {why} / ядро упало с {name}: {ru}"
     return (
         f"the kernel exited with status {status} (os._exit, or a crash) / "

@@ -9,7 +9,7 @@ import csv
 import json
 import os
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,11 +118,11 @@ def export_grades(workdir: Path, root: Path | None = None, to: Path | None = Non
         w.writeheader()
         w.writerows(rows)
     with open(to.parent / TABLE, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student_id", *assignments, "total", "missing"])
+        table = csv.writer(f)
+        table.writerow(["student_id", *assignments, "total", "missing"])
         for sid in students:
             scores = [by_key.get((sid, a)) for a in assignments]
-            w.writerow(
+            table.writerow(
                 [
                     sid,
                     *(f"{g.score:g}" if g else "" for g in scores),
@@ -141,12 +141,12 @@ def _notes(o: Outcome) -> str:
 
 
 def summary_table(
-    outcomes: Sequence[Outcome], missing: dict[str, Iterable[str]] | None = None
+    outcomes: Sequence[Outcome], missing: Mapping[str, Iterable[str]] | None = None
 ) -> str:
     """Students × assignments with the notes a TA should read (whole, wrapped), then per
     assignment: students, submitted, missing (named), mean, median, flagged."""
-    missing = {a: sorted(s) for a, s in (missing or {}).items()}
-    if not outcomes and not any(missing.values()):
+    absent = {a: sorted(s) for a, s in (missing or {}).items()}
+    if not outcomes and not any(absent.values()):
         return "(no submissions)"
     rows = [("student", "assignment", "score", "status", "notes")]
     for o in outcomes:
@@ -159,7 +159,7 @@ def summary_table(
                 _notes(o),
             )
         )
-    for aid, sids in sorted(missing.items()):
+    for aid, sids in sorted(absent.items()):
         for sid in sids:
             rows.append((sid, aid, "0", "missing", "no submission / нет решения"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -175,10 +175,10 @@ def summary_table(
     by_a: dict[str, list[Outcome]] = {}
     for o in outcomes:
         by_a.setdefault(o.assignment, []).append(o)
-    for aid in sorted(set(by_a) | set(missing)):
+    for aid in sorted(set(by_a) | set(absent)):
         got = by_a.get(aid, [])
         s = sorted(o.score for o in got)
-        gone = missing.get(aid, [])
+        gone = absent.get(aid, [])
         line = f"{aid}: {len(s) + len(gone)} students, {len(s)} submitted, {len(gone)} missing" + (
             f" ({', '.join(gone)})" if gone else ""
         )

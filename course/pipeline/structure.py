@@ -38,6 +38,7 @@ def restore_structure(nb: Any, release: Any) -> tuple[Any, list[Finding]]:
     }
     counts = Counter(g for c in nb.cells if (g := _gid(c)) in skeleton)
     last = {g: c for c in nb.cells if (g := _gid(c)) in skeleton}
+    gid: str | None
     for gid, n in sorted(counts.items()):
         if n > 1:
             last_kept = gid in solution_ids

@@ -138,8 +138,8 @@ def _python_binds() -> list[tuple[str, str]]:
         for cand in (lib, lib + ".1.0"):
             if os.path.isfile(cand):
                 out.append((os.path.realpath(cand), cand))
-        for cand in Path(libdir).glob(ldlib + "*"):
-            out.append((os.path.realpath(cand), str(cand)))
+        for path in Path(libdir).glob(ldlib + "*"):
+            out.append((os.path.realpath(path), str(path)))
     cfg = Path(sys.prefix) / "pyvenv.cfg"
     if cfg.is_file():
         out.append((str(cfg), str(cfg)))
