@@ -17,7 +17,7 @@ from ._common import (
     T2,
     _Raw,
 )
-from ._tape import _parents_of, nodes_of
+from ._tape import _parents_of, graph_state, graph_unchanged, nodes_of
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +96,9 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
     describe = _describe(spec)
     nodes, out, _budget = _build_graph(spec, f"{label} ({len(spec)} nodes)", (label, seed))
     inputs = {"graph": _Raw(f"{label}: {describe}")}
+    saved = graph_state(out)
     got = student_call(T2, "topological_order(output)", topological_order, out, inputs=inputs)
+    graph_unchanged(T2, "topological_order", saved, inputs)
     expected = nodes_of(out)
     shown = _names(expected)
     if not isinstance(got, (list, tuple)):
@@ -108,7 +110,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
             expected=shown,
             obtained=got,
         )
-    got = list(got)
+    returned, got = got, list(got)
     members = {id(n) for n in nodes.values()}
     strangers = [n for n in got if id(n) not in members]
     if strangers:
@@ -181,6 +183,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
                     " / добавляйте вершину только после всех её родителей (обратный порядок"
                     " обхода в глубину): сначала родители, выход последним",
                 )
+    kept = [id(n) for n in returned]  # the list returned, and its nodes then
     again = student_call(
         T2,
         "topological_order(output), a second call on the same graph",
@@ -188,6 +191,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
         out,
         inputs=inputs,
     )
+    graph_unchanged(T2, "topological_order (a second call)", saved, inputs)
     again = list(again) if isinstance(again, (list, tuple)) else []
     if sorted(map(id, again)) != sorted(map(id, got)):
         fail(
@@ -203,6 +207,18 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
             hint="create the visited set and the order inside the function, on every call"
             " / создавайте множество посещённых и порядок внутри функции при каждом "
             "вызове",
+        )
+    if [id(n) for n in returned] != kept:
+        fail(
+            T2,
+            "result changed by a later call: the list the first topological_order returned "
+            "changed when it was called again; it shares memory with state kept between "
+            "calls / результат изменён более поздним вызовом: список, который вернул первый "
+            "вызов topological_order, изменился при втором вызове",
+            inputs=inputs,
+            expected=shown,
+            obtained=_names(returned),
+            hint="build a new list on every call / создавайте новый список при каждом вызове",
         )
 
 
