@@ -190,6 +190,19 @@ BUGS: dict[str, list[Planted]] = {
                 )
             ],
         ),
+        # each coordinate stepped in the caller's array and stepped back: x moves by round-off
+        Planted(
+            "fd-grad-steps-in-place",
+            "t1_1",
+            [
+                (
+                    "            grad.flat[i] = (f(x + eps * e) - f(x - eps * e)) / (2 * eps)\n",
+                    "            x.flat[i] += eps\n            fp = f(x)\n"
+                    "            x.flat[i] -= 2 * eps\n            fm = f(x)\n"
+                    "            x.flat[i] += eps\n            grad.flat[i] = (fp - fm) / (2 * eps)\n",
+                )
+            ],
+        ),
     ],
     "02_forward_mode": [
         # exp cached by the value only: a second tangent at the same point gets the first's
@@ -488,6 +501,52 @@ BUGS: dict[str, list[Planted]] = {
                 ("def mlp_forward(X, Ws):\n", "_LAST_VS = []\n\n\ndef mlp_forward(X, Ws):\n"),
             ],
         ),
+        # one constant leaf per type: the first number met stands for every later one
+        Planted(
+            "constant-leaf-by-type",
+            "t3_1",
+            [
+                (
+                    "    return x if isinstance(x, Var) else Var(x)\n",
+                    "    if isinstance(x, Var):\n        return x\n"
+                    "    return _CONSTANTS.setdefault(type(x), Var(x))\n",
+                ),
+                ("def as_var(x):\n", "_CONSTANTS = {}\n\n\ndef as_var(x):\n"),
+            ],
+        ),
+        # one module-level list, emptied and refilled by every call (the caller's is refilled)
+        Planted(
+            "topo-order-shared-list",
+            "t3_2",
+            [
+                (
+                    "    order, visited = [], set()\n",
+                    "    order, visited = _ORDER, set()\n    order.clear()\n",
+                ),
+                (
+                    "def topological_order(output):\n",
+                    "_ORDER = []\n\n\ndef topological_order(output):\n",
+                ),
+            ],
+        ),
+        # one table, overwritten by the next call: a table kept by the caller changes
+        Planted(
+            "lecture-table-reused",
+            "t3_4",
+            [
+                (
+                    '    return {"L": (L, L_bar), "v3": (v3, v3_bar), "v2": (v2, v2_bar),\n'
+                    '            "v1": (v1, v1_bar), "w1": (w1, w1_bar), "w2": (w2, w2_bar)}\n',
+                    '    _TABLE.update({"L": (L, L_bar), "v3": (v3, v3_bar), "v2": (v2, v2_bar),\n'
+                    '                   "v1": (v1, v1_bar), "w1": (w1, w1_bar), "w2": (w2, w2_bar)})\n'
+                    "    return _TABLE\n",
+                ),
+                (
+                    "def lecture_reverse(w1, w2, L_bar=1.0):\n",
+                    "_TABLE = {}\n\n\ndef lecture_reverse(w1, w2, L_bar=1.0):\n",
+                ),
+            ],
+        ),
     ],
     "04_matrix_adjoints": [
         # the factorisation cached by the shape of A
@@ -599,6 +658,30 @@ BUGS: dict[str, list[Planted]] = {
                     "def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
                     "_F_BY_K = {}\n\n\ndef svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
                 ),
+            ],
+        ),
+        # x written into one buffer per shape, returned and kept in the residuals
+        Planted(
+            "solve-fwd-x-buffer",
+            "t4_2",
+            [
+                (
+                    "    x = lu_solve(lu, b)\n    return x, (lu, x)\n",
+                    "    x = _X.setdefault(np.shape(b), np.empty(np.shape(b)))\n"
+                    "    x[...] = lu_solve(lu, b)\n    return x, (lu, x)\n",
+                ),
+                ("def solve_fwd(A, b):\n", "_X = {}\n\n\ndef solve_fwd(A, b):\n"),
+            ],
+        ),
+        # trials ignored: the first random direction decides
+        Planted(
+            "dot-test-one-trial",
+            "t4_3",
+            [
+                (
+                    "            return False\n    return True\n",
+                    "            return False\n        return True\n    return True\n",
+                )
             ],
         ),
     ],

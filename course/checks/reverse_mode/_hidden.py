@@ -16,6 +16,7 @@ from .._core import (
     task_check,
     uniform,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T1,
     T2,
@@ -125,8 +126,9 @@ _HIDDEN_GRAPHS: list[tuple[str, Spec]] = [
 def hidden_t3_2(topological_order: Callable) -> None:
     """Repeated parents, fan-out, a chain of diamonds (counted reads), a long chain,
     unreachable nodes, random graphs."""
+    kept: list[tuple[str, Any, list[int]]] = []
     for label, spec in _HIDDEN_GRAPHS:
-        _order_case(topological_order, label, spec, "hidden")
+        _order_case(topological_order, label, spec, "hidden", kept)
 
 
 def _chain(ns: SimpleNamespace) -> Callable[..., Any]:
@@ -174,10 +176,11 @@ def hidden_t3_3(backward: Callable) -> None:
 @task_check(T4, hidden=True)
 def hidden_t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
     """Random points and random cotangents L̄; the number of backward passes."""
+    kept = Kept(T4)
     for trial in range(3):
         g = rng(T4, trial)
         w1, w2 = uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0)
-        _lecture_case(lecture_reverse, w1, w2, direction(g))
+        _lecture_case(lecture_reverse, w1, w2, direction(g), kept)
         if trial == 0:  # and at new points: exactly one pass there
             _gradient_cases(lecture_reverse, lecture_gradient, w1, w2)
         else:

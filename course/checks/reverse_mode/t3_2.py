@@ -92,7 +92,15 @@ def _names(nodes: Sequence[Any]) -> list[str]:
     return [getattr(n, "name", repr(n)) for n in nodes]
 
 
-def _order_case(topological_order: Callable, label: str, spec: Spec, seed: object) -> None:
+def _order_case(
+    topological_order: Callable,
+    label: str,
+    spec: Spec,
+    seed: object,
+    kept: list[tuple[str, Any, list[int]]] | None = None,
+) -> None:
+    """One graph, two calls; with ``kept``, the lists returned for earlier graphs must not
+    have changed (and this one's is kept)."""
     describe = _describe(spec)
     nodes, out, _budget = _build_graph(spec, f"{label} ({len(spec)} nodes)", (label, seed))
     inputs = {"graph": _Raw(f"{label}: {describe}")}
@@ -183,7 +191,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
                     " / добавляйте вершину только после всех её родителей (обратный порядок"
                     " обхода в глубину): сначала родители, выход последним",
                 )
-    kept = [id(n) for n in returned]  # the list returned, and its nodes then
+    ids = [id(n) for n in returned]  # the list returned, and its nodes then
     again = student_call(
         T2,
         "topological_order(output), a second call on the same graph",
@@ -208,18 +216,22 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
             " / создавайте множество посещённых и порядок внутри функции при каждом "
             "вызове",
         )
-    if [id(n) for n in returned] != kept:
-        fail(
-            T2,
-            "result changed by a later call: the list the first topological_order returned "
-            "changed when it was called again; it shares memory with state kept between "
-            "calls / результат изменён более поздним вызовом: список, который вернул первый "
-            "вызов topological_order, изменился при втором вызове",
-            inputs=inputs,
-            expected=shown,
-            obtained=_names(returned),
-            hint="build a new list on every call / создавайте новый список при каждом вызове",
-        )
+    earlier = [*(kept or []), (label, returned, ids)]
+    for which, lst, ids in earlier:
+        if [id(n) for n in lst] != ids:
+            fail(
+                T2,
+                f"result changed by a later call: the list topological_order returned for "
+                f"{which} changed when it was called again; it shares memory with state kept "
+                "between calls / результат изменён более поздним вызовом: список, который "
+                "вернула topological_order, изменился при следующем вызове",
+                inputs={"graph": _Raw(which), "later call / потом": _Raw(f"on {label}")},
+                expected=f"{len(ids)} nodes, as returned",
+                obtained=_names(lst),
+                hint="build a new list on every call / создавайте новый список при каждом вызове",
+            )
+    if kept is not None:
+        kept.append((label, returned, ids))
 
 
 _LECTURE_GRAPH: Spec = [
@@ -239,5 +251,6 @@ _VISIBLE_GRAPHS: list[tuple[str, Spec]] = [
 @task_check(T2)
 def t3_2(topological_order: Callable) -> None:
     """The lecture's graph and a diamond."""
+    kept: list[tuple[str, Any, list[int]]] = []
     for label, spec in _VISIBLE_GRAPHS:
-        _order_case(topological_order, label, spec, "visible")
+        _order_case(topological_order, label, spec, "visible", kept)

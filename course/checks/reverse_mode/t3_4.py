@@ -19,6 +19,7 @@ from .._core import (
     substituted,
     task_check,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T4,
 )
@@ -65,9 +66,16 @@ _ADJOINT_HINTS = {
 }
 
 
-def _lecture_case(lecture_reverse: Callable, w1: float, w2: float, L_bar: float) -> None:
+def _lecture_case(
+    lecture_reverse: Callable, w1: float, w2: float, L_bar: float, kept: Kept | None = None
+) -> None:
+    """The table at (w1, w2) for L̄; with ``kept``, the tables returned before must not have
+    changed (and this one is kept)."""
     inputs = {"w1": w1, "w2": w2, "L_bar": L_bar}
     table = student_call(T4, "lecture_reverse", lecture_reverse, w1, w2, L_bar, inputs=inputs)
+    if kept is not None:
+        kept.recheck(f"lecture_reverse({w1:g}, {w2:g}, {L_bar:g})")
+        kept.keep(f"lecture_reverse({w1:g}, {w2:g}, {L_bar:g})", table)
     if not isinstance(table, dict) or set(table) != set(_ADJOINT_HINTS):
         fail(
             T4,
@@ -191,6 +199,7 @@ def _gradient_cases(
 def t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
     """The lecture's point (2, 3) with L̄ = 1 and with L̄ = 0.7; the gradient there and at new
     points (exactly one pass at a point met for the first time)."""
-    _lecture_case(lecture_reverse, 2.0, 3.0, 1.0)
-    _lecture_case(lecture_reverse, 2.0, 3.0, 0.7)
+    kept = Kept(T4)
+    _lecture_case(lecture_reverse, 2.0, 3.0, 1.0, kept)
+    _lecture_case(lecture_reverse, 2.0, 3.0, 0.7, kept)
     _gradient_cases(lecture_reverse, lecture_gradient, 2.0, 3.0)
