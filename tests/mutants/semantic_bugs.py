@@ -660,6 +660,40 @@ BUGS: dict[str, list[Planted]] = {
                 ),
             ],
         ),
+        # a pseudo-inverse that drops the directions whose singular value is below 1e-7·σ₁ "for
+        # stability" (one SVD): exact on every A but a truly ill-conditioned one (cond > 1e7);
+        # badly scaled rows (cond ~1e6, the other hidden cases) keep every direction
+        Planted(
+            "solve-jvp-truncated-pinv",
+            "t4_1",
+            [
+                (
+                    "    lu = lu_factor(A)\n    x = lu_solve(lu, b)\n"
+                    "    x_dot = lu_solve(lu, b_dot - A_dot @ x)  # A ẋ = ḃ − Ȧ x\n",
+                    "    U, s, Vt = np.linalg.svd(A)\n"
+                    "    A_pinv = (Vt.T * np.where(s > 1e-7 * s[0], 1.0 / s, 0.0)) @ U.T\n"
+                    "    x = A_pinv @ b\n    x_dot = A_pinv @ (b_dot - A_dot @ x)\n",
+                )
+            ],
+        ),
+        # the normal equations AᵀA x = Aᵀb: one (Cholesky) factorisation and one solve per
+        # pass, right in exact arithmetic and on well-conditioned A; error κ²·ε: wrong on the
+        # badly scaled and on the ill-conditioned A of the hidden checks
+        Planted(
+            "solve-vjp-normal-equations",
+            "t4_2",
+            [
+                (
+                    "    lu = lu_factor(A)\n    x = lu_solve(lu, b)\n    return x, (lu, x)\n",
+                    "    c = scipy.linalg.cho_factor(A.T @ A)\n"
+                    "    x = scipy.linalg.cho_solve(c, A.T @ b)\n    return x, ((c, A), x)\n",
+                ),
+                (
+                    "    b_bar = lu_solve(lu, x_bar, trans=1)  # A⁻ᵀ x̄, the same factors\n",
+                    "    c, A = lu\n    b_bar = A @ scipy.linalg.cho_solve(c, x_bar)  # A (AᵀA)⁻¹ x̄\n",
+                ),
+            ],
+        ),
         # x written into one buffer per shape, returned and kept in the residuals
         Planted(
             "solve-fwd-x-buffer",
