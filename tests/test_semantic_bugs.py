@@ -67,3 +67,44 @@ def test_semantic_bug_costs_its_task_only(aid: str, bug) -> None:
     for task in check_calls(aid):
         if task != bug.task:
             _run(ns, aid, task)  # the other tasks are graded on their own code
+
+
+def test_write_back_copies_the_kernel_s_changes_into_the_checker_s_arguments() -> None:
+    """Over the channel arrays travel by value: 04's watched calls copy the kernel's arguments
+    back after the call, so that the checks' in-place comparison sees what the function did."""
+    import numpy as np
+
+    from course.checks.matrix_adjoints._watch import Watch, write_back
+
+    a, lst, d = np.zeros(3), [np.ones(2), 1.0], {"k": np.ones(1), "gone": 2}
+    write_back((a, lst, d), (np.arange(3.0), [np.zeros(2), 5.0], {"k": np.zeros(1)}))
+    assert a.tolist() == [0.0, 1.0, 2.0] and lst[0].tolist() == [0.0, 0.0] and lst[1] == 5.0
+    assert set(d) == {"k"} and d["k"][0] == 0.0
+    emptied = [1.0, 2.0]
+    write_back(emptied, [])
+    assert emptied == []
+    w = Watch()
+    x = np.ones(2)
+
+    def triple(v: np.ndarray) -> None:
+        v *= 3.0
+
+    w.wrap(triple)(x)
+    assert w.report()["after"][0][0] is x  # the kernel reports its (changed) argument
+
+
+def test_an_in_place_change_is_caught_over_the_channel(tmp_path) -> None:
+    """The grader's path (the checks in the checker, the code in a kernel): 4.1's b_dot moved
+    in place costs 4.1 there too (it did not before the write-back)."""
+    from assignment_utils import mutated_notebook
+    from test_channel_notebooks import grade_through_channel
+
+    bug = next(b for b in BUGS["04_matrix_adjoints"] if b.name == "solve-jvp-bdot-in-place")
+    verdicts = grade_through_channel(
+        mutated_notebook("04_matrix_adjoints", bug), tmp_path, tasks={"t4_1"}
+    )
+    (verdict,) = [v for g, v in verdicts.items() if g.startswith("t4_1")]
+    assert not verdict.passed
+    assert "input changed in place: solve_jvp modified its argument b_dot" in " ".join(
+        " ".join(verdict.messages).split()
+    )
