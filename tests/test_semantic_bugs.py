@@ -70,11 +70,13 @@ def test_semantic_bug_costs_its_task_only(aid: str, bug) -> None:
 
 
 def test_write_back_copies_the_kernel_s_changes_into_the_checker_s_arguments() -> None:
-    """Over the channel arrays travel by value: 04's watched calls copy the kernel's arguments
-    back after the call, so that the checks' in-place comparison sees what the function did."""
+    """Over the channel arrays travel by value: the kernel reports its arguments after a watched
+    call and the checker copies them back, so that the checks' in-place comparison sees what the
+    function did (course/checks/_argwatch.py)."""
     import numpy as np
 
-    from course.checks.matrix_adjoints._watch import Watch, write_back
+    from course.checks._argwatch import write_back
+    from course.checks.matrix_adjoints._watch import Watch
 
     a, lst, d = np.zeros(3), [np.ones(2), 1.0], {"k": np.ones(1), "gone": 2}
     write_back((a, lst, d), (np.arange(3.0), [np.zeros(2), 5.0], {"k": np.zeros(1)}))
@@ -93,18 +95,38 @@ def test_write_back_copies_the_kernel_s_changes_into_the_checker_s_arguments() -
     assert w.report()["after"][0][0] is x  # the kernel reports its (changed) argument
 
 
-def test_an_in_place_change_is_caught_over_the_channel(tmp_path) -> None:
-    """The grader's path (the checks in the checker, the code in a kernel): 4.1's b_dot moved
-    in place costs 4.1 there too (it did not before the write-back)."""
+@pytest.mark.parametrize(
+    "aid,name,expected",
+    [
+        (
+            "04_matrix_adjoints",
+            "solve-jvp-bdot-in-place",
+            "input changed in place: solve_jvp modified its argument b_dot",
+        ),
+        (
+            "03_reverse_mode",
+            "mlp-backward-scales-V-bar",
+            "input changed in place: mlp_backward modified its argument V_bar",
+        ),
+    ],
+)
+def test_an_in_place_change_is_caught_over_the_channel(
+    aid: str, name: str, expected: str, tmp_path, monkeypatch
+) -> None:
+    """The grader's path (the checks in the checker, the code in a kernel): an argument moved in
+    place costs the task there too. 04's kernel view holds its _watch.py; for 03 the view is
+    given the two files here (course.channel.PACKAGES does not list them yet)."""
     from assignment_utils import mutated_notebook
     from test_channel_notebooks import grade_through_channel
 
-    bug = next(b for b in BUGS["04_matrix_adjoints"] if b.name == "solve-jvp-bdot-in-place")
-    verdicts = grade_through_channel(
-        mutated_notebook("04_matrix_adjoints", bug), tmp_path, tasks={"t4_1"}
-    )
-    (verdict,) = [v for g, v in verdicts.items() if g.startswith("t4_1")]
+    import course.channel as channel
+
+    if aid == "03_reverse_mode":
+        files, packages = channel.PACKAGES["reverse_mode"]
+        extra = ("course/checks/_argwatch.py", "course/checks/reverse_mode/_watch.py")
+        monkeypatch.setitem(channel.PACKAGES, "reverse_mode", (files + extra, packages))
+    bug = next(b for b in BUGS[aid] if b.name == name)
+    verdicts = grade_through_channel(mutated_notebook(aid, bug), tmp_path, tasks={bug.task})
+    (verdict,) = [v for g, v in verdicts.items() if g.startswith(bug.task)]
     assert not verdict.passed
-    assert "input changed in place: solve_jvp modified its argument b_dot" in " ".join(
-        " ".join(verdict.messages).split()
-    )
+    assert expected in " ".join(" ".join(verdict.messages).split())

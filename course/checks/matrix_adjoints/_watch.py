@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Call", "Watch", "write_back"]
+__all__ = ["Call", "Watch"]
 
 
 def _is_proxy(fn: Any) -> bool:
@@ -114,7 +114,7 @@ class Watch:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         #: the arguments of the last watched call, as they are after it (sent back to the
-        #: checker, which passed copies: see :func:`write_back`)
+        #: checker, which passed copies: see :func:`course.checks._argwatch.write_back`)
         self.after: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
     def of(self, kind: str) -> list[Call]:
@@ -168,6 +168,8 @@ class Watch:
                 )
                 self.calls.extend(Call(str(k), str(n), dict(a)) for k, n, a in calls)
                 if after is not None:  # what the kernel's function did to its copies, here too
+                    from .._argwatch import write_back  # the checker's side only
+
                     write_back(args, after[0])
                     write_back(kwargs, after[1])
                 return out
@@ -201,42 +203,3 @@ class Watch:
             for c in self.calls
         ]
         return {"calls": calls, "after": self.after}
-
-
-def write_back(local: Any, remote: Any) -> None:
-    """Make the checker's arguments ``local`` (arrays, lists, tuples and dicts of them) hold what
-    the kernel's copies ``remote`` hold after the student's call: over the channel arrays travel
-    by value, and a change in place would otherwise go unseen by the checks that compare the
-    arguments with their saved copies."""
-    if isinstance(local, np.ndarray):
-        if (
-            isinstance(remote, np.ndarray)
-            and remote.shape == local.shape
-            and local.flags.writeable
-            and not np.array_equal(local, remote, equal_nan=local.dtype.kind in "fc")
-        ):
-            np.copyto(local, remote, casting="unsafe")
-    elif isinstance(local, (list, tuple)) and isinstance(remote, (list, tuple)):
-        if len(local) == len(remote):
-            for i, (a, b) in enumerate(zip(local, remote, strict=True)):
-                if isinstance(a, (np.ndarray, list, tuple, dict)):
-                    write_back(a, b)
-                elif isinstance(local, list) and not _same(a, b):
-                    local[i] = b
-        elif isinstance(local, list):
-            local[:] = list(remote)
-    elif isinstance(local, dict) and isinstance(remote, dict):
-        for k in [k for k in local if k not in remote]:
-            del local[k]
-        for k, b in remote.items():
-            if isinstance(local.get(k), (np.ndarray, list, tuple, dict)):
-                write_back(local[k], b)
-            elif k not in local or not _same(local[k], b):
-                local[k] = b
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a is b or a == b)
-    except Exception:
-        return False
