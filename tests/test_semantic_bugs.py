@@ -93,6 +93,13 @@ def test_write_back_copies_the_kernel_s_changes_into_the_checker_s_arguments() -
 
     w.wrap(triple)(x)
     assert w.report()["after"][0][0] is x  # the kernel reports its (changed) argument
+    from course.checks._argwatch import changed_results, keep_results
+
+    buf = np.zeros(2)
+    kept, dropped = keep_results((buf, [buf[:1]])), keep_results(np.ones(2))
+    assert kept not in changed_results() and dropped not in changed_results()
+    buf += 1.0  # a returned array the kernel's code kept and overwrote
+    assert kept in changed_results() and kept not in changed_results()  # reported once
 
 
 @pytest.mark.parametrize(
@@ -108,23 +115,36 @@ def test_write_back_copies_the_kernel_s_changes_into_the_checker_s_arguments() -
             "mlp-backward-scales-V-bar",
             "input changed in place: mlp_backward modified its argument V_bar",
         ),
+        (
+            "04_matrix_adjoints",
+            "solve-fwd-x-buffer",
+            "result changed by a later call: what solve_fwd(A, b) returned changed",
+        ),
+        (
+            "01_finite_differences",
+            "mds-grad-buffer",
+            "result changed by a later call: what mds_grad(W, D) returned changed",
+        ),
     ],
 )
 def test_an_in_place_change_is_caught_over_the_channel(
     aid: str, name: str, expected: str, tmp_path, monkeypatch
 ) -> None:
     """The grader's path (the checks in the checker, the code in a kernel): an argument moved in
-    place costs the task there too. 04's kernel view holds its _watch.py; for 03 the view is
-    given the two files here (course.channel.PACKAGES does not list them yet)."""
+    place, or a returned array overwritten by a later call, costs the task there too. 04's
+    kernel view holds its _watch.py; for 01 and 03 the view is given _argwatch.py and the
+    package's _watch.py here (course.channel.PACKAGES does not list them yet; the harness
+    kernel reads every file, so 04's kernel finds _argwatch.py as well)."""
     from assignment_utils import mutated_notebook
     from test_channel_notebooks import grade_through_channel
 
     import course.channel as channel
 
-    if aid == "03_reverse_mode":
-        files, packages = channel.PACKAGES["reverse_mode"]
-        extra = ("course/checks/_argwatch.py", "course/checks/reverse_mode/_watch.py")
-        monkeypatch.setitem(channel.PACKAGES, "reverse_mode", (files + extra, packages))
+    package = {"01": "finite_differences", "03": "reverse_mode"}.get(aid[:2])
+    if package:
+        files, packages = channel.PACKAGES[package]
+        extra = ("course/checks/_argwatch.py", f"course/checks/{package}/_watch.py")
+        monkeypatch.setitem(channel.PACKAGES, package, (files + extra, packages))
     bug = next(b for b in BUGS[aid] if b.name == name)
     verdicts = grade_through_channel(mutated_notebook(aid, bug), tmp_path, tasks={bug.task})
     (verdict,) = [v for g, v in verdicts.items() if g.startswith(bug.task)]

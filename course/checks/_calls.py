@@ -41,7 +41,7 @@ def student_call(
     """Call the student's ``fn`` with ``args``; an exception becomes a :class:`CheckFailure`
     with context."""
     try:
-        return _call(task, fn, args, kwargs)
+        return _call(task, what, fn, args, kwargs)
     except CheckFailure:
         raise
     except NotImplementedError as exc:
@@ -90,9 +90,12 @@ def _changeable(x: Any) -> bool:
     return isinstance(x, tuple) and any(_changeable(v) for v in x)
 
 
-def _call(task: Task, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _call(
+    task: Task, what: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     """``fn(*args, **kwargs)``; in the grader, for a kernel that can, as a ``watch`` request whose
-    reply carries the arguments after the call, copied into the checker's (:mod:`._argwatch`)."""
+    reply carries the arguments after the call, copied into the checker's, and the earlier calls
+    of this check whose returned arrays the call changed (:mod:`._argwatch`)."""
     endpoint = sys.modules.get("course.channel.endpoint") if _REMOTE.active else None
     channel = getattr(fn, "_ch", None) if endpoint and isinstance(fn, endpoint.Proxy) else None
     if (
@@ -100,13 +103,41 @@ def _call(task: Task, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
         or not any(_changeable(v) for v in (*args, *kwargs.values()))
         or not _kernel_watches(task)
     ):
-        return fn(*args, **kwargs)
+        out = fn(*args, **kwargs)
+        if _REMOTE.active and _REMOTE.pending:  # fn watched the call itself (04's Watch.wrap)
+            reports, _REMOTE.pending = _REMOTE.pending, []
+            for report in reports:
+                _kept_results(task, what, report)
+        return out
     out, report = channel.request("watch", h=fn, a=args, k=kwargs)
-    after = report.get("after") if isinstance(report, dict) else None
+    report = report if isinstance(report, dict) else {}
+    after = report.get("after")
     if after is not None:
         write_back(args, after[0])
         write_back(kwargs, after[1])
+    _kept_results(task, what, report)
     return out
+
+
+def _kept_results(task: Task, what: str, report: dict[str, Any]) -> None:
+    """Fail if the watched call ``what`` changed an array an earlier call of this check
+    returned (the kernel's ``report``); remember this call's serial."""
+    known = _REMOTE.returned
+    for serial in report.get("changed") or ():
+        if serial in known:
+            fail(
+                task,
+                f"result changed by a later call: what {known[serial]} returned changed when "
+                f"{what} ran afterwards; it shares memory with state kept between calls"
+                f" / результат изменён более поздним вызовом: то, что вернула "
+                f"{known[serial]}, изменилось при вызове {what}",
+                show_values=False,
+                hint="return a new array on every call (a buffer reused between calls must be "
+                "copied out: buf.copy()) / возвращайте новый массив при каждом вызове (буфер "
+                "копируйте: buf.copy())",
+            )
+    if isinstance(report.get("serial"), int):
+        known[report["serial"]] = what
 
 
 # ---------------------------------------------------------------------------------------------

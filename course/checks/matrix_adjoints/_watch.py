@@ -116,6 +116,7 @@ class Watch:
         #: the arguments of the last watched call, as they are after it (sent back to the
         #: checker, which passed copies: see :func:`course.checks._argwatch.write_back`)
         self.after: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self.out: Any = None
 
     def of(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]
@@ -169,9 +170,11 @@ class Watch:
                 self.calls.extend(Call(str(k), str(n), dict(a)) for k, n, a in calls)
                 if after is not None:  # what the kernel's function did to its copies, here too
                     from .._argwatch import write_back  # the checker's side only
+                    from .._base import _REMOTE
 
                     write_back(args, after[0])
                     write_back(kwargs, after[1])
+                    _REMOTE.pending.append(report)  # results kept: see student_call
                 return out
 
             return watched_there
@@ -179,7 +182,8 @@ class Watch:
         def watched(*args: Any, **kwargs: Any) -> Any:
             try:
                 with self.watching():
-                    return fn(*args, **kwargs)
+                    self.out = fn(*args, **kwargs)
+                    return self.out
             finally:
                 self.after = (args, kwargs)
 
@@ -202,4 +206,11 @@ class Watch:
             )
             for c in self.calls
         ]
-        return {"calls": calls, "after": self.after}
+        report: dict[str, Any] = {"calls": calls, "after": self.after}
+        try:  # results kept and changed later: when the kernel's view holds _argwatch.py
+            from .._argwatch import changed_results, keep_results
+        except ImportError:
+            return report
+        report["changed"] = changed_results()
+        report["serial"] = keep_results(self.out)
+        return report
