@@ -162,24 +162,26 @@ def mlp_backward(Ws, vs, V_bar):
         g = np.dot(delta, W.T)
     return dWs, g
 ''',
+    # QR instead of LU (one factorisation, backward stable: right on ill-conditioned A too)
     ("04_matrix_adjoints", "t4_1"): """
 def solve_jvp(primals, tangents):
     (A, b), (A_dot, b_dot) = primals, tangents
-    factors = lu_factor(A)
-    x = lu_solve(factors, b)
+    Q, R = np.linalg.qr(A)  # A = QR: A⁻¹ v = R⁻¹ Qᵀ v
+    x = scipy.linalg.solve_triangular(R, Q.T @ b)
     rhs = b_dot - np.matmul(A_dot, x)
-    return x, lu_solve(factors, rhs)
+    return x, scipy.linalg.solve_triangular(R, Q.T @ rhs)
 """,
     ("04_matrix_adjoints", "t4_2"): '''
 def solve_fwd(A, b):
-    factors = lu_factor(A)
-    x = lu_solve(factors, b)
-    return x, {"lu": factors, "x": x}
+    Q, R = np.linalg.qr(A)
+    x = scipy.linalg.solve_triangular(R, Q.T @ b)
+    return x, {"qr": (Q, R), "x": x}
 
 
 def solve_bwd(residuals, x_bar):
-    """Like jax's custom_vjp bwd: one transposed solve with the saved factors."""
-    b_bar = lu_solve(residuals["lu"], x_bar, trans=1)
+    """Like jax's custom_vjp bwd: A⁻ᵀ x̄ = Q R⁻ᵀ x̄, one triangular solve with the saved R."""
+    Q, R = residuals["qr"]
+    b_bar = Q @ scipy.linalg.solve_triangular(R, x_bar, trans="T")
     x = residuals["x"]
     A_bar = -(b_bar.reshape(len(b_bar), -1) @ x.reshape(len(x), -1).T)
     return A_bar, b_bar

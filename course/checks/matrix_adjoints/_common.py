@@ -12,6 +12,7 @@ from .._core import (
     Task,
     assert_close,
     fail,
+    rng,
 )
 from ._watch import Call, Watch
 
@@ -52,6 +53,41 @@ def well_conditioned(gen: np.random.Generator, n: int) -> np.ndarray:
     return gen.normal(size=(n, n)) + n * np.eye(n)
 
 
+def ill_conditioned(gen: np.random.Generator, n: int, kappa: float) -> np.ndarray:
+    """``U diag(1, …, 1/κ) Vᵀ`` with random orthogonal ``U``, ``V`` and singular values spread
+    evenly on a log scale: the condition number is ``kappa``."""
+    U, _ = np.linalg.qr(gen.normal(size=(n, n)))
+    V, _ = np.linalg.qr(gen.normal(size=(n, n)))
+    return (U * np.logspace(0.0, -np.log10(kappa), n)) @ V.T
+
+
+def _solve_problem(
+    task: Task,
+    n: int,
+    k: int | None,
+    seed: object,
+    scale: Any = 1.0,
+    kappa: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """A well-conditioned A (or, with ``kappa``, one of that condition number) times ``scale``
+    (a number, or one factor per row: rows whose entries differ by orders of magnitude), and b
+    with ``k`` columns (a vector for None)."""
+    g = rng(task, seed)
+    base = well_conditioned(g, n) if kappa is None else ill_conditioned(g, n, kappa)
+    A = (np.reshape(scale, (-1, 1)) if np.ndim(scale) else scale) * base
+    b = g.normal(size=(n,) if k is None else (n, k))
+    return A, b, g
+
+
+def solve_tol(A: np.ndarray) -> float:
+    """The tolerance of results computed from a solve with an ill-conditioned ``A``:
+    100·κ(A)·ε (at least 1e-7), relative to the largest entry. A backward-stable solve (LU with
+    pivoting, QR) is accurate to about κ·ε in norm, and so is the reference; the normal
+    equations (κ²·ε) or a solve with A + δI are not."""
+    kappa = float(np.linalg.cond(A))
+    return max(1e-7, 100.0 * kappa * float(np.finfo(float).eps))
+
+
 def _outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``u vᵀ`` for vectors, ``U Vᵀ`` for matrices of right-hand sides (n×k each)."""
     n = u.shape[0]
@@ -65,14 +101,16 @@ def _array(x: Any) -> np.ndarray | None:
         return None
 
 
-def _close(a: Any, b: Any, rtol: float = 1e-7, atol: float = 1e-9) -> bool:
+def _close(
+    a: Any, b: Any, rtol: float = 1e-7, atol: float = 1e-9, tol: float | None = None
+) -> bool:
+    """Elementwise; with ``tol`` (:func:`solve_tol`), relative to the largest entry of ``b``."""
     x, y = _array(a), _array(b)
-    return (
-        x is not None
-        and y is not None
-        and x.shape == y.shape
-        and bool(np.allclose(x, y, rtol=rtol, atol=atol))
-    )
+    if x is None or y is None or x.shape != y.shape:
+        return False
+    if tol is not None:
+        rtol, atol = tol, tol * float(np.max(np.abs(y), initial=0.0))
+    return bool(np.allclose(x, y, rtol=rtol, atol=atol))
 
 
 def _compare(
@@ -84,13 +122,15 @@ def _compare(
     inputs: dict[str, Any],
     hint: str,
     wrong: Sequence[tuple[str, Any, str]] = (),
+    tol: float | None = None,
 ) -> None:
     """Like :func:`assert_close`; when ``obtained`` equals one of the ``wrong`` values
-    ``(formula, value, hint)`` the diagnosis names the formula the solution computed."""
-    if _close(obtained, expected):
+    ``(formula, value, hint)`` the diagnosis names the formula the solution computed. ``tol``:
+    see :func:`solve_tol`."""
+    if _close(obtained, expected, tol=tol):
         return
     for formula, value, why in wrong:
-        if _close(obtained, value) and not _close(value, expected):
+        if _close(obtained, value, tol=tol) and not _close(value, expected, tol=tol):
             fail(
                 task,
                 f"wrong {what} / неверный результат: {what}",
@@ -100,7 +140,27 @@ def _compare(
                 diagnosis=f"you computed {formula} / вы вычислили {formula}",
                 hint=why,
             )
-    assert_close(task, what, obtained, expected, inputs=inputs, hint=hint)
+    close_to(task, what, obtained, expected, inputs=inputs, hint=hint, tol=tol)
+
+
+def close_to(
+    task: Task,
+    what: str,
+    obtained: Any,
+    expected: Any,
+    *,
+    inputs: dict[str, Any] | None = None,
+    hint: str | None = None,
+    tol: float | None = None,
+) -> None:
+    """:func:`assert_close`, with ``tol`` (:func:`solve_tol`) relative to the largest entry."""
+    if tol is None:
+        assert_close(task, what, obtained, expected, inputs=inputs, hint=hint)
+        return
+    scale = float(np.max(np.abs(np.asarray(expected, dtype=float)), initial=0.0))
+    assert_close(
+        task, what, obtained, expected, inputs=inputs, hint=hint, rtol=tol, atol=tol * scale
+    )
 
 
 def _pair(task: Task, label: str, out: Any, inputs: dict[str, Any], expected: str) -> tuple:

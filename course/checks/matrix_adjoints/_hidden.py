@@ -22,10 +22,8 @@ from ._common import (
     T4,
     T5,
 )
-from .t4_1_2 import (
-    _solve_jvp_case,
-    _solve_vjp_case,
-)
+from .t4_1 import _solve_jvp_case
+from .t4_2 import _solve_vjp_case
 from .t4_3 import (
     _ACCEPT_HINT,
     _WRONG_SOLVE,
@@ -46,8 +44,9 @@ from .t4_5 import _svd_vjp_case
 
 @task_check(T1, hidden=True)
 def hidden_t4_1(solve_jvp: Callable) -> None:
-    """Other sizes, matrices of right-hand sides, a constant A, a constant b (every result
-    kept and compared again after the later calls)."""
+    """Other sizes, matrices of right-hand sides, a constant A, a constant b, ill-conditioned A
+    (cond 1e8; tolerances 100·κ·ε, see :func:`._common.solve_tol`); every result kept and
+    compared again after the later calls."""
     kept = Kept(T1)
     _solve_jvp_case(solve_jvp, 5, None, "vector", kept=kept)
     _solve_jvp_case(solve_jvp, 5, None, "vector, second", kept=kept)
@@ -57,17 +56,22 @@ def hidden_t4_1(solve_jvp: Callable) -> None:
     _solve_jvp_case(solve_jvp, 4, None, "large", scale=-3e5)
     _solve_jvp_case(solve_jvp, 5, 2, "rows 1e-3…1e3", scale=np.logspace(-3, 3, 5))
     _solve_jvp_case(solve_jvp, 1, None, "1×1")
+    _solve_jvp_case(solve_jvp, 5, None, "ill-conditioned, cond(A) = 1e8", kappa=1e8)
+    _solve_jvp_case(solve_jvp, 4, 2, "ill-conditioned matrix b, cond(A) = 1e8", kappa=1e8)
 
 
 @task_check(T2, hidden=True)
 def hidden_t4_2(solve_fwd: Callable, solve_bwd: Callable) -> None:
-    """Other sizes and matrices of right-hand sides."""
+    """Other sizes, matrices of right-hand sides, ill-conditioned A (cond 1e8; tolerances
+    100·κ·ε, see :func:`._common.solve_tol`)."""
     _solve_vjp_case(solve_fwd, solve_bwd, 5, None, "vector")
     _solve_vjp_case(solve_fwd, solve_bwd, 4, 3, "matrix")
     _solve_vjp_case(solve_fwd, solve_bwd, 6, 1, "one column")
     _solve_vjp_case(solve_fwd, solve_bwd, 4, None, "small", scale=-2e-4)
     _solve_vjp_case(solve_fwd, solve_bwd, 5, 3, "rows 1e-3…1e3", scale=np.logspace(3, -3, 5))
     _solve_vjp_case(solve_fwd, solve_bwd, 1, 2, "1×1")
+    _solve_vjp_case(solve_fwd, solve_bwd, 5, None, "ill-conditioned, cond(A) = 1e8", kappa=1e8)
+    _solve_vjp_case(solve_fwd, solve_bwd, 4, 2, "ill-conditioned matrix b", kappa=1e8)
 
 
 def _svd_values_pair(W: np.ndarray) -> tuple[JvpFn, VjpFn]:

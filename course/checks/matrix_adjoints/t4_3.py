@@ -21,8 +21,6 @@ from ._common import (
     Watch,
     _names,
     _outer,
-)
-from .t4_1_2 import (
     _solve_problem,
 )
 

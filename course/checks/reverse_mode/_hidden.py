@@ -16,6 +16,7 @@ from .._core import (
     task_check,
     uniform,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T1,
     T2,
@@ -27,7 +28,7 @@ from ._common import (
 from .t3_1 import _binary_cases, _lecture_graph, _node_case, _unary_cases
 from .t3_2 import Spec, _order_case
 from .t3_3 import Builder, _backward_case, _lecture_L
-from .t3_4 import _gradient_case, _lecture_case
+from .t3_4 import _gradient_case, _gradient_cases, _lecture_case
 from .t3_5 import VecBuilder, _grad_case, _jacrev_case, _vjp_case
 from .t3_6 import _backward_mlp_case, _forward_case
 
@@ -42,7 +43,7 @@ def hidden_t3_1(
         g = rng(T1, trial)
         a, b = uniform(g, (), 0.3, 2.5), uniform(g, (), 0.3, 2.5)
         _binary_cases(Var, a, b, numbers=True)
-        _unary_cases(Var, funcs, a)
+        _unary_cases(Var, funcs, a, again=trial == 0)
         _node_case(
             Var,
             "x * x",
@@ -125,8 +126,9 @@ _HIDDEN_GRAPHS: list[tuple[str, Spec]] = [
 def hidden_t3_2(topological_order: Callable) -> None:
     """Repeated parents, fan-out, a chain of diamonds (counted reads), a long chain,
     unreachable nodes, random graphs."""
+    kept: list[tuple[str, Any, list[int]]] = []
     for label, spec in _HIDDEN_GRAPHS:
-        _order_case(topological_order, label, spec, "hidden")
+        _order_case(topological_order, label, spec, "hidden", kept)
 
 
 def _chain(ns: SimpleNamespace) -> Callable[..., Any]:
@@ -174,11 +176,15 @@ def hidden_t3_3(backward: Callable) -> None:
 @task_check(T4, hidden=True)
 def hidden_t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
     """Random points and random cotangents L̄; the number of backward passes."""
+    kept = Kept(T4)
     for trial in range(3):
         g = rng(T4, trial)
         w1, w2 = uniform(g, (), 1.2, 4.0), uniform(g, (), 0.4, 3.0)
-        _lecture_case(lecture_reverse, w1, w2, direction(g))
-        _gradient_case(lecture_reverse, lecture_gradient, w1, w2)
+        _lecture_case(lecture_reverse, w1, w2, direction(g), kept)
+        if trial == 0:  # and at new points: exactly one pass there
+            _gradient_cases(lecture_reverse, lecture_gradient, w1, w2)
+        else:
+            _gradient_case(lecture_reverse, lecture_gradient, w1, w2)  # at most one pass
 
 
 _GRAD_HIDDEN: list[tuple[str, VecBuilder, int]] = [
@@ -240,6 +246,6 @@ _MLP_HIDDEN: list[tuple[int, list[int]]] = [
 @task_check(T6, hidden=True)
 def hidden_t3_6(mlp_forward: Callable, mlp_backward: Callable) -> None:
     """Unseen batch sizes (1 included) and layer sizes (square, one layer, four layers)."""
-    for b, sizes in _MLP_HIDDEN:
+    for i, (b, sizes) in enumerate(_MLP_HIDDEN):
         _forward_case(mlp_forward, b, sizes, "hidden")
-        _backward_mlp_case(mlp_backward, b, sizes, "hidden")
+        _backward_mlp_case(mlp_backward, b, sizes, "hidden", mlp_forward, again=i == 1)

@@ -12,7 +12,7 @@ import numpy as np
 
 import reference_impl.numpy as rnp
 
-from .._core import topological_order
+from .._core import Task, fail, topological_order
 
 
 class TapeVar:
@@ -99,3 +99,44 @@ def _parents_of(node: Any) -> tuple[Any, ...]:
 def nodes_of(output: Any) -> list[Any]:
     """The nodes reachable from ``output``, each after its parents."""
     return topological_order(output, lambda node: reversed(_parents_of(node)))
+
+
+def graph_state(output: Any, adjoints: bool = True) -> list[tuple[Any, tuple[Any, ...]]]:
+    """What a traversal must leave as it found it: per node of ``output``'s graph, its value,
+    its parents (identity and local derivative) and, with ``adjoints``, its ``adj``."""
+    from .t3_2 import GraphNode
+
+    out = []
+    for node in nodes_of(output):
+        raw = node._parents if isinstance(node, GraphNode) else node.parents
+        state = (node.value, tuple((id(p), float(d)) for p, d in raw))
+        out.append((node, (*state, node.adj) if adjoints else state))
+    return out
+
+
+def graph_unchanged(
+    task: Task, what: str, saved: list[tuple[Any, tuple[Any, ...]]], inputs: dict[str, Any]
+) -> None:
+    """Fail naming the first node whose value, parents (or adjoint) ``what`` changed in place
+    (``saved`` from :func:`graph_state`)."""
+    from .t3_2 import GraphNode
+
+    for node, then in saved:
+        raw = node._parents if isinstance(node, GraphNode) else node.parents
+        now: tuple[Any, ...] = (node.value, tuple((id(p), float(d)) for p, d in raw))
+        now = (*now, node.adj) if len(then) == 3 else now
+        if now != then:
+            fields = ("value", "parents", "adj")
+            k = next(i for i, (a, b) in enumerate(zip(now, then, strict=True)) if a != b)
+            name = getattr(node, "name", None) or repr(node)
+            fail(
+                task,
+                f"input changed in place: {what} modified .{fields[k]} of the node {name}"
+                f" / аргумент изменён на месте: {what} изменила .{fields[k]} вершины {name}",
+                inputs=inputs,
+                expected=then[k] if k != 1 else f"{len(then[1])} parent(s), as built",
+                obtained=now[k] if k != 1 else f"{len(now[1])} parent(s)",
+                hint="a traversal reads the graph: it never writes .value or .parents"
+                + (" (nor .adj)" if len(then) == 3 else "")
+                + " / обход только читает граф: не записывайте .value и .parents",
+            )

@@ -205,10 +205,24 @@ def _dunder(sym: str) -> str:
     return {"+": "add", "-": "sub", "*": "mul", "/": "truediv"}[sym]
 
 
-def _unary_cases(Var: type, funcs: dict[str, Callable], a: float) -> None:
+def _unary_cases(Var: type, funcs: dict[str, Callable], a: float, again: bool = False) -> None:
+    """Each function at ``a``; with ``again``, a second call on a new node of the same value
+    (a node cached by value would come back with the first operand as its parent)."""
     for name, fn in funcs.items():
         ref, hint = _UNARY[name]
         _node_case(Var, f"{name}(x)", fn, ref, [("x", a, True)], hint)
+        if again:
+            _node_case(
+                Var,
+                f"{name}(x) called again, on a new Var of the same value",
+                fn,
+                ref,
+                [("x", a, True)],
+                hint + "; every call builds a new node whose parent is this call's operand (a "
+                "node kept from an earlier call, e.g. cached by value, belongs to another "
+                "graph) / каждый вызов строит новую вершину, родитель которой — операнд этого "
+                "вызова",
+            )
     _node_case(Var, "-x", operator.neg, operator.neg, [("x", a, True)], "∂(−x)/∂x = −1")
 
 
@@ -278,5 +292,5 @@ def t3_1(
         _BINARY["-"][1] + "; a number on the left calls y.__rsub__(2.0)"
         " / число слева вызывает y.__rsub__(2.0)",
     )
-    _unary_cases(Var, funcs, 0.7)
+    _unary_cases(Var, funcs, 0.7, again=True)
     _lecture_graph(Var, log, sqrt, 2.0, 3.0)

@@ -17,7 +17,7 @@ from ._common import (
     T2,
     _Raw,
 )
-from ._tape import _parents_of, nodes_of
+from ._tape import _parents_of, graph_state, graph_unchanged, nodes_of
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,11 +92,21 @@ def _names(nodes: Sequence[Any]) -> list[str]:
     return [getattr(n, "name", repr(n)) for n in nodes]
 
 
-def _order_case(topological_order: Callable, label: str, spec: Spec, seed: object) -> None:
+def _order_case(
+    topological_order: Callable,
+    label: str,
+    spec: Spec,
+    seed: object,
+    kept: list[tuple[str, Any, list[int]]] | None = None,
+) -> None:
+    """One graph, two calls; with ``kept``, the lists returned for earlier graphs must not
+    have changed (and this one's is kept)."""
     describe = _describe(spec)
     nodes, out, _budget = _build_graph(spec, f"{label} ({len(spec)} nodes)", (label, seed))
     inputs = {"graph": _Raw(f"{label}: {describe}")}
+    saved = graph_state(out)
     got = student_call(T2, "topological_order(output)", topological_order, out, inputs=inputs)
+    graph_unchanged(T2, "topological_order", saved, inputs)
     expected = nodes_of(out)
     shown = _names(expected)
     if not isinstance(got, (list, tuple)):
@@ -108,7 +118,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
             expected=shown,
             obtained=got,
         )
-    got = list(got)
+    returned, got = got, list(got)
     members = {id(n) for n in nodes.values()}
     strangers = [n for n in got if id(n) not in members]
     if strangers:
@@ -181,6 +191,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
                     " / добавляйте вершину только после всех её родителей (обратный порядок"
                     " обхода в глубину): сначала родители, выход последним",
                 )
+    ids = [id(n) for n in returned]  # the list returned, and its nodes then
     again = student_call(
         T2,
         "topological_order(output), a second call on the same graph",
@@ -188,6 +199,7 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
         out,
         inputs=inputs,
     )
+    graph_unchanged(T2, "topological_order (a second call)", saved, inputs)
     again = list(again) if isinstance(again, (list, tuple)) else []
     if sorted(map(id, again)) != sorted(map(id, got)):
         fail(
@@ -204,6 +216,22 @@ def _order_case(topological_order: Callable, label: str, spec: Spec, seed: objec
             " / создавайте множество посещённых и порядок внутри функции при каждом "
             "вызове",
         )
+    earlier = [*(kept or []), (label, returned, ids)]
+    for which, lst, ids in earlier:
+        if [id(n) for n in lst] != ids:
+            fail(
+                T2,
+                f"result changed by a later call: the list topological_order returned for "
+                f"{which} changed when it was called again; it shares memory with state kept "
+                "between calls / результат изменён более поздним вызовом: список, который "
+                "вернула topological_order, изменился при следующем вызове",
+                inputs={"graph": _Raw(which), "later call / потом": _Raw(f"on {label}")},
+                expected=f"{len(ids)} nodes, as returned",
+                obtained=_names(lst),
+                hint="build a new list on every call / создавайте новый список при каждом вызове",
+            )
+    if kept is not None:
+        kept.append((label, returned, ids))
 
 
 _LECTURE_GRAPH: Spec = [
@@ -223,5 +251,6 @@ _VISIBLE_GRAPHS: list[tuple[str, Spec]] = [
 @task_check(T2)
 def t3_2(topological_order: Callable) -> None:
     """The lecture's graph and a diamond."""
+    kept: list[tuple[str, Any, list[int]]] = []
     for label, spec in _VISIBLE_GRAPHS:
-        _order_case(topological_order, label, spec, "visible")
+        _order_case(topological_order, label, spec, "visible", kept)

@@ -27,7 +27,15 @@ from ._common import (
     T3,
     _Raw,
 )
-from ._tape import TapeVar, _as_tape, nodes_of, reference_ops, tape_ops
+from ._tape import (
+    TapeVar,
+    _as_tape,
+    graph_state,
+    graph_unchanged,
+    nodes_of,
+    reference_ops,
+    tape_ops,
+)
 
 _REF = reference(__package__)  # None in the student distribution
 
@@ -129,9 +137,11 @@ def _backward_case(
     if twice:
         inputs["cotangent"] = _Raw(f"{fmt(cts[0])}, then {fmt(ct)} (two passes over one graph)")
     counter = CallCounter(nodes_of if _REF is None else _REF.course_topological_order)
+    saved = graph_state(out, adjoints=False)  # backward writes .adj only
     with substituted(backward, topological_order=counter):
         for c in cts:
             student_call(T3, "backward(output, cotangent)", backward, out, c, inputs=inputs)
+            graph_unchanged(T3, "backward", saved, inputs)
     got = np.array([x.adj for x in leaves], dtype=float)
     expected = ct * np.asarray(
         ri.grad(build(reference_ops), argnums=tuple(range(n)))(*xs), dtype=float

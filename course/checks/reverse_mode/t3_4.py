@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -13,10 +14,12 @@ from .._core import (
     CallCounter,
     assert_close,
     fail,
+    rng,
     student_call,
     substituted,
     task_check,
 )
+from ..finite_differences._common import Kept
 from ._common import (
     T4,
 )
@@ -63,9 +66,16 @@ _ADJOINT_HINTS = {
 }
 
 
-def _lecture_case(lecture_reverse: Callable, w1: float, w2: float, L_bar: float) -> None:
+def _lecture_case(
+    lecture_reverse: Callable, w1: float, w2: float, L_bar: float, kept: Kept | None = None
+) -> None:
+    """The table at (w1, w2) for L̄; with ``kept``, the tables returned before must not have
+    changed (and this one is kept)."""
     inputs = {"w1": w1, "w2": w2, "L_bar": L_bar}
     table = student_call(T4, "lecture_reverse", lecture_reverse, w1, w2, L_bar, inputs=inputs)
+    if kept is not None:
+        kept.recheck(f"lecture_reverse({w1:g}, {w2:g}, {L_bar:g})")
+        kept.keep(f"lecture_reverse({w1:g}, {w2:g}, {L_bar:g})", table)
     if not isinstance(table, dict) or set(table) != set(_ADJOINT_HINTS):
         fail(
             T4,
@@ -100,9 +110,25 @@ def _lecture_case(lecture_reverse: Callable, w1: float, w2: float, L_bar: float)
         )
 
 
+#: points this kernel cannot have met before: a new one per use in this process
+_FRESH = itertools.count()
+
+
+def _fresh_point() -> tuple[float, float]:
+    g = rng(T4, ("fresh", next(_FRESH)))
+    return float(g.uniform(1.2, 4.0)), float(g.uniform(0.4, 3.0))
+
+
 def _gradient_case(
-    lecture_reverse: Callable, lecture_gradient: Callable, w1: float, w2: float
-) -> None:
+    lecture_reverse: Callable,
+    lecture_gradient: Callable,
+    w1: float,
+    w2: float,
+    passes: str = "known",
+) -> tuple[float, float]:
+    """``lecture_gradient(w1, w2)`` and its backward passes: exactly one at a point met for the
+    first time (``passes == "fresh"``), at most one at a point it may have met (a correctly
+    keyed memo makes none); returns the gradient."""
     inputs = {"w1": w1, "w2": w2}
     counter = CallCounter(lecture_reverse)
     with substituted(lecture_gradient, lecture_reverse=counter):
@@ -120,17 +146,19 @@ def _gradient_case(
         )
     assert_close(
         T4,
-        "(∂L/∂w1, ∂L/∂w2)",
+        "(∂L/∂w1, ∂L/∂w2)"
+        + ("" if passes == "fresh" else " at a point met before (state kept between calls?)"),
         np.asarray(got, dtype=float),
         expected,
         inputs=inputs,
         hint="one backward pass with L̄ = 1 gives both: (w̄₁, w̄₂)"
         " / один обратный проход с L̄ = 1 даёт обе: (w̄₁, w̄₂)",
     )
-    if counter.count != 1:
+    if counter.count > 1 or (passes == "fresh" and counter.count != 1):
         fail(
             T4,
-            f"lecture_gradient made {counter.count} calls of lecture_reverse; reverse "
+            f"lecture_gradient made {counter.count} calls of lecture_reverse at a "
+            f"{'new' if passes == 'fresh' else 'known'} point; reverse "
             "mode gives the whole gradient in one backward pass"
             f" / lecture_gradient вызвала lecture_reverse {counter.count} раз; обратный "
             "режим даёт весь градиент за один обратный проход",
@@ -141,11 +169,37 @@ def _gradient_case(
             " / вызовите lecture_reverse(w1, w2, 1.0) "
             "один раз",
         )
+    return float(got[0]), float(got[1])
+
+
+def _gradient_cases(
+    lecture_reverse: Callable, lecture_gradient: Callable, w1: float, w2: float
+) -> None:
+    """The gradient at (w1, w2); at a new point, at one with the same w1 and another w2, and at
+    the new point again: what was returned first must not have changed."""
+    _gradient_case(lecture_reverse, lecture_gradient, w1, w2)
+    u1, u2 = _fresh_point()
+    first = _gradient_case(lecture_reverse, lecture_gradient, u1, u2, "fresh")
+    _gradient_case(lecture_reverse, lecture_gradient, u1, u2 + 0.7, "fresh")
+    again = _gradient_case(lecture_reverse, lecture_gradient, u1, u2)
+    if again != first:
+        fail(
+            T4,
+            "state kept between calls: lecture_gradient gave another gradient at a point "
+            "after a call at another point"
+            " / состояние сохраняется между вызовами: lecture_gradient дала другой градиент "
+            "в точке после вызова в другой точке",
+            inputs={"w1": u1, "w2": u2},
+            expected=first,
+            obtained=again,
+        )
 
 
 @task_check(T4)
 def t3_4(lecture_reverse: Callable, lecture_gradient: Callable) -> None:
-    """The lecture's point (2, 3) with L̄ = 1 and with L̄ = 0.7; the gradient in one pass."""
-    _lecture_case(lecture_reverse, 2.0, 3.0, 1.0)
-    _lecture_case(lecture_reverse, 2.0, 3.0, 0.7)
-    _gradient_case(lecture_reverse, lecture_gradient, 2.0, 3.0)
+    """The lecture's point (2, 3) with L̄ = 1 and with L̄ = 0.7; the gradient there and at new
+    points (exactly one pass at a point met for the first time)."""
+    kept = Kept(T4)
+    _lecture_case(lecture_reverse, 2.0, 3.0, 1.0, kept)
+    _lecture_case(lecture_reverse, 2.0, 3.0, 0.7, kept)
+    _gradient_cases(lecture_reverse, lecture_gradient, 2.0, 3.0)

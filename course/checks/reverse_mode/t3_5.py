@@ -24,6 +24,7 @@ from .._core import (
     uniform,
 )
 from .._lazy import reference
+from ..finite_differences._common import Kept, unchanged
 from ._common import (
     T5,
     _Raw,
@@ -44,6 +45,11 @@ _GRAD_VISIBLE: list[tuple[str, VecBuilder, int]] = [
 _JAC_VISIBLE: list[tuple[str, VecBuilder, int]] = [
     ("f(x) = [x0·x1, sin(x1) + x2]", lambda ns: lambda x: [x[0] * x[1], ns.sin(x[1]) + x[2]], 3),
 ]
+
+
+#: made (and used) between two uses of a returned function: it must not take their place
+_OTHER_GRAD: VecBuilder = lambda ns: lambda x: sum((xi * xi for xi in x), 0.0)  # noqa: E731
+_OTHER_JAC: VecBuilder = lambda ns: lambda x: [xi * xi for xi in x]  # noqa: E731
 
 
 def _reference_fn(build: VecBuilder, n: int) -> Callable[[Any], Any]:
@@ -95,11 +101,36 @@ def _again(
     first: Any,
     first_inputs: dict[str, Any],
 ) -> None:
-    """Use the returned function again at another point; the first result must not change."""
+    """Make and use the same transform of another function, then use the returned function
+    again at another point; the first result must not change, nor the arguments."""
     kept = np.array(first, dtype=float, copy=True)
-    inputs = {"f": _Raw(label), "x (second call of the same function)": x2}
+    n = x2.size
+    name = what.split("(")[0]  # grad or jacrev
+    other, other_label = (_OTHER_GRAD, "Σ x_i²") if name == "grad" else (_OTHER_JAC, "[x_i²]")
+    inputs = {
+        "f": _Raw(label),
+        "before / перед этим": _Raw(f"{name}(g) for another g(x) = {other_label}, called at x2"),
+        "x (second call of the same function)": x2,
+    }
     with substituted(maker, **names):
-        got = student_call(T5, f"{what}, called a second time", made, x2.copy(), inputs=inputs)
+        made_other = student_call(T5, f"{name}(g), another function", maker, other(tape_ops))
+        arg = x2.copy()
+        got_other = student_call(
+            T5, f"{what.replace('(f)', '(g)')}, g another function", made_other, arg, inputs=inputs
+        )
+        unchanged(T5, f"{name}(g)(x)", {"x": arg}, {"x": x2}, inputs)
+        ref_other = _reference_fn(other, n)
+        assert_close(
+            T5,
+            f"{what.replace('(f)', '(g)')} for another function g(x) = {other_label}",
+            got_other,
+            np.asarray((ri.grad if name == "grad" else ri.jacrev)(ref_other)(x2), dtype=float),
+            inputs=inputs,
+            hint=_AGAIN_HINT,
+        )
+        arg = x2.copy()
+        got = student_call(T5, f"{what}, called a second time", made, arg, inputs=inputs)
+    unchanged(T5, what, {"x": arg}, {"x": x2}, inputs)
     assert_close(
         T5,
         f"{what} on its second call (state kept between calls?)",
@@ -124,9 +155,11 @@ def _grad_case(grad: Callable, label: str, build: VecBuilder, n: int, seed: obje
     _g, x = _point(T5, label, seed, n)
     inputs = {"f": _Raw(label), "x": x}
     f, back, names = _counted(build, grad)
+    arg = x.copy()
     with substituted(grad, **names):
         gf = student_call(T5, "grad(f)", grad, f, inputs=inputs)
-        got = student_call(T5, "grad(f)(x)", gf, x.copy(), inputs=inputs)
+        got = student_call(T5, "grad(f)(x)", gf, arg, inputs=inputs)
+    unchanged(T5, "grad(f)(x)", {"x": arg}, {"x": x}, inputs)
     expected = np.asarray(ri.grad(_reference_fn(build, n))(x), dtype=float)
     assert_close(
         T5,
@@ -200,8 +233,10 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
     cts = [direction(g, (m,)) for _ in range(2)]
     inputs: dict[str, Any] = {"f": _Raw(label), "x": x}
     f, back, names = _counted(build, vjp)
+    kept, arg = Kept(T5), x.copy()
     with substituted(vjp, **names):
-        res = student_call(T5, "vjp(f, x)", vjp, f, x.copy(), inputs=inputs)
+        res = student_call(T5, "vjp(f, x)", vjp, f, arg, inputs=inputs)
+        unchanged(T5, "vjp(f, x)", {"x": arg}, {"x": x}, inputs)
         if not (isinstance(res, (tuple, list)) and len(res) == 2 and callable(res[1])):
             fail(
                 T5,
@@ -211,6 +246,7 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
                 expected="(array of the outputs' values, function ct ↦ Jᵀct)",
                 obtained=res,
             )
+        kept.keep("vjp(f, x) (its y)", res[0])
         assert_close(
             T5,
             "outputs y of vjp(f, x)",
@@ -222,7 +258,11 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
         )
         for i, ct in enumerate(cts):
             inputs["ct"] = ct
-            got = student_call(T5, "pullback(ct)", res[1], ct.copy(), inputs=inputs)
+            ct_arg = ct.copy()
+            got = student_call(T5, "pullback(ct)", res[1], ct_arg, inputs=inputs)
+            unchanged(T5, "pullback(ct)", {"ct": ct_arg, "x": arg}, {"ct": ct, "x": x}, inputs)
+            kept.recheck(f"pullback(ct) (call {i + 1})")
+            kept.keep(f"pullback(ct) (call {i + 1})", got)
             assert_close(
                 T5,
                 f"pullback(ct) = Jᵀct (call {i + 1})",
@@ -241,6 +281,7 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
     inputs2 = {"f": _Raw(label), "x": x, "x2 (a second vjp)": x2, "ct": cts[0]}
     with substituted(vjp, **names):
         res2 = student_call(T5, "vjp(f, x2)", vjp, f, x2.copy(), inputs=inputs2)
+        kept.recheck("vjp(f, x2)")
         again = student_call(
             T5, "the first pullback(ct) after vjp(f, x2)", res[1], cts[0].copy(), inputs=inputs2
         )
@@ -262,6 +303,7 @@ def _vjp_case(vjp: Callable, label: str, build: VecBuilder, n: int, seed: object
                 obtained=res2,
             )
         got2 = student_call(T5, "pullback of vjp(f, x2)", res2[1], cts[0].copy(), inputs=inputs2)
+        kept.recheck("the pullback of vjp(f, x2)")
     assert_close(
         T5,
         "result of the second vjp's pullback(ct) = J(x2)ᵀct",
@@ -276,9 +318,11 @@ def _jacrev_case(jacrev: Callable, label: str, build: VecBuilder, n: int, seed: 
     _g, x = _point(T5, label, seed, n)
     inputs = {"f": _Raw(label), "x": x}
     f, back, names = _counted(build, jacrev)
+    arg = x.copy()
     with substituted(jacrev, **names):
         jac = student_call(T5, "jacrev(f)", jacrev, f, inputs=inputs)
-        got = student_call(T5, "jacrev(f)(x)", jac, x.copy(), inputs=inputs)
+        got = student_call(T5, "jacrev(f)(x)", jac, arg, inputs=inputs)
+    unchanged(T5, "jacrev(f)(x)", {"x": arg}, {"x": x}, inputs)
     expected = np.asarray(ri.jacrev(_reference_fn(build, n))(x), dtype=float)
     m = expected.shape[0]
     assert_close(

@@ -328,7 +328,7 @@ MUTANTS: list[Planted] = [
         "in-place",
         "t3_6",
         [(_DELTA, "        delta = dv\n        delta *= 1 - vs[k] ** 2\n")],
-        ["modified its argument V_bar in place"],
+        ["input changed in place: mlp_backward modified its argument V_bar"],
     ),
     Planted(
         "forward-stores-last",

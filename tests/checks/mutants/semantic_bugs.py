@@ -190,6 +190,19 @@ BUGS: dict[str, list[Planted]] = {
                 )
             ],
         ),
+        # each coordinate stepped in the caller's array and stepped back: x moves by round-off
+        Planted(
+            "fd-grad-steps-in-place",
+            "t1_1",
+            [
+                (
+                    "            grad.flat[i] = (f(x + eps * e) - f(x - eps * e)) / (2 * eps)\n",
+                    "            x.flat[i] += eps\n            fp = f(x)\n"
+                    "            x.flat[i] -= 2 * eps\n            fm = f(x)\n"
+                    "            x.flat[i] += eps\n            grad.flat[i] = (fp - fm) / (2 * eps)\n",
+                )
+            ],
+        ),
     ],
     "02_forward_mode": [
         # exp cached by the value only: a second tangent at the same point gets the first's
@@ -488,6 +501,52 @@ BUGS: dict[str, list[Planted]] = {
                 ("def mlp_forward(X, Ws):\n", "_LAST_VS = []\n\n\ndef mlp_forward(X, Ws):\n"),
             ],
         ),
+        # one constant leaf per type: the first number met stands for every later one
+        Planted(
+            "constant-leaf-by-type",
+            "t3_1",
+            [
+                (
+                    "    return x if isinstance(x, Var) else Var(x)\n",
+                    "    if isinstance(x, Var):\n        return x\n"
+                    "    return _CONSTANTS.setdefault(type(x), Var(x))\n",
+                ),
+                ("def as_var(x):\n", "_CONSTANTS = {}\n\n\ndef as_var(x):\n"),
+            ],
+        ),
+        # one module-level list, emptied and refilled by every call (the caller's is refilled)
+        Planted(
+            "topo-order-shared-list",
+            "t3_2",
+            [
+                (
+                    "    order, visited = [], set()\n",
+                    "    order, visited = _ORDER, set()\n    order.clear()\n",
+                ),
+                (
+                    "def topological_order(output):\n",
+                    "_ORDER = []\n\n\ndef topological_order(output):\n",
+                ),
+            ],
+        ),
+        # one table, overwritten by the next call: a table kept by the caller changes
+        Planted(
+            "lecture-table-reused",
+            "t3_4",
+            [
+                (
+                    '    return {"L": (L, L_bar), "v3": (v3, v3_bar), "v2": (v2, v2_bar),\n'
+                    '            "v1": (v1, v1_bar), "w1": (w1, w1_bar), "w2": (w2, w2_bar)}\n',
+                    '    _TABLE.update({"L": (L, L_bar), "v3": (v3, v3_bar), "v2": (v2, v2_bar),\n'
+                    '                   "v1": (v1, v1_bar), "w1": (w1, w1_bar), "w2": (w2, w2_bar)})\n'
+                    "    return _TABLE\n",
+                ),
+                (
+                    "def lecture_reverse(w1, w2, L_bar=1.0):\n",
+                    "_TABLE = {}\n\n\ndef lecture_reverse(w1, w2, L_bar=1.0):\n",
+                ),
+            ],
+        ),
     ],
     "04_matrix_adjoints": [
         # the factorisation cached by the shape of A
@@ -599,6 +658,64 @@ BUGS: dict[str, list[Planted]] = {
                     "def svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
                     "_F_BY_K = {}\n\n\ndef svd_vjp(U, s, Vt, U_bar, s_bar, Vt_bar):\n",
                 ),
+            ],
+        ),
+        # a pseudo-inverse that drops the directions whose singular value is below 1e-7·σ₁ "for
+        # stability" (one SVD): exact on every A but a truly ill-conditioned one (cond > 1e7);
+        # badly scaled rows (cond ~1e6, the other hidden cases) keep every direction
+        Planted(
+            "solve-jvp-truncated-pinv",
+            "t4_1",
+            [
+                (
+                    "    lu = lu_factor(A)\n    x = lu_solve(lu, b)\n"
+                    "    x_dot = lu_solve(lu, b_dot - A_dot @ x)  # A ẋ = ḃ − Ȧ x\n",
+                    "    U, s, Vt = np.linalg.svd(A)\n"
+                    "    A_pinv = (Vt.T * np.where(s > 1e-7 * s[0], 1.0 / s, 0.0)) @ U.T\n"
+                    "    x = A_pinv @ b\n    x_dot = A_pinv @ (b_dot - A_dot @ x)\n",
+                )
+            ],
+        ),
+        # the normal equations AᵀA x = Aᵀb: one (Cholesky) factorisation and one solve per
+        # pass, right in exact arithmetic and on well-conditioned A; error κ²·ε: wrong on the
+        # badly scaled and on the ill-conditioned A of the hidden checks
+        Planted(
+            "solve-vjp-normal-equations",
+            "t4_2",
+            [
+                (
+                    "    lu = lu_factor(A)\n    x = lu_solve(lu, b)\n    return x, (lu, x)\n",
+                    "    c = scipy.linalg.cho_factor(A.T @ A)\n"
+                    "    x = scipy.linalg.cho_solve(c, A.T @ b)\n    return x, ((c, A), x)\n",
+                ),
+                (
+                    "    b_bar = lu_solve(lu, x_bar, trans=1)  # A⁻ᵀ x̄, the same factors\n",
+                    "    c, A = lu\n    b_bar = A @ scipy.linalg.cho_solve(c, x_bar)  # A (AᵀA)⁻¹ x̄\n",
+                ),
+            ],
+        ),
+        # x written into one buffer per shape, returned and kept in the residuals
+        Planted(
+            "solve-fwd-x-buffer",
+            "t4_2",
+            [
+                (
+                    "    x = lu_solve(lu, b)\n    return x, (lu, x)\n",
+                    "    x = _X.setdefault(np.shape(b), np.empty(np.shape(b)))\n"
+                    "    x[...] = lu_solve(lu, b)\n    return x, (lu, x)\n",
+                ),
+                ("def solve_fwd(A, b):\n", "_X = {}\n\n\ndef solve_fwd(A, b):\n"),
+            ],
+        ),
+        # trials ignored: the first random direction decides
+        Planted(
+            "dot-test-one-trial",
+            "t4_3",
+            [
+                (
+                    "            return False\n    return True\n",
+                    "            return False\n        return True\n    return True\n",
+                )
             ],
         ),
     ],
@@ -758,6 +875,4 @@ BUGS: dict[str, list[Planted]] = {
 }
 
 # filled from the first run against the checks (before issue 22's Build 1–4)
-NOT_YET_CAUGHT: set[str] = {
-    "sqrt-node-by-value",
-}
+NOT_YET_CAUGHT: set[str] = set()

@@ -1,4 +1,4 @@
-"""Checks of tasks 4.1 (the JVP of solve) and 4.2 (its VJP, reusing the factorisation)."""
+"""Checks of task 4.2: the VJP of solve, reusing the forward pass's factorisation."""
 
 from __future__ import annotations
 
@@ -11,17 +11,13 @@ import reference_impl as ri
 import reference_impl.numpy as rnp
 
 from .._core import (
-    Task,
-    assert_close,
     direction,
     fail,
-    rng,
     student_call,
     task_check,
 )
 from ..finite_differences._common import Kept
 from ._common import (
-    T1,
     T2,
     Watch,
     _compare,
@@ -29,130 +25,12 @@ from ._common import (
     _names,
     _outer,
     _pair,
+    _solve_problem,
     _unchanged,
-    well_conditioned,
+    close_to,
+    solve_tol,
 )
-
-# ---------------------------------------------------------------------------------------------
-# task 4.1: the JVP of solve
-# ---------------------------------------------------------------------------------------------
-_JVP_HINT = (
-    "differentiate A x = b: Ȧ x + A ẋ = ḃ, so ẋ = A⁻¹(ḃ − Ȧ x); with the factors: "
-    "lu_solve(lu, b_dot - A_dot @ x)"
-    " / продифференцируйте A x = b: ẋ = A⁻¹(ḃ − Ȧ x), с готовыми множителями LU"
-)
-
-
-def _solve_problem(
-    task: Task, n: int, k: int | None, seed: object, scale: Any = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
-    """A well-conditioned A times ``scale`` (a number, or one factor per row: rows whose
-    entries differ by orders of magnitude), and b with ``k`` columns (a vector for None)."""
-    g = rng(task, seed)
-    A = (np.reshape(scale, (-1, 1)) if np.ndim(scale) else scale) * well_conditioned(g, n)
-    b = g.normal(size=(n,) if k is None else (n, k))
-    return A, b, g
-
-
-def _solve_jvp_case(
-    solve_jvp: Callable,
-    n: int,
-    k: int | None,
-    seed: object,
-    zero: str = "",
-    scale: Any = 1.0,
-    kept: Kept | None = None,
-) -> None:
-    A, b, g = _solve_problem(T1, n, k, seed, scale)
-    dA = np.zeros((n, n)) if zero == "A" else direction(g, (n, n))
-    db = np.zeros(b.shape) if zero == "b" else direction(g, b.shape)
-    given, saved = _copies(A=A, b=b, A_dot=dA, b_dot=db)
-    inputs = dict(saved)
-    watch = Watch()
-    out = student_call(
-        T1,
-        "solve_jvp((A, b), (A_dot, b_dot))",
-        watch.wrap(solve_jvp),
-        (given["A"], given["b"]),
-        (given["A_dot"], given["b_dot"]),
-        inputs=inputs,
-        hint=_JVP_HINT,
-    )
-    x, x_dot = _pair(T1, "solve_jvp", out, inputs, "(x, x_dot)")
-    x_ref, x_dot_ref = ri.jvp(rnp.linalg.solve, (A, b), (dA, db))
-    assert_close(
-        T1,
-        "x = A⁻¹ b",
-        x,
-        x_ref,
-        inputs=inputs,
-        hint="x = lu_solve(lu_factor(A), b), of the shape of b"
-        " / x = lu_solve(lu_factor(A), b), формы b",
-    )
-    inv = np.linalg.inv(A)
-    rhs = db - dA @ x_ref
-    _compare(
-        T1,
-        "ẋ",
-        x_dot,
-        x_dot_ref,
-        inputs=inputs,
-        hint=_JVP_HINT,
-        wrong=[
-            ("A⁻¹(Ȧ x − ḃ)", -x_dot_ref, "wrong sign: " + _JVP_HINT),
-            (
-                "A⁻¹ ḃ",
-                inv @ db,
-                "the term −A⁻¹ Ȧ x is missing (A depends on the input too): "
-                " / пропущено слагаемое −A⁻¹ Ȧ x (A тоже зависит от входа); " + _JVP_HINT,
-            ),
-            (
-                "−A⁻¹ Ȧ x",
-                -inv @ dA @ x_ref,
-                "the term A⁻¹ ḃ is missing:  / пропущено слагаемое A⁻¹ ḃ; " + _JVP_HINT,
-            ),
-            (
-                "A⁻ᵀ(ḃ − Ȧ x)",
-                inv.T @ rhs,
-                "A⁻ᵀ instead of A⁻¹: solve with A, trans=0 / A⁻ᵀ вместо A⁻¹: решайте с A, trans=0",
-            ),
-            ("A⁻¹(ḃ − Ȧᵀ x)", inv @ (db - dA.T @ x_ref), "Ȧᵀ x instead of Ȧ x / Ȧᵀ x вместо Ȧ x"),
-            (
-                "ḃ − Ȧ x",
-                rhs,
-                "multiply by A⁻¹ (one more lu_solve with the same factors)"
-                " / умножьте на A⁻¹ (ещё один lu_solve с теми же множителями)",
-            ),
-        ],
-    )
-    facs = watch.factorisations
-    if len(facs) != 1:
-        fail(
-            T1,
-            f"solve_jvp made {len(facs)} factorisations ({_names(facs)}); x and ẋ need "
-            "exactly one: lu_factor(A), then two solves with the same factors"
-            f" / solve_jvp выполнила {len(facs)} разложений; x и ẋ нужно ровно одно: "
-            "lu_factor(A), затем два решения с теми же множителями",
-            inputs=inputs,
-            expected=1,
-            obtained=len(facs),
-            hint="factorise A once; do not call np.linalg.solve / inv (each factorises again)"
-            " / раскладывайте A один раз; не вызывайте np.linalg.solve / inv (каждый "
-            "раскладывает заново)",
-        )
-    _unchanged(T1, "solve_jvp", given, saved, inputs)
-    if kept is not None:
-        kept.recheck("solve_jvp on another system")
-        kept.keep(f"solve_jvp((A, b), (A_dot, b_dot)) ({seed})", out)
-
-
-@task_check(T1)
-def t4_1(solve_jvp: Callable) -> None:
-    """Two 3×3 systems with a vector right-hand side (the first result kept)."""
-    kept = Kept(T1)
-    _solve_jvp_case(solve_jvp, 3, None, "visible", kept=kept)
-    _solve_jvp_case(solve_jvp, 3, None, "visible, second system", kept=kept)
-
+from .t4_1 import _with_cond
 
 # ---------------------------------------------------------------------------------------------
 # task 4.2: the VJP of solve, reusing the forward factorisation
@@ -166,12 +44,19 @@ _VJP_HINT = (
 
 
 def _solve_vjp_case(
-    solve_fwd: Callable, solve_bwd: Callable, n: int, k: int | None, seed: object, scale: Any = 1.0
+    solve_fwd: Callable,
+    solve_bwd: Callable,
+    n: int,
+    k: int | None,
+    seed: object,
+    scale: Any = 1.0,
+    kappa: float | None = None,
 ) -> None:
-    A, b, g = _solve_problem(T2, n, k, seed, scale)
+    A, b, g = _solve_problem(T2, n, k, seed, scale, kappa)
+    tol = solve_tol(A) if kappa else None  # the other cases: elementwise, as before
     x_bar = direction(g, b.shape)
     given, saved = _copies(A=A, b=b)
-    inputs = dict(saved)
+    inputs = _with_cond(saved, A, tol)
     fwd = Watch()
     out = student_call(
         T2,
@@ -186,7 +71,7 @@ def _solve_vjp_case(
     )
     x, res = _pair(T2, "solve_fwd", out, inputs, "(x, residuals)")
     x_ref, vjp = ri.vjp(rnp.linalg.solve, A, b)
-    assert_close(
+    close_to(
         T2,
         "x = A⁻¹ b (solve_fwd)",
         x,
@@ -194,6 +79,7 @@ def _solve_vjp_case(
         inputs=inputs,
         hint="x = lu_solve(lu, b) with lu = lu_factor(A)"
         " / x = lu_solve(lu, b), где lu = lu_factor(A)",
+        tol=tol,
     )
     if len(fwd.factorisations) != 1:
         fail(
@@ -232,6 +118,7 @@ def _solve_vjp_case(
         b_bar_ref,
         inputs=inputs,
         hint=_VJP_HINT,
+        tol=tol,
         wrong=[
             (
                 "A⁻¹ x̄",
@@ -256,6 +143,7 @@ def _solve_vjp_case(
         A_bar_ref,
         inputs=inputs,
         hint=_VJP_HINT,
+        tol=tol,
         wrong=[
             (
                 "+A⁻ᵀ x̄ xᵀ",
@@ -344,7 +232,8 @@ def _solve_vjp_case(
     kept = Kept(T2)
     kept.keep("solve_fwd(A, b)", x)
     kept.keep("solve_bwd(residuals, x_bar)", (A_bar, b_bar))
-    A2, b2, g2 = _solve_problem(T2, n, k, (seed, "second forward pass"), scale)
+    A2, b2, g2 = _solve_problem(T2, n, k, (seed, "second forward pass"), scale, kappa)
+    tol2 = solve_tol(A2) if kappa else None
     out2 = student_call(
         T2,
         "solve_fwd(A2, b2), a second forward pass",
@@ -355,12 +244,13 @@ def _solve_vjp_case(
     )
     x2, res2 = _pair(T2, "solve_fwd", out2, inputs, "(x, residuals)")
     x2_ref, vjp2 = ri.vjp(rnp.linalg.solve, A2, b2)
-    assert_close(
+    close_to(
         T2,
         "x = A2⁻¹ b2 of a second solve_fwd (same shapes, other values: state kept?)",
         x2,
         x2_ref,
         inputs={"A2": A2, "b2": b2},
+        tol=tol2,
     )
     kept.recheck("solve_fwd(A2, b2)")
     out = student_call(
@@ -374,13 +264,14 @@ def _solve_vjp_case(
     )
     A_bar2, b_bar2 = _pair(T2, "solve_bwd", out, inputs, "(A_bar, b_bar)")
     for name, got, ref in (("∂L/∂b", b_bar2, b_bar_ref), ("∂L/∂A", A_bar2, A_bar_ref)):
-        assert_close(
+        close_to(
             T2,
             f"{name} from the first residuals, after a second solve_fwd(A2, b2) "
             "(state kept between calls?)",
             got,
             ref,
             inputs=inputs,
+            tol=tol,
             hint="solve_bwd must use the residuals it is given, not those of the last "
             "forward pass / solve_bwd должна использовать данные residuals, "
             "переданные ей, а не данные последнего прямого прохода",
@@ -397,12 +288,13 @@ def _solve_vjp_case(
     )
     A_bar3, b_bar3 = _pair(T2, "solve_bwd", out, inputs, "(A_bar, b_bar)")
     for name, got, ref in zip(("∂L/∂A", "∂L/∂b"), (A_bar3, b_bar3), vjp2(x_bar2), strict=True):
-        assert_close(
+        close_to(
             T2,
             f"{name} of the second problem with another x̄ (state kept between calls?)",
             got,
             ref,
             inputs={"A2": A2, "b2": b2, "x_bar2": x_bar2},
+            tol=tol2,
             hint="solve_bwd must use the residuals and the x_bar it is given"
             " / solve_bwd должна использовать переданные ей residuals и x_bar",
         )
