@@ -135,10 +135,9 @@ def test_an_in_place_change_is_caught_over_the_channel(
     kernel view holds its _watch.py; for 01 and 03 the view is given _argwatch.py and the
     package's _watch.py here (course.channel.PACKAGES does not list them yet; the harness
     kernel reads every file, so 04's kernel finds _argwatch.py as well)."""
-    from assignment_utils import mutated_notebook
-    from test_channel_notebooks import grade_through_channel
-
     import course.channel as channel
+    from tests.checks.assignment_utils import mutated_notebook
+    from tests.grading.test_channel_notebooks import grade_through_channel
 
     package = {"01": "finite_differences", "03": "reverse_mode"}.get(aid[:2])
     if package:
