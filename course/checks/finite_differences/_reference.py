@@ -19,7 +19,7 @@ def course_fd_grad(f: Fun, x: Any, eps: float, method: str = "central") -> np.nd
         e = np.zeros(x.size)
         e[i] = eps
         e = e.reshape(x.shape)
-        if method == "forward":
+        if f0 is not None:  # method == "forward"
             grad[i] = (float(f(x + e)) - f0) / eps
         else:
             grad[i] = (float(f(x + e)) - float(f(x - e))) / (2 * eps)

@@ -29,9 +29,9 @@ def _fd_quotients(f: Fun, x: np.ndarray, eps: float, kind: str) -> np.ndarray:
     """Difference quotients per coordinate with step ``eps`` (for the diagnosis of mistakes)."""
     out = np.zeros(x.size)
     for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = eps
-        e = e.reshape(x.shape)
+        unit = np.zeros(x.size)
+        unit[i] = eps
+        e = unit.reshape(x.shape)
         if kind == "forward":
             out[i] = (float(f(x + e)) - float(f(x))) / eps
         elif kind == "backward":
