@@ -66,7 +66,10 @@ def _lift_unary(value_fn: Callable, derivative: Callable) -> Callable[[Any], Any
 
 def _dual_sum(a: Any, axis: int | None = None) -> Any:
     av, at, ac = _parts(a)
-    return av.sum(axis=axis) if ac is None else ac(av.sum(axis=axis), at.sum(axis=axis))
+    if ac is None:
+        return av.sum(axis=axis)
+    assert at is not None  # _parts gives a tangent exactly when it gives a dual class
+    return ac(av.sum(axis=axis), at.sum(axis=axis))
 
 
 #: the operations of the test functions, on any dual type (``type(x)(value, tangent)``)
