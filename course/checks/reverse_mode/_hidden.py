@@ -119,7 +119,8 @@ _HIDDEN_GRAPHS: list[tuple[str, Spec]] = [
             ("d", ["c", "b", "c"]),
         ],
     ),
-] + [(f"a random graph #{i}", _random_dag(i, 30)) for i in range(3)]
+    *[(f"a random graph #{i}", _random_dag(i, 30)) for i in range(3)],
+]
 
 
 @task_check(T2, hidden=True)

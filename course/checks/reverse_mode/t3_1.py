@@ -78,7 +78,7 @@ def _pairs(
 
 
 def _node_case(
-    Var: type,
+    Var: type[Any],
     label: str,
     fn: Callable[..., Any],
     ref: Callable[..., Any],
@@ -88,7 +88,8 @@ def _node_case(
     """``fn`` applied to ``args`` (name, value, is it a Var) must build one correct node."""
     student = [Var(v) if is_var else v for _n, v, is_var in args]
     inputs = {n: (_Raw(f"Var({fmt(v)})") if is_var else v) for n, v, is_var in args}
-    var_args = [a for a, (_n, _v, is_var) in zip(student, args, strict=True) if is_var]
+    # the operands that are Vars (of the student's class)
+    var_args: list[Any] = [a for a, (_n, _v, is_var) in zip(student, args, strict=True) if is_var]
     before = [(a.value, len(a.parents), a.adj) for a in var_args]
     out = student_call(T1, label, fn, *student, inputs=inputs, hint=hint)
     if not isinstance(out, Var):
