@@ -14,11 +14,14 @@ import sys
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 __all__ = ["Call", "Watch"]
+
+#: the events that ``sys.setprofile`` hands its function (typeshed's ``ProfileFunction``)
+_ProfileEvent = Literal["call", "return", "c_call", "c_return", "c_exception"]
 
 
 def _is_proxy(fn: Any) -> bool:
@@ -135,7 +138,7 @@ class Watch:
         codes = _watched_codes()
         active: set[int] = set()
 
-        def profile(frame: types.FrameType, event: str, arg: Any) -> None:
+        def profile(frame: types.FrameType, event: _ProfileEvent, arg: Any) -> None:
             if outer is not None:
                 outer(frame, event, arg)
             found = codes.get(frame.f_code)

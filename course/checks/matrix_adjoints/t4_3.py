@@ -181,8 +181,8 @@ def _dot_test_case(
 ) -> None:
     jc, vc = CallCounter(jvp), CallCounter(vjp)
     saved = [np.array(p, copy=True) for p in primals]
-    inputs = {"pair": label, "primals": primals}
-    extra = {} if trials is None else {"trials": trials}
+    inputs: dict[str, Any] = {"pair": label, "primals": primals}
+    extra: dict[str, float] = {} if trials is None else {"trials": trials}
     if trials is not None:
         inputs["trials"] = trials
     if rtol is not None:
