@@ -6,7 +6,7 @@ differentiated."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -95,7 +95,8 @@ class Traced(NDArrayOperatorsMixin):
             base, p = inputs
             if isinstance(p, Traced) or not np.isscalar(p):
                 raise TypeError(f"{self.mode}: only x ** c with a constant number c is supported")
-            return self._unary(np.power(base.value, p), base, lambda o, a: p * a ** (p - 1))
+            c: Any = p  # a number (np.isscalar's narrowing of p would also admit str and bytes)
+            return self._unary(np.power(base.value, c), base, lambda o, a: c * a ** (c - 1))
         if name not in _RULES:
             raise TypeError(f"{self.mode}: np.{name} is not supported; use {_SUPPORTED}")
         if _RULES[name][0] != len(inputs):
@@ -180,7 +181,8 @@ class Traced(NDArrayOperatorsMixin):
     def _apply(self, name: str, inputs: Sequence[Any]) -> Traced:
         raise NotImplementedError
 
-    def _unary(self, out: np.ndarray, x: Traced, derivative: Callable[..., Any]) -> Traced:
+    def _unary(self, out: np.ndarray, x: Self, derivative: Callable[..., Any]) -> Traced:
+        # x: the base of x ** c, the operand whose __array_ufunc__ runs (of self's class)
         raise NotImplementedError
 
     def _linear(
@@ -221,7 +223,7 @@ class Dual(Traced):
         out = getattr(np, name)(*args)
         return Dual(out, np.broadcast_to(_RULES[name][1](out, args, dots), np.shape(out)))
 
-    def _unary(self, out: np.ndarray, x: Traced, derivative: Callable[..., Any]) -> Dual:
+    def _unary(self, out: np.ndarray, x: Self, derivative: Callable[..., Any]) -> Dual:
         return Dual(out, derivative(out, x.value) * x.tangent)
 
     def _linear(
@@ -261,7 +263,7 @@ class Var(Traced):
                 parents.append((x, back))
         return Var(out, parents)
 
-    def _unary(self, out: np.ndarray, x: Traced, derivative: Callable[..., Any]) -> Var:
+    def _unary(self, out: np.ndarray, x: Self, derivative: Callable[..., Any]) -> Var:
         xv = x.value
         return Var(out, [(x, lambda ct: ct * derivative(out, xv))])
 
