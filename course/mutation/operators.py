@@ -67,7 +67,7 @@ def solution_lines(source: str) -> set[int]:
     return out
 
 
-def _edits(node: ast.AST) -> Iterator[tuple[str, str, ast.AST | list[ast.stmt] | None]]:
+def _edits(node: ast.AST) -> Iterator[tuple[str, str, ast.AST | None]]:
     """``(operator, variant, replacement)`` for one node (``None``: delete the statement)."""
     if isinstance(node, ast.BinOp):
         new = _SWAP_BINOP.get(type(node.op))
@@ -81,9 +81,9 @@ def _edits(node: ast.AST) -> Iterator[tuple[str, str, ast.AST | list[ast.stmt] |
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
         yield "drop-unary", "", node.operand
     elif isinstance(node, ast.Compare) and len(node.ops) == 1:
-        new = _SWAP_CMP.get(type(node.ops[0]))
-        if new:
-            yield "compare", new.__name__, ast.Compare(node.left, [new()], node.comparators)
+        new_cmp = _SWAP_CMP.get(type(node.ops[0]))
+        if new_cmp:
+            yield "compare", new_cmp.__name__, ast.Compare(node.left, [new_cmp()], node.comparators)
     elif isinstance(node, ast.BoolOp):
         other = ast.Or() if isinstance(node.op, ast.And) else ast.And()
         yield "boolop", type(other).__name__, ast.BoolOp(other, node.values)
@@ -116,8 +116,8 @@ def _edits(node: ast.AST) -> Iterator[tuple[str, str, ast.AST | list[ast.stmt] |
                         kws[i] = ast.keyword("axis", value)
                         yield "axis", variant, ast.Call(node.func, node.args, kws)
     elif isinstance(node, ast.AugAssign):
-        value = node.value
-        yield "augassign", "=", ast.Assign([copy.deepcopy(node.target)], value)
+        rhs = node.value
+        yield "augassign", "=", ast.Assign([copy.deepcopy(node.target)], rhs)
     if isinstance(node, (ast.For, ast.While)) and node.body:
         yield (
             "loop-once",
@@ -166,6 +166,8 @@ def mutants(source: str) -> list[Mutant]:
     out: list[Mutant] = []
     seen: set[str] = {original}
     for node in ast.walk(tree):
+        if not isinstance(node, (ast.expr, ast.stmt)):  # the only nodes that _edits changes
+            continue
         line = getattr(node, "lineno", None)
         if line is None or line not in lines or getattr(node, "end_lineno", line) not in lines:
             continue

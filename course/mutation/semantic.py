@@ -66,7 +66,7 @@ def targets(source: str) -> list[tuple[str, list[str]]]:
     lines = solution_lines(source)
     out = []
 
-    def body_has(fn: ast.AST) -> bool:
+    def body_has(fn: ast.FunctionDef) -> bool:
         return any(fn.lineno <= ln <= (fn.end_lineno or fn.lineno) for ln in lines)
 
     def defaults(fn: ast.FunctionDef) -> list[str]:

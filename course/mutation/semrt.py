@@ -347,7 +347,12 @@ def profile(fn: Fn, name: str) -> Fn:
                     rec["non_default"].append(p)
         out = fn(*a, **k)
         leaves: list[Any] = []
-        _map(out, lambda v, _p: leaves.append(v) or v)
+
+        def keep(v: Any, _p: tuple) -> Any:
+            leaves.append(v)
+            return v
+
+        _map(out, keep)
         rec["arrays_out"] |= bool(leaves)
         rec["ndarray_out"] |= any(isinstance(v, np.ndarray) for v in leaves)
         rec["callable_out"] |= (callable(out) and not isinstance(out, type)) or (
