@@ -25,6 +25,7 @@ _CHANNEL_FILES = (
     "course/channel/codec.py",
     "course/channel/decoding.py",
     "course/channel/endpoint.py",
+    "course/channel/faithful.py",
     "course/channel/proxy.py",
     "course/channel/remote.py",
     "course/channel/kernel.py",

@@ -28,6 +28,7 @@ from typing import Any
 
 from .codec import ChannelError
 from .endpoint import Endpoint
+from .faithful import Tracker, enabled
 from .limits import reply_too_large
 
 __all__ = ["CheckFailure", "KernelChannel", "connect", "connect_from_env"]
@@ -73,6 +74,8 @@ class KernelChannel:
         self.endpoint = KernelEndpoint(
             sock, extra={"subst": self._subst, "unsubst": self._unsubst, "watch": self._watch}
         )
+        if enabled():  # arguments changed in place, results overwritten later: sent back
+            self.endpoint.tracker = Tracker()
         info = self.endpoint.request("hello")
         self.package: str = info["package"]
         self.checks: tuple[str, ...] = tuple(info["checks"])
