@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from channel_forgery import FORGE
 
 from course.channel import Checker, kernel_view
 from course.channel.codec import (
@@ -947,28 +948,13 @@ def test_an_interrupted_wait_for_the_checker_leaves_later_checks_working(tmp_pat
 
 
 def test_a_forged_reply_declaring_2gib_is_refused_before_decoding(kernel: HarnessKernel) -> None:
-    """A reply written by hand in the binary format: one 8 MiB buffer referenced by 256 arrays
-    (2 GiB once decoded, since every array is copied). The checker's bound reads the sizes from
-    the declarations and refuses it; nothing is allocated, the next check runs as usual."""
+    """A reply written by hand in the binary format (tests/channel_forgery.py): one 8 MiB
+    buffer referenced by 256 arrays (2 GiB once decoded, since every array is copied). The
+    checker's bound reads the sizes from the declarations and refuses it; nothing is allocated,
+    the next check runs as usual."""
     import resource
 
-    src = """
-import struct, sys
-import course.channel.kernel as K
-def fn(f, x):
-    fr = sys._getframe(1)
-    while fr is not None and not (
-            fr.f_code.co_name == "serve" and isinstance(fr.f_locals.get("header"), dict)):
-        fr = fr.f_back
-    seq = fr.f_locals["header"]["i"]
-    one = b"A" + bytes([DTYPE, 0, 1]) + struct.pack("<Q", 2**20) + struct.pack("<I", 0)
-    ok = b"l" + struct.pack("<I", 256) + one * 256
-    body = (bytes([2]) + bytes([2]) + b"re" + struct.pack("<IBq", 9, ord("i"), seq)
-            + bytes([2]) + b"ok" + struct.pack("<I", len(ok)) + ok
-            + struct.pack("<H", 1) + struct.pack("<Q", 8 * 2**20) + bytes(8 * 2**20))
-    K._CHANNEL[0].endpoint.sock.sendall(struct.pack(">I", len(body)) + body)
-    raise RuntimeError("forged")
-""".replace("DTYPE", str(DTYPES.index("float64")))
+    src = FORGE + "def fn(f, x):\n    _forge_reply()\n"
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kernel.run(src)
     v, _ = _run_bounded(kernel, "check.t9_1(fn)", "t9_1")
