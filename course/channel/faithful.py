@@ -65,6 +65,18 @@ def walk(x: Any, containers: bool = True) -> list[Any]:
     """The arrays (and, with ``containers``, the lists and dicts) in ``x``, in the order the
     codec writes them (tuples, lists and dicts' keys and values in order; exact types only, as
     the codec's). The same on both sides: the decoded value has the original's structure."""
+    t = type(x)
+    if t is np.ndarray:
+        return [x] if _on_wire(x) else []
+    if t is tuple or t is list:  # the usual arguments: no container inside (a fast path)
+        for v in x:
+            tv = type(v)
+            if tv is tuple or tv is list or tv is dict:
+                break
+        else:
+            return [v for v in x if type(v) is np.ndarray and _on_wire(v)]
+    elif t is not dict:
+        return []
     out: list[Any] = []
     stack: list[tuple[Any, int]] = [(x, 0)]
     seen = 0
@@ -92,7 +104,7 @@ class _Followed:
         base = a.base
         if base is None:
             self.owner, self.view = weakref.ref(a), None
-            self.key: tuple[Any, ...] = (id(a), 0, a.shape, a.strides, a.dtype.str)
+            self.key: Any = id(a)
         else:
             if not isinstance(base, np.ndarray):
                 raise TypeError("a view of memory that is not an array")
@@ -118,7 +130,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.arrays: dict[int, _Followed] = {}
-        self.keys: dict[tuple[Any, ...], int] = {}
+        self.keys: dict[Any, int] = {}  # id(array), or (id(owner), where) of a view -> id
         self.held = 0
         self._next = 1
         self.updates_sent = 0  # arrays, lists and dicts sent back (figures and tests)
@@ -135,7 +147,7 @@ class Tracker:
         held: list[Any] = []
         if type(first) is not int or first >= 0:
             return held
-        for k, obj in enumerate(walk(args) + walk(kwargs or {})):
+        for k, obj in enumerate(walk(args) + walk(kwargs) if kwargs else walk(args)):
             ident = first - k
             if type(obj) is np.ndarray:
                 self._follow(ident, obj)
@@ -192,14 +204,20 @@ class Tracker:
         return fields
 
     def _result_id(self, a: np.ndarray) -> int:
+        if a.base is None:  # the same array again (a cache, an argument returned): its id
+            ident = self.keys.get(id(a), 0)
+            same = self.arrays.get(ident)
+            if same is not None and same.owner() is a:
+                return ident
         try:
             f = _Followed(a)
         except (TypeError, ValueError):
             return 0
-        ident = self.keys.get(f.key, 0)
-        same = self.arrays.get(ident)
-        if same is not None and same.owner() is f.owner():
-            return ident
+        if f.view is not None:
+            ident = self.keys.get(f.key, 0)
+            same = self.arrays.get(ident)
+            if same is not None and same.owner() is f.owner():
+                return ident
         ident, self._next = self._next, self._next + 1
         if len(self.arrays) >= MAX_FOLLOWED or self.held + len(f.saved) > MAX_HELD:
             return 0
@@ -240,13 +258,12 @@ class Mirror:
     def arguments(self, args: Any, kwargs: Any) -> int | None:
         """Number the arrays, lists and dicts of a request's arguments: the ``ai`` to send, or
         None when there are none."""
-        objs = walk(args) + walk(kwargs or {})
+        objs = walk(args) + walk(kwargs) if kwargs else walk(args)
         if not objs:
             return None
         first = self._next
         for k, obj in enumerate(objs):
-            ref = weakref.ref(obj) if type(obj) is np.ndarray else obj
-            self.targets.setdefault(first - k, []).append(ref)
+            self.targets[first - k] = [weakref.ref(obj) if type(obj) is np.ndarray else obj]
         self._next = first - len(objs)
         return first
 
@@ -256,7 +273,10 @@ class Mirror:
             return
         for a, ident in zip(walk(value, containers=False), ri, strict=False):
             if type(ident) is int and ident:
-                refs = self.targets.setdefault(ident, [])
+                refs = self.targets.get(ident)
+                if refs is None:
+                    self.targets[ident] = [weakref.ref(a)]
+                    continue
                 refs[:] = [r for r in refs if not isinstance(r, weakref.ref) or r() is not None]
                 if len(refs) < 64:
                     refs.append(weakref.ref(a))
