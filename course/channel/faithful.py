@@ -91,7 +91,8 @@ def walk(x: Any, containers: bool = True) -> list[Any]:
             if t is not tuple and containers and depth:
                 out.append(v)
             items = [kv for pair in v.items() for kv in pair] if t is dict else v
-            stack.extend((item, depth + 1) for item in reversed(items))
+            # no more than _MAX_VISIT values are visited: the rest never would be
+            stack.extend((item, depth + 1) for item in reversed(items[:_MAX_VISIT]))
     return out
 
 
