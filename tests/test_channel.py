@@ -727,6 +727,77 @@ def _counters(reply: dict[str, Any]) -> list[Any]:
     return json.loads(reply["out"].strip().splitlines()[-1])
 
 
+def test_both_sides_number_the_same_arrays_in_the_same_order() -> None:
+    """faithful.walk on a value and on what the codec decodes it to finds the same arrays,
+    lists and dicts in the same order (the ids ``ai``/``ri`` rest on it): scalars, object and
+    long-double arrays, array subclasses (handles) are skipped on both sides."""
+    from course.channel.faithful import walk
+
+    class Sub(np.ndarray):
+        pass
+
+    a, b = np.arange(3.0), np.arange(4, dtype=">i4")
+    value = (
+        a,
+        [b, {"k": a, 2: [np.float64(1.0), np.zeros((2, 2))]}],
+        np.array([object()]),
+        np.zeros(2).view(Sub),
+        np.zeros(2, dtype=np.longdouble),
+        (np.ones(1), [[], {}]),
+        {"kw": [a]},
+    )
+    frame = encode_frame({"v": value}, lambda obj: ["h", id(obj)])
+    header, buffers = decode_frame(frame[4:])
+    decoded = decode(header["v"], buffers, lambda *h: ("proxy", h))
+
+    def shapes(x: Any) -> list[Any]:
+        return [(type(v).__name__, getattr(v, "shape", len(v))) for v in walk(x)]
+
+    assert shapes(value) == shapes(decoded), (shapes(value), shapes(decoded))
+    assert [s for s in shapes(value) if s[0] == "ndarray"] == [
+        ("ndarray", (3,)),
+        ("ndarray", (4,)),
+        ("ndarray", (3,)),
+        ("ndarray", (2, 2)),
+        ("ndarray", (1,)),
+        ("ndarray", (3,)),
+    ]
+
+
+def test_the_mirror_writes_only_into_what_it_numbered() -> None:
+    """The checker's side of faithful calls: an update for an id it gave writes into its own
+    object in place if it fits (same shape, a kind it takes, writable); anything else — an id it
+    never gave, another shape, a read-only array, a malformed item — is ignored."""
+    from course.channel.faithful import Mirror
+
+    m = Mirror()
+    x, ro, ints, lst, d = np.arange(3.0), np.arange(2.0), np.arange(2), [1.0], {"a": 1}
+    ro.flags.writeable = False
+    first = m.arguments((x, ro, ints, lst), {"d": d})
+    assert first == -1 and m.arguments((1.0, "s"), None) is None
+    m.apply(
+        [
+            (-1, np.ones(4)),  # another shape
+            (-2, np.ones(2)),  # read-only
+            (-3, np.full(2, 0.5)),  # a float into an int array
+            (-4, np.ones(1)),  # an array for a list
+            (-99, np.ones(3)),  # never given
+            ("-1", np.ones(3)),
+            (-1,),
+            (-1, np.full(3, 7.0)),
+            (-4, [2.0, 3.0]),
+            (-5, {"b": 2}),
+        ]
+    )
+    assert np.array_equal(x, [7.0] * 3) and np.array_equal(ro, [0.0, 1.0]), (x, ro)
+    assert np.array_equal(ints, [0, 1]) and lst == [2.0, 3.0] and d == {"b": 2}
+    assert m.updates_applied == 3
+    m.apply("junk")
+    m.clear()
+    m.apply([(-1, np.zeros(3))])  # the check ended: nothing is written
+    assert np.array_equal(x, [7.0] * 3)
+
+
 @pytest.mark.parametrize(
     "change, name",
     [
