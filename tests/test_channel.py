@@ -487,14 +487,31 @@ def t9_6(fn: Any) -> None:
     assert_close(T6, "fn(x)", student_call(T6, "fn(x)", fn, x), 2 * x)
 
 
+T7 = Task("t9_7", "kept-argument", "kept argument", "сохранённый аргумент", 10)
+
+
+@task_check(T7)
+def t9_7(make: Any) -> None:
+    """make(steps) returns an object whose total() is sum(steps); steps must stay as given, also
+    when the object keeps it and works on it later."""
+    steps = [1.0, 2.0]
+    obj = student_call(T7, "make(steps)", make, steps)
+    total = student_call(T7, "obj.total()", obj.total)
+    SEEN["steps"] = steps
+    if steps != [1.0, 2.0]:
+        fail(T7, "input changed in place: make's object modified steps", obtained=steps)
+    assert_close(T7, "obj.total()", total, 3.0)
+
+
 DEMO = types.SimpleNamespace(
-    __all__=["t9_1", "t9_2", "t9_3", "t9_5", "t9_6"],
+    __all__=["t9_1", "t9_2", "t9_3", "t9_5", "t9_6", "t9_7"],
     HIDDEN=(),
     t9_1=t9_1,
     t9_2=t9_2,
     t9_3=t9_3,
     t9_5=t9_5,
     t9_6=t9_6,
+    t9_7=t9_7,
 )
 
 
@@ -837,8 +854,10 @@ def test_an_argument_changed_in_place_reaches_the_checker(
         "_BUF = np.zeros(3)\ndef fn(x):\n    np.multiply(x, 2, out=_BUF)\n    return _BUF",
         # a view made anew on every call (it dies after the reply; its buffer lives on)
         "_BUF = np.zeros((2, 3))\ndef fn(x):\n    _BUF[0] = 2 * x\n    return _BUF[0]",
+        # a list (held by the kernel while something else holds it) refilled on every call
+        "_OUT = []\ndef fn(x):\n    _OUT[:] = [float(v) for v in 2 * x]\n    return _OUT",
     ],
-    ids=["buffer", "view-of-buffer"],
+    ids=["buffer", "view-of-buffer", "list-refilled"],
 )
 def test_a_result_that_shares_a_buffer_changes_with_the_later_call(
     kernel: HarnessKernel, buffer: str
@@ -850,6 +869,29 @@ def test_a_result_that_shares_a_buffer_changes_with_the_later_call(
     assert not v.passed, "the overwritten result never reached the checker"
     assert "result changed by a later call" in v.messages[0], v.messages
     assert np.array_equal(SEEN["first"], [2.0, 2.0, 2.0]), SEEN["first"]  # fn(y)'s values
+
+
+def test_an_argument_kept_and_changed_by_a_later_call_reaches_the_checker(
+    kernel: HarnessKernel,
+) -> None:
+    """The student's object keeps the list it was given and empties it in a later method call:
+    the reply to that call carries the change (the kernel holds the list while something else
+    does), and the check's comparison fails (without faithful calls, and with the list compared
+    only at the reply of the call it came with, it passed)."""
+    src = (
+        "class Acc:\n"
+        "    def __init__(self, steps):\n        self.steps = steps\n"
+        "    def total(self):\n"
+        "        t = sum(self.steps)\n        self.steps.clear()\n        return t\n"
+        "check.t9_7(Acc)\n"
+    )
+    v, _ = kernel.run(src, "t9_7", ("t9_7",))
+    assert not v.passed and "input changed in place" in v.messages[0], v.messages
+    assert SEEN["steps"] == [], SEEN["steps"]
+    src = "class Acc:\n    def __init__(self, steps):\n        self.steps = steps\n"
+    src += "    def total(self):\n        return sum(self.steps)\ncheck.t9_7(Acc)\n"
+    v, _ = kernel.run(src, "t9_7", ("t9_7",))
+    assert v.passed, v.messages  # kept and left alone: nothing sent
 
 
 def test_a_cached_result_that_stays_the_same_sends_no_update(kernel: HarnessKernel) -> None:

@@ -11,15 +11,17 @@ would then stay in the kernel, and the checks' before/after comparisons would ne
 
 **The kernel** (:class:`Tracker`) keeps, for the check that runs, a weak reference and the bytes
 of every array it decoded as an argument or sent in a reply (for a view: its owner, weakly, and
-where the view lies in it), and the lists and dicts it decoded as arguments (until the reply to
-that request). With every reply it sends the ones whose contents changed since (the field
-``up``: ``[(id, new value), …]``). An array that dies is forgotten: honest code, whose arguments
-and fresh results die once used, costs one weak reference and one copy of their bytes each.
+where the view lies in it), and the lists and dicts among them (held, with a shallow copy, until
+the first reply at which nothing else holds them: then nothing can change them). With every
+reply it sends the ones whose contents changed since (the field ``up``: ``[(id, new value),
+…]``). An array that dies is forgotten: honest code, whose arguments and fresh results die once
+used, costs one weak reference and one copy of their bytes each.
 
 **Ids**: the checker numbers the arrays, lists and dicts of a request's arguments (``ai``: the
-first id, negative; the next ones count down in the order :func:`walk` visits them, which is the
-order the codec writes them); the kernel numbers the arrays of a reply (``ri``: one id per array
-of the result in that order; an array sent again keeps its id; 0: not followed).
+first id, negative; the next ones count down in the order :func:`walk` visits them, the order
+the codec writes them: the positional arguments, then the keyword arguments); the kernel numbers
+those of a reply (``ri``: one id each in that order; the same object sent again keeps its id;
+0: not followed).
 
 **The checker** (:class:`Mirror`) maps an id to its own objects (arrays weakly; lists and dicts
 until the check ends) and writes an update into them in place (``np.copyto`` for an array of the
@@ -31,12 +33,13 @@ update is ignored. A kernel can lie about its own mutations: that only hides its
 from __future__ import annotations
 
 import os
+import sys
 import weakref
 from typing import Any
 
 import numpy as np
 
-from .codec import _CODE_OF, MAX_FRAME
+from .codec import _CODE_OF, MAX_FRAME, MAX_ITEMS
 
 __all__ = ["Mirror", "Tracker", "enabled", "walk"]
 
@@ -61,8 +64,8 @@ def _on_wire(a: np.ndarray) -> bool:
     return dt.kind in "biufc" and dt.fields is None and dt.newbyteorder("=") in _CODE_OF
 
 
-def walk(x: Any, containers: bool = True) -> list[Any]:
-    """The arrays (and, with ``containers``, the lists and dicts) in ``x``, in the order the
+def walk(x: Any) -> list[Any]:
+    """The arrays, lists and dicts in ``x`` (not ``x`` itself), in the order the
     codec writes them (tuples, lists and dicts' keys and values in order; exact types only, as
     the codec's). The same on both sides: the decoded value has the original's structure."""
     t = type(x)
@@ -88,7 +91,7 @@ def walk(x: Any, containers: bool = True) -> list[Any]:
             if _on_wire(v):
                 out.append(v)
         elif (t is tuple or t is list or t is dict) and depth < _MAX_DEPTH:
-            if t is not tuple and containers and depth:
+            if t is not tuple and depth:
                 out.append(v)
             items = [kv for pair in v.items() for kv in pair] if t is dict else v
             # no more than _MAX_VISIT values are visited: the rest never would be
@@ -133,6 +136,10 @@ class Tracker:
         self.arrays: dict[int, _Followed] = {}
         self.keys: dict[Any, int] = {}  # id(array), or (id(owner), where) of a view -> id
         self.held = 0
+        # lists and dicts (no weak references to them): held, with a shallow copy, until the
+        # first reply at which nothing else holds them
+        self.kept: dict[int, tuple[Any, Any]] = {}
+        self.kept_ids: dict[int, int] = {}  # id(list or dict) -> id
         self._next = 1
         self.updates_sent = 0  # arrays, lists and dicts sent back (figures and tests)
 
@@ -140,11 +147,13 @@ class Tracker:
         """Forget everything (the check ended)."""
         self.arrays.clear()
         self.keys.clear()
+        self.kept.clear()
+        self.kept_ids.clear()
         self.held = 0
 
     def arguments(self, first: Any, args: Any, kwargs: Any) -> list[Any]:
         """Follow what a request's arguments decoded to (``first``: the checker's ``ai``). The
-        list returned holds them (and the lists' and dicts' snapshots) until the reply."""
+        list returned holds the arrays until the reply (a changed one that dies is sent)."""
         held: list[Any] = []
         if type(first) is not int or first >= 0:
             return held
@@ -153,11 +162,16 @@ class Tracker:
             if type(obj) is np.ndarray:
                 self._follow(ident, obj)
                 held.append(obj)
-            elif type(obj) is list:
-                held.append((ident, obj, list(obj)))
             else:
-                held.append((ident, obj, dict(obj)))
+                self._keep(ident, obj)
         return held
+
+    def _keep(self, ident: int, obj: Any) -> int:
+        if len(self.kept) >= MAX_FOLLOWED or len(obj) > MAX_ITEMS:
+            return 0
+        self.kept[ident] = (obj, list(obj) if type(obj) is list else dict(obj))
+        self.kept_ids[id(obj)] = ident
+        return ident
 
     def _follow(self, ident: int, a: np.ndarray) -> int:
         if len(self.arrays) >= MAX_FOLLOWED or self.held + a.nbytes > MAX_HELD:
@@ -173,7 +187,7 @@ class Tracker:
 
     def reply(self, held: list[Any], result: Any = None) -> dict[str, Any]:
         """The fields a reply carries: ``up`` (what changed since it was followed), ``ri`` (the
-        ids of ``result``'s arrays). Lists and dicts of ``held`` are compared and let go."""
+        ids of ``result``'s arrays, lists and dicts). ``held``: see :meth:`arguments`."""
         up: list[tuple[int, Any]] = []
         size = 0
         for ident, f in list(self.arrays.items()):
@@ -188,23 +202,36 @@ class Tracker:
                 if size + len(now) <= MAX_UPDATE:
                     up.append((ident, a))
                     size += len(now)
-        for item in held:
-            if type(item) is tuple:
-                ident, obj, then = item
-                if _moved(obj, then) and size < MAX_UPDATE:
+        for ident, (obj, then) in list(self.kept.items()):
+            alone = sys.getrefcount(obj) <= _ALONE  # then nothing can change it any more
+            if _moved(obj, then):
+                self.kept[ident] = (obj, list(obj) if type(obj) is list else dict(obj))
+                if size < MAX_UPDATE:
                     up.append((ident, obj))
                     size += 64 * len(obj)
+            if alone:
+                del self.kept[ident]
+                self.kept_ids.pop(id(obj), None)
         fields: dict[str, Any] = {}
         if up:
             fields["up"] = up
             self.updates_sent += len(up)
         if result is not None:
-            ri = [self._result_id(a) for a in walk(result, containers=False)]
+            ri = [self._result_id(v) for v in walk((result,))]
             if any(ri):
                 fields["ri"] = ri
         return fields
 
-    def _result_id(self, a: np.ndarray) -> int:
+    def _result_id(self, v: Any) -> int:
+        if type(v) is np.ndarray:
+            return self._array_id(v)
+        ident = self.kept_ids.get(id(v), 0)  # the same list again: its id
+        if ident and self.kept[ident][0] is v:
+            return ident
+        ident, self._next = self._next, self._next + 1
+        return self._keep(ident, v)
+
+    def _array_id(self, a: np.ndarray) -> int:
         if a.base is None:  # the same array again (a cache, an argument returned): its id
             ident = self.keys.get(id(a), 0)
             same = self.arrays.get(ident)
@@ -232,6 +259,18 @@ class Tracker:
         if self.keys.get(f.key) == ident:
             del self.keys[f.key]
         self.held -= len(f.saved)
+
+
+def _refs_when_alone() -> int:
+    """``sys.getrefcount`` of a kept list that nothing else holds, in :meth:`Tracker.reply`'s
+    loop (measured the same way, so it holds for this interpreter)."""
+    kept: dict[int, tuple[Any, Any]] = {0: ([], [])}
+    for _ident, (obj, _then) in list(kept.items()):
+        return sys.getrefcount(obj)
+    return 0
+
+
+_ALONE = _refs_when_alone()
 
 
 def _moved(obj: Any, then: Any) -> bool:
@@ -269,18 +308,20 @@ class Mirror:
         return first
 
     def results(self, value: Any, ri: Any) -> None:
-        """Remember which of ``value``'s arrays came from which of the kernel's arrays."""
+        """Remember which of ``value``'s arrays, lists and dicts came from which of the
+        kernel's."""
         if type(ri) is not list:
             return
-        for a, ident in zip(walk(value, containers=False), ri, strict=False):
+        for v, ident in zip(walk((value,)), ri, strict=False):
             if type(ident) is int and ident:
+                ref = weakref.ref(v) if type(v) is np.ndarray else v
                 refs = self.targets.get(ident)
                 if refs is None:
-                    self.targets[ident] = [weakref.ref(a)]
+                    self.targets[ident] = [ref]
                     continue
                 refs[:] = [r for r in refs if not isinstance(r, weakref.ref) or r() is not None]
                 if len(refs) < 64:
-                    refs.append(weakref.ref(a))
+                    refs.append(ref)
 
     def apply(self, up: Any) -> None:
         """Write the kernel's updates into the objects they name (see the module)."""
