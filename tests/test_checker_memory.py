@@ -117,6 +117,19 @@ def test_forged_reply_declaring_2gib_is_refused_before_decoding(kernel: HarnessK
     _honest_next(kernel)
 
 
+def test_forged_updates_declaring_2gib_are_refused_before_decoding(kernel: HarnessKernel) -> None:
+    """Faithful calls' updates (``up``, course/channel/faithful.py) are decoded under the same
+    bound: a forged reply whose updates declare 2 GiB is refused like a result."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    src = FORGE + "def fn(x):\n    _forge_reply('up')\ncheck.t9_1(fn)"
+    v, _ = kernel.run(src, "t9_1", ("t9_1",))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB
+    assert not v.passed and not v.kernel_lost
+    assert f"result too large: {GIB2} bytes > {MAX_MESSAGE} (in one message)" in _flat(v)
+    assert grown < 256 * 1024, grown
+    _honest_next(kernel)
+
+
 def test_numpy_asked_to_allocate_too_much_is_refused(kernel: HarnessKernel) -> None:
     src = (
         "def fn(xp):\n"
