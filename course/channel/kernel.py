@@ -64,9 +64,14 @@ class KernelEndpoint(Endpoint):
                     return
                 except (ChannelError, MemoryError, ValueError, TypeError, OverflowError) as exc:
                     why = f"{type(exc).__name__}: {str(exc)[:2000]}"
-            values = {
-                "err": ("ResultTooLarge" if why.startswith("result") else "ChannelError", why, "")
-            }
+            err = ("ResultTooLarge" if why.startswith("result") else "ChannelError", why, "")
+            if "up" in values:  # faithful calls' updates still go, if they can
+                try:
+                    super().send(dict(header), err=err, up=values["up"])
+                    return
+                except (ChannelError, MemoryError, ValueError, TypeError, OverflowError):
+                    pass
+            values = {"err": err}
         super().send(header, **values)
 
 
