@@ -7,13 +7,17 @@ kernel with the default one):
 * ``kernel -> checker``: the kernel calls a function the checker handed over (a proxy) with a
   float64 array of 3 elements and gets a float back (what ``f(x)`` in a student's code costs);
 * ``checker -> kernel``: the checker calls a student's function by handle, same argument and
-  result (what ``student_call(...)`` costs).
+  result (what ``student_call(...)`` costs); and once more with an array result (``2 * x``).
+
+Both ends are set up as in grading, with faithful calls (``course/channel/faithful.py``: the
+kernel follows the arrays it decoded and returned, the checker numbers its arguments) unless
+``COURSE_CHANNEL_FAITHFUL=0``: run it both ways for the feature's cost.
 
 Printed per round trip: wall µs, and CPU µs of each process (``time.process_time``; the side
 that waits still spends CPU on its reads and decoding). ``--notebooks`` also grades the five
 solution notebooks with the harness of ``tests/grading/test_channel_notebooks.py`` (checks here, the
 notebook in a subprocess kernel): wall s, round trips, CPU s of the checker process and of the
-kernel. Run: ``python benchmarks/bench_channel.py [--n 5000] [--notebooks]``.
+kernel. Run: ``python benchmarks/bench_channel.py [--n 5000] [--notebooks [01,05]]``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from course.channel.checker import CheckerPolicy  # noqa: E402
 from course.channel.endpoint import Endpoint  # noqa: E402
+from course.channel.faithful import Mirror, Tracker, enabled  # noqa: E402
 
 
 def _cpu() -> float:
@@ -67,14 +72,19 @@ def _child(fd: int) -> None:
         return (t, c, s)
 
     ep = Endpoint(sock, extra={"call_proxy": call_proxy})
+    ep.tracker = Tracker() if enabled() else None
 
     def g(x: np.ndarray) -> float:
         return float(x.sum())
 
+    def h(x: np.ndarray) -> np.ndarray:
+        return 2 * x
+
     n = ep.request("ready")
-    c0, s0 = _cpu(), _sys()
-    ep.request("call_handle", a=(g, n))  # serves the checker's n calls of g
-    ep.request("kernel_cpu", a=(_cpu() - c0, _sys() - s0))
+    for fn in (g, h):
+        c0, s0 = _cpu(), _sys()
+        ep.request("call_handle", a=(fn, n))  # serves the checker's n calls of fn
+        ep.request("kernel_cpu", a=(fn.__name__, _cpu() - c0, _sys() - s0))
     sock.close()
 
 
@@ -108,12 +118,13 @@ def round_trips(n: int) -> list[dict[str, Any]]:
         s0, c0, t0 = _sys(), _cpu(), time.perf_counter()
         for _ in range(m):
             y = g(x)
-        state["c2k"] = (time.perf_counter() - t0, _cpu() - c0, _sys() - s0)
-        assert isinstance(y, float)
+        state[f"c2k {g.__name__}"] = (time.perf_counter() - t0, _cpu() - c0, _sys() - s0)
+        assert isinstance(y, (float, np.ndarray))
         return None
 
     def kernel_cpu(ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
-        state["c2k_kernel_cpu"] = ep.value(header["a"], buffers)
+        name, *cpu = ep.value(header["a"], buffers)
+        state[f"c2k {name} kernel cpu"] = cpu
         return None
 
     ep = Endpoint(
@@ -121,7 +132,8 @@ def round_trips(n: int) -> list[dict[str, Any]]:
         CheckerPolicy(),
         extra={"ready": ready, "call_handle": call_handle, "kernel_cpu": kernel_cpu},
     )
-    for _ in range(3):
+    ep.mirror = Mirror() if enabled() else None
+    for _ in range(5):
         header, buffers = ep.recv()
         ep.serve(header, buffers)
     child.wait(timeout=60)
@@ -130,9 +142,11 @@ def round_trips(n: int) -> list[dict[str, Any]]:
     # warm-up calls: scaled out
     t, c_k, s_k, c_c, s_c = state["k2c"]
     rows.append(_row("kernel -> checker (proxy call)", n, t, c_k, s_k, c_c, s_c, "checker"))
-    t, c_c, s_c = state["c2k"]
-    c_k, s_k = state["c2k_kernel_cpu"]
-    rows.append(_row("checker -> kernel (handle call)", n, t, c_k, s_k, c_c, s_c, "kernel"))
+    for name, what in (("g", ""), ("h", ", array result")):
+        t, c_c, s_c = state[f"c2k {name}"]
+        c_k, s_k = state[f"c2k {name} kernel cpu"]
+        row = _row(f"checker -> kernel (handle call{what})", n, t, c_k, s_k, c_c, s_c, "kernel")
+        rows.append(row)
     return rows
 
 
@@ -151,14 +165,17 @@ def _row(
     }
 
 
-def notebooks() -> list[dict[str, Any]]:
-    """The five solution notebooks graded through the channel (the test helpers' harness)."""
+def notebooks(only: str = "") -> list[dict[str, Any]]:
+    """The solution notebooks (all five, or those whose ids start with one of ``only``'s
+    comma-separated prefixes) graded through the channel (the test helpers' harness)."""
     sys.path.insert(0, str(ROOT))
     from tests.checks.assignment_utils import source_notebook
     from tests.grading.test_channel_notebooks import AIDS, grade_through_channel
 
     rows = []
     for aid in AIDS:
+        if only and not aid.startswith(tuple(only.split(","))):
+            continue
         nb = source_notebook(aid)
         with tempfile.TemporaryDirectory() as tmp:
             k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -184,7 +201,13 @@ def notebooks() -> list[dict[str, Any]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=5000, help="round trips per direction")
-    p.add_argument("--notebooks", action="store_true", help="also grade the five notebooks")
+    p.add_argument(
+        "--notebooks",
+        nargs="?",
+        const="",
+        default=None,
+        help="also grade the solution notebooks (all, or e.g. 01,05)",
+    )
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child is not None:
@@ -194,11 +217,13 @@ def main() -> None:
 
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"faithful calls: {'on' if enabled() else 'off (COURSE_CHANNEL_FAITHFUL=0)'}")
     rows = round_trips(args.n)
     print(table(rows, f"channel round trips (n = {args.n}, float64[3] -> float)"))
     record: dict[str, Any] = {"round_trips": rows, "load_before": load}
-    if args.notebooks:
-        nb_rows = notebooks()
+    record["faithful"] = enabled()
+    if args.notebooks is not None:
+        nb_rows = notebooks(args.notebooks)
         print(table(nb_rows, "solution notebooks graded through the channel"))
         record["notebooks"] = nb_rows
     load = os.getloadavg()

@@ -8,6 +8,9 @@
 * :mod:`.checker` — the grader's side: :class:`Checker` runs the real checks, keeps the verdicts
   (:class:`CellVerdict`);
 * :mod:`.kernel` — the kernel's side: :func:`connect_from_env`, the stub checks module;
+* :mod:`.faithful` — changes in place in the kernel (an argument moved, a kept result
+  overwritten) written back into the checker's objects; :mod:`.limits` — the checker's memory
+  bound;
 * :func:`kernel_view` — what of this repository a graded kernel needs to see.
 """
 
@@ -25,6 +28,7 @@ _CHANNEL_FILES = (
     "course/channel/codec.py",
     "course/channel/decoding.py",
     "course/channel/endpoint.py",
+    "course/channel/faithful.py",
     "course/channel/proxy.py",
     "course/channel/remote.py",
     "course/channel/kernel.py",

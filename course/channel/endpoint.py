@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .codec import MAX_FRAME, ChannelError, decode, decode_frame, frame_parts
+from .faithful import Mirror, Tracker
 from .proxy import DUNDERS, Proxy, _make_proxy
 from .remote import (
     _BUILTINS,
@@ -93,6 +94,9 @@ class Endpoint:
         self.abandoned: set[int] = set()
         self._depth = 0  # requests in progress (nested)
         self.frames_sent = 0
+        # faithful calls (faithful.py): changes in place in the kernel reach the checker's objects
+        self.tracker: Tracker | None = None
+        self.mirror: Mirror | None = None
 
     # -- handles ----------------------------------------------------------------------------
     def _lend(self, obj: Any) -> int:
@@ -153,6 +157,8 @@ class Endpoint:
         self._methods.clear()
         self.classes.clear()
         self._released.clear()
+        for side in filter(None, (self.tracker, self.mirror)):
+            side.clear()
 
     # -- frames -----------------------------------------------------------------------------
     def send(self, header: dict[str, Any], **values: Any) -> None:
@@ -278,6 +284,10 @@ class Endpoint:
         seq = next(self._seq)
         self.requests += 1
         sent = self.frames_sent
+        if self.mirror is not None and "a" in fields:
+            ai = self.mirror.arguments(fields["a"], fields.get("k"))
+            if ai is not None:
+                fields["ai"] = ai
         self._depth += 1
         try:
             self.send({"q": op, "i": seq}, **fields)
@@ -292,6 +302,8 @@ class Endpoint:
                         self.abandoned.discard(re)
                         continue
                     raise ChannelError("a reply out of order")
+                if "up" in header and self.mirror is not None:
+                    self.mirror.apply(self.value(header["up"], buffers))
                 if "err" in header:
                     err = (*tuple(self.value(header["err"], buffers)), "", "", "")
                     kind, message, where = err[:3]
@@ -299,7 +311,10 @@ class Endpoint:
                 if header.get("ni"):
                     return NotImplemented
                 self._reply_same = header.get("c") == 1
-                return self.value(header.get("ok"), buffers)
+                out = self.value(header.get("ok"), buffers)
+                if "ri" in header and self.mirror is not None:
+                    self.mirror.results(out, self.value(header["ri"], buffers))
+                return out
         except KeyboardInterrupt:
             if self.frames_sent > sent:  # the request went out: its reply will come
                 self.abandoned.add(seq)
@@ -321,22 +336,25 @@ class Endpoint:
         self.served += 1
         seq = header.get("i")
         self._serve_same = False
+        held: list[Any] = []  # the arguments the tracker follows, until the reply is sent
         try:
-            result = self._dispatch(header, buffers)
+            result = self._dispatch(header, buffers, held)
         except ChannelLost:
             raise
         except BaseException as exc:
-            self.send({"re": seq}, err=(type(exc).__name__, _short(exc), _where(exc)))
+            more = self.tracker.reply(held) if self.tracker is not None else {}
+            self.send({"re": seq}, err=(type(exc).__name__, _short(exc), _where(exc)), **more)
             return
+        more = self.tracker.reply(held, result) if self.tracker is not None else {}
         if result is NotImplemented:
-            self.send({"re": seq, "ni": 1})
+            self.send({"re": seq, "ni": 1}, **more)
         elif self._serve_same:
             self._serve_same = False
-            self.send({"re": seq, "c": 1}, ok=result)
+            self.send({"re": seq, "c": 1}, ok=result, **more)
         else:
-            self.send({"re": seq}, ok=result)
+            self.send({"re": seq}, ok=result, **more)
 
-    def _dispatch(self, header: dict[str, Any], buffers: list[bytes]) -> Any:
+    def _dispatch(self, header: dict[str, Any], buffers: list[bytes], held: list[Any]) -> Any:
         op = header.get("q")
         if op in self.extra:
             return self.extra[op](self, header, buffers)
@@ -344,12 +362,14 @@ class Endpoint:
         if isinstance(obj, Proxy):
             raise ChannelError(f"a request ({op}) about an object that is not this side's")
         args = self.value(header.get("a", ["t"]), buffers)
+        kwargs = self.value(header["k"], buffers) if op == "call" and "k" in header else None
+        if self.tracker is not None and "ai" in header:
+            held += self.tracker.arguments(header["ai"], args, kwargs)
         pol = self.policy
         if op == "call":
             pol.check_call(obj)
-            if "k" not in header:
+            if kwargs is None:
                 return obj(*args)
-            kwargs = self.value(header["k"], buffers)
             if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
                 raise ChannelError("malformed keyword arguments")
             return obj(*args, **kwargs)

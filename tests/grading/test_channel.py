@@ -33,6 +33,7 @@ from course.channel.codec import (
     frame_parts,
 )
 from course.checks._core import CallCounter, Task, assert_close, fail, student_call, task_check
+from tests.grading.channel_forgery import FORGE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -451,8 +452,66 @@ def t9_3(fn: Any) -> None:
         assert_close(T3, "fn(rng)", got, draws[20 * k : 20 * k + 20].sum())
 
 
+T5 = Task("t9_5", "in-place", "in place", "на месте", 10)
+T6 = Task("t9_6", "kept", "kept results", "сохранённые результаты", 10)
+
+
+@task_check(T5)
+def t9_5(fn: Any) -> None:
+    """fn(x, steps) must return x * sum(steps) and change neither argument (the comparison of
+    course/checks' _common.unchanged, in short)."""
+    x, steps = np.arange(4.0), [1.0, 2.0]
+    saved = {"x": x.copy(), "steps": list(steps)}
+    got = student_call(T5, "fn(x, steps)", fn, x, steps)
+    SEEN["x"], SEEN["steps"] = x, steps
+    for name, now in (("x", x), ("steps", steps)):
+        then = saved[name]
+        if len(now) != len(then) or not np.array_equal(np.asarray(now), np.asarray(then)):
+            fail(T5, f"input changed in place: fn modified its argument {name}", obtained=now)
+    assert_close(T5, "fn(x, steps)", got, saved["x"] * 3.0)
+
+
+@task_check(T6)
+def t9_6(fn: Any) -> None:
+    """fn(x) must return 2x; what it returned must not change when it is called again (the
+    comparison of course/checks' _common.Kept, in short): fn(x), fn(y), fn(x)."""
+    x, y = np.arange(3.0), np.ones(3)
+    first = student_call(T6, "fn(x)", fn, x)
+    kept = np.array(first, copy=True)
+    second = student_call(T6, "fn(y)", fn, y)
+    SEEN["first"] = first
+    if not np.array_equal(first, kept):
+        fail(T6, "result changed by a later call: fn(x) changed when fn(y) ran", obtained=first)
+    assert_close(T6, "fn(x)", first, 2 * x)
+    assert_close(T6, "fn(y)", second, 2 * y)
+    assert_close(T6, "fn(x)", student_call(T6, "fn(x)", fn, x), 2 * x)
+
+
+T7 = Task("t9_7", "kept-argument", "kept argument", "сохранённый аргумент", 10)
+
+
+@task_check(T7)
+def t9_7(make: Any) -> None:
+    """make(steps) returns an object whose total() is sum(steps); steps must stay as given, also
+    when the object keeps it and works on it later."""
+    steps = [1.0, 2.0]
+    obj = student_call(T7, "make(steps)", make, steps)
+    total = student_call(T7, "obj.total()", obj.total)
+    SEEN["steps"] = steps
+    if steps != [1.0, 2.0]:
+        fail(T7, "input changed in place: make's object modified steps", obtained=steps)
+    assert_close(T7, "obj.total()", total, 3.0)
+
+
 DEMO = types.SimpleNamespace(
-    __all__=["t9_1", "t9_2", "t9_3"], HIDDEN=(), t9_1=t9_1, t9_2=t9_2, t9_3=t9_3
+    __all__=["t9_1", "t9_2", "t9_3", "t9_5", "t9_6", "t9_7"],
+    HIDDEN=(),
+    t9_1=t9_1,
+    t9_2=t9_2,
+    t9_3=t9_3,
+    t9_5=t9_5,
+    t9_6=t9_6,
+    t9_7=t9_7,
 )
 
 
@@ -657,6 +716,234 @@ def test_which_methods_are_the_same_every_time() -> None:
     assert not _same_method(s, "g", s.f) and not _same_method(rng, "x", len)
 
 
+# ---------------------------------------------------------------------------------------------
+# faithful calls (course/channel/faithful.py): changes in place in the kernel reach the checker
+# ---------------------------------------------------------------------------------------------
+#: a cell's prologue: the kernel's counters (frames and bytes it sent, updates, arrays followed)
+COUNTERS = """
+import json
+import course.channel.kernel as K
+ep = K._CHANNEL[0].endpoint
+SENT, LIVE = [0], []
+_send = ep._send_gathered
+def _counted(parts):
+    SENT[0] += sum(memoryview(p).nbytes for p in parts)
+    _send(parts)
+ep._send_gathered = _counted
+def followed():
+    t = ep.tracker
+    LIVE.append(-1 if t is None else sum(f.current() is not None for f in t.arrays.values()))
+def counters(before=(0, 0)):
+    t = ep.tracker
+    print(json.dumps([ep.frames_sent - before[0], SENT[0] - before[1],
+                      -1 if t is None else t.updates_sent, LIVE]))
+"""
+
+
+def _counters(reply: dict[str, Any]) -> list[Any]:
+    return json.loads(reply["out"].strip().splitlines()[-1])
+
+
+def test_both_sides_number_the_same_arrays_in_the_same_order() -> None:
+    """faithful.walk on a value and on what the codec decodes it to finds the same arrays,
+    lists and dicts in the same order (the ids ``ai``/``ri`` rest on it): scalars, object and
+    long-double arrays, array subclasses (handles) are skipped on both sides."""
+    from course.channel.faithful import walk
+
+    class Sub(np.ndarray):
+        pass
+
+    a, b = np.arange(3.0), np.arange(4, dtype=">i4")
+    value = (
+        a,
+        [b, {"k": a, 2: [np.float64(1.0), np.zeros((2, 2))]}],
+        np.array([object()]),
+        np.zeros(2).view(Sub),
+        np.zeros(2, dtype=np.longdouble),
+        (np.ones(1), [[], {}]),
+        {"kw": [a]},
+    )
+    frame = encode_frame({"v": value}, lambda obj: ["h", id(obj)])
+    header, buffers = decode_frame(frame[4:])
+    decoded = decode(header["v"], buffers, lambda *h: ("proxy", h))
+
+    def shapes(x: Any) -> list[Any]:
+        return [(type(v).__name__, getattr(v, "shape", len(v))) for v in walk(x)]
+
+    assert shapes(value) == shapes(decoded), (shapes(value), shapes(decoded))
+    assert [s for s in shapes(value) if s[0] == "ndarray"] == [
+        ("ndarray", (3,)),
+        ("ndarray", (4,)),
+        ("ndarray", (3,)),
+        ("ndarray", (2, 2)),
+        ("ndarray", (1,)),
+        ("ndarray", (3,)),
+    ]
+
+
+def test_the_mirror_writes_only_into_what_it_numbered() -> None:
+    """The checker's side of faithful calls: an update for an id it gave writes into its own
+    object in place if it fits (same shape, a kind it takes, writable); anything else — an id it
+    never gave, another shape, a read-only array, a malformed item — is ignored."""
+    from course.channel.faithful import Mirror
+
+    m = Mirror()
+    x, ro, ints, lst, d = np.arange(3.0), np.arange(2.0), np.arange(2), [1.0], {"a": 1}
+    ro.flags.writeable = False
+    first = m.arguments((x, ro, ints, lst), {"d": d})
+    assert first == -1 and m.arguments((1.0, "s"), None) is None
+    m.apply(
+        [
+            (-1, np.ones(4)),  # another shape
+            (-2, np.ones(2)),  # read-only
+            (-3, np.full(2, 0.5)),  # a float into an int array
+            (-4, np.ones(1)),  # an array for a list
+            (-99, np.ones(3)),  # never given
+            ("-1", np.ones(3)),
+            (-1,),
+            (-1, np.full(3, 7.0)),
+            (-4, [2.0, 3.0]),
+            (-5, {"b": 2}),
+        ]
+    )
+    assert np.array_equal(x, [7.0] * 3) and np.array_equal(ro, [0.0, 1.0]), (x, ro)
+    assert np.array_equal(ints, [0, 1]) and lst == [2.0, 3.0] and d == {"b": 2}
+    assert m.updates_applied == 3
+    m.apply("junk")
+    m.clear()
+    m.apply([(-1, np.zeros(3))])  # the check ended: nothing is written
+    assert np.array_equal(x, [7.0] * 3)
+
+
+@pytest.mark.parametrize(
+    "change, name",
+    [
+        ("x -= 1.0", "x"),
+        ("x[1:] = 0.0", "x"),
+        ("steps.clear()", "steps"),
+        ("steps[0] = 9.0", "steps"),
+    ],
+)
+def test_an_argument_changed_in_place_reaches_the_checker(
+    kernel: HarnessKernel, change: str, name: str
+) -> None:
+    """The student's function changes an argument in place: the kernel's copy changes, and the
+    reply writes the change into the checker's original, so the check's own before/after
+    comparison fails with its message (without faithful calls the check passed)."""
+    src = (
+        f"def fn(x, steps):\n    out = x * sum(steps)\n    {change}\n    return out\ncheck.t9_5(fn)"
+    )
+    v, _ = kernel.run(src, "t9_5", ("t9_5",))
+    assert not v.passed, "the change in place never reached the checker"
+    assert f"input changed in place: fn modified its argument {name}" in v.messages[0], v.messages
+    x, steps = SEEN["x"], SEEN["steps"]
+    assert isinstance(x, np.ndarray) and isinstance(steps, list)  # the checker's own objects
+    expected = {"x -= 1.0": np.arange(4.0) - 1, "x[1:] = 0.0": [0.0, 0, 0, 0]}
+    if change in expected:
+        assert np.array_equal(x, expected[change]) and steps == [1.0, 2.0], (x, steps)
+    else:
+        assert np.array_equal(x, np.arange(4.0)) and steps == (
+            [] if "clear" in change else [9.0, 2.0]
+        )
+    assert kernel.checker.endpoint.mirror.updates_applied >= 1
+
+
+@pytest.mark.parametrize(
+    "buffer",
+    [
+        "_BUF = np.zeros(3)\ndef fn(x):\n    np.multiply(x, 2, out=_BUF)\n    return _BUF",
+        # a view made anew on every call (it dies after the reply; its buffer lives on)
+        "_BUF = np.zeros((2, 3))\ndef fn(x):\n    _BUF[0] = 2 * x\n    return _BUF[0]",
+        # a list (held by the kernel while something else holds it) refilled on every call
+        "_OUT = []\ndef fn(x):\n    _OUT[:] = [float(v) for v in 2 * x]\n    return _OUT",
+    ],
+    ids=["buffer", "view-of-buffer", "list-refilled"],
+)
+def test_a_result_that_shares_a_buffer_changes_with_the_later_call(
+    kernel: HarnessKernel, buffer: str
+) -> None:
+    """The student returns (a view of) a module-level buffer that the next call overwrites: the
+    reply to the next call carries the new contents of the first result, which the checker's
+    copy takes, so the check's re-comparison fails (without faithful calls it passed)."""
+    v, _ = kernel.run(buffer + "\ncheck.t9_6(fn)", "t9_6", ("t9_6",))
+    assert not v.passed, "the overwritten result never reached the checker"
+    assert "result changed by a later call" in v.messages[0], v.messages
+    assert np.array_equal(SEEN["first"], [2.0, 2.0, 2.0]), SEEN["first"]  # fn(y)'s values
+
+
+def test_an_argument_kept_and_changed_by_a_later_call_reaches_the_checker(
+    kernel: HarnessKernel,
+) -> None:
+    """The student's object keeps the list it was given and empties it in a later method call:
+    the reply to that call carries the change (the kernel holds the list while something else
+    does), and the check's comparison fails (without faithful calls, and with the list compared
+    only at the reply of the call it came with, it passed)."""
+    src = (
+        "class Acc:\n"
+        "    def __init__(self, steps):\n        self.steps = steps\n"
+        "    def total(self):\n"
+        "        t = sum(self.steps)\n        self.steps.clear()\n        return t\n"
+        "check.t9_7(Acc)\n"
+    )
+    v, _ = kernel.run(src, "t9_7", ("t9_7",))
+    assert not v.passed and "input changed in place" in v.messages[0], v.messages
+    assert SEEN["steps"] == [], SEEN["steps"]
+    src = "class Acc:\n    def __init__(self, steps):\n        self.steps = steps\n"
+    src += "    def total(self):\n        return sum(self.steps)\ncheck.t9_7(Acc)\n"
+    v, _ = kernel.run(src, "t9_7", ("t9_7",))
+    assert v.passed, v.messages  # kept and left alone: nothing sent
+
+
+def test_a_cached_result_that_stays_the_same_sends_no_update(kernel: HarnessKernel) -> None:
+    """A cache keyed correctly (issue 22: it keeps full marks): the kernel follows the cached
+    arrays (they live on) and sends nothing, since they never change; the same array returned
+    again keeps its id."""
+    src = COUNTERS + (
+        "cache = {}\n"
+        "def fn(x):\n"
+        "    followed()\n"
+        "    if x.tobytes() not in cache:\n"
+        "        cache[x.tobytes()] = 2 * x\n"
+        "    return cache[x.tobytes()]\n"
+        "check.t9_6(fn)\ncounters()\n"
+    )
+    v, reply = kernel.run(src, "t9_6", ("t9_6",))
+    assert v.passed, v.messages
+    _, _, updates, live = _counters(reply)
+    assert live == [1, 2, 3], live  # the argument, then the cached results too: followed
+    assert updates == 0 and kernel.checker.endpoint.mirror.updates_applied == 0
+
+
+def test_an_honest_function_costs_no_update(tmp_path: Path, monkeypatch: Any) -> None:
+    """Honest code returns fresh arrays: they die once encoded, so the kernel follows only the
+    call's own argument, sends no update, no extra frame, and a few bytes per reply (the ids of
+    the result's arrays), against the same checks with faithful calls off."""
+    src = COUNTERS + (
+        "def fn(x, steps):\n    followed()\n    return x * sum(steps)\n"
+        "def g(x):\n    followed()\n    return 2 * x\n"
+        "check.t9_5(fn)\ncheck.t9_6(g)\ncounters()\n"
+    )
+    figures = []
+    for on in (True, False):
+        if not on:
+            monkeypatch.setenv("COURSE_CHANNEL_FAITHFUL", "0")
+        (tmp_path / str(on)).mkdir()
+        k = HarnessKernel("channel_demo", tmp_path / str(on), module=DEMO)
+        try:
+            k.run("import numpy as np\nimport course.checks.channel_demo as check")
+            v, reply = k.run(src, "t9_5", ("t9_5", "t9_6"))
+            assert v.passed, v.messages
+            figures.append(_counters(reply))
+            applied = k.checker.endpoint.mirror.updates_applied if on else 0
+        finally:
+            k.close()
+    (frames, sent, updates, live), (frames_off, sent_off, _, _) = figures
+    assert live == [1, 1, 1, 1], live  # dead weak references cost nothing
+    assert updates == 0 and applied == 0
+    assert frames == frames_off, (frames, frames_off)
+    assert 0 < sent - sent_off <= 32 * 4, (sent, sent_off)  # "ri" on the 4 replies with arrays
+
+
 def test_a_kernel_that_dies_mid_call(kernel: HarnessKernel) -> None:
     src = "import os\ndef fn(f, x):\n    f(x)\n    os._exit(3)\ncheck.t9_1(fn)"
     v, reply = kernel.run(src, "t9_1", ("t9_1",))
@@ -774,28 +1061,13 @@ def test_an_interrupted_wait_for_the_checker_leaves_later_checks_working(tmp_pat
 
 
 def test_a_forged_reply_declaring_2gib_is_refused_before_decoding(kernel: HarnessKernel) -> None:
-    """A reply written by hand in the binary format: one 8 MiB buffer referenced by 256 arrays
-    (2 GiB once decoded, since every array is copied). The checker's bound reads the sizes from
-    the declarations and refuses it; nothing is allocated, the next check runs as usual."""
+    """A reply written by hand in the binary format (tests/grading/channel_forgery.py): one 8 MiB
+    buffer referenced by 256 arrays (2 GiB once decoded, since every array is copied). The
+    checker's bound reads the sizes from the declarations and refuses it; nothing is allocated,
+    the next check runs as usual."""
     import resource
 
-    src = """
-import struct, sys
-import course.channel.kernel as K
-def fn(f, x):
-    fr = sys._getframe(1)
-    while fr is not None and not (
-            fr.f_code.co_name == "serve" and isinstance(fr.f_locals.get("header"), dict)):
-        fr = fr.f_back
-    seq = fr.f_locals["header"]["i"]
-    one = b"A" + bytes([DTYPE, 0, 1]) + struct.pack("<Q", 2**20) + struct.pack("<I", 0)
-    ok = b"l" + struct.pack("<I", 256) + one * 256
-    body = (bytes([2]) + bytes([2]) + b"re" + struct.pack("<IBq", 9, ord("i"), seq)
-            + bytes([2]) + b"ok" + struct.pack("<I", len(ok)) + ok
-            + struct.pack("<H", 1) + struct.pack("<Q", 8 * 2**20) + bytes(8 * 2**20))
-    K._CHANNEL[0].endpoint.sock.sendall(struct.pack(">I", len(body)) + body)
-    raise RuntimeError("forged")
-""".replace("DTYPE", str(DTYPES.index("float64")))
+    src = FORGE + "def fn(f, x):\n    _forge_reply()\n"
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kernel.run(src)
     v, _ = _run_bounded(kernel, "check.t9_1(fn)", "t9_1")

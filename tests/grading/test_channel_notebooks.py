@@ -1,6 +1,8 @@
 """Every assignment graded through the channel (course.channel), the checks in this process and
 the notebook's code in a plain subprocess kernel: the solution notebook earns every grade cell,
-the released (blank) notebook none, and the cost per notebook is printed."""
+the released (blank) notebook none, and the cost per notebook is printed; planted bugs in memory
+shared with the caller (an argument changed in place, a result overwritten later) lose their task
+graded as in one process (faithful calls), through the harness and through ``course autograde``."""
 
 from __future__ import annotations
 
@@ -158,3 +160,115 @@ def test_alternative_solutions_keep_full_marks_over_the_channel(
     verdicts.pop("round trips")
     (v,) = verdicts.values()
     assert v.passed and len(v.ran) == 2, (aid, task, v.messages)
+
+
+# ---------------------------------------------------------------------------------------------
+# faithful calls (course/channel/faithful.py): mistakes in memory shared with the caller
+# ---------------------------------------------------------------------------------------------
+#: planted bugs of tests/mutants/semantic_bugs.py (SEM3's) that change an argument in place or
+#: return a buffer a later call overwrites, and what their task's failure says. Graded without
+#: faithful calls, the kernel's copies changed and the checker's never did: each kept its task
+#: (COURSE_CHANNEL_FAITHFUL=0 shows it). 02's sub-into-self and neg-in-place change the kernel's
+#: own objects (the checker holds proxies of them), so they were caught without faithful calls.
+SHARED_MEMORY = {
+    "error-model-halves-eps": "input changed in place",
+    "error-model-rounds-eps": "input changed in place",
+    "coordinate-buffer": "result changed by a later call",
+    "mds-grad-buffer": "result changed by a later call",
+    "gd-moves-W0": "input changed in place",
+    "jvp-tangent-buffer": "result changed by a later call",
+    "mlp-backward-scales-V-bar": "modified its argument V_bar in place",
+    "solve-jvp-bdot-in-place": "input changed in place",
+    "values-vjp-out-buffer": "result changed by a later call",
+    "values-jvp-out-buffer": "result changed by a later call",
+    "svd-vjp-moves-U-bar": "input changed in place",
+    "hessian-buffer": "the Hessian returned by the first call changed",
+    "hessian-zeroes-x": "input changed in place",
+    "chain-xbar-buffer": "result changed by a later call",
+}
+
+
+def planted(name: str) -> tuple[str, Any]:
+    """(assignment, planted bug) of tests/mutants/semantic_bugs.py named ``name``."""
+    import importlib.util
+
+    from tests.checks.assignment_utils import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "semantic_bugs", ROOT / "tests" / "mutants" / "semantic_bugs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = [(aid, b) for aid, bugs in module.BUGS.items() for b in bugs if b.name == name]
+    assert found, f"no planted bug {name!r} in tests/mutants/semantic_bugs.py (renamed?)"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", list(SHARED_MEMORY))
+def test_shared_memory_bugs_lose_their_task_over_the_channel(name: str, tmp_path: Path) -> None:
+    """Each planted bug of these kinds, graded through the channel, loses its task with the
+    message the checks give it in one process."""
+    from tests.checks.assignment_utils import mutated_notebook
+
+    aid, bug = planted(name)
+    verdicts = grade_through_channel(
+        mutated_notebook(aid, bug), tmp_path, tasks={bug.task}, view=True
+    )
+    verdicts.pop("round trips")
+    assert verdicts, "no grade cell of the task ran"
+    flat = " ".join(" ".join(m for v in verdicts.values() for m in v.messages).split())
+    assert not all(v.passed for v in verdicts.values()), f"{name} kept task {bug.task}"
+    assert SHARED_MEMORY[name] in flat, flat
+
+
+@pytest.mark.slow  # end to end through course autograde
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+def test_autograde_a_class_with_shared_memory_bugs(tmp_path: Path) -> None:
+    """``course autograde --jobs 2`` (the sandboxed kernels, the checkers in the grader's
+    workers): a student whose ``solve_jvp`` changes its ``b_dot`` in place loses task 4.1 with
+    "input changed in place", one whose ``values_vjp`` returns a buffer that the next call
+    overwrites loses task 4.4 with "result changed by a later call", each keeps every other
+    task, and an honest classmate graded beside them keeps full marks."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from course.authoring.demo import solved
+    from tests.checks.assignment_utils import ROOT, mutated_notebook
+
+    aid = "04_matrix_adjoints"
+    release = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", 4)
+    students = {"honest": (None, "", "")}
+    students["mover"] = (planted("solve-jvp-bdot-in-place")[1], "t4_1", "input changed in place")
+    students["aliaser"] = (
+        planted("values-vjp-out-buffer")[1],
+        "t4_4",
+        "result changed by a later call",
+    )
+    subs, work = tmp_path / "subs", tmp_path / "work"
+    for sid, (bug, _, _) in students.items():
+        (subs / sid / aid).mkdir(parents=True)
+        nb = solved(release, mutated_notebook(aid, bug))
+        nbformat.write(nb, str(subs / sid / aid / f"{aid}.ipynb"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cli = (sys.executable, "-m", "course.cli", "autograde", str(subs), "--jobs", "2")
+    run = subprocess.run(
+        [*cli, "--timeout", "60", "--workdir", str(work)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    state = json.loads((work / "course-state.json").read_text())
+    assert state[f"honest/{aid}"]["score"] == 100, state[f"honest/{aid}"]
+    for sid, (_, task, message) in list(students.items())[1:]:
+        tasks = state[f"{sid}/{aid}"]["tasks"]
+        assert [k for k, v in tasks.items() if v == 0] == [
+            k for k in tasks if k.startswith(task + "-")
+        ], (sid, tasks)
+        assert all(v > 0 for k, v in tasks.items() if not k.startswith(task)), (sid, tasks)
+        graded = nbformat.read(work / "autograded" / sid / aid / f"{aid}.ipynb", 4)
+        text = json.dumps([c.get("outputs", []) for c in graded.cells], ensure_ascii=False)
+        assert message in text, (sid, text[-2000:])

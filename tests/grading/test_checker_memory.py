@@ -1,22 +1,19 @@
 """The checker's memory bound (course.channel.limits): a kernel cannot make the grader allocate.
 
 With a plain subprocess kernel (the harness of test_channel.py): a forged reply written by hand
-in the binary wire format (:func:`forged_reply`) declaring 2 GiB (one 8 MiB buffer referred to
-256 times), ``np.ones(10**10)`` asked of a handed-over NumPy, a 2 GiB broadcast view returned,
-and many medium results in one cell are each refused with "result too large: N bytes > limit",
-cost nothing, and the next check runs as usual. End to end
-through ``course autograde``: the forging student scores 0 for that task only, a classmate keeps
+in the binary wire format (``tests/channel_forgery.py``) declaring 2 GiB (one 8 MiB buffer
+referred to 256 times), ``np.ones(10**10)`` asked of a handed-over NumPy, a 2 GiB broadcast view
+returned, and many medium results in one cell are each refused with "result too large: N bytes >
+limit", cost nothing, and the next check runs as usual. End to end through ``course autograde``: the forging student scores 0 for that task only, a classmate keeps
 full marks, and no grader process grows by the declared size."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import resource
 import subprocess
 import sys
-import textwrap
 import types
 from pathlib import Path
 from typing import Any
@@ -29,49 +26,13 @@ from course.channel.codec import decode, decode_frame
 from course.channel.limits import MAX_CELL, MAX_MESSAGE, declared_bytes
 from course.checks._core import Task, assert_close, student_call, task_check
 from tests.checks.assignment_utils import ROOT
+from tests.grading.channel_forgery import FORGE, forged_reply
 from tests.grading.test_channel import HarnessKernel
 
 T1 = Task("t9_1", "memory-one", "memory one", "память один", 10)
 T2 = Task("t9_2", "memory-two", "memory two", "память два", 10)
 T3 = Task("t9_3", "memory-three", "memory three", "память три", 10)
 GIB2 = 2 * 2**30
-
-
-def forged_reply(seq: int, arrays: int = 256, elements: int = 2**20) -> bytes:
-    """A reply to request ``seq`` written by hand in the channel's binary wire format
-    (docs/GRADING_CHANNEL.md, course/channel/codec.py): ``ok`` is a list of ``arrays`` float64
-    arrays of ``elements`` elements each, all referring to the frame's one buffer of
-    ``8 * elements`` bytes. With the defaults: 8 MiB on the wire, 2 GiB once decoded (the
-    decoder copies every reference). Runs in the student's kernel too (see ``FORGE``)."""
-    import struct
-
-    from course.channel.codec import DTYPES
-
-    one = b"A" + bytes([DTYPES.index("float64"), 0, 1]) + struct.pack("<QI", elements, 0)
-    fields = {b"re": b"i" + struct.pack("<q", seq), b"ok": b"l" + struct.pack("<I", arrays)}
-    fields[b"ok"] += one * arrays
-    body = bytes([len(fields)])
-    for key, value in fields.items():
-        body += bytes([len(key)]) + key + struct.pack("<I", len(value)) + value
-    body += struct.pack("<H", 1) + struct.pack("<Q", 8 * elements) + bytes(8 * elements)
-    return struct.pack(">I", len(body)) + body
-
-
-#: the student's side of a forged reply: while the kernel serves the checker's call of the
-#: student's function, its own frame on the socket answering that call, declaring 2 GiB
-FORGE = inspect.getsource(forged_reply) + textwrap.dedent(
-    """
-    import sys as _sys
-    import course.channel.kernel as _K
-    def _forge_reply():
-        f = _sys._getframe(1)
-        while f is not None and not (
-                f.f_code.co_name == "serve" and isinstance(f.f_locals.get("header"), dict)):
-            f = f.f_back
-        _K._CHANNEL[0].endpoint.sock.sendall(forged_reply(f.f_locals["header"]["i"]))
-        raise RuntimeError("forged")
-    """
-)
 
 
 @task_check(T1)
@@ -153,6 +114,19 @@ def test_forged_reply_declaring_2gib_is_refused_before_decoding(kernel: HarnessK
     assert f"result too large: {GIB2} bytes > {MAX_MESSAGE} (in one message)" in _flat(v)
     assert reply["err"].startswith("CheckFailure") and "result too large" in reply["err"]
     assert grown < 256 * 1024, grown  # the 8 MiB frame, never 2 GiB of copies
+    _honest_next(kernel)
+
+
+def test_forged_updates_declaring_2gib_are_refused_before_decoding(kernel: HarnessKernel) -> None:
+    """Faithful calls' updates (``up``, course/channel/faithful.py) are decoded under the same
+    bound: a forged reply whose updates declare 2 GiB is refused like a result."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    src = FORGE + "def fn(x):\n    _forge_reply('up')\ncheck.t9_1(fn)"
+    v, _ = kernel.run(src, "t9_1", ("t9_1",))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB
+    assert not v.passed and not v.kernel_lost
+    assert f"result too large: {GIB2} bytes > {MAX_MESSAGE} (in one message)" in _flat(v)
+    assert grown < 256 * 1024, grown
     _honest_next(kernel)
 
 
