@@ -191,13 +191,6 @@ class _Remote(threading.local):
     active = False
     said = ""
 
-    def __init__(self) -> None:
-        #: serial of a watched call → what it was (``student_call``'s ``what``), this check's
-        self.returned: dict[int, str] = {}
-        #: replies of watched calls made by a checker-side wrapper (04's ``Watch.wrap``), for
-        #: the ``student_call`` around it
-        self.pending: list[dict[str, Any]] = []
-
 
 _REMOTE = _Remote()
 
@@ -210,7 +203,7 @@ def remote_active() -> bool:
 @contextlib.contextmanager
 def remote_mode() -> Iterator[_Remote]:
     """Run checks as the channel's checker does (see :class:`_Remote`)."""
-    _REMOTE.active, _REMOTE.said, _REMOTE.returned, _REMOTE.pending = True, "", {}, []
+    _REMOTE.active, _REMOTE.said = True, ""
     try:
         yield _REMOTE
     finally:

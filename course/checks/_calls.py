@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ._argwatch import write_back
 from ._base import (
     _REMOTE,
     CheckFailure,
@@ -41,7 +40,7 @@ def student_call(
     """Call the student's ``fn`` with ``args``; an exception becomes a :class:`CheckFailure`
     with context."""
     try:
-        return _call(task, what, fn, args, kwargs)
+        return fn(*args, **kwargs)
     except CheckFailure:
         raise
     except NotImplementedError as exc:
@@ -59,85 +58,6 @@ def student_call(
             show_values=False,
             where=_where(exc),
         )
-
-
-#: the checks package of a task, by the assignment's number (``t3_5`` → ``reverse_mode``)
-_PACKAGES = {
-    "1": "finite_differences",
-    "2": "forward_mode",
-    "3": "reverse_mode",
-    "4": "matrix_adjoints",
-    "5": "second_order",
-}
-
-
-def _kernel_watches(task: Task) -> bool:
-    """Whether the graded kernel of ``task``'s assignment can run a ``watch`` request: its view
-    holds ``course/checks/<package>/_watch.py`` (see :mod:`._argwatch`)."""
-    package = _PACKAGES.get(task.id[1:2], "")
-    try:
-        from course.channel import kernel_view
-
-        return f"course/checks/{package}/_watch.py" in kernel_view(package).files
-    except (ImportError, NotImplementedError):
-        return False
-
-
-def _changeable(x: Any) -> bool:
-    """An argument the kernel gets as a copy that its function could change in place."""
-    if isinstance(x, (np.ndarray, list, dict)):
-        return True
-    return isinstance(x, tuple) and any(_changeable(v) for v in x)
-
-
-def _call(
-    task: Task, what: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """``fn(*args, **kwargs)``; in the grader, for a kernel that can, as a ``watch`` request whose
-    reply carries the arguments after the call, copied into the checker's, and the earlier calls
-    of this check whose returned arrays the call changed (:mod:`._argwatch`)."""
-    endpoint = sys.modules.get("course.channel.endpoint") if _REMOTE.active else None
-    channel = getattr(fn, "_ch", None) if endpoint and isinstance(fn, endpoint.Proxy) else None
-    if (
-        channel is None
-        or not any(_changeable(v) for v in (*args, *kwargs.values()))
-        or not _kernel_watches(task)
-    ):
-        out = fn(*args, **kwargs)
-        if _REMOTE.active and _REMOTE.pending:  # fn watched the call itself (04's Watch.wrap)
-            reports, _REMOTE.pending = _REMOTE.pending, []
-            for report in reports:
-                _kept_results(task, what, report)
-        return out
-    out, report = channel.request("watch", h=fn, a=args, k=kwargs)
-    report = report if isinstance(report, dict) else {}
-    after = report.get("after")
-    if after is not None:
-        write_back(args, after[0])
-        write_back(kwargs, after[1])
-    _kept_results(task, what, report)
-    return out
-
-
-def _kept_results(task: Task, what: str, report: dict[str, Any]) -> None:
-    """Fail if the watched call ``what`` changed an array an earlier call of this check
-    returned (the kernel's ``report``); remember this call's serial."""
-    known = _REMOTE.returned
-    for serial in report.get("changed") or ():
-        if serial in known:
-            fail(
-                task,
-                f"result changed by a later call: what {known[serial]} returned changed when "
-                f"{what} ran afterwards; it shares memory with state kept between calls"
-                f" / результат изменён более поздним вызовом: то, что вернула "
-                f"{known[serial]}, изменилось при вызове {what}",
-                show_values=False,
-                hint="return a new array on every call (a buffer reused between calls must be "
-                "copied out: buf.copy()) / возвращайте новый массив при каждом вызове (буфер "
-                "копируйте: buf.copy())",
-            )
-    if isinstance(report.get("serial"), int):
-        known[report["serial"]] = what
 
 
 # ---------------------------------------------------------------------------------------------

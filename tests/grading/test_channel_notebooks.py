@@ -177,7 +177,7 @@ SHARED_MEMORY = {
     "mds-grad-buffer": "result changed by a later call",
     "gd-moves-W0": "input changed in place",
     "jvp-tangent-buffer": "result changed by a later call",
-    "mlp-backward-scales-V-bar": "modified its argument V_bar in place",
+    "mlp-backward-scales-V-bar": "mlp_backward modified its argument V_bar",
     "solve-jvp-bdot-in-place": "input changed in place",
     "values-vjp-out-buffer": "result changed by a later call",
     "values-jvp-out-buffer": "result changed by a later call",
@@ -185,6 +185,12 @@ SHARED_MEMORY = {
     "hessian-buffer": "the Hessian returned by the first call changed",
     "hessian-zeroes-x": "input changed in place",
     "chain-xbar-buffer": "result changed by a later call",
+    # added with 03's checks: a list refilled, a table overwritten, a buffer per shape, an x
+    # stepped in place
+    "fd-grad-steps-in-place": "input changed in place",
+    "topo-order-shared-list": "changed by a later call",
+    "lecture-table-reused": "changed by a later call",
+    "solve-fwd-x-buffer": "result changed by a later call",
 }
 
 
@@ -195,7 +201,7 @@ def planted(name: str) -> tuple[str, Any]:
     from tests.checks.assignment_utils import ROOT
 
     spec = importlib.util.spec_from_file_location(
-        "semantic_bugs", ROOT / "tests" / "mutants" / "semantic_bugs.py"
+        "semantic_bugs", ROOT / "tests" / "checks" / "mutants" / "semantic_bugs.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

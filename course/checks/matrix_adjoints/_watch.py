@@ -116,10 +116,6 @@ class Watch:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
-        #: the arguments of the last watched call, as they are after it (sent back to the
-        #: checker, which passed copies: see :func:`course.checks._argwatch.write_back`)
-        self.after: tuple[tuple[Any, ...], dict[str, Any]] | None = None
-        self.out: Any = None
 
     def of(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]
@@ -164,39 +160,22 @@ class Watch:
         if channel is not None:
 
             def watched_there(*args: Any, **kwargs: Any) -> Any:
-                out, report = channel.request("watch", h=fn, a=args, k=kwargs)
-                calls, after = (
-                    (report["calls"], report["after"])
-                    if isinstance(report, dict)
-                    else (report, None)
-                )
+                out, calls = channel.request("watch", h=fn, a=args, k=kwargs)
                 self.calls.extend(Call(str(k), str(n), dict(a)) for k, n, a in calls)
-                if after is not None:  # what the kernel's function did to its copies, here too
-                    from .._argwatch import write_back  # the checker's side only
-                    from .._base import _REMOTE
-
-                    write_back(args, after[0])
-                    write_back(kwargs, after[1])
-                    _REMOTE.pending.append(report)  # results kept: see student_call
                 return out
 
             return watched_there
 
         def watched(*args: Any, **kwargs: Any) -> Any:
-            try:
-                with self.watching():
-                    self.out = fn(*args, **kwargs)
-                    return self.out
-            finally:
-                self.after = (args, kwargs)
+            with self.watching():
+                return fn(*args, **kwargs)
 
         return watched
 
-    def report(self) -> dict[str, Any]:
-        """The calls as plain data (the arguments that are arrays, numbers or strings) and the
-        arguments of the last call as they are after it."""
+    def report(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The calls as plain data: the arguments that are arrays, numbers or strings."""
         plain = (np.ndarray, np.generic, int, float, complex, bool, str, type(None))
-        calls = [
+        return [
             (
                 c.kind,
                 c.name,
@@ -209,11 +188,3 @@ class Watch:
             )
             for c in self.calls
         ]
-        report: dict[str, Any] = {"calls": calls, "after": self.after}
-        try:  # results kept and changed later: when the kernel's view holds _argwatch.py
-            from .._argwatch import changed_results, keep_results
-        except ImportError:
-            return report
-        report["changed"] = changed_results()
-        report["serial"] = keep_results(self.out)
-        return report
