@@ -102,6 +102,14 @@ DENIED = frozenset(
 )
 
 
+#: a check that passed although the kernel's code changed one of its arguments in place
+ARGUMENT_CHANGED = (
+    "input changed in place: the code under test wrote into an argument the check passed it "
+    "(x += …, x[i] = …, x.clear()); build new arrays instead / аргумент изменён на месте: "
+    "проверяемый код записал в переданный ему аргумент; создавайте новые массивы"
+)
+
+
 def _not_run(cell: _Cell) -> str:
     """``Task 3.4 did not run: SyntaxError in cell 13 (In [12]), line 3 (…)``, bilingual."""
     from course.checks._syntax import Broken, explain
@@ -348,9 +356,17 @@ class Checker:
             kwargs = ep.value(header.get("k", ["d"]), buffers)
             if not isinstance(args, tuple) or not isinstance(kwargs, dict):
                 raise ChannelError("malformed arguments of a check")
+            if ep.mirror is not None:
+                ep.mirror.arguments_changed = 0
             with remote_mode() as state:
                 getattr(self._module, name)(*args, **kwargs)
             say = state.said
+            if ep.mirror is not None and ep.mirror.arguments_changed:
+                # the kernel's code wrote into what the check passed it: in one process a check
+                # that compares its inputs after the call sees it; here every such change fails
+                # the check, so a kernel cannot move the data a check computes its expected
+                # values from
+                message = f"{name}: {ARGUMENT_CHANGED}"
         except CheckFailure as exc:
             message = str(exc)
         except ResultTooLarge as exc:

@@ -290,6 +290,9 @@ class Mirror:
         self.targets: dict[int, list[Any]] = {}  # id -> weak references (arrays), containers
         self._next = -1
         self.updates_applied = 0
+        #: updates written into the checker's own arguments (negative ids) since the check began:
+        #: the checker fails a check that passed in spite of them (see ``Checker._check``)
+        self.arguments_changed = 0
 
     def clear(self) -> None:
         """Forget everything (the check ended)."""
@@ -335,6 +338,7 @@ class Mirror:
                 target = ref() if isinstance(ref, weakref.ref) else ref
                 if _write(target, new):
                     self.updates_applied += 1
+                    self.arguments_changed += ident < 0
 
 
 def _write(target: Any, new: Any) -> bool:

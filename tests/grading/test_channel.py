@@ -503,8 +503,21 @@ def t9_7(make: Any) -> None:
     assert_close(T7, "obj.total()", total, 3.0)
 
 
+T8 = Task("t9_8", "careless", "a careless check", "небрежная проверка", 10)
+
+
+@task_check(T8)
+def t9_8(fn: Any) -> None:
+    """fn(x) must return 2x. This check never compares x after the call and computes the
+    expected value from x afterwards: in one process a student's in-place change could fool it;
+    over the channel the checker fails every check whose arguments the kernel changed."""
+    x = np.arange(1.0, 5.0)
+    got = student_call(T8, "fn(x)", fn, x)
+    assert_close(T8, "fn(x)", got, 2 * x)
+
+
 DEMO = types.SimpleNamespace(
-    __all__=["t9_1", "t9_2", "t9_3", "t9_5", "t9_6", "t9_7"],
+    __all__=["t9_1", "t9_2", "t9_3", "t9_5", "t9_6", "t9_7", "t9_8"],
     HIDDEN=(),
     t9_1=t9_1,
     t9_2=t9_2,
@@ -512,6 +525,7 @@ DEMO = types.SimpleNamespace(
     t9_5=t9_5,
     t9_6=t9_6,
     t9_7=t9_7,
+    t9_8=t9_8,
 )
 
 
@@ -846,6 +860,21 @@ def test_an_argument_changed_in_place_reaches_the_checker(
             [] if "clear" in change else [9.0, 2.0]
         )
     assert kernel.checker.endpoint.mirror.updates_applied >= 1
+
+
+def test_a_check_that_passed_fails_when_the_kernel_changed_its_argument(
+    kernel: HarnessKernel,
+) -> None:
+    """A hostile kernel zeroes the checker's x and returns zeros: the careless check t9_8 would
+    then compare 0 with 2·0 and pass. The checker fails a check during which the kernel wrote
+    into one of its arguments, whatever the check concluded; the honest fn passes."""
+    v, _ = kernel.run(
+        "def fn(x):\n    x[:] = 0.0\n    return 0.0 * x\ncheck.t9_8(fn)", "t9_8", ("t9_8",)
+    )
+    assert not v.passed, "the kernel moved the checker's data and the check passed"
+    assert "input changed in place: the code under test wrote into an argument" in v.messages[0]
+    v, _ = kernel.run("def fn(x):\n    return 2.0 * x\ncheck.t9_8(fn)", "t9_8", ("t9_8",))
+    assert v.passed, v.messages
 
 
 @pytest.mark.parametrize(
