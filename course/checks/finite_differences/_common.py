@@ -175,6 +175,14 @@ def unchanged(
             )
 
 
+#: 2.2's and 3.4's lecture_gradient gave another value at a point after a call at another point
+LECTURE_GRADIENT_KEPT_STATE = (
+    "state kept between calls: lecture_gradient gave another gradient at a point after a call "
+    "at another point / состояние сохраняется между вызовами: lecture_gradient дала другой "
+    "градиент в точке после вызова в другой точке"
+)
+
+
 class Kept:
     """Results kept from earlier calls of the student's functions and compared again after
     later calls: a result that changes shares memory with state the function keeps."""

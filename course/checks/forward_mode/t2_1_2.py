@@ -20,7 +20,7 @@ from .._core import (
     substituted,
     task_check,
 )
-from ..finite_differences._common import Kept, frozen, unchanged
+from ..finite_differences._common import LECTURE_GRADIENT_KEPT_STATE, Kept, frozen, unchanged
 from ._common import T1, T2, _check_dual, _reference
 
 # ---------------------------------------------------------------------------------------------
@@ -243,10 +243,7 @@ def _gradient_cases(
     if again != first:
         fail(
             T2,
-            "state kept between calls: lecture_gradient gave another gradient at a point "
-            "after a call at another point"
-            " / состояние сохраняется между вызовами: lecture_gradient дала другой градиент "
-            "в точке после вызова в другой точке",
+            LECTURE_GRADIENT_KEPT_STATE,
             inputs={"w1": u1, "w2": u2},
             expected=first,
             obtained=again,
