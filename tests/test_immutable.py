@@ -121,6 +121,71 @@ def test_derived_arrays_rebind_too():
     assert path[0][0] == 1.0 and q[0] == 2.0, "+= on a derived array must rebind as well"
 
 
+_DERIVED = {
+    "a + 1": lambda a, b: a + 1.0,
+    "2 * a": lambda a, b: 2.0 * a,
+    "-a": lambda a, b: -a,
+    "a @ b": lambda a, b: a @ b,
+    "a > 0": lambda a, b: a > 0,
+    "np.sin(a)": lambda a, b: np.sin(a),
+    "np.maximum(a, 0)": lambda a, b: np.maximum(a, 0.0),
+    "a.sum(0)": lambda a, b: a.sum(0),
+    "a.mean(0)": lambda a, b: a.mean(0),
+    "a.std(0)": lambda a, b: a.std(0),
+    "np.var(a, 1)": lambda a, b: np.var(a, 1),
+    "np.median(a, 0)": lambda a, b: np.median(a, 0),
+    "np.percentile(a, 30, 0)": lambda a, b: np.percentile(a, 30, 0),
+    "np.nanstd(a, 0)": lambda a, b: np.nanstd(a, 0),
+    "np.cumsum(a, 1)": lambda a, b: np.cumsum(a, 1),
+    "np.clip(a, 0, 1)": lambda a, b: np.clip(a, 0.0, 1.0),
+    "np.dot(a, b)": lambda a, b: np.dot(a, b),
+    "a[[0, 0]]": lambda a, b: a[[0, 0]],
+    "a[a > 0]": lambda a, b: a[a > 0],
+    "np.linalg.inv(a[:, :2])": lambda a, b: np.linalg.inv(a[:, :2]),
+}
+
+
+@pytest.mark.parametrize("expr", list(_DERIVED))
+def test_numpy_results_of_engine_arrays_are_read_only(expr):
+    """NumPy arithmetic, ufuncs, reductions and functions on an engine array give read-only
+    engine arrays (same numbers as on plain arrays): item assignment and ``out=`` fail loudly,
+    augmented assignment rebinds."""
+    x = np.array([[0.7, -1.3, 2.1], [0.4, 1.9, -0.6]])
+    y = np.array([1.5, -0.5, 2.0])
+    a, b = rnp.asarray(x), rnp.asarray(y)
+    q = _DERIVED[expr](a, b)
+    np.testing.assert_array_equal(q, _DERIVED[expr](x, y), err_msg=f"{expr}: different numbers")
+    assert type(q) is Array and not q.flags.writeable, f"{expr} gives a writeable {type(q)}"
+    with pytest.raises(TypeError, match="immutable"):
+        q[0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        np.add(q, 1, out=q)
+    path = [q]
+    q -= 1
+    np.testing.assert_array_equal(path[0], _DERIVED[expr](x, y), err_msg=f"{expr}: -= wrote")
+    assert x[0, 0] == 0.7 and y[0] == 1.5, "the caller's arrays were changed"
+
+
+def test_numpy_buffers_and_copies_stay_writeable():
+    """What NumPy hands out to be written keeps NumPy's meaning: ``np.copy``, ``*_like``,
+    ``.copy()`` and ``.astype()`` are writeable, and an ``out=`` buffer is not frozen."""
+    a = rnp.asarray(np.array([1.0, 2.0, 3.0]))
+    for name, buf in [
+        ("np.copy", np.copy(a)),
+        ("np.zeros_like", np.zeros_like(a)),
+        ("np.full_like", np.full_like(a, 2.0)),
+        ("a.copy()", a.copy()),
+        ("a.astype", a.astype(np.float32)),
+    ]:
+        buf[0] = 7.0
+        assert buf[0] == 7.0 and a[0] == 1.0, f"{name}: not a writeable copy"
+    out = np.zeros_like(a)
+    r = np.multiply(a, 2.0, out=out)
+    assert r is out and out.flags.writeable and out[2] == 6.0, "out= buffer frozen or not filled"
+    np.add(out, 1.0, out=out)
+    assert out[2] == 7.0
+
+
 # --- .at ----------------------------------------------------------------------------------------
 _X = np.array([[0.7, -1.3, 2.1], [0.4, 1.9, -0.6], [1.1, 0.2, -2.4]])
 _UPDATES = [
