@@ -15,6 +15,14 @@ What is returned never shares memory with an array the caller can still write: a
 *is* an argument, or a view into one, is copied; a fresh result is only wrapped (a view, no
 copy). Inside a transformation (``grad``, ``vjp``, ``jvp``, ``vmap``) values stay plain NumPy
 arrays (no cost on the hot path); the transformation freezes its outputs when it returns.
+
+Arithmetic on an :class:`Array` outside the engine (``a + 1``, ``np.sin(a)``, ``a.sum(0)``,
+``a.mean()``, ``np.median(a)``, ``a[[0, 2]]``…) gives a read-only :class:`Array` too, so
+``q = a + 1; q[0] = 5`` raises like ``a[0] = 5``. NumPy's own functions and ``mean``/``var``/``std`` write
+into their temporaries: while they run (``_NUMPY.depth`` > 0) results stay writeable, and
+what they return is frozen afterwards. ``np.copy``/``np.*_like`` keep NumPy's meaning (a
+buffer to fill), as do ``a.copy()``/``a.astype()`` (NumPy and the engine write into such
+copies), and a NumPy function that returns a plain ``ndarray`` still does.
 """
 
 from __future__ import annotations
@@ -46,6 +54,37 @@ class _State:
 
 
 STATE = _State()
+_NUMPY = _State()  # depth > 0 while one of NumPy's functions runs on an Array
+
+# NumPy functions whose result is meant to be written (a buffer or a mutable copy)
+_BUFFERS = frozenset(
+    f.__name__ for f in (np.copy, np.empty_like, np.zeros_like, np.ones_like, np.full_like)
+)
+
+
+def _freeze_fresh(r: Any, given: Any) -> Any:
+    """Make the writeable :class:`Array` objects in ``r`` (a result, or a tuple/list of them)
+    read-only, except those the caller passed in (``given``: e.g. an ``out=`` buffer)."""
+    for x in r if isinstance(r, (tuple, list)) else (r,):
+        if type(x) is Array and x.flags.writeable and not any(x is g for g in given):
+            x.flags.writeable = False
+    return r
+
+
+def _inside_numpy(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An ndarray method that writes into its own temporaries (``mean``, ``var``, ``std``): run
+    it with NumPy's semantics, then freeze its result."""
+
+    @functools.wraps(method)
+    def frozen(self: Array, *args: Any, **kwargs: Any) -> Any:
+        _NUMPY.depth += 1
+        try:
+            r = method(self, *args, **kwargs)
+        finally:
+            _NUMPY.depth -= 1
+        return r if _NUMPY.depth else _freeze_fresh(r, (*args, *kwargs.values()))
+
+    return frozen
 
 
 def _rebinding(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -74,6 +113,12 @@ class Array(np.ndarray):
     __ilshift__ = _rebinding(np.ndarray.__lshift__)
     __irshift__ = _rebinding(np.ndarray.__rshift__)
 
+    def __getitem__(self, idx: Any) -> Any:
+        r = super().__getitem__(idx)  # a view of a read-only array is read-only already
+        if type(r) is Array and r.flags.writeable and not _NUMPY.depth and self is not r:
+            r.flags.writeable = False  # advanced indexing: a fresh copy
+        return r
+
     def __setitem__(self, idx: Any, value: Any) -> None:
         if not self.flags.writeable:
             raise TypeError(
@@ -86,7 +131,24 @@ class Array(np.ndarray):
     ) -> Any:
         if return_scalar:  # a full reduction gives a NumPy scalar, as for a plain ndarray
             return arr[()]
-        return super().__array_wrap__(arr, context, return_scalar)
+        r = super().__array_wrap__(arr, context, return_scalar)
+        if type(arr) is np.ndarray and not _NUMPY.depth:  # a fresh result (not an out= array)
+            r.flags.writeable = False
+        return r
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        _NUMPY.depth += 1
+        try:
+            r = super().__array_function__(func, types, args, kwargs)
+        finally:
+            _NUMPY.depth -= 1
+        if r is NotImplemented or _NUMPY.depth or func.__name__ in _BUFFERS:
+            return r  # (called by another NumPy function: it may write into r)
+        return _freeze_fresh(r, (*args, *kwargs.values()))
+
+    mean = _inside_numpy(np.ndarray.mean)
+    var = _inside_numpy(np.ndarray.var)
+    std = _inside_numpy(np.ndarray.std)
 
     def __repr__(self) -> str:
         return repr(self.view(np.ndarray))

@@ -41,7 +41,7 @@ from .primitives import (
     defvjp_full,
     primitive,
 )
-from .tracers import _PY_DTYPES, Trace, Tracer, concrete, describe, shape_of
+from .tracers import _PY_DTYPES, Trace, Tracer, concrete, describe, is_complex, shape_of
 
 __all__ = [
     "JVPTrace",
@@ -78,7 +78,7 @@ def _fit_cotangent(g: Any, shape: tuple[int, ...], arg: Any = None) -> Any:
     """Sum a cotangent back to its argument's shape: the adjoint of broadcasting. A complex
     cotangent of a real argument keeps its real part: the transpose of the embedding R -> C,
     JAX's convention (``convert_element_type``'s transpose)."""
-    if arg is not None and np.iscomplexobj(concrete(g)) and not np.iscomplexobj(concrete(arg)):
+    if arg is not None and is_complex(concrete(g)) and not is_complex(concrete(arg)):
         g = real(g)
     if shape_of(g) == shape:
         return g
@@ -151,10 +151,9 @@ COMPLEX_RULES = frozenset(
 
 
 def _check_complex(prim: Primitive, vals: Sequence[Any], ans: Any) -> None:
-    if prim.name in COMPLEX_RULES:
-        return
+    """Refuse a complex value in a primitive outside ``COMPLEX_RULES`` (callers check that)."""
     outs = ans if prim.multiple_results else (ans,)
-    if any(np.iscomplexobj(concrete(v)) for v in (*vals, *outs)):
+    if any(is_complex(concrete(v)) for v in (*vals, *outs)):
         raise NotImplementedError(
             f"{prim.name}: differentiating through '{prim.name}' at a complex value is not "
             "supported (its rules are written for real numbers). Complex values are supported "
@@ -183,7 +182,8 @@ class JVPTrace(Trace):
             vals.append(a)
             dots.append(None)
         ans = bind(prim, vals, params) if inner else prim.impl(*vals, **params)
-        _check_complex(prim, vals, ans)
+        if prim.name not in COMPLEX_RULES:
+            _check_complex(prim, vals, ans)
         if prim.jvp_full is not None:
             ans_dot = prim.jvp_full(dots, ans, *vals, **params)
         else:
@@ -289,7 +289,8 @@ class VJPTrace(Trace):
                 inner = True
             vals.append(a)
         ans = bind(prim, vals, params) if inner else prim.impl(*vals, **params)
-        _check_complex(prim, vals, ans)
+        if prim.name not in COMPLEX_RULES:
+            _check_complex(prim, vals, ans)
         idx = len(self.tape)
         keep = prim.residuals
         if keep is None:

@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Trace", "Tracer", "concrete", "describe", "plain_numpy_message", "shape_of"]
+__all__ = [
+    "Trace",
+    "Tracer",
+    "concrete",
+    "describe",
+    "is_complex",
+    "plain_numpy_message",
+    "shape_of",
+]
 
 _levels = itertools.count(1)
 
@@ -140,6 +148,16 @@ def shape_of(x: Any) -> tuple[int, ...]:
     if shape is not None:
         return shape
     return () if type(x) in _PY_DTYPES else np.shape(x)
+
+
+def is_complex(x: Any) -> bool:
+    """``np.iscomplexobj(x)`` without NumPy's function dispatch, which on every call looks up
+    ``__array_function__`` on ``type(x)`` and, for ``np.float64``, builds and discards an
+    ``AttributeError`` (≈ 2,000 machine instructions, 4 % of a scalar reverse-mode step)."""
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind is not None:
+        return kind == "c"
+    return type(x) is complex if type(x) in _PY_DTYPES else np.iscomplexobj(x)
 
 
 def plain_numpy_message(name: str, x: Tracer) -> str:

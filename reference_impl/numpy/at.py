@@ -11,8 +11,18 @@
 
 The other updates are compositions: ``add`` is ``x + scatter_add(v)`` (repeated indices
 accumulate, as in JAX); ``multiply``/``divide``/``power``/``min``/``max``/``apply`` are
-``set(x, op(x[idx], v))``, exact when no position is repeated (a repeated position with
-these raises, rather than give a number JAX would not). Out-of-range indices raise
+``set(x, op(x[idx], v))`` when no position is repeated. With repeated positions, as in JAX,
+every update is applied (on the flattened array, ``p`` the flat positions):
+
+* ``multiply``: ``x[p] · Π v_k``, one ``set`` per round of distinct positions (the k-th
+  occurrences of each position form round k), so the derivatives are the product rule's, also at
+  zeros: ``∂/∂v_k = ct · x[p] · Π_{j≠k} v_j``. JAX gives ``x̄`` alike and refuses ``v̄`` for
+  integer-array indices ("only implemented if unique_indices=True");
+* ``min``/``max``: the primitive ``scatter_extremal``, with JAX's rule for ties: the result's
+  derivative is shared evenly by every contender equal to it (``x[p]`` and the ``v_k``),
+  weight ``1/count``.
+
+``divide``/``power``/``apply`` with a repeated position raise. Out-of-range indices raise
 ``IndexError`` (JAX clamps reads and drops writes).
 """
 
@@ -35,12 +45,13 @@ from .shape_ops import (
     getitem_p,
     move,
     pad_batch,
+    reshape,
     reshape_p,
     scatter_add_p,
     to_front,
 )
 
-__all__ = ["IndexUpdateHelper", "IndexUpdateRef", "scatter_set_p"]
+__all__ = ["IndexUpdateHelper", "IndexUpdateRef", "scatter_extremal_p", "scatter_set_p"]
 
 
 def _scatter_set_impl(x: Any, v: Any, idx: Any) -> np.ndarray:
@@ -89,6 +100,72 @@ defvjp(
     lambda ct, ans, x, v, idx: getitem_p(ct, idx=idx),
 )
 defresiduals(scatter_set_p, ans=False)
+
+
+def _scatter_extremal_impl(x: Any, v: Any, idx: Any, op: str) -> np.ndarray:
+    out = np.array(x, copy=True)
+    ufunc = np.minimum if op == "min" else np.maximum
+    ufunc.at(out, idx, np.asarray(v).astype(out.dtype, copy=False))
+    return out
+
+
+def _scatter_extremal_batch(vals: list[Any], dims: list[Any], idx: Any, op: str) -> tuple[Any, int]:
+    """``idx`` holds flat positions: the batch axis goes first in ``x``, ``v`` and the index."""
+    (x, v), (dx, dv) = vals, dims
+    size = batch_size(vals, dims)
+    v = v if dv is None else move(v, dv, 0)
+    return scatter_extremal_p(to_front(x, dx, size), v, idx=(slice(None), idx), op=op), 0
+
+
+def _extremal_weights(ans: Any, x: Any, v: Any, idx: Any) -> tuple[Any, Any]:
+    """JAX's tie rule: ``1/count`` for each contender (``x`` at a position, ``v_k`` for its
+    positions) equal to the result there, 0 for the others (concrete, locally constant)."""
+    a = concrete(ans)
+    won = np.where(np.equal(concrete(v), getitem_p(a, idx=idx)), 1.0, 0.0)
+    kept = np.where(np.equal(concrete(x), a), 1.0, 0.0)
+    count = kept + scatter_add_p(won, idx=idx, shape=shape_of(a))
+    return kept / count, won / getitem_p(count, idx=idx)
+
+
+# min/max over every update of a position (x is flat, idx its positions, v one value per entry)
+scatter_extremal_p = primitive(
+    "scatter_extremal", _scatter_extremal_impl, batch=_scatter_extremal_batch
+)
+defjvp(
+    scatter_extremal_p,
+    lambda x_dot, ans, x, v, idx, op: E.multiply(x_dot, _extremal_weights(ans, x, v, idx)[0]),
+    lambda v_dot, ans, x, v, idx, op: scatter_add_p(
+        E.multiply(v_dot, _extremal_weights(ans, x, v, idx)[1]), idx=idx, shape=shape_of(ans)
+    ),
+)
+defvjp(
+    scatter_extremal_p,
+    lambda ct, ans, x, v, idx, op: E.multiply(ct, _extremal_weights(ans, x, v, idx)[0]),
+    lambda ct, ans, x, v, idx, op: E.multiply(
+        getitem_p(ct, idx=idx), _extremal_weights(ans, x, v, idx)[1]
+    ),
+)
+
+
+def _flat(x: Any, idx: Any, values: Any) -> tuple[Any, Any, np.ndarray]:
+    """``x`` flattened, ``values`` broadcast to ``x[idx]`` and flattened, and the flat position
+    in ``x`` of each of them."""
+    shape = shape_of(x)
+    pos = np.arange(int(np.prod(shape))).reshape(shape)[idx]
+    v = values if shape_of(values) == pos.shape else broadcast_to(values, pos.shape)
+    return reshape(x, (-1,)), reshape(v, (pos.size,)), pos.ravel()
+
+
+def _rounds(pos: np.ndarray) -> np.ndarray:
+    """For each entry, how many earlier entries have the same position (0 for the first)."""
+    order = np.argsort(pos, kind="stable")
+    sorted_pos = pos[order]
+    first = np.concatenate([[True], sorted_pos[1:] != sorted_pos[:-1]])
+    starts = np.flatnonzero(first)
+    group_start = starts[np.cumsum(first) - 1]
+    occurrence = np.empty_like(order)
+    occurrence[order] = np.arange(len(pos)) - group_start
+    return occurrence
 
 
 def _repeats(idx: Any) -> bool:
@@ -189,11 +266,24 @@ class IndexUpdateRef:
         **_: Any,
     ) -> Any:
         _check_mode(mode)
+        if _repeats(self.idx) and name in ("multiply", "min", "max"):
+            x, v, pos = _flat(self.x, self.idx, values)
+            if name == "multiply":  # one set per round of distinct positions
+                occurrence = _rounds(pos)
+                for r in range(int(occurrence.max()) + 1):
+                    k = np.flatnonzero(occurrence == r)
+                    p = pos[k]
+                    x = scatter_set_p(
+                        x, E.multiply(getitem_p(x, idx=p), getitem_p(v, idx=k)), idx=p
+                    )
+            else:
+                x = scatter_extremal_p(x, v, idx=pos, op=name)
+            return reshape(x, shape_of(self.x))
         if _repeats(self.idx):
             raise NotImplementedError(
                 f"x.at[idx].{name}(...) with an index that selects a position more than once "
-                "is not supported by reference_impl (JAX combines the repeated updates); "
-                "use unique indices, or .add for accumulation"
+                "is supported by reference_impl for .add, .multiply, .min and .max only; "
+                "use unique indices"
             )
         return scatter_set_p(self.x, op(getitem(self.x, self.idx), values), idx=self.idx)
 

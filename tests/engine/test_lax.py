@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -52,18 +53,25 @@ def rnn(lax: Any, np_: Any, reverse: bool = False) -> Any:
     return f
 
 
+@functools.cache
+def jax_rnn(jax, reverse: bool) -> Any:
+    """JAX's value, gradient and forward Jacobian of ``rnn`` as one jitted program per
+    direction: eagerly JAX traces and compiles the scan again for every call."""
+    f = rnn(jax.lax, jax.numpy, reverse)
+    return jax.jit(
+        lambda w, xs: (f(w, xs), jax.grad(f, argnums=(0, 1))(w, xs), jax.jacfwd(f)(w, xs))
+    )
+
+
 @settings(max_examples=8, database=None, phases=(Phase.generate,))
 @given(u=arrays(shape=(4, 3)), v=arrays(shape=(4, 3)), a=coefs, b=coefs, reverse=st.booleans())
 def test_scan_pytrees_values_and_gradients(jax, u, v, a, b, reverse) -> None:
     w, xs = {"a": a, "b": b}, {"u": u, "v": v}
-    ours, theirs = rnn(ri.lax, rnp, reverse), rnn(jax.lax, jax.numpy, reverse)
-    close(ours(w, xs), theirs(w, xs), "scan value")
-    close(
-        ri.grad(ours, argnums=(0, 1))(w, xs),
-        jax.grad(theirs, argnums=(0, 1))(w, xs),
-        "grad through scan",
-    )
-    close(ri.jacfwd(ours)(w, xs), jax.jacfwd(theirs)(w, xs), "jacfwd through scan")
+    ours = rnn(ri.lax, rnp, reverse)
+    value, grad, jac = jax_rnn(jax, reverse)(w, xs)
+    close(ours(w, xs), value, "scan value")
+    close(ri.grad(ours, argnums=(0, 1))(w, xs), grad, "grad through scan")
+    close(ri.jacfwd(ours)(w, xs), jac, "jacfwd through scan")
     check_grads(lambda wa, uu: ours({"a": wa, "b": b}, {"u": uu, "v": v}), (a, u), order=2)
 
 
@@ -127,62 +135,78 @@ def test_while_loop_forward_mode_and_the_reverse_mode_error(jax) -> None:
         jax.grad(lambda v: jax.numpy.sum(prog(jax.lax)(v)))(x)
 
 
+def cprog(lax: Any, np_: Any) -> Any:
+    return lambda v, p: lax.cond(p, lambda a: np_.sin(a) * 2, lambda a: a**3, v)
+
+
+def sprog(lax: Any, np_: Any) -> Any:
+    brs = [lambda a: np_.sin(a), lambda a: a**2, lambda a: np_.exp(a) - a]
+    return lambda v, i: lax.switch(i, brs, v)
+
+
+@functools.cache
+def jax_branching(jax, prog: Any) -> Any:
+    """JAX's value, jacrev and jacfwd of ``prog`` in ``v``, jitted with the predicate or index
+    traced (compiled once for all examples; the engine gets them as Python values)."""
+    f = prog(jax.lax, jax.numpy)
+    return jax.jit(lambda v, c: (f(v, c), jax.jacrev(f)(v, c), jax.jacfwd(f)(v, c)))
+
+
 @settings(max_examples=8, database=None, phases=(Phase.generate,))
 @given(x=arrays(shape=(2,)), p=st.booleans(), i=st.integers(-2, 4))
 def test_cond_and_switch_values_and_gradients(jax, x, p, i) -> None:
-    def cprog(lax, np_):
-        return lambda v: lax.cond(p, lambda a: np_.sin(a) * 2, lambda a: a**3, v)
+    for prog, c in ((cprog, p), (sprog, i)):
+        ours = prog(ri.lax, rnp)
+        value, jacrev, jacfwd = jax_branching(jax, prog)(x, c)
+        close(ours(x, c), value, f"{prog.__name__} value")
+        close(ri.jacrev(ours)(x, c), jacrev, f"{prog.__name__} jacrev")
+        close(ri.jacfwd(ours)(x, c), jacfwd, f"{prog.__name__} jacfwd")
 
-    def sprog(lax, np_):
-        brs = [lambda a: np_.sin(a), lambda a: a**2, lambda a: np_.exp(a) - a]
-        return lambda v: lax.switch(i, brs, v)
 
-    for prog in (cprog, sprog):
-        ours, theirs = prog(ri.lax, rnp), prog(jax.lax, jax.numpy)
-        close(ours(x), theirs(x), f"{prog.__name__} value")
-        close(ri.jacrev(ours)(x), jax.jacrev(theirs)(x), f"{prog.__name__} jacrev")
-        close(ri.jacfwd(ours)(x), jax.jacfwd(theirs)(x), f"{prog.__name__} jacfwd")
+def control_flow(lax: Any, np_: Any) -> dict[str, Any]:
+    return {
+        "cond": lambda v: lax.cond(v > 0, lambda a: np_.sin(a), lambda a: a**2, v),
+        "switch": lambda v: lax.switch(
+            (v > -1) * 1 + (v > 1) * 1, [np_.sin, np_.cos, lambda a: a * 3], v
+        ),
+        "while": lambda v: lax.while_loop(
+            lambda c: c[0] < 4.0, lambda c: (c[0] + np_.abs(c[1]) + 0.5, c[1] * 1.1), (v, v)
+        )[1],
+        "scan": lambda v: lax.scan(lambda c, x: (c * v + x, c), v, np_.arange(3.0))[1],
+        "fori": lambda v: lax.fori_loop(0, 3, lambda k, c: c * v + k, v),
+    }
+
+
+@functools.cache
+def jax_vmapped_control_flow(jax) -> Any:
+    """``jax.vmap`` of each program and of its gradient (not ``while``: no reverse mode), one
+    jitted program for all of them."""
+    progs = control_flow(jax.lax, jax.numpy)
+
+    def run(xs: Any) -> dict[str, Any]:
+        out = {name: jax.vmap(f)(xs) for name, f in progs.items()}
+        for name, f in progs.items():
+            if name != "while":  # (scan: the gradient of the sum of its stacked outputs)
+                g = jax.grad(lambda v, f=f: jax.numpy.sum(f(v)))
+                out[f"grad {name}"] = jax.vmap(g)(xs)
+        return out
+
+    return jax.jit(run)
 
 
 @settings(max_examples=6, database=None, phases=(Phase.generate,))
 @given(xs=arrays(shape=(5,)))
 def test_vmap_of_control_flow_matches_jax_and_does_not_fall_back(jax, xs) -> None:
-    def progs(lax, np_):
-        return {
-            "cond": lambda v: lax.cond(v > 0, lambda a: np_.sin(a), lambda a: a**2, v),
-            "switch": lambda v: lax.switch(
-                (v > -1) * 1 + (v > 1) * 1, [np_.sin, np_.cos, lambda a: a * 3], v
-            ),
-            "while": lambda v: lax.while_loop(
-                lambda c: c[0] < 4.0, lambda c: (c[0] + np_.abs(c[1]) + 0.5, c[1] * 1.1), (v, v)
-            )[1],
-            "scan": lambda v: lax.scan(lambda c, x: (c * v + x, c), v, np_.arange(3.0))[1],
-            "fori": lambda v: lax.fori_loop(0, 3, lambda k, c: c * v + k, v),
-        }
-
-    ours, theirs = progs(ri.lax, rnp), progs(jax.lax, jax.numpy)
+    xs = np.where(np.abs(xs) < np.finfo(float).tiny, 0.0, xs)  # jitted XLA flushes subnormals
+    ours = control_flow(ri.lax, rnp)
+    want = jax_vmapped_control_flow(jax)(xs)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a fallback to a loop would warn
-        for name in ours:
-            close(ri.vmap(ours[name])(xs), jax.vmap(theirs[name])(xs), f"vmap {name}")
+        for name, f in ours.items():
+            close(ri.vmap(f)(xs), want[name], f"vmap {name}")
             if name != "while":
-                close(
-                    ri.vmap(
-                        ri.grad(
-                            ours[name]
-                            if name not in ("scan",)
-                            else (lambda v, f=ours[name]: rnp.sum(f(v)))
-                        )
-                    )(xs),
-                    jax.vmap(
-                        jax.grad(
-                            theirs[name]
-                            if name not in ("scan",)
-                            else (lambda v, f=theirs[name]: jax.numpy.sum(f(v)))
-                        )
-                    )(xs),
-                    f"vmap(grad) {name}",
-                )
+                g = ri.grad(lambda v, f=f: rnp.sum(f(v)))
+                close(ri.vmap(g)(xs), want[f"grad {name}"], f"vmap(grad) {name}")
 
 
 def test_map(jax) -> None:

@@ -70,19 +70,25 @@ def _theirs(name):
 def test_value_vjp_jvp_match_jax(name):
     _, a, b = CASES[name]
     rng = np.random.default_rng(1)
-    want = _theirs(name)(a, b)
+    theirs = _theirs(name)
+    ct = rng.standard_normal(jax.eval_shape(theirs, a, b).shape)
+    ta, tb = rng.standard_normal(a.shape), rng.standard_normal(b.shape)
+
+    @jax.jit  # JAX's side in one program (eagerly: one compile per JAX primitive)
+    def reference(a, b, ct, ta, tb):
+        want, pullback = jax.vjp(theirs, a, b)
+        return want, pullback(ct), jax.jvp(theirs, (a, b), (ta, tb))[1]
+
+    want, exp, exp_dot = reference(a, b, ct, ta, tb)
     np.testing.assert_allclose(
         _ours(name)(a, b), want, rtol=1e-11, atol=1e-12, err_msg=f"{name}: value"
     )
-    ct = rng.standard_normal(np.shape(want))
     got = ri.vjp(_ours(name), a, b)[1](ct)
-    exp = jax.vjp(_theirs(name), a, b)[1](jnp.asarray(ct))
     for k, (g, w) in enumerate(zip(got, exp, strict=True)):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11, err_msg=f"{name}: VJP arg {k}")
-    ta, tb = rng.standard_normal(a.shape), rng.standard_normal(b.shape)
     np.testing.assert_allclose(
         ri.jvp(_ours(name), (a, b), (ta, tb))[1],
-        jax.jvp(_theirs(name), (a, b), (ta, tb))[1],
+        exp_dot,
         rtol=1e-9,
         atol=1e-11,
         err_msg=f"{name}: JVP",
@@ -100,7 +106,11 @@ def test_vmap_matches_jax_without_fallback(name):
     finally:
         batching.LOOP_FALLBACK = saved
     np.testing.assert_allclose(
-        got, jax.vmap(_theirs(name))(a_s, b_s), rtol=1e-10, atol=1e-12, err_msg=f"vmap({name})"
+        got,
+        jax.jit(jax.vmap(_theirs(name)))(a_s, b_s),
+        rtol=1e-10,
+        atol=1e-12,
+        err_msg=f"vmap({name})",
     )
 
 

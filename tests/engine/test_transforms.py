@@ -207,26 +207,29 @@ def test_linearize_matches_jax(jax, rng: np.random.Generator) -> None:
 # --- Jacobians and Hessians ----------------------------------------------------------------------
 @pytest.mark.parametrize("jac", ["jacfwd", "jacrev"])
 def test_jacobians_against_jax(jax, jac: str, rng: np.random.Generator) -> None:
+    # (JAX's side jitted in this file: one compile per call instead of one per JAX primitive)
     x, a = rng.standard_normal(3), rng.standard_normal((2, 3))
     close(
         getattr(ri, jac)(lambda z: f_vector(rnp, z))(x),
-        getattr(jax, jac)(lambda z: f_vector(jax.numpy, z))(x),
+        jax.jit(getattr(jax, jac)(lambda z: f_vector(jax.numpy, z)))(x),
         f"{jac} of R^3 → R^4",
     )
     close(
         getattr(ri, jac)(lambda z: f_matrix(rnp, z))(a),
-        getattr(jax, jac)(lambda z: f_matrix(jax.numpy, z))(a),
+        jax.jit(getattr(jax, jac)(lambda z: f_matrix(jax.numpy, z)))(a),
         f"{jac} of R^(2×3) → R^(3×3): shape out + in",
     )
     y = rng.standard_normal(3)
     for argnums in (1, (0, 1)):
         close(
             getattr(ri, jac)(lambda p, q: rnp.sin(p) * q, argnums)(x, y),
-            getattr(jax, jac)(lambda p, q: jax.numpy.sin(p) * q, argnums)(x, y),
+            jax.jit(getattr(jax, jac)(lambda p, q: jax.numpy.sin(p) * q, argnums))(x, y),
             f"{jac} argnums={argnums}",
         )
     ours = getattr(ri, jac)(lambda z: (rnp.sin(z), rnp.sum(z)), has_aux=True)(x)
-    theirs = getattr(jax, jac)(lambda z: (jax.numpy.sin(z), jax.numpy.sum(z)), has_aux=True)(x)
+    theirs = jax.jit(
+        getattr(jax, jac)(lambda z: (jax.numpy.sin(z), jax.numpy.sum(z)), has_aux=True)
+    )(x)
     close(ours, theirs, f"{jac} has_aux: (jacobian, aux)")
 
 
@@ -234,12 +237,12 @@ def test_hessian_against_jax(jax, rng: np.random.Generator) -> None:
     x, y = rng.standard_normal(3), rng.standard_normal(3)
     close(
         ri.hessian(lambda a: f_scalar(rnp, a, y))(x),
-        jax.hessian(lambda a: f_scalar(jax.numpy, a, y))(x),
+        jax.jit(jax.hessian(lambda a: f_scalar(jax.numpy, a, y)))(x),
         "hessian wrt x",
     )
     close(
         ri.hessian(lambda a, b: f_scalar(rnp, a, b), (0, 1))(x, y),
-        jax.hessian(lambda a, b: f_scalar(jax.numpy, a, b), (0, 1))(x, y),
+        jax.jit(jax.hessian(lambda a, b: f_scalar(jax.numpy, a, b), (0, 1)))(x, y),
         "hessian argnums=(0, 1): nested tuple of blocks",
     )
 
@@ -267,11 +270,11 @@ def test_forward_over_reverse_hvp_and_jacobian_nesting(jax, rng: np.random.Gener
         return lambda a: f_scalar(xp, a, y)
 
     hvp = ri.jvp(ri.grad(f(rnp)), (x,), (v,))[1]
-    hvpj = jax.jvp(jax.grad(f(jax.numpy)), (x,), (v,))[1]
+    hvpj = jax.jit(lambda x, v: jax.jvp(jax.grad(f(jax.numpy)), (x,), (v,))[1])(x, v)
     close(hvp, hvpj, "forward-over-reverse HVP jvp(grad(f))")
     rof = ri.grad(lambda a: rnp.vdot(ri.jvp(f(rnp), (a,), (v,))[1], 1.0))(x)
     close(rof, hvpj, "reverse-over-forward HVP grad(jvp(f))")
-    h = jax.hessian(f(jax.numpy))(x)
+    h = jax.jit(jax.hessian(f(jax.numpy)))(x)
     for name, ours in (
         ("jacfwd(jacrev)", ri.jacfwd(ri.jacrev(f(rnp)))(x)),
         ("jacrev(jacrev)", ri.jacrev(ri.jacrev(f(rnp)))(x)),
@@ -279,7 +282,7 @@ def test_forward_over_reverse_hvp_and_jacobian_nesting(jax, rng: np.random.Gener
     ):
         close(ours, h, f"{name} equals JAX's Hessian")
     t3 = ri.jacfwd(ri.jacrev(ri.jacrev(lambda a: f_vector(rnp, a))))(x)
-    t3j = jax.jacfwd(jax.jacrev(jax.jacrev(lambda a: f_vector(jax.numpy, a))))(x)
+    t3j = jax.jit(jax.jacfwd(jax.jacrev(jax.jacrev(lambda a: f_vector(jax.numpy, a)))))(x)
     close(t3, t3j, "jacfwd(jacrev(jacrev(f))) of R^3 → R^4: shape (4, 3, 3, 3)")
 
 

@@ -78,14 +78,23 @@ def test_hessian_through_vmap_and_jvp_of_vmap(rng: np.random.Generator) -> None:
     def f(x: Any) -> Any:
         return rnp.sum(rnp.tanh(x) ** 3)
 
-    xs = rng.standard_normal((3, 4))
-    hs = ri.vmap(ri.hessian(f))(xs)
-    close(hs, jax.vmap(jax.hessian(lambda x: jnp.sum(jnp.tanh(x) ** 3)))(xs))
-    h2 = ri.hessian(lambda x: rnp.sum(ri.vmap(f)(x)))(xs)
-    close(h2, jax.hessian(lambda x: jnp.sum(jax.vmap(lambda r: jnp.sum(jnp.tanh(r) ** 3))(x)))(xs))
-    v = rng.standard_normal((3, 4))
+    def fj(x: Any) -> Any:
+        return jnp.sum(jnp.tanh(x) ** 3)
+
+    @jax.jit  # JAX's three references in one program (eagerly: one compile per primitive)
+    def want(xs: Any, v: Any) -> Any:
+        return (
+            jax.vmap(jax.hessian(fj))(xs),
+            jax.hessian(lambda x: jnp.sum(jax.vmap(fj)(x)))(xs),
+            jax.jvp(jax.vmap(jax.grad(fj)), (xs,), (v,))[1],
+        )
+
+    xs, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    hs_j, h2_j, out_dot_j = want(xs, v)
+    close(ri.vmap(ri.hessian(f))(xs), hs_j)
+    close(ri.hessian(lambda x: rnp.sum(ri.vmap(f)(x)))(xs), h2_j)
     _out, out_dot = ri.jvp(ri.vmap(ri.grad(f)), (xs,), (v,))
-    close(out_dot, jax.jvp(jax.vmap(jax.grad(lambda x: jnp.sum(jnp.tanh(x) ** 3))), (xs,), (v,))[1])
+    close(out_dot, out_dot_j)
 
 
 def test_nested_vmap_and_axes(rng: np.random.Generator) -> None:
