@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
@@ -143,6 +145,26 @@ def _group(item: pytest.Item) -> str:
     return SHARED_GROUPS.get(item.path.name) or str(item.path)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, called in the controller
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup``: one work unit per test file, or per group of SHARED_GROUPS, so that
+    a module fixture (a graded class) is built by one worker, once. xdist 3.8 groups by the
+    ``xdist_group`` mark through a suffix it appends to ``item._nodeid``, which pytest 9 no
+    longer reads: every test became its own unit and both workers built every expensive module
+    fixture (and split a notebook's cells under nbval). The units go out in collection order
+    (``--no-loadscope-reorder``: see ``pytest_collection_modifyitems``)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_GROUPS.get(Path(path).name, path)
+
+    return FileGroups(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
@@ -153,9 +175,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             or f"{item.path.name}::{name}" in SLOW_TESTS
         ):
             item.add_marker(pytest.mark.slow)
-        # one work unit per file (or shared group): nbval needs a notebook's cells on one
-        # worker, and a module fixture then runs once
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
     files: dict[str, set[str]] = {}
     count: dict[str, int] = {}
     first: dict[str, int] = {}
