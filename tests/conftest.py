@@ -115,29 +115,30 @@ SHARED_GROUPS = {
     "test_report_html.py": "lms_class",
 }
 
-#: Seconds of the longest files, fixtures included: the sum of their entries in the slowest 80
-#: of ``--durations=80`` in a ``-n 2`` CI run on this machine at load 11 (2026-12-07, about 3×
-#: a quiet run); test_workflow's and the LMS class's scaled by their before/after runs once
-#: they were made cheaper that day. ``scripts/test.sh`` hands work units to the two workers in
-#: collection order (``--dist loadgroup --no-loadscope-reorder``): these files first, longest
-#: first, then the rest by number of tests as xdist would order them, so that no long file
-#: with few tests starts last while the other worker idles. Only the order depends on these.
+#: Seconds of the longest work units (a file, or a group of SHARED_GROUPS), fixtures included,
+#: measured 2026-12-07 10:00–10:25 at load 5–10 on this 2-core machine (about 2–3× a quiet
+#: run): ``pytest -p cpuprof`` of the file alone in one process, or its one instance in a
+#: ``-n 2`` run (the files not listed took under a minute there). ``scripts/test.sh`` hands
+#: the units to the two workers in collection order (``--dist loadgroup
+#: --no-loadscope-reorder``): these first, longest first, then the rest by number of tests as
+#: xdist would order them, so that no long unit with few tests starts last while the other
+#: worker idles. Only the order depends on these.
 COST_SECONDS = {
-    "test_cluster.py": 705,
-    "test_sandbox.py": 545,
-    "test_untrusted.py": 354,
-    "test_assignments.py": 287,
-    "test_workflow.py": 175,
-    "test_report_html.py": 160,
-    "test_jax_programs.py": 193,
-    "test_nn.py": 157,
-    "test_grader_processes.py": 153,
-    "test_random.py": 140,
-    "test_stats.py": 139,
-    "test_interrupt.py": 109,
-    "test_lax.py": 92,
-    "test_hostile.py": 88,
-    "test_lms_import.py": 25,  # in-process since (12.5 → 4.9 s at load 2)
+    "test_assignments.py": 290,  # every assignment graded in one process (no fixture shared)
+    "test_cluster.py": 265,
+    "test_hostile.py": 250,
+    "test_sandbox.py": 240,  # 155 + the busy-machine test's 05 (80 at load 7, 200 at load 11)
+    "test_jax_programs.py": 145,
+    "test_workflow.py": 140,
+    "test_interrupt.py": 135,
+    "test_untrusted.py": 125,
+    "test_lms_export.py": 100,  # + test_report_html and test_manual_grading: the LMS class
+    "test_grader_processes.py": 90,
+    "test_nn.py": 60,
+    "test_random.py": 55,
+    "test_lax.py": 45,
+    "test_stats.py": 40,
+    "test_lms_import.py": 25,
 }
 
 
