@@ -41,13 +41,13 @@ fi
 nbval=(--nbval --nbval-current-env --nbval-sanitize-with "$PWD/lectures/sanitize.cfg")
 status=0
 lint || status=$?
-# The tests in the environment above. Work units are files (tests/conftest.py marks each test
-# with its file's xdist_group; the files that share the graded LMS class are one group), handed
-# out longest first.
+# The tests in the environment above. Work units are files (tests/conftest.py's scheduler for
+# --dist loadgroup; the files that share the graded LMS class are one unit), handed out longest
+# first, so that each graded class (a module fixture) is built once, by one worker.
 .venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q tests || status=$?
 # The English lectures in the same environment, where the notebooks were executed. nbval needs a
-# notebook's cells in order on one worker: --dist loadfile (loadgroup split the cells: 88 false
-# failures)
+# notebook's cells in order on one worker: --dist loadfile (tests/conftest.py, which makes
+# loadgroup keep a file on one worker, does not apply outside tests/)
 .venv/bin/python -m pytest -n 2 --dist loadfile -q lectures/en/*.ipynb "${nbval[@]}" || status=$?
 # The Russian lectures as a student's plain JupyterLab runs them on another CPU: none of the
 # variables above that a notebook could lean on (x64, one BLAS thread, hash seed), two BLAS
