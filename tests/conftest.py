@@ -132,29 +132,29 @@ SHARED_GROUPS = {
 }
 
 #: Seconds of the longest work units (a file, or a group of SHARED_GROUPS), fixtures included,
-#: measured 2026-12-07 10:00–10:25 at load 5–10 on this 2-core machine (about 2–3× a quiet
-#: run): ``pytest -p cpuprof`` of the file alone in one process, or its one instance in a
-#: ``-n 2`` run (the files not listed took under a minute there). ``scripts/test.sh`` hands
-#: the units to the two workers in collection order (``--dist loadgroup
-#: --no-loadscope-reorder``): these first, longest first, then the rest by number of tests as
-#: xdist would order them, so that no long unit with few tests starts last while the other
-#: worker idles. Only the order depends on these.
+#: on this 2-core machine at load about 4 (2026-12-07): the file alone in one process at load
+#: 2–5 (test_assignments 90, test_workflow 35, test_grader_processes 28), or at load 7–9 and
+#: divided by 3, as test_workflow's two runs were (140 → 35); its CPU seconds beside.
+#: ``scripts/test.sh`` hands the units to the two workers in collection order (``--dist
+#: loadgroup --no-loadscope-reorder``): these first, longest first, then the rest by number of
+#: tests as xdist would order them, so that no long unit with few tests starts last while the
+#: other worker idles. Only the order depends on these.
 COST_SECONDS = {
-    "test_assignments.py": 290,  # every assignment graded in one process (no fixture shared)
-    "test_cluster.py": 265,
-    "test_hostile.py": 250,
-    "test_sandbox.py": 240,  # 155 + the busy-machine test's 05 (80 at load 7, 200 at load 11)
-    "test_jax_programs.py": 145,
-    "test_workflow.py": 140,
-    "test_interrupt.py": 135,
-    "test_untrusted.py": 125,
-    "test_lms_export.py": 100,  # + test_report_html and test_manual_grading: the LMS class
-    "test_grader_processes.py": 90,
-    "test_nn.py": 60,
-    "test_random.py": 55,
-    "test_lax.py": 45,
-    "test_stats.py": 40,
-    "test_lms_import.py": 25,
+    "test_cluster.py": 110,  # 111 s of CPU: the local run, Dask's workers and PostgreSQL
+    "test_assignments.py": 90,  # 50: every assignment's solution, release and planted bugs
+    "test_hostile.py": 85,  # 61
+    "test_sandbox.py": 80,  # 60, half of it the busy-machine test's 05 beside two loops
+    "test_untrusted.py": 45,  # 55 (two autograde jobs)
+    "test_interrupt.py": 45,  # 20, and the waits for Ctrl-C
+    "test_jax_programs.py": 45,  # 28
+    "test_workflow.py": 35,  # 22
+    "test_lms_export.py": 35,  # + test_report_html and test_manual_grading: the LMS class
+    "test_grader_processes.py": 28,  # 18
+    "test_nn.py": 20,
+    "test_random.py": 20,
+    "test_lax.py": 15,
+    "test_stats.py": 13,
+    "test_lms_import.py": 10,
 }
 
 
