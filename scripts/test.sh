@@ -9,6 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# each phase's wall time and the load average after it, on stderr (CI's log)
+t0=$SECONDS
+since() {
+  echo "[scripts/test.sh] $1: $((SECONDS - t0)) s, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >&2
+  t0=$SECONDS
+}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.installed-from
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
@@ -17,6 +23,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import
   .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > "$stamp"
 fi
+since install
 export PATH="$PWD/.venv/bin:$PATH" JAX_PLATFORMS=cpu JAX_ENABLE_X64=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0
 scratch=$(mktemp -d)
@@ -31,6 +38,7 @@ lint() {
 if [ "${1:-}" = "--fast" ]; then
   shift
   lint
+  since lint
   export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-fast}"  # 5 examples per property (CI: 15)
   exec .venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not slow" tests "$@"
 fi
@@ -41,18 +49,23 @@ fi
 nbval=(--nbval --nbval-current-env --nbval-sanitize-with "$PWD/lectures/sanitize.cfg")
 status=0
 lint || status=$?
-# The tests in the environment above. Work units are files (tests/conftest.py marks each test
-# with its file's xdist_group; the files that share the graded LMS class are one group), handed
-# out longest first.
+since lint
+# The tests in the environment above. Work units are files (tests/conftest.py's scheduler for
+# --dist loadgroup; the files that share the graded LMS class are one unit), handed out longest
+# first, so that each graded class (a module fixture) is built once, by one worker.
 .venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q tests || status=$?
+since tests
 # The English lectures in the same environment, where the notebooks were executed. nbval needs a
-# notebook's cells in order on one worker: --dist loadfile (loadgroup split the cells: 88 false
-# failures)
+# notebook's cells in order on one worker: --dist loadfile (tests/conftest.py, which makes
+# loadgroup keep a file on one worker, does not apply outside tests/)
 .venv/bin/python -m pytest -n 2 --dist loadfile -q lectures/en/*.ipynb "${nbval[@]}" || status=$?
+since "English lectures"
 # The Russian lectures as a student's plain JupyterLab runs them on another CPU: none of the
 # variables above that a notebook could lean on (x64, one BLAS thread, hash seed), two BLAS
 # threads, and NumPy and XLA held to older instruction sets. A printed value that sits at
 # round-off level differs here from the committed output, and nbval names the cell.
 bash scripts/lecture_env.sh .venv/bin/python -m pytest -n 2 --dist loadfile -q \
   lectures/ru/*.ipynb "${nbval[@]}" || status=$?
+since "Russian lectures"
+echo "[scripts/test.sh] all: $SECONDS s" >&2
 exit $status

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
@@ -92,6 +94,8 @@ SLOW_TESTS = frozenset(
         "test_random.py::test_bernoulli_permutation_choice",
         "test_random.py::test_bits_and_uniform_bit_for_bit",
         "test_random.py::test_categorical_bit_for_bit",
+        "test_random_gamma.py::test_dirichlet_matches_jax",  # 16 s of CPU (2026-12-07)
+        "test_random_gamma.py::test_loggamma_and_beta_match_jax",  # 30 s of CPU
         "test_stats.py::test_discrete",
         "test_stats.py::test_multivariate_normal",
         "test_stats.py::test_norm",
@@ -105,6 +109,20 @@ SLOW_TESTS = frozenset(
     }
 )
 
+#: The op-table tests, one case per primitive (0.2–4 s of CPU each; 154 s of CPU together
+#: under ``--fast``'s 5 hypothesis examples, of the loop's 416): ``--fast`` keeps one case in
+#: SAMPLE_EVERY of each, by its position in the table, from a different offset per test (141
+#: of the 182 primitives meet at least one of the four); the other cases are marked ``slow``.
+#: CI runs every case, and ``bash scripts/test.sh tests/test_primitives.py -k solve`` (no
+#: marker filter) all of one primitive's.
+SAMPLE_EVERY = 4
+SAMPLED_TESTS = (
+    "test_primitives.py::test_matches_jax",
+    "test_vmap.py::test_vmap_matches_jax",
+    "test_primitives.py::test_second_order",
+    "test_vmap.py::test_vmap_of_vjp_matches_jax",
+)
+
 #: Files whose tests share one expensive fixture across files (``tests/lms_class.py`` grades a
 #: class once per process): one xdist group, so that one worker builds it once.
 SHARED_GROUPS = {
@@ -113,29 +131,30 @@ SHARED_GROUPS = {
     "test_report_html.py": "lms_class",
 }
 
-#: Seconds of the longest files, fixtures included: the sum of their entries in the slowest 80
-#: of ``--durations=80`` in a ``-n 2`` CI run on this machine at load 11 (2026-12-07, about 3×
-#: a quiet run); test_workflow's and the LMS class's scaled by their before/after runs once
-#: they were made cheaper that day. ``scripts/test.sh`` hands work units to the two workers in
-#: collection order (``--dist loadgroup --no-loadscope-reorder``): these files first, longest
-#: first, then the rest by number of tests as xdist would order them, so that no long file
-#: with few tests starts last while the other worker idles. Only the order depends on these.
+#: Seconds of the longest work units (a file, or a group of SHARED_GROUPS), fixtures included,
+#: on this 2-core machine at load about 4 (2026-12-07): the file alone in one process at load
+#: 2–5 (test_assignments 90, test_workflow 35, test_grader_processes 28), or at load 7–9 and
+#: divided by 3, as test_workflow's two runs were (140 → 35); its CPU seconds beside.
+#: ``scripts/test.sh`` hands the units to the two workers in collection order (``--dist
+#: loadgroup --no-loadscope-reorder``): these first, longest first, then the rest by number of
+#: tests as xdist would order them, so that no long unit with few tests starts last while the
+#: other worker idles. Only the order depends on these.
 COST_SECONDS = {
-    "test_cluster.py": 705,
-    "test_sandbox.py": 545,
-    "test_untrusted.py": 354,
-    "test_assignments.py": 287,
-    "test_workflow.py": 175,
-    "test_report_html.py": 160,
-    "test_jax_programs.py": 193,
-    "test_nn.py": 157,
-    "test_grader_processes.py": 153,
-    "test_random.py": 140,
-    "test_stats.py": 139,
-    "test_interrupt.py": 109,
-    "test_lax.py": 92,
-    "test_hostile.py": 88,
-    "test_lms_import.py": 25,  # in-process since (12.5 → 4.9 s at load 2)
+    "test_cluster.py": 110,  # 111 s of CPU: the local run, Dask's workers and PostgreSQL
+    "test_assignments.py": 90,  # 50: every assignment's solution, release and planted bugs
+    "test_hostile.py": 85,  # 61
+    "test_sandbox.py": 80,  # 60, half of it the busy-machine test's 05 beside two loops
+    "test_untrusted.py": 45,  # 55 (two autograde jobs)
+    "test_interrupt.py": 45,  # 20, and the waits for Ctrl-C
+    "test_jax_programs.py": 45,  # 28
+    "test_workflow.py": 35,  # 22
+    "test_lms_export.py": 35,  # + test_report_html and test_manual_grading: the LMS class
+    "test_grader_processes.py": 28,  # 18
+    "test_nn.py": 20,
+    "test_random.py": 20,
+    "test_lax.py": 15,
+    "test_stats.py": 13,
+    "test_lms_import.py": 10,
 }
 
 
@@ -143,19 +162,43 @@ def _group(item: pytest.Item) -> str:
     return SHARED_GROUPS.get(item.path.name) or str(item.path)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, called in the controller
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup``: one work unit per test file, or per group of SHARED_GROUPS, so that
+    a module fixture (a graded class) is built by one worker, once. xdist 3.8 groups by the
+    ``xdist_group`` mark through a suffix it appends to ``item._nodeid``, which pytest 9 no
+    longer reads: every test became its own unit and both workers built every expensive module
+    fixture (and split a notebook's cells under nbval). The units go out in collection order
+    (``--no-loadscope-reorder``: see ``pytest_collection_modifyitems``)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_GROUPS.get(Path(path).name, path)
+
+    return FileGroups(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    position: dict[str, int] = {}  # the next case's position in each sampled test's table
     for item in items:
         name = getattr(item, "originalname", item.name)
+        key = f"{item.path.name}::{name}"
+        sampled_out = False
+        if key in SAMPLED_TESTS:
+            n = position[key] = position.get(key, -1) + 1
+            sampled_out = (n + SAMPLED_TESTS.index(key)) % SAMPLE_EVERY != 0
         if (
             item.path.name in SLOW_FILES
             or item.path.suffix == ".ipynb"
-            or f"{item.path.name}::{name}" in SLOW_TESTS
+            or key in SLOW_TESTS
+            or sampled_out
         ):
             item.add_marker(pytest.mark.slow)
-        # one work unit per file (or shared group): nbval needs a notebook's cells on one
-        # worker, and a module fixture then runs once
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
     files: dict[str, set[str]] = {}
     count: dict[str, int] = {}
     first: dict[str, int] = {}

@@ -33,15 +33,17 @@ from course.pipeline.bwrap import sandbox_status
 from course.pipeline.view import channel_ready
 from tests.checks.assignment_utils import ROOT
 
-AID = "01_finite_differences"
-PACKAGE = "finite_differences"
+#: 02, as in test_workflow and test_untrusted: nothing here depends on the assignment's tasks
+AID = "02_forward_mode"
+PACKAGE = "forward_mode"
+FIRST = "t2_1"  # the first task's grade ids start so
 SECOND = "05_second_order_and_memory"
 TOKEN = "tok" + secrets.token_hex(8)
 DAEMON = "d" + TOKEN[3:12]  # the daemon's process name (comm, at most 15 characters)
 ABSTRACT = "abs" + secrets.token_hex(8)  # an abstract socket's name (not the secret)
 VICTIMS = ("victim-a", "victim-b", "victim-c")
 pytestmark = [
-    pytest.mark.skipif(AID not in assignment_ids(ROOT), reason="no assignment 01"),
+    pytest.mark.skipif(AID not in assignment_ids(ROOT), reason=f"no assignment {AID}"),
     pytest.mark.skipif(not sandbox_status()[0], reason=f"no sandbox: {sandbox_status()[1]}"),
     pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
 ]
@@ -117,7 +119,7 @@ ATTACKS = {
     "json-shadow": "import json\nprint('JSON', json.__file__)",
 }
 
-#: memory bombs, each at the start of Task 1.1's solution cell (that task must score 0)
+#: memory bombs, each at the start of the first task's solution cell (that task must score 0)
 BOMBS = {
     # 256 MiB blocks, every page touched, until refused
     "memory-bomb": "import numpy as np\n_hog = []\nwhile True:\n    _hog.append(np.ones(2**25))",
@@ -309,7 +311,7 @@ def _notes(r: Run, student: str) -> str:
 
 def test_memory_bomb_scores_0_for_its_task_with_the_limit_named(run: Run) -> None:
     o = run.state[f"memory-bomb/{AID}"]
-    first = [t for t in o["tasks"] if t.startswith("t1_1")]
+    first = [t for t in o["tasks"] if t.startswith(FIRST)]
     assert first and all(o["tasks"][t] == 0 for t in first), o["tasks"]
     assert o["score"] > 0, o["tasks"]  # the kernel lived on: the later tasks kept their points
     note = f"memory limit ({MEMORY} MiB) exceeded"
