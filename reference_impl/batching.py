@@ -60,7 +60,8 @@ class BatchTrace(Trace):
         self.axis_size = axis_size
 
     def process(self, prim: Primitive, args: Any, params: dict[str, Any]) -> Any:
-        vals, dims = [], []
+        vals: list[Any] = []
+        dims: list[int | None] = []
         for a in args:
             if isinstance(a, BatchTracer) and a._trace is self:
                 vals.append(a.val)

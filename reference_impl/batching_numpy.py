@@ -10,7 +10,7 @@ applied to a value that still carries derivatives is refused, as for the other t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from .numpy.ufuncs import UFUNC_TO_PRIMITIVE
 from .primitives import Primitive
 from .tracers import Trace, Tracer, concrete, describe, plain_numpy_message, shape_of
 from .tree_util import tree_flatten, tree_unflatten
+
+if TYPE_CHECKING:
+    from .batching import BatchTrace
 
 __all__ = ["BatchTracer", "BatchedConversionError"]
 
@@ -47,9 +50,10 @@ class BatchTracer(Tracer):
     """
 
     __slots__ = ("bdim",)
+    _trace: BatchTrace
     _batched = True
 
-    def __init__(self, trace: Trace, val: Any, bdim: int):
+    def __init__(self, trace: BatchTrace, val: Any, bdim: int):
         self._trace = trace
         self.val = val
         self.bdim = bdim
@@ -205,12 +209,13 @@ def no_derivatives(name: str, tree: Any) -> None:
             raise TypeError(plain_numpy_message(name, x))
 
 
-def _top(values: Any) -> Trace:
+def _top(values: Any) -> BatchTrace:
     """The innermost batch trace among the (stripped) arguments."""
-    top = None
+    top: BatchTrace | None = None
     for x in tree_flatten(values)[0]:
         if isinstance(x, BatchTracer) and (top is None or x._trace.level > top.level):
             top = x._trace
+    assert top is not None, "called only on values that hold a BatchTracer"
     return top
 
 
@@ -280,7 +285,7 @@ def per_example(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     return stack_examples(results, trace, getattr(func, "__name__", "a NumPy function"))
 
 
-def stack_examples(results: list[Any], trace: Trace, what: str) -> Any:
+def stack_examples(results: list[Any], trace: BatchTrace, what: str) -> Any:
     """Per-example results (arrays or tuples of arrays) as one batch tracer (batch axis 0)."""
     first = results[0]
     if isinstance(first, tuple):

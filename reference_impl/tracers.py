@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,8 @@ class Tracer:
     """
 
     __slots__ = ("_trace", "val")
+    _trace: Trace
+    val: Any
     __array_priority__ = 100
     _batched = False  # True for vmap's BatchTracer: its value is a whole batch
 
@@ -75,8 +77,9 @@ class Tracer:
             raise TypeError("len() of a 0-d traced array")
         return self.shape[0]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return (self[i] for i in range(len(self)))
+    def __iter__(self) -> Iterator[Any]:
+        # __getitem__ is attached in reference_impl.numpy, where mypy does not see it
+        return (self[i] for i in range(len(self)))  # type: ignore[index]
 
     def __bool__(self) -> bool:
         return bool(concrete(self))
@@ -124,7 +127,8 @@ def concrete(x: Any) -> Any:
     """
     while isinstance(x, Tracer):
         if x._batched:
-            return x.without_derivatives()
+            # only vmap's BatchTracer sets _batched, and it defines without_derivatives
+            return x.without_derivatives()  # type: ignore[attr-defined]
         x = x.val
     return x
 
