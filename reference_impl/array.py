@@ -156,10 +156,11 @@ class Array(np.ndarray):
     def __reduce__(self) -> Any:  # pickles (and deep-copies) as a plain ndarray
         return np.ndarray.__reduce__(np.array(self.view(np.ndarray)))
 
-    def __copy__(self) -> np.ndarray:
+    # copies are plain ndarrays on purpose; NumPy's stubs say a copy has the type of self
+    def __copy__(self) -> np.ndarray:  # type: ignore[override]
         return np.array(self.view(np.ndarray))
 
-    def __deepcopy__(self, memo: Any) -> np.ndarray:
+    def __deepcopy__(self, memo: Any) -> np.ndarray:  # type: ignore[override]
         return np.array(self.view(np.ndarray))
 
     # ``x.at[idx].set(v)`` (out-of-place updates) is attached in :mod:`reference_impl.numpy`,

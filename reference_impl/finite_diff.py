@@ -222,7 +222,11 @@ def fd_jacobian(
         xm[i] -= h
         f_plus, f_minus = np.asarray(fc(xp.reshape(x.shape))), np.asarray(fc(xm.reshape(x.shape)))
         columns.append((f_plus - f_minus) / (xp[i] - xm[i]))
-    out_shape = np.shape(columns[0]) if columns else np.shape(f0)
+    if columns:
+        out_shape = np.shape(columns[0])
+    else:
+        assert f0 is not None  # no columns only when x is empty, and then f0 was computed
+        out_shape = np.shape(f0)
     value = np.stack(columns, axis=-1) if columns else np.zeros((*out_shape, 0))
     return FDResult(value.reshape(out_shape + x.shape), fc.n_calls, steps.reshape(x.shape))
 

@@ -109,7 +109,8 @@ _LOG1P_Q = (
 
 def fma(a: Any, b: Any, c: Any) -> np.ndarray:
     """``a·b + c`` rounded once (emulated in extended precision)."""
-    return (np.longdouble(a) * np.longdouble(b) + np.longdouble(c)).astype(np.float64)
+    # np.longdouble(array) is an array at run time; the stubs type it as a scalar
+    return (np.longdouble(a) * np.longdouble(b) + np.longdouble(c)).astype(np.float64)  # type: ignore[return-value]
 
 
 def _horner(coefs: tuple[float, ...], x: np.ndarray) -> np.ndarray:

@@ -59,7 +59,8 @@ def register_pytree_node(
 def register_pytree_node_class(cls: type) -> type:
     """Class decorator: ``cls.tree_flatten(self) -> (children, aux)`` and the classmethod
     ``cls.tree_unflatten(aux, children)`` make ``cls`` a pytree node. Returns ``cls``."""
-    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    # cls must define the classmethod tree_unflatten (the documented contract); type does not
+    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)  # type: ignore[attr-defined]
     return cls
 
 
@@ -72,7 +73,7 @@ class PyTreeDef:
 
     def __init__(self, kind: str, meta: Any, children: tuple[PyTreeDef, ...]):
         self.kind, self.meta, self.children = kind, meta, children
-        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+        self.num_leaves: int = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
 
     @property
     def num_nodes(self) -> int:
