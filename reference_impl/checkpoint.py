@@ -96,6 +96,7 @@ class _Checkpointed:
         call = _Call(in_tree)
         outs = self.prim(*leaves, call=call)
         sample()
+        assert call.out_tree is not None, "running the primitive records its output tree"
         return tree_unflatten(call.out_tree, outs)
 
     def _flat(self, call: _Call) -> Callable[..., list[Any]]:

@@ -7,6 +7,7 @@ gives one column of the Jacobian, so ``jacfwd`` needs as many passes as there ar
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -139,7 +140,7 @@ def jacfwd(
             trees.append(tree)
             return dot_leaves
 
-        columns = [_vmap_basis(lambda t, j=j: push(t, j), x, -1) for j, x in enumerate(leaves)]
+        columns = [_vmap_basis(functools.partial(push, j=j), x, -1) for j, x in enumerate(leaves)]
         if not trees:  # no input elements at all: one plain call gives the output shapes
             out_leaves, out_tree = tree_flatten(f_flat(*leaves))
         else:

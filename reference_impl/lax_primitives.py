@@ -22,7 +22,7 @@ import numpy as np
 
 from .numpy.at import scatter_set_p
 from .numpy.shape_ops import batch_size, getitem_p, squeeze, to_front
-from .primitives import defjvp, defresiduals, defvjp, primitive
+from .primitives import Primitive, defjvp, defresiduals, defvjp, primitive
 from .tracers import Tracer, concrete, shape_of
 from .tree_util import tree_map
 
@@ -59,7 +59,7 @@ def _stop_impl(x: Any) -> Any:
     return x
 
 
-stop_gradient_p = primitive(
+stop_gradient_p: Primitive = primitive(
     "stop_gradient", _stop_impl, batch=lambda vals, dims: (stop_gradient_p(vals[0]), dims[0])
 )
 defjvp(stop_gradient_p, lambda x_dot, ans, x: _zeros(x_dot))
@@ -91,7 +91,9 @@ def _dynamic_slice_batch(
     return getitem_p(xb, idx=_batched_index(xb, starts, dims[1:], sizes)), 0
 
 
-dynamic_slice_p = primitive("dynamic_slice", _dynamic_slice_impl, batch=_dynamic_slice_batch)
+dynamic_slice_p: Primitive = primitive(
+    "dynamic_slice", _dynamic_slice_impl, batch=_dynamic_slice_batch
+)
 defjvp(
     dynamic_slice_p,
     lambda x_dot, ans, x, *starts, sizes: dynamic_slice_p(x_dot, *starts, sizes=sizes),
@@ -177,7 +179,7 @@ def _dynamic_update_slice_batch(vals: list[Any], dims: list[Any]) -> tuple[Any, 
     return scatter_set_p(xb, ub, idx=idx), 0
 
 
-dynamic_update_slice_p = primitive(
+dynamic_update_slice_p: Primitive = primitive(
     "dynamic_update_slice", _dynamic_update_slice_impl, batch=_dynamic_update_slice_batch
 )
 defjvp(

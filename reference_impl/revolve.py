@@ -99,7 +99,8 @@ class Action(NamedTuple):
     """
 
     kind: str
-    index: int
+    # revolve's name; it shadows tuple.index on purpose (no one calls Action.index(value))
+    index: int  # type: ignore[assignment]
     steps: int = 0
     slot: int = -1
 
