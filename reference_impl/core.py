@@ -22,7 +22,7 @@ are re-exported here (``reference_impl.core.primitive``, ``core.Tracer``…).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,7 @@ class JVPTracer(Tracer):
     """A value ``val`` with its tangent ``tangent`` (a directional derivative)."""
 
     __slots__ = ("tangent",)
+    _trace: JVPTrace
 
     def __init__(self, trace: JVPTrace, val: Any, tangent: Any):
         self._trace = trace
@@ -176,7 +177,7 @@ class JVPTrace(Trace):
                     v = a.val
                     inner = inner or isinstance(v, Tracer)
                     vals.append(v)
-                    dots.append(a.tangent)
+                    dots.append(a.tangent)  # type: ignore[attr-defined]  # a JVPTracer
                     continue
                 inner = True
             vals.append(a)
@@ -212,6 +213,7 @@ class VJPTracer(Tracer):
     result of a primitive with multiple results)."""
 
     __slots__ = ("node",)
+    _trace: VJPTrace
 
     def __init__(self, trace: VJPTrace, val: Any, node: Any):
         self._trace = trace
@@ -284,7 +286,7 @@ class VJPTrace(Trace):
                     v = a.val
                     inner = inner or isinstance(v, Tracer)
                     vals.append(v)
-                    parents.append((i, a.node))
+                    parents.append((i, a.node))  # type: ignore[attr-defined]  # a VJPTracer
                     continue
                 inner = True
             vals.append(a)
@@ -296,9 +298,12 @@ class VJPTrace(Trace):
         if keep is None:
             self.tape.append(TapeEntry(prim, vals, params, ans, parents))
         else:  # keep only what the VJP rules read
-            read = keep[1]
-            if isinstance(read, dict):  # only the rules of the traced arguments will run
-                read = {j for i, _ in parents for j in read.get(i, ())}
+            spec = keep[1]
+            read: Container[int]
+            if isinstance(spec, dict):  # only the rules of the traced arguments will run
+                read = {j for i, _ in parents for j in spec.get(i, ())}
+            else:
+                read = spec
             saved = [v if i in read else ShapeDtype(v) for i, v in enumerate(vals)]
             self.tape.append(
                 TapeEntry(prim, saved, params, ans if keep[0] else ShapeDtype(ans), parents)
@@ -330,7 +335,8 @@ class VJPTrace(Trace):
                 continue
             entry = tape[idx]
             if consume:
-                tape[idx] = None
+                # freed: the walk goes down the tape and never reads this entry again
+                tape[idx] = None  # type: ignore[call-overload]
             if entry.prim is None:  # an input of the traced function
                 if idx in wanted:
                     result[idx] = ct

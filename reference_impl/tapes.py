@@ -68,7 +68,7 @@ class Taped:
             for a in entry.ans if entry.prim.multiple_results else (entry.ans,):
                 if not isinstance(a, ShapeDtype):
                     yield a, "intermediate", f"output of {name}"
-            run = entry.params.get("run")
+            run: Any = entry.params.get("run")
             if hasattr(run, "held"):  # a checkpoint_chain node and the states it stores
                 yield from run.held()
 

@@ -30,7 +30,7 @@ from ..numpy.linalg_solve import _check_square
 from ..numpy.linalg_triangular import cholesky_p, solve_triangular_p
 from ..numpy.shape_ops import move
 from ..primitives import defjvp_full, defvjp_full, primitive
-from ..tracers import Tracer, concrete, shape_of
+from ..tracers import concrete, shape_of
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "lu", "lu_factor", "lu_solve", "solve_triangular"]
 
@@ -189,7 +189,7 @@ def _perm(piv: np.ndarray) -> np.ndarray:
 def _row_order(piv: Any) -> Any:
     """:func:`_perm` of the pivots; under ``vmap`` for the whole batch at once."""
     c = concrete(piv)
-    if isinstance(c, Tracer):
+    if isinstance(c, BatchTracer):  # the only tracer concrete returns
         return BatchTracer(c._trace, _perm(np.asarray(move(c.val, c.bdim, 0))), 0)
     return _perm(np.asarray(c))
 
