@@ -98,10 +98,12 @@ class custom_jvp:
             fixed, rest, merge = _split_nondiff(args, self.nondiff_argnums)
             inner = custom_jvp(lambda *d: self.fun(*merge(d)))
             inner.prim.name = self.prim.name
-            inner.defjvp(lambda p, t: self.jvp(*fixed, tuple(p), tuple(t)))
+            jvp = self.jvp
+            inner.defjvp(lambda p, t: jvp(*fixed, tuple(p), tuple(t)))
             return inner(*rest)
         leaves, in_tree = tree_flatten(args)
         outs = self.prim(*leaves, in_tree=in_tree)
+        assert self._out_tree is not None, "running the primitive records its output tree"
         return tree_unflatten(self._out_tree, outs)
 
     def _impl(self, *leaves: Any, in_tree: PyTreeDef) -> tuple[Any, ...]:
@@ -109,6 +111,7 @@ class custom_jvp:
         return tuple(out_leaves)
 
     def _user_jvp(self, leaves: Any, dots: Any, in_tree: PyTreeDef) -> list[Any]:
+        assert self.jvp is not None, "__call__ checks that a rule is set"
         dots = [
             np.zeros(np.shape(concrete(x))) if d is None else d
             for d, x in zip(dots, leaves, strict=True)
@@ -136,6 +139,7 @@ class custom_jvp:
             return tuple(out_leaves)
 
         def flat_jvp(primals: Any, tangents: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            assert self.jvp is not None, "__call__ checks that a rule is set"
             out, out_dot = self.jvp(
                 tree_unflatten(in_tree, list(primals)), tree_unflatten(in_tree, list(tangents))
             )
@@ -188,17 +192,20 @@ class custom_vjp:
         if self.nondiff_argnums:
             fixed, rest, merge = _split_nondiff(args, self.nondiff_argnums)
             fwd, bwd = self.fwd, self.bwd
+            assert bwd is not None, "defvjp sets fwd and bwd together"
             inner = custom_vjp(lambda *d: self.fun(*merge(d)))
             inner.prim.name = self.prim.name
             inner.defvjp(lambda *d: fwd(*merge(d)), lambda res, ct: bwd(*fixed, res, ct))
             return inner(*rest)
         leaves, in_tree = tree_flatten(args)
         outs = self.prim(*leaves, in_tree=in_tree)
+        assert self._trees is not None, "running the primitive records its trees"
         out_tree, _ = self._trees
         return tree_unflatten(out_tree, outs[: out_tree.num_leaves])
 
     def _impl(self, *leaves: Any, in_tree: PyTreeDef) -> tuple[Any, ...]:
         # the outputs and the residuals: residuals ride along as extra (unused) outputs
+        assert self.fwd is not None, "__call__ checks that the rules are set"
         self._in_fwd = True
         try:
             out, res = self.fwd(*tree_unflatten(in_tree, leaves))
@@ -210,6 +217,8 @@ class custom_vjp:
         return (*out_leaves, *res_leaves)
 
     def _vjp_rule(self, cts: Any, ans: Any, *leaves: Any, in_tree: PyTreeDef) -> list[Any]:
+        assert self._trees is not None, "the forward pass (_impl) records the trees"
+        assert self.bwd is not None, "defvjp sets fwd and bwd together"
         out_tree, res_tree = self._trees
         n = out_tree.num_leaves
         res = tree_unflatten(res_tree, ans[n:])
@@ -253,6 +262,7 @@ class custom_vjp:
         out_trees: list[PyTreeDef] = []
 
         def flat_fwd(*leaves: Any) -> tuple[tuple[Any, ...], Any]:
+            assert self.fwd is not None, "__call__ checks that the rules are set"
             self._in_fwd = True  # fwd may call the function itself
             try:
                 out, res = self.fwd(*tree_unflatten(in_tree, leaves))
@@ -264,6 +274,7 @@ class custom_vjp:
             return tuple(out_leaves), res
 
         def flat_bwd(res: Any, cts: Any) -> tuple[Any, ...]:
+            assert self.bwd is not None, "defvjp sets fwd and bwd together"
             arg_cts = self.bwd(res, tree_unflatten(out_trees[-1], list(cts)))
             flat: list[Any] = []
             for ct, arg_tree in zip(arg_cts, in_tree.children, strict=True):
@@ -303,7 +314,9 @@ class custom_vjp:
             args = list(leaves)
             for i, x in zip(diff, xs, strict=True):
                 args[i] = x
-            res = self._impl(*args, in_tree=in_tree)[self._trees[0].num_leaves :]
+            outs = self._impl(*args, in_tree=in_tree)
+            assert self._trees is not None, "_impl records the trees"
+            res = outs[self._trees[0].num_leaves :]
             return [res[k] for k in live]
 
         extra = _pullback(residuals, [leaves[i] for i in diff], [res_cts[k] for k in live])

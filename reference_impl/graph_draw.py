@@ -132,7 +132,7 @@ def draw_graph(
     highlighted. ``highlight``: more node names, or ``(parent, child)`` pairs, to highlight.
     Node patches have ``gid`` ``"node:<name>"``, edges ``"edge:<parent>-><child>"``.
     """
-    from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+    from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 
     if annotate not in (None, "values", "tangents", "adjoints"):
         raise ValueError(
@@ -175,9 +175,10 @@ def draw_graph(
         kind = "input" if n.is_input else "output" if n.index == graph.output else "op"
         fill = _FILL["highlight"] if n.index in hl_nodes else _FILL[kind]
         width = 2.5 if n.index in hl_nodes else 1.2
-        style = dict(
+        style: dict[str, Any] = dict(
             facecolor=fill, edgecolor="black", linewidth=width, zorder=2, gid=f"node:{n.name}"
         )
+        patch: Patch
         if n.is_input:
             patch = FancyBboxPatch(
                 (x - RADIUS, y - RADIUS), 2 * RADIUS, 2 * RADIUS, boxstyle="round,pad=0.02", **style

@@ -92,12 +92,13 @@ def scan(
     index to the first (``ys[i]`` still belongs to ``xs[i]``). ``unroll`` is accepted, unused.
     """
     x_leaves, x_tree = tree_flatten(xs)
-    lengths = {shape_of(x)[0] if shape_of(x) else None for x in x_leaves}
-    if None in lengths:
+    leading = {shape_of(x)[0] if shape_of(x) else None for x in x_leaves}
+    if None in leading:
         raise ValueError(
             "scan got an xs leaf with no leading axis (a scalar); every leaf of xs "
             "must be an array with a leading axis to scan over"
         )
+    lengths = {k for k in leading if k is not None}
     if length is not None:
         lengths.add(int(length))
     if len(lengths) > 1:

@@ -218,7 +218,7 @@ def check_grads(
             f"check_grads: modes must be a non-empty subset of ('fwd', 'rev'), got {tuple(modes)}"
         )
     rng = np.random.default_rng(0) if rng is None else rng
-    opts = {"eps": eps, "rtol": rtol, "atol": atol, "rng": rng}
+    opts: dict[str, Any] = {"eps": eps, "rtol": rtol, "atol": atol, "rng": rng}
 
     def _check(f: Callable[..., Any], args: tuple, k: int, prefix: str) -> None:
         if "fwd" in modes:
