@@ -287,7 +287,7 @@ class Checker:
             except OSError:
                 pass
 
-    def _hello(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
+    def _hello(self, ep: Endpoint, header: dict[str, Any], buffers: list[memoryview]) -> Any:
         mod = self._module
         names = [
             n
@@ -300,7 +300,7 @@ class Checker:
             "toolkit": list(getattr(mod, "KERNEL_TOOLKIT", ())),
         }
 
-    def _note(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> None:
+    def _note(self, ep: Endpoint, header: dict[str, Any], buffers: list[memoryview]) -> None:
         """The kernel's word that the running cell did not run for a syntax error
         (``("syntax", prompt, kind, line, text)``) or that it failed for a name such a cell would
         have defined (``("name", prompt, name)``): used in a message only, never a verdict."""
@@ -328,7 +328,7 @@ class Checker:
         cell.failed.append(name)
         cell.messages.append(message)
 
-    def _check(self, ep: BoundedEndpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
+    def _check(self, ep: BoundedEndpoint, header: dict[str, Any], buffers: list[memoryview]) -> Any:
         from course.checks._core import CheckFailure, remote_mode
 
         name = ep.value(header.get("name"), buffers)
@@ -348,6 +348,7 @@ class Checker:
                 if cell is not None and cell.task is not None:
                     self._fail(cell, str(name), f"{name}: {refused}")
                 return {"passed": False, "message": f"{name}: {refused}", "say": ""}
+            assert cell is not None  # else refused above
             self._running = name
         message, say, lost = None, "", False
         ep.too_large = None

@@ -157,8 +157,9 @@ class Endpoint:
         self._methods.clear()
         self.classes.clear()
         self._released.clear()
-        for side in filter(None, (self.tracker, self.mirror)):
-            side.clear()
+        for side in (self.tracker, self.mirror):
+            if side is not None:
+                side.clear()
 
     # -- frames -----------------------------------------------------------------------------
     def send(self, header: dict[str, Any], **values: Any) -> None:
@@ -331,7 +332,7 @@ class Endpoint:
             else:
                 self.abandoned.discard(header.get("re"))
 
-    def serve(self, header: dict[str, Any], buffers: list[bytes]) -> None:
+    def serve(self, header: dict[str, Any], buffers: list[memoryview]) -> None:
         """Answer one request of the peer (its exceptions become an error reply)."""
         self.served += 1
         seq = header.get("i")
@@ -354,7 +355,7 @@ class Endpoint:
         else:
             self.send({"re": seq}, ok=result, **more)
 
-    def _dispatch(self, header: dict[str, Any], buffers: list[bytes], held: list[Any]) -> Any:
+    def _dispatch(self, header: dict[str, Any], buffers: list[memoryview], held: list[Any]) -> Any:
         op = header.get("q")
         if op in self.extra:
             return self.extra[op](self, header, buffers)

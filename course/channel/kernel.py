@@ -51,7 +51,7 @@ class KernelEndpoint(Endpoint):
     defer_interrupts = True
     held: list[Any]  # what the tracker holds for the request being served (see _watch)
 
-    def _dispatch(self, header: dict[str, Any], buffers: list[bytes], held: list[Any]) -> Any:
+    def _dispatch(self, header: dict[str, Any], buffers: list[memoryview], held: list[Any]) -> Any:
         self.held = held
         return super()._dispatch(header, buffers, held)
 
@@ -110,7 +110,7 @@ class KernelChannel:
         return check
 
     # -- substitution of globals (the checker's requests) ---------------------------------
-    def _subst(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> int:
+    def _subst(self, ep: Endpoint, header: dict[str, Any], buffers: list[memoryview]) -> int:
         fn = ep.value(header.get("h"), buffers)
         names = ep.value(header.get("a"), buffers)
         g = getattr(fn, "__globals__", None)
@@ -123,7 +123,7 @@ class KernelChannel:
         g.update(names)
         return token
 
-    def _unsubst(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> None:
+    def _unsubst(self, ep: Endpoint, header: dict[str, Any], buffers: list[memoryview]) -> None:
         token = ep.value(header.get("a"), buffers)
         g, saved = self._saved.pop(token, (None, {}))
         for k, v in saved.items():
@@ -132,7 +132,7 @@ class KernelChannel:
             else:
                 g[k] = v  # type: ignore[index]
 
-    def _watch(self, ep: Endpoint, header: dict[str, Any], buffers: list[bytes]) -> Any:
+    def _watch(self, ep: Endpoint, header: dict[str, Any], buffers: list[memoryview]) -> Any:
         """Call a function under the package's ``_watch.Watch`` (04: factorisations and
         solves): ``(result, calls as plain data)``."""
         fn = ep.value(header.get("h"), buffers)
@@ -179,7 +179,8 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             tools = importlib.import_module(f"{self.name}.{sub}")
             for n in names:
                 setattr(module, n, getattr(tools, n))
-        module.__all__ = [*ch.checks, *(ch.toolkit[1] if ch.toolkit else ())]
+        # a module made here: ModuleType does not declare __all__, but any module may have one
+        module.__all__ = [*ch.checks, *(ch.toolkit[1] if ch.toolkit else ())]  # type: ignore[attr-defined]
 
 
 _CHANNEL: list[KernelChannel] = []

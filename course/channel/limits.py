@@ -98,7 +98,7 @@ def _declared_binary(mv: memoryview, buffers: list[Any]) -> int:
     return total
 
 
-def declared_bytes(x: Any, buffers: list[bytes]) -> int:
+def declared_bytes(x: Any, buffers: list[memoryview]) -> int:
     """The bytes a field's value decodes to (every reference to a buffer counted), read from
     the declarations only: nothing is allocated. ``x`` is the field's bytes (the binary format)
     or, as the wire once was, the JSON form (``["a", dtype, shape, …]``). Malformed parts count
@@ -203,13 +203,13 @@ class BoundedEndpoint(Endpoint):
             self.peak_cell = max(self.peak_cell, self.cell_bytes)
         return super().value(x, buffers)
 
-    def serve(self, header: dict[str, Any], buffers: list[bytes]) -> None:
+    def serve(self, header: dict[str, Any], buffers: list[memoryview]) -> None:
         if header.get("q") == "call" and self._asks_too_much(header, buffers):
             self.send({"re": header.get("i")}, err=("ResultTooLarge", str(self.too_large), ""))
             return
         super().serve(header, buffers)
 
-    def _asks_too_much(self, header: dict[str, Any], buffers: list[bytes]) -> bool:
+    def _asks_too_much(self, header: dict[str, Any], buffers: list[memoryview]) -> bool:
         """Whether a call of a NumPy function this side lent asks for too much memory."""
         before = self.message_bytes, self.cell_bytes
         try:
