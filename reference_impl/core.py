@@ -298,12 +298,10 @@ class VJPTrace(Trace):
         if keep is None:
             self.tape.append(TapeEntry(prim, vals, params, ans, parents))
         else:  # keep only what the VJP rules read
-            spec = keep[1]
-            read: Container[int]
-            if isinstance(spec, dict):  # only the rules of the traced arguments will run
-                read = {j for i, _ in parents for j in spec.get(i, ())}
-            else:
-                read = spec
+            spec = keep[1]  # a dict: only the rules of the traced arguments will run
+            read: Container[int] = (
+                {j for i, _ in parents for j in spec.get(i, ())} if isinstance(spec, dict) else spec
+            )
             saved = [v if i in read else ShapeDtype(v) for i, v in enumerate(vals)]
             self.tape.append(
                 TapeEntry(prim, saved, params, ans if keep[0] else ShapeDtype(ans), parents)
@@ -335,8 +333,7 @@ class VJPTrace(Trace):
                 continue
             entry = tape[idx]
             if consume:
-                # freed: the walk goes down the tape and never reads this entry again
-                tape[idx] = None  # type: ignore[call-overload]
+                tape[idx] = None  # type: ignore[call-overload]  # freed: never read again
             if entry.prim is None:  # an input of the traced function
                 if idx in wanted:
                     result[idx] = ct
