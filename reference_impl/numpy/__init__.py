@@ -213,7 +213,9 @@ from .ufuncs import (
 )
 
 pi = _np.pi
-e = _np.e
+# a cold full run of mypy 2.4 (all of course/ checked too) reports "Trying to read deleted
+# variable" here, a warm or partial one does not: the order it checks modules in decides
+e = _np.e  # type: ignore[misc, unused-ignore]
 inf = _np.inf
 nan = _np.nan
 float32 = _np.float32
