@@ -213,7 +213,9 @@ from .ufuncs import (
 )
 
 pi = _np.pi
-e = _np.e
+# a cold full run of mypy 2.4 (all of course/ checked too) reports "Trying to read deleted
+# variable" here, a warm or partial one does not: the order it checks modules in decides
+e = _np.e  # type: ignore[misc, unused-ignore]
 inf = _np.inf
 nan = _np.nan
 float32 = _np.float32
@@ -241,10 +243,17 @@ def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
 
 
 # --- operators and array methods on tracers ----------------------------------------------------
+# They are attached to the classes at import time, which mypy cannot follow: this module reaches
+# the classes through names typed Any (the same class objects). The methods' ``self`` is a
+# Tracer, typed Any for the same reason.
+_Tracer: Any = Tracer
+_ArrayClass: Any = _Array
+
+
 def _method(prim: Any) -> Any:
-    def method(self: Tracer, other: Any) -> Any:  # bind(prim, (self, other)), inlined
+    def method(self: Any, other: Any) -> Any:  # bind(prim, (self, other)), inlined
         top = self._trace
-        if isinstance(other, Tracer) and other._trace.level > top.level:
+        if isinstance(other, _Tracer) and other._trace.level > top.level:
             top = other._trace
         return top.process(prim, (self, other), _NO_PARAMS)
 
@@ -252,9 +261,9 @@ def _method(prim: Any) -> Any:
 
 
 def _rmethod(prim: Any) -> Any:
-    def rmethod(self: Tracer, other: Any) -> Any:  # bind(prim, (other, self)), inlined
+    def rmethod(self: Any, other: Any) -> Any:  # bind(prim, (other, self)), inlined
         top = self._trace
-        if isinstance(other, Tracer) and other._trace.level > top.level:
+        if isinstance(other, _Tracer) and other._trace.level > top.level:
             top = other._trace
         return top.process(prim, (other, self), _NO_PARAMS)
 
@@ -262,59 +271,59 @@ def _rmethod(prim: Any) -> Any:
 
 
 _NO_PARAMS: dict[str, Any] = {}
-Tracer.__add__, Tracer.__radd__ = _method(add), _rmethod(add)
-Tracer.__sub__, Tracer.__rsub__ = _method(subtract), _rmethod(subtract)
-Tracer.__mul__, Tracer.__rmul__ = _method(multiply), _rmethod(multiply)
-Tracer.__truediv__, Tracer.__rtruediv__ = _method(divide), _rmethod(divide)
-Tracer.__pow__, Tracer.__rpow__ = _method(power), _rmethod(power)
-Tracer.__matmul__, Tracer.__rmatmul__ = _method(matmul), _rmethod(matmul)
-Tracer.__mod__, Tracer.__rmod__ = _method(remainder), _rmethod(remainder)
-Tracer.__floordiv__ = lambda self, other: floor_divide(self, other)
-Tracer.__rfloordiv__ = lambda self, other: floor_divide(other, self)
-Tracer.__neg__ = lambda self: _bind(negative, (self,), _NO_PARAMS)
-Tracer.__pos__ = lambda self: self
-Tracer.__abs__ = lambda self: _bind(absolute, (self,), _NO_PARAMS)
-Tracer.__lt__ = less
-Tracer.__le__ = less_equal
-Tracer.__gt__ = greater
-Tracer.__ge__ = greater_equal
-Tracer.__eq__ = equal
-Tracer.__ne__ = not_equal
-Tracer.__hash__ = None
-Tracer.__getitem__ = getitem
-Tracer.T = property(lambda self: transpose(self))
-Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
-Tracer.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims=keepdims)
-Tracer.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims=keepdims)
-Tracer.max = lambda self, axis=None, keepdims=False: max(self, axis, keepdims=keepdims)
-Tracer.min = lambda self, axis=None, keepdims=False: min(self, axis, keepdims=keepdims)
-Tracer.prod = lambda self, axis=None, keepdims=False: prod(self, axis, keepdims=keepdims)
-Tracer.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape)
-Tracer.ravel = lambda self: ravel(self)
-Tracer.flatten = lambda self: ravel(self)
-Tracer.transpose = lambda self, *axes: transpose(self, axes or None)
-Tracer.dot = lambda self, other: dot(self, other)
-Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
-Tracer.astype = lambda self, dtype: self
-Tracer.cumsum = lambda self, axis=None: cumsum(self, axis)
-Tracer.var = lambda self, axis=None, ddof=0, keepdims=False: var(
+_Tracer.__add__, _Tracer.__radd__ = _method(add), _rmethod(add)
+_Tracer.__sub__, _Tracer.__rsub__ = _method(subtract), _rmethod(subtract)
+_Tracer.__mul__, _Tracer.__rmul__ = _method(multiply), _rmethod(multiply)
+_Tracer.__truediv__, _Tracer.__rtruediv__ = _method(divide), _rmethod(divide)
+_Tracer.__pow__, _Tracer.__rpow__ = _method(power), _rmethod(power)
+_Tracer.__matmul__, _Tracer.__rmatmul__ = _method(matmul), _rmethod(matmul)
+_Tracer.__mod__, _Tracer.__rmod__ = _method(remainder), _rmethod(remainder)
+_Tracer.__floordiv__ = lambda self, other: floor_divide(self, other)
+_Tracer.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+_Tracer.__neg__ = lambda self: _bind(negative, (self,), _NO_PARAMS)
+_Tracer.__pos__ = lambda self: self
+_Tracer.__abs__ = lambda self: _bind(absolute, (self,), _NO_PARAMS)
+_Tracer.__lt__ = less
+_Tracer.__le__ = less_equal
+_Tracer.__gt__ = greater
+_Tracer.__ge__ = greater_equal
+_Tracer.__eq__ = equal
+_Tracer.__ne__ = not_equal
+_Tracer.__hash__ = None
+_Tracer.__getitem__ = getitem
+_Tracer.T = property(lambda self: transpose(self))
+_Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
+_Tracer.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims=keepdims)
+_Tracer.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims=keepdims)
+_Tracer.max = lambda self, axis=None, keepdims=False: max(self, axis, keepdims=keepdims)
+_Tracer.min = lambda self, axis=None, keepdims=False: min(self, axis, keepdims=keepdims)
+_Tracer.prod = lambda self, axis=None, keepdims=False: prod(self, axis, keepdims=keepdims)
+_Tracer.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape)
+_Tracer.ravel = lambda self: ravel(self)
+_Tracer.flatten = lambda self: ravel(self)
+_Tracer.transpose = lambda self, *axes: transpose(self, axes or None)
+_Tracer.dot = lambda self, other: dot(self, other)
+_Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
+_Tracer.astype = lambda self, dtype: self
+_Tracer.cumsum = lambda self, axis=None: cumsum(self, axis)
+_Tracer.var = lambda self, axis=None, ddof=0, keepdims=False: var(
     self, axis, ddof=ddof, keepdims=keepdims
 )
-Tracer.std = lambda self, axis=None, ddof=0, keepdims=False: std(
+_Tracer.std = lambda self, axis=None, ddof=0, keepdims=False: std(
     self, axis, ddof=ddof, keepdims=keepdims
 )
-Tracer.clip = lambda self, min=None, max=None: clip(self, min, max)
-Tracer.round = lambda self, decimals=0: round(self, decimals)
-Tracer.argmax = lambda self, axis=None, keepdims=False: argmax(self, axis, keepdims=keepdims)
-Tracer.argmin = lambda self, axis=None, keepdims=False: argmin(self, axis, keepdims=keepdims)
-Tracer.argsort = lambda self, axis=-1: argsort(self, axis)
-Tracer.swapaxes = lambda self, axis1, axis2: swapaxes(self, axis1, axis2)
-Tracer.diagonal = lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2)
-Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2)
-Tracer.take = lambda self, indices, axis=None: take(self, indices, axis)
-Tracer.repeat = lambda self, repeats, axis=None: repeat(self, repeats, axis)
-Tracer.at = property(lambda self: _IndexUpdateHelper(self))
-_Array.at = property(
+_Tracer.clip = lambda self, min=None, max=None: clip(self, min, max)
+_Tracer.round = lambda self, decimals=0: round(self, decimals)
+_Tracer.argmax = lambda self, axis=None, keepdims=False: argmax(self, axis, keepdims=keepdims)
+_Tracer.argmin = lambda self, axis=None, keepdims=False: argmin(self, axis, keepdims=keepdims)
+_Tracer.argsort = lambda self, axis=-1: argsort(self, axis)
+_Tracer.swapaxes = lambda self, axis1, axis2: swapaxes(self, axis1, axis2)
+_Tracer.diagonal = lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2)
+_Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2)
+_Tracer.take = lambda self, indices, axis=None: take(self, indices, axis)
+_Tracer.repeat = lambda self, repeats, axis=None: repeat(self, repeats, axis)
+_Tracer.at = property(lambda self: _IndexUpdateHelper(self))
+_ArrayClass.at = property(
     lambda self: _IndexUpdateHelper(self),
     doc="``x.at[idx].set(v)`` and friends: out-of-place updates (``jax.Array.at``).",
 )
@@ -329,7 +338,7 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
     raise TypeError(_plain_numpy_message(name, self))
 
 
-Tracer.__array_ufunc__ = _array_ufunc
+_Tracer.__array_ufunc__ = _array_ufunc
 
 
 def _no_item_assignment(self: Tracer, idx: Any, value: Any) -> None:
@@ -340,7 +349,7 @@ def _no_item_assignment(self: Tracer, idx: Any, value: Any) -> None:
     )
 
 
-Tracer.__setitem__ = _no_item_assignment
+_Tracer.__setitem__ = _no_item_assignment
 
 # called by the user, every function returns immutable arrays (see reference_impl.array)
 _freeze_namespace(globals(), __name__)

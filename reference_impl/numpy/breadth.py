@@ -205,7 +205,8 @@ def unique(
     """The sorted distinct values (not differentiable); with ``size``, cut or padded to that
     length with ``fill_value`` (default: the smallest value), as ``jnp.unique``."""
     c = np.asarray(concrete(ar))
-    res = np.unique(
+    # NumPy's overloads need literal return_* flags; ours are runtime bools, passed on as given
+    res = np.unique(  # type: ignore[call-overload]
         c,
         return_index=return_index,
         return_inverse=return_inverse,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from ..primitives import defjvp, defjvp_linear, defresiduals, defvjp, primitive
+from ..primitives import Primitive, defjvp, defjvp_linear, defresiduals, defvjp, primitive
 from ..tracers import Tracer, concrete
 from .batching_rules import ELEMENTWISE
 
@@ -46,7 +46,7 @@ sin = primitive("sin", np.sin, batch=ELEMENTWISE)
 defjvp(sin, lambda x_dot, ans, x: x_dot * cos(x))
 defvjp(sin, lambda ct, ans, x: ct * cos(x))
 
-cos = primitive("cos", np.cos, batch=ELEMENTWISE)
+cos: Primitive = primitive("cos", np.cos, batch=ELEMENTWISE)
 defjvp(cos, lambda x_dot, ans, x: -x_dot * sin(x))
 defvjp(cos, lambda ct, ans, x: -ct * sin(x))
 
@@ -62,7 +62,7 @@ sinh = primitive("sinh", np.sinh, batch=ELEMENTWISE)
 defjvp(sinh, lambda x_dot, ans, x: x_dot * cosh(x))
 defvjp(sinh, lambda ct, ans, x: ct * cosh(x))
 
-cosh = primitive("cosh", np.cosh, batch=ELEMENTWISE)
+cosh: Primitive = primitive("cosh", np.cosh, batch=ELEMENTWISE)
 defjvp(cosh, lambda x_dot, ans, x: x_dot * sinh(x))
 defvjp(cosh, lambda ct, ans, x: ct * sinh(x))
 

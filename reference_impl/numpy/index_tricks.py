@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives import defjvp, defresiduals, defvjp, primitive
+from ..primitives import Primitive, defjvp, defresiduals, defvjp, primitive
 from ..tracers import Tracer, concrete, shape_of
 from . import shape_ops as S
 
 
-def _axis(axis: int, nd: int, name: str) -> int:
+def _axis(axis: int | np.integer, nd: int, name: str) -> int:
     if not -nd <= int(axis) < nd:
         raise ValueError(f"{name}: axis {axis} is out of bounds for an array with {nd} dimensions")
     return int(axis) % nd
@@ -79,7 +79,9 @@ defvjp(
 )
 defresiduals(take_along_axis_p, ans=False, args=(1,))
 
-put_along_axis_add_p = primitive("put_along_axis_add", _put_along_add_impl, batch=_along_axis_batch)
+put_along_axis_add_p: Primitive = primitive(
+    "put_along_axis_add", _put_along_add_impl, batch=_along_axis_batch
+)
 defjvp(
     put_along_axis_add_p,
     lambda ct_dot, ans, ct, idx, axis, shape: put_along_axis_add_p(
@@ -166,7 +168,8 @@ def linspace(
     """``num`` evenly spaced values ``start + (stop − start)·t``, ``t = 0, 1/(num−1), …, 1``;
     differentiable in ``start`` and ``stop``. Plain inputs give a plain NumPy array."""
     if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
-        return np.linspace(
+        # NumPy's overloads need a literal retstep; ours is a runtime bool, passed on as given
+        return np.linspace(  # type: ignore[call-overload]
             start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis
         )
     if axis != 0:

@@ -26,6 +26,7 @@ so derivatives of derivatives work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -300,7 +301,8 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     elif ord in ("nuc", 2, -2):
         perm = [i for i in range(nd) if i not in axes] + [r, c]
         s = svd(S.transpose(x, perm), compute_uv=False)
-        out = {"nuc": R.sum, 2: R.max, -2: R.min}[ord](s, axis=-1)
+        reducers: dict[Any, Callable[..., Any]] = {"nuc": R.sum, 2: R.max, -2: R.min}
+        out = reducers[ord](s, axis=-1)
         out = S.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
     else:
         raise ValueError(f"linalg.norm: invalid ord={ord!r} for a matrix norm")

@@ -33,6 +33,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     longer) or the pieces between the given indices."""
     ax = _axis(axis, len(shape_of(ary)), "array_split")
     n = shape_of(ary)[ax]
+    bounds: np.ndarray | list[int]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         if k <= 0:
@@ -158,8 +159,10 @@ def tile(a: Any, reps: Any) -> Any:
 
 def flip(m: Any, axis: Any = None) -> Any:
     nd = len(shape_of(m))
-    axes = range(nd) if axis is None else ((axis,) if isinstance(axis, (int, np.integer)) else axis)
-    axes = {_axis(a, nd, "flip") for a in axes}
+    wanted = (
+        range(nd) if axis is None else ((axis,) if isinstance(axis, (int, np.integer)) else axis)
+    )
+    axes = {_axis(a, nd, "flip") for a in wanted}
     return S.getitem(
         m, tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(nd))
     )
@@ -250,7 +253,9 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
         )
     for ax, (b, a) in enumerate(widths):
         if b or a:
-            array = take(array, np.pad(np.arange(shape[ax]), (int(b), int(a)), mode=mode), ax)
+            # mode is one of NumPy's literal modes (checked above); mypy sees only a str
+            pos = np.pad(np.arange(shape[ax]), (int(b), int(a)), mode=mode)  # type: ignore[call-overload]
+            array = take(array, pos, ax)
     return array
 
 
@@ -289,12 +294,12 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     if edge_order != 1:
         raise NotImplementedError("gradient: only edge_order=1")
     nd = len(shape_of(f))
-    axes = (
+    wanted = (
         tuple(range(nd))
         if axis is None
         else ((axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
     )
-    axes = tuple(_axis(a, nd, "gradient") for a in axes)
+    axes = tuple(_axis(a, nd, "gradient") for a in wanted)
     if len(varargs) not in (0, 1, len(axes)):
         raise ValueError(f"gradient: {len(varargs)} spacings for {len(axes)} axes")
     spacing = list(varargs) * (len(axes) if len(varargs) == 1 else 1) or [1.0] * len(axes)

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from ..array import STATE, Array, freeze
-from ..primitives import defjvp_full, defjvp_linear, defresiduals, defvjp, defvjp_full, primitive
+from ..primitives import (
+    Primitive,
+    defjvp_full,
+    defjvp_linear,
+    defresiduals,
+    defvjp,
+    defvjp_full,
+    primitive,
+)
 from ..tracers import Tracer, concrete, shape_of
 
 
@@ -173,7 +181,7 @@ getitem_p = primitive("getitem", _getitem_impl, batch=_getitem_batch)
 defjvp_linear(getitem_p, 0)
 defvjp(getitem_p, lambda ct, ans, x, idx: scatter_add_p(ct, idx=idx, shape=shape_of(x)))
 
-scatter_add_p = primitive("scatter_add", _scatter_add_impl, batch=_scatter_add_batch)
+scatter_add_p: Primitive = primitive("scatter_add", _scatter_add_impl, batch=_scatter_add_batch)
 defjvp_linear(scatter_add_p, 0)
 defvjp(scatter_add_p, lambda ct, ans, x, idx, shape: getitem_p(ct, idx=idx))
 

@@ -10,7 +10,7 @@ differentiable: they are computed on concrete values and return plain NumPy arra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -189,7 +189,9 @@ def _arg_extremum(fn: Any) -> Any:
 argmax, argmin = _arg_extremum(np.argmax), _arg_extremum(np.argmin)
 
 
-def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> np.ndarray:
+def searchsorted(
+    a: Any, v: Any, side: Literal["left", "right"] = "left", sorter: Any = None
+) -> np.ndarray:
     return np.searchsorted(
         np.asarray(concrete(a)), np.asarray(concrete(v)), side=side, sorter=sorter
     )
