@@ -72,3 +72,30 @@ def save(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     return path
+
+
+def matmul_flops(fn: Callable[[], Any]) -> float | None:
+    """2·m·k·n summed over the reference_impl matmuls one call of ``fn`` performs (None when
+    the engine has no matmul primitive to count). NumPy is imported here, not at the top: this
+    module pins the BLAS threads before NumPy loads."""
+    import numpy as np
+
+    from reference_impl.core import Primitive
+    from reference_impl.numpy import contractions
+
+    prim = getattr(contractions, "matmul", None)
+    if not isinstance(prim, Primitive):
+        return None
+    impl, total = prim.impl, [0.0]
+
+    def counting(a: np.ndarray, b: np.ndarray, *args: Any, **kw: Any) -> np.ndarray:
+        out = impl(a, b, *args, **kw)
+        total[0] += 2.0 * np.size(out) * np.shape(a)[-1]
+        return out
+
+    prim.impl = counting
+    try:
+        fn()
+    finally:
+        prim.impl = impl
+    return total[0]

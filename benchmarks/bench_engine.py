@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import save, table, timeit
+from _common import matmul_flops, save, table, timeit
 from models import init_mlp, mlp_grad_numpy, mlp_loss
 
 STEPS = 1000
@@ -259,26 +259,6 @@ def _paired(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[f
     return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
 
 
-def _matmul_flops(fn: Callable[[], Any]) -> float:
-    """2·m·n·k summed over the engine's matmul calls while ``fn()`` runs."""
-    from reference_impl.numpy import contractions
-
-    prim, total = contractions.matmul, [0.0]
-    impl = prim.impl
-
-    def counting(a: Any, b: Any, *args: Any, **kw: Any) -> Any:
-        out = impl(a, b, *args, **kw)
-        total[0] += 2.0 * np.size(out) * np.shape(a)[-1]
-        return out
-
-    prim.impl = counting
-    try:
-        fn()
-    finally:
-        prim.impl = impl
-    return total[0]
-
-
 def bench_hvp(repeat: int) -> list[dict[str, Any]]:
     """t(HVP)/t(grad) for the MLP: reference_impl's two compositions and JAX eager's
     ``jvp(grad)``, with the FLOP ratio of the matmuls (the floor of the time ratio here)."""
@@ -311,11 +291,12 @@ def bench_hvp(repeat: int) -> list[dict[str, Any]]:
         "JAX fwd-over-rev": lambda: jax.block_until_ready(jax.jvp(jgrad, (jp,), (jv,))[1]),
     }
     t = _paired(fns, repeat)
-    f_grad = _matmul_flops(fns["ours grad"])
+    f_grad = matmul_flops(fns["ours grad"])
     rows = []
     for who, mode in [("ours", "fwd-over-rev"), ("ours", "rev-over-fwd"), ("JAX", "fwd-over-rev")]:
         (wg, cg), (wh, ch) = t[f"{who} grad"], t[f"{who} {mode}"]
-        flops = _matmul_flops(fns[f"ours {mode}"]) / f_grad if who == "ours" else float("nan")
+        f_hvp = matmul_flops(fns[f"ours {mode}"]) if who == "ours" else None
+        flops = f_hvp / f_grad if f_hvp and f_grad else float("nan")
         rows.append(
             {
                 "system": "reference_impl" if who == "ours" else "JAX eager",

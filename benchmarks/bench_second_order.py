@@ -26,7 +26,7 @@ from typing import Any
 
 import _common  # noqa: F401  (before numpy and jax: pins BLAS and XLA to one thread)
 import numpy as np
-from _common import save, table
+from _common import matmul_flops, save, table
 from models import init_mlp, mlp_loss
 
 
@@ -52,29 +52,6 @@ def paired(grad: Callable[[], Any], hvp: Callable[[], Any], repeat: int) -> dict
         "hvp/grad": min(th) / min(tg),
         "median pair ratio": ratios[len(ratios) // 2],
     }
-
-
-def matmul_flops(fn: Callable[[], Any]) -> float | None:
-    """2·m·k·n summed over the reference_impl matmuls one call of ``fn`` performs."""
-    from reference_impl.core import Primitive
-    from reference_impl.numpy import contractions
-
-    prim = getattr(contractions, "matmul", None)
-    if not isinstance(prim, Primitive):
-        return None
-    impl, total = prim.impl, [0.0]
-
-    def counting(a: np.ndarray, b: np.ndarray, *args: Any, **kw: Any) -> np.ndarray:
-        out = impl(a, b, *args, **kw)
-        total[0] += 2.0 * np.size(out) * np.shape(a)[-1]
-        return out
-
-    prim.impl = counting
-    try:
-        fn()
-    finally:
-        prim.impl = impl
-    return total[0]
 
 
 def reference_impl_rows(
