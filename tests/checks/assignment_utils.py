@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import types
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,3 +115,12 @@ def _load_mutants() -> None:
 
 
 _load_mutants()
+
+
+def mutants_by_task(keys: list[str]) -> dict[tuple[str, str], list[str]]:
+    """``aid/task/mutant`` keys (equivalent.json, semantic_equivalent.json) grouped by task."""
+    out: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for key in keys:
+        aid, task, mid = key.split("/", 2)
+        out[(aid, task)].append(mid)
+    return out

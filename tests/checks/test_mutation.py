@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections import defaultdict
 
 import pytest
 
 from course.authoring.nbgrader_setup import assignment_ids
 from course.mutation.operators import mutants, solution_lines
 from course.mutation.runner import _namespace, equivalents, load_tasks, run_mutant
-from tests.checks.assignment_utils import ROOT
+from tests.checks.assignment_utils import ROOT, mutants_by_task
 
 ASSIGNMENTS = assignment_ids(ROOT)
 TASKS = {(aid, t.task): t for aid in ASSIGNMENTS for t in load_tasks(aid)}
@@ -53,20 +52,12 @@ def test_every_task_has_mutants_and_checks() -> None:
         assert mutants(cells.source), (aid, task)
 
 
-def _by_task(keys: list[str]) -> dict[tuple[str, str], list[str]]:
-    out: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for key in keys:
-        aid, task, mid = key.split("/", 2)
-        out[(aid, task)].append(mid)
-    return out
-
-
-@pytest.mark.parametrize("aid,task", sorted(_by_task(list(EQUIVALENT))))
+@pytest.mark.parametrize("aid,task", sorted(mutants_by_task(list(EQUIVALENT))))
 def test_equivalent_mutants_are_current(aid: str, task: str) -> None:
     cells = TASKS[(aid, task)]
     generated = {m.id: m for m in mutants(cells.source)}
     ns = _namespace(cells)
-    for mid in _by_task(list(EQUIVALENT))[(aid, task)]:
+    for mid in mutants_by_task(list(EQUIVALENT))[(aid, task)]:
         assert mid in generated, f"{aid}/{task}/{mid}: no longer generated; update equivalent.json"
         status, reason = run_mutant(cells, ns, generated[mid].source)
         assert status == "survived", (

@@ -7,7 +7,6 @@ mutants are still generated and still survive; the committed results cover every
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from course.mutation.semantic import (
     semantic_mutants,
     targets,
 )
-from tests.checks.assignment_utils import ROOT
+from tests.checks.assignment_utils import ROOT, mutants_by_task
 
 ASSIGNMENTS = assignment_ids(ROOT)
 EQUIVALENT = equivalents()
@@ -156,20 +155,12 @@ def test_a_wrapper_that_changes_nothing_survives(aid: str, task: str) -> None:
     assert got["status"] == "survived", got["reason"]
 
 
-def _by_task(keys: list[str]) -> dict[tuple[str, str], list[str]]:
-    out: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for key in keys:
-        aid, task, mid = key.split("/", 2)
-        out[(aid, task)].append(mid)
-    return out
-
-
-@pytest.mark.parametrize("aid,task", sorted(_by_task(list(EQUIVALENT))))
+@pytest.mark.parametrize("aid,task", sorted(mutants_by_task(list(EQUIVALENT))))
 def test_equivalent_semantic_mutants_are_current(aid: str, task: str) -> None:
     cells = next(t for t in load_tasks(aid) if t.task == task)
     ns = _namespace(cells)
     generated = {m.id: m for m in semantic_mutants(cells.source, profile_task(cells, ns))}
-    for mid in _by_task(list(EQUIVALENT))[(aid, task)]:
+    for mid in mutants_by_task(list(EQUIVALENT))[(aid, task)]:
         assert mid in generated, (
             f"{aid}/{task}/{mid}: no longer generated; update semantic_equivalent.json"
         )
