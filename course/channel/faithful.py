@@ -27,7 +27,10 @@ those of a reply (``ri``: one id each in that order; the same object sent again 
 until the check ends) and writes an update into them in place (``np.copyto`` for an array of the
 same shape, ``lst[:] = new``, ``d.clear(); d.update(new)``). It writes only into the objects it
 passed as arguments during the check and into the results it received; anything else in an
-update is ignored. A kernel can lie about its own mutations: that only hides its own bug.
+update is ignored. A kernel can lie about its own mutations: that only hides its own bug. An
+update written into an argument also fails the running check, whatever it concludes
+(:attr:`Mirror.arguments_changed`, ``checker.ARGUMENT_CHANGED``), so a kernel cannot move the
+data a check computes its expected values from.
 """
 
 from __future__ import annotations
