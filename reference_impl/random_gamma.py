@@ -11,7 +11,7 @@ multiplies by ``u^(1/a)`` (in log space adds ``log(u)/a``: ``loggamma``). ``beta
 This module runs the same rejection loops vectorised over the elements, with the same keys
 and the same scalar ``normal``/``uniform`` draws, so the same samples are accepted as in JAX.
 The values agree with JAX to a few ulp (XLA's ``log``, ``exp``, ``pow`` and its fused
-multiply-adds are not NumPy's; see ``tests/test_random_gamma.py`` for the measured agreement).
+multiply-adds are not NumPy's; see ``tests/engine/test_random_gamma.py`` for the measured agreement).
 
 ``gamma`` is differentiable in ``a`` as in JAX (implicit reparameterisation, Figurnov et al.
 2018): ``∂x/∂a = −(∂F/∂a)/(∂F/∂x)``, F(x; a) the regularised lower incomplete gamma function;

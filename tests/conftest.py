@@ -113,7 +113,7 @@ SLOW_TESTS = frozenset(
 #: under ``--fast``'s 5 hypothesis examples, of the loop's 416): ``--fast`` keeps one case in
 #: SAMPLE_EVERY of each, by its position in the table, from a different offset per test (141
 #: of the 182 primitives meet at least one of the four); the other cases are marked ``slow``.
-#: CI runs every case, and ``bash scripts/test.sh tests/test_primitives.py -k solve`` (no
+#: CI runs every case, and ``bash scripts/test.sh tests/engine/test_primitives.py -k matmul`` (no
 #: marker filter) all of one primitive's.
 SAMPLE_EVERY = 4
 SAMPLED_TESTS = (
@@ -123,7 +123,7 @@ SAMPLED_TESTS = (
     "test_vmap.py::test_vmap_of_vjp_matches_jax",
 )
 
-#: Files whose tests share one expensive fixture across files (``tests/lms_class.py`` grades a
+#: Files whose tests share one expensive fixture across files (``tests/grading/lms_class.py`` grades a
 #: class once per process): one xdist group, so that one worker builds it once.
 SHARED_GROUPS = {
     "test_lms_export.py": "lms_class",

@@ -276,7 +276,7 @@ def vectorize(pyfunc: Any, *, excluded: Any = frozenset(), signature: str | None
     @functools.wraps(pyfunc)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         # vmap is a transformation above this namespace (it batches its primitives): imported
-        # when called, the one exception in tests/test_engine_structure.py
+        # when called, the one exception in tests/engine/test_engine_structure.py
         from ..batching import vmap
 
         pos = [i for i in range(len(args)) if i not in excluded]

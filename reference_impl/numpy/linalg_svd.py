@@ -29,7 +29,7 @@ kept. Where it bites:
 * losses invariant only *at* the degenerate point, which tie the in-cluster basis to ``s``
   (e.g. ``sum(U diag(s) Vᵀ)`` = sum(A)): the dropped term is a 0/0 whose limit is not a function
   of the cotangents (U̅, s̄, V̅) — two such losses can have equal cotangents and different
-  gradients (``tests/test_svd.py`` shows one), so no VJP rule can be right for all of them.
+  gradients (``tests/engine/test_svd.py`` shows one), so no VJP rule can be right for all of them.
   ``sum(C ∘ U S Vᵀ)`` gets ``C − U D Vᵀ`` with ``D_ij = ½(m_ij + m_ji)`` on the cluster's
   off-diagonal pairs, ``m = UᵀCV``: finite, not the true gradient C;
 * gauge-dependent losses (e.g. ``sum(U)``, whose value jumps with LAPACK's choice of basis):

@@ -1,7 +1,7 @@
 """A forged reply, written by hand in the channel's binary wire format (docs/GRADING_CHANNEL.md,
 course/channel/codec.py), for the tests of the checker's memory bound: :func:`forged_reply` in
 the test's process, :data:`FORGE` (its source and ``_forge_reply()``) in a student's kernel.
-Used by tests/test_channel.py and tests/test_checker_memory.py."""
+Used by tests/grading/test_channel.py and tests/grading/test_checker_memory.py."""
 
 from __future__ import annotations
 

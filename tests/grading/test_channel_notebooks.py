@@ -165,7 +165,7 @@ def test_alternative_solutions_keep_full_marks_over_the_channel(
 # ---------------------------------------------------------------------------------------------
 # faithful calls (course/channel/faithful.py): mistakes in memory shared with the caller
 # ---------------------------------------------------------------------------------------------
-#: planted bugs of tests/mutants/semantic_bugs.py (SEM3's) that change an argument in place or
+#: planted bugs of tests/checks/mutants/semantic_bugs.py that change an argument in place or
 #: return a buffer a later call overwrites, and what their task's failure says. Graded without
 #: faithful calls, the kernel's copies changed and the checker's never did: each kept its task
 #: (COURSE_CHANNEL_FAITHFUL=0 shows it). 02's sub-into-self and neg-in-place change the kernel's
@@ -195,7 +195,7 @@ SHARED_MEMORY = {
 
 
 def planted(name: str) -> tuple[str, Any]:
-    """(assignment, planted bug) of tests/mutants/semantic_bugs.py named ``name``."""
+    """(assignment, planted bug) of tests/checks/mutants/semantic_bugs.py named ``name``."""
     import importlib.util
 
     from tests.checks.assignment_utils import ROOT
@@ -206,7 +206,7 @@ def planted(name: str) -> tuple[str, Any]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     found = [(aid, b) for aid, bugs in module.BUGS.items() for b in bugs if b.name == name]
-    assert found, f"no planted bug {name!r} in tests/mutants/semantic_bugs.py (renamed?)"
+    assert found, f"no planted bug {name!r} in tests/checks/mutants/semantic_bugs.py (renamed?)"
     return found[0]
 
 
